@@ -1,0 +1,5 @@
+//! Tenants: the registry of stores, their slugs, status and cell placement.
+
+pub mod model;
+mod repo;
+pub mod service;

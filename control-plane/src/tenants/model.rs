@@ -1,0 +1,133 @@
+//! Tenant registry types.
+
+use platform::{ids::TenantId, money::Currency, tenancy::TenantStatus};
+
+/// Words that can never be a store's slug: they name the platform's own hosts.
+pub const RESERVED_SLUGS: &[&str] = &[
+    "www",
+    "api",
+    "admin",
+    "app",
+    "static",
+    "assets",
+    "mail",
+    "status",
+    "control",
+    "dashboard",
+    "docs",
+    "help",
+    "support",
+    "blog",
+    "cdn",
+    "media",
+    "img",
+    "images",
+    "auth",
+    "login",
+    "account",
+    "accounts",
+    "billing",
+    "internal",
+    "platform",
+    "smtp",
+    "imap",
+    "pop",
+    "ftp",
+    "ns1",
+    "ns2",
+    "dev",
+    "staging",
+    "test",
+    "localhost",
+    "root",
+    "system",
+];
+
+/// A store's sub-domain label: 3–63 of `a-z`, `0-9` and inner `-`, not reserved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Parses a slug; the reason when it is refused.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let bytes = value.as_bytes();
+        if !(3..=63).contains(&bytes.len()) {
+            return Err("must be 3 to 63 characters");
+        }
+        if !bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            || value.starts_with('-')
+            || value.ends_with('-')
+        {
+            return Err("may hold only a-z, 0-9 and inner dashes");
+        }
+        if RESERVED_SLUGS.contains(&value) {
+            return Err("is reserved");
+        }
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl AsRef<str> for Slug {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A store to provision.
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    /// Sub-domain label.
+    pub slug: Slug,
+    /// Display name.
+    pub name: String,
+    /// Plan name.
+    pub plan: String,
+    /// Store currency.
+    pub currency: Currency,
+}
+
+/// A registry entry.
+#[derive(Clone, Debug)]
+pub struct TenantRecord {
+    /// Id.
+    pub id: TenantId,
+    /// Slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: TenantStatus,
+    /// Plan.
+    pub plan: String,
+    /// Currency.
+    pub currency: String,
+    /// Cell holding its data.
+    pub cell_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slug;
+
+    #[test]
+    fn slugs_follow_the_contract() {
+        for ok in ["abc", "my-shop", "a1b2", &"a".repeat(63)] {
+            assert!(Slug::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "-abc",
+            "abc-",
+            "ABC",
+            "a_b",
+            "www",
+            "api",
+            "admin",
+            &"a".repeat(64),
+        ] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

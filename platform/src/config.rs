@@ -1,0 +1,132 @@
+//! Typed configuration from the environment (see `.env.example`).
+//!
+//! Read once at startup; a missing or malformed value stops the process there,
+//! not at first use.
+
+use std::{net::SocketAddr, str::FromStr, time::Duration};
+
+use anyhow::Context;
+use figment::{
+    providers::{Env, Serialized},
+    Figment,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgConnectOptions;
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for machines.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// Settings shared by both services.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// Control database, also the default cell.
+    pub database_url: SecretString,
+    /// Connections per cell pool.
+    pub db_max_connections: u32,
+    /// Redis for carts, idempotency, rate limits and announcements.
+    pub redis_url: SecretString,
+    /// Stores answer on `<slug>.<platform_domain>`.
+    pub platform_domain: String,
+    /// Where the control plane listens.
+    pub control_plane_addr: SocketAddr,
+    /// Where the data plane listens.
+    pub tenant_api_addr: SocketAddr,
+    /// Upper bound on how long a resolved host stays cached without an announcement.
+    pub tenant_cache_ttl_secs: u64,
+    /// Log output format.
+    pub log_format: LogFormat,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    database_url: &'static str,
+    db_max_connections: u32,
+    redis_url: &'static str,
+    platform_domain: &'static str,
+    control_plane_addr: &'static str,
+    tenant_api_addr: &'static str,
+    tenant_cache_ttl_secs: u64,
+    log_format: LogFormat,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    database_url: "postgres://postgres@127.0.0.1:5432/commerce",
+    db_max_connections: 32,
+    redis_url: "redis://127.0.0.1:6379/0",
+    platform_domain: "localhost",
+    control_plane_addr: "127.0.0.1:8080",
+    tenant_api_addr: "127.0.0.1:8000",
+    tenant_cache_ttl_secs: 300,
+    log_format: LogFormat::Json,
+};
+
+impl Settings {
+    /// Reads the settings from the process environment over the development defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let settings: Settings = Self::figment()
+            .extract()
+            .context("invalid configuration in the environment")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The layered source, for services that extract their own extra settings from
+    /// the same environment.
+    pub fn figment() -> Figment {
+        Figment::from(Serialized::defaults(DEFAULTS)).merge(Env::raw())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.connect_options()?;
+        self.redis_client()?;
+        anyhow::ensure!(
+            self.db_max_connections > 0,
+            "DB_MAX_CONNECTIONS must be at least 1"
+        );
+        anyhow::ensure!(
+            !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
+            "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
+        );
+        Ok(())
+    }
+
+    /// Connection options of the control database.
+    pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
+        PgConnectOptions::from_str(self.database_url.expose_secret())
+            .context("DATABASE_URL is not a valid PostgreSQL URL")
+    }
+
+    /// A Redis client for `REDIS_URL` (connections are made by its users).
+    pub fn redis_client(&self) -> anyhow::Result<redis::Client> {
+        redis::Client::open(self.redis_url.expose_secret())
+            .context("REDIS_URL is not a valid Redis URL")
+    }
+
+    /// How long resolved hosts stay cached.
+    pub fn tenant_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.tenant_cache_ttl_secs)
+    }
+
+    /// Settings for tests: the environment's servers, every other value fixed.
+    pub fn for_tests(database_url: &str) -> anyhow::Result<Self> {
+        let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULTS.redis_url.into());
+        Ok(Self {
+            database_url: database_url.into(),
+            db_max_connections: 8,
+            redis_url: redis_url.into(),
+            platform_domain: "localhost".into(),
+            control_plane_addr: "127.0.0.1:0".parse()?,
+            tenant_api_addr: "127.0.0.1:0".parse()?,
+            tenant_cache_ttl_secs: 300,
+            log_format: LogFormat::Json,
+        })
+    }
+}

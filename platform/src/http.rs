@@ -1,0 +1,216 @@
+//! HTTP plumbing both services share: request ids, the request span, metrics,
+//! error logging, health and readiness, and serving with graceful shutdown.
+
+use std::{
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{HeaderName, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{db::Db, problem::Problem, problem::ProblemCause};
+
+/// Header carrying the request id in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps a service's router with the shared layers, outermost first:
+/// request id → span (with `request_id`, `tenant_id` filled in later) → error
+/// logging → metrics → problem+json for unmatched routes.
+pub fn with_common_layers(router: Router) -> Router {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(log_failures))
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn make_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path(), |p| p.as_str());
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path,
+        request_id,
+        tenant_id = tracing::field::Empty,
+    )
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("route-not-found", "No such path.")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "This path does not accept that method.",
+    )
+}
+
+/// Logs 5xx responses with their cause chain, inside the request span.
+async fn log_failures(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status().is_server_error() {
+        match response.extensions().get::<ProblemCause>() {
+            Some(ProblemCause(cause)) => {
+                tracing::error!(status = response.status().as_u16(), error = %format!("{cause:#}"), "request failed")
+            }
+            None => tracing::error!(status = response.status().as_u16(), "request failed"),
+        }
+    }
+    response
+}
+
+/// Counts requests and times them by method, matched route and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let response = next.run(request).await;
+    let labels = [
+        ("method", method),
+        ("path", path),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets(&[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
+            .expect("bucket list is not empty")
+            .install_recorder()
+            .expect("no other metrics recorder is installed")
+    })
+}
+
+/// What readiness checks.
+#[derive(Clone)]
+pub struct Health {
+    /// Every open cell pool and the control database.
+    pub db: Db,
+    /// Redis.
+    pub redis: redis::aio::ConnectionManager,
+}
+
+/// `/healthz` (the process is up), `/readyz` (PostgreSQL and Redis answer),
+/// `/metrics` (Prometheus text).
+pub fn health_router(health: Health) -> Router {
+    prometheus();
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(health)
+}
+
+async fn readyz(State(health): State<Health>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    for (cell, pool) in health.db.open_cells() {
+        let ok = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("select 1").execute(&pool),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        ready &= ok;
+        checks.insert(
+            format!("postgres:{cell}"),
+            if ok { "ok" } else { "down" }.into(),
+        );
+    }
+    let mut redis = health.redis.clone();
+    let ok = tokio::time::timeout(
+        Duration::from_secs(2),
+        redis::cmd("PING").query_async::<String>(&mut redis),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    ready &= ok;
+    checks.insert("redis".into(), if ok { "ok" } else { "down" }.into());
+    if ready {
+        Json(serde_json::json!({"status": "ready", "checks": checks})).into_response()
+    } else {
+        Problem::unavailable("A dependency is not answering.")
+            .with("checks", serde_json::Value::Object(checks))
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(health): State<Health>) -> Response {
+    for (cell, pool) in health.db.open_cells() {
+        let idle = pool.num_idle() as f64;
+        let size = f64::from(pool.size());
+        metrics::gauge!("db_pool_connections", "cell" => cell.clone(), "state" => "idle").set(idle);
+        metrics::gauge!("db_pool_connections", "cell" => cell, "state" => "busy").set(size - idle);
+    }
+    let mut response = prometheus().render().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+/// Resolves when the process receives SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

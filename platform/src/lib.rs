@@ -1,0 +1,26 @@
+//! Shared kernel of the commerce platform.
+//!
+//! Both services build on these pieces and nothing else reaches the database,
+//! Redis or the wire format directly:
+//! - [`config`]: typed settings from the environment.
+//! - [`db`]: database cells, migrations, and the two ways into data:
+//!   [`db::TenantTx`] (the only path to tenant-owned rows) and [`db::SystemTx`]
+//!   (the explicitly named cross-tenant path).
+//! - [`tenancy`]: tenant ids, Host → tenant resolution with a cache that the
+//!   control plane's announcements invalidate.
+//! - [`problem`]: RFC 9457 errors and the JSON extractor that produces them.
+//! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
+//!   with graceful shutdown.
+//! - [`telemetry`]: JSON logs.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod problem;
+pub mod telemetry;
+pub mod tenancy;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

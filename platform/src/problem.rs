@@ -1,0 +1,375 @@
+//! RFC 9457 problem details: the only error shape either service writes.
+//!
+//! `into_response` does not log. A 5xx carries its cause in the response's
+//! extensions, where [`crate::http`]'s middleware logs it with the request span;
+//! the body never carries internal text.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, Request},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One input field at fault.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field in the request, e.g. `variants[0].price.amount`.
+    pub field: String,
+    /// What is wrong with it, for a person.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem. `type` is `/problems/<code>`, stable per outcome.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    extensions: serde_json::Map<String, serde_json::Value>,
+    cause: Option<Arc<anyhow::Error>>,
+}
+
+/// The cause of a 5xx, left in response extensions for the logging middleware.
+#[derive(Clone, Debug)]
+pub struct ProblemCause(pub Arc<anyhow::Error>);
+
+impl Problem {
+    /// A problem with a status, a stable code, a title and a detail.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+            cause: None,
+        }
+    }
+
+    /// 400: the request cannot be read (malformed JSON, bad query parameter).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
+    }
+
+    /// 400 naming the parameter at fault.
+    pub fn invalid_parameter(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::bad_request(format!("{field}: {message}"))
+            .with_errors(vec![FieldError::new(field, message)])
+    }
+
+    /// 422: the request is well-formed but its values break the rules.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        )
+        .with_errors(errors)
+    }
+
+    /// 401: no credentials, or credentials that do not hold for this store.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+    }
+
+    /// 403: authenticated, but not allowed.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
+    /// 404 with a stable code such as `product-not-found`.
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, "Not found", detail)
+    }
+
+    /// 409 with a stable code such as `slug-taken`.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
+    }
+
+    /// 500. The cause is logged, never sent.
+    pub fn internal(cause: anyhow::Error) -> Self {
+        let mut problem = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "Something went wrong on our side; the request id identifies it in our logs.",
+        );
+        problem.cause = Some(Arc::new(cause));
+        problem
+    }
+
+    /// 503: a dependency is down.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
+    }
+
+    /// Adds field errors.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// Adds an extension member, e.g. `order_id` on a declined payment.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code (last segment of `type`).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The body as JSON.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        body.insert("type".into(), format!("/problems/{}", self.code).into());
+        body.insert("title".into(), self.title.into());
+        body.insert("status".into(), self.status.as_u16().into());
+        body.insert("detail".into(), self.detail.clone().into());
+        if !self.errors.is_empty() {
+            body.insert(
+                "errors".into(),
+                serde_json::to_value(&self.errors).expect("field errors serialize"),
+            );
+        }
+        for (key, value) in &self.extensions {
+            body.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        serde_json::Value::Object(body)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body()).expect("problem serializes");
+        let mut response = (self.status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(ProblemCause(cause));
+        }
+        response
+    }
+}
+
+impl From<anyhow::Error> for Problem {
+    fn from(cause: anyhow::Error) -> Self {
+        Self::internal(cause)
+    }
+}
+
+impl From<sqlx::Error> for Problem {
+    fn from(cause: sqlx::Error) -> Self {
+        Self::internal(cause.into())
+    }
+}
+
+/// A JSON body extractor whose rejections are problems naming the field at fault.
+///
+/// Wrong content type → 415; malformed JSON → 400; a missing field or a value of
+/// the wrong type → 422 with `errors[0].field` set to the path of the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as application/json.",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| Problem::bad_request(format!("cannot read the body: {e}")))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON document into `T`, mapping failures to problems that name the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." {
+                    missing_field(&inner).unwrap_or_default()
+                } else {
+                    path
+                };
+                let field = match missing_field(&inner) {
+                    Some(missing) if field != missing && !field.is_empty() => {
+                        format!("{field}.{missing}")
+                    }
+                    _ => field,
+                };
+                Problem::validation(vec![FieldError::new(
+                    if field.is_empty() {
+                        "body".to_owned()
+                    } else {
+                        field
+                    },
+                    data_message(&inner),
+                )])
+            }
+            _ => Problem::bad_request(format!("The body is not valid JSON: {inner}")),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde reports a missing field as a message on the enclosing object.
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let text = error.to_string();
+    let rest = text.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn data_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    if text.starts_with("missing field") {
+        "is required".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Maps axum's own JSON rejection (for handlers that use `axum::Json`).
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Self {
+        Problem::bad_request(rejection.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        variants: Vec<Variant>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Variant {
+        sku: String,
+        price: i64,
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_nested_field() {
+        let p = parse_json::<Body>(br#"{"title":"a","variants":[{"sku":"x","price":"ten"}]}"#)
+            .unwrap_err();
+        assert_eq!(p.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p.body()["errors"][0]["field"], "variants[0].price");
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let p = parse_json::<Body>(br#"{"variants":[]}"#).unwrap_err();
+        assert_eq!(p.body()["errors"][0]["field"], "title");
+        assert_eq!(p.body()["errors"][0]["message"], "is required");
+        let p = parse_json::<Body>(br#"{"title":"a","variants":[{"price":1}]}"#).unwrap_err();
+        assert_eq!(p.body()["errors"][0]["field"], "variants[0].sku");
+    }
+
+    #[test]
+    fn malformed_json_is_a_400() {
+        let p = parse_json::<Body>(b"{\"title\":").unwrap_err();
+        assert_eq!(p.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(p.body()["type"], "/problems/bad-request");
+    }
+
+    #[test]
+    fn internal_text_never_reaches_the_body() {
+        let p = Problem::internal(anyhow::anyhow!("password=hunter2 connection refused"));
+        assert!(!p.body().to_string().contains("hunter2"));
+        assert_eq!(p.body()["status"], 500);
+    }
+}

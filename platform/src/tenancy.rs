@@ -1,0 +1,372 @@
+//! Tenants as the data plane sees them, and Host → tenant resolution.
+//!
+//! Every data-plane request names its store by `Host`: `<slug>.<platform domain>`
+//! or a verified custom domain. Resolution is cached in-process (moka); the
+//! control plane announces every change to a tenant on a Redis channel and every
+//! replica drops the affected entries at once, so a suspension takes effect
+//! everywhere within the time a Redis message takes.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    extract::{FromRequestParts, Request, State},
+    http::request::Parts,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use futures_util::StreamExt;
+use moka::{future::Cache, Expiry};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::{ids::TenantId, money::Currency, problem::Problem};
+
+/// Redis channel on which the control plane announces tenant changes.
+pub const TENANT_CHANGES_CHANNEL: &str = "platform:tenant-changes";
+
+/// Lifecycle state of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantStatus {
+    /// Serving shoppers and staff.
+    Active,
+    /// Every `/store` and `/admin` request answers 423.
+    Suspended,
+    /// Soft-deleted: answers as if it did not exist.
+    Deleted,
+}
+
+impl TenantStatus {
+    /// Parses the registry's status column.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+
+    /// The registry's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// A resolved store: what a request needs to reach its data.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// The store's id; every tenant-owned row carries it.
+    pub id: TenantId,
+    /// Sub-domain label under the platform domain.
+    pub slug: String,
+    /// Lifecycle state.
+    pub status: TenantStatus,
+    /// The cell (database) holding the store's rows.
+    pub cell_id: String,
+    /// Plan name; quotas hang off it.
+    pub plan: String,
+    /// The store's currency.
+    pub currency: Currency,
+}
+
+/// A change to a tenant, as announced by the control plane.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TenantChange {
+    /// The tenant that changed.
+    pub tenant_id: uuid::Uuid,
+    /// Hosts whose cached resolution must be dropped (slug host, custom domains,
+    /// including ones just added, so cached "unknown host" answers go too).
+    pub hosts: Vec<String>,
+}
+
+/// Publishes a tenant change to every data-plane replica.
+pub async fn announce_change(
+    redis: &mut redis::aio::ConnectionManager,
+    change: &TenantChange,
+) -> anyhow::Result<()> {
+    let payload = serde_json::to_string(change)?;
+    redis::cmd("PUBLISH")
+        .arg(TENANT_CHANGES_CHANNEL)
+        .arg(payload)
+        .query_async::<i64>(redis)
+        .await
+        .context("cannot announce a tenant change")?;
+    Ok(())
+}
+
+/// Lower-cases a `Host` value and strips the port and a trailing dot.
+/// `None` when nothing that could be a host name is left.
+pub fn normalize_host(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let host = if raw.starts_with('[') {
+        // IPv6 literal: never a store.
+        return None;
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(host, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                host
+            } else {
+                raw
+            }
+        })
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    valid.then_some(host)
+}
+
+type Entry = Option<Arc<Tenant>>;
+
+/// Known hosts live for the configured TTL; unknown hosts only briefly, so a typo'd
+/// host cannot pin memory and a new store is found even if an announcement is lost.
+struct EntryExpiry {
+    known: Duration,
+    unknown: Duration,
+}
+
+impl Expiry<String, Entry> for EntryExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _now: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(if value.is_some() {
+            self.known
+        } else {
+            self.unknown
+        })
+    }
+}
+
+/// Resolves hosts to tenants through the registry, with an in-process cache.
+#[derive(Clone)]
+pub struct TenantResolver {
+    cache: Cache<String, Entry>,
+    control: PgPool,
+    platform_suffix: Arc<str>,
+    subscribed: watch::Sender<bool>,
+}
+
+impl TenantResolver {
+    /// A resolver reading the registry in `control`, for stores under `platform_domain`.
+    pub fn new(control: PgPool, platform_domain: &str, ttl: Duration) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(1_000_000)
+            .expire_after(EntryExpiry {
+                known: ttl,
+                unknown: ttl.min(Duration::from_secs(5)),
+            })
+            .support_invalidation_closures()
+            .build();
+        Self {
+            cache,
+            control,
+            platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()).into(),
+            subscribed: watch::channel(false).0,
+        }
+    }
+
+    /// The tenant a `Host` header names, if any, in any status.
+    pub async fn resolve(&self, raw_host: &str) -> anyhow::Result<Option<Arc<Tenant>>> {
+        let Some(host) = normalize_host(raw_host) else {
+            return Ok(None);
+        };
+        if let Some(entry) = self.cache.get(&host).await {
+            metrics::counter!("tenant_cache_hits_total").increment(1);
+            return Ok(entry);
+        }
+        metrics::counter!("tenant_cache_misses_total").increment(1);
+        // Concurrent misses for one host share a single registry lookup.
+        self.cache
+            .try_get_with(host.clone(), self.lookup(host))
+            .await
+            .map_err(|e| anyhow::anyhow!("tenant lookup failed: {e:#}"))
+    }
+
+    async fn lookup(&self, host: String) -> anyhow::Result<Entry> {
+        type Row = (uuid::Uuid, String, String, String, String, String);
+        const COLUMNS: &str = "t.tenant_id, t.slug, t.status, t.cell_id, t.plan, t.currency";
+        let row: Option<Row> = match host.strip_suffix(&*self.platform_suffix) {
+            Some(slug) if !slug.contains('.') => {
+                sqlx::query_as(&format!("select {COLUMNS} from control.tenant t where t.slug = $1"))
+                    .bind(slug)
+                    .fetch_optional(&self.control)
+                    .await?
+            }
+            _ => {
+                sqlx::query_as(&format!(
+                    "select {COLUMNS} from control.tenant_domain d join control.tenant t using (tenant_id) \
+                     where d.host = $1 and d.verified_at is not null"
+                ))
+                .bind(&host)
+                .fetch_optional(&self.control)
+                .await?
+            }
+        };
+        let Some((id, slug, status, cell_id, plan, currency)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Arc::new(Tenant {
+            id: TenantId::from_uuid(id),
+            slug,
+            status: TenantStatus::parse(&status)
+                .with_context(|| format!("unknown tenant status {status}"))?,
+            cell_id,
+            plan,
+            currency: Currency::parse(currency.trim())
+                .with_context(|| format!("bad currency {currency}"))?,
+        })))
+    }
+
+    /// Drops every cached host of a changed tenant.
+    pub async fn apply(&self, change: &TenantChange) {
+        let id = TenantId::from_uuid(change.tenant_id);
+        for host in &change.hosts {
+            if let Some(host) = normalize_host(host) {
+                self.cache.invalidate(&host).await;
+            }
+        }
+        // Custom domains the announcement did not list still carry the tenant id.
+        if let Err(e) = self
+            .cache
+            .invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id))
+        {
+            tracing::warn!(error = %e, "cannot invalidate cached tenants");
+            self.cache.invalidate_all();
+        }
+    }
+
+    /// Follows the control plane's announcements for as long as the process runs,
+    /// reconnecting after errors. Everything cached is dropped on every (re)subscribe,
+    /// since announcements made while disconnected were missed.
+    pub fn spawn_listener(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
+        let resolver = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = resolver.listen(&client).await {
+                    tracing::warn!(error = %format!("{e:#}"), "tenant change listener disconnected; retrying");
+                }
+                resolver.subscribed.send_replace(false);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+
+    async fn listen(&self, client: &redis::Client) -> anyhow::Result<()> {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(TENANT_CHANGES_CHANNEL).await?;
+        self.cache.invalidate_all();
+        self.subscribed.send_replace(true);
+        let mut messages = pubsub.on_message();
+        while let Some(message) = messages.next().await {
+            let payload: String = message.get_payload()?;
+            match serde_json::from_str::<TenantChange>(&payload) {
+                Ok(change) => self.apply(&change).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "malformed tenant change; dropping the whole cache");
+                    self.cache.invalidate_all();
+                }
+            }
+        }
+        anyhow::bail!("subscription closed")
+    }
+
+    /// Waits until the listener is subscribed (or `timeout` passes), so a service
+    /// does not start serving while blind to announcements.
+    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
+        let mut rx = self.subscribed.subscribe();
+        let subscribed = tokio::time::timeout(timeout, rx.wait_for(|ready| *ready)).await;
+        subscribed.is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// The store a request was resolved to. Put in request extensions by
+/// [`resolve_tenant`]; handlers take it as an extractor.
+#[derive(Clone, Debug)]
+pub struct TenantCtx(pub Arc<Tenant>);
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantCtx {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        parts.extensions.get::<TenantCtx>().cloned().ok_or_else(|| {
+            Problem::internal(anyhow::anyhow!("route mounted without tenant resolution"))
+        })
+    }
+}
+
+/// Middleware: resolve the request's store from `Host` or refuse the request.
+///
+/// Unknown (or deleted) store → 404; suspended → 423. Records `tenant_id` on the
+/// request span.
+pub async fn resolve_tenant(
+    State(resolver): State<TenantResolver>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default();
+    let tenant = match resolver.resolve(host).await {
+        Ok(Some(tenant)) if tenant.status != TenantStatus::Deleted => tenant,
+        Ok(_) => {
+            return Problem::not_found("store-not-found", "No store answers on this host.")
+                .into_response()
+        }
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
+    if tenant.status == TenantStatus::Suspended {
+        return Problem::new(
+            http::StatusCode::LOCKED,
+            "store-suspended",
+            "Store suspended",
+            "This store is suspended.",
+        )
+        .into_response();
+    }
+    request.extensions_mut().insert(TenantCtx(tenant));
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_host;
+
+    #[test]
+    fn hosts_are_lower_cased_and_lose_port_and_trailing_dot() {
+        assert_eq!(
+            normalize_host("Demo.LocalHost:8000").as_deref(),
+            Some("demo.localhost")
+        );
+        assert_eq!(
+            normalize_host("shop.example.com.").as_deref(),
+            Some("shop.example.com")
+        );
+        assert_eq!(
+            normalize_host("shop.example.com").as_deref(),
+            Some("shop.example.com")
+        );
+    }
+
+    #[test]
+    fn hosts_that_cannot_name_a_store_are_rejected() {
+        for bad in ["", "[::1]:8000", "a b.example.com", "x/y", "evil.com%00"] {
+            assert_eq!(normalize_host(bad), None, "{bad:?}");
+        }
+    }
+}

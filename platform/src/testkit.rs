@@ -1,0 +1,184 @@
+//! Test harness shared by every crate's integration tests.
+//!
+//! Each test gets its own database, cloned from a template that has every
+//! migration applied (`CREATE DATABASE … TEMPLATE …`, milliseconds), so tests
+//! run in parallel against real PostgreSQL without seeing each other. The
+//! template is named after a hash of the migrations, built once per change and
+//! shared by every test process (an advisory lock serializes its creation).
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use sqlx::{postgres::PgConnectOptions, Connection, Executor, PgConnection};
+use tokio::sync::OnceCell;
+
+use crate::db::{COMMERCE_MIGRATOR, CONTROL_MIGRATOR};
+
+/// The server the tests use: `DATABASE_URL`, or the development default.
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/commerce".into())
+}
+
+fn admin_options() -> anyhow::Result<PgConnectOptions> {
+    // Administrative statements run from the `postgres` database, which always exists.
+    Ok(PgConnectOptions::from_str(&server_url())?.database("postgres"))
+}
+
+fn template_name() -> String {
+    let mut hash = Sha256::new();
+    for migration in CONTROL_MIGRATOR.iter().chain(COMMERCE_MIGRATOR.iter()) {
+        hash.update(migration.version.to_be_bytes());
+        hash.update(&migration.checksum);
+    }
+    format!("tpl_{}", &hex::encode(hash.finalize())[..16])
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+async fn template() -> anyhow::Result<&'static str> {
+    TEMPLATE
+        .get_or_try_init(|| async {
+            let name = template_name();
+            let admin = admin_options()?;
+            let mut conn = PgConnection::connect_with(&admin)
+                .await
+                .context("tests need PostgreSQL: run infra/scripts/services.sh ensure")?;
+            // One builder across all test processes; the others wait, then find it.
+            conn.execute("select pg_advisory_lock(727274)").await?;
+            let exists: bool =
+                sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut conn)
+                    .await?;
+            if !exists {
+                // Built under a temporary name and renamed when complete, so a crash
+                // half-way never leaves a template that looks finished.
+                let building = format!("{name}_building");
+                conn.execute(format!("drop database if exists {building} with (force)").as_str())
+                    .await?;
+                conn.execute(format!("create database {building}").as_str())
+                    .await?;
+                crate::db::migrate(&admin.clone().database(&building)).await?;
+                conn.execute(format!("alter database {building} rename to {name}").as_str())
+                    .await?;
+                conn.execute(format!("alter database {name} with is_template true").as_str())
+                    .await?;
+            }
+            conn.execute("select pg_advisory_unlock(727274)").await?;
+            conn.close().await?;
+            Ok(name)
+        })
+        .await
+        .map(String::as_str)
+}
+
+/// A database of one test's own, dropped when the value is dropped.
+pub struct TestDb {
+    name: String,
+    options: PgConnectOptions,
+}
+
+impl TestDb {
+    /// Clones the migrated template into a new database.
+    pub async fn create() -> anyhow::Result<Self> {
+        let template = template().await?;
+        let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let admin = admin_options()?;
+        let mut conn = PgConnection::connect_with(&admin).await?;
+        conn.execute(format!("create database {name} template {template}").as_str())
+            .await
+            .context("cloning the template database")?;
+        conn.close().await?;
+        Ok(Self {
+            options: admin.database(&name),
+            name,
+        })
+    }
+
+    /// Connection options of this database.
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// URL of this database (for settings that take one).
+    pub fn url(&self) -> String {
+        with_database(&server_url(), &self.name)
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Replaces the database path of a PostgreSQL URL, keeping its query string.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = base[authority_start..]
+        .find('/')
+        .map_or(base, |slash| &base[..authority_start + slash]);
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_of_a_url_is_replaced_and_its_query_kept() {
+        assert_eq!(
+            super::with_database("postgres://u:p@h:5/commerce?sslmode=disable", "t_1"),
+            "postgres://u:p@h:5/t_1?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://h", "t_1"),
+            "postgres://h/t_1"
+        );
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let Ok(admin) = admin_options() else { return };
+        // Drop runs inside the test's runtime; a blocking connection there would stall
+        // it, so the drop gets a thread and a runtime of its own.
+        let handle = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
+                    let _ = conn
+                        .execute(format!("drop database if exists {name} with (force)").as_str())
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+        let _ = handle.join();
+    }
+}
+
+/// Installs a test subscriber once; lines are printed only when `TEST_LOG` is set.
+pub fn init_test_tracing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let format = crate::config::LogFormat::Pretty;
+        let subscriber = if std::env::var("TEST_LOG").is_ok() {
+            crate::telemetry::get_subscriber("info", format, std::io::stdout)
+        } else {
+            crate::telemetry::get_subscriber("off", format, std::io::sink)
+        };
+        crate::telemetry::init_subscriber(subscriber);
+    });
+}

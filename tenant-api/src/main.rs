@@ -1,0 +1,66 @@
+use clap::{Parser, Subcommand};
+use platform::{config::Settings, telemetry};
+use tenant_api::{
+    contexts::Context,
+    startup::{AppState, Application},
+};
+
+/// The data plane: every store's storefront and admin APIs, and the worker.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP on TENANT_API_ADDR.
+    Serve {
+        /// Mount only these bounded contexts (comma-separated); all by default.
+        #[arg(long, value_delimiter = ',')]
+        contexts: Option<Vec<Context>>,
+    },
+    /// Run background jobs (outbox relay, deliveries, expiries).
+    Worker,
+    /// Apply database migrations (control schema and every cell).
+    Migrate,
+    /// Give a store the demo catalog (idempotent).
+    SeedDemo {
+        /// The store's slug.
+        #[arg(long, default_value = "demo")]
+        slug: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    telemetry::init_subscriber(telemetry::get_subscriber(
+        "info,sqlx::postgres::notice=warn",
+        settings.log_format,
+        std::io::stdout,
+    ));
+
+    match cli.command {
+        Command::Serve { contexts } => {
+            let contexts = contexts.unwrap_or_else(|| Context::ALL.to_vec());
+            Application::build(settings, &contexts)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Worker => {
+            let state = AppState::connect(settings).await?;
+            tenant_api::worker::run(state, platform::http::shutdown_signal()).await
+        }
+        Command::Migrate => platform::db::migrate(&settings.connect_options()?).await,
+        Command::SeedDemo { slug } => {
+            let state = AppState::connect(settings).await?;
+            let added = tenant_api::seed::seed_demo(&state, &slug).await?;
+            tracing::info!(slug, added, "demo catalog seeded");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Building and running the data plane; `main` and the tests share this path.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::{middleware, Router};
+use platform::{
+    config::Settings,
+    db::Db,
+    http::{health_router, shutdown_signal, with_common_layers, Health},
+    tenancy::{resolve_tenant, TenantResolver},
+};
+use tokio::net::TcpListener;
+
+use crate::contexts::Context;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Control database and cell pools.
+    pub db: Db,
+    /// Redis (carts, idempotency, rate limits).
+    pub redis: redis::aio::ConnectionManager,
+    /// Host → store resolution.
+    pub resolver: TenantResolver,
+    /// Configuration.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Connects to PostgreSQL and Redis and starts following tenant announcements.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
+        let client = settings.redis_client()?;
+        let redis = redis::aio::ConnectionManager::new(client.clone())
+            .await
+            .context("cannot connect to Redis")?;
+        let resolver = TenantResolver::new(
+            db.control().clone(),
+            &settings.platform_domain,
+            settings.tenant_cache_ttl(),
+        );
+        resolver.spawn_listener(client);
+        if !resolver.wait_subscribed(Duration::from_secs(5)).await {
+            anyhow::bail!("cannot subscribe to tenant announcements in Redis");
+        }
+        Ok(Self {
+            db,
+            redis,
+            resolver,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+/// A bound, not yet running, data-plane server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, binds `TENANT_API_ADDR` (port 0 picks a free one) and mounts
+    /// the given contexts.
+    pub async fn build(settings: Settings, contexts: &[Context]) -> anyhow::Result<Self> {
+        let addr = settings.tenant_api_addr;
+        let state = AppState::connect(settings).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let router = router(state.clone(), contexts);
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// The shared state, for tests that reach behind the API.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, "tenant-api listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop)
+            .await?;
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface: health endpoints, then every mounted context behind
+/// tenant resolution.
+pub fn router(state: AppState, contexts: &[Context]) -> Router {
+    let stores = contexts
+        .iter()
+        .fold(Router::new(), |router, context| {
+            router.merge(context.router())
+        })
+        .route_layer(middleware::from_fn_with_state(
+            state.resolver.clone(),
+            resolve_tenant,
+        ))
+        .with_state(state.clone());
+    let health = health_router(Health {
+        db: state.db.clone(),
+        redis: state.redis.clone(),
+    });
+    with_common_layers(health.merge(stores))
+}
