@@ -1,0 +1,26 @@
+variable "bucket_name" {
+  description = "Globally unique bucket name."
+  type        = string
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed to upload with presigned URLs, e.g. https://*.shop.example.com (custom domains need adding too)."
+  type        = list(string)
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "How long a replaced or deleted object stays recoverable."
+  type        = number
+  default     = 30
+}
+
+variable "force_destroy" {
+  description = "Allow terraform destroy to empty the bucket (never in production)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
