@@ -42,12 +42,7 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     match cli.command {
-        Command::Serve => {
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await
-        }
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Migrate => platform::db::migrate(&settings.connect_options()?).await,
         Command::SeedDemo { slug } => {
             let domain = settings.platform_domain.clone();

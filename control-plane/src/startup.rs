@@ -26,14 +26,9 @@ impl AppState {
     /// Connects to PostgreSQL and Redis.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
-        let redis = redis::aio::ConnectionManager::new(settings.redis_client()?)
-            .await
-            .context("cannot connect to Redis")?;
-        Ok(Self {
-            db,
-            redis,
-            settings: Arc::new(settings),
-        })
+        let redis =
+            redis::aio::ConnectionManager::new(settings.redis_client()?).await.context("cannot connect to Redis")?;
+        Ok(Self { db, redis, settings: Arc::new(settings) })
     }
 }
 
@@ -49,23 +44,14 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let addr = settings.control_plane_addr;
         let state = AppState::connect(settings).await?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let router = router(state.clone());
-        Ok(Self {
-            listener,
-            router,
-            state,
-        })
+        Ok(Self { listener, router, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     /// The shared state.
@@ -79,14 +65,9 @@ impl Application {
     }
 
     /// Serves until `stop` resolves, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "control-plane listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await?;
+        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await?;
         self.state.db.close().await;
         Ok(())
     }
@@ -94,9 +75,6 @@ impl Application {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let health = health_router(Health {
-        db: state.db.clone(),
-        redis: state.redis.clone(),
-    });
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
     with_common_layers(health)
 }

@@ -71,9 +71,7 @@ const DEFAULTS: Defaults = Defaults {
 impl Settings {
     /// Reads the settings from the process environment over the development defaults.
     pub fn from_env() -> anyhow::Result<Self> {
-        let settings: Settings = Self::figment()
-            .extract()
-            .context("invalid configuration in the environment")?;
+        let settings: Settings = Self::figment().extract().context("invalid configuration in the environment")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -87,10 +85,7 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         self.connect_options()?;
         self.redis_client()?;
-        anyhow::ensure!(
-            self.db_max_connections > 0,
-            "DB_MAX_CONNECTIONS must be at least 1"
-        );
+        anyhow::ensure!(self.db_max_connections > 0, "DB_MAX_CONNECTIONS must be at least 1");
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -106,8 +101,7 @@ impl Settings {
 
     /// A Redis client for `REDIS_URL` (connections are made by its users).
     pub fn redis_client(&self) -> anyhow::Result<redis::Client> {
-        redis::Client::open(self.redis_url.expose_secret())
-            .context("REDIS_URL is not a valid Redis URL")
+        redis::Client::open(self.redis_url.expose_secret()).context("REDIS_URL is not a valid Redis URL")
     }
 
     /// How long resolved hosts stay cached.

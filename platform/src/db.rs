@@ -35,14 +35,9 @@ pub const DEFAULT_CELL: &str = "default";
 
 /// Opens a pool. Every connection resolves unqualified names in the commerce
 /// schema, then the control schema (present only in the control database).
-pub async fn connect_pool(
-    options: &PgConnectOptions,
-    max_connections: u32,
-) -> anyhow::Result<PgPool> {
-    let options = options
-        .clone()
-        .options([("search_path", "commerce,control,public")])
-        .application_name("commerce-platform");
+pub async fn connect_pool(options: &PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options =
+        options.clone().options([("search_path", "commerce,control,public")]).application_name("commerce-platform");
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
@@ -78,28 +73,21 @@ async fn migrate_schema(
     let mut conn = PgConnection::connect_with(&options.clone().options([("search_path", schema)]))
         .await
         .context("cannot connect to PostgreSQL to migrate")?;
-    sqlx::raw_sql(&format!("create schema if not exists {schema}"))
-        .execute(&mut conn)
-        .await?;
-    migrator
-        .run(&mut conn)
-        .await
-        .with_context(|| format!("migrating schema {schema}"))?;
+    sqlx::raw_sql(&format!("create schema if not exists {schema}")).execute(&mut conn).await?;
+    migrator.run(&mut conn).await.with_context(|| format!("migrating schema {schema}"))?;
     conn.close().await?;
     Ok(())
 }
 
 /// Cells other than the default one, with their connection options.
 async fn remote_cells(control: &PgPool) -> anyhow::Result<Vec<(String, PgConnectOptions)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "select cell_id, database_url_env from control.cell where database_url_env is not null",
-    )
-    .fetch_all(control)
-    .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select cell_id, database_url_env from control.cell where database_url_env is not null")
+            .fetch_all(control)
+            .await?;
     rows.into_iter()
         .map(|(cell_id, env)| {
-            let url =
-                std::env::var(&env).with_context(|| format!("cell {cell_id}: {env} is not set"))?;
+            let url = std::env::var(&env).with_context(|| format!("cell {cell_id}: {env} is not set"))?;
             let options = url
                 .parse::<PgConnectOptions>()
                 .with_context(|| format!("cell {cell_id}: {env} is not a PostgreSQL URL"))?;
@@ -124,11 +112,7 @@ impl Db {
         let control = connect_pool(options, max_connections).await?;
         let mut cells = HashMap::new();
         cells.insert(DEFAULT_CELL.to_owned(), control.clone());
-        Ok(Self {
-            control,
-            cells: Arc::new(RwLock::new(cells)),
-            max_connections,
-        })
+        Ok(Self { control, cells: Arc::new(RwLock::new(cells)), max_connections })
     }
 
     /// The control database: the tenant registry and other platform tables.
@@ -155,10 +139,7 @@ impl Db {
     /// Every open pool with its cell id, for readiness checks and metrics.
     pub fn open_cells(&self) -> Vec<(String, PgPool)> {
         let cells = self.cells.read().expect("cell map poisoned");
-        cells
-            .iter()
-            .map(|(id, pool)| (id.clone(), pool.clone()))
-            .collect()
+        cells.iter().map(|(id, pool)| (id.clone(), pool.clone())).collect()
     }
 
     /// Begins a unit of work for one tenant in its cell.
@@ -202,10 +183,7 @@ impl TenantTx {
             "BEGIN; SELECT set_config('role', 'app_tenant', true), set_config('app.tenant_id', '{}', true)",
             tenant_id.as_uuid()
         );
-        let tx = pool
-            .begin_with(begin)
-            .await
-            .context("cannot begin a tenant transaction")?;
+        let tx = pool.begin_with(begin).await.context("cannot begin a tenant transaction")?;
         Ok(Self { tx, tenant_id })
     }
 
@@ -216,10 +194,7 @@ impl TenantTx {
 
     /// Commits the unit of work.
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx
-            .commit()
-            .await
-            .context("cannot commit a tenant transaction")
+        self.tx.commit().await.context("cannot commit a tenant transaction")
     }
 }
 
@@ -255,10 +230,7 @@ impl SystemTx {
 
     /// Commits the unit of work.
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx
-            .commit()
-            .await
-            .context("cannot commit a system transaction")
+        self.tx.commit().await.context("cannot commit a system transaction")
     }
 }
 

@@ -40,15 +40,9 @@ pub fn with_common_layers(router: Router) -> Router {
 }
 
 fn make_span(request: &Request) -> tracing::Span {
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path(), |p| p.as_str());
+    let request_id =
+        request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or_default();
+    let path = request.extensions().get::<MatchedPath>().map_or_else(|| request.uri().path(), |p| p.as_str());
     tracing::info_span!(
         "request",
         method = %request.method(),
@@ -89,20 +83,11 @@ async fn log_failures(request: Request, next: Next) -> Response {
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let path = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = next.run(request).await;
-    let labels = [
-        ("method", method),
-        ("path", path),
-        ("status", response.status().as_u16().to_string()),
-    ];
+    let labels = [("method", method), ("path", path), ("status", response.status().as_u16().to_string())];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -111,9 +96,7 @@ pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         PrometheusBuilder::new()
-            .set_buckets(&[
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ])
+            .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
             .expect("bucket list is not empty")
             .install_recorder()
             .expect("no other metrics recorder is installed")
@@ -134,10 +117,7 @@ pub struct Health {
 pub fn health_router(health: Health) -> Router {
     prometheus();
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .with_state(health)
@@ -147,25 +127,16 @@ async fn readyz(State(health): State<Health>) -> Response {
     let mut checks = serde_json::Map::new();
     let mut ready = true;
     for (cell, pool) in health.db.open_cells() {
-        let ok = tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("select 1").execute(&pool),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
+        let ok = tokio::time::timeout(Duration::from_secs(2), sqlx::query("select 1").execute(&pool))
+            .await
+            .is_ok_and(|r| r.is_ok());
         ready &= ok;
-        checks.insert(
-            format!("postgres:{cell}"),
-            if ok { "ok" } else { "down" }.into(),
-        );
+        checks.insert(format!("postgres:{cell}"), if ok { "ok" } else { "down" }.into());
     }
     let mut redis = health.redis.clone();
-    let ok = tokio::time::timeout(
-        Duration::from_secs(2),
-        redis::cmd("PING").query_async::<String>(&mut redis),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
+    let ok = tokio::time::timeout(Duration::from_secs(2), redis::cmd("PING").query_async::<String>(&mut redis))
+        .await
+        .is_ok_and(|r| r.is_ok());
     ready &= ok;
     checks.insert("redis".into(), if ok { "ok" } else { "down" }.into());
     if ready {
@@ -185,10 +156,9 @@ async fn metrics_text(State(health): State<Health>) -> Response {
         metrics::gauge!("db_pool_connections", "cell" => cell, "state" => "busy").set(size - idle);
     }
     let mut response = prometheus().render().into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     response
 }
 

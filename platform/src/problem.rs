@@ -28,10 +28,7 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -53,12 +50,7 @@ pub struct ProblemCause(pub Arc<anyhow::Error>);
 
 impl Problem {
     /// A problem with a status, a stable code, a title and a detail.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -72,45 +64,24 @@ impl Problem {
 
     /// 400: the request cannot be read (malformed JSON, bad query parameter).
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            "Bad request",
-            detail,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
     }
 
     /// 400 naming the parameter at fault.
     pub fn invalid_parameter(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::bad_request(format!("{field}: {message}"))
-            .with_errors(vec![FieldError::new(field, message)])
+        Self::bad_request(format!("{field}: {message}")).with_errors(vec![FieldError::new(field, message)])
     }
 
     /// 422: the request is well-formed but its values break the rules.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            "Invalid request",
-            detail,
-        )
-        .with_errors(errors)
+        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid request", detail).with_errors(errors)
     }
 
     /// 401: no credentials, or credentials that do not hold for this store.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Unauthorized",
-            detail,
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
     }
 
     /// 403: authenticated, but not allowed.
@@ -142,12 +113,7 @@ impl Problem {
 
     /// 503: a dependency is down.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-            detail,
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
     }
 
     /// Adds field errors.
@@ -180,10 +146,7 @@ impl Problem {
         body.insert("status".into(), self.status.as_u16().into());
         body.insert("detail".into(), self.detail.clone().into());
         if !self.errors.is_empty() {
-            body.insert(
-                "errors".into(),
-                serde_json::to_value(&self.errors).expect("field errors serialize"),
-            );
+            body.insert("errors".into(), serde_json::to_value(&self.errors).expect("field errors serialize"));
         }
         for (key, value) in &self.extensions {
             body.entry(key.clone()).or_insert_with(|| value.clone());
@@ -202,9 +165,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body()).expect("problem serializes");
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ProblemCause(cause));
         }
@@ -271,11 +232,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." {
-                    missing_field(&inner).unwrap_or_default()
-                } else {
-                    path
-                };
+                let field = if path == "." { missing_field(&inner).unwrap_or_default() } else { path };
                 let field = match missing_field(&inner) {
                     Some(missing) if field != missing && !field.is_empty() => {
                         format!("{field}.{missing}")
@@ -283,20 +240,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                     _ => field,
                 };
                 Problem::validation(vec![FieldError::new(
-                    if field.is_empty() {
-                        "body".to_owned()
-                    } else {
-                        field
-                    },
+                    if field.is_empty() { "body".to_owned() } else { field },
                     data_message(&inner),
                 )])
             }
             _ => Problem::bad_request(format!("The body is not valid JSON: {inner}")),
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+    deserializer.end().map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -344,8 +295,7 @@ mod tests {
 
     #[test]
     fn a_wrong_type_names_the_nested_field() {
-        let p = parse_json::<Body>(br#"{"title":"a","variants":[{"sku":"x","price":"ten"}]}"#)
-            .unwrap_err();
+        let p = parse_json::<Body>(br#"{"title":"a","variants":[{"sku":"x","price":"ten"}]}"#).unwrap_err();
         assert_eq!(p.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(p.body()["errors"][0]["field"], "variants[0].price");
     }

@@ -86,10 +86,7 @@ pub struct TenantChange {
 }
 
 /// Publishes a tenant change to every data-plane replica.
-pub async fn announce_change(
-    redis: &mut redis::aio::ConnectionManager,
-    change: &TenantChange,
-) -> anyhow::Result<()> {
+pub async fn announce_change(redis: &mut redis::aio::ConnectionManager, change: &TenantChange) -> anyhow::Result<()> {
     let payload = serde_json::to_string(change)?;
     redis::cmd("PUBLISH")
         .arg(TENANT_CHANGES_CHANNEL)
@@ -108,20 +105,21 @@ pub fn normalize_host(raw: &str) -> Option<String> {
         // IPv6 literal: never a store.
         return None;
     } else {
-        raw.rsplit_once(':').map_or(raw, |(host, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                host
-            } else {
-                raw
-            }
-        })
+        raw.rsplit_once(':').map_or(
+            raw,
+            |(host, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    host
+                } else {
+                    raw
+                }
+            },
+        )
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let valid = !host.is_empty()
         && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     valid.then_some(host)
 }
 
@@ -135,17 +133,8 @@ struct EntryExpiry {
 }
 
 impl Expiry<String, Entry> for EntryExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Entry,
-        _now: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(if value.is_some() {
-            self.known
-        } else {
-            self.unknown
-        })
+    fn expire_after_create(&self, _key: &String, value: &Entry, _now: std::time::Instant) -> Option<Duration> {
+        Some(if value.is_some() { self.known } else { self.unknown })
     }
 }
 
@@ -163,10 +152,7 @@ impl TenantResolver {
     pub fn new(control: PgPool, platform_domain: &str, ttl: Duration) -> Self {
         let cache = Cache::builder()
             .max_capacity(1_000_000)
-            .expire_after(EntryExpiry {
-                known: ttl,
-                unknown: ttl.min(Duration::from_secs(5)),
-            })
+            .expire_after(EntryExpiry { known: ttl, unknown: ttl.min(Duration::from_secs(5)) })
             .support_invalidation_closures()
             .build();
         Self {
@@ -220,12 +206,10 @@ impl TenantResolver {
         Ok(Some(Arc::new(Tenant {
             id: TenantId::from_uuid(id),
             slug,
-            status: TenantStatus::parse(&status)
-                .with_context(|| format!("unknown tenant status {status}"))?,
+            status: TenantStatus::parse(&status).with_context(|| format!("unknown tenant status {status}"))?,
             cell_id,
             plan,
-            currency: Currency::parse(currency.trim())
-                .with_context(|| format!("bad currency {currency}"))?,
+            currency: Currency::parse(currency.trim()).with_context(|| format!("bad currency {currency}"))?,
         })))
     }
 
@@ -238,10 +222,7 @@ impl TenantResolver {
             }
         }
         // Custom domains the announcement did not list still carry the tenant id.
-        if let Err(e) = self
-            .cache
-            .invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id))
-        {
+        if let Err(e) = self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id)) {
             tracing::warn!(error = %e, "cannot invalidate cached tenants");
             self.cache.invalidate_all();
         }
@@ -300,9 +281,11 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantCtx {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
-        parts.extensions.get::<TenantCtx>().cloned().ok_or_else(|| {
-            Problem::internal(anyhow::anyhow!("route mounted without tenant resolution"))
-        })
+        parts
+            .extensions
+            .get::<TenantCtx>()
+            .cloned()
+            .ok_or_else(|| Problem::internal(anyhow::anyhow!("route mounted without tenant resolution")))
     }
 }
 
@@ -310,11 +293,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantCtx {
 ///
 /// Unknown (or deleted) store → 404; suspended → 423. Records `tenant_id` on the
 /// request span.
-pub async fn resolve_tenant(
-    State(resolver): State<TenantResolver>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(http::header::HOST)
@@ -323,10 +302,7 @@ pub async fn resolve_tenant(
         .unwrap_or_default();
     let tenant = match resolver.resolve(host).await {
         Ok(Some(tenant)) if tenant.status != TenantStatus::Deleted => tenant,
-        Ok(_) => {
-            return Problem::not_found("store-not-found", "No store answers on this host.")
-                .into_response()
-        }
+        Ok(_) => return Problem::not_found("store-not-found", "No store answers on this host.").into_response(),
         Err(e) => return Problem::internal(e).into_response(),
     };
     tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
@@ -349,18 +325,9 @@ mod tests {
 
     #[test]
     fn hosts_are_lower_cased_and_lose_port_and_trailing_dot() {
-        assert_eq!(
-            normalize_host("Demo.LocalHost:8000").as_deref(),
-            Some("demo.localhost")
-        );
-        assert_eq!(
-            normalize_host("shop.example.com.").as_deref(),
-            Some("shop.example.com")
-        );
-        assert_eq!(
-            normalize_host("shop.example.com").as_deref(),
-            Some("shop.example.com")
-        );
+        assert_eq!(normalize_host("Demo.LocalHost:8000").as_deref(), Some("demo.localhost"));
+        assert_eq!(normalize_host("shop.example.com.").as_deref(), Some("shop.example.com"));
+        assert_eq!(normalize_host("shop.example.com").as_deref(), Some("shop.example.com"));
     }
 
     #[test]

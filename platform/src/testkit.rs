@@ -17,8 +17,7 @@ use crate::db::{COMMERCE_MIGRATOR, CONTROL_MIGRATOR};
 
 /// The server the tests use: `DATABASE_URL`, or the development default.
 pub fn server_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/commerce".into())
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/commerce".into())
 }
 
 fn admin_options() -> anyhow::Result<PgConnectOptions> {
@@ -47,24 +46,30 @@ async fn template() -> anyhow::Result<&'static str> {
                 .context("tests need PostgreSQL: run infra/scripts/services.sh ensure")?;
             // One builder across all test processes; the others wait, then find it.
             conn.execute("select pg_advisory_lock(727274)").await?;
-            let exists: bool =
-                sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-                    .bind(&name)
-                    .fetch_one(&mut conn)
-                    .await?;
+            let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut conn)
+                .await?;
             if !exists {
                 // Built under a temporary name and renamed when complete, so a crash
                 // half-way never leaves a template that looks finished.
                 let building = format!("{name}_building");
-                conn.execute(format!("drop database if exists {building} with (force)").as_str())
-                    .await?;
-                conn.execute(format!("create database {building}").as_str())
-                    .await?;
+                conn.execute(format!("drop database if exists {building} with (force)").as_str()).await?;
+                conn.execute(format!("create database {building}").as_str()).await?;
                 crate::db::migrate(&admin.clone().database(&building)).await?;
-                conn.execute(format!("alter database {building} rename to {name}").as_str())
-                    .await?;
-                conn.execute(format!("alter database {name} with is_template true").as_str())
-                    .await?;
+                conn.execute(format!("alter database {building} rename to {name}").as_str()).await?;
+                conn.execute(format!("alter database {name} with is_template true").as_str()).await?;
+                // Templates of older migration sets are dead weight once a new one exists.
+                let stale: Vec<String> = sqlx::query_scalar(
+                    "select datname::text from pg_database where datname ~ '^tpl_[0-9a-f]{16}$' and datname <> $1",
+                )
+                .bind(&name)
+                .fetch_all(&mut conn)
+                .await?;
+                for old in stale {
+                    conn.execute(format!("alter database {old} with is_template false").as_str()).await?;
+                    conn.execute(format!("drop database if exists {old} with (force)").as_str()).await?;
+                }
             }
             conn.execute("select pg_advisory_unlock(727274)").await?;
             conn.close().await?;
@@ -91,10 +96,7 @@ impl TestDb {
             .await
             .context("cloning the template database")?;
         conn.close().await?;
-        Ok(Self {
-            options: admin.database(&name),
-            name,
-        })
+        Ok(Self { options: admin.database(&name), name })
     }
 
     /// Connection options of this database.
@@ -115,31 +117,12 @@ impl TestDb {
 
 /// Replaces the database path of a PostgreSQL URL, keeping its query string.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let base = base[authority_start..]
-        .find('/')
-        .map_or(base, |slash| &base[..authority_start + slash]);
+    let base = base[authority_start..].find('/').map_or(base, |slash| &base[..authority_start + slash]);
     match query {
         Some(query) => format!("{base}/{database}?{query}"),
         None => format!("{base}/{database}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_of_a_url_is_replaced_and_its_query_kept() {
-        assert_eq!(
-            super::with_database("postgres://u:p@h:5/commerce?sslmode=disable", "t_1"),
-            "postgres://u:p@h:5/t_1?sslmode=disable"
-        );
-        assert_eq!(
-            super::with_database("postgres://h", "t_1"),
-            "postgres://h/t_1"
-        );
     }
 }
 
@@ -150,17 +133,12 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime; a blocking connection there would stall
         // it, so the drop gets a thread and a runtime of its own.
         let handle = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
-                    let _ = conn
-                        .execute(format!("drop database if exists {name} with (force)").as_str())
-                        .await;
+                    let _ = conn.execute(format!("drop database if exists {name} with (force)").as_str()).await;
                     let _ = conn.close().await;
                 }
             });
@@ -181,4 +159,16 @@ pub fn init_test_tracing() {
         };
         crate::telemetry::init_subscriber(subscriber);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_of_a_url_is_replaced_and_its_query_kept() {
+        assert_eq!(
+            super::with_database("postgres://u:p@h:5/commerce?sslmode=disable", "t_1"),
+            "postgres://u:p@h:5/t_1?sslmode=disable"
+        );
+        assert_eq!(super::with_database("postgres://h", "t_1"), "postgres://h/t_1");
+    }
 }

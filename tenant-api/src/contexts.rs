@@ -42,13 +42,9 @@ impl FromStr for Context {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, String> {
-        Context::ALL
-            .iter()
-            .copied()
-            .find(|c| c.name() == name.trim())
-            .ok_or_else(|| {
-                let known: Vec<_> = Context::ALL.iter().map(|c| c.name()).collect();
-                format!("unknown context {name:?}; known: {}", known.join(", "))
-            })
+        Context::ALL.iter().copied().find(|c| c.name() == name.trim()).ok_or_else(|| {
+            let known: Vec<_> = Context::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown context {name:?}; known: {}", known.join(", "))
+        })
     }
 }

@@ -46,10 +46,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { contexts } => {
             let contexts = contexts.unwrap_or_else(|| Context::ALL.to_vec());
-            Application::build(settings, &contexts)
-                .await?
-                .run_until_stopped()
-                .await
+            Application::build(settings, &contexts).await?.run_until_stopped().await
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;

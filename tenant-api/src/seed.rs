@@ -12,27 +12,11 @@ use crate::{
 };
 
 const DEMO_PRODUCTS: &[(&str, &str, i64)] = &[
-    (
-        "Classic Tee",
-        "Soft cotton t-shirt in everyday colours.",
-        1999,
-    ),
-    (
-        "Denim Jacket",
-        "Stonewashed denim with brass buttons.",
-        7900,
-    ),
-    (
-        "Canvas Sneakers",
-        "Low-top sneakers with a rubber sole.",
-        5400,
-    ),
+    ("Classic Tee", "Soft cotton t-shirt in everyday colours.", 1999),
+    ("Denim Jacket", "Stonewashed denim with brass buttons.", 7900),
+    ("Canvas Sneakers", "Low-top sneakers with a rubber sole.", 5400),
     ("Wool Beanie", "Merino wool, one size.", 2500),
-    (
-        "Leather Wallet",
-        "Full-grain leather, six card slots.",
-        4500,
-    ),
+    ("Leather Wallet", "Full-grain leather, six card slots.", 4500),
     ("Travel Mug", "Insulated steel mug, 350 ml.", 2200),
     ("Linen Shirt", "Breathable linen for warm days.", 4900),
     ("Rain Jacket", "Waterproof shell with taped seams.", 11900),
@@ -41,9 +25,11 @@ const DEMO_PRODUCTS: &[(&str, &str, i64)] = &[
 /// Adds the demo catalog to the store `slug` unless it already has products.
 pub async fn seed_demo(state: &AppState, slug: &str) -> anyhow::Result<usize> {
     let host = format!("{slug}.{}", state.settings.platform_domain);
-    let tenant = state.resolver.resolve(&host).await?.with_context(|| {
-        format!("no store with slug {slug}: run `control-plane seed-demo` first")
-    })?;
+    let tenant = state
+        .resolver
+        .resolve(&host)
+        .await?
+        .with_context(|| format!("no store with slug {slug}: run `control-plane seed-demo` first"))?;
     let mut tx = state.db.tenant_tx(&tenant).await?;
     if service::count_products(&mut tx).await? > 0 {
         return Ok(0);

@@ -32,24 +32,14 @@ impl AppState {
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
         let client = settings.redis_client()?;
-        let redis = redis::aio::ConnectionManager::new(client.clone())
-            .await
-            .context("cannot connect to Redis")?;
-        let resolver = TenantResolver::new(
-            db.control().clone(),
-            &settings.platform_domain,
-            settings.tenant_cache_ttl(),
-        );
+        let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
+        let resolver =
+            TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
         resolver.spawn_listener(client);
         if !resolver.wait_subscribed(Duration::from_secs(5)).await {
             anyhow::bail!("cannot subscribe to tenant announcements in Redis");
         }
-        Ok(Self {
-            db,
-            redis,
-            resolver,
-            settings: Arc::new(settings),
-        })
+        Ok(Self { db, redis, resolver, settings: Arc::new(settings) })
     }
 }
 
@@ -66,23 +56,14 @@ impl Application {
     pub async fn build(settings: Settings, contexts: &[Context]) -> anyhow::Result<Self> {
         let addr = settings.tenant_api_addr;
         let state = AppState::connect(settings).await?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let router = router(state.clone(), contexts);
-        Ok(Self {
-            listener,
-            router,
-            state,
-        })
+        Ok(Self { listener, router, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     /// The shared state, for tests that reach behind the API.
@@ -96,14 +77,9 @@ impl Application {
     }
 
     /// Serves until `stop` resolves, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "tenant-api listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await?;
+        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await?;
         self.state.db.close().await;
         Ok(())
     }
@@ -112,19 +88,12 @@ impl Application {
 /// The whole HTTP surface: health endpoints, then every mounted context behind
 /// tenant resolution.
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
-    let stores = contexts
-        .iter()
-        .fold(Router::new(), |router, context| {
-            router.merge(context.router())
-        })
-        .route_layer(middleware::from_fn_with_state(
-            state.resolver.clone(),
-            resolve_tenant,
-        ))
-        .with_state(state.clone());
-    let health = health_router(Health {
-        db: state.db.clone(),
-        redis: state.redis.clone(),
-    });
+    let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router()));
+    if !contexts.is_empty() {
+        // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
+        stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
+    }
+    let stores = stores.with_state(state.clone());
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
     with_common_layers(health.merge(stores))
 }

@@ -8,8 +8,7 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use crate::startup::AppState;
 
-type JobFn =
-    for<'a> fn(&'a AppState) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+type JobFn = for<'a> fn(&'a AppState) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// A periodic job.
 pub struct Job {

@@ -13,8 +13,7 @@ fn record((id, slug, name, status, plan, currency, cell_id): Row) -> anyhow::Res
         id: TenantId::from_uuid(id),
         slug,
         name,
-        status: TenantStatus::parse(&status)
-            .ok_or_else(|| anyhow::anyhow!("unknown status {status}"))?,
+        status: TenantStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("unknown status {status}"))?,
         plan,
         currency: currency.trim().to_owned(),
         cell_id,
@@ -24,16 +23,11 @@ fn record((id, slug, name, status, plan, currency, cell_id): Row) -> anyhow::Res
 const COLUMNS: &str = "tenant_id, slug, name, status, plan, currency, cell_id";
 
 /// The registry entry with this slug.
-pub async fn find_by_slug(
-    conn: &mut PgConnection,
-    slug: &str,
-) -> anyhow::Result<Option<TenantRecord>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "select {COLUMNS} from control.tenant where slug = $1"
-    ))
-    .bind(slug)
-    .fetch_optional(conn)
-    .await?;
+pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> anyhow::Result<Option<TenantRecord>> {
+    let row: Option<Row> = sqlx::query_as(&format!("select {COLUMNS} from control.tenant where slug = $1"))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?;
     row.map(record).transpose()
 }
 

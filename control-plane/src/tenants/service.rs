@@ -33,16 +33,12 @@ pub async fn provision(
 ) -> Result<TenantRecord, ProvisionError> {
     let mut tx = db.control().begin().await.map_err(anyhow::Error::from)?;
     let cell = repo::pick_cell(&mut tx).await?;
-    let record = repo::insert_tenant(&mut tx, TenantId::new(), &tenant, &cell)
-        .await?
-        .ok_or(ProvisionError::SlugTaken)?;
+    let record =
+        repo::insert_tenant(&mut tx, TenantId::new(), &tenant, &cell).await?.ok_or(ProvisionError::SlugTaken)?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     announce_change(
         redis,
-        &TenantChange {
-            tenant_id: record.id.as_uuid(),
-            hosts: vec![format!("{}.{platform_domain}", record.slug)],
-        },
+        &TenantChange { tenant_id: record.id.as_uuid(), hosts: vec![format!("{}.{platform_domain}", record.slug)] },
     )
     .await?;
     Ok(record)

@@ -34,25 +34,12 @@ impl From<sqlx::Error> for Error {
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
-            Error::ProductNotFound => {
-                Problem::not_found("product-not-found", "No such product in this store.")
-            }
+            Error::ProductNotFound => Problem::not_found("product-not-found", "No such product in this store."),
             Error::Invalid(errors) => Problem::validation(errors),
-            Error::HandleTaken => Problem::conflict(
-                "handle-taken",
-                "Another product of this store uses this handle.",
-            )
-            .with_errors(vec![FieldError::new(
-                "handle",
-                "is already used in this store",
-            )]),
-            Error::SkuTaken => {
-                Problem::conflict("sku-taken", "Another variant of this store uses this SKU.")
-                    .with_errors(vec![FieldError::new(
-                        "variants[].sku",
-                        "is already used in this store",
-                    )])
-            }
+            Error::HandleTaken => Problem::conflict("handle-taken", "Another product of this store uses this handle.")
+                .with_errors(vec![FieldError::new("handle", "is already used in this store")]),
+            Error::SkuTaken => Problem::conflict("sku-taken", "Another variant of this store uses this SKU.")
+                .with_errors(vec![FieldError::new("variants[].sku", "is already used in this store")]),
             Error::Internal(cause) => Problem::internal(cause),
         }
     }

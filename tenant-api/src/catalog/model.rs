@@ -51,9 +51,7 @@ pub struct Handle(String);
 impl Handle {
     /// Parses a handle; the reason when it is not one.
     pub fn parse(value: &str) -> Result<Self, &'static str> {
-        let ok_chars = value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if value.is_empty() || value.len() > 200 {
             Err("must be 1 to 200 characters")
         } else if !ok_chars || value.starts_with('-') || value.ends_with('-') {
@@ -74,12 +72,7 @@ impl Handle {
             }
         }
         let handle = handle.trim_end_matches('-');
-        Self::parse(
-            &handle[..handle.len().min(200)]
-                .trim_end_matches('-')
-                .to_owned(),
-        )
-        .ok()
+        Self::parse(handle[..handle.len().min(200)].trim_end_matches('-')).ok()
     }
 }
 
@@ -168,14 +161,8 @@ mod tests {
 
     #[test]
     fn handles_derive_from_titles() {
-        assert_eq!(
-            Handle::from_title("Blue Shirt (XL)").unwrap().as_ref(),
-            "blue-shirt-xl"
-        );
-        assert_eq!(
-            Handle::from_title("  Café — Noir!! ").unwrap().as_ref(),
-            "caf-noir"
-        );
+        assert_eq!(Handle::from_title("Blue Shirt (XL)").unwrap().as_ref(), "blue-shirt-xl");
+        assert_eq!(Handle::from_title("  Café — Noir!! ").unwrap().as_ref(), "caf-noir");
         assert!(Handle::from_title("!!!").is_none());
     }
 

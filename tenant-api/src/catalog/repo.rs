@@ -9,9 +9,7 @@ use platform::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::model::{
-    NewProduct, NewVariant, Page, Product, ProductId, ProductStatus, Variant, VariantId,
-};
+use super::model::{NewProduct, NewVariant, Page, Product, ProductId, ProductStatus, Variant, VariantId};
 
 /// A product row with its variants aggregated in the same query, so a page of
 /// products with variants costs one round trip.
@@ -54,9 +52,8 @@ impl TryFrom<ProductRow> for Product {
             .0
             .into_iter()
             .map(|v| {
-                let currency = Currency::parse(v.currency.trim()).ok_or_else(|| {
-                    anyhow::anyhow!("stored currency {:?} is not ISO 4217", v.currency)
-                })?;
+                let currency = Currency::parse(v.currency.trim())
+                    .ok_or_else(|| anyhow::anyhow!("stored currency {:?} is not ISO 4217", v.currency))?;
                 Ok(Variant {
                     id: VariantId::from_uuid(v.id),
                     sku: v.sku,
@@ -82,11 +79,7 @@ impl TryFrom<ProductRow> for Product {
 
 /// Active products, newest first, optionally matching a search phrase.
 #[tracing::instrument(skip_all, fields(limit = page.limit))]
-pub async fn list_active_products(
-    tx: &mut TenantTx,
-    page: Page,
-    query: Option<&str>,
-) -> anyhow::Result<Vec<Product>> {
+pub async fn list_active_products(tx: &mut TenantTx, page: Page, query: Option<&str>) -> anyhow::Result<Vec<Product>> {
     let sql = format!(
         "select {PRODUCT_COLUMNS} from product p \
          where p.tenant_id = $1 and p.status = 'active' \
@@ -107,64 +100,38 @@ pub async fn list_active_products(
 
 /// An active product by id.
 #[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn find_active_product_by_id(
-    tx: &mut TenantTx,
-    id: ProductId,
-) -> anyhow::Result<Option<Product>> {
+pub async fn find_active_product_by_id(tx: &mut TenantTx, id: ProductId) -> anyhow::Result<Option<Product>> {
     let sql = format!(
         "select {PRODUCT_COLUMNS} from product p \
          where p.tenant_id = $1 and p.product_id = $2 and p.status = 'active'"
     );
-    let row: Option<ProductRow> = sqlx::query_as(&sql)
-        .bind(tx.tenant_id())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<ProductRow> = sqlx::query_as(&sql).bind(tx.tenant_id()).bind(id).fetch_optional(&mut **tx).await?;
     row.map(Product::try_from).transpose()
 }
 
 /// An active product by handle.
 #[tracing::instrument(skip_all)]
-pub async fn find_active_product_by_handle(
-    tx: &mut TenantTx,
-    handle: &str,
-) -> anyhow::Result<Option<Product>> {
+pub async fn find_active_product_by_handle(tx: &mut TenantTx, handle: &str) -> anyhow::Result<Option<Product>> {
     let sql = format!(
         "select {PRODUCT_COLUMNS} from product p \
          where p.tenant_id = $1 and p.handle = $2 and p.status = 'active'"
     );
-    let row: Option<ProductRow> = sqlx::query_as(&sql)
-        .bind(tx.tenant_id())
-        .bind(handle)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<ProductRow> =
+        sqlx::query_as(&sql).bind(tx.tenant_id()).bind(handle).fetch_optional(&mut **tx).await?;
     row.map(Product::try_from).transpose()
 }
 
 /// A product by id in any status (staff views).
 #[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn find_product_any_status(
-    tx: &mut TenantTx,
-    id: ProductId,
-) -> anyhow::Result<Option<Product>> {
-    let sql = format!(
-        "select {PRODUCT_COLUMNS} from product p where p.tenant_id = $1 and p.product_id = $2"
-    );
-    let row: Option<ProductRow> = sqlx::query_as(&sql)
-        .bind(tx.tenant_id())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+pub async fn find_product_any_status(tx: &mut TenantTx, id: ProductId) -> anyhow::Result<Option<Product>> {
+    let sql = format!("select {PRODUCT_COLUMNS} from product p where p.tenant_id = $1 and p.product_id = $2");
+    let row: Option<ProductRow> = sqlx::query_as(&sql).bind(tx.tenant_id()).bind(id).fetch_optional(&mut **tx).await?;
     row.map(Product::try_from).transpose()
 }
 
 /// Inserts a product row.
 #[tracing::instrument(skip_all, fields(product_id = %id))]
-pub async fn insert_product(
-    tx: &mut TenantTx,
-    id: ProductId,
-    product: &NewProduct,
-) -> Result<(), sqlx::Error> {
+pub async fn insert_product(tx: &mut TenantTx, id: ProductId, product: &NewProduct) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into product (tenant_id, product_id, handle, title, description, status) \
          values ($1, $2, $3, $4, $5, $6)",
@@ -211,10 +178,8 @@ pub async fn insert_variant(
 
 /// How many products the store has, in any status.
 pub async fn count_products(tx: &mut TenantTx) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("select count(*) from product where tenant_id = $1")
-            .bind(tx.tenant_id())
-            .fetch_one(&mut **tx)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("select count(*) from product where tenant_id = $1")
+        .bind(tx.tenant_id())
+        .fetch_one(&mut **tx)
+        .await?)
 }

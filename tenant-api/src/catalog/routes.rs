@@ -17,9 +17,7 @@ use crate::startup::AppState;
 
 /// The catalog's routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/store/products", get(list_products))
-        .route("/store/products/{id_or_handle}", get(get_product))
+    Router::new().route("/store/products", get(list_products)).route("/store/products/{id_or_handle}", get(get_product))
 }
 
 #[derive(Deserialize)]
@@ -43,10 +41,7 @@ pub(crate) struct MoneyDto {
 
 impl From<Money> for MoneyDto {
     fn from(money: Money) -> Self {
-        Self {
-            amount: money.amount,
-            currency: money.currency.to_string(),
-        }
+        Self { amount: money.amount, currency: money.currency.to_string() }
     }
 }
 
@@ -73,12 +68,7 @@ struct ProductResponse {
 
 impl From<Variant> for VariantResponse {
     fn from(v: Variant) -> Self {
-        Self {
-            id: v.id.to_string(),
-            sku: v.sku,
-            title: v.title,
-            price: v.price.into(),
-        }
+        Self { id: v.id.to_string(), sku: v.sku, title: v.title, price: v.price.into() }
     }
 }
 
@@ -92,12 +82,8 @@ impl From<Product> for ProductResponse {
             status: p.status.as_str(),
             attributes: p.attributes,
             variants: p.variants.into_iter().map(Into::into).collect(),
-            created_at: p
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            updated_at: p
-                .updated_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            updated_at: p.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
     }
 }
@@ -117,13 +103,9 @@ async fn list_products(
     // Read-only: dropping the transaction rolls it back with the connection's next use.
     drop(tx);
 
-    let next_cursor = (products.len() as i64 == page.limit)
-        .then(|| products.last().map(|p| encode_cursor(p.id)))
-        .flatten();
-    Ok(Json(ListResponse {
-        items: products.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    let next_cursor =
+        (products.len() as i64 == page.limit).then(|| products.last().map(|p| encode_cursor(p.id))).flatten();
+    Ok(Json(ListResponse { items: products.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 /// `GET /store/products/{id-or-handle}`: one active product.
@@ -138,9 +120,7 @@ async fn get_product(
         None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
     };
     drop(tx);
-    product
-        .map(|p| Json(p.into()))
-        .ok_or_else(|| Error::ProductNotFound.into())
+    product.map(|p| Json(p.into())).ok_or_else(|| Error::ProductNotFound.into())
 }
 
 fn parse_page(params: &ListParams) -> Result<Page, Problem> {
@@ -150,15 +130,14 @@ fn parse_page(params: &ListParams) -> Result<Page, Problem> {
             .parse::<i64>()
             .ok()
             .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                Problem::invalid_parameter("limit", "must be an integer from 1 to 100")
-            })?,
+            .ok_or_else(|| Problem::invalid_parameter("limit", "must be an integer from 1 to 100"))?,
     };
     let after = match params.cursor.as_deref() {
         None | Some("") => None,
-        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
-            Problem::invalid_parameter("cursor", "is not a cursor this API issued")
-        })?),
+        Some(raw) => Some(
+            decode_cursor(raw)
+                .ok_or_else(|| Problem::invalid_parameter("cursor", "is not a cursor this API issued"))?,
+        ),
     };
     Ok(Page { limit, after })
 }

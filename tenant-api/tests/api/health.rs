@@ -1,0 +1,70 @@
+//! Health, readiness, metrics, request ids and the shape of errors.
+
+use reqwest::StatusCode;
+use tenant_api::contexts::Context;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_without_a_store() {
+    let app = spawn_app().await;
+    let body = app.get_json("anything", "/healthz", StatusCode::OK).await;
+    assert_eq!(body["status"], "ok");
+    let body = app.get_json("anything", "/readyz", StatusCode::OK).await;
+    assert_eq!(body["checks"]["postgres:default"], "ok");
+    assert_eq!(body["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_in_prometheus_text() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    app.get_json(&store.host, "/store/products", StatusCode::OK).await;
+    let response = app.get("x", "/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total{") && l.contains("path=\"/store/products\"")),
+        "{text}"
+    );
+    assert!(text.contains("tenant_cache_misses_total"), "{text}");
+}
+
+#[tokio::test]
+async fn a_request_id_is_returned_and_a_given_one_is_kept() {
+    let app = spawn_app().await;
+    let response = app.get("x", "/healthz").await;
+    assert!(response.headers().get("x-request-id").is_some());
+    let response =
+        app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "req-123").send().await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-123");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_problems() {
+    let app = spawn_app().await;
+    let body = app.get_json("x", "/nope", StatusCode::NOT_FOUND).await;
+    assert_eq!(body["type"], "/problems/route-not-found");
+    let response = app.client.delete(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn serve_mounts_only_the_requested_contexts() {
+    let app = spawn_app_with(&[]).await;
+    let store = app.create_store("alpha").await;
+    let body = app.get_json(&store.host, "/store/products", StatusCode::NOT_FOUND).await;
+    assert_eq!(body["type"], "/problems/route-not-found");
+    app.get_json("x", "/healthz", StatusCode::OK).await;
+
+    let app = spawn_app_with(&[Context::Catalog]).await;
+    let store = app.create_store("alpha").await;
+    app.get_json(&store.host, "/store/products", StatusCode::OK).await;
+}
+
+#[test]
+fn context_names_parse_and_unknown_ones_are_refused() {
+    assert_eq!("catalog".parse::<Context>(), Ok(Context::Catalog));
+    assert!("payroll".parse::<Context>().unwrap_err().contains("known: catalog"));
+}

@@ -1,0 +1,150 @@
+//! Spawns the data plane on a random port over a database of the test's own.
+
+use platform::{
+    config::Settings,
+    db::TenantTx,
+    ids::TenantId,
+    money::{Currency, Money},
+    tenancy::{announce_change, Tenant, TenantChange, TenantStatus},
+    testkit::{init_test_tracing, TestDb},
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tenant_api::{
+    catalog::{
+        model::{Handle, NewProduct, NewVariant, ProductStatus},
+        service,
+    },
+    contexts::Context,
+    startup::{AppState, Application},
+};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    // Last: dropped after the server's pools are gone.
+    pub _db: TestDb,
+}
+
+pub struct TestStore {
+    pub tenant: Tenant,
+    pub host: String,
+}
+
+impl TestStore {
+    pub fn id(&self) -> TenantId {
+        self.tenant.id
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Context::ALL).await
+}
+
+pub async fn spawn_app_with(contexts: &[Context]) -> TestApp {
+    init_test_tracing();
+    let db = TestDb::create().await.expect("test database");
+    let settings = Settings::for_tests(&db.url()).expect("settings");
+    let app = Application::build(settings, contexts).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        state,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    /// Registers a store the way the control plane does (registry row), on the default cell.
+    pub async fn create_store(&self, slug: &str) -> TestStore {
+        let id = TenantId::new();
+        sqlx::query(
+            "insert into control.tenant (tenant_id, slug, name, currency, cell_id) values ($1, $2, $3, 'USD', 'default')",
+        )
+        .bind(id)
+        .bind(slug)
+        .bind(format!("Store {slug}"))
+        .execute(self.state.db.control())
+        .await
+        .expect("insert tenant");
+        TestStore {
+            tenant: Tenant {
+                id,
+                slug: slug.to_owned(),
+                status: TenantStatus::Active,
+                cell_id: "default".into(),
+                plan: "starter".into(),
+                currency: Currency::parse("USD").unwrap(),
+            },
+            host: format!("{slug}.localhost"),
+        }
+    }
+
+    /// Changes a store's status and announces it, as the control plane does.
+    pub async fn set_status(&self, store: &TestStore, status: &str) {
+        sqlx::query("update control.tenant set status = $2 where tenant_id = $1")
+            .bind(store.id())
+            .bind(status)
+            .execute(self.state.db.control())
+            .await
+            .expect("update tenant");
+        let mut redis = self.state.redis.clone();
+        announce_change(&mut redis, &TenantChange { tenant_id: store.id().as_uuid(), hosts: vec![store.host.clone()] })
+            .await
+            .expect("announce");
+    }
+
+    pub async fn tenant_tx(&self, store: &TestStore) -> TenantTx {
+        self.state.db.tenant_tx(&store.tenant).await.expect("tenant tx")
+    }
+
+    /// Creates a product with one variant (10 in stock) directly through the catalog service.
+    pub async fn seed_product(&self, store: &TestStore, title: &str, status: ProductStatus, price: i64) -> Value {
+        let mut tx = self.tenant_tx(store).await;
+        let product = service::create_product(
+            &mut tx,
+            NewProduct {
+                title: title.to_owned(),
+                handle: Handle::from_title(title).unwrap(),
+                description: Some(format!("About {title}")),
+                status,
+                variants: vec![NewVariant {
+                    sku: format!("SKU-{}", Handle::from_title(title).unwrap().as_ref()),
+                    title: "Default".into(),
+                    price: Money::new(price, store.tenant.currency),
+                    stock: 10,
+                }],
+            },
+        )
+        .await
+        .expect("create product");
+        tx.commit().await.unwrap();
+        serde_json::json!({
+            "id": product.id.to_string(),
+            "handle": product.handle,
+            "variant_id": product.variants[0].id.to_string(),
+        })
+    }
+
+    pub async fn get(&self, host: &str, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).header("host", host).send().await.expect("request")
+    }
+
+    /// GET expecting a status; returns the JSON body.
+    pub async fn get_json(&self, host: &str, path: &str, expected: StatusCode) -> Value {
+        let response = self.get(host, path).await;
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expected, "GET {host}{path}: {body}");
+        if !status.is_success() {
+            assert_eq!(content_type, "application/problem+json", "GET {host}{path}");
+        }
+        body
+    }
+}

@@ -1,0 +1,206 @@
+//! Isolation fails closed: proven table by table, in SQL and over HTTP.
+
+use platform::db::TenantTx;
+use reqwest::StatusCode;
+use sqlx::Row;
+use tenant_api::catalog::model::ProductStatus;
+
+use crate::helpers::{spawn_app, TestApp, TestStore};
+
+/// Every tenant-owned table. A migration that adds a table must add it here and
+/// give [`seed_every_table`] a row for it, or `the_tenant_table_list_is_complete` fails.
+const TENANT_TABLES: &[&str] = &["inventory_level", "product", "product_variant"];
+
+/// One row of the store in every tenant-owned table.
+async fn seed_every_table(app: &TestApp, store: &TestStore) {
+    // product, product_variant and inventory_level in one call.
+    app.seed_product(store, "Secret Product", ProductStatus::Active, 4200).await;
+}
+
+async fn commerce_tables(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar(
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = 'commerce' and c.relkind in ('r', 'p') and c.relname <> '_sqlx_migrations' \
+         order by 1",
+    )
+    .fetch_all(app.state.db.control())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_tenant_table_list_is_complete() {
+    let app = spawn_app().await;
+    assert_eq!(commerce_tables(&app).await, TENANT_TABLES, "update TENANT_TABLES and seed_every_table");
+}
+
+#[tokio::test]
+async fn every_commerce_table_has_rls_enabled_forced_and_a_tenant_policy() {
+    let app = spawn_app().await;
+    for table in commerce_tables(&app).await {
+        let row = sqlx::query(
+            "select c.relrowsecurity, c.relforcerowsecurity, \
+                    exists(select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' \
+                           and a.attnotnull and not a.attisdropped) as has_tenant, \
+                    (select count(*) from pg_policy p where p.polrelid = c.oid \
+                       and pg_get_expr(p.polqual, p.polrelid) like '%current_tenant_id()%' \
+                       and pg_get_expr(p.polwithcheck, p.polrelid) like '%current_tenant_id()%') as policies \
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = 'commerce' and c.relname = $1",
+        )
+        .bind(&table)
+        .fetch_one(app.state.db.control())
+        .await
+        .unwrap();
+        assert!(row.get::<bool, _>(0), "{table}: row level security is not enabled");
+        assert!(row.get::<bool, _>(1), "{table}: row level security is not forced");
+        assert!(row.get::<bool, _>(2), "{table}: no non-null tenant_id column");
+        assert!(row.get::<i64, _>(3) >= 1, "{table}: no read+write policy on current_tenant_id()");
+    }
+}
+
+#[tokio::test]
+async fn every_unique_index_of_a_commerce_table_starts_with_tenant_id() {
+    // A unique index without tenant_id would tell one store, by its error, that
+    // another store holds a value.
+    let app = spawn_app().await;
+    let leaks: Vec<String> = sqlx::query_scalar(
+        "select i.indexrelid::regclass::text from pg_index i \
+         join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = 'commerce' and c.relname <> '_sqlx_migrations' and i.indisunique \
+           and (select a.attname from pg_attribute a where a.attrelid = c.oid and a.attnum = i.indkey[0]) <> 'tenant_id'",
+    )
+    .fetch_all(app.state.db.control())
+    .await
+    .unwrap();
+    assert!(leaks.is_empty(), "unique indexes not led by tenant_id: {leaks:?}");
+}
+
+#[tokio::test]
+async fn another_store_can_neither_see_nor_change_nor_forge_any_row() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    seed_every_table(&app, &a).await;
+
+    for table in TENANT_TABLES {
+        // The owner sees its row: the assertions below are about isolation, not an empty table.
+        let mut tx_a = app.tenant_tx(&a).await;
+        assert_eq!(count(&mut tx_a, table).await, 1, "{table}: store A lost its own row");
+        let row: serde_json::Value = sqlx::query_scalar(&format!("select to_jsonb(t) from {table} t limit 1"))
+            .fetch_one(&mut *tx_a)
+            .await
+            .unwrap();
+        drop(tx_a);
+
+        let mut tx_b = app.tenant_tx(&b).await;
+        assert_eq!(count(&mut tx_b, table).await, 0, "{table}: store B sees store A's rows");
+        let updated = sqlx::query(&format!("update {table} set tenant_id = tenant_id"))
+            .execute(&mut *tx_b)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(updated, 0, "{table}: store B updated store A's rows");
+        let deleted = sqlx::query(&format!("delete from {table}")).execute(&mut *tx_b).await.unwrap().rows_affected();
+        assert_eq!(deleted, 0, "{table}: store B deleted store A's rows");
+        // Writing a row that claims to be store A's is refused by the policy's check.
+        let forged =
+            sqlx::query(&format!("insert into {table} select * from jsonb_populate_record(null::{table}, $1)"))
+                .bind(&row)
+                .execute(&mut *tx_b)
+                .await;
+        assert_rls_violation(forged, table);
+    }
+
+    let mut tx_a = app.tenant_tx(&a).await;
+    for table in TENANT_TABLES {
+        assert_eq!(count(&mut tx_a, table).await, 1, "{table}: store A's row changed");
+    }
+}
+
+#[tokio::test]
+async fn without_a_tenant_in_context_nothing_is_visible_or_writable() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    seed_every_table(&app, &a).await;
+
+    for table in TENANT_TABLES {
+        let mut tx = app.state.db.control().begin().await.unwrap();
+        let row: serde_json::Value = sqlx::query_scalar(&format!("select to_jsonb(t) from {table} t limit 1"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        // The restricted role, but no app.tenant_id: the state of a code path that forgot the tenant.
+        sqlx::query("set local role app_tenant").execute(&mut *tx).await.unwrap();
+        let visible: i64 =
+            sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(visible, 0, "{table}: rows visible without a tenant");
+        let inserted =
+            sqlx::query(&format!("insert into {table} select * from jsonb_populate_record(null::{table}, $1)"))
+                .bind(&row)
+                .execute(&mut *tx)
+                .await;
+        assert_rls_violation(inserted, table);
+    }
+}
+
+#[tokio::test]
+async fn a_superuser_connection_cannot_bypass_isolation_through_a_tenant_transaction() {
+    let app = spawn_app().await;
+    let is_superuser: bool = sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user")
+        .fetch_one(app.state.db.control())
+        .await
+        .unwrap();
+    assert!(is_superuser, "this test is about a service that connects as a superuser");
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    seed_every_table(&app, &a).await;
+
+    let mut tx = app.tenant_tx(&b).await;
+    let role: String = sqlx::query_scalar("select current_user::text").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(role, "app_tenant");
+    for table in TENANT_TABLES {
+        assert_eq!(count(&mut tx, table).await, 0, "{table}");
+    }
+    // The setting is transaction-local: the pooled connection forgets it.
+    drop(tx);
+    let mut conn = app.state.db.control().acquire().await.unwrap();
+    let leftover: Option<String> = sqlx::query_scalar("select nullif(current_setting('app.tenant_id', true), '')")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(leftover, None);
+}
+
+#[tokio::test]
+async fn a_request_on_store_b_naming_store_a_ids_finds_nothing() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    let product = app.seed_product(&a, "Alpha Only Widget", ProductStatus::Active, 1500).await;
+    let id = product["id"].as_str().unwrap();
+    let handle = product["handle"].as_str().unwrap();
+
+    for path in [format!("/store/products/{id}"), format!("/store/products/{handle}")] {
+        let body = app.get_json(&b.host, &path, StatusCode::NOT_FOUND).await;
+        assert_eq!(body["type"], "/problems/product-not-found");
+        assert!(!body.to_string().contains("Alpha Only"), "404 body names A's data: {body}");
+        // The owner reaches it, so the 404 above is isolation, not a broken route.
+        app.get_json(&a.host, &path, StatusCode::OK).await;
+    }
+    let list = app.get_json(&b.host, "/store/products", StatusCode::OK).await;
+    assert_eq!(list["items"], serde_json::json!([]));
+    let list = app.get_json(&b.host, "/store/products?q=widget", StatusCode::OK).await;
+    assert_eq!(list["items"], serde_json::json!([]));
+}
+
+async fn count(tx: &mut TenantTx, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&mut **tx).await.unwrap()
+}
+
+fn assert_rls_violation(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, table: &str) {
+    let error = result.expect_err(&format!("{table}: a forged row was written"));
+    let code = error.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+    // 42501: insufficient_privilege, raised for "new row violates row-level security policy".
+    assert_eq!(code.as_deref(), Some("42501"), "{table}: {error}");
+}

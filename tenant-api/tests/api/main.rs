@@ -1,0 +1,5 @@
+mod catalog;
+mod health;
+mod helpers;
+mod isolation;
+mod resolution;
