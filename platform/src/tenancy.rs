@@ -15,7 +15,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use futures_util::StreamExt;
 use moka::{future::Cache, Expiry};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -73,6 +72,8 @@ pub struct Tenant {
     pub plan: String,
     /// The store's currency.
     pub currency: Currency,
+    /// The store's locale (BCP 47, e.g. `en-US`): its language for search and text.
+    pub locale: String,
 }
 
 /// A change to a tenant, as announced by the control plane.
@@ -88,13 +89,7 @@ pub struct TenantChange {
 /// Publishes a tenant change to every data-plane replica.
 pub async fn announce_change(redis: &mut redis::aio::ConnectionManager, change: &TenantChange) -> anyhow::Result<()> {
     let payload = serde_json::to_string(change)?;
-    redis::cmd("PUBLISH")
-        .arg(TENANT_CHANGES_CHANNEL)
-        .arg(payload)
-        .query_async::<i64>(redis)
-        .await
-        .context("cannot announce a tenant change")?;
-    Ok(())
+    crate::announce::publish(redis, TENANT_CHANGES_CHANNEL, &payload).await.context("cannot announce a tenant change")
 }
 
 /// Lower-cases a `Host` value and strips the port and a trailing dot.
@@ -181,8 +176,8 @@ impl TenantResolver {
     }
 
     async fn lookup(&self, host: String) -> anyhow::Result<Entry> {
-        type Row = (uuid::Uuid, String, String, String, String, String);
-        const COLUMNS: &str = "t.tenant_id, t.slug, t.status, t.cell_id, t.plan, t.currency";
+        type Row = (uuid::Uuid, String, String, String, String, String, String);
+        const COLUMNS: &str = "t.tenant_id, t.slug, t.status, t.cell_id, t.plan, t.currency, t.locale";
         let row: Option<Row> = match host.strip_suffix(&*self.platform_suffix) {
             Some(slug) if !slug.contains('.') => {
                 sqlx::query_as(&format!("select {COLUMNS} from control.tenant t where t.slug = $1"))
@@ -200,7 +195,7 @@ impl TenantResolver {
                 .await?
             }
         };
-        let Some((id, slug, status, cell_id, plan, currency)) = row else {
+        let Some((id, slug, status, cell_id, plan, currency, locale)) = row else {
             return Ok(None);
         };
         Ok(Some(Arc::new(Tenant {
@@ -210,6 +205,7 @@ impl TenantResolver {
             cell_id,
             plan,
             currency: Currency::parse(currency.trim()).with_context(|| format!("bad currency {currency}"))?,
+            locale,
         })))
     }
 
@@ -232,43 +228,29 @@ impl TenantResolver {
     /// reconnecting after errors. Everything cached is dropped on every (re)subscribe,
     /// since announcements made while disconnected were missed.
     pub fn spawn_listener(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
-        let resolver = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = resolver.listen(&client).await {
-                    tracing::warn!(error = %format!("{e:#}"), "tenant change listener disconnected; retrying");
-                }
-                resolver.subscribed.send_replace(false);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        })
-    }
-
-    async fn listen(&self, client: &redis::Client) -> anyhow::Result<()> {
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(TENANT_CHANGES_CHANNEL).await?;
-        self.cache.invalidate_all();
-        self.subscribed.send_replace(true);
-        let mut messages = pubsub.on_message();
-        while let Some(message) = messages.next().await {
-            let payload: String = message.get_payload()?;
-            match serde_json::from_str::<TenantChange>(&payload) {
-                Ok(change) => self.apply(&change).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "malformed tenant change; dropping the whole cache");
-                    self.cache.invalidate_all();
-                }
-            }
-        }
-        anyhow::bail!("subscription closed")
+        crate::announce::spawn_follower(client, TENANT_CHANGES_CHANNEL, self.clone(), self.subscribed.clone())
     }
 
     /// Waits until the listener is subscribed (or `timeout` passes), so a service
     /// does not start serving while blind to announcements.
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
-        let mut rx = self.subscribed.subscribe();
-        let subscribed = tokio::time::timeout(timeout, rx.wait_for(|ready| *ready)).await;
-        subscribed.is_ok_and(|r| r.is_ok())
+        crate::announce::wait_subscribed(&self.subscribed, timeout).await
+    }
+}
+
+impl crate::announce::Follower for TenantResolver {
+    async fn apply(&self, payload: String) {
+        match serde_json::from_str::<TenantChange>(&payload) {
+            Ok(change) => TenantResolver::apply(self, &change).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "malformed tenant change; dropping the whole cache");
+                self.cache.invalidate_all();
+            }
+        }
+    }
+
+    fn reset(&self) {
+        self.cache.invalidate_all();
     }
 }
 
