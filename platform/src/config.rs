@@ -3,7 +3,7 @@
 //! Read once at startup; a missing or malformed value stops the process there,
 //! not at first use.
 
-use std::{net::SocketAddr, str::FromStr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use anyhow::Context;
 use figment::{
@@ -22,6 +22,16 @@ pub enum LogFormat {
     Json,
     /// Human-readable, for a terminal.
     Pretty,
+}
+
+/// Where product media and other uploaded objects live.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaBackend {
+    /// A directory on this machine; uploads go to our own API with a signed token.
+    Local,
+    /// An S3-compatible bucket; uploads go straight to it with presigned URLs.
+    S3,
 }
 
 /// Settings shared by both services.
@@ -43,6 +53,27 @@ pub struct Settings {
     pub tenant_cache_ttl_secs: u64,
     /// Log output format.
     pub log_format: LogFormat,
+    /// `local` (default) or `s3`.
+    pub media_backend: MediaBackend,
+    /// Root directory of the local media backend.
+    pub media_local_dir: PathBuf,
+    /// Key that signs the local backend's upload tokens; every replica needs the same.
+    pub media_signing_key: SecretString,
+    /// Base URL under which stored objects are publicly readable (a CDN); by default
+    /// the bucket's URL (s3) or `/media/` on the store's own host (local).
+    pub media_public_url: Option<String>,
+    /// Bucket of the s3 backend.
+    pub s3_bucket: Option<String>,
+    /// Endpoint of an S3-compatible server (MinIO, moto); AWS itself when unset.
+    pub s3_endpoint: Option<String>,
+    /// Region of the bucket.
+    pub s3_region: String,
+    /// Standard AWS credentials for the s3 backend.
+    pub aws_access_key_id: Option<String>,
+    /// Standard AWS credentials for the s3 backend.
+    pub aws_secret_access_key: Option<SecretString>,
+    /// Optional session token of temporary AWS credentials.
+    pub aws_session_token: Option<SecretString>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +86,10 @@ struct Defaults {
     tenant_api_addr: &'static str,
     tenant_cache_ttl_secs: u64,
     log_format: LogFormat,
+    media_backend: MediaBackend,
+    media_local_dir: &'static str,
+    media_signing_key: &'static str,
+    s3_region: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -66,6 +101,10 @@ const DEFAULTS: Defaults = Defaults {
     tenant_api_addr: "127.0.0.1:8000",
     tenant_cache_ttl_secs: 300,
     log_format: LogFormat::Json,
+    media_backend: MediaBackend::Local,
+    media_local_dir: ".dev/media",
+    media_signing_key: "development-only-media-signing-key",
+    s3_region: "us-east-1",
 };
 
 impl Settings {
@@ -90,6 +129,17 @@ impl Settings {
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
         );
+        anyhow::ensure!(
+            self.media_signing_key.expose_secret().len() >= 16,
+            "MEDIA_SIGNING_KEY must be at least 16 characters"
+        );
+        if self.media_backend == MediaBackend::S3 {
+            anyhow::ensure!(self.s3_bucket.is_some(), "MEDIA_BACKEND=s3 needs S3_BUCKET");
+            anyhow::ensure!(
+                self.aws_access_key_id.is_some() && self.aws_secret_access_key.is_some(),
+                "MEDIA_BACKEND=s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            );
+        }
         Ok(())
     }
 
@@ -121,6 +171,16 @@ impl Settings {
             tenant_api_addr: "127.0.0.1:0".parse()?,
             tenant_cache_ttl_secs: 300,
             log_format: LogFormat::Json,
+            media_backend: MediaBackend::Local,
+            media_local_dir: std::env::temp_dir().join("commerce-test-media"),
+            media_signing_key: "test-media-signing-key-0123456789".into(),
+            media_public_url: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: DEFAULTS.s3_region.into(),
+            aws_access_key_id: None,
+            aws_secret_access_key: None,
+            aws_session_token: None,
         })
     }
 }
