@@ -11,12 +11,17 @@
 //! - [`problem`]: RFC 9457 errors and the JSON extractor that produces them.
 //! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
 //!   with graceful shutdown.
+//! - [`announce`]: Redis pub/sub between replicas, for cache invalidation.
+//! - [`media`]: object storage (local directory or S3) with presigned uploads.
 //! - [`telemetry`]: JSON logs.
 
+pub mod announce;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
 pub mod ids;
+pub mod media;
 pub mod money;
 pub mod problem;
 pub mod telemetry;
