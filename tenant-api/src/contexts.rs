@@ -9,18 +9,21 @@ use crate::startup::AppState;
 /// A bounded context with its own router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Context {
-    /// Products, variants and storefront reads.
+    /// Products, variants, categories, collections, media, search.
     Catalog,
+    /// Stock levels.
+    Inventory,
 }
 
 impl Context {
     /// Every context, in mounting order.
-    pub const ALL: &'static [Context] = &[Context::Catalog];
+    pub const ALL: &'static [Context] = &[Context::Catalog, Context::Inventory];
 
     /// The context's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Context::Catalog => "catalog",
+            Context::Inventory => "inventory",
         }
     }
 
@@ -28,6 +31,7 @@ impl Context {
     pub fn router(self) -> Router<AppState> {
         match self {
             Context::Catalog => crate::catalog::router(),
+            Context::Inventory => crate::inventory::router(),
         }
     }
 }

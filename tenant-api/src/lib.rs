@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod contexts;
+pub mod inventory;
 pub mod seed;
 pub mod startup;
 pub mod worker;

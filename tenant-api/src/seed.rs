@@ -5,7 +5,7 @@ use platform::money::Money;
 
 use crate::{
     catalog::{
-        model::{Handle, NewProduct, NewVariant, ProductStatus},
+        model::{Handle, NewProduct, NewVariant, ProductStatus, SearchLanguage, Sku},
         service,
     },
     startup::AppState,
@@ -40,17 +40,26 @@ pub async fn seed_demo(state: &AppState, slug: &str) -> anyhow::Result<usize> {
             handle: Handle::from_title(title).context("demo titles make handles")?,
             description: Some((*description).to_owned()),
             status: ProductStatus::Active,
+            attributes: Default::default(),
+            options: Vec::new(),
+            category_ids: Vec::new(),
             variants: ["S", "M", "L"]
                 .iter()
-                .map(|size| NewVariant {
-                    sku: format!("DEMO-{n:02}-{size}"),
-                    title: (*size).to_owned(),
-                    price: Money::new(*price, tenant.currency),
-                    stock: 25,
+                .map(|size| -> anyhow::Result<NewVariant> {
+                    Ok(NewVariant {
+                        sku: Sku::parse(&format!("DEMO-{n:02}-{size}")).map_err(anyhow::Error::msg)?,
+                        title: (*size).to_owned(),
+                        price: Money::new(*price, tenant.currency),
+                        compare_at_price: None,
+                        weight_grams: None,
+                        barcode: None,
+                        options: Default::default(),
+                        stock: 25,
+                    })
                 })
-                .collect(),
+                .collect::<anyhow::Result<_>>()?,
         };
-        service::create_product(&mut tx, product)
+        service::create_product(&mut tx, SearchLanguage::for_locale(&tenant.locale), product)
             .await
             .map_err(|e| anyhow::anyhow!("creating demo product {title}: {e}"))?;
     }

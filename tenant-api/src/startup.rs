@@ -3,16 +3,21 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::{middleware, Router};
+use axum::{extract::FromRef, middleware, Router};
 use platform::{
+    auth::Authenticator,
     config::Settings,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
+    media::MediaStore,
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
 
-use crate::contexts::Context;
+use crate::{catalog::cache::StorefrontCache, contexts::Context};
+
+/// Memory for cached storefront responses, per replica.
+const STOREFRONT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,6 +30,10 @@ pub struct AppState {
     pub resolver: TenantResolver,
     /// Configuration.
     pub settings: Arc<Settings>,
+    /// Cached storefront responses, dropped on catalog writes in every replica.
+    pub storefront_cache: StorefrontCache,
+    /// Where product media is stored.
+    pub media: MediaStore,
 }
 
 impl AppState {
@@ -35,11 +44,22 @@ impl AppState {
         let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
         let resolver =
             TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
-        resolver.spawn_listener(client);
-        if !resolver.wait_subscribed(Duration::from_secs(5)).await {
-            anyhow::bail!("cannot subscribe to tenant announcements in Redis");
+        resolver.spawn_listener(client.clone());
+        let storefront_cache = StorefrontCache::new(redis.clone(), STOREFRONT_CACHE_BYTES);
+        storefront_cache.spawn_listener(client);
+        let media = MediaStore::from_settings(&settings)?;
+        if !resolver.wait_subscribed(Duration::from_secs(5)).await
+            || !storefront_cache.wait_subscribed(Duration::from_secs(5)).await
+        {
+            anyhow::bail!("cannot subscribe to announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, settings: Arc::new(settings) })
+        Ok(Self { db, redis, resolver, settings: Arc::new(settings), storefront_cache, media })
+    }
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(_state: &AppState) -> Self {
+        Authenticator
     }
 }
 

@@ -1,11 +1,13 @@
-//! Catalog: products, variants and their stock levels, and the storefront's
-//! read paths over them.
+//! Catalog: products, options, variants, categories, collections and media as
+//! merchants manage them, and the storefront's cached read and search paths.
 
+pub mod cache;
 mod error;
+pub mod import;
 pub mod model;
 mod repo;
 mod routes;
 pub mod service;
 
-pub use error::Error;
+pub use error::{Error, Result};
 pub use routes::router;

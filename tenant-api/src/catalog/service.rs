@@ -1,25 +1,328 @@
-//! Catalog rules that are more than a query.
+//! Catalog rules that are more than a query. Every function works in the
+//! caller's transaction; the caller commits (one transaction per write).
 
-use platform::db::TenantTx;
+use platform::{db::TenantTx, problem::FieldError};
 
 use super::{
-    model::{NewProduct, Product, ProductId, VariantId},
-    repo, Error,
+    model::{
+        Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, Media, MediaId, NewCategory,
+        NewCollection, NewProduct, NewVariant, Page, Product, ProductFilter, ProductId, ProductOption, ProductPage,
+        ProductPatch, SearchLanguage, Sort, VariantId, VariantPatch,
+    },
+    repo, Error, Result,
 };
+use crate::inventory;
 
 pub use super::repo::count_products;
 
-/// Creates a product with its variants and their stock in the caller's transaction.
+/// Creates a product with its options, variants, stock and categories.
 #[tracing::instrument(skip_all, fields(tenant_id = %tx.tenant_id()))]
-pub async fn create_product(tx: &mut TenantTx, product: NewProduct) -> Result<Product, Error> {
+pub async fn create_product(tx: &mut TenantTx, language: SearchLanguage, product: NewProduct) -> Result<Product> {
+    check_variant_options(&product.options, product.variants.iter().map(|v| &v.options), "variants")?;
     let id = ProductId::new();
-    repo::insert_product(tx, id, &product).await?;
+    repo::insert_product(tx, id, &product, language).await?;
+    repo::replace_options(tx, id, &product.options).await?;
+    let mut levels = Vec::with_capacity(product.variants.len());
     for (position, variant) in product.variants.iter().enumerate() {
-        let position = i32::try_from(position).map_err(anyhow::Error::from)?;
-        repo::insert_variant(tx, id, VariantId::new(), position, variant).await?;
+        let variant_id = VariantId::new();
+        repo::insert_variant(tx, id, variant_id, i32::try_from(position).unwrap_or(i32::MAX), variant).await?;
+        levels.push((variant_id, variant.stock));
     }
+    inventory::service::create_levels(tx, &levels).await.map_err(inventory_error)?;
+    repo::replace_product_categories(tx, id, &product.category_ids).await?;
+    repo::touch_product(tx, id).await?;
     // Read back through the same query the storefront uses, so both see one shape.
-    repo::find_product_any_status(tx, id)
-        .await?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("product vanished after insert")))
+    product_any_status(tx, id).await
+}
+
+/// A product in any status (staff).
+pub async fn product_any_status(tx: &mut TenantTx, id: ProductId) -> Result<Product> {
+    repo::find_product_any_status(tx, id).await?.ok_or(Error::ProductNotFound)
+}
+
+/// Changes a product's own fields, options or categories.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn update_product(
+    tx: &mut TenantTx,
+    language: SearchLanguage,
+    id: ProductId,
+    patch: ProductPatch,
+) -> Result<Product> {
+    if !repo::update_product(tx, id, &patch, language).await? {
+        return Err(Error::ProductNotFound);
+    }
+    if let Some(options) = &patch.options {
+        let current = repo::find_product_any_status(tx, id).await?.ok_or(Error::ProductNotFound)?;
+        check_variant_options(options, current.variants.iter().map(|v| &v.options), "options")?;
+        repo::replace_options(tx, id, options).await?;
+    }
+    if let Some(categories) = &patch.category_ids {
+        repo::replace_product_categories(tx, id, categories).await?;
+    }
+    product_any_status(tx, id).await
+}
+
+/// Deletes a product with its variants, stock levels and media rows.
+pub async fn delete_product(tx: &mut TenantTx, id: ProductId) -> Result<()> {
+    repo::delete_product(tx, id).await?.then_some(()).ok_or(Error::ProductNotFound)
+}
+
+/// Adds a variant to a product.
+pub async fn add_variant(tx: &mut TenantTx, product: ProductId, variant: NewVariant) -> Result<Product> {
+    if !repo::product_exists(tx, product).await? {
+        return Err(Error::ProductNotFound);
+    }
+    let options = repo::options_of(tx, product).await?;
+    check_variant_options(&options, std::iter::once(&variant.options), "variant")?;
+    let id = VariantId::new();
+    let position = repo::next_variant_position(tx, product).await?;
+    repo::insert_variant(tx, product, id, position, &variant).await?;
+    inventory::service::create_levels(tx, &[(id, variant.stock)]).await.map_err(inventory_error)?;
+    repo::touch_product(tx, product).await?;
+    product_any_status(tx, product).await
+}
+
+/// Changes a variant; the compare-at price stays at or above the price.
+pub async fn update_variant(
+    tx: &mut TenantTx,
+    product: ProductId,
+    id: VariantId,
+    patch: VariantPatch,
+) -> Result<Product> {
+    let (price, compare_at) = repo::variant_prices(tx, product, id).await?.ok_or(Error::VariantNotFound)?;
+    let price = patch.price.map_or(price, |m| m.amount);
+    let compare_at = match patch.compare_at_price {
+        Some(new) => new.map(|m| m.amount),
+        None => compare_at,
+    };
+    if compare_at.is_some_and(|c| c < price) {
+        return Err(Error::Invalid(vec![FieldError::new("compare_at_price.amount", "must not be below the price")]));
+    }
+    if let Some(values) = &patch.options {
+        let options = repo::options_of(tx, product).await?;
+        check_variant_options(&options, std::iter::once(values), "variant")?;
+    }
+    repo::update_variant(tx, product, id, &patch).await?;
+    repo::touch_product(tx, product).await?;
+    product_any_status(tx, product).await
+}
+
+/// Deletes a variant; a product keeps at least one.
+pub async fn delete_variant(tx: &mut TenantTx, product: ProductId, id: VariantId) -> Result<()> {
+    if !repo::delete_variant(tx, product, id).await? {
+        return Err(Error::VariantNotFound);
+    }
+    if repo::count_variants(tx, product).await? == 0 {
+        return Err(Error::LastVariant);
+    }
+    repo::touch_product(tx, product).await?;
+    Ok(())
+}
+
+/// Every variant's option values must name the product's options, with allowed values.
+fn check_variant_options<'a>(
+    options: &[ProductOption],
+    variants: impl Iterator<Item = &'a std::collections::BTreeMap<String, String>>,
+    field: &str,
+) -> Result<()> {
+    let mut errors = Vec::new();
+    for (n, values) in variants.enumerate() {
+        let path = if field == "variants" { format!("variants[{n}].options") } else { format!("{field}.options") };
+        for (name, value) in values {
+            match options.iter().find(|o| &o.name == name) {
+                None => errors.push(FieldError::new(format!("{path}.{name}"), "is not an option of this product")),
+                Some(option) if !option.values.contains(value) => errors
+                    .push(FieldError::new(format!("{path}.{name}"), format!("must be one of {:?}", option.values))),
+                Some(_) => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+fn inventory_error(error: inventory::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("creating stock levels: {error}"))
+}
+
+// ---------------------------------------------------------------- storefront
+
+/// A page of active products matching the filter. An unknown category or
+/// collection matches nothing.
+pub async fn search_products(
+    tx: &mut TenantTx,
+    language: SearchLanguage,
+    filter: &ProductFilter,
+    sort: Sort,
+    page: &Page,
+) -> Result<ProductPage> {
+    let Some((categories, collection)) = resolve_filter(tx, filter).await? else {
+        return Ok(ProductPage { items: Vec::new(), next: None });
+    };
+    let (items, next) =
+        repo::list_active_products(tx, language, filter, categories.as_deref(), collection, sort, page).await?;
+    Ok(ProductPage { items, next })
+}
+
+/// Facet counts of the active products matching the filter.
+pub async fn facets(tx: &mut TenantTx, language: SearchLanguage, filter: &ProductFilter) -> Result<Facets> {
+    let Some((categories, collection)) = resolve_filter(tx, filter).await? else {
+        return Ok(Facets::default());
+    };
+    Ok(repo::facets(tx, language, filter, categories.as_deref(), collection).await?)
+}
+
+type Resolved = (Option<Vec<uuid::Uuid>>, Option<uuid::Uuid>);
+
+/// The filter's category (with descendants) and collection as ids; `None` when
+/// either names nothing in this store.
+async fn resolve_filter(tx: &mut TenantTx, filter: &ProductFilter) -> Result<Option<Resolved>> {
+    let categories = match &filter.category {
+        None => None,
+        Some(category) => match repo::category_subtree(tx, category).await? {
+            Some(ids) => Some(ids),
+            None => return Ok(None),
+        },
+    };
+    let collection = match &filter.collection {
+        None => None,
+        Some(collection) => match repo::collection_id(tx, collection).await? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some((categories, collection)))
+}
+
+// ---------------------------------------------------------------- categories
+
+/// Creates a category under an existing parent of this store (or as a root).
+pub async fn create_category(tx: &mut TenantTx, category: NewCategory) -> Result<Category> {
+    let id = CategoryId::new();
+    repo::insert_category(tx, id, &category).await?;
+    repo::find_category(tx, id).await?.ok_or_else(|| Error::Internal(anyhow::anyhow!("category vanished")))
+}
+
+/// Changes a category; moving it under itself or a descendant is refused.
+pub async fn update_category(tx: &mut TenantTx, id: CategoryId, patch: CategoryPatch) -> Result<Category> {
+    if repo::find_category(tx, id).await?.is_none() {
+        return Err(Error::CategoryNotFound);
+    }
+    if let Some(Some(parent)) = patch.parent_id {
+        if repo::is_ancestor_or_self(tx, id, parent).await? {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "parent_id",
+                "cannot be the category itself or one of its descendants",
+            )]));
+        }
+    }
+    repo::update_category(tx, id, &patch).await?;
+    repo::find_category(tx, id).await?.ok_or(Error::CategoryNotFound)
+}
+
+/// Deletes a category without children; products filed under it lose it.
+pub async fn delete_category(tx: &mut TenantTx, id: CategoryId) -> Result<()> {
+    match repo::delete_category(tx, id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::CategoryNotFound),
+        // Deleting a parent violates its children's foreign key.
+        Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some("category_parent_fkey") => {
+            Err(Error::CategoryHasChildren)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every category of the store.
+pub async fn categories(tx: &mut TenantTx) -> Result<Vec<Category>> {
+    Ok(repo::list_categories(tx).await?)
+}
+
+// ---------------------------------------------------------------- collections
+
+/// Creates a collection, optionally with its products.
+pub async fn create_collection(tx: &mut TenantTx, collection: NewCollection) -> Result<Collection> {
+    let id = CollectionId::new();
+    repo::insert_collection(tx, id, collection.handle.as_ref(), &collection.title, collection.description.as_deref())
+        .await?;
+    if let Some(products) = &collection.product_ids {
+        repo::replace_collection_products(tx, id, products).await?;
+    }
+    repo::find_collection(tx, &id.to_string(), false).await?.ok_or(Error::CollectionNotFound)
+}
+
+/// Replaces a collection's fields, and its products when given.
+pub async fn update_collection(tx: &mut TenantTx, id: CollectionId, collection: NewCollection) -> Result<Collection> {
+    let found = repo::update_collection(
+        tx,
+        id,
+        collection.handle.as_ref(),
+        &collection.title,
+        collection.description.as_deref(),
+    )
+    .await?;
+    if !found {
+        return Err(Error::CollectionNotFound);
+    }
+    if let Some(products) = &collection.product_ids {
+        repo::replace_collection_products(tx, id, products).await?;
+    }
+    repo::find_collection(tx, &id.to_string(), false).await?.ok_or(Error::CollectionNotFound)
+}
+
+/// Deletes a collection (its products stay).
+pub async fn delete_collection(tx: &mut TenantTx, id: CollectionId) -> Result<()> {
+    repo::delete_collection(tx, id).await?.then_some(()).ok_or(Error::CollectionNotFound)
+}
+
+// ---------------------------------------------------------------- media
+
+/// Records a pending media object of a product under `key`.
+pub async fn add_media(
+    tx: &mut TenantTx,
+    product: ProductId,
+    id: MediaId,
+    key: &str,
+    content_type: &str,
+    byte_size: i64,
+    alt: Option<&str>,
+) -> Result<Media> {
+    if !repo::product_exists(tx, product).await? {
+        return Err(Error::ProductNotFound);
+    }
+    repo::insert_media(tx, id, product, key, content_type, byte_size, alt).await?;
+    repo::touch_product(tx, product).await?;
+    repo::find_media(tx, product, id).await?.ok_or(Error::MediaNotFound)
+}
+
+/// A media object of a product.
+pub async fn media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<Media> {
+    repo::find_media(tx, product, id).await?.ok_or(Error::MediaNotFound)
+}
+
+/// Marks a media object uploaded, so shoppers see it.
+pub async fn mark_media_ready(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<Media> {
+    if !repo::mark_media_ready(tx, product, id).await? {
+        return Err(Error::MediaNotFound);
+    }
+    repo::touch_product(tx, product).await?;
+    media(tx, product, id).await
+}
+
+/// Marks the media object stored under `key` uploaded (local backend uploads).
+pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<bool> {
+    Ok(repo::mark_media_ready_by_key(tx, key).await?)
+}
+
+/// Deletes a media object's record. The stored object is left to the bucket's
+/// lifecycle rules (this process does not call the backend's delete).
+pub async fn delete_media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<()> {
+    if !repo::delete_media(tx, product, id).await? {
+        return Err(Error::MediaNotFound);
+    }
+    repo::touch_product(tx, product).await?;
+    Ok(())
 }

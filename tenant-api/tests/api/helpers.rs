@@ -1,5 +1,7 @@
 //! Spawns the data plane on a random port over a database of the test's own.
 
+use std::sync::Arc;
+
 use platform::{
     config::Settings,
     db::TenantTx,
@@ -12,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tenant_api::{
     catalog::{
-        model::{Handle, NewProduct, NewVariant, ProductStatus},
+        model::{Handle, NewProduct, NewVariant, ProductStatus, SearchLanguage, Sku},
         service,
     },
     contexts::Context,
@@ -23,8 +25,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
-    // Last: dropped after the server's pools are gone.
-    pub _db: TestDb,
+    // Last: dropped after the server's pools are gone (shared by replicas).
+    pub db: Arc<TestDb>,
 }
 
 pub struct TestStore {
@@ -44,8 +46,20 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(contexts: &[Context]) -> TestApp {
     init_test_tracing();
-    let db = TestDb::create().await.expect("test database");
-    let settings = Settings::for_tests(&db.url()).expect("settings");
+    let db = Arc::new(TestDb::create().await.expect("test database"));
+    start(db, contexts, |_| {}).await
+}
+
+/// An app whose settings `configure` adjusts (e.g. another media backend).
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_tracing();
+    let db = Arc::new(TestDb::create().await.expect("test database"));
+    start(db, Context::ALL, configure).await
+}
+
+async fn start(db: Arc<TestDb>, contexts: &[Context], configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests(&db.url()).expect("settings");
+    configure(&mut settings);
     let app = Application::build(settings, contexts).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
@@ -54,11 +68,17 @@ pub async fn spawn_app_with(contexts: &[Context]) -> TestApp {
         address,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         state,
-        _db: db,
+        db,
     }
 }
 
 impl TestApp {
+    /// Another replica of the service over the same database and Redis, with
+    /// caches of its own: what a second pod behind the gateway is.
+    pub async fn spawn_replica(&self) -> TestApp {
+        start(self.db.clone(), Context::ALL, |_| {}).await
+    }
+
     /// Registers a store the way the control plane does (registry row), on the default cell.
     pub async fn create_store(&self, slug: &str) -> TestStore {
         let id = TenantId::new();
@@ -79,6 +99,7 @@ impl TestApp {
                 cell_id: "default".into(),
                 plan: "starter".into(),
                 currency: Currency::parse("USD").unwrap(),
+                locale: "en-US".into(),
             },
             host: format!("{slug}.localhost"),
         }
@@ -104,18 +125,39 @@ impl TestApp {
 
     /// Creates a product with one variant (10 in stock) directly through the catalog service.
     pub async fn seed_product(&self, store: &TestStore, title: &str, status: ProductStatus, price: i64) -> Value {
+        self.seed_product_with(store, title, status, price, &[]).await
+    }
+
+    /// Like `seed_product`, with attributes.
+    pub async fn seed_product_with(
+        &self,
+        store: &TestStore,
+        title: &str,
+        status: ProductStatus,
+        price: i64,
+        attributes: &[(&str, &str)],
+    ) -> Value {
         let mut tx = self.tenant_tx(store).await;
+        let handle = Handle::from_title(title).unwrap();
         let product = service::create_product(
             &mut tx,
+            SearchLanguage::for_locale(&store.tenant.locale),
             NewProduct {
                 title: title.to_owned(),
-                handle: Handle::from_title(title).unwrap(),
+                handle: handle.clone(),
                 description: Some(format!("About {title}")),
                 status,
+                attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                options: Vec::new(),
+                category_ids: Vec::new(),
                 variants: vec![NewVariant {
-                    sku: format!("SKU-{}", Handle::from_title(title).unwrap().as_ref()),
+                    sku: Sku::parse(&format!("SKU-{}", handle.as_ref())).unwrap(),
                     title: "Default".into(),
                     price: Money::new(price, store.tenant.currency),
+                    compare_at_price: None,
+                    weight_grams: None,
+                    barcode: None,
+                    options: Default::default(),
                     stock: 10,
                 }],
             },

@@ -1,0 +1,131 @@
+//! The storefront cache: finished response bodies of catalog reads, per store.
+//!
+//! Keyed by (store, generation, path and query). Every catalog write of a store
+//! moves the store to a new generation, here and, through a Redis announcement
+//! on [`CATALOG_CHANGES_CHANNEL`], in every other replica; entries of older
+//! generations are never read again and age out.
+//!
+//! A generation (rather than deleting entries) closes a race: a read that began
+//! before a write took the old generation, so what it stores after the write
+//! lands under the old generation and no later reader sees it.
+//!
+//! Generations come from one process-wide counter, so a store whose generation
+//! was evicted gets a number never used before, not a reused one.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use axum::body::Bytes;
+use moka::future::Cache;
+use platform::ids::TenantId;
+use tokio::sync::watch;
+
+/// Redis channel on which replicas announce catalog writes (payload: the store id).
+pub const CATALOG_CHANGES_CHANNEL: &str = "platform:catalog-changes";
+
+/// Upper bound on staleness if an announcement is lost while subscribed.
+const TTL: Duration = Duration::from_secs(300);
+
+type Key = (TenantId, u64, String);
+
+/// Cached storefront responses of every store. Cheap to clone.
+#[derive(Clone)]
+pub struct StorefrontCache {
+    responses: Cache<Key, Bytes>,
+    generations: Cache<TenantId, u64>,
+    counter: Arc<AtomicU64>,
+    redis: redis::aio::ConnectionManager,
+    subscribed: watch::Sender<bool>,
+}
+
+impl StorefrontCache {
+    /// A cache of at most `max_bytes` of response bodies.
+    pub fn new(redis: redis::aio::ConnectionManager, max_bytes: u64) -> Self {
+        let responses = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &Key, value: &Bytes| u32::try_from(key.2.len() + value.len()).unwrap_or(u32::MAX))
+            .time_to_live(TTL)
+            .build();
+        Self {
+            responses,
+            generations: Cache::builder().max_capacity(1_000_000).build(),
+            counter: Arc::new(AtomicU64::new(1)),
+            redis,
+            subscribed: watch::channel(false).0,
+        }
+    }
+
+    async fn generation(&self, tenant: TenantId) -> u64 {
+        self.generations.get_with(tenant, async { self.counter.fetch_add(1, Ordering::Relaxed) }).await
+    }
+
+    /// The cached body for `path` (path and query) of the store, or the one `load`
+    /// produces, which is kept when it succeeds.
+    pub async fn get_or_load<E>(
+        &self,
+        tenant: TenantId,
+        path: &str,
+        load: impl std::future::Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        // Taken before loading: see the module docs.
+        let key = (tenant, self.generation(tenant).await, path.to_owned());
+        if let Some(body) = self.responses.get(&key).await {
+            metrics::counter!("storefront_cache_hits_total").increment(1);
+            return Ok(body);
+        }
+        metrics::counter!("storefront_cache_misses_total").increment(1);
+        let body = load.await?;
+        self.responses.insert(key, body.clone()).await;
+        Ok(body)
+    }
+
+    /// Drops the store's cached responses in this replica only.
+    pub async fn forget(&self, tenant: TenantId) {
+        self.generations.insert(tenant, self.counter.fetch_add(1, Ordering::Relaxed)).await;
+    }
+
+    /// Drops the store's cached responses here and announces it to every replica.
+    /// Call after the write committed. A failed announcement is logged, not
+    /// returned: the write happened, and other replicas' entries expire by TTL.
+    pub async fn invalidate(&self, tenant: TenantId) {
+        self.forget(tenant).await;
+        let mut redis = self.redis.clone();
+        let payload = tenant.to_string();
+        if let Err(e) = platform::announce::publish(&mut redis, CATALOG_CHANGES_CHANNEL, &payload).await {
+            tracing::warn!(error = %format!("{e:#}"), "cannot announce a catalog change");
+        }
+    }
+
+    /// Follows other replicas' announcements; see [`platform::announce`].
+    pub fn spawn_listener(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
+        platform::announce::spawn_follower(client, CATALOG_CHANGES_CHANNEL, self.clone(), self.subscribed.clone())
+    }
+
+    /// Waits until the listener is subscribed (or `timeout` passes).
+    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
+        platform::announce::wait_subscribed(&self.subscribed, timeout).await
+    }
+}
+
+impl platform::announce::Follower for StorefrontCache {
+    async fn apply(&self, payload: String) {
+        match TenantId::parse(payload.trim()) {
+            Some(tenant) => self.forget(tenant).await,
+            None => {
+                tracing::warn!("malformed catalog change; dropping the whole storefront cache");
+                self.reset();
+            }
+        }
+    }
+
+    fn reset(&self) {
+        // New generations for everyone: every entry cached so far is unreachable.
+        self.generations.invalidate_all();
+        self.responses.invalidate_all();
+    }
+}

@@ -1,0 +1,305 @@
+//! Catalog HTTP: storefront reads under `/store` (cached), merchant endpoints
+//! under `/admin`, and the local media backend's upload and read paths.
+//! These files are the only place catalog types meet serde.
+
+mod admin;
+mod media;
+mod store;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::HeaderMap,
+    routing::{get, patch, post, put},
+    Router,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use platform::{money::Money, problem::Problem};
+use serde::Serialize;
+
+use super::model::{Category, Keyset, Media, MediaStatus, Product, ProductId, Sort, Variant};
+use crate::startup::AppState;
+
+/// Largest import body: 100,000 products as CSV is about 15 MB.
+const IMPORT_BODY_LIMIT: usize = 128 * 1024 * 1024;
+/// Largest upload through the local media backend.
+pub(crate) const LOCAL_UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
+
+/// The catalog's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/store/products", get(store::list_products))
+        .route("/store/products/{id_or_handle}", get(store::get_product))
+        .route("/store/search/suggest", get(store::suggest))
+        .route("/store/categories", get(store::list_categories))
+        .route("/store/collections", get(store::list_collections))
+        .route("/store/collections/{id_or_handle}", get(store::get_collection))
+        .route("/admin/products", post(admin::create_product).get(admin::list_products))
+        .route("/admin/products/import", post(admin::import_products).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route(
+            "/admin/products/{product_id}",
+            get(admin::get_product).patch(admin::update_product).delete(admin::delete_product),
+        )
+        .route("/admin/products/{product_id}/variants", post(admin::add_variant))
+        .route(
+            "/admin/products/{product_id}/variants/{variant_id}",
+            patch(admin::update_variant).delete(admin::delete_variant),
+        )
+        .route("/admin/products/{product_id}/media", post(media::create_upload))
+        .route("/admin/products/{product_id}/media/{media_id}", axum::routing::delete(media::delete_media))
+        .route("/admin/products/{product_id}/media/{media_id}/complete", post(media::complete_upload))
+        .route("/admin/categories", post(admin::create_category).get(admin::list_categories))
+        .route("/admin/categories/{category_id}", patch(admin::update_category).delete(admin::delete_category))
+        .route("/admin/collections", post(admin::create_collection).get(admin::list_collections))
+        .route(
+            "/admin/collections/{collection_id}",
+            get(admin::get_collection).put(admin::replace_collection).delete(admin::delete_collection),
+        )
+        .route("/media/uploads/{token}", put(media::local_upload).layer(DefaultBodyLimit::max(LOCAL_UPLOAD_LIMIT)))
+        .route("/media/{*key}", get(media::local_read))
+}
+
+#[derive(Serialize)]
+struct ListResponse<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MoneyDto {
+    amount: i64,
+    currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(money: Money) -> Self {
+        Self { amount: money.amount, currency: money.currency.to_string() }
+    }
+}
+
+#[derive(Serialize)]
+struct VariantResponse {
+    id: String,
+    sku: String,
+    title: String,
+    price: MoneyDto,
+    compare_at_price: Option<MoneyDto>,
+    weight_grams: Option<i32>,
+    barcode: Option<String>,
+    options: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct OptionResponse {
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MediaResponse {
+    id: String,
+    url: String,
+    content_type: String,
+    byte_size: i64,
+    alt: Option<String>,
+    position: i32,
+    status: &'static str,
+}
+
+impl MediaResponse {
+    fn new(media: Media, store: &platform::media::MediaStore) -> Self {
+        Self {
+            id: media.id.to_string(),
+            url: store.public_url(&media.storage_key),
+            content_type: media.content_type,
+            byte_size: media.byte_size,
+            alt: media.alt,
+            position: media.position,
+            status: media.status.as_str(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ProductResponse {
+    id: String,
+    handle: String,
+    title: String,
+    description: Option<String>,
+    status: &'static str,
+    attributes: std::collections::BTreeMap<String, String>,
+    options: Vec<OptionResponse>,
+    variants: Vec<VariantResponse>,
+    category_ids: Vec<String>,
+    media: Vec<MediaResponse>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Variant> for VariantResponse {
+    fn from(v: Variant) -> Self {
+        Self {
+            id: v.id.to_string(),
+            sku: v.sku,
+            title: v.title,
+            price: v.price.into(),
+            compare_at_price: v.compare_at_price.map(Into::into),
+            weight_grams: v.weight_grams,
+            barcode: v.barcode,
+            options: v.options,
+        }
+    }
+}
+
+impl ProductResponse {
+    /// `shopper`: only media that finished uploading.
+    fn new(p: Product, media: &platform::media::MediaStore, shopper: bool) -> Self {
+        Self {
+            id: p.id.to_string(),
+            handle: p.handle,
+            title: p.title,
+            description: p.description,
+            status: p.status.as_str(),
+            attributes: p.attributes,
+            options: p.options.into_iter().map(|o| OptionResponse { name: o.name, values: o.values }).collect(),
+            variants: p.variants.into_iter().map(Into::into).collect(),
+            category_ids: p.category_ids.iter().map(ToString::to_string).collect(),
+            media: p
+                .media
+                .into_iter()
+                .filter(|m| !shopper || m.status == MediaStatus::Ready)
+                .map(|m| MediaResponse::new(m, media))
+                .collect(),
+            created_at: p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            updated_at: p.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CategoryResponse {
+    id: String,
+    parent_id: Option<String>,
+    handle: String,
+    name: String,
+    description: Option<String>,
+    position: i32,
+}
+
+impl From<Category> for CategoryResponse {
+    fn from(c: Category) -> Self {
+        Self {
+            id: c.id.to_string(),
+            parent_id: c.parent_id.map(|p| p.to_string()),
+            handle: c.handle,
+            name: c.name,
+            description: c.description,
+            position: c.position,
+        }
+    }
+}
+
+/// `limit`: 1–100, 20 by default; anything else is a 400 naming it.
+fn parse_limit(raw: Option<&str>) -> Result<i64, Problem> {
+    match raw {
+        None => Ok(20),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| Problem::invalid_parameter("limit", "must be an integer from 1 to 100")),
+    }
+}
+
+fn bad_cursor() -> Problem {
+    Problem::invalid_parameter("cursor", "is not a cursor this API issued for this list")
+}
+
+/// Cursors are opaque to clients: base64url of `<sort>|<id>|<sort key>`.
+fn encode_cursor(keyset: &Keyset) -> String {
+    let text = match keyset {
+        Keyset::Newest(id) => format!("newest|{id}|"),
+        Keyset::Price(price, id) => format!("price|{id}|{price}"),
+        Keyset::Title(title, id) => format!("title|{id}|{title}"),
+        Keyset::Relevance(score, id) => format!("relevance|{id}|{:016x}", score.to_bits()),
+    };
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// Decodes a cursor issued for `sort`; anything else is a 400.
+fn decode_cursor(raw: &str, sort: Sort) -> Result<Keyset, Problem> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    let mut parts = text.splitn(3, '|');
+    let (Some(kind), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_cursor());
+    };
+    let id = ProductId::parse(id).ok_or_else(bad_cursor)?;
+    let keyset = match (kind, sort) {
+        ("newest", Sort::Newest) => Keyset::Newest(id),
+        ("price", Sort::PriceAsc | Sort::PriceDesc) => Keyset::Price(key.parse().map_err(|_| bad_cursor())?, id),
+        ("title", Sort::Title) => Keyset::Title(key.to_owned(), id),
+        ("relevance", Sort::Relevance) => {
+            Keyset::Relevance(f64::from_bits(u64::from_str_radix(key, 16).map_err(|_| bad_cursor())?), id)
+        }
+        _ => return Err(bad_cursor()),
+    };
+    Ok(keyset)
+}
+
+/// A plain id cursor (admin lists, collections).
+fn encode_id_cursor(id: uuid::Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn decode_id_cursor(raw: Option<&str>) -> Result<Option<uuid::Uuid>, Problem> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(raw) => {
+            let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
+            uuid::Uuid::from_slice(&bytes).map(Some).map_err(|_| bad_cursor())
+        }
+    }
+}
+
+/// The origin the client used to reach this store (`https://shop.example.com`),
+/// for URLs on our own host. The gateway sets `x-forwarded-proto`.
+fn request_origin(headers: &HeaderMap) -> String {
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// Serializes a response body once, for the cache and the wire alike.
+fn json_bytes<T: Serialize>(value: &T) -> Result<axum::body::Bytes, Problem> {
+    serde_json::to_vec(value).map(Into::into).map_err(|e| Problem::internal(e.into()))
+}
+
+fn json_response(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_per_sort_and_garbage_is_refused() {
+        let id = ProductId::new();
+        for (keyset, sort) in [
+            (Keyset::Newest(id), Sort::Newest),
+            (Keyset::Price(1999, id), Sort::PriceAsc),
+            (Keyset::Title("A|b".into(), id), Sort::Title),
+            (Keyset::Relevance(0.123_456_789, id), Sort::Relevance),
+        ] {
+            assert_eq!(decode_cursor(&encode_cursor(&keyset), sort).unwrap(), keyset);
+        }
+        assert!(decode_cursor(&encode_cursor(&Keyset::Newest(id)), Sort::Title).is_err());
+        assert!(decode_cursor("not a cursor", Sort::Newest).is_err());
+        assert!(decode_cursor("AAAA", Sort::Newest).is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! Storefront reads under `/store`: active products only, cached per store.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{OriginalUri, Path, Query, State},
+    response::Response,
+};
+use platform::{problem::Problem, tenancy::TenantCtx};
+use serde::Serialize;
+
+use super::{
+    decode_cursor, decode_id_cursor, encode_cursor, encode_id_cursor, json_bytes, json_response, parse_limit,
+    CategoryResponse, ListResponse, ProductResponse,
+};
+use crate::{
+    catalog::{
+        model::{Category, CollectionId, Facets, Page, ProductFilter, ProductId, SearchLanguage, Sort},
+        repo, service, Error,
+    },
+    startup::AppState,
+};
+
+type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// The cache key of a request: its path and query exactly as sent.
+fn cache_key(uri: &OriginalUri) -> String {
+    uri.0.path_and_query().map_or_else(|| uri.0.path().to_owned(), |pq| pq.as_str().to_owned())
+}
+
+fn params(params: Params) -> Result<BTreeMap<String, Vec<String>>, Problem> {
+    let Query(pairs) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in pairs {
+        map.entry(key).or_default().push(value);
+    }
+    Ok(map)
+}
+
+fn single<'a>(params: &'a BTreeMap<String, Vec<String>>, name: &str) -> Option<&'a str> {
+    params.get(name).and_then(|v| v.last()).map(String::as_str)
+}
+
+fn amount(params: &BTreeMap<String, Vec<String>>, name: &str) -> Result<Option<i64>, Problem> {
+    single(params, name)
+        .filter(|v| !v.is_empty())
+        .map(|raw| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Problem::invalid_parameter(name, "must be a whole number of minor units, 0 or more"))
+        })
+        .transpose()
+}
+
+#[derive(Serialize)]
+struct ProductListResponse {
+    items: Vec<ProductResponse>,
+    next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    facets: Option<FacetsResponse>,
+}
+
+#[derive(Serialize)]
+struct FacetValue {
+    value: String,
+    count: i64,
+}
+
+#[derive(Serialize)]
+struct CategoryFacet {
+    id: String,
+    handle: String,
+    name: String,
+    count: i64,
+}
+
+#[derive(Serialize)]
+struct CollectionFacet {
+    id: String,
+    handle: String,
+    title: String,
+    count: i64,
+}
+
+#[derive(Serialize)]
+struct PriceRange {
+    min: i64,
+    max: i64,
+}
+
+#[derive(Serialize)]
+struct FacetsResponse {
+    total: i64,
+    attributes: BTreeMap<String, Vec<FacetValue>>,
+    categories: Vec<CategoryFacet>,
+    collections: Vec<CollectionFacet>,
+    price: Option<PriceRange>,
+}
+
+impl From<Facets> for FacetsResponse {
+    fn from(f: Facets) -> Self {
+        let mut attributes: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
+        for (name, value, count) in f.attributes {
+            attributes.entry(name).or_default().push(FacetValue { value, count });
+        }
+        Self {
+            total: f.total,
+            attributes,
+            categories: f
+                .categories
+                .into_iter()
+                .map(|(c, count)| CategoryFacet { id: c.id.to_string(), handle: c.handle, name: c.name, count })
+                .collect(),
+            collections: f
+                .collections
+                .into_iter()
+                .map(|(id, handle, title, count)| CollectionFacet { id: id.to_string(), handle, title, count })
+                .collect(),
+            price: f.price_range.map(|(min, max)| PriceRange { min, max }),
+        }
+    }
+}
+
+/// `GET /store/products`: active products.
+///
+/// `q` (full text in the store's language, misspellings by trigram), `category`
+/// (id or handle, with subcategories), `collection` (id or handle), `price_min`
+/// and `price_max` (minor units, on the lowest variant price), `attr.<name>`
+/// (repeatable: any of the values), `sort` (`newest`, `price_asc`, `price_desc`,
+/// `title`, `relevance`; relevance by default with `q`, newest otherwise),
+/// `limit`, `cursor`, and `facets=true` for counts over the whole filtered set.
+pub(super) async fn list_products(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+    raw: Params,
+) -> Result<Response, Problem> {
+    let params = params(raw)?;
+    let limit = parse_limit(single(&params, "limit"))?;
+    let query = single(&params, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    let sort = match single(&params, "sort").filter(|s| !s.is_empty()) {
+        None if query.is_some() => Sort::Relevance,
+        None => Sort::Newest,
+        Some(raw) => Sort::parse(raw).ok_or_else(|| {
+            Problem::invalid_parameter("sort", "must be newest, price_asc, price_desc, title or relevance")
+        })?,
+    };
+    if sort == Sort::Relevance && query.is_none() {
+        return Err(Problem::invalid_parameter("sort", "relevance needs a search phrase in q"));
+    }
+    let after = single(&params, "cursor").filter(|c| !c.is_empty()).map(|c| decode_cursor(c, sort)).transpose()?;
+    let attributes = params
+        .iter()
+        .filter_map(|(key, values)| key.strip_prefix("attr.").map(|name| (name.to_owned(), values.clone())))
+        .collect();
+    let filter = ProductFilter {
+        query,
+        category: single(&params, "category").filter(|c| !c.is_empty()).map(str::to_owned),
+        collection: single(&params, "collection").filter(|c| !c.is_empty()).map(str::to_owned),
+        price_min: amount(&params, "price_min")?,
+        price_max: amount(&params, "price_max")?,
+        attributes,
+    };
+    let with_facets = matches!(single(&params, "facets"), Some("true" | "1"));
+    let page = Page { limit, after };
+    let language = SearchLanguage::for_locale(&tenant.locale);
+
+    let cache = state.storefront_cache.clone();
+    let body = cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let found = service::search_products(&mut tx, language, &filter, sort, &page).await?;
+            let facets = if with_facets { Some(service::facets(&mut tx, language, &filter).await?) } else { None };
+            // Read-only: dropping the transaction rolls it back with the connection's next use.
+            drop(tx);
+            json_bytes(&ProductListResponse {
+                items: found.items.into_iter().map(|p| ProductResponse::new(p, &state.media, true)).collect(),
+                next_cursor: found.next.as_ref().map(encode_cursor),
+                facets: facets.map(Into::into),
+            })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+/// `GET /store/products/{id-or-handle}`: one active product.
+pub(super) async fn get_product(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+    Path(id_or_handle): Path<String>,
+) -> Result<Response, Problem> {
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let product = match ProductId::parse(&id_or_handle) {
+                Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
+                None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
+            };
+            drop(tx);
+            let product = product.ok_or(Error::ProductNotFound)?;
+            json_bytes(&ProductResponse::new(product, &state.media, true))
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+#[derive(Serialize)]
+struct Suggestion {
+    id: String,
+    handle: String,
+    title: String,
+}
+
+/// `GET /store/search/suggest?q=&limit=`: autocomplete over active products'
+/// titles (prefix first, then trigram similarity, so typos still suggest).
+pub(super) async fn suggest(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+    raw: Params,
+) -> Result<Response, Problem> {
+    let params = params(raw)?;
+    let limit = parse_limit(single(&params, "limit").or(Some("10")))?;
+    let prefix = single(&params, "q").map(str::trim).unwrap_or_default().to_owned();
+    if prefix.is_empty() || prefix.chars().count() > 100 {
+        return Err(Problem::invalid_parameter("q", "must be 1 to 100 characters"));
+    }
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
+            drop(tx);
+            json_bytes(&ListResponse {
+                items: suggestions
+                    .into_iter()
+                    .map(|s| Suggestion { id: s.id.to_string(), handle: s.handle, title: s.title })
+                    .collect(),
+                next_cursor: None,
+            })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+#[derive(Serialize)]
+struct CategoryNode {
+    #[serde(flatten)]
+    category: CategoryResponse,
+    children: Vec<CategoryNode>,
+}
+
+/// Arranges categories as a forest: roots in order, each with its children.
+fn tree(categories: Vec<Category>) -> Vec<CategoryNode> {
+    let mut children: BTreeMap<Option<String>, Vec<Category>> = BTreeMap::new();
+    for category in categories {
+        children.entry(category.parent_id.map(|p| p.to_string())).or_default().push(category);
+    }
+    fn build(parent: Option<String>, children: &mut BTreeMap<Option<String>, Vec<Category>>) -> Vec<CategoryNode> {
+        let nodes = children.remove(&parent).unwrap_or_default();
+        nodes
+            .into_iter()
+            .map(|c| {
+                let id = Some(c.id.to_string());
+                CategoryNode { category: c.into(), children: build(id, children) }
+            })
+            .collect()
+    }
+    build(None, &mut children)
+}
+
+/// `GET /store/categories`: the category tree (`items` are the roots, each
+/// with `children`); one page, `next_cursor` is always null.
+pub(super) async fn list_categories(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+) -> Result<Response, Problem> {
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let categories = service::categories(&mut tx).await?;
+            drop(tx);
+            json_bytes(&ListResponse { items: tree(categories), next_cursor: None })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+#[derive(Serialize)]
+pub(super) struct CollectionResponse {
+    pub(super) id: String,
+    pub(super) handle: String,
+    pub(super) title: String,
+    pub(super) description: Option<String>,
+    pub(super) product_ids: Vec<String>,
+}
+
+impl From<crate::catalog::model::Collection> for CollectionResponse {
+    fn from(c: crate::catalog::model::Collection) -> Self {
+        Self {
+            id: c.id.to_string(),
+            handle: c.handle,
+            title: c.title,
+            description: c.description,
+            product_ids: c.product_ids.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// `GET /store/collections`: collections with their active products' ids.
+pub(super) async fn list_collections(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+    raw: Params,
+) -> Result<Response, Problem> {
+    let params = params(raw)?;
+    let limit = parse_limit(single(&params, "limit"))?;
+    let after = decode_id_cursor(single(&params, "cursor"))?.map(CollectionId::from_uuid);
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let collections = repo::list_collections(&mut tx, true, limit, after).await?;
+            drop(tx);
+            let next_cursor = (collections.len() as i64 == limit)
+                .then(|| collections.last().map(|c| encode_id_cursor(c.id.as_uuid())))
+                .flatten();
+            json_bytes(&ListResponse {
+                items: collections.into_iter().map(CollectionResponse::from).collect(),
+                next_cursor,
+            })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+/// `GET /store/collections/{id-or-handle}`.
+pub(super) async fn get_collection(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    uri: OriginalUri,
+    Path(id_or_handle): Path<String>,
+) -> Result<Response, Problem> {
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, &cache_key(&uri), async {
+            let mut tx = state.db.tenant_tx(&tenant).await?;
+            let collection = repo::find_collection(&mut tx, &id_or_handle, true).await?;
+            drop(tx);
+            json_bytes(&CollectionResponse::from(collection.ok_or(Error::CollectionNotFound)?))
+        })
+        .await?;
+    Ok(json_response(body))
+}
