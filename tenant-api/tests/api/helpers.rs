@@ -190,3 +190,67 @@ impl TestApp {
         body
     }
 }
+
+impl TestApp {
+    /// Files a category directly through the catalog service.
+    pub async fn seed_category(&self, store: &TestStore, name: &str, parent: Option<&str>) -> String {
+        use tenant_api::catalog::model::{CategoryId, NewCategory};
+        let mut tx = self.tenant_tx(store).await;
+        let category = service::create_category(
+            &mut tx,
+            NewCategory {
+                parent_id: parent.map(|p| CategoryId::parse(p).unwrap()),
+                handle: Handle::from_title(name).unwrap(),
+                name: name.to_owned(),
+                description: None,
+                position: 0,
+            },
+        )
+        .await
+        .expect("create category");
+        tx.commit().await.unwrap();
+        category.id.to_string()
+    }
+
+    /// Files products under categories directly through the catalog service.
+    pub async fn file_under(&self, store: &TestStore, product: &Value, categories: &[&str]) {
+        use tenant_api::catalog::model::{CategoryId, ProductId, ProductPatch};
+        let mut tx = self.tenant_tx(store).await;
+        let patch = ProductPatch {
+            category_ids: Some(categories.iter().map(|c| CategoryId::parse(c).unwrap()).collect()),
+            ..ProductPatch::default()
+        };
+        let id = ProductId::parse(product["id"].as_str().unwrap()).unwrap();
+        service::update_product(&mut tx, SearchLanguage::for_locale(&store.tenant.locale), id, patch)
+            .await
+            .expect("file product");
+        tx.commit().await.unwrap();
+    }
+
+    /// Creates a collection of products directly through the catalog service.
+    pub async fn seed_collection(&self, store: &TestStore, title: &str, products: &[&Value]) -> String {
+        use tenant_api::catalog::model::{NewCollection, ProductId};
+        let mut tx = self.tenant_tx(store).await;
+        let collection = service::create_collection(
+            &mut tx,
+            NewCollection {
+                handle: Handle::from_title(title).unwrap(),
+                title: title.to_owned(),
+                description: None,
+                product_ids: Some(
+                    products.iter().map(|p| ProductId::parse(p["id"].as_str().unwrap()).unwrap()).collect(),
+                ),
+            },
+        )
+        .await
+        .expect("create collection");
+        tx.commit().await.unwrap();
+        collection.id.to_string()
+    }
+
+    /// Titles of the items of a storefront list, in order.
+    pub async fn titles(&self, store: &TestStore, path: &str) -> Vec<String> {
+        let list = self.get_json(&store.host, path, StatusCode::OK).await;
+        list["items"].as_array().unwrap().iter().map(|p| p["title"].as_str().unwrap().to_owned()).collect()
+    }
+}

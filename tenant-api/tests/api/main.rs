@@ -3,3 +3,4 @@ mod health;
 mod helpers;
 mod isolation;
 mod resolution;
+mod search;
