@@ -13,7 +13,9 @@
 //!   with graceful shutdown.
 //! - [`telemetry`]: JSON logs.
 
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod ids;

@@ -3,8 +3,10 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use axum::extract::FromRef;
 use axum::{middleware, Router};
 use platform::{
+    auth::Authenticator,
     config::Settings,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
@@ -23,6 +25,8 @@ pub struct AppState {
     pub redis: redis::aio::ConnectionManager,
     /// Host → store resolution.
     pub resolver: TenantResolver,
+    /// Staff tokens and API keys.
+    pub auth: Authenticator,
     /// Configuration.
     pub settings: Arc<Settings>,
 }
@@ -35,11 +39,23 @@ impl AppState {
         let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
         let resolver =
             TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
+        let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);
+        let hook_auth = auth.clone();
+        // A revoked API key is announced as a change of its store.
+        resolver.on_change(Arc::new(move |change| {
+            hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
+        }));
         resolver.spawn_listener(client);
         if !resolver.wait_subscribed(Duration::from_secs(5)).await {
             anyhow::bail!("cannot subscribe to tenant announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, settings: Arc::new(settings) })
+        Ok(Self { db, redis, resolver, auth, settings: Arc::new(settings) })
+    }
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
     }
 }
 

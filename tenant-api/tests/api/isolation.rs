@@ -9,12 +9,23 @@ use crate::helpers::{spawn_app, TestApp, TestStore};
 
 /// Every tenant-owned table. A migration that adds a table must add it here and
 /// give [`seed_every_table`] a row for it, or `the_tenant_table_list_is_complete` fails.
-const TENANT_TABLES: &[&str] = &["inventory_level", "product", "product_variant"];
+const TENANT_TABLES: &[&str] = &["inventory_level", "notification_template", "product", "product_variant"];
 
 /// One row of the store in every tenant-owned table.
 async fn seed_every_table(app: &TestApp, store: &TestStore) {
     // product, product_variant and inventory_level in one call.
     app.seed_product(store, "Secret Product", ProductStatus::Active, 4200).await;
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query(
+        "insert into notification_template (tenant_id, template_id, event, channel, subject, body) \
+         values ($1, $2, 'order.paid', 'email', 'Paid', 'Thanks')",
+    )
+    .bind(store.id())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
 }
 
 async fn commerce_tables(app: &TestApp) -> Vec<String> {
