@@ -1,5 +1,10 @@
 //! The control plane: the tenant registry, provisioning, per-store settings,
 //! identity and the audit log. It owns the `control` schema.
 
+pub mod audit;
+pub mod domains;
+pub mod identity;
+mod pagination;
+pub mod settings;
 pub mod startup;
 pub mod tenants;

@@ -1,6 +1,11 @@
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use control_plane::{
+    domains::dns::SystemResolver,
+    identity::model::{Email, Password},
+    settings::ControlSettings,
     startup::{AppState, Application},
     tenants::{
         model::{NewTenant, Slug},
@@ -23,7 +28,8 @@ enum Command {
     Serve,
     /// Apply database migrations (control schema and every cell).
     Migrate,
-    /// Make sure the demo store exists (idempotent).
+    /// Make sure the demo store exists (idempotent); its owner is
+    /// owner@<slug>.example with password demo-password.
     SeedDemo {
         /// The store's slug.
         #[arg(long, default_value = "demo")]
@@ -40,22 +46,36 @@ async fn main() -> anyhow::Result<()> {
         settings.log_format,
         std::io::stdout,
     ));
+    if let Command::Migrate = cli.command {
+        return platform::db::migrate(&settings.connect_options()?).await;
+    }
+    let control = ControlSettings::from_env()?;
+    let dns = Arc::new(SystemResolver::new()?);
 
     match cli.command {
-        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
-        Command::Migrate => platform::db::migrate(&settings.connect_options()?).await,
+        Command::Serve => {
+            let app = Application::build(settings, control, dns).await?;
+            let resumed = service::resume_stuck_provisioning(app.state()).await?;
+            if resumed > 0 {
+                tracing::info!(resumed, "finished interrupted provisioning");
+            }
+            app.run_until_stopped().await
+        }
+        Command::Migrate => unreachable!("handled above"),
         Command::SeedDemo { slug } => {
-            let domain = settings.platform_domain.clone();
-            let mut state = AppState::connect(settings).await?;
-            let tenant = NewTenant {
-                slug: Slug::parse(&slug).map_err(|e| anyhow::anyhow!("slug {e}"))?,
-                name: "Demo Store".into(),
-                plan: "starter".into(),
-                currency: Currency::parse("USD").context("USD is a currency")?,
-            };
-            let record = service::ensure(&state.db, &mut state.redis, &domain, tenant).await?;
+            let state = AppState::connect(settings, control, dns).await?;
+            let tenant = NewTenant::new(
+                Slug::parse(&slug).map_err(|e| anyhow::anyhow!("slug {e}"))?,
+                "Demo Store",
+                "starter",
+                Currency::parse("USD").context("USD is a currency")?,
+            );
+            let email = Email::parse(&format!("owner@{slug}.example")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = Password::parse("demo-password").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let record = service::ensure(&state, tenant, &email, &password).await?;
             tracing::info!(tenant_id = %record.id, slug = record.slug, "demo store ready");
-            println!("demo store: http://{}.{domain}", record.slug);
+            println!("demo store: {}", state.control.store_url_template.replace("{slug}", &record.slug));
+            println!("demo owner: {} / demo-password", email.as_ref());
             Ok(())
         }
     }

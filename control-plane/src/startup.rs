@@ -5,30 +5,54 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use platform::{
+    auth::{KeyRing, Signer},
     config::Settings,
+    crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
 };
 use tokio::net::TcpListener;
+
+use crate::{domains::dns::TxtResolver, settings::ControlSettings};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// Control database and cell pools.
     pub db: Db,
-    /// Redis: announcements and idempotency keys.
+    /// Redis: announcements, OIDC logins.
     pub redis: redis::aio::ConnectionManager,
-    /// Configuration.
+    /// Shared configuration.
     pub settings: Arc<Settings>,
+    /// Control-plane configuration.
+    pub control: Arc<ControlSettings>,
+    /// Seals and opens secrets at rest.
+    pub master: MasterKeys,
+    /// Signs tokens.
+    pub signer: Signer,
+    /// Verifies tokens.
+    pub keys: KeyRing,
+    /// Looks up TXT records for domain verification.
+    pub dns: Arc<dyn TxtResolver>,
 }
 
 impl AppState {
-    /// Connects to PostgreSQL and Redis.
-    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+    /// Connects to PostgreSQL and Redis, loads the signing key and the bootstrap admin.
+    pub async fn connect(
+        settings: Settings,
+        control: ControlSettings,
+        dns: Arc<dyn TxtResolver>,
+    ) -> anyhow::Result<Self> {
+        let master = settings.master_keys()?;
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
         let redis =
             redis::aio::ConnectionManager::new(settings.redis_client()?).await.context("cannot connect to Redis")?;
-        Ok(Self { db, redis, settings: Arc::new(settings) })
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
+        let state =
+            Self { db, redis, settings: Arc::new(settings), control: Arc::new(control), master, signer, keys, dns };
+        crate::identity::service::ensure_bootstrap_admin(&state).await?;
+        Ok(state)
     }
 }
 
@@ -41,9 +65,13 @@ pub struct Application {
 
 impl Application {
     /// Connects and binds `CONTROL_PLANE_ADDR` (port 0 picks a free one).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: Settings,
+        control: ControlSettings,
+        dns: Arc<dyn TxtResolver>,
+    ) -> anyhow::Result<Self> {
         let addr = settings.control_plane_addr;
-        let state = AppState::connect(settings).await?;
+        let state = AppState::connect(settings, control, dns).await?;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let router = router(state.clone());
         Ok(Self { listener, router, state })
@@ -76,5 +104,11 @@ impl Application {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
-    with_common_layers(health)
+    let api = Router::new()
+        .merge(crate::identity::router())
+        .merge(crate::tenants::router())
+        .merge(crate::domains::router())
+        .merge(crate::audit::router())
+        .with_state(state);
+    with_common_layers(health.merge(api))
 }

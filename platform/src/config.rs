@@ -53,6 +53,14 @@ pub struct Settings {
     pub tenant_cache_ttl_secs: u64,
     /// Log output format.
     pub log_format: LogFormat,
+    /// AES-256 key (base64 of 32 bytes) sealing secrets at rest.
+    pub master_key: Option<SecretString>,
+    /// Id of `master_key`, stored with every sealed value.
+    pub master_key_id: String,
+    /// Retired keys still able to open old values: `id:base64,id:base64`.
+    pub master_keys_previous: String,
+    /// `iss` of every platform token (the control plane's public URL).
+    pub jwt_issuer: String,
     /// `local` (default) or `s3`.
     pub media_backend: MediaBackend,
     /// Root directory of the local media backend.
@@ -76,6 +84,9 @@ pub struct Settings {
     pub aws_session_token: Option<SecretString>,
 }
 
+/// The master key of test settings (never used outside tests).
+const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
+
 #[derive(Serialize)]
 struct Defaults {
     database_url: &'static str,
@@ -86,6 +97,9 @@ struct Defaults {
     tenant_api_addr: &'static str,
     tenant_cache_ttl_secs: u64,
     log_format: LogFormat,
+    master_key_id: &'static str,
+    master_keys_previous: &'static str,
+    jwt_issuer: &'static str,
     media_backend: MediaBackend,
     media_local_dir: &'static str,
     media_signing_key: &'static str,
@@ -101,6 +115,9 @@ const DEFAULTS: Defaults = Defaults {
     tenant_api_addr: "127.0.0.1:8000",
     tenant_cache_ttl_secs: 300,
     log_format: LogFormat::Json,
+    master_key_id: "k1",
+    master_keys_previous: "",
+    jwt_issuer: "http://127.0.0.1:8080",
     media_backend: MediaBackend::Local,
     media_local_dir: ".dev/media",
     media_signing_key: "development-only-media-signing-key",
@@ -124,6 +141,9 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         self.connect_options()?;
         self.redis_client()?;
+        if self.master_key.is_some() {
+            self.master_keys()?;
+        }
         anyhow::ensure!(self.db_max_connections > 0, "DB_MAX_CONNECTIONS must be at least 1");
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
@@ -154,6 +174,13 @@ impl Settings {
         redis::Client::open(self.redis_url.expose_secret()).context("REDIS_URL is not a valid Redis URL")
     }
 
+    /// The master keys; an error naming MASTER_KEY when it is not set or malformed.
+    pub fn master_keys(&self) -> anyhow::Result<crate::crypto::MasterKeys> {
+        let key =
+            self.master_key.as_ref().context("MASTER_KEY is not set: generate one with `openssl rand -base64 32`")?;
+        crate::crypto::MasterKeys::from_config(&self.master_key_id, key, &self.master_keys_previous)
+    }
+
     /// How long resolved hosts stay cached.
     pub fn tenant_cache_ttl(&self) -> Duration {
         Duration::from_secs(self.tenant_cache_ttl_secs)
@@ -171,6 +198,10 @@ impl Settings {
             tenant_api_addr: "127.0.0.1:0".parse()?,
             tenant_cache_ttl_secs: 300,
             log_format: LogFormat::Json,
+            master_key: Some(TEST_MASTER_KEY.into()),
+            master_key_id: "test".into(),
+            master_keys_previous: String::new(),
+            jwt_issuer: DEFAULTS.jwt_issuer.into(),
             media_backend: MediaBackend::Local,
             media_local_dir: std::env::temp_dir().join("commerce-test-media"),
             media_signing_key: "test-media-signing-key-0123456789".into(),

@@ -22,6 +22,19 @@ use tower_http::{
 
 use crate::{db::Db, problem::Problem, problem::ProblemCause};
 
+/// The request id of the current request (set by the request-id layer), for
+/// records such as the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestIdHeader(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestIdHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)))
+    }
+}
+
 /// Header carrying the request id in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -18,6 +18,7 @@
 pub mod announce;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod ids;

@@ -28,6 +28,8 @@ pub const TENANT_CHANGES_CHANNEL: &str = "platform:tenant-changes";
 /// Lifecycle state of a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TenantStatus {
+    /// Registered, cell not yet prepared: answers as if it did not exist.
+    Provisioning,
     /// Serving shoppers and staff.
     Active,
     /// Every `/store` and `/admin` request answers 423.
@@ -40,6 +42,7 @@ impl TenantStatus {
     /// Parses the registry's status column.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
+            "provisioning" => Some(Self::Provisioning),
             "active" => Some(Self::Active),
             "suspended" => Some(Self::Suspended),
             "deleted" => Some(Self::Deleted),
@@ -50,6 +53,7 @@ impl TenantStatus {
     /// The registry's spelling.
     pub fn as_str(&self) -> &'static str {
         match self {
+            Self::Provisioning => "provisioning",
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::Deleted => "deleted",
@@ -140,7 +144,12 @@ pub struct TenantResolver {
     control: PgPool,
     platform_suffix: Arc<str>,
     subscribed: watch::Sender<bool>,
+    hooks: Arc<std::sync::RwLock<Vec<ChangeHook>>>,
 }
+
+/// Called with every announced tenant change (after the host cache dropped it),
+/// so other per-tenant caches of the process can drop theirs.
+pub type ChangeHook = Arc<dyn Fn(&TenantChange) + Send + Sync>;
 
 impl TenantResolver {
     /// A resolver reading the registry in `control`, for stores under `platform_domain`.
@@ -155,6 +164,7 @@ impl TenantResolver {
             control,
             platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()).into(),
             subscribed: watch::channel(false).0,
+            hooks: Arc::default(),
         }
     }
 
@@ -209,7 +219,12 @@ impl TenantResolver {
         })))
     }
 
-    /// Drops every cached host of a changed tenant.
+    /// Registers a hook run on every announced change.
+    pub fn on_change(&self, hook: ChangeHook) {
+        self.hooks.write().expect("hooks poisoned").push(hook);
+    }
+
+    /// Drops every cached host of a changed tenant, then runs the hooks.
     pub async fn apply(&self, change: &TenantChange) {
         let id = TenantId::from_uuid(change.tenant_id);
         for host in &change.hosts {
@@ -221,6 +236,10 @@ impl TenantResolver {
         if let Err(e) = self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id)) {
             tracing::warn!(error = %e, "cannot invalidate cached tenants");
             self.cache.invalidate_all();
+        }
+        let hooks = self.hooks.read().expect("hooks poisoned").clone();
+        for hook in hooks {
+            hook(change);
         }
     }
 
@@ -283,7 +302,7 @@ pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request:
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
         .unwrap_or_default();
     let tenant = match resolver.resolve(host).await {
-        Ok(Some(tenant)) if tenant.status != TenantStatus::Deleted => tenant,
+        Ok(Some(tenant)) if matches!(tenant.status, TenantStatus::Active | TenantStatus::Suspended) => tenant,
         Ok(_) => return Problem::not_found("store-not-found", "No store answers on this host.").into_response(),
         Err(e) => return Problem::internal(e).into_response(),
     };

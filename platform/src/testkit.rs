@@ -147,6 +147,39 @@ impl Drop for TestDb {
     }
 }
 
+/// A staff token of `tenant` with `role`, signed like the control plane signs.
+pub async fn staff_token(control: &sqlx::PgPool, tenant: crate::ids::TenantId, role: crate::auth::Role) -> String {
+    let signer = test_signer(control).await;
+    signer
+        .issue(&uuid::Uuid::now_v7().to_string(), Some(tenant), role, std::time::Duration::from_secs(900))
+        .expect("token")
+}
+
+/// The signer of the test database (the key is created on first use).
+pub async fn test_signer(control: &sqlx::PgPool) -> crate::auth::Signer {
+    let settings = crate::config::Settings::for_tests(&server_url()).expect("settings");
+    let master = settings.master_keys().expect("test master key");
+    crate::auth::Signer::load_or_create(control, &master, &settings.jwt_issuer).await.expect("signing key")
+}
+
+/// An API key of `tenant` with `scopes`, stored like the control plane stores it.
+pub async fn api_key(control: &sqlx::PgPool, tenant: crate::ids::TenantId, scopes: &[&str]) -> String {
+    let (key, prefix, hash) = crate::auth::new_api_key();
+    sqlx::query(
+        "insert into control.api_key (api_key_id, tenant_id, name, prefix, key_hash, scopes) \
+         values ($1, $2, 'test', $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant)
+    .bind(prefix)
+    .bind(hash)
+    .bind(scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    .execute(control)
+    .await
+    .expect("insert api key");
+    key
+}
+
 /// Installs a test subscriber once; lines are printed only when `TEST_LOG` is set.
 pub fn init_test_tracing() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -28,6 +28,8 @@ pub struct AppState {
     pub redis: redis::aio::ConnectionManager,
     /// Host → store resolution.
     pub resolver: TenantResolver,
+    /// Staff tokens and API keys.
+    pub auth: Authenticator,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// Cached storefront responses, dropped on catalog writes in every replica.
@@ -44,6 +46,12 @@ impl AppState {
         let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
         let resolver =
             TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
+        let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);
+        let hook_auth = auth.clone();
+        // A revoked API key is announced as a change of its store.
+        resolver.on_change(Arc::new(move |change| {
+            hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
+        }));
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), STOREFRONT_CACHE_BYTES);
         storefront_cache.spawn_listener(client);
@@ -53,13 +61,13 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, settings: Arc::new(settings), storefront_cache, media })
+        Ok(Self { db, redis, resolver, auth, settings: Arc::new(settings), storefront_cache, media })
     }
 }
 
 impl FromRef<AppState> for Authenticator {
-    fn from_ref(_state: &AppState) -> Self {
-        Authenticator
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
     }
 }
 

@@ -21,7 +21,12 @@ impl Platform {
     pub async fn start() -> anyhow::Result<Self> {
         platform::testkit::init_test_tracing();
         let db = TestDb::create().await?;
-        let cp = control_plane::startup::Application::build(Settings::for_tests(&db.url())?).await?;
+        let cp = control_plane::startup::Application::build(
+            Settings::for_tests(&db.url())?,
+            control_plane::settings::ControlSettings::for_tests(),
+            std::sync::Arc::new(control_plane::domains::dns::StaticResolver::default()),
+        )
+        .await?;
         let ta = tenant_api::startup::Application::build(
             Settings::for_tests(&db.url())?,
             tenant_api::contexts::Context::ALL,

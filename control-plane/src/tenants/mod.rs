@@ -1,5 +1,10 @@
-//! Tenants: the registry of stores, their slugs, status and cell placement.
+//! Tenants: the registry of stores, onboarding, lifecycle (suspend, resume,
+//! delete, purge), plans.
 
+mod idempotency;
 pub mod model;
 mod repo;
+mod routes;
 pub mod service;
+
+pub use routes::router;

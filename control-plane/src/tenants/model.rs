@@ -84,6 +84,24 @@ pub struct NewTenant {
     pub plan: String,
     /// Store currency.
     pub currency: Currency,
+    /// BCP 47 locale, e.g. `en-US`.
+    pub locale: String,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+}
+
+impl NewTenant {
+    /// A store with the platform's default locale and time zone.
+    pub fn new(slug: Slug, name: &str, plan: &str, currency: Currency) -> Self {
+        Self {
+            slug,
+            name: name.to_owned(),
+            plan: plan.to_owned(),
+            currency,
+            locale: "en-US".into(),
+            timezone: "UTC".into(),
+        }
+    }
 }
 
 /// A registry entry.
@@ -103,6 +121,32 @@ pub struct TenantRecord {
     pub currency: String,
     /// Cell holding its data.
     pub cell_id: String,
+    /// Locale.
+    pub locale: String,
+    /// Time zone.
+    pub timezone: String,
+    /// Logo, colours… as the merchant set them.
+    pub branding: serde_json::Value,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Checks a locale such as `en` or `en-US`.
+pub fn valid_locale(value: &str) -> bool {
+    let mut parts = value.split('-');
+    let lang = parts.next().unwrap_or_default();
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Checks an IANA time zone name's shape (`UTC`, `Europe/Berlin`, `America/Argentina/Salta`).
+pub fn valid_timezone(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .split('/')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+')))
 }
 
 #[cfg(test)]

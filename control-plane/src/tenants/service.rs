@@ -1,70 +1,504 @@
 //! Provisioning and lifecycle rules.
 
+use std::io::Write;
+
+use anyhow::Context;
 use platform::{
-    db::Db,
+    auth::Role,
+    db::{Db, SystemTx},
     ids::TenantId,
-    tenancy::{announce_change, TenantChange},
+    problem::{FieldError, Problem},
+    tenancy::{announce_change, TenantChange, TenantStatus},
 };
+use sqlx::PgConnection;
 
 use super::{
     model::{NewTenant, TenantRecord},
     repo,
 };
+use crate::{
+    audit,
+    identity::{
+        model::{Account, Email, Password, TokenPair},
+        service as identity,
+    },
+    startup::AppState,
+};
 
-/// Outcomes of provisioning.
+/// Outcomes of tenant operations a client handles differently.
 #[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
+pub enum Error {
     /// Another store has the slug.
     #[error("slug taken")]
     SlugTaken,
+    /// Input breaks a rule.
+    #[error("invalid")]
+    Invalid(Vec<FieldError>),
+    /// The owner email belongs to an account whose password was not given.
+    #[error("owner exists")]
+    OwnerExists,
+    /// No such store (or not visible to the caller).
+    #[error("not found")]
+    NotFound,
+    /// The store's state does not allow this.
+    #[error("invalid state: {0}")]
+    InvalidState(&'static str),
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
-/// Creates a store: registry row and cell placement, in one transaction, then
-/// announces it so replicas drop any cached "unknown host" answer for it.
-#[tracing::instrument(skip_all, fields(slug = tenant.slug.as_ref()))]
-pub async fn provision(
-    db: &Db,
-    redis: &mut redis::aio::ConnectionManager,
-    platform_domain: &str,
-    tenant: NewTenant,
-) -> Result<TenantRecord, ProvisionError> {
-    let mut tx = db.control().begin().await.map_err(anyhow::Error::from)?;
-    let cell = repo::pick_cell(&mut tx).await?;
-    let record =
-        repo::insert_tenant(&mut tx, TenantId::new(), &tenant, &cell).await?.ok_or(ProvisionError::SlugTaken)?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    announce_change(
-        redis,
-        &TenantChange { tenant_id: record.id.as_uuid(), hosts: vec![format!("{}.{platform_domain}", record.slug)] },
-    )
-    .await?;
-    Ok(record)
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
-/// Makes sure a store with this slug exists; returns it either way.
-pub async fn ensure(
-    db: &Db,
-    redis: &mut redis::aio::ConnectionManager,
-    platform_domain: &str,
+impl From<identity::Error> for Error {
+    fn from(e: identity::Error) -> Self {
+        match e {
+            identity::Error::InvalidGrant => Self::OwnerExists,
+            identity::Error::Invalid(errors) => Self::Invalid(errors),
+            other => Self::Internal(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
+                .with_errors(vec![FieldError::new("slug", "is taken")]),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::OwnerExists => Problem::conflict(
+                "owner-exists",
+                "An account with this email exists; give its password to open another store with it.",
+            )
+            .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
+            Error::NotFound => Problem::not_found("tenant-not-found", "No such store."),
+            Error::InvalidState(why) => Problem::conflict("invalid-state", why),
+            Error::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// Who does something, for the audit log.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// `account:<id>`, `anonymous`, `system`.
+    pub name: String,
+    /// The account, when there is one.
+    pub account_id: Option<uuid::Uuid>,
+    /// The request.
+    pub request_id: Option<String>,
+}
+
+/// A store opened with its owner's first credentials.
+pub struct Onboarded {
+    /// The registry entry.
+    pub record: TenantRecord,
+    /// The owner.
+    pub owner: Account,
+    /// The owner's first tokens.
+    pub tokens: TokenPair,
+}
+
+/// The registry part of opening a store, in the caller's transaction: registry
+/// row (status `provisioning`), cell placement, default settings, owner account
+/// and membership, first tokens, audit entry. [`finish_provisioning`] does the
+/// cell part after the commit.
+#[tracing::instrument(skip_all, fields(slug = tenant.slug.as_ref()))]
+pub async fn onboard(
+    conn: &mut PgConnection,
+    state: &AppState,
     tenant: NewTenant,
+    owner_email: &Email,
+    owner_password: &Password,
+    actor: &Actor,
+) -> Result<Onboarded, Error> {
+    if !repo::plan_exists(conn, &tenant.plan).await? {
+        return Err(Error::Invalid(vec![FieldError::new("plan", "is not a plan of this platform")]));
+    }
+    let cell = repo::pick_cell(conn).await?;
+    let record = repo::insert_tenant(conn, TenantId::new(), &tenant, &cell).await?.ok_or(Error::SlugTaken)?;
+    let email_from = format!("no-reply@{}.{}", record.slug, state.settings.platform_domain);
+    repo::insert_default_settings(conn, record.id, &email_from).await?;
+    let owner = identity::find_or_create_owner(conn, owner_email, owner_password).await?;
+    identity::add_membership(conn, record.id, owner.id, Role::Owner).await?;
+    let tokens =
+        identity::issue_pair(conn, state, owner.id, Some(record.id), Role::Owner, uuid::Uuid::now_v7()).await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            actor: actor.name.clone(),
+            actor_id: actor.account_id,
+            tenant_id: Some(record.id),
+            action: "tenant.create",
+            before: None,
+            after: Some(summary(&record)),
+            request_id: actor.request_id.clone(),
+        },
+    )
+    .await?;
+    Ok(Onboarded { record, owner, tokens })
+}
+
+/// The platform's default message templates, copied into every new store.
+const DEFAULT_TEMPLATES: &[(&str, &str, Option<&str>, &str)] = &[
+    (
+        "order.paid",
+        "email",
+        Some("Your order {{ order.number }} is confirmed"),
+        "Thank you for your order. We will let you know when it ships.",
+    ),
+    (
+        "order.fulfilled",
+        "email",
+        Some("Your order {{ order.number }} is on its way"),
+        "Tracking number: {{ order.tracking_number }}",
+    ),
+    ("order.refunded", "email", Some("Your refund for order {{ order.number }}"), "We refunded {{ refund.amount }}."),
+    ("customer.password_reset", "email", Some("Reset your password"), "Use this link within an hour: {{ reset_url }}"),
+    ("order.fulfilled", "sms", None, "Your order {{ order.number }} shipped. Tracking: {{ order.tracking_number }}"),
+];
+
+/// The cell part of opening a store (idempotent, so a crash is resumed by running
+/// it again): default templates in the store's cell, then status `active`, then
+/// the announcement that drops any cached "unknown host".
+pub async fn finish_provisioning(state: &AppState, record: &TenantRecord) -> anyhow::Result<()> {
+    let tenant = platform::tenancy::Tenant {
+        id: record.id,
+        slug: record.slug.clone(),
+        status: TenantStatus::Provisioning,
+        cell_id: record.cell_id.clone(),
+        plan: record.plan.clone(),
+        currency: platform::money::Currency::parse(&record.currency).context("stored currency")?,
+        locale: record.locale.clone(),
+    };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    for (event, channel, subject, body) in DEFAULT_TEMPLATES {
+        sqlx::query(
+            "insert into notification_template (tenant_id, template_id, event, channel, subject, body) \
+             values ($1, $2, $3, $4, $5, $6) on conflict (tenant_id, event, channel, locale) do nothing",
+        )
+        .bind(record.id)
+        .bind(uuid::Uuid::now_v7())
+        .bind(event)
+        .bind(channel)
+        .bind(subject)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    sqlx::query("update control.tenant set status = 'active', updated_at = now() where tenant_id = $1 and status = 'provisioning'")
+        .bind(record.id)
+        .execute(state.db.control())
+        .await?;
+    announce(state, record).await
+}
+
+/// Finishes stores a crash left in `provisioning`; run at startup.
+pub async fn resume_stuck_provisioning(state: &AppState) -> anyhow::Result<usize> {
+    let mut conn = state.db.control().acquire().await?;
+    let stuck = repo::stuck_provisioning(&mut conn).await?;
+    drop(conn);
+    for record in &stuck {
+        finish_provisioning(state, record).await?;
+        tracing::info!(tenant_id = %record.id, "resumed provisioning");
+    }
+    Ok(stuck.len())
+}
+
+/// Tells every data-plane replica to drop what it cached about a store.
+pub async fn announce(state: &AppState, record: &TenantRecord) -> anyhow::Result<()> {
+    let mut conn = state.db.control().acquire().await?;
+    let mut hosts = repo::hosts(&mut conn, record.id).await?;
+    hosts.push(format!("{}.{}", record.slug, state.settings.platform_domain));
+    let mut redis = state.redis.clone();
+    announce_change(&mut redis, &TenantChange { tenant_id: record.id.as_uuid(), hosts }).await
+}
+
+/// Makes sure a store with this slug exists (demo seeding); returns it either way.
+pub async fn ensure(
+    state: &AppState,
+    tenant: NewTenant,
+    owner_email: &Email,
+    owner_password: &Password,
 ) -> anyhow::Result<TenantRecord> {
-    let mut conn = db.control().acquire().await?;
+    let mut conn = state.db.control().acquire().await?;
     if let Some(existing) = repo::find_by_slug(&mut conn, tenant.slug.as_ref()).await? {
+        if existing.status == TenantStatus::Provisioning {
+            finish_provisioning(state, &existing).await?;
+        }
         return Ok(existing);
     }
     drop(conn);
-    match provision(db, redis, platform_domain, tenant.clone()).await {
-        Ok(record) => Ok(record),
-        // Lost a race with another ensure: the winner's row is the answer.
-        Err(ProvisionError::SlugTaken) => {
-            let mut conn = db.control().acquire().await?;
-            repo::find_by_slug(&mut conn, tenant.slug.as_ref())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("slug taken but not found"))
+    let actor = Actor { name: "system".into(), account_id: None, request_id: None };
+    let mut tx = state.db.control().begin().await?;
+    let slug = tenant.slug.clone();
+    let onboarded = match onboard(&mut tx, state, tenant, owner_email, owner_password, &actor).await {
+        Ok(onboarded) => onboarded,
+        Err(Error::SlugTaken) => {
+            drop(tx);
+            let mut conn = state.db.control().acquire().await?;
+            return repo::find_by_slug(&mut conn, slug.as_ref()).await?.context("slug taken but not found");
         }
-        Err(ProvisionError::Internal(e)) => Err(e),
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    tx.commit().await?;
+    finish_provisioning(state, &onboarded.record).await?;
+    Ok(onboarded.record)
+}
+
+/// Reads a store.
+pub async fn get(db: &Db, id: TenantId) -> Result<TenantRecord, Error> {
+    let mut conn = db.control().acquire().await?;
+    repo::find(&mut conn, id, false).await?.ok_or(Error::NotFound)
+}
+
+/// Moves a store to `to`, from one of `from`, with an audit entry and an announcement.
+pub async fn transition(
+    state: &AppState,
+    id: TenantId,
+    from: &[TenantStatus],
+    to: TenantStatus,
+    action: &str,
+    actor: &Actor,
+) -> Result<TenantRecord, Error> {
+    let mut tx = state.db.control().begin().await?;
+    let before = repo::find(&mut tx, id, true).await?.ok_or(Error::NotFound)?;
+    if before.status == to {
+        return Ok(before);
     }
+    if !from.contains(&before.status) {
+        return Err(Error::InvalidState("The store's current status does not allow this."));
+    }
+    repo::set_status(&mut tx, id, to).await?;
+    let after = repo::find(&mut tx, id, false).await?.ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor: actor.name.clone(),
+            actor_id: actor.account_id,
+            tenant_id: Some(id),
+            action,
+            before: Some(summary(&before)),
+            after: Some(summary(&after)),
+            request_id: actor.request_id.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    announce(state, &after).await?;
+    Ok(after)
+}
+
+/// A patch to a store.
+pub struct Patch {
+    /// New name.
+    pub name: Option<String>,
+    /// New plan.
+    pub plan: Option<String>,
+    /// New branding.
+    pub branding: Option<serde_json::Value>,
+}
+
+/// Applies a patch with an audit entry.
+pub async fn patch(state: &AppState, id: TenantId, patch: Patch, actor: &Actor) -> Result<TenantRecord, Error> {
+    let mut tx = state.db.control().begin().await?;
+    let before = repo::find(&mut tx, id, true).await?.ok_or(Error::NotFound)?;
+    if before.status == TenantStatus::Deleted {
+        return Err(Error::NotFound);
+    }
+    if let Some(plan) = &patch.plan {
+        if !repo::plan_exists(&mut tx, plan).await? {
+            return Err(Error::Invalid(vec![FieldError::new("plan", "is not a plan of this platform")]));
+        }
+    }
+    repo::update(&mut tx, id, patch.name.as_deref(), patch.plan.as_deref(), patch.branding.as_ref()).await?;
+    let after = repo::find(&mut tx, id, false).await?.ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor: actor.name.clone(),
+            actor_id: actor.account_id,
+            tenant_id: Some(id),
+            action: "tenant.update",
+            before: Some(summary(&before)),
+            after: Some(summary(&after)),
+            request_id: actor.request_id.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    announce(state, &after).await?;
+    Ok(after)
+}
+
+/// What a purge removed.
+pub struct Purged {
+    /// Where the export was written.
+    pub export_path: String,
+    /// Rows exported (and deleted) from the cell.
+    pub rows: u64,
+    /// Redis keys deleted.
+    pub redis_keys: u64,
+}
+
+/// Removes a deleted store's data for good, after writing all of it as JSON lines:
+/// every row in its cell, its Redis keys, its local media, and its credentials
+/// and settings in the registry. The registry row stays (status `deleted`,
+/// `purged_at` set) so the slug is not reused by accident and the audit log
+/// keeps its subject.
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
+pub async fn purge(state: &AppState, id: TenantId, actor: &Actor) -> Result<Purged, Error> {
+    let record = get(&state.db, id).await?;
+    if record.status != TenantStatus::Deleted {
+        return Err(Error::InvalidState("Only a deleted store can be purged; delete it first."));
+    }
+    let mut tx = state.db.system_tx(&record.cell_id).await?;
+    let tables = tenant_tables(&mut tx).await?;
+
+    std::fs::create_dir_all(&state.control.export_dir).context("creating the export directory")?;
+    let path = std::path::Path::new(&state.control.export_dir).join(format!("{id}.jsonl"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).context("creating the export file")?);
+    writeln!(file, "{}", serde_json::json!({"table": "control.tenant", "row": summary(&record)})).context("export")?;
+    let mut rows = 0u64;
+    for table in &tables {
+        let lines: Vec<serde_json::Value> =
+            sqlx::query_scalar(&format!("select to_jsonb(t) from commerce.{table} t where tenant_id = $1"))
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for row in lines {
+            writeln!(file, "{}", serde_json::json!({"table": table, "row": row})).context("export")?;
+            rows += 1;
+        }
+    }
+    file.flush().context("export")?;
+    file.into_inner().map_err(|e| anyhow::anyhow!("export: {e}"))?.sync_all().context("export")?;
+
+    delete_in_dependency_order(&mut tx, &tables, id).await?;
+    tx.commit().await?;
+
+    let redis_keys = delete_redis_keys(state, id).await?;
+    let media = std::path::Path::new(&std::env::var("MEDIA_LOCAL_DIR").unwrap_or_else(|_| ".dev/media".into()))
+        .join(id.to_string());
+    if media.exists() {
+        std::fs::remove_dir_all(&media).context("removing local media")?;
+    }
+
+    let mut tx = state.db.control().begin().await?;
+    for table in [
+        "api_key",
+        "membership",
+        "tenant_domain",
+        "tenant_payment_settings",
+        "tenant_notification_settings",
+        "refresh_token",
+    ] {
+        sqlx::query(&format!("delete from control.{table} where tenant_id = $1")).bind(id).execute(&mut *tx).await?;
+    }
+    repo::mark_purged(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor: actor.name.clone(),
+            actor_id: actor.account_id,
+            tenant_id: Some(id),
+            action: "tenant.purge",
+            before: Some(summary(&record)),
+            after: Some(
+                serde_json::json!({"rows": rows, "redis_keys": redis_keys, "export": path.display().to_string()}),
+            ),
+            request_id: actor.request_id.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    announce(state, &record).await?;
+    Ok(Purged { export_path: path.display().to_string(), rows, redis_keys })
+}
+
+/// Every tenant-owned table of the cell (found in the catalog, so none is forgotten).
+async fn tenant_tables(tx: &mut SystemTx) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "select c.table_name::text from information_schema.columns c \
+         join information_schema.tables t using (table_schema, table_name) \
+         where c.table_schema = 'commerce' and c.column_name = 'tenant_id' and t.table_type = 'BASE TABLE' \
+         order by 1",
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Deletes a store's rows table by table; a table still referenced by another's
+/// rows is retried after the others (savepoints keep the transaction usable).
+async fn delete_in_dependency_order(tx: &mut SystemTx, tables: &[String], id: TenantId) -> anyhow::Result<()> {
+    let mut remaining: Vec<&String> = tables.iter().collect();
+    for _pass in 0..=tables.len() {
+        if remaining.is_empty() {
+            return Ok(());
+        }
+        let mut blocked = Vec::new();
+        for table in remaining {
+            sqlx::query("savepoint purge").execute(&mut **tx).await?;
+            match sqlx::query(&format!("delete from commerce.{table} where tenant_id = $1"))
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+            {
+                Ok(_) => {
+                    sqlx::query("release savepoint purge").execute(&mut **tx).await?;
+                }
+                Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("23503") => {
+                    sqlx::query("rollback to savepoint purge").execute(&mut **tx).await?;
+                    blocked.push(table);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        remaining = blocked;
+    }
+    anyhow::bail!("cannot order the purge of {remaining:?}")
+}
+
+/// Deletes every Redis key of the store (`t:{<tenant id>}:*`).
+async fn delete_redis_keys(state: &AppState, id: TenantId) -> anyhow::Result<u64> {
+    let mut redis = state.redis.clone();
+    let pattern = format!("t:{{{id}}}:*");
+    let mut cursor: u64 = 0;
+    let mut deleted = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(&mut redis)
+            .await?;
+        if !keys.is_empty() {
+            deleted += redis::cmd("DEL").arg(&keys).query_async::<u64>(&mut redis).await?;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
+}
+
+/// What the audit log keeps of a store (no secrets).
+pub fn summary(record: &TenantRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": record.id.to_string(),
+        "slug": record.slug,
+        "name": record.name,
+        "status": record.status.as_str(),
+        "plan": record.plan,
+        "currency": record.currency,
+        "cell_id": record.cell_id,
+        "branding": record.branding,
+    })
 }

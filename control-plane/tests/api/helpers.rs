@@ -1,25 +1,130 @@
 //! Spawns the control plane on a random port over a database of the test's own.
 
-use control_plane::startup::{AppState, Application};
+use std::sync::Arc;
+
+use control_plane::{
+    domains::dns::StaticResolver,
+    settings::ControlSettings,
+    startup::{AppState, Application},
+};
 use platform::{
     config::Settings,
     testkit::{init_test_tracing, TestDb},
 };
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@platform.test";
+pub const ADMIN_PASSWORD: &str = "bootstrap-password";
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    #[allow(dead_code)] // used by the domain tests
+    pub dns: Arc<StaticResolver>,
     pub _db: TestDb,
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ControlSettings::for_tests()).await
+}
+
+pub async fn spawn_app_with(control: ControlSettings) -> TestApp {
     init_test_tracing();
     let db = TestDb::create().await.expect("test database");
     let settings = Settings::for_tests(&db.url()).expect("settings");
-    let app = Application::build(settings).await.expect("app builds");
+    let dns = Arc::new(StaticResolver::default());
+    let app = Application::build(settings, control, dns.clone()).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), state, _db: db }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { address, client, state, dns, _db: db }
+}
+
+/// A store created through the API, with its owner's token.
+pub struct Store {
+    pub id: String,
+    pub slug: String,
+    pub owner_token: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// Sends a request; `token` as bearer; returns status and JSON body
+    /// (checking that errors are problem+json).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method.parse().unwrap(), format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(content_type, "application/problem+json", "{method} {path}: {body}");
+        }
+        (status, body)
+    }
+
+    /// Calls and asserts the status.
+    pub async fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> Value {
+        let (actual, body) = self.call(method, path, token, body).await;
+        assert_eq!(actual, status, "{method} {path}: {body}");
+        body
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let body = self
+            .expect(
+                "POST",
+                "/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(body["role"], "platform_admin");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_store(&self, slug: &str) -> Store {
+        let body = self
+            .expect(
+                "POST",
+                "/v1/tenants",
+                None,
+                Some(json!({
+                    "slug": slug, "name": format!("Store {slug}"), "currency": "USD",
+                    "owner_email": format!("owner@{slug}.test"), "owner_password": "owner-password",
+                })),
+                StatusCode::CREATED,
+            )
+            .await;
+        Store {
+            id: body["id"].as_str().unwrap().to_owned(),
+            slug: slug.to_owned(),
+            owner_token: body["credentials"]["access_token"].as_str().unwrap().to_owned(),
+            body,
+        }
+    }
 }

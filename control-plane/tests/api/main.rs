@@ -1,3 +1,5 @@
 mod health;
 mod helpers;
+mod identity;
 mod provisioning;
+mod tenants;

@@ -20,6 +20,7 @@ const TENANT_TABLES: &[&str] = &[
     "collection",
     "collection_product",
     "inventory_level",
+    "notification_template",
     "product",
     "product_category",
     "product_media",
@@ -65,6 +66,15 @@ async fn seed_every_table(app: &TestApp, store: &TestStore) {
     let media = MediaId::new();
     let key = format!("{}/products/{product}/{media}.png", store.id());
     service::add_media(&mut tx, product, media, &key, "image/png", 3, None).await.unwrap();
+    sqlx::query(
+        "insert into notification_template (tenant_id, template_id, event, channel, subject, body) \
+         values ($1, $2, 'order.paid', 'email', 'Paid', 'Thanks')",
+    )
+    .bind(store.id())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -1,0 +1,102 @@
+//! Who is calling a control-plane route, from the bearer token.
+
+use axum::{
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::request::Parts,
+};
+use platform::{
+    auth::{bearer, Role},
+    ids::TenantId,
+    problem::Problem,
+};
+
+use super::model::AccountId;
+use crate::startup::AppState;
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its role in the token.
+    pub role: Role,
+    /// The store the token is bound to (none for platform admins).
+    pub tenant_id: Option<TenantId>,
+}
+
+impl Principal {
+    /// Whether the caller operates the platform.
+    pub fn is_platform_admin(&self) -> bool {
+        self.role == Role::PlatformAdmin
+    }
+
+    /// 403 unless the caller is a platform admin.
+    pub fn require_platform_admin(&self) -> Result<(), Problem> {
+        if self.is_platform_admin() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden("Only platform admins may do this."))
+        }
+    }
+
+    /// Platform admins reach every store; staff only the store their token is bound
+    /// to, with at least `min` role. Another store answers 404, as if it did not
+    /// exist; too low a role in one's own store answers 403.
+    pub fn require_store(&self, tenant: TenantId, min: Role) -> Result<(), Problem> {
+        if self.is_platform_admin() {
+            return Ok(());
+        }
+        if self.tenant_id != Some(tenant) {
+            return Err(Problem::not_found("tenant-not-found", "No such store."));
+        }
+        if self.role < min {
+            return Err(Problem::forbidden(format!("This needs the {} role or higher.", min.as_str())));
+        }
+        Ok(())
+    }
+
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        format!("account:{}", self.account_id)
+    }
+}
+
+fn refused() -> Problem {
+    Problem::unauthorized("A valid bearer token is required.")
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = bearer(parts).ok_or_else(refused)?;
+        let claims = state.keys.verify(token).await.map_err(|e| {
+            tracing::debug!(error = %e, "token refused");
+            refused()
+        })?;
+        let account_id = AccountId::parse(&claims.sub).ok_or_else(refused)?;
+        let role = Role::parse(&claims.role).ok_or_else(refused)?;
+        let tenant_id = match claims.tid.as_deref() {
+            Some(tid) => Some(TenantId::parse(tid).ok_or_else(refused)?),
+            None => None,
+        };
+        // Store roles come with a store; the platform role never does.
+        if (role == Role::PlatformAdmin) == tenant_id.is_some() {
+            return Err(refused());
+        }
+        Ok(Self { account_id, role, tenant_id })
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = Problem;
+
+    /// No `Authorization` header → `None`; a header with a bad token → 401.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Problem> {
+        if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+            <Self as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}

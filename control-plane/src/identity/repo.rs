@@ -1,0 +1,205 @@
+//! Identity SQL (control schema).
+
+use chrono::{DateTime, Utc};
+use platform::ids::TenantId;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::model::{Account, AccountId};
+
+type AccountRow = (Uuid, String, Option<String>, bool);
+
+fn account((id, email, password_hash, is_platform_admin): AccountRow) -> Account {
+    Account { id: AccountId::from_uuid(id), email, password_hash, is_platform_admin }
+}
+
+/// The account with this email (case-insensitive).
+pub async fn find_account_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Account>> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "select account_id, email, password_hash, is_platform_admin from control.account where lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(account))
+}
+
+/// The account bound to an OIDC identity.
+pub async fn find_account_by_oidc(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+) -> sqlx::Result<Option<Account>> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "select account_id, email, password_hash, is_platform_admin from control.account \
+         where oidc_issuer = $1 and oidc_subject = $2",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(account))
+}
+
+/// Inserts an account; `None` when the email is taken.
+pub async fn insert_account(
+    conn: &mut PgConnection,
+    email: &str,
+    password_hash: Option<&str>,
+    is_platform_admin: bool,
+) -> sqlx::Result<Option<Account>> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "insert into control.account (account_id, email, password_hash, is_platform_admin) values ($1, $2, $3, $4) \
+         on conflict do nothing returning account_id, email, password_hash, is_platform_admin",
+    )
+    .bind(AccountId::new())
+    .bind(email)
+    .bind(password_hash)
+    .bind(is_platform_admin)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(account))
+}
+
+/// Binds an account to an OIDC identity and makes it a platform admin.
+pub async fn bind_oidc_admin(
+    conn: &mut PgConnection,
+    account: AccountId,
+    issuer: &str,
+    subject: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update control.account set oidc_issuer = $2, oidc_subject = $3, is_platform_admin = true, updated_at = now() \
+         where account_id = $1",
+    )
+    .bind(account)
+    .bind(issuer)
+    .bind(subject)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The account's role in each store, owner first.
+pub async fn memberships(conn: &mut PgConnection, account: AccountId) -> sqlx::Result<Vec<(TenantId, String)>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "select m.tenant_id, m.role from control.membership m join control.tenant t using (tenant_id) \
+         where m.account_id = $1 and t.status in ('active', 'suspended') \
+         order by case m.role when 'owner' then 0 when 'admin' then 1 else 2 end, m.tenant_id",
+    )
+    .bind(account)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(t, r)| (TenantId::from_uuid(t), r)).collect())
+}
+
+/// Adds (or changes) a membership.
+pub async fn upsert_membership(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+    role: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into control.membership (tenant_id, account_id, role) values ($1, $2, $3) \
+         on conflict (tenant_id, account_id) do update set role = excluded.role",
+    )
+    .bind(tenant)
+    .bind(account)
+    .bind(role)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores a refresh token.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_refresh_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    family: Uuid,
+    account: AccountId,
+    tenant: Option<TenantId>,
+    role: &str,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into control.refresh_token (token_hash, family_id, account_id, tenant_id, role, expires_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hash)
+    .bind(family)
+    .bind(account)
+    .bind(tenant)
+    .bind(role)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A refresh token as stored.
+pub struct RefreshRow {
+    pub family_id: Uuid,
+    pub account_id: AccountId,
+    pub tenant_id: Option<TenantId>,
+    pub expired: bool,
+    pub revoked: bool,
+    /// Whether this call marked it used (false: it had been used before).
+    pub first_use: bool,
+}
+
+/// Marks a refresh token used, atomically, and returns what it was.
+pub async fn use_refresh_token(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<RefreshRow>> {
+    // The update only matches an unused token, so two concurrent uses cannot both win.
+    let row: Option<(Uuid, Uuid, Option<Uuid>, bool, bool, bool)> = sqlx::query_as(
+        "with used as ( \
+             update control.refresh_token set used_at = now() \
+             where token_hash = $1 and used_at is null returning token_hash) \
+         select family_id, account_id, tenant_id, expires_at < now(), revoked_at is not null, \
+                exists(select 1 from used) \
+         from control.refresh_token where token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(family_id, account, tenant, expired, revoked, first_use)| RefreshRow {
+        family_id,
+        account_id: AccountId::from_uuid(account),
+        tenant_id: tenant.map(TenantId::from_uuid),
+        expired,
+        revoked,
+        first_use,
+    }))
+}
+
+/// Revokes every token of a family (a used token came back: assume theft).
+pub async fn revoke_family(conn: &mut PgConnection, family: Uuid) -> sqlx::Result<()> {
+    sqlx::query("update control.refresh_token set revoked_at = now() where family_id = $1 and revoked_at is null")
+        .bind(family)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The current role of an account in a store, if it is still a member.
+pub async fn membership_role(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select role from control.membership where tenant_id = $1 and account_id = $2")
+        .bind(tenant)
+        .bind(account)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Whether the account is (still) a platform admin.
+pub async fn is_platform_admin(conn: &mut PgConnection, account: AccountId) -> sqlx::Result<bool> {
+    Ok(sqlx::query_scalar::<_, bool>("select is_platform_admin from control.account where account_id = $1")
+        .bind(account)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(false))
+}

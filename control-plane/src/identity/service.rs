@@ -1,0 +1,232 @@
+//! Sign-in rules: grants, refresh rotation, bootstrap admin.
+
+use std::time::Duration;
+
+use platform::{auth::Role, ids::TenantId, problem::FieldError};
+use rand_core::{OsRng, RngCore};
+use secrecy::ExposeSecret;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    model::{Account, AccountId, Email, Password, TokenPair},
+    password, repo,
+};
+use crate::startup::AppState;
+
+/// Outcomes of sign-in a client handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong email, password, store or refresh token: one answer for all.
+    #[error("invalid grant")]
+    InvalidGrant,
+    /// The account belongs to several stores; the request must name one.
+    #[error("tenant required")]
+    TenantRequired,
+    /// Malformed input.
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<Error> for platform::problem::Problem {
+    fn from(error: Error) -> Self {
+        use platform::problem::Problem;
+        match error {
+            Error::InvalidGrant => Problem::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid-grant",
+                "Unauthorized",
+                "The credentials are not valid.",
+            ),
+            Error::TenantRequired => Problem::validation(vec![FieldError::new(
+                "tenant_id",
+                "is required: this account belongs to several stores",
+            )]),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// `grant_type=password`.
+#[tracing::instrument(skip_all)]
+pub async fn password_grant(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    tenant: Option<TenantId>,
+) -> Result<TokenPair, Error> {
+    let mut conn = state.db.control().acquire().await?;
+    let account = repo::find_account_by_email(&mut conn, email).await?;
+    let Some(account) = verified(account, password).await? else {
+        return Err(Error::InvalidGrant);
+    };
+    let (tenant, role) = match tenant {
+        Some(tenant) => {
+            let role = repo::membership_role(&mut conn, tenant, account.id).await?.ok_or(Error::InvalidGrant)?;
+            (Some(tenant), role_of(&role)?)
+        }
+        None if account.is_platform_admin => (None, Role::PlatformAdmin),
+        None => match repo::memberships(&mut conn, account.id).await?.as_slice() {
+            [] => return Err(Error::InvalidGrant),
+            [(tenant, role)] => (Some(*tenant), role_of(role)?),
+            _ => return Err(Error::TenantRequired),
+        },
+    };
+    issue_pair(&mut conn, state, account.id, tenant, role, Uuid::now_v7()).await
+}
+
+async fn verified(account: Option<Account>, password: &str) -> anyhow::Result<Option<Account>> {
+    match account {
+        Some(account) => match account.password_hash.clone() {
+            Some(hash) => Ok(password::verify(hash, password.to_owned()).await?.then_some(account)),
+            None => Ok(None),
+        },
+        None => password::dummy_verify(password.to_owned()).await.map(|_| None),
+    }
+}
+
+fn role_of(name: &str) -> Result<Role, Error> {
+    Role::parse(name).ok_or_else(|| Error::Internal(anyhow::anyhow!("stored role {name} is unknown")))
+}
+
+/// `grant_type=refresh_token`: single use; a reused token revokes its whole family.
+#[tracing::instrument(skip_all)]
+pub async fn refresh_grant(state: &AppState, refresh_token: &str) -> Result<TokenPair, Error> {
+    let mut tx = state.db.control().begin().await?;
+    let hash = platform::auth::hash_secret(refresh_token);
+    let row = repo::use_refresh_token(&mut tx, &hash).await?.ok_or(Error::InvalidGrant)?;
+    if !row.first_use {
+        // Someone used it before: either the client retried, or it was stolen.
+        // Either way the family ends here; the owner signs in again.
+        repo::revoke_family(&mut tx, row.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(account_id = %row.account_id, "refresh token reused; family revoked");
+        return Err(Error::InvalidGrant);
+    }
+    if row.expired || row.revoked {
+        return Err(Error::InvalidGrant);
+    }
+    // Roles are read again: a removed member cannot refresh their way back in.
+    let role = match row.tenant_id {
+        Some(tenant) => {
+            role_of(&repo::membership_role(&mut tx, tenant, row.account_id).await?.ok_or(Error::InvalidGrant)?)?
+        }
+        None if repo::is_platform_admin(&mut tx, row.account_id).await? => Role::PlatformAdmin,
+        None => return Err(Error::InvalidGrant),
+    };
+    let pair = issue_pair(&mut tx, state, row.account_id, row.tenant_id, role, row.family_id).await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+/// Issues an access token and stores a new refresh token in `family`.
+pub async fn issue_pair(
+    conn: &mut PgConnection,
+    state: &AppState,
+    account: AccountId,
+    tenant: Option<TenantId>,
+    role: Role,
+    family: Uuid,
+) -> Result<TokenPair, Error> {
+    let ttl = state.control.access_token_ttl_secs;
+    let access_token = state.signer.issue(&account.to_string(), tenant, role, Duration::from_secs(ttl))?;
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let refresh_token = format!("rt_{}", hex::encode(bytes));
+    let expires_at = chrono::Utc::now()
+        + chrono::Duration::seconds(i64::try_from(state.control.refresh_token_ttl_secs).unwrap_or(i64::MAX / 2));
+    repo::insert_refresh_token(
+        conn,
+        &platform::auth::hash_secret(&refresh_token),
+        family,
+        account,
+        tenant,
+        role.as_str(),
+        expires_at,
+    )
+    .await?;
+    Ok(TokenPair { access_token, expires_in: ttl, refresh_token, tenant_id: tenant, role })
+}
+
+/// Creates the first platform admin from `BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`
+/// unless an account with that email exists.
+pub async fn ensure_bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (&state.control.bootstrap_admin_email, &state.control.bootstrap_admin_password)
+    else {
+        return Ok(());
+    };
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("BOOTSTRAP_ADMIN_EMAIL {e}"))?;
+    let password =
+        Password::parse(password.expose_secret()).map_err(|e| anyhow::anyhow!("BOOTSTRAP_ADMIN_PASSWORD {e}"))?;
+    let mut conn = state.db.control().acquire().await?;
+    if repo::find_account_by_email(&mut conn, email.as_ref()).await?.is_some() {
+        return Ok(());
+    }
+    let hash = password::hash(password.expose().to_owned()).await?;
+    if repo::insert_account(&mut conn, email.as_ref(), Some(&hash), true).await?.is_some() {
+        tracing::info!(email = email.as_ref(), "bootstrap platform admin created");
+    }
+    Ok(())
+}
+
+/// Finds the account for `email`, or creates it with `password`. An existing
+/// account must prove the password, so nobody can attach a store to someone else.
+pub async fn find_or_create_owner(
+    conn: &mut PgConnection,
+    email: &Email,
+    password: &Password,
+) -> Result<Account, Error> {
+    if let Some(account) = repo::find_account_by_email(conn, email.as_ref()).await? {
+        return verified(Some(account), password.expose()).await?.ok_or(Error::InvalidGrant);
+    }
+    let hash = password::hash(password.expose().to_owned()).await?;
+    match repo::insert_account(conn, email.as_ref(), Some(&hash), false).await? {
+        Some(account) => Ok(account),
+        // Created concurrently by another request: it must still prove the password.
+        None => {
+            let account = repo::find_account_by_email(conn, email.as_ref()).await?;
+            verified(account, password.expose()).await?.ok_or(Error::InvalidGrant)
+        }
+    }
+}
+
+/// Adds a member to a store.
+pub async fn add_membership(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+    role: Role,
+) -> Result<(), Error> {
+    repo::upsert_membership(conn, tenant, account, role.as_str()).await?;
+    Ok(())
+}
+
+/// Finds or creates the platform admin account of an OIDC identity.
+pub async fn oidc_admin(state: &AppState, issuer: &str, subject: &str, email: &str) -> Result<AccountId, Error> {
+    let mut tx = state.db.control().begin().await?;
+    if let Some(account) = repo::find_account_by_oidc(&mut tx, issuer, subject).await? {
+        if !account.is_platform_admin {
+            return Err(Error::InvalidGrant);
+        }
+        return Ok(account.id);
+    }
+    let account = match repo::find_account_by_email(&mut tx, email).await? {
+        Some(account) => account,
+        None => repo::insert_account(&mut tx, email, None, true)
+            .await?
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("account created concurrently")))?,
+    };
+    repo::bind_oidc_admin(&mut tx, account.id, issuer, subject).await?;
+    tx.commit().await?;
+    Ok(account.id)
+}

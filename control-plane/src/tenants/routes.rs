@@ -1,0 +1,383 @@
+//! Tenant HTTP: onboarding, listing, lifecycle, plans.
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use platform::{
+    auth::Role,
+    http::RequestIdHeader,
+    ids::TenantId,
+    money::Currency,
+    problem::{parse_json, ApiJson, FieldError, Problem},
+    tenancy::TenantStatus,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    idempotency::{self, Claim},
+    model::{valid_locale, valid_timezone, NewTenant, Slug, TenantRecord},
+    repo,
+    service::{self, Actor, Error, Patch},
+};
+use crate::{
+    identity::{
+        model::{Email, Password},
+        Principal,
+    },
+    startup::AppState,
+};
+
+/// Tenant routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tenants", post(create).get(list))
+        .route("/v1/tenants/{id}", get(read).patch(update).delete(delete))
+        .route("/v1/tenants/{id}/suspend", post(suspend))
+        .route("/v1/tenants/{id}/resume", post(resume))
+        .route("/v1/tenants/{id}/purge", post(purge))
+        .route("/v1/plans", get(plans))
+}
+
+#[derive(Deserialize)]
+struct CreateTenantRequest {
+    slug: String,
+    name: String,
+    owner_email: String,
+    owner_password: String,
+    currency: String,
+    plan: Option<String>,
+    locale: Option<String>,
+    timezone: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TenantResponse {
+    id: String,
+    slug: String,
+    name: String,
+    status: &'static str,
+    url: String,
+    plan: String,
+    currency: String,
+    locale: String,
+    timezone: String,
+    branding: serde_json::Value,
+    cell_id: String,
+    created_at: String,
+}
+
+fn tenant_response(state: &AppState, record: &TenantRecord) -> TenantResponse {
+    TenantResponse {
+        id: record.id.to_string(),
+        slug: record.slug.clone(),
+        name: record.name.clone(),
+        status: record.status.as_str(),
+        url: state.control.store_url_template.replace("{slug}", &record.slug),
+        plan: record.plan.clone(),
+        currency: record.currency.clone(),
+        locale: record.locale.clone(),
+        timezone: record.timezone.clone(),
+        branding: record.branding.clone(),
+        cell_id: record.cell_id.clone(),
+        created_at: record.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
+}
+
+fn actor(principal: Option<&Principal>, request_id: Option<String>) -> Actor {
+    match principal {
+        Some(p) => Actor { name: p.actor(), account_id: Some(p.account_id.as_uuid()), request_id },
+        None => Actor { name: "anonymous".into(), account_id: None, request_id },
+    }
+}
+
+fn parse_tenant_id(raw: &str) -> Result<TenantId, Problem> {
+    TenantId::parse(raw).ok_or_else(|| Error::NotFound.into())
+}
+
+/// `POST /v1/tenants`: self-service sign-up (unless disabled) or a platform admin.
+/// One call opens the store: registry, cell, settings, templates, owner, tokens.
+async fn create(
+    State(state): State<AppState>,
+    principal: Option<Principal>,
+    RequestIdHeader(request_id): RequestIdHeader,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let is_admin = principal.as_ref().is_some_and(Principal::is_platform_admin);
+    if !state.control.signup_enabled && !is_admin {
+        return Err(Problem::forbidden("Self-service sign-up is disabled on this platform."));
+    }
+    let request: CreateTenantRequest = parse_json(&body)?;
+    let (tenant, email, password) = validate(request)?;
+    let key = idempotency_key(&headers)?;
+    let actor = actor(principal.as_ref(), request_id);
+
+    let mut tx = state.db.control().begin().await?;
+    let scope = format!("POST /v1/tenants|{}", actor.account_id.map_or("anonymous".into(), |a| a.to_string()));
+    if let Some(key) = &key {
+        match idempotency::claim(&mut tx, &state.master, &scope, key, &idempotency::request_hash(&body)).await? {
+            Claim::New => {}
+            Claim::Replay { status, body } => {
+                drop(tx);
+                // The first attempt may have died between the registry and the cell step.
+                if let Some(id) = body["id"].as_str().and_then(TenantId::parse) {
+                    let record = service::get(&state.db, id).await?;
+                    if record.status == TenantStatus::Provisioning {
+                        service::finish_provisioning(&state, &record).await?;
+                    }
+                }
+                let status = StatusCode::from_u16(status).map_err(anyhow::Error::from)?;
+                return Ok((status, Json(body)).into_response());
+            }
+            Claim::Mismatch => {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "Idempotency key reused",
+                    "This Idempotency-Key was used with a different request body.",
+                ))
+            }
+        }
+    }
+    let onboarded = service::onboard(&mut tx, &state, tenant, &email, &password, &actor).await?;
+    let mut response = serde_json::to_value(tenant_response(&state, &onboarded.record)).map_err(anyhow::Error::from)?;
+    // The response describes the store as it is once the cell step below is done.
+    response["status"] = "active".into();
+    response["owner"] =
+        serde_json::json!({"account_id": onboarded.owner.id.to_string(), "email": onboarded.owner.email});
+    response["credentials"] =
+        serde_json::to_value(crate::identity::TokenResponse::from(onboarded.tokens)).map_err(anyhow::Error::from)?;
+    if let Some(key) = &key {
+        idempotency::complete(&mut tx, &state.master, &scope, key, 201, &response).await?;
+    }
+    tx.commit().await?;
+    service::finish_provisioning(&state, &onboarded.record).await?;
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => {
+            let key = value.to_str().unwrap_or_default().trim();
+            if key.is_empty() || key.len() > 255 {
+                Err(Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible characters"))
+            } else {
+                Ok(Some(key.to_owned()))
+            }
+        }
+    }
+}
+
+fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password), Problem> {
+    let mut errors = Vec::new();
+    let slug = Slug::parse(request.slug.trim()).map_err(|e| errors.push(FieldError::new("slug", e))).ok();
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+    }
+    let email = Email::parse(&request.owner_email).map_err(|e| errors.push(FieldError::new("owner_email", e))).ok();
+    let password =
+        Password::parse(&request.owner_password).map_err(|e| errors.push(FieldError::new("owner_password", e))).ok();
+    let currency = Currency::parse(&request.currency)
+        .ok_or_else(|| errors.push(FieldError::new("currency", "must be an ISO 4217 code such as USD")))
+        .ok();
+    let locale = request.locale.unwrap_or_else(|| "en-US".into());
+    if !valid_locale(&locale) {
+        errors.push(FieldError::new("locale", "must be a locale such as en or en-US"));
+    }
+    let timezone = request.timezone.unwrap_or_else(|| "UTC".into());
+    if !valid_timezone(&timezone) {
+        errors.push(FieldError::new("timezone", "must be an IANA time zone such as Europe/Berlin"));
+    }
+    let plan = request.plan.unwrap_or_else(|| "starter".into());
+    match (slug, email, password, currency) {
+        (Some(slug), Some(email), Some(password), Some(currency)) if errors.is_empty() => {
+            Ok((NewTenant { slug, name, plan, currency, locale, timezone }, email, password))
+        }
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    plan: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListResponse {
+    items: Vec<TenantResponse>,
+    next_cursor: Option<String>,
+}
+
+/// `GET /v1/tenants`: platform admins list every store; staff see their own.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<ListResponse>, Problem> {
+    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
+    if let Some(status) = params.status.as_deref() {
+        if TenantStatus::parse(status).is_none() {
+            return Err(Problem::invalid_parameter("status", "must be provisioning, active, suspended or deleted"));
+        }
+    }
+    let limit = crate::pagination::limit(params.limit.as_deref())?;
+    let after = crate::pagination::cursor(params.cursor.as_deref())?;
+    let only = if principal.is_platform_admin() { None } else { principal.tenant_id };
+    let mut conn = state.db.control().acquire().await?;
+    let records = repo::list(&mut conn, only, params.status.as_deref(), params.plan.as_deref(), after, limit).await?;
+    let next_cursor = (records.len() as i64 == limit)
+        .then(|| records.last().map(|r| crate::pagination::encode(r.id.as_uuid())))
+        .flatten();
+    Ok(Json(ListResponse { items: records.iter().map(|r| tenant_response(&state, r)).collect(), next_cursor }))
+}
+
+/// `GET /v1/tenants/{id}`.
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<TenantResponse>, Problem> {
+    let id = parse_tenant_id(&id)?;
+    principal.require_store(id, Role::Staff)?;
+    let record = service::get(&state.db, id).await?;
+    Ok(Json(tenant_response(&state, &record)))
+}
+
+#[derive(Deserialize)]
+struct PatchRequest {
+    name: Option<String>,
+    plan: Option<String>,
+    branding: Option<serde_json::Value>,
+}
+
+/// `PATCH /v1/tenants/{id}`: name and branding (admins), plan (owners, platform admins).
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<PatchRequest>,
+) -> Result<Json<TenantResponse>, Problem> {
+    let id = parse_tenant_id(&id)?;
+    principal.require_store(id, if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
+    let mut errors = Vec::new();
+    if let Some(name) = &request.name {
+        if name.trim().is_empty() || name.chars().count() > 200 {
+            errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+        }
+    }
+    if let Some(branding) = &request.branding {
+        if !branding.is_object() || branding.to_string().len() > 16 * 1024 {
+            errors.push(FieldError::new("branding", "must be a JSON object of at most 16 KiB"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let patch =
+        Patch { name: request.name.map(|n| n.trim().to_owned()), plan: request.plan, branding: request.branding };
+    let record = service::patch(&state, id, patch, &actor(Some(&principal), request_id)).await?;
+    Ok(Json(tenant_response(&state, &record)))
+}
+
+/// `DELETE /v1/tenants/{id}`: soft delete by the owner or a platform admin; the
+/// store stops answering at once; `purge` removes its data later.
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+) -> Result<Json<TenantResponse>, Problem> {
+    let id = parse_tenant_id(&id)?;
+    principal.require_store(id, Role::Owner)?;
+    let from = [TenantStatus::Active, TenantStatus::Suspended, TenantStatus::Provisioning];
+    let record = service::transition(
+        &state,
+        id,
+        &from,
+        TenantStatus::Deleted,
+        "tenant.delete",
+        &actor(Some(&principal), request_id),
+    )
+    .await?;
+    Ok(Json(tenant_response(&state, &record)))
+}
+
+/// `POST /v1/tenants/{id}/suspend`: platform admins only.
+async fn suspend(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+) -> Result<Json<TenantResponse>, Problem> {
+    principal.require_platform_admin()?;
+    let id = parse_tenant_id(&id)?;
+    let actor = actor(Some(&principal), request_id);
+    let record =
+        service::transition(&state, id, &[TenantStatus::Active], TenantStatus::Suspended, "tenant.suspend", &actor)
+            .await?;
+    Ok(Json(tenant_response(&state, &record)))
+}
+
+/// `POST /v1/tenants/{id}/resume`: platform admins only.
+async fn resume(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+) -> Result<Json<TenantResponse>, Problem> {
+    principal.require_platform_admin()?;
+    let id = parse_tenant_id(&id)?;
+    let actor = actor(Some(&principal), request_id);
+    let record =
+        service::transition(&state, id, &[TenantStatus::Suspended], TenantStatus::Active, "tenant.resume", &actor)
+            .await?;
+    Ok(Json(tenant_response(&state, &record)))
+}
+
+/// `POST /v1/tenants/{id}/purge`: platform admins only, deleted stores only.
+async fn purge(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    principal.require_platform_admin()?;
+    let id = parse_tenant_id(&id)?;
+    let purged = service::purge(&state, id, &actor(Some(&principal), request_id)).await?;
+    Ok(Json(serde_json::json!({
+        "id": id.to_string(),
+        "export_path": purged.export_path,
+        "rows": purged.rows,
+        "redis_keys": purged.redis_keys,
+    })))
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct PlanResponse {
+    id: String,
+    name: String,
+    requests_per_second: i32,
+    max_products: i32,
+    max_staff: i32,
+}
+
+/// `GET /v1/plans`: public, so sign-up forms can offer them.
+async fn plans(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    let plans: Vec<PlanResponse> = sqlx::query_as(
+        "select plan_id as id, name, requests_per_second, max_products, max_staff from control.plan order by requests_per_second",
+    )
+    .fetch_all(state.db.control())
+    .await?;
+    Ok(Json(serde_json::json!({ "items": plans, "next_cursor": null })))
+}
