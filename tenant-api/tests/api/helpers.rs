@@ -254,3 +254,71 @@ impl TestApp {
         list["items"].as_array().unwrap().iter().map(|p| p["title"].as_str().unwrap().to_owned()).collect()
     }
 }
+
+/// How an admin request authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// `Authorization: Bearer <staff JWT>`.
+    Staff(String),
+    /// `x-api-key: <key>`.
+    Key(String),
+    /// No credentials.
+    None,
+}
+
+impl TestApp {
+    /// A staff token of the store (role staff).
+    pub async fn staff(&self, store: &TestStore) -> Auth {
+        Auth::Staff(
+            platform::testkit::staff_token(self.state.db.control(), store.id(), platform::auth::Role::Staff).await,
+        )
+    }
+
+    /// An API key of the store with every catalog and inventory scope.
+    pub async fn api_key(&self, store: &TestStore) -> Auth {
+        Auth::Key(platform::testkit::api_key(self.state.db.control(), store.id(), &["catalog:*", "inventory:*"]).await)
+    }
+
+    /// Sends an admin request and checks the status; returns the JSON body (Null when empty).
+    pub async fn admin(
+        &self,
+        method: &str,
+        store: &TestStore,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request =
+            self.client.request(method.clone(), format!("{}{path}", self.address)).header("host", &store.host);
+        request = match auth {
+            Auth::Staff(token) => request.bearer_auth(token),
+            Auth::Key(key) => request.header("x-api-key", key),
+            Auth::None => request,
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expected, "{method} {}{path}: {body}", store.host);
+        if !status.is_success() {
+            assert_eq!(content_type, "application/problem+json", "{method} {path}");
+        }
+        body
+    }
+
+    /// Creates a product through `POST /admin/products` with one variant.
+    pub async fn create_product(&self, store: &TestStore, auth: &Auth, title: &str, sku: &str, price: i64) -> Value {
+        let body = serde_json::json!({
+            "title": title,
+            "status": "active",
+            "variants": [{"sku": sku, "price": {"amount": price, "currency": "USD"}, "stock": 10}],
+        });
+        self.admin("POST", store, "/admin/products", auth, Some(body), StatusCode::CREATED).await
+    }
+}
