@@ -271,3 +271,204 @@ fn assert_rls_violation(result: Result<sqlx::postgres::PgQueryResult, sqlx::Erro
     // 42501: insufficient_privilege, raised for "new row violates row-level security policy".
     assert_eq!(code.as_deref(), Some("42501"), "{table}: {error}");
 }
+
+/// Every admin endpoint of the catalog and inventory, filled with store A's ids.
+fn admin_requests(ids: &serde_json::Value) -> Vec<(&'static str, String, Option<serde_json::Value>)> {
+    let p = ids["product"].as_str().unwrap();
+    let v = ids["variant"].as_str().unwrap();
+    let c = ids["category"].as_str().unwrap();
+    let k = ids["collection"].as_str().unwrap();
+    let m = ids["media"].as_str().unwrap();
+    let money = serde_json::json!({"amount": 1, "currency": "USD"});
+    vec![
+        ("GET", format!("/admin/products/{p}"), None),
+        ("PATCH", format!("/admin/products/{p}"), Some(serde_json::json!({"title": "Stolen"}))),
+        ("DELETE", format!("/admin/products/{p}"), None),
+        ("POST", format!("/admin/products/{p}/variants"), Some(serde_json::json!({"sku": "X-1", "price": money}))),
+        ("PATCH", format!("/admin/products/{p}/variants/{v}"), Some(serde_json::json!({"title": "Stolen"}))),
+        ("DELETE", format!("/admin/products/{p}/variants/{v}"), None),
+        (
+            "POST",
+            format!("/admin/products/{p}/media"),
+            Some(serde_json::json!({"content_type": "image/png", "byte_size": 3})),
+        ),
+        ("POST", format!("/admin/products/{p}/media/{m}/complete"), None),
+        ("DELETE", format!("/admin/products/{p}/media/{m}"), None),
+        ("PATCH", format!("/admin/categories/{c}"), Some(serde_json::json!({"name": "Stolen"}))),
+        ("DELETE", format!("/admin/categories/{c}"), None),
+        ("GET", format!("/admin/collections/{k}"), None),
+        ("PUT", format!("/admin/collections/{k}"), Some(serde_json::json!({"title": "Stolen"}))),
+        ("DELETE", format!("/admin/collections/{k}"), None),
+        ("GET", format!("/admin/inventory/{v}"), None),
+        ("PUT", format!("/admin/inventory/{v}"), Some(serde_json::json!({"on_hand": 0}))),
+    ]
+}
+
+/// Store A's catalog through its own admin API: one of everything.
+async fn admin_catalog(app: &TestApp, store: &TestStore) -> serde_json::Value {
+    let staff = app.staff(store).await;
+    let category = app
+        .admin(
+            "POST",
+            store,
+            "/admin/categories",
+            &staff,
+            Some(serde_json::json!({"name": "Alpha Secrets"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let body = serde_json::json!({
+        "title": "Alpha Only Widget", "status": "active", "category_ids": [category["id"]],
+        "variants": [{"sku": "ALPHA-1", "price": {"amount": 1500, "currency": "USD"}, "stock": 5}],
+    });
+    let product = app.admin("POST", store, "/admin/products", &staff, Some(body), StatusCode::CREATED).await;
+    let collection = app
+        .admin(
+            "POST",
+            store,
+            "/admin/collections",
+            &staff,
+            Some(serde_json::json!({"title": "Alpha Picks", "product_ids": [product["id"]]})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let media = app
+        .admin(
+            "POST",
+            store,
+            &format!("/admin/products/{}/media", product["id"].as_str().unwrap()),
+            &staff,
+            Some(serde_json::json!({"content_type": "image/png", "byte_size": 3})),
+            StatusCode::CREATED,
+        )
+        .await;
+    serde_json::json!({
+        "product": product["id"], "variant": product["variants"][0]["id"], "category": category["id"],
+        "collection": collection["id"], "media": media["id"],
+    })
+}
+
+#[tokio::test]
+async fn store_a_credentials_are_refused_on_store_b_for_every_admin_endpoint() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    let ids = admin_catalog(&app, &b).await;
+    for auth in [app.staff(&a).await, app.api_key(&a).await] {
+        let mut requests = admin_requests(&ids);
+        requests.push(("GET", "/admin/products".into(), None));
+        requests.push(("GET", "/admin/categories".into(), None));
+        requests.push(("GET", "/admin/collections".into(), None));
+        requests.push(("POST", "/admin/products/import".into(), None));
+        for (method, path, body) in requests {
+            let problem = app.admin(method, &b, &path, &auth, body, StatusCode::UNAUTHORIZED).await;
+            assert!(!problem.to_string().contains("Alpha"), "{method} {path}: {problem}");
+        }
+    }
+    // B's data is untouched.
+    let staff_b = app.staff(&b).await;
+    let product = app
+        .admin(
+            "GET",
+            &b,
+            &format!("/admin/products/{}", ids["product"].as_str().unwrap()),
+            &staff_b,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(product["title"], "Alpha Only Widget");
+}
+
+#[tokio::test]
+async fn store_b_credentials_get_404_for_every_id_of_store_a_and_change_nothing() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    let ids = admin_catalog(&app, &a).await;
+    for auth in [app.staff(&b).await, app.api_key(&b).await] {
+        for (method, path, body) in admin_requests(&ids) {
+            let problem = app.admin(method, &b, &path, &auth, body, StatusCode::NOT_FOUND).await;
+            assert!(!problem.to_string().contains("Alpha"), "{method} {path} names A's data: {problem}");
+        }
+        // Store B's lists hold nothing of A's, and A's ids cannot be linked into B's rows.
+        for path in ["/admin/products", "/admin/categories", "/admin/collections"] {
+            let list = app.admin("GET", &b, path, &auth, None, StatusCode::OK).await;
+            assert_eq!(list["items"], serde_json::json!([]), "{path}");
+        }
+        let body = serde_json::json!({"title": "Borrowed", "category_ids": [ids["category"]],
+            "variants": [{"sku": "B-1", "price": {"amount": 1, "currency": "USD"}}]});
+        app.admin("POST", &b, "/admin/products", &auth, Some(body), StatusCode::UNPROCESSABLE_ENTITY).await;
+        let body = serde_json::json!({"title": "Borrowed", "product_ids": [ids["product"]]});
+        app.admin("POST", &b, "/admin/collections", &auth, Some(body), StatusCode::UNPROCESSABLE_ENTITY).await;
+        let body = serde_json::json!({"name": "Borrowed", "parent_id": ids["category"]});
+        app.admin("POST", &b, "/admin/categories", &auth, Some(body), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // Everything of A's is still there, unchanged.
+    let staff_a = app.staff(&a).await;
+    let product = app
+        .admin(
+            "GET",
+            &a,
+            &format!("/admin/products/{}", ids["product"].as_str().unwrap()),
+            &staff_a,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(product["title"], "Alpha Only Widget");
+    assert_eq!(product["variants"].as_array().unwrap().len(), 1);
+    assert_eq!(product["media"].as_array().unwrap().len(), 1);
+    let level = app
+        .admin(
+            "GET",
+            &a,
+            &format!("/admin/inventory/{}", ids["variant"].as_str().unwrap()),
+            &staff_a,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(level["on_hand"], 5);
+    app.admin(
+        "GET",
+        &a,
+        &format!("/admin/collections/{}", ids["collection"].as_str().unwrap()),
+        &staff_a,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let categories = app.admin("GET", &a, "/admin/categories", &staff_a, None, StatusCode::OK).await;
+    assert_eq!(categories["items"][0]["name"], "Alpha Secrets");
+}
+
+#[tokio::test]
+async fn store_b_shoppers_never_see_store_a_products_categories_or_collections_by_any_path() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    let ids = admin_catalog(&app, &a).await;
+    let product = ids["product"].as_str().unwrap();
+    let collection = ids["collection"].as_str().unwrap();
+    for path in [
+        format!("/store/products/{product}"),
+        "/store/products/alpha-only-widget".into(),
+        format!("/store/collections/{collection}"),
+        "/store/collections/alpha-picks".into(),
+    ] {
+        let problem = app.get_json(&b.host, &path, StatusCode::NOT_FOUND).await;
+        assert!(!problem.to_string().contains("Alpha"), "{path}: {problem}");
+        app.get_json(&a.host, &path, StatusCode::OK).await;
+    }
+    for path in [
+        "/store/products?q=widget".to_owned(),
+        format!("/store/products?category={}", ids["category"].as_str().unwrap()),
+        format!("/store/products?collection={collection}"),
+        "/store/categories".into(),
+        "/store/search/suggest?q=alpha".into(),
+    ] {
+        let list = app.get_json(&b.host, &path, StatusCode::OK).await;
+        assert_eq!(list["items"], serde_json::json!([]), "{path}");
+    }
+}

@@ -1,4 +1,5 @@
 mod admin;
+mod caching;
 mod catalog;
 mod health;
 mod helpers;

@@ -1,0 +1,96 @@
+//! The storefront cache: per store, dropped on every catalog write, in every replica.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, TestApp, TestStore};
+
+/// Changes a title behind the API's back: only a cache miss can show it.
+async fn rename_in_database(app: &TestApp, store: &TestStore, handle: &str, title: &str) {
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query("update product set title = $2 where handle = $1")
+        .bind(handle)
+        .bind(title)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Polls a replica until `path` shows `title` first, for at most a second.
+async fn eventually_first_title(app: &TestApp, store: &TestStore, path: &str, title: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let titles = app.titles(store, path).await;
+        if titles.first().map(String::as_str) == Some(title) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "{path} still shows {titles:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn storefront_reads_come_from_the_cache_until_a_catalog_write_of_that_store() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let staff = app.staff(&store).await;
+    app.create_product(&store, &staff, "Tee", "TEE", 100).await;
+    assert_eq!(app.titles(&store, "/store/products").await, ["Tee"]);
+
+    rename_in_database(&app, &store, "tee", "Renamed Tee").await;
+    assert_eq!(app.titles(&store, "/store/products").await, ["Tee"], "served from the cache");
+    // Another query string is another entry: it reads the database.
+    assert_eq!(app.titles(&store, "/store/products?limit=5").await, ["Renamed Tee"]);
+
+    app.create_product(&store, &staff, "Mug", "MUG", 100).await;
+    assert_eq!(app.titles(&store, "/store/products").await, ["Mug", "Renamed Tee"], "the write dropped the cache");
+}
+
+#[tokio::test]
+async fn a_write_in_one_store_leaves_other_stores_cached_pages_alone() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    let staff_a = app.staff(&a).await;
+    let staff_b = app.staff(&b).await;
+    app.create_product(&b, &staff_b, "Tee", "TEE", 100).await;
+    assert_eq!(app.titles(&b, "/store/products").await, ["Tee"]);
+    rename_in_database(&app, &b, "tee", "Renamed Tee").await;
+
+    app.create_product(&a, &staff_a, "Mug", "MUG", 100).await;
+    assert_eq!(app.titles(&b, "/store/products").await, ["Tee"], "store B's cache survived store A's write");
+}
+
+#[tokio::test]
+async fn a_product_updated_through_one_replica_is_read_changed_through_another() {
+    let first = spawn_app().await;
+    let second = first.spawn_replica().await;
+    let store = first.create_store("alpha").await;
+    let staff = first.staff(&store).await;
+    let product = first.create_product(&store, &staff, "Tee", "TEE", 100).await;
+    let detail = format!("/store/products/{}", product["id"].as_str().unwrap());
+
+    // Both replicas have the product cached.
+    for replica in [&first, &second] {
+        assert_eq!(replica.titles(&store, "/store/products").await, ["Tee"]);
+        assert_eq!(replica.get_json(&store.host, &detail, StatusCode::OK).await["title"], "Tee");
+    }
+
+    let path = format!("/admin/products/{}", product["id"].as_str().unwrap());
+    first.admin("PATCH", &store, &path, &staff, Some(json!({"title": "Better Tee"})), StatusCode::OK).await;
+    let took = eventually_first_title(&second, &store, "/store/products", "Better Tee").await;
+    assert_eq!(second.get_json(&store.host, &detail, StatusCode::OK).await["title"], "Better Tee");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    // And the other way round, for a write of a different kind.
+    let staff_second = second.staff(&store).await;
+    second.admin("PATCH", &store, &path, &staff_second, Some(json!({"status": "draft"})), StatusCode::OK).await;
+    let started = Instant::now();
+    while first.get(&store.host, &detail).await.status() != StatusCode::NOT_FOUND {
+        assert!(started.elapsed() < Duration::from_secs(1), "the first replica still serves the product");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
