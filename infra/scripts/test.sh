@@ -47,6 +47,13 @@ trap 'exit 143' TERM
 
 "$SCRIPT_DIR/services.sh" ensure
 
+# The S3 media test runs against a real S3-compatible server, moto's, started
+# by the test itself. Installed once from PyPI if missing.
+if ! command -v moto_server >/dev/null 2>&1; then
+    log "installing moto[server] (S3-compatible server for the media tests)"
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+fi
+
 rc=0
 cargo test --workspace --all-targets "$@" || rc=$?
 exit "$rc"

@@ -322,3 +322,33 @@ impl TestApp {
         self.admin("POST", store, "/admin/products", auth, Some(body), StatusCode::CREATED).await
     }
 }
+
+impl TestApp {
+    /// Sends a raw body to an admin endpoint; returns the JSON body.
+    pub async fn admin_raw(
+        &self,
+        store: &TestStore,
+        path: &str,
+        auth: &Auth,
+        content_type: &str,
+        body: Vec<u8>,
+        expected: StatusCode,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("host", &store.host)
+            .header("content-type", content_type)
+            .body(body);
+        request = match auth {
+            Auth::Staff(token) => request.bearer_auth(token),
+            Auth::Key(key) => request.header("x-api-key", key),
+            Auth::None => request,
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expected, "POST {path}: {body}");
+        body
+    }
+}

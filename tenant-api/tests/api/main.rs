@@ -3,6 +3,8 @@ mod caching;
 mod catalog;
 mod health;
 mod helpers;
+mod import;
 mod isolation;
+mod media;
 mod resolution;
 mod search;
