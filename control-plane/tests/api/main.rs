@@ -1,5 +1,6 @@
 mod health;
 mod helpers;
 mod identity;
+mod oidc;
 mod provisioning;
 mod tenants;
