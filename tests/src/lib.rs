@@ -1,5 +1,8 @@
-//! End-to-end journeys across both services (in `tests/tests/`), and later the
-//! load suite. The library part holds what journeys share.
+//! End-to-end journeys across both services (in `tests/tests/`) and the load
+//! suite (`load/`, driven by `src/bin/load.rs` and, in quick mode, by
+//! `tests/tests/load_quick.rs`).
+
+pub mod load;
 
 use platform::{config::Settings, testkit::TestDb};
 
@@ -27,11 +30,8 @@ impl Platform {
             std::sync::Arc::new(control_plane::domains::dns::StaticResolver::default()),
         )
         .await?;
-        let ta = tenant_api::startup::Application::build(
-            Settings::for_tests(&db.url())?,
-            tenant_api::contexts::Context::ALL,
-        )
-        .await?;
+        let ta = tenant_api::startup::Application::build(Settings::for_tests(&db.url())?, tenant_api::contexts::Context::ALL)
+            .await?;
         let platform = Self {
             control_plane: format!("http://127.0.0.1:{}", cp.port()),
             tenant_api: format!("http://127.0.0.1:{}", ta.port()),
