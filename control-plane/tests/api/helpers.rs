@@ -21,7 +21,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
-    #[allow(dead_code)] // used by the domain tests
     pub dns: Arc<StaticResolver>,
     pub _db: TestDb,
 }

@@ -1,3 +1,4 @@
+mod domains;
 mod health;
 mod helpers;
 mod identity;
