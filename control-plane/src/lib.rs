@@ -6,5 +6,6 @@ pub mod domains;
 pub mod identity;
 mod pagination;
 pub mod settings;
+pub mod staff;
 pub mod startup;
 pub mod tenants;

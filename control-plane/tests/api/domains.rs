@@ -187,3 +187,23 @@ async fn another_stores_owner_gets_404_on_every_domain_route_and_changes_nothing
     app.expect("POST", &missing, Some(&admin), Some(json!({"host": "x.example.com"})), StatusCode::NOT_FOUND).await;
     app.expect("GET", "/v1/tenants/not-a-uuid/domains", Some(&admin), None, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn store_staff_may_list_domains_but_only_admins_change_them() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    add(&app, &store, "shop.alpha.com", StatusCode::CREATED).await;
+    let staff = app.add_member(&store, "sam@alpha.test", "staff").await;
+    let base = format!("/v1/tenants/{}/domains", store.id);
+    let list = app.expect("GET", &base, Some(&staff), None, StatusCode::OK).await;
+    assert_eq!(list["items"][0]["host"], "shop.alpha.com");
+    for (method, path, body) in [
+        ("POST", base.clone(), Some(json!({"host": "other.alpha.com"}))),
+        ("POST", format!("{base}/shop.alpha.com/verify"), None),
+        ("DELETE", format!("{base}/shop.alpha.com"), None),
+    ] {
+        app.expect(method, &path, Some(&staff), body, StatusCode::FORBIDDEN).await;
+    }
+    let admin = app.add_member(&store, "ann@alpha.test", "admin").await;
+    app.expect("POST", &base, Some(&admin), Some(json!({"host": "other.alpha.com"})), StatusCode::CREATED).await;
+}

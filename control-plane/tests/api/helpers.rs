@@ -106,6 +106,30 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Adds a member to `store` (as its owner) and signs them in; their access token.
+    pub async fn add_member(&self, store: &Store, email: &str, role: &str) -> String {
+        self.expect(
+            "POST",
+            &format!("/v1/tenants/{}/staff", store.id),
+            Some(&store.owner_token),
+            Some(json!({"email": email, "password": "member-password", "role": role})),
+            StatusCode::CREATED,
+        )
+        .await;
+        let body = self
+            .expect(
+                "POST",
+                "/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "email": email, "password": "member-password",
+                            "tenant_id": store.id})),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(body["role"], role);
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn create_store(&self, slug: &str) -> Store {
         let body = self
             .expect(

@@ -3,4 +3,5 @@ mod health;
 mod helpers;
 mod identity;
 mod provisioning;
+mod staff;
 mod tenants;
