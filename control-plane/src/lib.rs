@@ -1,6 +1,7 @@
 //! The control plane: the tenant registry, provisioning, per-store settings,
 //! identity and the audit log. It owns the `control` schema.
 
+pub mod api_keys;
 pub mod audit;
 pub mod domains;
 pub mod identity;

@@ -1,3 +1,4 @@
+mod api_keys;
 mod domains;
 mod health;
 mod helpers;
