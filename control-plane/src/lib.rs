@@ -9,4 +9,5 @@ mod pagination;
 pub mod settings;
 pub mod staff;
 pub mod startup;
+pub mod tenant_settings;
 pub mod tenants;

@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::domains::router())
         .merge(crate::staff::router())
         .merge(crate::api_keys::router())
+        .merge(crate::tenant_settings::router())
         .merge(crate::audit::router())
         .with_state(state);
     with_common_layers(health.merge(api))

@@ -5,4 +5,5 @@ mod helpers;
 mod identity;
 mod provisioning;
 mod staff;
+mod tenant_settings;
 mod tenants;
