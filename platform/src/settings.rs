@@ -103,7 +103,8 @@ pub async fn payment_settings(
     master: &MasterKeys,
     tenant: TenantId,
 ) -> anyhow::Result<PaymentSettings> {
-    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
         "select provider, stripe_secret_key, stripe_webhook_secret, stripe_account_id \
          from control.tenant_payment_settings where tenant_id = $1",
     )
