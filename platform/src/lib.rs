@@ -12,6 +12,8 @@
 //! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
 //!   with graceful shutdown.
 //! - [`telemetry`]: JSON logs.
+//! - [`settings`], [`quotas`]: what the control plane decides per store
+//!   (payment and notification settings, plan quotas), as the data plane reads it.
 
 pub mod auth;
 pub mod config;
@@ -21,6 +23,8 @@ pub mod http;
 pub mod ids;
 pub mod money;
 pub mod problem;
+pub mod quotas;
+pub mod settings;
 pub mod telemetry;
 pub mod tenancy;
 

@@ -10,6 +10,7 @@ use platform::{
     config::Settings,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
+    quotas::{QuotaCache, QUOTA_CACHE_TTL},
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub resolver: TenantResolver,
     /// Staff tokens and API keys.
     pub auth: Authenticator,
+    /// Plan quotas per store (rate limits, product counts).
+    pub quotas: QuotaCache,
     /// Configuration.
     pub settings: Arc<Settings>,
 }
@@ -45,11 +48,14 @@ impl AppState {
         resolver.on_change(Arc::new(move |change| {
             hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
         }));
+        // A plan change is announced as a change of its store.
+        let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
+        quotas.follow(&resolver);
         resolver.spawn_listener(client);
         if !resolver.wait_subscribed(Duration::from_secs(5)).await {
             anyhow::bail!("cannot subscribe to tenant announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, auth, settings: Arc::new(settings) })
+        Ok(Self { db, redis, resolver, auth, quotas, settings: Arc::new(settings) })
     }
 }
 
