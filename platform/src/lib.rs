@@ -14,6 +14,8 @@
 //! - [`announce`]: Redis pub/sub between replicas, for cache invalidation.
 //! - [`media`]: object storage (local directory or S3) with presigned uploads.
 //! - [`telemetry`]: JSON logs.
+//! - [`settings`], [`quotas`]: what the control plane decides per store
+//!   (payment and notification settings, plan quotas), as the data plane reads it.
 
 pub mod announce;
 pub mod auth;
@@ -25,6 +27,8 @@ pub mod ids;
 pub mod media;
 pub mod money;
 pub mod problem;
+pub mod quotas;
+pub mod settings;
 pub mod telemetry;
 pub mod tenancy;
 

@@ -10,6 +10,7 @@ use platform::{
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
+    quotas::{QuotaCache, QUOTA_CACHE_TTL},
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub resolver: TenantResolver,
     /// Staff tokens and API keys.
     pub auth: Authenticator,
+    /// Plan quotas per store (rate limits, product counts).
+    pub quotas: QuotaCache,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// Cached storefront responses, dropped on catalog writes in every replica.
@@ -52,6 +55,9 @@ impl AppState {
         resolver.on_change(Arc::new(move |change| {
             hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
         }));
+        // A plan change is announced as a change of its store.
+        let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
+        quotas.follow(&resolver);
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), STOREFRONT_CACHE_BYTES);
         storefront_cache.spawn_listener(client);
@@ -61,7 +67,7 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, auth, settings: Arc::new(settings), storefront_cache, media })
+        Ok(Self { db, redis, resolver, auth, quotas, settings: Arc::new(settings), storefront_cache, media })
     }
 }
 
