@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
 
     let tenant = TenantId::new();
     sqlx::query(
-        "insert into control.tenant (tenant_id, slug, name, currency, cell_id) values ($1, 'bench', 'Bench', 'USD', 'default')",
+        "insert into control.tenant (tenant_id, slug, name, currency, cell_id, plan) \
+         values ($1, 'bench', 'Bench', 'USD', 'default', 'enterprise')",
     )
     .bind(tenant)
     .execute(&control)

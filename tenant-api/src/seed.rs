@@ -59,7 +59,7 @@ pub async fn seed_demo(state: &AppState, slug: &str) -> anyhow::Result<usize> {
                 })
                 .collect::<anyhow::Result<_>>()?,
         };
-        service::create_product(&mut tx, SearchLanguage::for_locale(&tenant.locale), product)
+        service::create_product(&mut tx, SearchLanguage::for_locale(&tenant.locale), None, product)
             .await
             .map_err(|e| anyhow::anyhow!("creating demo product {title}: {e}"))?;
     }

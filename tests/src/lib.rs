@@ -38,8 +38,11 @@ impl Platform {
             dns.clone(),
         )
         .await?;
-        let ta = tenant_api::startup::Application::build(Settings::for_tests(&db.url())?, tenant_api::contexts::Context::ALL)
-            .await?;
+        let ta = tenant_api::startup::Application::build(
+            Settings::for_tests(&db.url())?,
+            tenant_api::contexts::Context::ALL,
+        )
+        .await?;
         let platform = Self {
             control_plane: format!("http://127.0.0.1:{}", cp.port()),
             tenant_api: format!("http://127.0.0.1:{}", ta.port()),

@@ -209,6 +209,7 @@ async fn a_deleted_store_is_purged_after_an_export_of_all_its_data() {
         tenant_api::catalog::service::create_product(
             &mut tx,
             tenant_api::catalog::model::SearchLanguage::for_locale(&tenant.locale),
+            None,
             tenant_api::catalog::model::NewProduct {
                 title: "Mug".into(),
                 handle: tenant_api::catalog::model::Handle::parse("mug").unwrap(),

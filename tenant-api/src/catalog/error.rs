@@ -42,6 +42,12 @@ pub enum Error {
     /// The category still has children.
     #[error("category has children")]
     CategoryHasChildren,
+    /// The store's plan allows no more products.
+    #[error("product quota exceeded")]
+    QuotaExceeded {
+        /// Products the plan allows.
+        max_products: u32,
+    },
     /// A product keeps at least one variant.
     #[error("last variant")]
     LastVariant,
@@ -103,6 +109,11 @@ impl From<Error> for Problem {
                 "category-has-children",
                 "Move or delete this category's children before deleting it.",
             ),
+            Error::QuotaExceeded { max_products } => Problem::conflict(
+                "quota-exceeded",
+                format!("The store's plan allows {max_products} products; upgrade the plan or delete some first."),
+            )
+            .with("limit", max_products),
             Error::LastVariant => {
                 Problem::conflict("last-variant", "A product keeps at least one variant; delete the product instead.")
             }

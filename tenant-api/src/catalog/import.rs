@@ -184,18 +184,30 @@ struct ValidProduct {
     variants: Vec<ValidVariant>,
 }
 
-/// Checks and writes the records in the caller's transaction.
+/// Checks and writes the records in the caller's transaction. Products beyond
+/// the plan's quota (`max_products`) are reported, not written.
 #[tracing::instrument(skip_all, fields(records = records.len()))]
 pub async fn import(
     tx: &mut TenantTx,
     language: SearchLanguage,
     currency: Currency,
+    max_products: Option<u32>,
     records: Vec<Record>,
     mut errors: Vec<RowError>,
 ) -> Result<ImportReport, Error> {
     let mut products = group(records, &mut errors);
     reject_taken(tx, &mut products, &mut errors).await?;
     products.retain(|p| !p.variants.is_empty());
+    if let Some(capacity) = super::service::product_capacity(tx, max_products).await? {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        for product in products.iter().skip(capacity) {
+            for row in &product.rows {
+                let limit = max_products.unwrap_or_default();
+                errors.push(RowError::new(*row, "handle", format!("the store's plan allows {limit} products")));
+            }
+        }
+        products.truncate(capacity);
+    }
 
     let mut report = ImportReport::default();
     for chunk in products.chunks(CHUNK) {

@@ -526,6 +526,16 @@ pub async fn product_exists(tx: &mut TenantTx, id: ProductId) -> anyhow::Result<
         .await?)
 }
 
+/// Serializes the store's product-creating transactions until commit, so two
+/// concurrent creates cannot both pass the plan's product quota.
+pub async fn lock_product_count(tx: &mut TenantTx) -> anyhow::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('product-quota:' || $1::text, 0))")
+        .bind(tx.tenant_id())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// How many products the store has, in any status.
 pub async fn count_products(tx: &mut TenantTx) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar("select count(*) from product where tenant_id = $1")

@@ -15,10 +15,28 @@ use crate::inventory;
 
 pub use super::repo::count_products;
 
-/// Creates a product with its options, variants, stock and categories.
+/// How many more products the plan allows (`None`: no limit), holding the
+/// store's product-count lock until the caller's transaction ends.
+pub async fn product_capacity(tx: &mut TenantTx, max_products: Option<u32>) -> Result<Option<u64>> {
+    let Some(max) = max_products else { return Ok(None) };
+    repo::lock_product_count(tx).await?;
+    let count = u64::try_from(repo::count_products(tx).await?).unwrap_or(0);
+    Ok(Some(u64::from(max).saturating_sub(count)))
+}
+
+/// Creates a product with its options, variants, stock and categories, within
+/// the plan's product quota (`max_products`, `None` for no limit).
 #[tracing::instrument(skip_all, fields(tenant_id = %tx.tenant_id()))]
-pub async fn create_product(tx: &mut TenantTx, language: SearchLanguage, product: NewProduct) -> Result<Product> {
+pub async fn create_product(
+    tx: &mut TenantTx,
+    language: SearchLanguage,
+    max_products: Option<u32>,
+    product: NewProduct,
+) -> Result<Product> {
     check_variant_options(&product.options, product.variants.iter().map(|v| &v.options), "variants")?;
+    if let (Some(max), Some(0)) = (max_products, product_capacity(tx, max_products).await?) {
+        return Err(Error::QuotaExceeded { max_products: max });
+    }
     let id = ProductId::new();
     repo::insert_product(tx, id, &product, language).await?;
     repo::replace_options(tx, id, &product.options).await?;

@@ -142,6 +142,7 @@ impl TestApp {
         let product = service::create_product(
             &mut tx,
             SearchLanguage::for_locale(&store.tenant.locale),
+            None,
             NewProduct {
                 title: title.to_owned(),
                 handle: handle.clone(),

@@ -101,3 +101,34 @@ async fn an_import_of_another_media_type_is_a_415() {
         .await;
     assert_eq!(problem["type"], "/problems/unsupported-media-type");
 }
+
+#[tokio::test]
+async fn the_plans_product_quota_caps_creates_and_imports() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let control = app.state.db.control();
+    sqlx::query("insert into control.plan (plan_id, name, requests_per_second, max_products, max_staff) values ('tiny', 'Tiny', 10, 2, 1)")
+        .execute(control)
+        .await
+        .unwrap();
+    sqlx::query("update control.tenant set plan = 'tiny' where tenant_id = $1")
+        .bind(store.id())
+        .execute(control)
+        .await
+        .unwrap();
+    let staff = app.staff(&store).await;
+    app.create_product(&store, &staff, "One", "ONE", 100).await;
+
+    let csv = "title,sku,price\nTwo,TWO,100\nThree,THREE,100\n";
+    let report = app.admin_raw(&store, "/admin/products/import", &staff, "text/csv", csv.into(), StatusCode::OK).await;
+    assert_eq!(report["imported"], 1);
+    assert_eq!(
+        report["errors"],
+        json!([{"row": 2, "field": "handle", "message": "the store's plan allows 2 products"}])
+    );
+
+    let body = json!({"title": "Four", "variants": [{"sku": "FOUR", "price": {"amount": 1, "currency": "USD"}}]});
+    let problem = app.admin("POST", &store, "/admin/products", &staff, Some(body), StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "/problems/quota-exceeded");
+    assert_eq!(problem["limit"], 2);
+}

@@ -80,11 +80,31 @@ async fn main() -> anyhow::Result<()> {
             print_table(&[report]);
             Ok(())
         }
-        Command::Suite { mut stores, mut products, mut duration, concurrency, mut buyers, mut units, quick, hosts_file } => {
+        Command::Suite {
+            mut stores,
+            mut products,
+            mut duration,
+            concurrency,
+            mut buyers,
+            mut units,
+            quick,
+            hosts_file,
+        } => {
             if quick {
                 (stores, products, duration, buyers, units) = (4, 10, 2, 200, 20);
             }
-            let outcome = suite(&api, &run, stores, products, Duration::from_secs(duration), concurrency, buyers, units, hosts_file).await?;
+            let outcome = suite(
+                &api,
+                &run,
+                stores,
+                products,
+                Duration::from_secs(duration),
+                concurrency,
+                buyers,
+                units,
+                hosts_file,
+            )
+            .await?;
             print_table(&outcome.reports);
             for failure in &outcome.failures {
                 eprintln!("INVARIANT BROKEN: {failure}");
@@ -149,7 +169,10 @@ async fn suite(
         started.elapsed().as_secs_f64()
     ));
     if sale.paid != units as u64 || sale.on_hand != 0 || sale.reserved != 0 {
-        failures.push(format!("flash sale: paid {} of {units}, on_hand {}, reserved {}", sale.paid, sale.on_hand, sale.reserved));
+        failures.push(format!(
+            "flash sale: paid {} of {units}, on_hand {}, reserved {}",
+            sale.paid, sale.on_hand, sale.reserved
+        ));
     }
     reports.push(report);
 

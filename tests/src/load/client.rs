@@ -48,7 +48,12 @@ pub struct Outcome {
 
 impl Api {
     /// A client for the two services, with up to `connections` idle connections per host.
-    pub fn new(control_plane: &str, tenant_api: &str, platform_domain: &str, connections: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        control_plane: &str,
+        tenant_api: &str,
+        platform_domain: &str,
+        connections: usize,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(connections)
@@ -144,7 +149,10 @@ impl Api {
     /// Reads a variant's stock.
     pub async fn stock(&self, store: &Store, variant: &str) -> anyhow::Result<Value> {
         let outcome = self
-            .send(self.store(reqwest::Method::GET, &store.host, &format!("/admin/inventory/{variant}")).bearer_auth(&store.token))
+            .send(
+                self.store(reqwest::Method::GET, &store.host, &format!("/admin/inventory/{variant}"))
+                    .bearer_auth(&store.token),
+            )
             .await;
         anyhow::ensure!(outcome.status == 200, "stock: {} {}", outcome.status, outcome.body);
         Ok(outcome.body)

@@ -85,7 +85,12 @@ impl Picker {
 }
 
 /// Opens `count` stores through the control plane, `concurrency` at a time.
-pub async fn provision(api: &Api, prefix: &str, count: usize, concurrency: usize) -> anyhow::Result<(Report, Vec<Store>)> {
+pub async fn provision(
+    api: &Api,
+    prefix: &str,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Report, Vec<Store>)> {
     let started = Instant::now();
     let results: Vec<_> = stream::iter(0..count)
         .map(|n| {
@@ -110,7 +115,12 @@ pub async fn provision(api: &Api, prefix: &str, count: usize, concurrency: usize
 }
 
 /// Gives every store `products` active products (one variant each, 1,000 in stock).
-pub async fn seed_catalog(api: &Api, stores: &mut [Store], products: usize, concurrency: usize) -> anyhow::Result<Report> {
+pub async fn seed_catalog(
+    api: &Api,
+    stores: &mut [Store],
+    products: usize,
+    concurrency: usize,
+) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut recorder = Recorder::default();
     for store in stores.iter_mut() {
@@ -266,7 +276,8 @@ pub async fn flash_sale(api: &Api, store: &Store, buyers: usize, units: i64) -> 
         let (api, store, variant, gate) = (api.clone(), store.clone(), variant.clone(), gate.clone());
         tokio::spawn(async move {
             let mut recorder = Recorder::default();
-            let created = api.send(api.store(Method::POST, &store.host, "/store/carts").json(&serde_json::json!({}))).await;
+            let created =
+                api.send(api.store(Method::POST, &store.host, "/store/carts").json(&serde_json::json!({}))).await;
             gate.wait().await;
             let Some(cart) = created.body["id"].as_str() else {
                 recorder.record(created.status, created.latency);

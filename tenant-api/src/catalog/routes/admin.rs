@@ -309,6 +309,11 @@ fn variant_id(raw: &str) -> Result<VariantId, Problem> {
     VariantId::parse(raw).ok_or_else(|| Error::VariantNotFound.into())
 }
 
+/// The plan's product quota of the store (`None` when the registry has no plan).
+async fn max_products(state: &AppState, tenant: &Tenant) -> Result<Option<u32>, Problem> {
+    Ok(state.quotas.get(tenant.id).await?.map(|q| q.max_products))
+}
+
 fn language(tenant: &Tenant) -> SearchLanguage {
     SearchLanguage::for_locale(&tenant.locale)
 }
@@ -324,8 +329,9 @@ pub(super) async fn create_product(
 ) -> Result<(StatusCode, Json<ProductResponse>), Problem> {
     principal.require(WRITE)?;
     let product = parse_new_product(body, tenant.currency)?;
+    let max_products = max_products(&state, &tenant).await?;
     let mut tx = state.db.tenant_tx(&tenant).await?;
-    let product = service::create_product(&mut tx, language(&tenant), product).await?;
+    let product = service::create_product(&mut tx, language(&tenant), max_products, product).await?;
     commit(&state, &tenant, tx).await?;
     Ok((StatusCode::CREATED, Json(ProductResponse::new(product, &state.media, false))))
 }
@@ -528,8 +534,9 @@ pub(super) async fn import_products(
             ))
         }
     };
+    let max_products = max_products(&state, &tenant).await?;
     let mut tx = state.db.tenant_tx(&tenant).await?;
-    let report = import::import(&mut tx, language(&tenant), tenant.currency, records, errors).await?;
+    let report = import::import(&mut tx, language(&tenant), tenant.currency, max_products, records, errors).await?;
     commit(&state, &tenant, tx).await?;
     Ok(Json(ImportResponse {
         imported: report.imported,
