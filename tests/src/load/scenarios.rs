@@ -355,10 +355,8 @@ pub async fn isolation_probe(api: &Api, stores: &[Store]) -> (u64, u64) {
 
 async fn merge(workers: impl Iterator<Item = tokio::task::JoinHandle<Recorder>>) -> Recorder {
     let mut total = Recorder::default();
-    for worker in futures_util::future::join_all(workers).await {
-        if let Ok(recorder) = worker {
-            total.merge(&recorder);
-        }
+    for recorder in futures_util::future::join_all(workers).await.into_iter().flatten() {
+        total.merge(&recorder);
     }
     total
 }
