@@ -175,13 +175,23 @@ fn push_filtered(
 ) {
     qb.push(" from product p where p.tenant_id = ").push_bind(tx.tenant_id()).push(" and p.status = 'active'");
     if let Some(query) = &filter.query {
+        // Words first; trigram similarity (misspellings) only when the words match
+        // no active product of the store. That keeps a correct query precise, and
+        // the uncorrelated `not exists` runs once and, placed first, spares the
+        // per-row similarity when the words do match.
         qb.push(" and (p.search_vector @@ websearch_to_tsquery(")
             .push_bind(language.as_str())
             .push("::regconfig, ")
             .push_bind(query.clone())
-            .push(") or ")
+            .push(") or (not exists (select 1 from product x where x.tenant_id = ")
+            .push_bind(tx.tenant_id())
+            .push(" and x.status = 'active' and x.search_vector @@ websearch_to_tsquery(")
+            .push_bind(language.as_str())
+            .push("::regconfig, ")
             .push_bind(query.clone())
-            .push(" <% p.title)");
+            .push(")) and ")
+            .push_bind(query.clone())
+            .push(" <% p.title))");
     }
     if let Some(categories) = categories {
         qb.push(

@@ -39,6 +39,17 @@ async fn search_tolerates_misspellings_through_trigrams() {
 }
 
 #[tokio::test]
+async fn a_correctly_spelt_query_is_not_loosened_by_similar_titles() {
+    let app = spawn_app().await;
+    let store = apparel(&app).await;
+    // "Wall Art" resembles "wallet" (trigram word similarity 0.57) but is not a wallet.
+    app.seed_product_with(&store, "Wall Art", Active, 3000, &[]).await;
+    assert_eq!(app.titles(&store, "/store/products?q=wallet").await, ["Leather Wallet"]);
+    let misspelt = app.titles(&store, "/store/products?q=walet").await;
+    assert_eq!(misspelt[0], "Leather Wallet", "misspellings still find it first: {misspelt:?}");
+}
+
+#[tokio::test]
 async fn title_matches_rank_above_description_and_attribute_matches() {
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;
