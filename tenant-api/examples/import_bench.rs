@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut csv = String::from("handle,title,description,status,sku,price,stock,attr:color,attr:material\n");
     for n in 0..products {
-        let title = format!("{} {} {n}", ADJECTIVES[n % ADJECTIVES.len()], NOUNS[n % NOUNS.len()]);
+        let title = format!("{} {} {n}", ADJECTIVES[(n / NOUNS.len()) % ADJECTIVES.len()], NOUNS[n % NOUNS.len()]);
         let color = COLORS[n % COLORS.len()];
         csv.push_str(&format!(
             "p-{n},{title},\"A {color} {} for every day, made to last.\",active,SKU-{n:07},{},{},{color},cotton\n",
