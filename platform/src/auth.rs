@@ -9,7 +9,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
@@ -107,7 +107,9 @@ pub struct KeyRing {
     control: PgPool,
     issuer: Arc<str>,
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
-    last_reload: Arc<Mutex<Option<Instant>>>,
+    /// When the keys were last read; held while reading, so concurrent requests
+    /// with a new `kid` wait for one reload instead of failing past it.
+    last_reload: Arc<tokio::sync::Mutex<Option<Instant>>>,
 }
 
 impl KeyRing {
@@ -149,14 +151,12 @@ impl KeyRing {
         self.keys.read().expect("key ring poisoned").get(kid).cloned()
     }
 
-    /// Re-reads the keys, at most once a second whatever the traffic of unknown kids.
+    /// Re-reads the keys unless they were read less than a second ago, whatever
+    /// the traffic of unknown kids; callers arriving during a read wait for it.
     async fn reload(&self) {
-        {
-            let mut last = self.last_reload.lock().expect("key ring poisoned");
-            if last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
-                return;
-            }
-            *last = Some(Instant::now());
+        let mut last = self.last_reload.lock().await;
+        if last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return;
         }
         match public_keys(&self.control).await {
             Ok(keys) => {
@@ -165,6 +165,7 @@ impl KeyRing {
             }
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot load signing keys"),
         }
+        *last = Some(Instant::now());
     }
 }
 
