@@ -20,6 +20,7 @@ pub mod db;
 pub mod http;
 pub mod ids;
 pub mod money;
+pub mod password;
 pub mod problem;
 pub mod telemetry;
 pub mod tenancy;
