@@ -6,15 +6,20 @@ use anyhow::Context as _;
 use axum::extract::FromRef;
 use axum::{middleware, Router};
 use platform::{
-    auth::Authenticator,
+    auth::{Authenticator, Signer},
     config::Settings,
+    crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
 
-use crate::contexts::Context;
+use crate::{
+    contexts::Context,
+    payments::{test_provider::TestProvider, PaymentProvider},
+    settings::CommerceSettings,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,6 +34,15 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Configuration.
     pub settings: Arc<Settings>,
+    /// Commerce configuration (token, cart and reservation lifetimes, worker intervals).
+    pub commerce: Arc<CommerceSettings>,
+    /// Signs shopper tokens (the platform's key, storefront audience).
+    pub signer: Signer,
+    /// Seals secrets written to the outbox (password reset tokens).
+    pub master: MasterKeys,
+    /// The payment provider. Only the built-in test provider exists yet; Stripe
+    /// will be chosen per store from its payment settings.
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl AppState {
@@ -45,11 +59,24 @@ impl AppState {
         resolver.on_change(Arc::new(move |change| {
             hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
         }));
+        let master = settings.master_keys()?;
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        let commerce = CommerceSettings::from_env()?;
         resolver.spawn_listener(client);
         if !resolver.wait_subscribed(Duration::from_secs(5)).await {
             anyhow::bail!("cannot subscribe to tenant announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, auth, settings: Arc::new(settings) })
+        Ok(Self {
+            db,
+            redis,
+            resolver,
+            auth,
+            settings: Arc::new(settings),
+            commerce: Arc::new(commerce),
+            signer,
+            master,
+            payments: Arc::new(TestProvider),
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod model;
+pub mod pricing;
 mod repo;
 mod routes;
 pub mod service;

@@ -1,0 +1,41 @@
+use platform::problem::{FieldError, Problem};
+
+/// Outcomes of inventory operations that a client handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such variant in this store.
+    #[error("variant not found")]
+    VariantNotFound,
+    /// Input breaks a rule.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// Setting on_hand below what is reserved would oversell.
+    #[error("below reserved")]
+    BelowReserved,
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match error.as_database_error().and_then(|e| e.constraint()) {
+            Some("inventory_level_not_oversold") => Error::BelowReserved,
+            _ => Error::Internal(error.into()),
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::VariantNotFound => Problem::not_found("variant-not-found", "No such variant in this store."),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::BelowReserved => {
+                Problem::conflict("below-reserved", "on_hand cannot drop below the units reserved by checkouts.")
+                    .with_errors(vec![FieldError::new("on_hand", "is below the reserved quantity")])
+            }
+            Error::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}

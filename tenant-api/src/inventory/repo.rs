@@ -1,0 +1,50 @@
+//! Inventory SQL.
+
+use platform::db::TenantTx;
+use uuid::Uuid;
+
+use super::model::StockLevel;
+use crate::catalog::model::VariantId;
+
+/// Creates stock levels for new variants (one statement for any number).
+pub async fn insert_levels(tx: &mut TenantTx, variants: &[Uuid], on_hand: &[i32]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into inventory_level (tenant_id, variant_id, on_hand) \
+         select $1, v, n from unnest($2::uuid[], $3::int[]) as u(v, n)",
+    )
+    .bind(tx.tenant_id())
+    .bind(variants)
+    .bind(on_hand)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A variant's stock level.
+pub async fn find_level(tx: &mut TenantTx, variant: VariantId) -> anyhow::Result<Option<StockLevel>> {
+    let row: Option<(i32, i32)> =
+        sqlx::query_as("select on_hand, reserved from inventory_level where tenant_id = $1 and variant_id = $2")
+            .bind(tx.tenant_id())
+            .bind(variant)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(on_hand, reserved)| StockLevel { variant_id: variant, on_hand, reserved }))
+}
+
+/// Sets on_hand; `None` when the variant has no level in this store.
+pub async fn set_on_hand(
+    tx: &mut TenantTx,
+    variant: VariantId,
+    on_hand: i32,
+) -> Result<Option<StockLevel>, sqlx::Error> {
+    let row: Option<(i32, i32)> = sqlx::query_as(
+        "update inventory_level set on_hand = $3, updated_at = now() \
+         where tenant_id = $1 and variant_id = $2 returning on_hand, reserved",
+    )
+    .bind(tx.tenant_id())
+    .bind(variant)
+    .bind(on_hand)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(on_hand, reserved)| StockLevel { variant_id: variant, on_hand, reserved }))
+}

@@ -1,0 +1,78 @@
+//! Inventory HTTP: stock levels under `/admin/inventory`.
+
+use axum::{
+    extract::{Path, State},
+    routing::get,
+    Json, Router,
+};
+use platform::{
+    auth::StaffPrincipal,
+    problem::{ApiJson, Problem},
+    tenancy::TenantCtx,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{model::StockLevel, service, Error};
+use crate::{catalog::model::VariantId, startup::AppState};
+
+/// The inventory context's routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/inventory/{variant_id}", get(get_level).put(put_level))
+}
+
+#[derive(Deserialize)]
+struct SetStockRequest {
+    on_hand: i64,
+}
+
+#[derive(Serialize)]
+struct StockResponse {
+    variant_id: String,
+    on_hand: i32,
+    reserved: i32,
+    available: i32,
+}
+
+impl From<StockLevel> for StockResponse {
+    fn from(level: StockLevel) -> Self {
+        Self {
+            variant_id: level.variant_id.to_string(),
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            available: level.available(),
+        }
+    }
+}
+
+/// `GET /admin/inventory/{variant_id}`.
+async fn get_level(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(variant_id): Path<String>,
+) -> Result<Json<StockResponse>, Problem> {
+    principal.require("inventory:read")?;
+    let variant = VariantId::parse(&variant_id).ok_or(Error::VariantNotFound)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let level = service::level(&mut tx, variant).await?;
+    Ok(Json(level.into()))
+}
+
+/// `PUT /admin/inventory/{variant_id}` with `{"on_hand": n}`.
+async fn put_level(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(variant_id): Path<String>,
+    ApiJson(body): ApiJson<SetStockRequest>,
+) -> Result<Json<StockResponse>, Problem> {
+    principal.require("inventory:write")?;
+    let variant = VariantId::parse(&variant_id).ok_or(Error::VariantNotFound)?;
+    let on_hand = i32::try_from(body.on_hand).ok().filter(|n| *n >= 0).ok_or_else(|| {
+        Error::Invalid(vec![platform::problem::FieldError::new("on_hand", "must be 0 to 2147483647")])
+    })?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let level = service::set_on_hand(&mut tx, variant, on_hand).await?;
+    tx.commit().await?;
+    Ok(Json(level.into()))
+}
