@@ -120,7 +120,7 @@ impl From<Error> for Problem {
                 "illegal-transition",
                 format!("An order that is {} cannot become {}.", from.as_str(), to.as_str()),
             )
-            .with("status", from.as_str()),
+            .with("order_status", from.as_str()),
             Error::CheckoutExpired { order_id } => Problem::conflict(
                 "checkout-expired",
                 "The order stopped waiting for payment before the charge completed; the charge was refunded.",

@@ -168,6 +168,9 @@ pub async fn refund(
 ) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let current = order(&mut tx, id).await?;
+    if !current.status.can_become(OrderStatus::Refunded) {
+        return Err(Error::IllegalTransition { from: current.status, to: OrderStatus::Refunded });
+    }
     let left = current.totals.total - current.refunded_total;
     let amount = amount.unwrap_or(left);
     if amount <= 0 || amount > left {

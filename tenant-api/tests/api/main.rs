@@ -1,5 +1,12 @@
+mod carts;
 mod catalog;
+mod checkout;
+mod concurrency;
+mod cross_store;
+mod customers;
 mod health;
 mod helpers;
 mod isolation;
+mod orders;
+mod recovery;
 mod resolution;
