@@ -37,46 +37,48 @@ fn template_name() -> String {
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 async fn template() -> anyhow::Result<&'static str> {
-    TEMPLATE
-        .get_or_try_init(|| async {
-            let name = template_name();
-            let admin = admin_options()?;
-            let mut conn = PgConnection::connect_with(&admin)
-                .await
-                .context("tests need PostgreSQL: run infra/scripts/services.sh ensure")?;
-            // One builder across all test processes; the others wait, then find it.
-            conn.execute("select pg_advisory_lock(727274)").await?;
-            let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-                .bind(&name)
-                .fetch_one(&mut conn)
-                .await?;
-            if !exists {
-                // Built under a temporary name and renamed when complete, so a crash
-                // half-way never leaves a template that looks finished.
-                let building = format!("{name}_building");
-                conn.execute(format!("drop database if exists {building} with (force)").as_str()).await?;
-                conn.execute(format!("create database {building}").as_str()).await?;
-                crate::db::migrate(&admin.clone().database(&building)).await?;
-                conn.execute(format!("alter database {building} rename to {name}").as_str()).await?;
-                conn.execute(format!("alter database {name} with is_template true").as_str()).await?;
-                // Templates of older migration sets are dead weight once a new one exists.
-                let stale: Vec<String> = sqlx::query_scalar(
-                    "select datname::text from pg_database where datname ~ '^tpl_[0-9a-f]{16}$' and datname <> $1",
-                )
-                .bind(&name)
-                .fetch_all(&mut conn)
-                .await?;
-                for old in stale {
-                    conn.execute(format!("alter database {old} with is_template false").as_str()).await?;
-                    conn.execute(format!("drop database if exists {old} with (force)").as_str()).await?;
-                }
-            }
-            conn.execute("select pg_advisory_unlock(727274)").await?;
-            conn.close().await?;
-            Ok(name)
-        })
+    TEMPLATE.get_or_try_init(ensure_template).await.map(String::as_str)
+}
+
+/// Builds the template of this migration set unless it exists. Also called
+/// again when a clone fails: a test run of another migration set (another
+/// branch's worktree on the same server) drops templates it does not know.
+async fn ensure_template() -> anyhow::Result<String> {
+    let name = template_name();
+    let admin = admin_options()?;
+    let mut conn = PgConnection::connect_with(&admin)
         .await
-        .map(String::as_str)
+        .context("tests need PostgreSQL: run infra/scripts/services.sh ensure")?;
+    // One builder across all test processes; the others wait, then find it.
+    conn.execute("select pg_advisory_lock(727274)").await?;
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        // Built under a temporary name and renamed when complete, so a crash
+        // half-way never leaves a template that looks finished.
+        let building = format!("{name}_building");
+        conn.execute(format!("drop database if exists {building} with (force)").as_str()).await?;
+        conn.execute(format!("create database {building}").as_str()).await?;
+        crate::db::migrate(&admin.clone().database(&building)).await?;
+        conn.execute(format!("alter database {building} rename to {name}").as_str()).await?;
+        conn.execute(format!("alter database {name} with is_template true").as_str()).await?;
+        // Templates of older migration sets are dead weight once a new one exists.
+        let stale: Vec<String> = sqlx::query_scalar(
+            "select datname::text from pg_database where datname ~ '^tpl_[0-9a-f]{16}$' and datname <> $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut conn)
+        .await?;
+        for old in stale {
+            conn.execute(format!("alter database {old} with is_template false").as_str()).await?;
+            conn.execute(format!("drop database if exists {old} with (force)").as_str()).await?;
+        }
+    }
+    conn.execute("select pg_advisory_unlock(727274)").await?;
+    conn.close().await?;
+    Ok(name)
 }
 
 /// A database of one test's own, dropped when the value is dropped.
@@ -92,9 +94,18 @@ impl TestDb {
         let name = format!("t_{}", uuid::Uuid::now_v7().simple());
         let admin = admin_options()?;
         let mut conn = PgConnection::connect_with(&admin).await?;
-        conn.execute(format!("create database {name} template {template}").as_str())
-            .await
-            .context("cloning the template database")?;
+        let create = format!("create database {name} template {template}");
+        let mut attempt = 0;
+        // The template may be briefly busy (another process cloning or building)
+        // or gone (dropped by a run of another migration set): wait, rebuild, retry.
+        while let Err(e) = conn.execute(create.as_str()).await {
+            attempt += 1;
+            if attempt >= 20 {
+                return Err(anyhow::Error::new(e).context("cloning the template database"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            ensure_template().await?;
+        }
         conn.close().await?;
         Ok(Self { options: admin.database(&name), name })
     }
