@@ -192,6 +192,23 @@ impl TenantTx {
         self.tenant_id
     }
 
+    /// Lets this transaction's commit return before its WAL reaches disk
+    /// (`synchronous_commit = off`, transaction-local), sparing an fsync and,
+    /// more to the point, letting go of its row locks without waiting for one.
+    ///
+    /// Only for a step whose durability a later synchronous commit of the same
+    /// flow guarantees — PostgreSQL flushes WAL in order, so that commit makes
+    /// this one durable too — and whose outcome no client is told before then.
+    /// A crash in between loses this step and everything after it, never this
+    /// step alone.
+    pub async fn defer_durability(&mut self) -> anyhow::Result<()> {
+        sqlx::query("select set_config('synchronous_commit', 'off', true)")
+            .execute(&mut *self.tx)
+            .await
+            .context("cannot defer durability")?;
+        Ok(())
+    }
+
     /// Commits the unit of work.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("cannot commit a tenant transaction")

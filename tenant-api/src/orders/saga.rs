@@ -102,6 +102,12 @@ async fn place(
 ) -> Result<Order, Error> {
     let ids: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).collect();
     let mut tx = state.db.tenant_tx(tenant).await?;
+    if state.payments.ledger_in_cell() {
+        // This commit releases the stock rows and the store's order counter
+        // without waiting for an fsync; the settling commit makes it durable
+        // before any client hears of the order.
+        tx.defer_durability().await?;
+    }
 
     let variants: HashMap<VariantId, pricing::SaleVariant> =
         pricing::variants_for_sale(&mut tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();

@@ -27,6 +27,16 @@ pub trait PaymentProvider: Send + Sync {
     /// The name stores and requests use (`test`, `stripe`).
     fn name(&self) -> &'static str;
 
+    /// Whether the provider keeps its ledger in the store's own cell, in WAL
+    /// order with the orders. Then the order placed before a charge need not be
+    /// flushed before charging: the synchronous commit that settles the order
+    /// flushes the order and the charge together, and a crash before it loses
+    /// both. A provider outside the database (Stripe) must answer false, so the
+    /// order is durable before any money moves.
+    fn ledger_in_cell(&self) -> bool {
+        false
+    }
+
     /// Charges `amount` for `order` with the shopper's payment `token`. A
     /// second call for the same order returns the first outcome, never a new charge.
     fn charge<'a>(

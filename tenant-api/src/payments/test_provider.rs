@@ -22,6 +22,10 @@ impl PaymentProvider for TestProvider {
         "test"
     }
 
+    fn ledger_in_cell(&self) -> bool {
+        true
+    }
+
     fn charge<'a>(
         &'a self,
         merchant: &'a Merchant,
@@ -36,6 +40,9 @@ impl PaymentProvider for TestProvider {
                 _ => Some("invalid_token"),
             };
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
+            // The settling transaction that follows every charge commits
+            // synchronously and flushes this one with it (see `ledger_in_cell`).
+            tx.defer_durability().await?;
             let outcome = repo::record_charge(&mut tx, order, Uuid::now_v7(), self.name(), amount, decision).await?;
             tx.commit().await?;
             Ok(outcome)

@@ -97,3 +97,52 @@ async fn a_discount_code_with_ten_uses_left_is_redeemed_exactly_ten_times_by_a_h
     assert_eq!(code["used_count"], 10);
     assert_eq!(app.stock(&store, &variant).await, (990, 0), "refused checkouts released their stock");
 }
+
+/// Not a correctness test: prints checkout throughput and latency of one store.
+/// Run it in release mode:
+/// `cargo test --release -p tenant-api --test api checkout_throughput -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "measurement, not a test: run it on purpose in release mode"]
+async fn checkout_throughput_of_one_store() {
+    use futures_util::StreamExt;
+
+    let total: usize = std::env::var("CHECKOUTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let concurrency: usize = std::env::var("CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let app = spawn_app_with_pool(32).await;
+    let store = app.create_store("alpha").await;
+    let mut variants = Vec::new();
+    for n in 0..50 {
+        variants.push(app.product_with_stock(&store, &format!("Item {n}"), 1000 + n, 1_000_000).await);
+    }
+    let carts: Vec<String> = futures_util::stream::iter(0..total)
+        .map(|n| app.cart_with(&store, None, &variants[n % variants.len()], 1))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let body = checkout_body("buyer@example.com", "tok_success");
+    let started = Instant::now();
+    let mut latencies: Vec<std::time::Duration> = futures_util::stream::iter(carts.iter().enumerate())
+        .map(|(n, cart)| {
+            let (app, store, body) = (&app, &store, &body);
+            async move {
+                let key = format!("bench-{n}");
+                let t = Instant::now();
+                let (status, order) = app.checkout(store, cart, None, Some(&key), body).await;
+                assert_eq!(status, StatusCode::CREATED, "{order}");
+                t.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    eprintln!(
+        "{total} checkouts, concurrency {concurrency}: {:.0} orders/s, p50 {:?}, p99 {:?}, max {:?}",
+        total as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        latencies.last().unwrap()
+    );
+}
