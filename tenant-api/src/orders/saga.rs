@@ -143,10 +143,13 @@ async fn place(
         (Some(email), _, _) => email.as_ref().to_owned(),
         (None, Some(email), _) => email.clone(),
         (None, None, Some(customer)) => {
-            crate::customers::service::customer(&mut tx, CustomerId::from_uuid(customer))
-                .await
-                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?
-                .email
+            match crate::customers::service::customer(&mut tx, CustomerId::from_uuid(customer)).await {
+                Ok(found) => found.email,
+                Err(crate::customers::Error::NotFound) => {
+                    return Err(Error::Invalid(vec![FieldError::new("email", "is required")]))
+                }
+                Err(e) => return Err(Error::Internal(anyhow::anyhow!("{e}"))),
+            }
         }
         (None, None, None) => return Err(Error::Invalid(vec![FieldError::new("email", "is required")])),
     };

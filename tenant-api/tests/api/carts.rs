@@ -237,3 +237,52 @@ async fn a_cart_lives_under_its_stores_hash_tag_and_every_use_renews_its_ttl() {
     let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut redis).await.unwrap();
     assert!(ttl > 100, "ttl {ttl} was not renewed");
 }
+
+#[tokio::test]
+async fn a_discount_code_on_the_cart_shows_in_its_totals_and_applies_at_checkout() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let staff = app.staff(&store).await;
+    app.post(
+        &store.host,
+        "/admin/discount-codes",
+        Some(&staff),
+        json!({"code": "TAKE5", "kind": "fixed", "amount_off": usd(500)}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        &store.host,
+        "/admin/shipping-methods",
+        Some(&staff),
+        json!({"name": "Post", "price": usd(300)}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let variant = app.product_with_stock(&store, "Mug", 2000, 10).await;
+    let id = app.cart_with(&store, None, &variant, 1).await;
+    let path = format!("/store/carts/{id}");
+    let bad = app
+        .call(
+            Method::PATCH,
+            &store.host,
+            &path,
+            None,
+            Some(json!({"discount_code": "NOPE"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "discount_code");
+    let cart = app
+        .call(Method::PATCH, &store.host, &path, None, Some(json!({"discount_code": "take5"})), StatusCode::OK)
+        .await;
+    assert_eq!(cart["discount_code"], "TAKE5");
+    assert_eq!(
+        [&cart["subtotal"], &cart["discount_total"], &cart["shipping_total"], &cart["total"]],
+        [&usd(2000), &usd(500), &usd(300), &usd(1800)]
+    );
+    let (status, order) =
+        app.checkout(&store, &id, None, None, &crate::helpers::checkout_body("ann@example.com", "tok_success")).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!((order["discount_total"].clone(), order["total"].clone()), (usd(500), usd(1800)));
+}
