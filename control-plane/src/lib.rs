@@ -1,10 +1,13 @@
 //! The control plane: the tenant registry, provisioning, per-store settings,
 //! identity and the audit log. It owns the `control` schema.
 
+pub mod api_keys;
 pub mod audit;
 pub mod domains;
 pub mod identity;
 mod pagination;
 pub mod settings;
+pub mod staff;
 pub mod startup;
+pub mod tenant_settings;
 pub mod tenants;

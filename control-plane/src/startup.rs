@@ -108,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::identity::router())
         .merge(crate::tenants::router())
         .merge(crate::domains::router())
+        .merge(crate::staff::router())
+        .merge(crate::api_keys::router())
+        .merge(crate::tenant_settings::router())
         .merge(crate::audit::router())
         .with_state(state);
     with_common_layers(health.merge(api))

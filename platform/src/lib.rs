@@ -12,6 +12,8 @@
 //! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
 //!   with graceful shutdown.
 //! - [`telemetry`]: JSON logs.
+//! - [`settings`], [`quotas`]: what the control plane decides per store
+//!   (payment and notification settings, plan quotas), as the data plane reads it.
 
 pub mod auth;
 pub mod config;
@@ -22,6 +24,8 @@ pub mod ids;
 pub mod money;
 pub mod password;
 pub mod problem;
+pub mod quotas;
+pub mod settings;
 pub mod telemetry;
 pub mod tenancy;
 

@@ -5,6 +5,9 @@
 //! run in parallel against real PostgreSQL without seeing each other. The
 //! template is named after a hash of the migrations, built once per change and
 //! shared by every test process (an advisory lock serializes its creation).
+//! Checkouts of other branches share the server with their own templates:
+//! only templates unused for days are dropped, and a template that disappears
+//! mid-run is built again.
 
 use std::str::FromStr;
 
@@ -36,24 +39,44 @@ fn template_name() -> String {
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
+/// A template nobody has used for this long is dropped when another is built.
+/// Checkouts on other branches (other migrations, so other templates) share the
+/// server: dropping every template but one's own would pull theirs from under
+/// their running tests.
+const STALE_AFTER_SECS: i64 = 3 * 24 * 3600;
+
+/// Marks templates this harness made: `<prefix><unix seconds of last use>`.
+const LAST_USED: &str = "commerce test template, last used ";
+
 async fn template() -> anyhow::Result<&'static str> {
-    TEMPLATE.get_or_try_init(ensure_template).await.map(String::as_str)
+    TEMPLATE
+        .get_or_try_init(|| async {
+            let name = template_name();
+            ensure_template(&name).await?;
+            Ok(name)
+        })
+        .await
+        .map(String::as_str)
 }
 
-/// Builds the template of this migration set unless it exists. Also called
-/// again when a clone fails: a test run of another migration set (another
-/// branch's worktree on the same server) drops templates it does not know.
-async fn ensure_template() -> anyhow::Result<String> {
-    let name = template_name();
+/// Builds the template unless it exists, and marks it used. One builder across
+/// all test processes; the others wait, then find it.
+async fn ensure_template(name: &str) -> anyhow::Result<()> {
     let admin = admin_options()?;
     let mut conn = PgConnection::connect_with(&admin)
         .await
         .context("tests need PostgreSQL: run infra/scripts/services.sh ensure")?;
-    // One builder across all test processes; the others wait, then find it.
     conn.execute("select pg_advisory_lock(727274)").await?;
+    let built = build_template(&mut conn, &admin, name).await;
+    conn.execute("select pg_advisory_unlock(727274)").await?;
+    conn.close().await?;
+    built
+}
+
+async fn build_template(conn: &mut PgConnection, admin: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
     let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
+        .bind(name)
+        .fetch_one(&mut *conn)
         .await?;
     if !exists {
         // Built under a temporary name and renamed when complete, so a crash
@@ -64,21 +87,32 @@ async fn ensure_template() -> anyhow::Result<String> {
         crate::db::migrate(&admin.clone().database(&building)).await?;
         conn.execute(format!("alter database {building} rename to {name}").as_str()).await?;
         conn.execute(format!("alter database {name} with is_template true").as_str()).await?;
-        // Templates of older migration sets are dead weight once a new one exists.
-        let stale: Vec<String> = sqlx::query_scalar(
-            "select datname::text from pg_database where datname ~ '^tpl_[0-9a-f]{16}$' and datname <> $1",
-        )
-        .bind(&name)
-        .fetch_all(&mut conn)
-        .await?;
-        for old in stale {
+        drop_stale_templates(conn, name).await?;
+    }
+    let now = chrono::Utc::now().timestamp();
+    conn.execute(format!("comment on database {name} is '{LAST_USED}{now}'").as_str()).await?;
+    Ok(())
+}
+
+/// Drops templates of other migration sets that no test has used for
+/// [`STALE_AFTER_SECS`]. Unmarked ones (older harnesses) are left alone.
+async fn drop_stale_templates(conn: &mut PgConnection, current: &str) -> anyhow::Result<()> {
+    let others: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select datname::text, shobj_description(oid, 'pg_database') from pg_database \
+         where datname ~ '^tpl_[0-9a-f]{16}$' and datname <> $1",
+    )
+    .bind(current)
+    .fetch_all(&mut *conn)
+    .await?;
+    let now = chrono::Utc::now().timestamp();
+    for (old, comment) in others {
+        let last_used = comment.as_deref().and_then(|c| c.strip_prefix(LAST_USED)).and_then(|t| t.parse::<i64>().ok());
+        if last_used.is_some_and(|t| now - t > STALE_AFTER_SECS) {
             conn.execute(format!("alter database {old} with is_template false").as_str()).await?;
             conn.execute(format!("drop database if exists {old} with (force)").as_str()).await?;
         }
     }
-    conn.execute("select pg_advisory_unlock(727274)").await?;
-    conn.close().await?;
-    Ok(name)
+    Ok(())
 }
 
 /// A database of one test's own, dropped when the value is dropped.
@@ -95,16 +129,15 @@ impl TestDb {
         let admin = admin_options()?;
         let mut conn = PgConnection::connect_with(&admin).await?;
         let create = format!("create database {name} template {template}");
-        let mut attempt = 0;
-        // The template may be briefly busy (another process cloning or building)
-        // or gone (dropped by a run of another migration set): wait, rebuild, retry.
-        while let Err(e) = conn.execute(create.as_str()).await {
-            attempt += 1;
-            if attempt >= 20 {
-                return Err(anyhow::Error::new(e).context("cloning the template database"));
+        match conn.execute(create.as_str()).await {
+            Ok(_) => {}
+            // Another checkout's harness dropped it (an older one drops every other
+            // template): build it again rather than fail every remaining test.
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => {
+                ensure_template(template).await?;
+                conn.execute(create.as_str()).await.context("cloning the rebuilt template database")?;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
-            ensure_template().await?;
+            Err(e) => return Err(anyhow::Error::from(e).context("cloning the template database")),
         }
         conn.close().await?;
         Ok(Self { options: admin.database(&name), name })

@@ -11,6 +11,7 @@ use platform::{
     crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
+    quotas::{QuotaCache, QUOTA_CACHE_TTL},
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub resolver: TenantResolver,
     /// Staff tokens and API keys.
     pub auth: Authenticator,
+    /// Plan quotas per store (rate limits, product counts).
+    pub quotas: QuotaCache,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// Commerce configuration (token, cart and reservation lifetimes, worker intervals).
@@ -59,6 +62,9 @@ impl AppState {
         resolver.on_change(Arc::new(move |change| {
             hook_auth.forget_tenant_keys(platform::ids::TenantId::from_uuid(change.tenant_id))
         }));
+        // A plan change is announced as a change of its store.
+        let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
+        quotas.follow(&resolver);
         let master = settings.master_keys()?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let commerce = CommerceSettings::from_env()?;
@@ -71,6 +77,7 @@ impl AppState {
             redis,
             resolver,
             auth,
+            quotas,
             settings: Arc::new(settings),
             commerce: Arc::new(commerce),
             signer,

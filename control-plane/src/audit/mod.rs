@@ -9,6 +9,45 @@ use sqlx::PgConnection;
 
 pub use routes::router;
 
+use crate::identity::Principal;
+
+/// Who does something, for the audit log.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// `account:<id>`, `anonymous`, `system`.
+    pub name: String,
+    /// The account, when there is one.
+    pub account_id: Option<uuid::Uuid>,
+    /// The request.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The authenticated caller of a request.
+    pub fn of(principal: &Principal, request_id: Option<String>) -> Self {
+        Self { name: principal.actor(), account_id: Some(principal.account_id.as_uuid()), request_id }
+    }
+
+    /// An entry of this actor's action on a store.
+    pub fn entry<'a>(
+        &self,
+        tenant_id: TenantId,
+        action: &'a str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Entry<'a> {
+        Entry {
+            actor: self.name.clone(),
+            actor_id: self.account_id,
+            tenant_id: Some(tenant_id),
+            action,
+            before,
+            after,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
 /// One audit entry.
 pub struct Entry<'a> {
     /// `account:<id>`, `anonymous`, `system`.

@@ -76,6 +76,19 @@ pub struct Account {
     pub is_platform_admin: bool,
 }
 
+/// A person's membership of a store.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its email.
+    pub email: String,
+    /// Its role in the store.
+    pub role: Role,
+    /// When it joined the store.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// An access token with its refresh token.
 #[derive(Clone, Debug)]
 pub struct TokenPair {

@@ -112,6 +112,99 @@ pub async fn upsert_membership(
     Ok(())
 }
 
+/// Adds a membership; `false` when the account is already a member (whatever its role).
+pub async fn insert_membership(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+    role: &str,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into control.membership (tenant_id, account_id, role) values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(tenant)
+    .bind(account)
+    .bind(role)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// A member as stored; the role is parsed by the service.
+pub type MemberRow = (Uuid, String, String, DateTime<Utc>);
+
+const MEMBER_COLUMNS: &str = "m.account_id, a.email, m.role, m.created_at";
+
+/// A page of a store's members, newest account first.
+pub async fn members(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<MemberRow>> {
+    sqlx::query_as(&format!(
+        "select {MEMBER_COLUMNS} from control.membership m join control.account a using (account_id) \
+         where m.tenant_id = $1 and ($2::uuid is null or m.account_id < $2) \
+         order by m.account_id desc limit $3"
+    ))
+    .bind(tenant)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// One member of a store.
+pub async fn member(conn: &mut PgConnection, tenant: TenantId, account: AccountId) -> sqlx::Result<Option<MemberRow>> {
+    sqlx::query_as(&format!(
+        "select {MEMBER_COLUMNS} from control.membership m join control.account a using (account_id) \
+         where m.tenant_id = $1 and m.account_id = $2"
+    ))
+    .bind(tenant)
+    .bind(account)
+    .fetch_optional(conn)
+    .await
+}
+
+/// How many members a store has, and how many of them are owners.
+pub async fn member_counts(conn: &mut PgConnection, tenant: TenantId) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "select count(*), count(*) filter (where role = 'owner') from control.membership where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(conn)
+    .await
+}
+
+/// Removes a membership; `false` when there was none.
+pub async fn delete_membership(conn: &mut PgConnection, tenant: TenantId, account: AccountId) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("delete from control.membership where tenant_id = $1 and account_id = $2")
+        .bind(tenant)
+        .bind(account)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+/// Revokes every live refresh token an account holds for a store.
+pub async fn revoke_store_refresh_tokens(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update control.refresh_token set revoked_at = now() \
+         where tenant_id = $1 and account_id = $2 and revoked_at is null",
+    )
+    .bind(tenant)
+    .bind(account)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Stores a refresh token.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_refresh_token(

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    model::{Account, AccountId, Email, Password, TokenPair},
+    model::{Account, AccountId, Email, Member, Password, TokenPair},
     password, repo,
 };
 use crate::startup::AppState;
@@ -209,6 +209,59 @@ pub async fn add_membership(
 ) -> Result<(), Error> {
     repo::upsert_membership(conn, tenant, account, role.as_str()).await?;
     Ok(())
+}
+
+/// Makes an account a member of a store with `role`; `false` (and no change)
+/// when it already is one, whatever its role.
+pub async fn join_store(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+    role: Role,
+) -> Result<bool, Error> {
+    Ok(repo::insert_membership(conn, tenant, account, role.as_str()).await?)
+}
+
+fn member(row: repo::MemberRow) -> Result<Member, Error> {
+    let (account, email, role, created_at) = row;
+    Ok(Member { account_id: AccountId::from_uuid(account), email, role: role_of(&role)?, created_at })
+}
+
+/// A page of a store's members, newest account first.
+pub async fn members(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Member>, Error> {
+    repo::members(conn, tenant, after, limit).await?.into_iter().map(member).collect()
+}
+
+/// One member of a store.
+pub async fn find_member(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    account: AccountId,
+) -> Result<Option<Member>, Error> {
+    repo::member(conn, tenant, account).await?.map(member).transpose()
+}
+
+/// How many members a store has, and how many of them are owners.
+pub async fn member_counts(conn: &mut PgConnection, tenant: TenantId) -> Result<(u32, u32), Error> {
+    let (members, owners) = repo::member_counts(conn, tenant).await?;
+    let count = |n: i64| u32::try_from(n).map_err(|e| Error::Internal(e.into()));
+    Ok((count(members)?, count(owners)?))
+}
+
+/// Ends an account's membership of a store and revokes the refresh tokens it
+/// holds for the store, so it cannot refresh its way back in. Its current access
+/// token lives out its short lifetime. `false` when it was not a member.
+pub async fn leave_store(conn: &mut PgConnection, tenant: TenantId, account: AccountId) -> Result<bool, Error> {
+    if !repo::delete_membership(conn, tenant, account).await? {
+        return Ok(false);
+    }
+    repo::revoke_store_refresh_tokens(conn, tenant, account).await?;
+    Ok(true)
 }
 
 /// Finds or creates the platform admin account of an OIDC identity.

@@ -90,7 +90,7 @@ fn tenant_response(state: &AppState, record: &TenantRecord) -> TenantResponse {
 
 fn actor(principal: Option<&Principal>, request_id: Option<String>) -> Actor {
     match principal {
-        Some(p) => Actor { name: p.actor(), account_id: Some(p.account_id.as_uuid()), request_id },
+        Some(p) => Actor::of(p, request_id),
         None => Actor { name: "anonymous".into(), account_id: None, request_id },
     }
 }

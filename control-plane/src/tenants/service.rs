@@ -82,16 +82,7 @@ impl From<Error> for Problem {
     }
 }
 
-/// Who does something, for the audit log.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    /// `account:<id>`, `anonymous`, `system`.
-    pub name: String,
-    /// The account, when there is one.
-    pub account_id: Option<uuid::Uuid>,
-    /// The request.
-    pub request_id: Option<String>,
-}
+pub use crate::audit::Actor;
 
 /// A store opened with its owner's first credentials.
 pub struct Onboarded {
@@ -248,6 +239,30 @@ pub async fn ensure(
     tx.commit().await?;
     finish_provisioning(state, &onboarded.record).await?;
     Ok(onboarded.record)
+}
+
+/// The store `id` unless it was deleted (or never existed). With `lock`, its row
+/// stays locked until the caller's transaction ends, so rules that count
+/// (seat quotas, the last owner) cannot race another change to the same store.
+pub async fn find_live(conn: &mut PgConnection, id: TenantId, lock: bool) -> Result<TenantRecord, Error> {
+    match repo::find(conn, id, lock).await? {
+        Some(record) if record.status != TenantStatus::Deleted => Ok(record),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// The quotas of the store's plan, read in the caller's transaction (no cache:
+/// the control plane enforces them).
+pub async fn quotas(conn: &mut PgConnection, id: TenantId) -> Result<platform::quotas::Quotas, Error> {
+    platform::quotas::plan_quotas(conn, id).await?.ok_or(Error::NotFound)
+}
+
+/// Tells every data-plane replica that something of store `id` changed, so it
+/// drops what it cached about the store (resolution, API keys, quotas) and about
+/// `hosts` (cached "no such store" answers included).
+pub async fn announce_change_of(state: &AppState, id: TenantId, hosts: Vec<String>) -> anyhow::Result<()> {
+    let mut redis = state.redis.clone();
+    announce_change(&mut redis, &TenantChange { tenant_id: id.as_uuid(), hosts }).await
 }
 
 /// Reads a store.

@@ -21,7 +21,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
-    #[allow(dead_code)] // used by the domain tests
     pub dns: Arc<StaticResolver>,
     pub _db: TestDb,
 }
@@ -104,6 +103,30 @@ impl TestApp {
             )
             .await;
         assert_eq!(body["role"], "platform_admin");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds a member to `store` (as its owner) and signs them in; their access token.
+    pub async fn add_member(&self, store: &Store, email: &str, role: &str) -> String {
+        self.expect(
+            "POST",
+            &format!("/v1/tenants/{}/staff", store.id),
+            Some(&store.owner_token),
+            Some(json!({"email": email, "password": "member-password", "role": role})),
+            StatusCode::CREATED,
+        )
+        .await;
+        let body = self
+            .expect(
+                "POST",
+                "/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "email": email, "password": "member-password",
+                            "tenant_id": store.id})),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(body["role"], role);
         body["access_token"].as_str().unwrap().to_owned()
     }
 

@@ -1,5 +1,10 @@
+mod api_keys;
+mod domains;
 mod health;
 mod helpers;
 mod identity;
+mod oidc;
 mod provisioning;
+mod staff;
+mod tenant_settings;
 mod tenants;

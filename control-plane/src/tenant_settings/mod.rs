@@ -1,0 +1,16 @@
+//! A store's payment and notification settings.
+//!
+//! **Invariant:** a secret (Stripe keys, SMTP password, SMS auth token) is sealed
+//! with the master key before it reaches the database, and only its last four
+//! characters ever leave the control plane: not in responses, not in the audit
+//! log, not in logs. The data plane opens them with `platform::settings`.
+//!
+//! `PUT` merges: a field left out keeps its stored value (so a merchant can
+//! change one setting without re-sending every secret), `null` clears it.
+
+pub mod model;
+mod repo;
+mod routes;
+pub mod service;
+
+pub use routes::router;

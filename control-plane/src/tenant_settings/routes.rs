@@ -1,0 +1,299 @@
+//! Store-settings HTTP.
+
+use axum::{
+    extract::{Path, State},
+    routing::get,
+    Json, Router,
+};
+use platform::{
+    auth::Role,
+    http::RequestIdHeader,
+    ids::TenantId,
+    problem::{ApiJson, FieldError, Problem},
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{
+    model::{
+        parse_account_sid, parse_port, parse_sms_from, parse_smtp_host, parse_stripe_account_id, parse_username,
+        Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
+        SealedSecret, SmsUpdate, SmtpUpdate,
+    },
+    service::{self, Error},
+};
+use crate::{audit::Actor, identity::model::Email, identity::Principal, startup::AppState};
+
+/// Settings routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tenants/{id}/payment-settings", get(read_payment).put(put_payment))
+        .route("/v1/tenants/{id}/notification-settings", get(read_notification).put(put_notification))
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+// Unknown fields are refused: a misspelt secret must not look saved.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentSettingsRequest {
+    provider: String,
+    #[serde(default, deserialize_with = "present")]
+    stripe_secret_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    stripe_webhook_secret: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    stripe_account_id: Option<Option<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpRequest {
+    host: String,
+    port: u16,
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    password: Option<Option<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsRequest {
+    account_sid: String,
+    #[serde(default, deserialize_with = "present")]
+    auth_token: Option<Option<String>>,
+    from: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationSettingsRequest {
+    #[serde(default, deserialize_with = "present")]
+    email_from: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    smtp: Option<Option<SmtpRequest>>,
+    #[serde(default, deserialize_with = "present")]
+    sms: Option<Option<SmsRequest>>,
+}
+
+/// What is shown of a secret: its last four characters, or `null` when unset.
+#[derive(Serialize)]
+struct SecretResponse {
+    last4: String,
+}
+
+fn secret(secret: Option<&SealedSecret>) -> Option<SecretResponse> {
+    secret.map(|s| SecretResponse { last4: s.last4.clone() })
+}
+
+fn rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+#[derive(Serialize)]
+struct PaymentSettingsResponse {
+    provider: &'static str,
+    stripe_secret_key: Option<SecretResponse>,
+    stripe_webhook_secret: Option<SecretResponse>,
+    stripe_account_id: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<PaymentSettings> for PaymentSettingsResponse {
+    fn from(s: PaymentSettings) -> Self {
+        Self {
+            provider: s.provider.as_str(),
+            stripe_secret_key: secret(s.stripe_secret_key.as_ref()),
+            stripe_webhook_secret: secret(s.stripe_webhook_secret.as_ref()),
+            stripe_account_id: s.stripe_account_id,
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SmtpResponse {
+    host: String,
+    port: u16,
+    username: Option<String>,
+    password: Option<SecretResponse>,
+}
+
+#[derive(Serialize)]
+struct SmsResponse {
+    account_sid: String,
+    auth_token: Option<SecretResponse>,
+    from: String,
+}
+
+#[derive(Serialize)]
+struct NotificationSettingsResponse {
+    email_from: Option<String>,
+    smtp: Option<SmtpResponse>,
+    sms: Option<SmsResponse>,
+    updated_at: Option<String>,
+}
+
+impl From<NotificationSettings> for NotificationSettingsResponse {
+    fn from(s: NotificationSettings) -> Self {
+        Self {
+            email_from: s.email_from,
+            smtp: s.smtp.map(|smtp| SmtpResponse {
+                password: secret(smtp.password.as_ref()),
+                host: smtp.host,
+                port: smtp.port,
+                username: smtp.username,
+            }),
+            sms: s.sms.map(|sms| SmsResponse {
+                auth_token: secret(Some(&sms.auth_token)),
+                account_sid: sms.account_sid,
+                from: sms.from,
+            }),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, Problem> {
+    TenantId::parse(raw).ok_or_else(|| Error::StoreNotFound.into())
+}
+
+/// Parses one field, collecting its error under `field`.
+fn check<T, U>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    change: Change<T>,
+    parse: impl FnOnce(T) -> Result<U, &'static str>,
+) -> Change<U> {
+    change.try_map(parse).unwrap_or_else(|e| {
+        errors.push(FieldError::new(field, e));
+        Change::Keep
+    })
+}
+
+fn payment_update(request: PaymentSettingsRequest) -> Result<PaymentUpdate, Problem> {
+    let mut errors = Vec::new();
+    let provider = PaymentProvider::parse(&request.provider);
+    if provider.is_none() {
+        errors.push(FieldError::new("provider", "must be test or stripe"));
+    }
+    let update = PaymentUpdate {
+        provider: provider.unwrap_or(PaymentProvider::Test),
+        stripe_secret_key: check(
+            &mut errors,
+            "stripe_secret_key",
+            Change::from_field(request.stripe_secret_key),
+            |v| PlainSecret::stripe_secret_key(&v),
+        ),
+        stripe_webhook_secret: check(
+            &mut errors,
+            "stripe_webhook_secret",
+            Change::from_field(request.stripe_webhook_secret),
+            |v| PlainSecret::stripe_webhook_secret(&v),
+        ),
+        stripe_account_id: check(
+            &mut errors,
+            "stripe_account_id",
+            Change::from_field(request.stripe_account_id),
+            |v| parse_stripe_account_id(&v),
+        ),
+    };
+    if errors.is_empty() {
+        Ok(update)
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+fn notification_update(request: NotificationSettingsRequest) -> Result<NotificationUpdate, Problem> {
+    let mut errors = Vec::new();
+    let email_from = check(&mut errors, "email_from", Change::from_field(request.email_from), |v| {
+        Email::parse(&v).map(|e| e.as_ref().to_owned())
+    });
+    let smtp = Change::from_field(request.smtp).try_map(|smtp| {
+        let host = parse_smtp_host(&smtp.host).map_err(|e| errors.push(FieldError::new("smtp.host", e)));
+        let port = parse_port(smtp.port).map_err(|e| errors.push(FieldError::new("smtp.port", e)));
+        let username = check(&mut errors, "smtp.username", Change::from_field(smtp.username), |v| parse_username(&v));
+        let password =
+            check(&mut errors, "smtp.password", Change::from_field(smtp.password), |v| PlainSecret::opaque(&v));
+        Ok::<_, ()>(SmtpUpdate { host: host?, port: port?, username, password })
+    });
+    let sms = Change::from_field(request.sms).try_map(|sms| {
+        let account_sid =
+            parse_account_sid(&sms.account_sid).map_err(|e| errors.push(FieldError::new("sms.account_sid", e)));
+        let auth_token = match Change::from_field(sms.auth_token) {
+            Change::Clear => {
+                errors.push(FieldError::new("sms.auth_token", "is required"));
+                Change::Keep
+            }
+            change => check(&mut errors, "sms.auth_token", change, |v| PlainSecret::opaque(&v)),
+        };
+        let from = parse_sms_from(&sms.from).map_err(|e| errors.push(FieldError::new("sms.from", e)));
+        Ok::<_, ()>(SmsUpdate { account_sid: account_sid?, auth_token, from: from? })
+    });
+    match (smtp, sms) {
+        (Ok(smtp), Ok(sms)) if errors.is_empty() => Ok(NotificationUpdate { email_from, smtp, sms }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// `GET /v1/tenants/{id}/payment-settings`: owners and admins; secrets as last four.
+async fn read_payment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentSettingsResponse>, Problem> {
+    let tenant = tenant_id(&id)?;
+    principal.require_store(tenant, Role::Admin)?;
+    Ok(Json(service::payment(&state, tenant).await?.into()))
+}
+
+/// `PUT /v1/tenants/{id}/payment-settings`: fields left out keep their value,
+/// `null` clears; answers like `GET`.
+async fn put_payment(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<PaymentSettingsRequest>,
+) -> Result<Json<PaymentSettingsResponse>, Problem> {
+    let tenant = tenant_id(&id)?;
+    principal.require_store(tenant, Role::Admin)?;
+    let update = payment_update(request)?;
+    let settings = service::put_payment(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    Ok(Json(settings.into()))
+}
+
+/// `GET /v1/tenants/{id}/notification-settings`: owners and admins; secrets as last four.
+async fn read_notification(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<NotificationSettingsResponse>, Problem> {
+    let tenant = tenant_id(&id)?;
+    principal.require_store(tenant, Role::Admin)?;
+    Ok(Json(service::notification(&state, tenant).await?.into()))
+}
+
+/// `PUT /v1/tenants/{id}/notification-settings`: fields left out keep their
+/// value, `null` clears; answers like `GET`.
+async fn put_notification(
+    State(state): State<AppState>,
+    principal: Principal,
+    RequestIdHeader(request_id): RequestIdHeader,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<NotificationSettingsRequest>,
+) -> Result<Json<NotificationSettingsResponse>, Problem> {
+    let tenant = tenant_id(&id)?;
+    principal.require_store(tenant, Role::Admin)?;
+    let update = notification_update(request)?;
+    let settings = service::put_notification(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    Ok(Json(settings.into()))
+}

@@ -1,0 +1,193 @@
+//! Store-settings rules: merge a `PUT` into what is stored, seal new secrets,
+//! check what only the merged result can tell.
+
+use platform::{
+    crypto::{last4, MasterKeys},
+    ids::TenantId,
+    problem::{FieldError, Problem},
+};
+
+use super::{
+    model::{
+        Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
+        SealedSecret, SmsSettings, SmtpSettings,
+    },
+    repo,
+};
+use crate::{audit, startup::AppState, tenants::service as tenants};
+
+/// Outcomes of settings operations a client handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such store (or not visible to the caller).
+    #[error("store not found")]
+    StoreNotFound,
+    /// The merged settings break a rule.
+    #[error("invalid")]
+    Invalid(Vec<FieldError>),
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// `Result` of this context.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<tenants::Error> for Error {
+    fn from(e: tenants::Error) -> Self {
+        match e {
+            tenants::Error::NotFound => Self::StoreNotFound,
+            other => Self::Internal(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::StoreNotFound => tenants::Error::NotFound.into(),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+fn seal(master: &MasterKeys, secret: &PlainSecret) -> anyhow::Result<SealedSecret> {
+    Ok(SealedSecret { sealed: master.seal(secret.expose())?, last4: last4(secret.expose()) })
+}
+
+/// Applies a change to a stored secret, sealing a new one.
+fn apply_secret(
+    master: &MasterKeys,
+    change: Change<PlainSecret>,
+    current: Option<SealedSecret>,
+) -> anyhow::Result<Option<SealedSecret>> {
+    change.try_map(|plain| seal(master, &plain)).map(|change| change.apply(current))
+}
+
+/// The store's payment settings (the test provider when none were ever set).
+pub async fn payment(state: &AppState, tenant: TenantId) -> Result<PaymentSettings> {
+    let mut conn = state.db.control().acquire().await?;
+    tenants::find_live(&mut conn, tenant, false).await?;
+    Ok(repo::find_payment(&mut conn, tenant).await?.unwrap_or_default())
+}
+
+/// Replaces the store's payment settings, keeping secrets the update leaves out.
+/// Stripe needs a secret key or a Connect account id, stored or given.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
+pub async fn put_payment(
+    state: &AppState,
+    tenant: TenantId,
+    update: PaymentUpdate,
+    actor: &audit::Actor,
+) -> Result<PaymentSettings> {
+    let mut tx = state.db.control().begin().await?;
+    tenants::find_live(&mut tx, tenant, true).await?;
+    let before = repo::payment_for_update(&mut tx, tenant).await?.unwrap_or_default();
+    let mut after = PaymentSettings {
+        provider: update.provider,
+        stripe_secret_key: apply_secret(&state.master, update.stripe_secret_key, before.stripe_secret_key.clone())?,
+        stripe_webhook_secret: apply_secret(
+            &state.master,
+            update.stripe_webhook_secret,
+            before.stripe_webhook_secret.clone(),
+        )?,
+        stripe_account_id: update.stripe_account_id.apply(before.stripe_account_id.clone()),
+        updated_at: None,
+    };
+    if after.provider == PaymentProvider::Stripe
+        && after.stripe_secret_key.is_none()
+        && after.stripe_account_id.is_none()
+    {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "stripe_secret_key",
+            "is required for provider stripe unless stripe_account_id is set",
+        )]));
+    }
+    after.updated_at = Some(repo::upsert_payment(&mut tx, tenant, &after).await?);
+    audit::record(
+        &mut tx,
+        actor.entry(tenant, "settings.payment.update", Some(before.summary()), Some(after.summary())),
+    )
+    .await?;
+    tx.commit().await?;
+    // Nothing on the data plane caches these today; announcing keeps that true
+    // for whoever adds a cache later.
+    tenants::announce_change_of(state, tenant, Vec::new()).await?;
+    Ok(after)
+}
+
+/// The store's notification settings (empty when none were ever set).
+pub async fn notification(state: &AppState, tenant: TenantId) -> Result<NotificationSettings> {
+    let mut conn = state.db.control().acquire().await?;
+    tenants::find_live(&mut conn, tenant, false).await?;
+    Ok(repo::find_notification(&mut conn, tenant).await?.unwrap_or_default())
+}
+
+/// Replaces the store's notification settings, keeping secrets the update
+/// leaves out. SMTP with a password needs a user name; SMS needs an auth token,
+/// stored or given.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
+pub async fn put_notification(
+    state: &AppState,
+    tenant: TenantId,
+    update: NotificationUpdate,
+    actor: &audit::Actor,
+) -> Result<NotificationSettings> {
+    let mut tx = state.db.control().begin().await?;
+    tenants::find_live(&mut tx, tenant, true).await?;
+    let before = repo::notification_for_update(&mut tx, tenant).await?.unwrap_or_default();
+    let mut errors = Vec::new();
+
+    let smtp = match update.smtp {
+        Change::Keep => before.smtp.clone(),
+        Change::Clear => None,
+        Change::Set(smtp) => {
+            let stored = before.smtp.clone();
+            let username = smtp.username.apply(stored.as_ref().and_then(|s| s.username.clone()));
+            let password = apply_secret(&state.master, smtp.password, stored.and_then(|s| s.password))?;
+            if password.is_some() && username.is_none() {
+                errors.push(FieldError::new("smtp.username", "is required with a password"));
+            }
+            Some(SmtpSettings { host: smtp.host, port: smtp.port, username, password })
+        }
+    };
+    let sms = match update.sms {
+        Change::Keep => before.sms.clone(),
+        Change::Clear => None,
+        Change::Set(sms) => {
+            let stored = before.sms.as_ref().map(|s| s.auth_token.clone());
+            match apply_secret(&state.master, sms.auth_token, stored)? {
+                Some(auth_token) => Some(SmsSettings { account_sid: sms.account_sid, auth_token, from: sms.from }),
+                None => {
+                    errors.push(FieldError::new("sms.auth_token", "is required"));
+                    None
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    let mut after = NotificationSettings {
+        email_from: update.email_from.apply(before.email_from.clone()),
+        smtp,
+        sms,
+        updated_at: None,
+    };
+    after.updated_at = Some(repo::upsert_notification(&mut tx, tenant, &after).await?);
+    audit::record(
+        &mut tx,
+        actor.entry(tenant, "settings.notification.update", Some(before.summary()), Some(after.summary())),
+    )
+    .await?;
+    tx.commit().await?;
+    tenants::announce_change_of(state, tenant, Vec::new()).await?;
+    Ok(after)
+}

@@ -1,0 +1,173 @@
+//! A store's payment and notification settings as the data plane uses them,
+//! with their secrets opened.
+//!
+//! The control plane writes them (`control.tenant_payment_settings`,
+//! `control.tenant_notification_settings`), sealing every secret with the master
+//! key ([`crate::crypto::MasterKeys`]) and keeping only its last four characters
+//! in clear. These functions read them uncached: they run once per checkout,
+//! webhook or message, and a cache would keep a rotated key alive. The control
+//! plane still announces every change, so a future cache can follow it.
+//!
+//! **Invariant:** opened secrets are [`SecretString`]s: never logged, never
+//! serialized; expose them only at the call to the provider.
+
+use anyhow::Context;
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+use crate::{crypto::MasterKeys, ids::TenantId};
+
+/// Who charges a store's shoppers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentProvider {
+    /// The built-in test provider (`tok_success`, `tok_decline`).
+    Test,
+    /// Stripe, with the store's own secret key or its Connect account.
+    Stripe,
+}
+
+impl PaymentProvider {
+    /// Parses the stored or requested name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "test" => Some(Self::Test),
+            "stripe" => Some(Self::Stripe),
+            _ => None,
+        }
+    }
+
+    /// The name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Stripe => "stripe",
+        }
+    }
+}
+
+/// A store's payment settings, secrets opened.
+#[derive(Clone, Debug)]
+pub struct PaymentSettings {
+    /// The provider to charge through.
+    pub provider: PaymentProvider,
+    /// `sk_…` of the store's own Stripe account.
+    pub stripe_secret_key: Option<SecretString>,
+    /// `whsec_…` verifying the store's Stripe webhooks.
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// `acct_…` of a Connect account charged with the platform's key.
+    pub stripe_account_id: Option<String>,
+}
+
+/// SMTP relay of a store.
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    /// Server host name or address.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// User name, when the relay authenticates.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<SecretString>,
+}
+
+/// SMS sender of a store (Twilio-style credentials).
+#[derive(Clone, Debug)]
+pub struct SmsSettings {
+    /// Account SID.
+    pub account_sid: String,
+    /// Auth token.
+    pub auth_token: SecretString,
+    /// Sender: an E.164 number or an alphanumeric sender id.
+    pub from: String,
+}
+
+/// A store's notification settings, secrets opened.
+#[derive(Clone, Debug, Default)]
+pub struct NotificationSettings {
+    /// `From` address of the store's email.
+    pub email_from: Option<String>,
+    /// The store's own SMTP relay; `None`: the platform's transport.
+    pub smtp: Option<SmtpSettings>,
+    /// The store's SMS sender; `None`: no SMS.
+    pub sms: Option<SmsSettings>,
+}
+
+fn open(master: &MasterKeys, sealed: Option<String>, what: &str) -> anyhow::Result<Option<SecretString>> {
+    sealed.map(|s| master.open(&s).with_context(|| format!("opening the stored {what}"))).transpose()
+}
+
+/// The payment settings of `tenant`; the test provider when it has none.
+pub async fn payment_settings(
+    control: &PgPool,
+    master: &MasterKeys,
+    tenant: TenantId,
+) -> anyhow::Result<PaymentSettings> {
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "select provider, stripe_secret_key, stripe_webhook_secret, stripe_account_id \
+         from control.tenant_payment_settings where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(control)
+    .await?;
+    let Some((provider, secret_key, webhook_secret, account_id)) = row else {
+        return Ok(PaymentSettings {
+            provider: PaymentProvider::Test,
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_account_id: None,
+        });
+    };
+    Ok(PaymentSettings {
+        provider: PaymentProvider::parse(&provider).with_context(|| format!("unknown payment provider {provider}"))?,
+        stripe_secret_key: open(master, secret_key, "Stripe secret key")?,
+        stripe_webhook_secret: open(master, webhook_secret, "Stripe webhook secret")?,
+        stripe_account_id: account_id,
+    })
+}
+
+type NotificationRow = (
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The notification settings of `tenant`; empty when it has none.
+pub async fn notification_settings(
+    control: &PgPool,
+    master: &MasterKeys,
+    tenant: TenantId,
+) -> anyhow::Result<NotificationSettings> {
+    let row: Option<NotificationRow> = sqlx::query_as(
+        "select email_from, smtp_host, smtp_port, smtp_username, smtp_password, \
+                sms_account_sid, sms_auth_token, sms_from \
+         from control.tenant_notification_settings where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(control)
+    .await?;
+    let Some((email_from, smtp_host, smtp_port, smtp_username, smtp_password, sms_sid, sms_token, sms_from)) = row
+    else {
+        return Ok(NotificationSettings::default());
+    };
+    let smtp = match (smtp_host, smtp_port) {
+        (Some(host), Some(port)) => Some(SmtpSettings {
+            host,
+            port: u16::try_from(port).context("stored SMTP port")?,
+            username: smtp_username,
+            password: open(master, smtp_password, "SMTP password")?,
+        }),
+        _ => None,
+    };
+    let sms = match (sms_sid, open(master, sms_token, "SMS auth token")?, sms_from) {
+        (Some(account_sid), Some(auth_token), Some(from)) => Some(SmsSettings { account_sid, auth_token, from }),
+        _ => None,
+    };
+    Ok(NotificationSettings { email_from, smtp, sms })
+}

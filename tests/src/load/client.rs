@@ -1,0 +1,190 @@
+//! A thin client of the public API, as outside clients use it: contract paths
+//! and shapes only, stores addressed by `Host`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+/// Both services' base URLs and one pooled HTTP client.
+#[derive(Clone)]
+pub struct Api {
+    /// Pooled client (keep-alive).
+    pub http: reqwest::Client,
+    /// Control plane base URL.
+    pub control_plane: String,
+    /// Data plane base URL (stores are chosen by `Host`).
+    pub tenant_api: String,
+    /// Stores answer on `<slug>.<platform_domain>`.
+    pub platform_domain: String,
+}
+
+/// A store the suite created, with what scenarios need to drive it.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Store id.
+    pub id: String,
+    /// Slug.
+    pub slug: String,
+    /// `Host` header value.
+    pub host: String,
+    /// The owner's access token.
+    pub token: String,
+    /// Product handles.
+    pub handles: Vec<String>,
+    /// Variant ids, one per product.
+    pub variants: Vec<String>,
+}
+
+/// Status, latency and body of one call.
+pub struct Outcome {
+    /// HTTP status (0 when the request failed in transport).
+    pub status: u16,
+    /// Time to the full body.
+    pub latency: Duration,
+    /// The body as JSON (Null when not JSON).
+    pub body: Value,
+}
+
+impl Api {
+    /// A client for the two services, with up to `connections` idle connections per host.
+    pub fn new(
+        control_plane: &str,
+        tenant_api: &str,
+        platform_domain: &str,
+        connections: usize,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(connections)
+                .timeout(Duration::from_secs(30))
+                .build()?,
+            control_plane: control_plane.trim_end_matches('/').to_owned(),
+            tenant_api: tenant_api.trim_end_matches('/').to_owned(),
+            platform_domain: platform_domain.to_owned(),
+        })
+    }
+
+    /// Sends a request and times it to the last byte of the body.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Outcome {
+        let started = Instant::now();
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await.unwrap_or_default();
+                let latency = started.elapsed();
+                Outcome { status, latency, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+            }
+            Err(_) => Outcome { status: 0, latency: started.elapsed(), body: Value::Null },
+        }
+    }
+
+    /// A request to a store on the data plane.
+    pub fn store(&self, method: reqwest::Method, host: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.tenant_api)).header("host", host)
+    }
+
+    /// Opens a store through `POST /v1/tenants`; returns it and the call's latency.
+    pub async fn sign_up(&self, slug: &str) -> anyhow::Result<(Store, Duration)> {
+        let outcome = self
+            .send(self.http.post(format!("{}/v1/tenants", self.control_plane)).json(&json!({
+                "slug": slug, "name": format!("Load {slug}"), "currency": "USD",
+                "owner_email": format!("owner@{slug}.load.test"), "owner_password": "load-test-password",
+            })))
+            .await;
+        anyhow::ensure!(outcome.status == 201, "sign-up of {slug}: {} {}", outcome.status, outcome.body);
+        let store = Store {
+            id: outcome.body["id"].as_str().context("id")?.to_owned(),
+            slug: slug.to_owned(),
+            host: format!("{slug}.{}", self.platform_domain),
+            token: outcome.body["credentials"]["access_token"].as_str().context("token")?.to_owned(),
+            handles: Vec::new(),
+            variants: Vec::new(),
+        };
+        Ok((store, outcome.latency))
+    }
+
+    /// A platform admin's token.
+    pub async fn admin_token(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let outcome = self
+            .send(self.http.post(format!("{}/v1/auth/token", self.control_plane)).json(&json!({
+                "grant_type": "password", "email": email, "password": password,
+            })))
+            .await;
+        anyhow::ensure!(outcome.status == 200, "admin sign-in: {} {}", outcome.status, outcome.body);
+        Ok(outcome.body["access_token"].as_str().context("token")?.to_owned())
+    }
+
+    /// Creates an active product with one variant through `POST /admin/products`.
+    pub async fn create_product(&self, store: &mut Store, title: &str, price: i64, stock: i64) -> anyhow::Result<()> {
+        let outcome = self
+            .send(
+                self.store(reqwest::Method::POST, &store.host, "/admin/products")
+                    .bearer_auth(&store.token)
+                    .json(&json!({
+                        "title": title, "status": "active", "description": format!("{title} for load tests"),
+                        "variants": [{"sku": format!("SKU-{}", title.replace(' ', "-")), "price": {"amount": price, "currency": "USD"}, "stock": stock}],
+                    })),
+            )
+            .await;
+        anyhow::ensure!(outcome.status == 201, "create product: {} {}", outcome.status, outcome.body);
+        store.handles.push(outcome.body["handle"].as_str().context("handle")?.to_owned());
+        store.variants.push(outcome.body["variants"][0]["id"].as_str().context("variant id")?.to_owned());
+        Ok(())
+    }
+
+    /// Sets a variant's stock through `PUT /admin/inventory/{variant_id}`.
+    pub async fn set_stock(&self, store: &Store, variant: &str, on_hand: i64) -> anyhow::Result<()> {
+        let outcome = self
+            .send(
+                self.store(reqwest::Method::PUT, &store.host, &format!("/admin/inventory/{variant}"))
+                    .bearer_auth(&store.token)
+                    .json(&json!({"on_hand": on_hand})),
+            )
+            .await;
+        anyhow::ensure!(outcome.status == 200, "set stock: {} {}", outcome.status, outcome.body);
+        Ok(())
+    }
+
+    /// Reads a variant's stock.
+    pub async fn stock(&self, store: &Store, variant: &str) -> anyhow::Result<Value> {
+        let outcome = self
+            .send(
+                self.store(reqwest::Method::GET, &store.host, &format!("/admin/inventory/{variant}"))
+                    .bearer_auth(&store.token),
+            )
+            .await;
+        anyhow::ensure!(outcome.status == 200, "stock: {} {}", outcome.status, outcome.body);
+        Ok(outcome.body)
+    }
+
+    /// A guest cart holding `quantity` of `variant`; the add's outcome is returned.
+    pub async fn cart_with(&self, host: &str, variant: &str, quantity: i64) -> (Option<String>, Outcome) {
+        let created = self.send(self.store(reqwest::Method::POST, host, "/store/carts").json(&json!({}))).await;
+        let Some(cart) = created.body["id"].as_str().map(str::to_owned) else {
+            return (None, created);
+        };
+        let added = self
+            .send(
+                self.store(reqwest::Method::POST, host, &format!("/store/carts/{cart}/items"))
+                    .json(&json!({"variant_id": variant, "quantity": quantity})),
+            )
+            .await;
+        (Some(cart), added)
+    }
+
+    /// Checks a cart out with the test provider.
+    pub async fn checkout(&self, host: &str, cart: &str, key: &str, token: &str) -> Outcome {
+        self.send(
+            self.store(reqwest::Method::POST, host, &format!("/store/carts/{cart}/checkout"))
+                .header("idempotency-key", key)
+                .json(&json!({
+                    "email": "buyer@load.test",
+                    "shipping_address": {"name": "Buyer", "line1": "1 Load St", "city": "Testville",
+                                         "postal_code": "10115", "country": "US"},
+                    "payment": {"provider": "test", "token": token},
+                })),
+        )
+        .await
+    }
+}

@@ -1,0 +1,382 @@
+//! The scenarios. Each returns a [`Report`]; the ones with an invariant return
+//! it too, and the caller (the CLI or the quick test) decides what to do.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures_util::{stream, StreamExt};
+use reqwest::Method;
+
+use super::{
+    client::{Api, Store},
+    stats::{Recorder, Report},
+};
+
+/// How requests spread over stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skew {
+    /// Every store equally.
+    Uniform,
+    /// Zipf with exponent 1: the first store gets the most traffic.
+    Zipf,
+}
+
+/// A tiny deterministic generator (xorshift64*): enough for picking stores and
+/// paths, with no dependency and no shared state between workers.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (0 is mapped to a fixed odd constant).
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// A value in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Picks store indexes with the given skew.
+pub struct Picker {
+    cumulative: Vec<f64>,
+}
+
+impl Picker {
+    /// A picker over `n` stores.
+    pub fn new(n: usize, skew: Skew) -> Self {
+        let weights = (1..=n).map(|k| match skew {
+            Skew::Uniform => 1.0,
+            Skew::Zipf => 1.0 / k as f64,
+        });
+        let mut total = 0.0;
+        let mut cumulative: Vec<f64> = weights
+            .map(|w| {
+                total += w;
+                total
+            })
+            .collect();
+        for c in &mut cumulative {
+            *c /= total;
+        }
+        Self { cumulative }
+    }
+
+    /// The next store index.
+    pub fn pick(&self, rng: &mut Rng) -> usize {
+        let u = rng.unit();
+        self.cumulative.partition_point(|c| *c < u).min(self.cumulative.len() - 1)
+    }
+}
+
+/// Opens `count` stores through the control plane, `concurrency` at a time.
+pub async fn provision(
+    api: &Api,
+    prefix: &str,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Report, Vec<Store>)> {
+    let started = Instant::now();
+    let results: Vec<_> = stream::iter(0..count)
+        .map(|n| {
+            let api = api.clone();
+            let slug = format!("{prefix}{n:05}");
+            async move { api.sign_up(&slug).await }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut recorder = Recorder::default();
+    let mut stores = Vec::new();
+    for result in results {
+        let (store, latency) = result?;
+        recorder.record(201, latency);
+        stores.push(store);
+    }
+    stores.sort_by(|a, b| a.slug.cmp(&b.slug));
+    let mut report = recorder.report("provision stores (POST /v1/tenants)", started.elapsed());
+    report.notes.push(format!("{count} stores, concurrency {concurrency}"));
+    Ok((report, stores))
+}
+
+/// Gives every store `products` active products (one variant each, 1,000 in stock).
+pub async fn seed_catalog(
+    api: &Api,
+    stores: &mut [Store],
+    products: usize,
+    concurrency: usize,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut recorder = Recorder::default();
+    for store in stores.iter_mut() {
+        // Products of one store are created concurrently; handles are unique per
+        // store and across stores, so the isolation probe can spot a leak.
+        let made: Vec<anyhow::Result<(Duration, Store)>> = stream::iter(0..products)
+            .map(|n| {
+                let api = api.clone();
+                let mut one = Store { handles: Vec::new(), variants: Vec::new(), ..store.clone() };
+                async move {
+                    let started = Instant::now();
+                    let title = format!("{} item {n:05}", one.slug);
+                    api.create_product(&mut one, &title, 500 + (n as i64 % 50) * 100, 1000).await?;
+                    Ok((started.elapsed(), one))
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        for made in made {
+            let (latency, one) = made?;
+            recorder.record(201, latency);
+            store.handles.extend(one.handles);
+            store.variants.extend(one.variants);
+        }
+    }
+    let mut report = recorder.report("seed catalog (POST /admin/products)", started.elapsed());
+    report.notes.push(format!("{} stores × {products} products", stores.len()));
+    Ok(report)
+}
+
+/// Storefront reads for `duration`: product list 60 %, detail 30 %, search 10 %.
+pub async fn browse(api: &Api, stores: &[Store], duration: Duration, concurrency: usize, skew: Skew) -> Report {
+    let stores = Arc::new(stores.to_vec());
+    let picker = Arc::new(Picker::new(stores.len(), skew));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = (0..concurrency).map(|worker| {
+        let (api, stores, picker) = (api.clone(), stores.clone(), picker.clone());
+        tokio::spawn(async move {
+            let mut rng = Rng::new(worker as u64 + 1);
+            let mut recorder = Recorder::default();
+            while Instant::now() < deadline {
+                let store = &stores[picker.pick(&mut rng)];
+                let roll = rng.below(10);
+                let path = if roll < 6 || store.handles.is_empty() {
+                    "/store/products?limit=20".to_owned()
+                } else if roll < 9 {
+                    format!("/store/products/{}", store.handles[rng.below(store.handles.len())])
+                } else {
+                    "/store/products?q=item&limit=10".to_owned()
+                };
+                let outcome = api.send(api.store(Method::GET, &store.host, &path)).await;
+                recorder.record(outcome.status, outcome.latency);
+            }
+            recorder
+        })
+    });
+    let recorder = merge(workers).await;
+    let mut report = recorder.report(&format!("browse ({skew:?}, {concurrency} conns)"), started.elapsed());
+    report.notes.push(format!("{} stores", stores.len()));
+    report
+}
+
+/// Cart traffic for `duration`: create, add, update, read.
+pub async fn cart(api: &Api, stores: &[Store], duration: Duration, concurrency: usize) -> Report {
+    let stores = Arc::new(stores.to_vec());
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = (0..concurrency).map(|worker| {
+        let (api, stores) = (api.clone(), stores.clone());
+        tokio::spawn(async move {
+            let mut rng = Rng::new(worker as u64 + 101);
+            let mut recorder = Recorder::default();
+            while Instant::now() < deadline {
+                let store = &stores[rng.below(stores.len())];
+                let variant = &store.variants[rng.below(store.variants.len())];
+                let (cart, added) = api.cart_with(&store.host, variant, 1).await;
+                recorder.record(added.status, added.latency);
+                let Some(cart) = cart else { continue };
+                if let Some(item) = added.body["items"][0]["id"].as_str() {
+                    let updated = api
+                        .send(
+                            api.store(Method::PATCH, &store.host, &format!("/store/carts/{cart}/items/{item}"))
+                                .json(&serde_json::json!({"quantity": 2})),
+                        )
+                        .await;
+                    recorder.record(updated.status, updated.latency);
+                }
+                let read = api.send(api.store(Method::GET, &store.host, &format!("/store/carts/{cart}"))).await;
+                recorder.record(read.status, read.latency);
+            }
+            recorder
+        })
+    });
+    let recorder = merge(workers).await;
+    recorder.report(&format!("cart ({concurrency} conns)"), started.elapsed())
+}
+
+/// Full checkouts for `duration`: cart, add one unit, checkout with `tok_success`.
+/// Only the checkout call is timed; the rate is orders per second.
+pub async fn checkout(api: &Api, stores: &[Store], duration: Duration, concurrency: usize) -> Report {
+    let stores = Arc::new(stores.to_vec());
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = (0..concurrency).map(|worker| {
+        let (api, stores) = (api.clone(), stores.clone());
+        tokio::spawn(async move {
+            let mut rng = Rng::new(worker as u64 + 1001);
+            let mut recorder = Recorder::default();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let store = &stores[rng.below(stores.len())];
+                let variant = &store.variants[rng.below(store.variants.len())];
+                let (Some(cart), added) = api.cart_with(&store.host, variant, 1).await else { continue };
+                if added.status != 200 {
+                    recorder.record(added.status, added.latency);
+                    continue;
+                }
+                n += 1;
+                let outcome = api.checkout(&store.host, &cart, &format!("load-{worker}-{n}"), "tok_success").await;
+                recorder.record(outcome.status, outcome.latency);
+            }
+            recorder
+        })
+    });
+    let recorder = merge(workers).await;
+    recorder.report(&format!("checkout ({concurrency} buyers)"), started.elapsed())
+}
+
+/// What a flash sale must show.
+pub struct FlashSale {
+    /// Latencies and statuses of the checkout calls.
+    pub report: Report,
+    /// Orders answered 201 paid.
+    pub paid: u64,
+    /// Stock left on hand and reserved after the sale.
+    pub on_hand: i64,
+    /// Units still reserved after the sale.
+    pub reserved: i64,
+    /// Time from the first request to the last paid order.
+    pub sold_out_after: Duration,
+}
+
+/// `buyers` concurrent buyers for `units` units of one variant: each makes a cart,
+/// adds one unit (409 once it is gone) and checks out.
+pub async fn flash_sale(api: &Api, store: &Store, buyers: usize, units: i64) -> anyhow::Result<FlashSale> {
+    let variant = store.variants.first().cloned().ok_or_else(|| anyhow::anyhow!("the store has no variant"))?;
+    api.set_stock(store, &variant, units).await?;
+    let started = Instant::now();
+    let gate = Arc::new(tokio::sync::Barrier::new(buyers));
+    let tasks = (0..buyers).map(|buyer| {
+        let (api, store, variant, gate) = (api.clone(), store.clone(), variant.clone(), gate.clone());
+        tokio::spawn(async move {
+            let mut recorder = Recorder::default();
+            let created =
+                api.send(api.store(Method::POST, &store.host, "/store/carts").json(&serde_json::json!({}))).await;
+            gate.wait().await;
+            let Some(cart) = created.body["id"].as_str() else {
+                recorder.record(created.status, created.latency);
+                return (recorder, None);
+            };
+            let added = api
+                .send(
+                    api.store(Method::POST, &store.host, &format!("/store/carts/{cart}/items"))
+                        .json(&serde_json::json!({"variant_id": variant, "quantity": 1})),
+                )
+                .await;
+            if added.status != 200 {
+                recorder.record(added.status, added.latency);
+                return (recorder, None);
+            }
+            let outcome = api.checkout(&store.host, cart, &format!("flash-{buyer}"), "tok_success").await;
+            recorder.record(outcome.status, outcome.latency);
+            let paid = (outcome.status == 201 && outcome.body["status"] == "paid").then(Instant::now);
+            (recorder, paid)
+        })
+    });
+    let mut recorder = Recorder::default();
+    let mut paid = 0u64;
+    let mut last_paid = started;
+    for task in futures_util::future::join_all(tasks).await {
+        let (one, paid_at) = task?;
+        recorder.merge(&one);
+        if let Some(at) = paid_at {
+            paid += 1;
+            last_paid = last_paid.max(at);
+        }
+    }
+    let stock = api.stock(store, &variant).await?;
+    let sale = FlashSale {
+        report: recorder.report(&format!("flash sale ({buyers} buyers, {units} units)"), started.elapsed()),
+        paid,
+        on_hand: stock["on_hand"].as_i64().unwrap_or(-1),
+        reserved: stock["reserved"].as_i64().unwrap_or(-1),
+        sold_out_after: last_paid - started,
+    };
+    Ok(sale)
+}
+
+/// Asks every store's host for its neighbour's products; returns the number of
+/// answers that were not a 404 (a leak) and the number of probes.
+pub async fn isolation_probe(api: &Api, stores: &[Store]) -> (u64, u64) {
+    let mut leaks = 0;
+    let mut probes = 0;
+    for (i, store) in stores.iter().enumerate() {
+        let neighbour = &stores[(i + 1) % stores.len()];
+        if neighbour.id == store.id {
+            continue;
+        }
+        for handle in neighbour.handles.iter().take(3) {
+            probes += 1;
+            let outcome = api.send(api.store(Method::GET, &store.host, &format!("/store/products/{handle}"))).await;
+            if outcome.status != 404 {
+                leaks += 1;
+            }
+        }
+        probes += 1;
+        let list = api.send(api.store(Method::GET, &store.host, "/store/products?limit=100")).await;
+        let foreign = list.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["handle"].as_str().is_some_and(|h| !h.starts_with(&store.slug)))
+            .count();
+        if list.status != 200 || foreign > 0 {
+            leaks += 1;
+        }
+    }
+    (leaks, probes)
+}
+
+async fn merge(workers: impl Iterator<Item = tokio::task::JoinHandle<Recorder>>) -> Recorder {
+    let mut total = Recorder::default();
+    for recorder in futures_util::future::join_all(workers).await.into_iter().flatten() {
+        total.merge(&recorder);
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_favours_the_first_store_and_uniform_does_not() {
+        let mut rng = Rng::new(7);
+        let zipf = Picker::new(100, Skew::Zipf);
+        let uniform = Picker::new(100, Skew::Uniform);
+        let (mut z0, mut u0) = (0, 0);
+        for _ in 0..100_000 {
+            z0 += usize::from(zipf.pick(&mut rng) == 0);
+            u0 += usize::from(uniform.pick(&mut rng) == 0);
+        }
+        // H(100) ≈ 5.19, so store 0 gets ≈ 19 % under Zipf and 1 % uniformly.
+        assert!((17_000..21_000).contains(&z0), "{z0}");
+        assert!((700..1_300).contains(&u0), "{u0}");
+    }
+}
