@@ -51,6 +51,9 @@ pub enum Error {
         /// The order.
         order_id: String,
     },
+    /// The store's payment provider cannot be charged through by this service.
+    #[error("payment provider unavailable")]
+    PaymentUnavailable(String),
     /// The provider refused a refund.
     #[error("refund refused: {0}")]
     RefundRefused(String),
@@ -127,6 +130,12 @@ impl From<Error> for Problem {
             )
             .with("order_id", order_id),
             Error::RefundRefused(reason) => Problem::conflict("refund-refused", reason),
+            Error::PaymentUnavailable(provider) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment-provider-unavailable",
+                "Payment provider unavailable",
+                format!("This store takes payments through {provider}, which cannot be used yet; nothing was charged."),
+            ),
             Error::IdempotencyMismatch => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",

@@ -186,7 +186,7 @@ async fn checkout(
     let key = idempotency_key(&headers)?;
     let request: CheckoutRequest = parse_json(body.to_string().as_bytes())?;
     let customer = principal.map(|p| p.customer_id);
-    let checkout = parse_checkout(&state, cart_id.clone(), customer, request)?;
+    let checkout = parse_checkout(cart_id.clone(), customer, request)?;
 
     let Some(key) = key else {
         let (status, body) = outcome(saga::run(&state, &tenant, OrderId::new(), checkout, false).await);
@@ -227,7 +227,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 }
 
 fn parse_checkout(
-    state: &AppState,
     cart_id: String,
     customer: Option<uuid::Uuid>,
     request: CheckoutRequest,
@@ -238,8 +237,8 @@ fn parse_checkout(
         .as_deref()
         .and_then(|raw| Email::parse(raw).map_err(|e| errors.push(FieldError::new("email", e))).ok());
     let address = request.shipping_address.parse("shipping_address").map_err(|e| errors.extend(e)).ok();
-    if request.payment.provider != state.payments.name() {
-        errors.push(FieldError::new("payment.provider", format!("must be {}", state.payments.name())));
+    if platform::settings::PaymentProvider::parse(&request.payment.provider).is_none() {
+        errors.push(FieldError::new("payment.provider", "must be test or stripe"));
     }
     let token = request.payment.token.trim().to_owned();
     if token.is_empty() || token.len() > 255 {
@@ -257,9 +256,16 @@ fn parse_checkout(
         .filter(|c| !c.trim().is_empty())
         .and_then(|raw| Code::parse(raw).map_err(|e| errors.push(FieldError::new("discount_code", e))).ok());
     match address {
-        Some(address) if errors.is_empty() => {
-            Ok(Checkout { cart_id, customer, email, address, payment_token: token, shipping_method, discount_code })
-        }
+        Some(address) if errors.is_empty() => Ok(Checkout {
+            cart_id,
+            customer,
+            email,
+            address,
+            payment_provider: request.payment.provider,
+            payment_token: token,
+            shipping_method,
+            discount_code,
+        }),
         _ => Err(Problem::validation(errors)),
     }
 }

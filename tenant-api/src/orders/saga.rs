@@ -36,7 +36,7 @@ use crate::{
     },
     customers::model::{Address, CustomerId, Email},
     inventory::reservations,
-    payments::{model::ChargeOutcome, Merchant},
+    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
     startup::AppState,
 };
 
@@ -51,6 +51,8 @@ pub struct Checkout {
     pub email: Option<Email>,
     /// Where to ship.
     pub address: Address,
+    /// The provider the shopper pays through (must be the store's).
+    pub payment_provider: String,
     /// The shopper's payment token for the provider.
     pub payment_token: String,
     /// A chosen shipping method (else the cheapest).
@@ -69,12 +71,24 @@ pub async fn run(
     request: Checkout,
     resume: bool,
 ) -> Result<Order, Error> {
+    // The store's provider is read while the cart loads (one round trip each, in parallel).
+    let (provider, cart) = tokio::join!(
+        payments::for_store(state, tenant),
+        cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer)
+    );
+    let provider = provider?.map_err(Error::PaymentUnavailable)?;
+    if request.payment_provider != provider.name() {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "payment.provider",
+            format!("must be {}, this store's provider", provider.name()),
+        )]));
+    }
     if resume {
         let mut tx = state.db.tenant_tx(tenant).await?;
         let existing = repo::find_order(&mut tx, order_id).await?;
         drop(tx);
         if let Some(order) = existing {
-            let order = carry_on(state, tenant, order, &request.payment_token).await?;
+            let order = carry_on(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
             if let Ok(cart) = cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer).await
             {
                 cart::service::clear(state, tenant, &cart).await?;
@@ -82,12 +96,12 @@ pub async fn run(
             return Ok(order);
         }
     }
-    let cart = cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer).await?;
+    let cart = cart?;
     if cart.lines.is_empty() {
         return Err(Error::EmptyCart);
     }
-    let order = place(state, tenant, order_id, &request, &cart).await?;
-    let order = charge(state, tenant, order, &request.payment_token).await?;
+    let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
+    let order = charge(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
     cart::service::clear(state, tenant, &cart).await?;
     Ok(order)
 }
@@ -96,13 +110,14 @@ pub async fn run(
 async fn place(
     state: &AppState,
     tenant: &Tenant,
+    provider: &dyn PaymentProvider,
     order_id: OrderId,
     request: &Checkout,
     cart: &cart::model::Cart,
 ) -> Result<Order, Error> {
     let ids: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).collect();
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if state.payments.ledger_in_cell() {
+    if provider.ledger_in_cell() {
         // This commit releases the stock rows and the store's order counter
         // without waiting for an fsync; the settling commit makes it durable
         // before any client hears of the order.
@@ -223,9 +238,15 @@ async fn place(
 }
 
 /// Steps 2 and 3: charge, then mark paid or failed.
-async fn charge(state: &AppState, tenant: &Tenant, mut order: Order, token: &str) -> Result<Order, Error> {
+async fn charge(
+    state: &AppState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    mut order: Order,
+    token: &str,
+) -> Result<Order, Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
-    let outcome = state.payments.charge(&merchant, order.id.as_uuid(), order.money(order.totals.total), token).await?;
+    let outcome = provider.charge(&merchant, order.id.as_uuid(), order.money(order.totals.total), token).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     match outcome {
         ChargeOutcome::Succeeded { .. } => match service::mark_paid(&mut tx, order.id).await? {
@@ -242,7 +263,7 @@ async fn charge(state: &AppState, tenant: &Tenant, mut order: Order, token: &str
                 if current.status == OrderStatus::Paid {
                     return Ok(current);
                 }
-                give_back(state, &merchant, &current).await?;
+                give_back(provider, &merchant, &current).await?;
                 Err(Error::CheckoutExpired { order_id: order.id.to_string() })
             }
         },
@@ -257,24 +278,28 @@ async fn charge(state: &AppState, tenant: &Tenant, mut order: Order, token: &str
 }
 
 /// Refunds a charge that landed on an order which stopped waiting for it.
-async fn give_back(state: &AppState, merchant: &Merchant, order: &Order) -> Result<(), Error> {
+async fn give_back(provider: &dyn PaymentProvider, merchant: &Merchant, order: &Order) -> Result<(), Error> {
     let refund = Uuid::now_v7();
     let amount = order.money(order.totals.total);
-    if let Err(refusal) =
-        state.payments.refund(merchant, order.id.as_uuid(), refund, amount, Some("order expired")).await?
-    {
+    if let Err(refusal) = provider.refund(merchant, order.id.as_uuid(), refund, amount, Some("order expired")).await? {
         tracing::error!(order_id = %order.id, error = %refusal, "cannot refund a late charge");
     }
     Ok(())
 }
 
 /// An earlier attempt placed this order and died: finish it from where it is.
-async fn carry_on(state: &AppState, tenant: &Tenant, order: Order, token: &str) -> Result<Order, Error> {
+async fn carry_on(
+    state: &AppState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    order: Order,
+    token: &str,
+) -> Result<Order, Error> {
     match order.status {
         OrderStatus::PendingPayment => {
             // The charge is idempotent by order id: if the dead attempt charged,
             // this returns that charge instead of making another.
-            charge(state, tenant, order, token).await
+            charge(state, tenant, provider, order, token).await
         }
         OrderStatus::PaymentFailed => {
             Err(Error::PaymentDeclined { order_id: order.id.to_string(), code: "declined".into() })

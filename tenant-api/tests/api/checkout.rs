@@ -429,3 +429,29 @@ async fn every_step_writes_an_outbox_event_and_the_relay_publishes_them_in_order
     assert_eq!(topics(true).await, ["order.created", "order.paid", "order.fulfilled"]);
     assert!(topics(false).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_store_is_charged_only_through_its_own_provider() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let mut body = checkout_body("ann@example.com", "tok_success");
+    body["payment"]["provider"] = json!("stripe");
+    let (status, problem) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "payment.provider");
+
+    // A store set to Stripe is never charged through the test provider instead.
+    sqlx::query("insert into control.tenant_payment_settings (tenant_id, provider) values ($1, 'stripe')")
+        .bind(store.id())
+        .execute(app.state.db.control())
+        .await
+        .unwrap();
+    let (status, problem) =
+        app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["type"], "/problems/payment-provider-unavailable");
+    assert_eq!(app.stock(&store, &variant).await, (10, 0));
+    assert_eq!(orders_in(&app, &store, "pending_payment").await, 0);
+}
