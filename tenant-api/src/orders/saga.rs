@@ -116,13 +116,14 @@ async fn place(
     cart: &cart::model::Cart,
 ) -> Result<Order, Error> {
     let ids: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).collect();
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    if provider.ledger_in_cell() {
-        // This commit releases the stock rows and the store's order counter
-        // without waiting for an fsync; the settling commit makes it durable
-        // before any client hears of the order.
-        tx.defer_durability().await?;
-    }
+    // With the ledger in the cell, this commit lets go of the stock rows and
+    // the store's order counter without waiting for an fsync; the settling
+    // commit makes it durable before any client hears of the order.
+    let mut tx = if provider.ledger_in_cell() {
+        state.db.tenant_tx_deferred(tenant).await?
+    } else {
+        state.db.tenant_tx(tenant).await?
+    };
 
     let variants: HashMap<VariantId, pricing::SaleVariant> =
         pricing::variants_for_sale(&mut tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();

@@ -39,10 +39,9 @@ impl PaymentProvider for TestProvider {
                 "tok_decline" => Some("card_declined"),
                 _ => Some("invalid_token"),
             };
-            let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
             // The settling transaction that follows every charge commits
             // synchronously and flushes this one with it (see `ledger_in_cell`).
-            tx.defer_durability().await?;
+            let mut tx = TenantTx::begin_deferred(&merchant.cell, merchant.tenant_id).await?;
             let outcome = repo::record_charge(&mut tx, order, Uuid::now_v7(), self.name(), amount, decision).await?;
             tx.commit().await?;
             Ok(outcome)

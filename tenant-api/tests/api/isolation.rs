@@ -277,3 +277,27 @@ fn assert_rls_violation(result: Result<sqlx::postgres::PgQueryResult, sqlx::Erro
     // 42501: insufficient_privilege, raised for "new row violates row-level security policy".
     assert_eq!(code.as_deref(), Some("42501"), "{table}: {error}");
 }
+
+#[tokio::test]
+async fn a_deferred_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_connection() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    seed_every_table(&app, &a).await;
+    let mut tx = app.state.db.tenant_tx_deferred(&b.tenant).await.unwrap();
+    let (role, tenant, sync): (String, String, String) = sqlx::query_as(
+        "select current_user::text, current_setting('app.tenant_id'), current_setting('synchronous_commit')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((role.as_str(), tenant, sync.as_str()), ("app_tenant", b.id().to_string(), "off"));
+    for table in TENANT_TABLES {
+        assert_eq!(count(&mut tx, table).await, 0, "{table}");
+    }
+    drop(tx);
+    let mut conn = app.state.db.control().acquire().await.unwrap();
+    let sync: String =
+        sqlx::query_scalar("select current_setting('synchronous_commit')").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(sync, "on", "the setting is transaction-local");
+}
