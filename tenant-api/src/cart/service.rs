@@ -59,7 +59,7 @@ pub async fn create(
 /// A cart at current prices.
 pub async fn get(state: &AppState, tenant: &Tenant, id: &str, caller: Option<Uuid>) -> Result<CartView, Error> {
     let cart = load(state, tenant, id, caller).await?;
-    priced(state, tenant, cart, None).await
+    priced(state, tenant, cart).await
 }
 
 /// Adds units of a variant (merging with its line), checked against the
@@ -152,7 +152,7 @@ pub async fn remove_item(
     let mut redis = state.redis.clone();
     store::remove_lines(&mut redis, tenant.id, &cart.id, &[variant]).await?;
     cart.set(variant, 0);
-    priced(state, tenant, cart, None).await
+    priced(state, tenant, cart).await
 }
 
 /// Sets or clears the cart's email and discount code.
@@ -181,7 +181,7 @@ pub async fn update_details(
     if let Some(discount) = discount {
         cart.discount_code = discount.map(|d| d.as_ref().to_owned());
     }
-    let view = priced(state, tenant, cart, None).await?;
+    let view = priced(state, tenant, cart).await?;
     if check_code {
         if let Some(reason) = &view.discount_error {
             // Keep the cart usable: the code is not stored when it does not apply.
@@ -294,8 +294,8 @@ fn subtotal(cart: &Cart, variants: &[pricing::SaleVariant]) -> i64 {
         .sum()
 }
 
-async fn priced(state: &AppState, tenant: &Tenant, cart: Cart, extra: Option<VariantId>) -> Result<CartView, Error> {
-    let pricing = fetch_pricing(state, tenant, &cart, extra).await?;
+async fn priced(state: &AppState, tenant: &Tenant, cart: Cart) -> Result<CartView, Error> {
+    let pricing = fetch_pricing(state, tenant, &cart, None).await?;
     let gone: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).filter(|v| !pricing.on_sale(*v)).collect();
     if !gone.is_empty() {
         let mut redis = state.redis.clone();
