@@ -189,7 +189,7 @@ async fn checkout(
     let checkout = parse_checkout(cart_id.clone(), customer, request)?;
 
     let Some(key) = key else {
-        let (status, body) = outcome(saga::run(&state, &tenant, OrderId::new(), checkout, false).await);
+        let (status, body) = finish_detached(state, tenant, OrderId::new(), checkout, false, None).await?;
         return Ok(respond(status, body));
     };
     let caller = customer.map_or_else(|| "guest".to_owned(), |c| format!("customer:{c}"));
@@ -209,14 +209,35 @@ async fn checkout(
             Claim::Mismatch => return Err(Error::IdempotencyMismatch.into()),
             Claim::InFlight => return Err(Error::IdempotencyInFlight.into()),
         };
-    let (status, body) = outcome(saga::run(&state, &tenant, order_id, checkout, resume).await);
-    if status.is_server_error() {
-        // Our failure: the next retry resumes this order at once.
-        idempotency::abandon(&mut redis, &record, &hash, order_id.as_uuid()).await?;
-    } else {
-        idempotency::complete(&mut redis, &record, &hash, order_id.as_uuid(), status.as_u16(), &body).await?;
-    }
+    let (status, body) = finish_detached(state, tenant, order_id, checkout, resume, Some((record, hash))).await?;
     Ok(respond(status, body))
+}
+
+/// Runs the saga and records its answer under the idempotency key, in a task
+/// of its own: a client that hangs up mid-checkout does not cancel it half-way,
+/// and its retry finds the answer waiting.
+async fn finish_detached(
+    state: AppState,
+    tenant: std::sync::Arc<Tenant>,
+    order_id: OrderId,
+    checkout: Checkout,
+    resume: bool,
+    record: Option<(String, String)>,
+) -> Result<(StatusCode, serde_json::Value), Problem> {
+    let task = tokio::spawn(async move {
+        let (status, body) = outcome(saga::run(&state, &tenant, order_id, checkout, resume).await);
+        if let Some((record, hash)) = record {
+            let mut redis = state.redis.clone();
+            if status.is_server_error() {
+                // Our failure: the next retry resumes this order at once.
+                idempotency::abandon(&mut redis, &record, &hash, order_id.as_uuid()).await?;
+            } else {
+                idempotency::complete(&mut redis, &record, &hash, order_id.as_uuid(), status.as_u16(), &body).await?;
+            }
+        }
+        Ok::<_, anyhow::Error>((status, body))
+    });
+    Ok(task.await.map_err(|e| Problem::internal(e.into()))??)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {

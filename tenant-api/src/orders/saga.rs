@@ -89,9 +89,8 @@ pub async fn run(
         drop(tx);
         if let Some(order) = existing {
             let order = carry_on(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
-            if let Ok(cart) = cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer).await
-            {
-                cart::service::clear(state, tenant, &cart).await?;
+            if let Ok(cart) = &cart {
+                cart::service::clear(state, tenant, cart).await?;
             }
             return Ok(order);
         }
