@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::Context;
 use axum::{
-    extract::{FromRef, FromRequestParts},
+    extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::request::Parts,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -29,22 +29,26 @@ use sqlx::PgPool;
 
 use crate::{crypto::MasterKeys, ids::TenantId, problem::Problem, tenancy::TenantCtx};
 
-/// The `aud` of every token the platform issues.
+/// The `aud` of staff and platform-admin tokens.
 pub const AUDIENCE: &str = "commerce-platform";
+
+/// The `aud` of shopper tokens. Different from [`AUDIENCE`], so a shopper token
+/// fails verification wherever staff tokens are accepted, and the reverse.
+pub const STOREFRONT_AUDIENCE: &str = "commerce-storefront";
 
 /// Claims of a platform token.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
     /// Issuer: the control plane's public URL.
     pub iss: String,
-    /// Audience: [`AUDIENCE`].
+    /// Audience: [`AUDIENCE`] or [`STOREFRONT_AUDIENCE`].
     pub aud: String,
     /// The account (staff, admin) the token speaks for.
     pub sub: String,
     /// The store the token is bound to; absent for platform admins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
-    /// `owner`, `admin`, `staff` or `platform_admin`.
+    /// `owner`, `admin`, `staff`, `platform_admin` or (storefront) `customer`.
     pub role: String,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
@@ -57,6 +61,9 @@ pub struct Claims {
 /// Roles a token may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// A shopper of one store. Only ever in [`STOREFRONT_AUDIENCE`] tokens;
+    /// every staff and platform path refuses it. Lowest, so no `role >= min` admits it.
+    Customer,
     /// Store staff: day-to-day operations.
     Staff,
     /// Store admin: also settings, keys and staff.
@@ -75,6 +82,7 @@ impl Role {
             "admin" => Some(Self::Admin),
             "owner" => Some(Self::Owner),
             "platform_admin" => Some(Self::PlatformAdmin),
+            "customer" => Some(Self::Customer),
             _ => None,
         }
     }
@@ -86,6 +94,7 @@ impl Role {
             Self::Admin => "admin",
             Self::Owner => "owner",
             Self::PlatformAdmin => "platform_admin",
+            Self::Customer => "customer",
         }
     }
 }
@@ -123,8 +132,14 @@ impl KeyRing {
         &self.issuer
     }
 
-    /// Verifies a token and returns its claims.
+    /// Verifies a staff or platform-admin token ([`AUDIENCE`]) and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_for(token, AUDIENCE).await
+    }
+
+    /// Verifies a token issued for `audience` and returns its claims. A token of
+    /// another audience fails, whatever its signature.
+    pub async fn verify_for(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
@@ -139,7 +154,7 @@ impl KeyRing {
         };
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&*self.issuer]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
         jsonwebtoken::decode::<Claims>(token, &key, &validation)
@@ -243,12 +258,31 @@ impl Signer {
         &self.kid
     }
 
-    /// Issues a token for `sub` with `role`, bound to `tenant` if any, valid for `ttl`.
+    /// Issues a staff or platform-admin token for `sub` with `role`, bound to
+    /// `tenant` if any, valid for `ttl`.
     pub fn issue(&self, sub: &str, tenant: Option<TenantId>, role: Role, ttl: Duration) -> anyhow::Result<String> {
+        anyhow::ensure!(role != Role::Customer, "customer tokens are storefront tokens: use issue_customer");
+        self.issue_claims(AUDIENCE, sub, tenant, role, ttl)
+    }
+
+    /// Issues a shopper token ([`STOREFRONT_AUDIENCE`], role `customer`) for a
+    /// customer of `tenant`.
+    pub fn issue_customer(&self, customer: &str, tenant: TenantId, ttl: Duration) -> anyhow::Result<String> {
+        self.issue_claims(STOREFRONT_AUDIENCE, customer, Some(tenant), Role::Customer, ttl)
+    }
+
+    fn issue_claims(
+        &self,
+        audience: &str,
+        sub: &str,
+        tenant: Option<TenantId>,
+        role: Role,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer.to_string(),
-            aud: AUDIENCE.to_owned(),
+            aud: audience.to_owned(),
             sub: sub.to_owned(),
             tid: tenant.map(|t| t.to_string()),
             role: role.as_str().to_owned(),
@@ -426,11 +460,68 @@ where
             tracing::debug!(error = %e, "staff token refused");
             refused()
         })?;
-        let role = Role::parse(&claims.role).filter(|r| *r != Role::PlatformAdmin).ok_or_else(refused)?;
+        let role = Role::parse(&claims.role)
+            .filter(|r| !matches!(r, Role::PlatformAdmin | Role::Customer))
+            .ok_or_else(refused)?;
         if claims.tid.as_deref() != Some(tenant.id.to_string().as_str()) {
             return Err(refused());
         }
         Ok(Self { tenant_id: tenant.id, actor: Actor::Account(claims.sub), role, scopes: None })
+    }
+}
+
+/// A signed-in shopper of the resolved store (`/store` routes).
+///
+/// Accepts only [`STOREFRONT_AUDIENCE`] tokens with role `customer` whose `tid`
+/// is the store the host resolved to; anything else is 401 with one message.
+#[derive(Clone, Debug)]
+pub struct CustomerPrincipal {
+    /// The store; always the resolved one.
+    pub tenant_id: TenantId,
+    /// The customer (the token's `sub`).
+    pub customer_id: uuid::Uuid,
+}
+
+impl<S> FromRequestParts<S> for CustomerPrincipal
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let auth = Authenticator::from_ref(state);
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let refused = || Problem::unauthorized("A valid customer token of this store is required.");
+        let token = bearer(parts).ok_or_else(refused)?;
+        let claims = auth.keys.verify_for(token, STOREFRONT_AUDIENCE).await.map_err(|e| {
+            tracing::debug!(error = %e, "customer token refused");
+            refused()
+        })?;
+        if Role::parse(&claims.role) != Some(Role::Customer)
+            || claims.tid.as_deref() != Some(tenant.id.to_string().as_str())
+        {
+            return Err(refused());
+        }
+        let customer_id = uuid::Uuid::parse_str(&claims.sub).map_err(|_| refused())?;
+        Ok(Self { tenant_id: tenant.id, customer_id })
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for CustomerPrincipal
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    /// No `Authorization` header → `None` (a guest); a header that does not hold → 401.
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Problem> {
+        if parts.headers.contains_key(http::header::AUTHORIZATION) {
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state).await.map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -460,5 +551,12 @@ mod tests {
         assert!(p(&["catalog:read"]).require("catalog:write").is_err());
         assert!(p(&["catalog:*"]).require("catalog:write").is_ok());
         assert!(p(&["orders:*"]).require("catalog:write").is_err());
+    }
+
+    #[test]
+    fn the_customer_role_parses_and_ranks_below_every_staff_role() {
+        assert_eq!(Role::parse("customer"), Some(Role::Customer));
+        assert_eq!(Role::Customer.as_str(), "customer");
+        assert!(Role::Customer < Role::Staff);
     }
 }

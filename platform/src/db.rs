@@ -148,6 +148,13 @@ impl Db {
         TenantTx::begin(&pool, tenant.id).await
     }
 
+    /// Begins a unit of work for one tenant whose commit does not wait for an
+    /// fsync; see [`TenantTx::begin_deferred`] for when that is sound.
+    pub async fn tenant_tx_deferred(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
+        let pool = self.cell(&tenant.cell_id).await?;
+        TenantTx::begin_deferred(&pool, tenant.id).await
+    }
+
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
     /// function; every use is a place where isolation is the caller's job.
     pub async fn system_tx(&self, cell_id: &str) -> anyhow::Result<SystemTx> {
@@ -177,10 +184,28 @@ pub struct TenantTx {
 impl TenantTx {
     /// Begins a tenant-scoped transaction on a cell's pool.
     pub async fn begin(pool: &PgPool, tenant_id: TenantId) -> anyhow::Result<Self> {
+        Self::begin_as(pool, tenant_id, "").await
+    }
+
+    /// Begins a tenant-scoped transaction whose commit returns before its WAL
+    /// reaches disk (`synchronous_commit = off`, transaction-local), sparing an
+    /// fsync and, more to the point, letting go of its row locks without
+    /// waiting for one.
+    ///
+    /// Only for a step whose durability a later synchronous commit of the same
+    /// flow guarantees — PostgreSQL flushes WAL in order, so that commit makes
+    /// this one durable too — and whose outcome no client is told before then.
+    /// A crash in between loses this step and everything after it, never this
+    /// step alone.
+    pub async fn begin_deferred(pool: &PgPool, tenant_id: TenantId) -> anyhow::Result<Self> {
+        Self::begin_as(pool, tenant_id, ", set_config('synchronous_commit', 'off', true)").await
+    }
+
+    async fn begin_as(pool: &PgPool, tenant_id: TenantId, extra: &str) -> anyhow::Result<Self> {
         // The id is a UUID we format ourselves (hex and dashes), never client text,
         // so inlining it is safe; it lets the whole preamble go as one simple query.
         let begin = format!(
-            "BEGIN; SELECT set_config('role', 'app_tenant', true), set_config('app.tenant_id', '{}', true)",
+            "BEGIN; SELECT set_config('role', 'app_tenant', true), set_config('app.tenant_id', '{}', true){extra}",
             tenant_id.as_uuid()
         );
         let tx = pool.begin_with(begin).await.context("cannot begin a tenant transaction")?;

@@ -26,6 +26,7 @@ pub mod http;
 pub mod ids;
 pub mod media;
 pub mod money;
+pub mod password;
 pub mod problem;
 pub mod quotas;
 pub mod settings;

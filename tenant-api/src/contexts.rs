@@ -11,19 +11,32 @@ use crate::startup::AppState;
 pub enum Context {
     /// Products, variants, categories, collections, media, search.
     Catalog,
-    /// Stock levels.
+    /// Stock levels (`/admin/inventory`).
     Inventory,
+    /// Carts (`/store/carts`, but not checkout).
+    Cart,
+    /// Shopper accounts and sign-in (`/store/customers`, `/store/auth`, `/admin/customers`).
+    Customers,
+    /// Shipping methods, tax rates, discount codes (`/admin/…`).
+    Checkout,
+    /// Checkout saga, order history and management (`/store/carts/{id}/checkout`, `/store/orders`, `/admin/orders`).
+    Orders,
 }
 
 impl Context {
     /// Every context, in mounting order.
-    pub const ALL: &'static [Context] = &[Context::Catalog, Context::Inventory];
+    pub const ALL: &'static [Context] =
+        &[Context::Catalog, Context::Inventory, Context::Cart, Context::Customers, Context::Checkout, Context::Orders];
 
     /// The context's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Context::Catalog => "catalog",
             Context::Inventory => "inventory",
+            Context::Cart => "cart",
+            Context::Customers => "customers",
+            Context::Checkout => "checkout",
+            Context::Orders => "orders",
         }
     }
 
@@ -32,6 +45,10 @@ impl Context {
         match self {
             Context::Catalog => crate::catalog::router(),
             Context::Inventory => crate::inventory::router(),
+            Context::Cart => crate::cart::router(),
+            Context::Customers => crate::customers::router(),
+            Context::Checkout => crate::checkout::router(),
+            Context::Orders => crate::orders::router(),
         }
     }
 }

@@ -4,9 +4,17 @@
 //! then handled by one bounded context. Contexts are mounted by
 //! [`startup::Application`]; `serve --contexts` mounts only some of them.
 
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod contexts;
+pub mod customers;
 pub mod inventory;
+pub mod orders;
+pub mod outbox;
+pub mod payments;
 pub mod seed;
+pub mod settings;
 pub mod startup;
+pub mod wire;
 pub mod worker;

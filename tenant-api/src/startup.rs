@@ -5,8 +5,9 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use axum::{extract::FromRef, middleware, Router};
 use platform::{
-    auth::Authenticator,
+    auth::{Authenticator, Signer},
     config::Settings,
+    crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
@@ -15,7 +16,12 @@ use platform::{
 };
 use tokio::net::TcpListener;
 
-use crate::{catalog::cache::StorefrontCache, contexts::Context};
+use crate::{
+    catalog::cache::StorefrontCache,
+    contexts::Context,
+    payments::{test_provider::TestProvider, PaymentProvider},
+    settings::CommerceSettings,
+};
 
 /// Memory for cached storefront responses, per replica.
 const STOREFRONT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -39,6 +45,15 @@ pub struct AppState {
     pub storefront_cache: StorefrontCache,
     /// Where product media is stored.
     pub media: MediaStore,
+    /// Commerce configuration (token, cart and reservation lifetimes, worker intervals).
+    pub commerce: Arc<CommerceSettings>,
+    /// Signs shopper tokens (the platform's key, storefront audience).
+    pub signer: Signer,
+    /// Seals secrets written to the outbox (password reset tokens).
+    pub master: MasterKeys,
+    /// The payment provider. Only the built-in test provider exists yet; Stripe
+    /// will be chosen per store from its payment settings.
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl AppState {
@@ -58,6 +73,9 @@ impl AppState {
         // A plan change is announced as a change of its store.
         let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
         quotas.follow(&resolver);
+        let master = settings.master_keys()?;
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        let commerce = CommerceSettings::from_env()?;
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), STOREFRONT_CACHE_BYTES);
         storefront_cache.spawn_listener(client);
@@ -67,7 +85,20 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
-        Ok(Self { db, redis, resolver, auth, quotas, settings: Arc::new(settings), storefront_cache, media })
+        Ok(Self {
+            db,
+            redis,
+            resolver,
+            auth,
+            quotas,
+            settings: Arc::new(settings),
+            storefront_cache,
+            media,
+            commerce: Arc::new(commerce),
+            signer,
+            master,
+            payments: Arc::new(TestProvider),
+        })
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cache;
 mod error;
 pub mod import;
 pub mod model;
+pub mod pricing;
 mod repo;
 mod routes;
 pub mod service;

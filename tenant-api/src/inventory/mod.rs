@@ -1,10 +1,12 @@
-//! Inventory: stock levels per variant (`on_hand`, `reserved`). Checkout will
-//! reserve and commit against `inventory_level`; `reserved <= on_hand` is a
-//! database constraint, so no code path can oversell.
+//! Inventory: stock levels per variant (`on_hand`, `reserved`) and the
+//! reservations checkout holds against them. `reserved <= on_hand` is a
+//! database constraint and every stock change is one conditional update, so no
+//! code path can oversell.
 
 mod error;
 pub mod model;
 mod repo;
+pub mod reservations;
 mod routes;
 pub mod service;
 

@@ -63,8 +63,24 @@ async fn serve_mounts_only_the_requested_contexts() {
     app.get_json(&store.host, "/store/products", StatusCode::OK).await;
 }
 
+#[tokio::test]
+async fn serve_contexts_cart_mounts_carts_but_leaves_checkout_to_the_orders_replicas() {
+    let app = spawn_app_with(&[Context::Cart]).await;
+    let store = app.create_store("alpha").await;
+    let cart = app.post(&store.host, "/store/carts", None, serde_json::json!({}), StatusCode::CREATED).await;
+    let id = cart["id"].as_str().unwrap();
+    app.get_as(&store.host, &format!("/store/carts/{id}"), None, StatusCode::OK).await;
+    let body = app
+        .post(&store.host, &format!("/store/carts/{id}/checkout"), None, serde_json::json!({}), StatusCode::NOT_FOUND)
+        .await;
+    assert_eq!(body["type"], "/problems/route-not-found");
+    app.get_json(&store.host, "/store/products", StatusCode::NOT_FOUND).await;
+}
+
 #[test]
 fn context_names_parse_and_unknown_ones_are_refused() {
     assert_eq!("catalog".parse::<Context>(), Ok(Context::Catalog));
+    assert_eq!("cart".parse::<Context>(), Ok(Context::Cart));
+    assert_eq!("orders".parse::<Context>(), Ok(Context::Orders));
     assert!("payroll".parse::<Context>().unwrap_err().contains("known: catalog"));
 }

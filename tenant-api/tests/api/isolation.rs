@@ -19,19 +19,78 @@ const TENANT_TABLES: &[&str] = &[
     "category",
     "collection",
     "collection_product",
+    "customer",
+    "customer_address",
+    "customer_password_reset",
+    "customer_refresh_token",
+    "discount_code",
     "inventory_level",
     "notification_template",
+    "order_counter",
+    "outbox_event",
+    "payment",
     "product",
     "product_category",
     "product_media",
     "product_option",
     "product_variant",
+    "refund",
+    "sales_order",
+    "sales_order_line",
+    "shipping_method",
+    "stock_reservation",
+    "tax_rate",
 ];
 
 /// One row of the store in every tenant-owned table.
 async fn seed_every_table(app: &TestApp, store: &TestStore) {
     // product, product_variant and inventory_level in one call.
     let product = app.seed_product(store, "Secret Product", ProductStatus::Active, 4200).await;
+    let variant = uuid::Uuid::parse_str(product["variant_id"].as_str().unwrap()).unwrap();
+    let (customer, order) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let mut tx = app.tenant_tx(store).await;
+    // Exactly one row per table, written directly: the API writes several events per order.
+    for statement in [
+        "insert into customer (tenant_id, customer_id, email, password_hash) values ($1, $2, 'ann@a.test', 'x')",
+        "insert into customer_address (tenant_id, address_id, customer_id, name, line1, city, postal_code, country) \
+         values ($1, gen_random_uuid(), $2, 'Ann', '1 Main St', 'Town', '12345', 'US')",
+        "insert into customer_password_reset (tenant_id, token_hash, customer_id, expires_at) \
+         values ($1, '\\x01', $2, now() + interval '1 hour')",
+        "insert into customer_refresh_token (tenant_id, token_hash, family_id, customer_id, expires_at) \
+         values ($1, '\\x02', gen_random_uuid(), $2, now() + interval '1 day')",
+        "insert into discount_code (tenant_id, discount_code_id, code, kind, percent_off, currency) \
+         values ($1, gen_random_uuid(), 'SECRET10', 'percentage', 10, 'USD')",
+        "insert into order_counter (tenant_id, last_number) values ($1, 1001)",
+        "insert into sales_order (tenant_id, order_id, number, status, customer_id, email, currency, subtotal, \
+                                  total, shipping_address) \
+         values ($1, $3, 1001, 'paid', $2, 'ann@a.test', 'USD', 4200, 4200, '{\"name\": \"Ann\"}')",
+        "insert into sales_order_line (tenant_id, order_id, line_no, variant_id, product_id, sku, title, quantity, \
+                                       unit_amount, total) \
+         values ($1, $3, 0, $4, gen_random_uuid(), 'SKU', 'Secret', 1, 4200, 4200)",
+        "insert into stock_reservation (tenant_id, order_id, variant_id, quantity, status, expires_at) \
+         values ($1, $3, $4, 1, 'committed', now())",
+        "insert into payment (tenant_id, order_id, payment_id, provider, status, amount, currency) \
+         values ($1, $3, gen_random_uuid(), 'test', 'succeeded', 4200, 'USD')",
+        "insert into refund (tenant_id, refund_id, order_id, amount, currency) \
+         values ($1, gen_random_uuid(), $3, 100, 'USD')",
+        "insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
+         values ($1, gen_random_uuid(), 'order.paid', $3, '{}')",
+        "insert into shipping_method (tenant_id, shipping_method_id, name, amount, currency) \
+         values ($1, gen_random_uuid(), 'Standard', 500, 'USD')",
+        "insert into tax_rate (tenant_id, tax_rate_id, country, rate_bps) values ($1, gen_random_uuid(), 'US', 800)",
+    ] {
+        // Every statement binds the same four values; unused ones are ignored by casting them away.
+        let sql = format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::uuid) {statement}");
+        sqlx::query(&sql)
+            .bind(store.id())
+            .bind(customer)
+            .bind(order)
+            .bind(variant)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    tx.commit().await.unwrap();
     let product = ProductId::parse(product["id"].as_str().unwrap()).unwrap();
     let mut tx = app.tenant_tx(store).await;
     let category = service::create_category(
@@ -471,4 +530,28 @@ async fn store_b_shoppers_never_see_store_a_products_categories_or_collections_b
         let list = app.get_json(&b.host, &path, StatusCode::OK).await;
         assert_eq!(list["items"], serde_json::json!([]), "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_deferred_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_connection() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    seed_every_table(&app, &a).await;
+    let mut tx = app.state.db.tenant_tx_deferred(&b.tenant).await.unwrap();
+    let (role, tenant, sync): (String, String, String) = sqlx::query_as(
+        "select current_user::text, current_setting('app.tenant_id'), current_setting('synchronous_commit')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((role.as_str(), tenant, sync.as_str()), ("app_tenant", b.id().to_string(), "off"));
+    for table in TENANT_TABLES {
+        assert_eq!(count(&mut tx, table).await, 0, "{table}");
+    }
+    drop(tx);
+    let mut conn = app.state.db.control().acquire().await.unwrap();
+    let sync: String =
+        sqlx::query_scalar("select current_setting('synchronous_commit')").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(sync, "on", "the setting is transaction-local");
 }

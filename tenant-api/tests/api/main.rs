@@ -1,10 +1,17 @@
 mod admin;
 mod caching;
+mod carts;
 mod catalog;
+mod checkout;
+mod concurrency;
+mod cross_store;
+mod customers;
 mod health;
 mod helpers;
 mod import;
 mod isolation;
 mod media;
+mod orders;
+mod recovery;
 mod resolution;
 mod search;

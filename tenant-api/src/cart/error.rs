@@ -1,0 +1,52 @@
+use platform::problem::{FieldError, Problem};
+
+/// Outcomes of cart operations a client handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such cart in this store, or not this caller's.
+    #[error("cart not found")]
+    NotFound,
+    /// No such item in the cart.
+    #[error("item not found")]
+    ItemNotFound,
+    /// Input breaks a rule.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// More than is available.
+    #[error("insufficient stock")]
+    InsufficientStock {
+        /// Units that can still be added in total for the line.
+        available: i32,
+    },
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(error: redis::RedisError) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound => Problem::not_found("cart-not-found", "No such cart in this store."),
+            Error::ItemNotFound => Problem::not_found("item-not-found", "No such item in this cart."),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::InsufficientStock { available } => {
+                Problem::conflict("insufficient-stock", format!("Only {available} of this item can be in the cart."))
+                    .with("available", available)
+                    .with_errors(vec![FieldError::new("quantity", format!("at most {available} are available"))])
+            }
+            Error::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}

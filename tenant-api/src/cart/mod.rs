@@ -1,0 +1,16 @@
+//! Carts: in Redis, never in PostgreSQL. A guest cart's id is an unguessable
+//! capability; a customer's cart also needs the customer's token. Prices and
+//! stock are re-read from the catalog and inventory on every read (a client
+//! never supplies a price), and every use renews the cart's TTL.
+//!
+//! **Invariant:** a cart key is `t:{<tenant id>}:cart:<id>` (hash-tagged by
+//! tenant), so no request of one store can name another store's cart.
+
+mod error;
+pub mod model;
+mod routes;
+pub mod service;
+mod store;
+
+pub use error::Error;
+pub use routes::router;

@@ -1,0 +1,232 @@
+//! Cart HTTP under `/store/carts`.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, patch, post},
+    Json, Router,
+};
+use platform::{
+    auth::CustomerPrincipal,
+    money::{Currency, Money},
+    problem::{parse_json, ApiJson, FieldError, Problem},
+    tenancy::TenantCtx,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    model::{CartView, MAX_LINE_QUANTITY},
+    service,
+};
+use crate::{
+    catalog::model::VariantId, checkout::model::Code, customers::model::Email, startup::AppState, wire::MoneyDto,
+};
+
+/// The cart's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/store/carts", post(create_cart))
+        .route("/store/carts/{id}", get(get_cart).patch(update_cart))
+        .route("/store/carts/{id}/items", post(add_item))
+        .route("/store/carts/{id}/items/{item_id}", patch(update_item).delete(delete_item))
+}
+
+#[derive(Serialize)]
+struct ItemResponse {
+    id: String,
+    variant_id: String,
+    title: String,
+    sku: String,
+    quantity: i32,
+    unit_price: MoneyDto,
+    total: MoneyDto,
+    available: i32,
+}
+
+#[derive(Serialize)]
+struct CartResponse {
+    id: String,
+    customer_id: Option<String>,
+    email: Option<String>,
+    items: Vec<ItemResponse>,
+    discount_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discount_error: Option<String>,
+    subtotal: MoneyDto,
+    discount_total: MoneyDto,
+    shipping_total: MoneyDto,
+    tax_total: MoneyDto,
+    total: MoneyDto,
+}
+
+fn response(view: CartView, currency: Currency) -> Json<CartResponse> {
+    let money = |amount| MoneyDto::from(Money::new(amount, currency));
+    Json(CartResponse {
+        id: view.cart.id.as_ref().to_owned(),
+        customer_id: view.cart.customer.map(|c| c.to_string()),
+        email: view.cart.email,
+        items: view
+            .lines
+            .into_iter()
+            .map(|l| ItemResponse {
+                id: l.item_id,
+                variant_id: l.variant_id.to_string(),
+                title: l.title,
+                sku: l.sku,
+                quantity: l.quantity,
+                unit_price: l.unit_price.into(),
+                total: l.total.into(),
+                available: l.available,
+            })
+            .collect(),
+        discount_code: view.applied_discount,
+        discount_error: view.discount_error,
+        subtotal: money(view.totals.subtotal),
+        discount_total: money(view.totals.discount),
+        shipping_total: money(view.totals.shipping),
+        tax_total: money(view.totals.tax),
+        total: money(view.totals.total),
+    })
+}
+
+fn caller(principal: &Option<CustomerPrincipal>) -> Option<Uuid> {
+    principal.as_ref().map(|p| p.customer_id)
+}
+
+#[derive(Deserialize, Default)]
+struct CreateCartRequest {
+    email: Option<String>,
+}
+
+/// `POST /store/carts` with `{}` or `{"email"}`: a guest cart, or with a
+/// customer token the customer's cart.
+async fn create_cart(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CartResponse>), Problem> {
+    // The body is optional: none (or `{}`) makes a cart without an email.
+    let body: CreateCartRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { CreateCartRequest::default() } else { parse_json(&body)? };
+    let email = match body.email.as_deref() {
+        None => None,
+        Some(raw) => Some(Email::parse(raw).map_err(|e| Problem::validation(vec![FieldError::new("email", e)]))?),
+    };
+    let view = service::create(&state, &tenant, caller(&principal), email).await?;
+    Ok((StatusCode::CREATED, response(view, tenant.currency)))
+}
+
+/// `GET /store/carts/{id}`.
+async fn get_cart(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path(id): Path<String>,
+) -> Result<Json<CartResponse>, Problem> {
+    let view = service::get(&state, &tenant, &id, caller(&principal)).await?;
+    Ok(response(view, tenant.currency))
+}
+
+#[derive(Deserialize)]
+struct UpdateCartRequest {
+    #[serde(default, with = "double_option")]
+    email: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    discount_code: Option<Option<String>>,
+}
+
+/// Tells "absent" (keep) from `null` (clear).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
+async fn update_cart(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateCartRequest>,
+) -> Result<Json<CartResponse>, Problem> {
+    let mut errors = Vec::new();
+    let email = body
+        .email
+        .map(|e| e.and_then(|raw| Email::parse(&raw).map_err(|m| errors.push(FieldError::new("email", m))).ok()));
+    let discount = body.discount_code.map(|d| {
+        d.and_then(|raw| Code::parse(&raw).map_err(|m| errors.push(FieldError::new("discount_code", m))).ok())
+    });
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let view = service::update_details(&state, &tenant, &id, caller(&principal), email, discount).await?;
+    Ok(response(view, tenant.currency))
+}
+
+#[derive(Deserialize)]
+struct AddItemRequest {
+    variant_id: String,
+    quantity: i64,
+}
+
+fn quantity(raw: i64) -> Result<i32, FieldError> {
+    i32::try_from(raw)
+        .ok()
+        .filter(|q| (1..=MAX_LINE_QUANTITY).contains(q))
+        .ok_or_else(|| FieldError::new("quantity", format!("must be 1 to {MAX_LINE_QUANTITY}")))
+}
+
+/// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
+async fn add_item(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AddItemRequest>,
+) -> Result<Json<CartResponse>, Problem> {
+    let mut errors = Vec::new();
+    let variant = VariantId::parse(&body.variant_id);
+    if variant.is_none() {
+        errors.push(FieldError::new("variant_id", "must be a variant id"));
+    }
+    let quantity = quantity(body.quantity).map_err(|e| errors.push(e)).ok();
+    let (Some(variant), Some(quantity), true) = (variant, quantity, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let view = service::add_item(&state, &tenant, &id, caller(&principal), variant, quantity).await?;
+    Ok(response(view, tenant.currency))
+}
+
+#[derive(Deserialize)]
+struct UpdateItemRequest {
+    quantity: i64,
+}
+
+/// `PATCH /store/carts/{id}/items/{item_id}` with `{"quantity"}`.
+async fn update_item(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path((id, item)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateItemRequest>,
+) -> Result<Json<CartResponse>, Problem> {
+    let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
+    let view = service::set_item(&state, &tenant, &id, caller(&principal), &item, quantity).await?;
+    Ok(response(view, tenant.currency))
+}
+
+/// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
+async fn delete_item(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<Json<CartResponse>, Problem> {
+    let view = service::remove_item(&state, &tenant, &id, caller(&principal), &item).await?;
+    Ok(response(view, tenant.currency))
+}

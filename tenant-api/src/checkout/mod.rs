@@ -1,0 +1,14 @@
+//! Checkout options: what a store adds to or takes off its prices. Shipping
+//! methods (flat rate, free over a threshold), tax rates per country and region
+//! (inclusive or exclusive), discount codes (percentage or fixed, minimum
+//! subtotal, expiry, usage limits redeemed atomically), and the one function
+//! that turns them into totals. The checkout saga itself is in `orders`.
+
+mod error;
+pub mod model;
+mod repo;
+mod routes;
+pub mod service;
+
+pub use error::Error;
+pub use routes::router;

@@ -1,0 +1,358 @@
+//! Checkout options HTTP: `/admin/shipping-methods`, `/admin/tax-rates`,
+//! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{delete, get},
+    Json, Router,
+};
+use platform::{
+    auth::StaffPrincipal,
+    problem::{ApiJson, FieldError, Problem},
+    tenancy::TenantCtx,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    model::{
+        Code, Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
+        ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
+    },
+    service, Error,
+};
+use crate::{
+    startup::AppState,
+    wire::{timestamp, ListResponse, MoneyDto},
+};
+
+/// The checkout options' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/shipping-methods", get(list_shipping).post(create_shipping))
+        .route("/admin/shipping-methods/{id}", delete(delete_shipping))
+        .route("/admin/tax-rates", get(list_tax).post(create_tax))
+        .route("/admin/tax-rates/{id}", delete(delete_tax))
+        .route("/admin/discount-codes", get(list_discounts).post(create_discount))
+        .route("/admin/discount-codes/{id}", get(get_discount).delete(deactivate_discount))
+}
+
+#[derive(Deserialize)]
+struct ShippingRequest {
+    name: String,
+    price: MoneyDto,
+    free_over: Option<MoneyDto>,
+}
+
+#[derive(Serialize)]
+struct ShippingResponse {
+    id: String,
+    name: String,
+    price: MoneyDto,
+    free_over: Option<MoneyDto>,
+    active: bool,
+}
+
+impl From<ShippingMethod> for ShippingResponse {
+    fn from(m: ShippingMethod) -> Self {
+        Self {
+            id: m.id.to_string(),
+            name: m.name,
+            free_over: m.free_over.map(|a| platform::money::Money::new(a, m.price.currency).into()),
+            price: m.price.into(),
+            active: m.active,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TaxRequest {
+    country: String,
+    region: Option<String>,
+    name: Option<String>,
+    rate_bps: i64,
+    #[serde(default)]
+    inclusive: bool,
+}
+
+#[derive(Serialize)]
+struct TaxResponse {
+    id: String,
+    country: String,
+    region: Option<String>,
+    name: String,
+    rate_bps: i32,
+    inclusive: bool,
+}
+
+impl From<TaxRate> for TaxResponse {
+    fn from(r: TaxRate) -> Self {
+        Self {
+            id: r.id.to_string(),
+            country: r.country,
+            region: (!r.region.is_empty()).then_some(r.region),
+            name: r.name,
+            rate_bps: r.rate_bps,
+            inclusive: r.inclusive,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DiscountRequest {
+    code: String,
+    kind: String,
+    percent_off: Option<i64>,
+    amount_off: Option<MoneyDto>,
+    min_subtotal: Option<MoneyDto>,
+    expires_at: Option<String>,
+    usage_limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct DiscountResponse {
+    id: String,
+    code: String,
+    kind: &'static str,
+    percent_off: Option<i32>,
+    amount_off: Option<MoneyDto>,
+    min_subtotal: MoneyDto,
+    expires_at: Option<String>,
+    usage_limit: Option<i32>,
+    used_count: i32,
+    active: bool,
+}
+
+impl From<DiscountCode> for DiscountResponse {
+    fn from(d: DiscountCode) -> Self {
+        let money = |a| MoneyDto::from(platform::money::Money::new(a, d.currency));
+        let (kind, percent_off, amount_off) = match d.kind {
+            DiscountKind::Percentage(p) => ("percentage", Some(p), None),
+            DiscountKind::Fixed(a) => ("fixed", None, Some(money(a))),
+        };
+        Self {
+            id: d.id.to_string(),
+            code: d.code.clone(),
+            kind,
+            percent_off,
+            amount_off,
+            min_subtotal: money(d.min_subtotal),
+            expires_at: d.expires_at.map(timestamp),
+            usage_limit: d.usage_limit,
+            used_count: d.used_count,
+            active: d.active,
+        }
+    }
+}
+
+fn list<T, D: From<T>>(items: Vec<T>) -> Json<ListResponse<D>> {
+    Json(ListResponse { items: items.into_iter().map(Into::into).collect(), next_cursor: None })
+}
+
+async fn list_shipping(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
+    principal.require("checkout:read")?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    Ok(list(service::shipping_methods(&mut tx).await?))
+}
+
+async fn create_shipping(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    ApiJson(body): ApiJson<ShippingRequest>,
+) -> Result<(StatusCode, Json<ShippingResponse>), Problem> {
+    principal.require("checkout:write")?;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+    }
+    let price = body.price.parse("price", tenant.currency).map_err(|e| errors.push(e)).ok();
+    let free_over = match &body.free_over {
+        None => None,
+        Some(m) => m.parse("free_over", tenant.currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
+    };
+    let (Some(price), true) = (price, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let method = service::add_shipping_method(&mut tx, NewShippingMethod { name, price, free_over }).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(method.into())))
+}
+
+async fn delete_shipping(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    principal.require("checkout:write")?;
+    let id = ShippingMethodId::parse(&id).ok_or(Error::NotFound)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    service::remove_shipping_method(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_tax(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
+    principal.require("checkout:read")?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    Ok(list(service::tax_rates(&mut tx).await?))
+}
+
+async fn create_tax(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    ApiJson(body): ApiJson<TaxRequest>,
+) -> Result<(StatusCode, Json<TaxResponse>), Problem> {
+    principal.require("checkout:write")?;
+    let mut errors = Vec::new();
+    let country = Country::parse(&body.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
+    let region = body.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if region.chars().count() > 100 {
+        errors.push(FieldError::new("region", "must be at most 100 characters"));
+    }
+    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Tax").to_owned();
+    if name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be at most 100 characters"));
+    }
+    let rate_bps = i32::try_from(body.rate_bps).ok().filter(|r| (0..=10_000).contains(r));
+    if rate_bps.is_none() {
+        errors.push(FieldError::new("rate_bps", "must be 0 to 10000 basis points"));
+    }
+    let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let rate =
+        service::add_tax_rate(&mut tx, NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive })
+            .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(rate.into())))
+}
+
+async fn delete_tax(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    principal.require("checkout:write")?;
+    let id = TaxRateId::parse(&id).ok_or(Error::NotFound)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    service::remove_tax_rate(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_discounts(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
+    principal.require("checkout:read")?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    Ok(list(service::discount_codes(&mut tx).await?))
+}
+
+async fn get_discount(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<DiscountResponse>, Problem> {
+    principal.require("checkout:read")?;
+    let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    Ok(Json(service::discount_code(&mut tx, id).await?.into()))
+}
+
+async fn create_discount(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    ApiJson(body): ApiJson<DiscountRequest>,
+) -> Result<(StatusCode, Json<DiscountResponse>), Problem> {
+    principal.require("checkout:write")?;
+    let mut errors = Vec::new();
+    let code = Code::parse(&body.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
+    let kind = match (body.kind.as_str(), body.percent_off, &body.amount_off) {
+        ("percentage", Some(p), None) if (1..=100).contains(&p) => Some(DiscountKind::Percentage(p as i32)),
+        ("percentage", _, _) => {
+            errors.push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
+            None
+        }
+        ("fixed", None, Some(m)) => match m.parse("amount_off", tenant.currency) {
+            Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
+            Ok(_) => {
+                errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        ("fixed", _, _) => {
+            errors.push(FieldError::new("amount_off", "is required for a fixed discount, without percent_off"));
+            None
+        }
+        _ => {
+            errors.push(FieldError::new("kind", "must be percentage or fixed"));
+            None
+        }
+    };
+    let min_subtotal = match &body.min_subtotal {
+        None => 0,
+        Some(m) => m.parse("min_subtotal", tenant.currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
+    };
+    let expires_at = match body.expires_at.as_deref() {
+        None => None,
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .map_err(|_| errors.push(FieldError::new("expires_at", "must be an RFC 3339 timestamp")))
+            .ok(),
+    };
+    let usage_limit = match body.usage_limit {
+        None => None,
+        Some(limit) => {
+            let parsed = i32::try_from(limit).ok().filter(|l| *l >= 0);
+            if parsed.is_none() {
+                errors.push(FieldError::new("usage_limit", "must be 0 or more"));
+            }
+            parsed
+        }
+    };
+    let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let new = NewDiscountCode { code, kind, currency: tenant.currency, min_subtotal, expires_at, usage_limit };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let discount = service::add_discount_code(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(discount.into())))
+}
+
+async fn deactivate_discount(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    principal.require("checkout:write")?;
+    let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    service::deactivate_discount_code(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

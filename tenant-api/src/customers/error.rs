@@ -1,0 +1,56 @@
+use axum::http::StatusCode;
+use platform::problem::{FieldError, Problem};
+
+/// Outcomes of customer operations a client handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such customer (or address) in this store.
+    #[error("not found")]
+    NotFound,
+    /// Input breaks a rule.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// Another customer of this store has the email.
+    #[error("email taken")]
+    EmailTaken,
+    /// Wrong email, password or refresh token: one answer for all.
+    #[error("invalid grant")]
+    InvalidGrant,
+    /// The reset token is unknown, used or expired.
+    #[error("invalid reset token")]
+    InvalidResetToken,
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match error.as_database_error().and_then(|e| e.constraint()) {
+            Some("customer_email_key") => Error::EmailTaken,
+            _ => Error::Internal(error.into()),
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound => Problem::not_found("customer-not-found", "No such customer in this store."),
+            Error::Invalid(errors) => Problem::validation(errors),
+            Error::EmailTaken => Problem::conflict("email-taken", "A customer of this store uses this email.")
+                .with_errors(vec![FieldError::new("email", "is already registered in this store")]),
+            Error::InvalidGrant => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-grant",
+                "Unauthorized",
+                "The credentials are not valid.",
+            ),
+            Error::InvalidResetToken => Problem::validation(vec![FieldError::new(
+                "token",
+                "is not a valid password reset token (unknown, used or expired)",
+            )]),
+            Error::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Stock reservations of checkout: hold, commit, release, return to stock.
+//!
+//! **Invariant:** every change to `inventory_level` here is one conditional
+//! `UPDATE` — never a read followed by a write — and rows are locked in
+//! variant order, so concurrent checkouts of overlapping carts cannot deadlock.
+//! Held units move to `reserved`; paying moves them out of both `on_hand` and
+//! `reserved`; failure, cancellation or expiry give them back.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use platform::db::{SystemTx, TenantTx};
+use uuid::Uuid;
+
+use crate::catalog::model::VariantId;
+
+/// Holds `quantity` units of every line for `order`, all or nothing: returns the
+/// variants that lacked stock (empty when everything is held). On a non-empty
+/// answer the caller must roll back, which undoes the lines that were held.
+#[tracing::instrument(skip_all, fields(order_id = %order, lines = lines.len()))]
+pub async fn reserve(
+    tx: &mut TenantTx,
+    order: Uuid,
+    lines: &[(VariantId, i32)],
+    expires_at: DateTime<Utc>,
+) -> anyhow::Result<Vec<VariantId>> {
+    let variants: Vec<Uuid> = lines.iter().map(|(v, _)| v.as_uuid()).collect();
+    let quantities: Vec<i32> = lines.iter().map(|(_, q)| *q).collect();
+    let held: Vec<Uuid> = sqlx::query_scalar(
+        "with req as (select * from unnest($2::uuid[], $3::int[]) as r(variant_id, quantity)), \
+         locked as materialized ( \
+             select l.variant_id from inventory_level l \
+             where l.tenant_id = $1 and l.variant_id in (select variant_id from req) \
+             order by l.variant_id for update), \
+         held as ( \
+             update inventory_level l set reserved = l.reserved + req.quantity, updated_at = now() \
+             from req \
+             where l.tenant_id = $1 and l.variant_id = req.variant_id \
+               and l.variant_id in (select variant_id from locked) \
+               and l.on_hand - l.reserved >= req.quantity \
+             returning l.variant_id, req.quantity) \
+         insert into stock_reservation (tenant_id, order_id, variant_id, quantity, expires_at) \
+         select $1, $4, variant_id, quantity, $5 from held returning variant_id",
+    )
+    .bind(tx.tenant_id())
+    .bind(&variants)
+    .bind(&quantities)
+    .bind(order)
+    .bind(expires_at)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(variants.into_iter().filter(|v| !held.contains(v)).map(VariantId::from_uuid).collect())
+}
+
+/// What happens to an order's units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Move {
+    /// Paid: held units leave `on_hand` and `reserved`.
+    Commit,
+    /// Failed, cancelled before payment, expired: held units leave `reserved`.
+    Release,
+    /// Cancelled after payment: committed units come back to `on_hand`.
+    Restock,
+}
+
+/// Payment succeeded: the held units are sold. Returns the units moved.
+pub async fn commit(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
+    apply(tx, order, Move::Commit).await
+}
+
+/// Payment failed, the order was cancelled before payment, or the hold expired:
+/// the held units are available again. Returns the units moved.
+pub async fn release(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
+    apply(tx, order, Move::Release).await
+}
+
+/// A paid order was cancelled: its units go back on the shelf. Returns the units moved.
+pub async fn restock(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
+    apply(tx, order, Move::Restock).await
+}
+
+#[tracing::instrument(skip_all, fields(order_id = %order, ?step))]
+async fn apply(tx: &mut TenantTx, order: Uuid, step: Move) -> anyhow::Result<i64> {
+    let (from, to, change) = match step {
+        Move::Commit => ("held", "committed", "on_hand = l.on_hand - r.quantity, reserved = l.reserved - r.quantity"),
+        Move::Release => ("held", "released", "reserved = l.reserved - r.quantity"),
+        Move::Restock => ("committed", "released", "on_hand = l.on_hand + r.quantity"),
+    };
+    // The reservation rows change state in the same statement that moves the
+    // counters, so a second commit or release of one order finds nothing to move.
+    let moved: Option<i64> = sqlx::query_scalar(&format!(
+        "with r as ( \
+             update stock_reservation set status = '{to}', updated_at = now() \
+             where tenant_id = $1 and order_id = $2 and status = '{from}' \
+             returning variant_id, quantity), \
+         locked as materialized ( \
+             select l.variant_id from inventory_level l \
+             where l.tenant_id = $1 and l.variant_id in (select variant_id from r) \
+             order by l.variant_id for update), \
+         moved as ( \
+             update inventory_level l set {change}, updated_at = now() \
+             from r \
+             where l.tenant_id = $1 and l.variant_id = r.variant_id \
+               and l.variant_id in (select variant_id from locked) \
+             returning r.quantity) \
+         select sum(quantity)::bigint from moved"
+    ))
+    .bind(tx.tenant_id())
+    .bind(order)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(moved.unwrap_or(0))
+}
+
+/// Units available (`on_hand - reserved`) per variant; variants without a
+/// stock level are absent.
+pub async fn available(tx: &mut TenantTx, variants: &[VariantId]) -> anyhow::Result<HashMap<VariantId, i32>> {
+    let ids: Vec<Uuid> = variants.iter().map(|v| v.as_uuid()).collect();
+    let rows: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select variant_id, on_hand - reserved from inventory_level where tenant_id = $1 and variant_id = any($2)",
+    )
+    .bind(tx.tenant_id())
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(v, n)| (VariantId::from_uuid(v), n)).collect())
+}
+
+/// Worker: orders, across every store of a cell, holding stock past its expiry.
+pub async fn expired_holds(tx: &mut SystemTx, limit: i64) -> anyhow::Result<Vec<(Uuid, Uuid)>> {
+    Ok(sqlx::query_as(
+        "select distinct tenant_id, order_id from stock_reservation \
+         where status = 'held' and expires_at < now() limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Whether an order's hold has expired (checked again inside the tenant's own
+/// transaction before anything is released).
+pub async fn hold_expired(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists(select 1 from stock_reservation \
+                       where tenant_id = $1 and order_id = $2 and status = 'held' and expires_at < now())",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .fetch_one(&mut **tx)
+    .await?)
+}

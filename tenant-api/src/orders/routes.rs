@@ -1,0 +1,514 @@
+//! Orders HTTP: checkout and order history under `/store`, order management
+//! under `/admin/orders`.
+
+use axum::{
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use platform::{
+    auth::{CustomerPrincipal, StaffPrincipal},
+    money::Money,
+    problem::{parse_json, ApiJson, FieldError, Problem, PROBLEM_JSON},
+    tenancy::{Tenant, TenantCtx},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    idempotency::{self, Claim},
+    model::{Order, OrderFilter, OrderId, OrderStatus},
+    saga::{self, Checkout},
+    service, Error,
+};
+use crate::{
+    checkout::model::{Code, ShippingMethodId},
+    customers::model::Email,
+    payments::{model::Payment, payments_for_order},
+    startup::AppState,
+    wire::{page_of, timestamp, AddressDto, ListResponse, MoneyDto, PageParams},
+};
+
+/// The orders' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/store/carts/{id}/checkout", post(checkout))
+        .route("/store/orders", get(my_orders))
+        .route("/store/orders/{id}", get(my_order))
+        .route("/admin/orders", get(admin_list))
+        .route("/admin/orders/{id}", get(admin_get))
+        .route("/admin/orders/{id}/fulfil", post(admin_fulfil))
+        .route("/admin/orders/{id}/fulfill", post(admin_fulfil))
+        .route("/admin/orders/{id}/deliver", post(admin_deliver))
+        .route("/admin/orders/{id}/cancel", post(admin_cancel))
+        .route("/admin/orders/{id}/refund", post(admin_refund))
+        .route("/admin/orders/{id}/refunds", post(admin_refund))
+}
+
+#[derive(Serialize)]
+struct LineResponse {
+    id: String,
+    variant_id: String,
+    product_id: String,
+    sku: String,
+    title: String,
+    quantity: i32,
+    unit_price: MoneyDto,
+    total: MoneyDto,
+}
+
+#[derive(Serialize)]
+struct PaymentResponse {
+    id: String,
+    provider: String,
+    status: String,
+    amount: MoneyDto,
+    refunded: MoneyDto,
+    failure_code: Option<String>,
+    created_at: String,
+}
+
+impl From<Payment> for PaymentResponse {
+    fn from(p: Payment) -> Self {
+        Self {
+            id: p.id.to_string(),
+            provider: p.provider,
+            status: p.status,
+            amount: p.amount.into(),
+            refunded: p.refunded.into(),
+            failure_code: p.failure_code,
+            created_at: timestamp(p.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OrderResponse {
+    id: String,
+    number: i64,
+    status: &'static str,
+    email: String,
+    customer_id: Option<String>,
+    subtotal: MoneyDto,
+    discount_total: MoneyDto,
+    shipping_total: MoneyDto,
+    tax_total: MoneyDto,
+    tax_inclusive: bool,
+    total: MoneyDto,
+    refunded_total: MoneyDto,
+    discount_code: Option<String>,
+    shipping_method: Option<String>,
+    shipping_address: AddressDto,
+    tracking_number: Option<String>,
+    carrier: Option<String>,
+    cancel_reason: Option<String>,
+    items: Vec<LineResponse>,
+    created_at: String,
+    paid_at: Option<String>,
+    fulfilled_at: Option<String>,
+    delivered_at: Option<String>,
+    cancelled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payments: Option<Vec<PaymentResponse>>,
+}
+
+impl From<Order> for OrderResponse {
+    fn from(o: Order) -> Self {
+        let money = |amount| MoneyDto::from(Money::new(amount, o.currency));
+        Self {
+            id: o.id.to_string(),
+            number: o.number,
+            status: o.status.as_str(),
+            customer_id: o.customer_id.map(|c| c.to_string()),
+            subtotal: money(o.totals.subtotal),
+            discount_total: money(o.totals.discount),
+            shipping_total: money(o.totals.shipping),
+            tax_total: money(o.totals.tax),
+            tax_inclusive: o.totals.tax_inclusive,
+            total: money(o.totals.total),
+            refunded_total: money(o.refunded_total),
+            shipping_address: AddressDto::from(&o.shipping_address),
+            items: o
+                .lines
+                .into_iter()
+                .map(|l| LineResponse {
+                    id: format!("{}-{}", o.id, l.line_no),
+                    variant_id: l.variant_id.to_string(),
+                    product_id: l.product_id.to_string(),
+                    sku: l.sku,
+                    title: l.title,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.into(),
+                    total: l.total.into(),
+                })
+                .collect(),
+            email: o.email,
+            discount_code: o.discount_code,
+            shipping_method: o.shipping_method,
+            tracking_number: o.tracking_number,
+            carrier: o.carrier,
+            cancel_reason: o.cancel_reason,
+            created_at: timestamp(o.created_at),
+            paid_at: o.paid_at.map(timestamp),
+            fulfilled_at: o.fulfilled_at.map(timestamp),
+            delivered_at: o.delivered_at.map(timestamp),
+            cancelled_at: o.cancelled_at.map(timestamp),
+            payments: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckoutRequest {
+    email: Option<String>,
+    shipping_address: AddressDto,
+    payment: PaymentRequest,
+    shipping_method_id: Option<String>,
+    discount_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaymentRequest {
+    provider: String,
+    token: String,
+}
+
+/// `POST /store/carts/{id}/checkout`, with an optional `Idempotency-Key`.
+async fn checkout(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: Option<CustomerPrincipal>,
+    Path(cart_id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers)?;
+    let request: CheckoutRequest = parse_json(body.to_string().as_bytes())?;
+    let customer = principal.map(|p| p.customer_id);
+    let checkout = parse_checkout(cart_id.clone(), customer, request)?;
+
+    let Some(key) = key else {
+        let (status, body) = finish_detached(state, tenant, OrderId::new(), checkout, false, None).await?;
+        return Ok(respond(status, body));
+    };
+    let caller = customer.map_or_else(|| "guest".to_owned(), |c| format!("customer:{c}"));
+    let record = idempotency::record_key(tenant.id, &format!("POST /store/carts/{cart_id}/checkout"), &caller, &key);
+    let hash = idempotency::request_hash(&body);
+    let mut redis = state.redis.clone();
+    let fresh = OrderId::new();
+    let (order_id, resume) =
+        match idempotency::claim(&mut redis, &record, &hash, fresh.as_uuid(), state.commerce.idempotency_lease_secs)
+            .await?
+        {
+            Claim::New => (fresh, false),
+            Claim::Resume(order) => (OrderId::from_uuid(order), true),
+            Claim::Replay { status, body } => {
+                return Ok(respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+            }
+            Claim::Mismatch => return Err(Error::IdempotencyMismatch.into()),
+            Claim::InFlight => return Err(Error::IdempotencyInFlight.into()),
+        };
+    let (status, body) = finish_detached(state, tenant, order_id, checkout, resume, Some((record, hash))).await?;
+    Ok(respond(status, body))
+}
+
+/// Runs the saga and records its answer under the idempotency key, in a task
+/// of its own: a client that hangs up mid-checkout does not cancel it half-way,
+/// and its retry finds the answer waiting.
+async fn finish_detached(
+    state: AppState,
+    tenant: std::sync::Arc<Tenant>,
+    order_id: OrderId,
+    checkout: Checkout,
+    resume: bool,
+    record: Option<(String, String)>,
+) -> Result<(StatusCode, serde_json::Value), Problem> {
+    let task = tokio::spawn(async move {
+        let (status, body) = outcome(saga::run(&state, &tenant, order_id, checkout, resume).await);
+        if let Some((record, hash)) = record {
+            let mut redis = state.redis.clone();
+            if status.is_server_error() {
+                // Our failure: the next retry resumes this order at once.
+                idempotency::abandon(&mut redis, &record, &hash, order_id.as_uuid()).await?;
+            } else {
+                idempotency::complete(&mut redis, &record, &hash, order_id.as_uuid(), status.as_u16(), &body).await?;
+            }
+        }
+        Ok::<_, anyhow::Error>((status, body))
+    });
+    Ok(task.await.map_err(|e| Problem::internal(e.into()))??)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+    key.map(|k| Some(k.to_owned()))
+        .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+}
+
+fn parse_checkout(
+    cart_id: String,
+    customer: Option<uuid::Uuid>,
+    request: CheckoutRequest,
+) -> Result<Checkout, Problem> {
+    let mut errors = Vec::new();
+    let email = request
+        .email
+        .as_deref()
+        .and_then(|raw| Email::parse(raw).map_err(|e| errors.push(FieldError::new("email", e))).ok());
+    let address = request.shipping_address.parse("shipping_address").map_err(|e| errors.extend(e)).ok();
+    if platform::settings::PaymentProvider::parse(&request.payment.provider).is_none() {
+        errors.push(FieldError::new("payment.provider", "must be test or stripe"));
+    }
+    let token = request.payment.token.trim().to_owned();
+    if token.is_empty() || token.len() > 255 {
+        errors.push(FieldError::new("payment.token", "must be 1 to 255 characters"));
+    }
+    let shipping_method = request.shipping_method_id.as_deref().and_then(|raw| {
+        ShippingMethodId::parse(raw).or_else(|| {
+            errors.push(FieldError::new("shipping_method_id", "must be a shipping method id"));
+            None
+        })
+    });
+    let discount_code = request
+        .discount_code
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .and_then(|raw| Code::parse(raw).map_err(|e| errors.push(FieldError::new("discount_code", e))).ok());
+    match address {
+        Some(address) if errors.is_empty() => Ok(Checkout {
+            cart_id,
+            customer,
+            email,
+            address,
+            payment_provider: request.payment.provider,
+            payment_token: token,
+            shipping_method,
+            discount_code,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// The status and JSON body of a checkout's result, as sent and as replayed.
+fn outcome(result: Result<Order, Error>) -> (StatusCode, serde_json::Value) {
+    match result {
+        Ok(order) => {
+            (StatusCode::CREATED, serde_json::to_value(OrderResponse::from(order)).unwrap_or(serde_json::Value::Null))
+        }
+        Err(error) => {
+            let problem = Problem::from(error);
+            if problem.status().is_server_error() {
+                // Logged here: the replayable body carries no cause.
+                tracing::error!(error = %problem, "checkout failed");
+            }
+            (problem.status(), problem.body())
+        }
+    }
+}
+
+fn respond(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if status.is_client_error() || status.is_server_error() {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    }
+    response
+}
+
+fn order_id(raw: &str) -> Result<OrderId, Error> {
+    OrderId::parse(raw).ok_or(Error::OrderNotFound)
+}
+
+/// `GET /store/orders`: the signed-in customer's orders, newest first.
+async fn my_orders(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: CustomerPrincipal,
+    params: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
+    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let page = params.parse()?;
+    let filter = OrderFilter { customer: Some(principal.customer_id), ..OrderFilter::default() };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let orders = service::list(&mut tx, &filter, page).await?;
+    Ok(Json(page_of(orders, page, |o| o.id.as_uuid(), OrderResponse::from)))
+}
+
+/// `GET /store/orders/{id}`: one of the signed-in customer's orders.
+async fn my_order(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: CustomerPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<OrderResponse>, Problem> {
+    let id = order_id(&id)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let order = service::order(&mut tx, id).await?;
+    if order.customer_id != Some(principal.customer_id) {
+        return Err(Error::OrderNotFound.into());
+    }
+    Ok(Json(order.into()))
+}
+
+#[derive(Deserialize)]
+struct AdminListParams {
+    #[serde(flatten)]
+    page: PageParams,
+    status: Option<String>,
+    q: Option<String>,
+    customer_id: Option<String>,
+}
+
+/// `GET /admin/orders?status=&q=&customer_id=&limit=&cursor=`.
+async fn admin_list(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    params: Result<Query<AdminListParams>, QueryRejection>,
+) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
+    principal.require("orders:read")?;
+    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let page = params.page.parse()?;
+    let status = match params.status.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            OrderStatus::parse(raw).ok_or_else(|| Problem::invalid_parameter("status", "is not an order status"))?,
+        ),
+    };
+    let customer = match params.customer_id.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            uuid::Uuid::parse_str(raw)
+                .map_err(|_| Problem::invalid_parameter("customer_id", "must be a customer id"))?,
+        ),
+    };
+    let q = params.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let filter = OrderFilter { customer, status, q };
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let orders = service::list(&mut tx, &filter, page).await?;
+    Ok(Json(page_of(orders, page, |o| o.id.as_uuid(), OrderResponse::from)))
+}
+
+async fn with_payments(state: &AppState, tenant: &Tenant, order: Order) -> Result<OrderResponse, Problem> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let payments = payments_for_order(&mut tx, order.id.as_uuid()).await?;
+    let mut response = OrderResponse::from(order);
+    response.payments = Some(payments.into_iter().map(Into::into).collect());
+    Ok(response)
+}
+
+/// `GET /admin/orders/{id}`: the order with its payments.
+async fn admin_get(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<OrderResponse>, Problem> {
+    principal.require("orders:read")?;
+    let id = order_id(&id)?;
+    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let order = service::order(&mut tx, id).await?;
+    drop(tx);
+    Ok(Json(with_payments(&state, &tenant, order).await?))
+}
+
+#[derive(Deserialize)]
+struct FulfilRequest {
+    tracking_number: String,
+    carrier: Option<String>,
+}
+
+/// `POST /admin/orders/{id}/fulfil` with `{"tracking_number", "carrier"?}`.
+async fn admin_fulfil(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FulfilRequest>,
+) -> Result<Json<OrderResponse>, Problem> {
+    principal.require("orders:write")?;
+    let id = order_id(&id)?;
+    let tracking = body.tracking_number.trim().to_owned();
+    let mut errors = Vec::new();
+    if tracking.is_empty() || tracking.chars().count() > 100 {
+        errors.push(FieldError::new("tracking_number", "must be 1 to 100 characters"));
+    }
+    let carrier = body.carrier.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if carrier.as_ref().is_some_and(|c| c.chars().count() > 100) {
+        errors.push(FieldError::new("carrier", "must be at most 100 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let order = service::fulfil(&state, &tenant, id, tracking, carrier).await?;
+    Ok(Json(with_payments(&state, &tenant, order).await?))
+}
+
+/// `POST /admin/orders/{id}/deliver`.
+async fn admin_deliver(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<OrderResponse>, Problem> {
+    principal.require("orders:write")?;
+    let order = service::deliver(&state, &tenant, order_id(&id)?).await?;
+    Ok(Json(with_payments(&state, &tenant, order).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct CancelRequest {
+    reason: Option<String>,
+}
+
+/// `POST /admin/orders/{id}/cancel` with `{"reason"?}` (body optional).
+async fn admin_cancel(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<OrderResponse>, Problem> {
+    principal.require("orders:write")?;
+    let id = order_id(&id)?;
+    let body: CancelRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { CancelRequest::default() } else { parse_json(&body)? };
+    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(Problem::validation(vec![FieldError::new("reason", "must be at most 500 characters")]));
+    }
+    let order = service::cancel(&state, &tenant, id, reason).await?;
+    Ok(Json(with_payments(&state, &tenant, order).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct RefundRequest {
+    amount: Option<MoneyDto>,
+    reason: Option<String>,
+}
+
+/// `POST /admin/orders/{id}/refund` with `{"amount"?: Money, "reason"?}`;
+/// without an amount, everything not yet refunded.
+async fn admin_refund(
+    State(state): State<AppState>,
+    TenantCtx(tenant): TenantCtx,
+    principal: StaffPrincipal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<OrderResponse>, Problem> {
+    principal.require("orders:write")?;
+    let id = order_id(&id)?;
+    let body: RefundRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { RefundRequest::default() } else { parse_json(&body)? };
+    let amount = match &body.amount {
+        None => None,
+        Some(m) => Some(m.parse("amount", tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
+    };
+    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(Problem::validation(vec![FieldError::new("reason", "must be at most 500 characters")]));
+    }
+    let order = service::refund(&state, &tenant, id, amount, reason).await?;
+    Ok(Json(with_payments(&state, &tenant, order).await?))
+}

@@ -1,0 +1,310 @@
+//! The checkout saga.
+//!
+//! 1. One tenant transaction: re-read prices (catalog), shipping and tax
+//!    (checkout options), hold stock (inventory; one conditional update for
+//!    every line), redeem the discount (one conditional update), number and
+//!    insert the order `pending_payment` with `order.created`. Locks are taken
+//!    in one order everywhere — stock rows by variant id, the discount row, the
+//!    order counter — and a sold-out attempt fails before the counter.
+//! 2. Charge through the store's provider with the order id as idempotency key.
+//! 3. One tenant transaction: `paid` + commit the stock + `order.paid`, or
+//!    `payment_failed` + release the stock and the discount use.
+//! 4. Delete the cart (paid only).
+//!
+//! A crash after 1 leaves an order `pending_payment` holding stock: a retry
+//! with the same `Idempotency-Key` resumes it (same order id, so the charge
+//! cannot happen twice), the worker finishes it from the provider's record of
+//! the charge, and if nobody ever charged it the hold expires and the stock
+//! comes back.
+
+use std::collections::HashMap;
+
+use platform::{money::Money, problem::FieldError, tenancy::Tenant};
+use uuid::Uuid;
+
+use super::{
+    model::{Order, OrderId, OrderLine, OrderStatus},
+    repo::{self, NewOrder},
+    service, Error,
+};
+use crate::{
+    cart,
+    catalog::{model::VariantId, pricing},
+    checkout::{
+        self,
+        model::{cheapest, totals, Code, ShippingMethodId},
+    },
+    customers::model::{Address, CustomerId, Email},
+    inventory::reservations,
+    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
+    startup::AppState,
+};
+
+/// A parsed checkout request.
+#[derive(Debug)]
+pub struct Checkout {
+    /// The cart to buy.
+    pub cart_id: String,
+    /// The signed-in customer, if any.
+    pub customer: Option<Uuid>,
+    /// Buyer's email (else the cart's, else the customer's).
+    pub email: Option<Email>,
+    /// Where to ship.
+    pub address: Address,
+    /// The provider the shopper pays through (must be the store's).
+    pub payment_provider: String,
+    /// The shopper's payment token for the provider.
+    pub payment_token: String,
+    /// A chosen shipping method (else the cheapest).
+    pub shipping_method: Option<ShippingMethodId>,
+    /// A discount code (else the cart's).
+    pub discount_code: Option<Code>,
+}
+
+/// Runs the saga for `order_id`. With `resume`, an order of that id may
+/// exist already (an earlier attempt died): it is carried on, not redone.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, order_id = %order_id))]
+pub async fn run(
+    state: &AppState,
+    tenant: &Tenant,
+    order_id: OrderId,
+    request: Checkout,
+    resume: bool,
+) -> Result<Order, Error> {
+    // The store's provider is read while the cart loads (one round trip each, in parallel).
+    let (provider, cart) = tokio::join!(
+        payments::for_store(state, tenant),
+        cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer)
+    );
+    let provider = provider?.map_err(Error::PaymentUnavailable)?;
+    if request.payment_provider != provider.name() {
+        return Err(Error::Invalid(vec![FieldError::new(
+            "payment.provider",
+            format!("must be {}, this store's provider", provider.name()),
+        )]));
+    }
+    if resume {
+        let mut tx = state.db.tenant_tx(tenant).await?;
+        let existing = repo::find_order(&mut tx, order_id).await?;
+        drop(tx);
+        if let Some(order) = existing {
+            let order = carry_on(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
+            if let Ok(cart) = &cart {
+                cart::service::clear(state, tenant, cart).await?;
+            }
+            return Ok(order);
+        }
+    }
+    let cart = cart?;
+    if cart.lines.is_empty() {
+        return Err(Error::EmptyCart);
+    }
+    let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
+    let order = charge(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
+    cart::service::clear(state, tenant, &cart).await?;
+    Ok(order)
+}
+
+/// Step 1: validate, hold stock, redeem the discount, insert the order.
+async fn place(
+    state: &AppState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    order_id: OrderId,
+    request: &Checkout,
+    cart: &cart::model::Cart,
+) -> Result<Order, Error> {
+    let ids: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).collect();
+    // With the ledger in the cell, this commit lets go of the stock rows and
+    // the store's order counter without waiting for an fsync; the settling
+    // commit makes it durable before any client hears of the order.
+    let mut tx = if provider.ledger_in_cell() {
+        state.db.tenant_tx_deferred(tenant).await?
+    } else {
+        state.db.tenant_tx(tenant).await?
+    };
+
+    let variants: HashMap<VariantId, pricing::SaleVariant> =
+        pricing::variants_for_sale(&mut tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();
+    let unavailable: Vec<VariantId> = ids
+        .iter()
+        .copied()
+        .filter(|id| variants.get(id).is_none_or(|v| !v.on_sale || v.price.currency != tenant.currency))
+        .collect();
+    if !unavailable.is_empty() {
+        return Err(Error::ItemsUnavailable(unavailable));
+    }
+    let lines: Vec<OrderLine> = cart
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(n, (id, quantity))| {
+            let v = &variants[id];
+            OrderLine {
+                line_no: i32::try_from(n).unwrap_or(i32::MAX),
+                variant_id: *id,
+                product_id: v.product_id.as_uuid(),
+                sku: v.sku.clone(),
+                title: v.title.clone(),
+                quantity: *quantity,
+                unit_price: v.price,
+                total: Money::new(v.price.amount * i64::from(*quantity), v.price.currency),
+            }
+        })
+        .collect();
+    let subtotal: i64 = lines.iter().map(|l| l.total.amount).sum();
+
+    let email = match (&request.email, &cart.email, request.customer) {
+        (Some(email), _, _) => email.as_ref().to_owned(),
+        (None, Some(email), _) => email.clone(),
+        (None, None, Some(customer)) => {
+            match crate::customers::service::customer(&mut tx, CustomerId::from_uuid(customer)).await {
+                Ok(found) => found.email,
+                Err(crate::customers::Error::NotFound) => {
+                    return Err(Error::Invalid(vec![FieldError::new("email", "is required")]))
+                }
+                Err(e) => return Err(Error::Internal(anyhow::anyhow!("{e}"))),
+            }
+        }
+        (None, None, None) => return Err(Error::Invalid(vec![FieldError::new("email", "is required")])),
+    };
+
+    let (methods, tax) =
+        checkout::service::options_for(&mut tx, Some(&request.address.country), request.address.region.as_deref())
+            .await?;
+
+    // Stock first: most refusals under contention happen here, before any other lock.
+    let held: Vec<(VariantId, i32)> = cart.lines.clone();
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(state.commerce.reservation_ttl_secs as i64);
+    let short = reservations::reserve(&mut tx, order_id.as_uuid(), &held, expires_at).await?;
+    if !short.is_empty() {
+        return Err(Error::OutOfStock(short));
+    }
+
+    let code =
+        request.discount_code.clone().or_else(|| cart.discount_code.as_deref().and_then(|c| Code::parse(c).ok()));
+    let discount = match &code {
+        Some(code) => {
+            Some(checkout::service::redeem(&mut tx, code, subtotal, tenant.currency).await?.map_err(Error::Discount)?)
+        }
+        None => None,
+    };
+    let goods = subtotal - discount.as_ref().map_or(0, |d| d.amount_off(subtotal));
+    let shipping = match request.shipping_method {
+        Some(id) => Some(methods.iter().find(|m| m.id == id).ok_or_else(|| {
+            Error::Invalid(vec![FieldError::new("shipping_method_id", "is not a shipping method of this store")])
+        })?),
+        None => cheapest(&methods, goods),
+    };
+    let totals = totals(subtotal, discount.as_ref(), shipping, tax.as_ref());
+
+    let new = NewOrder {
+        id: order_id,
+        customer_id: request.customer,
+        email: &email,
+        currency: tenant.currency,
+        totals,
+        discount: discount.as_ref().map(|d| (d.id.as_uuid(), d.code.as_str())),
+        shipping: shipping.map(|m| (m.id.as_uuid(), m.name.as_str())),
+        address: &request.address,
+        lines: &lines,
+    };
+    let (number, created_at) = repo::insert_order(&mut tx, &new).await?;
+    tx.commit().await?;
+
+    Ok(Order {
+        id: order_id,
+        number,
+        status: OrderStatus::PendingPayment,
+        customer_id: request.customer,
+        email,
+        totals,
+        refunded_total: 0,
+        currency: tenant.currency,
+        discount_code: discount.as_ref().map(|d| d.code.clone()),
+        discount_code_id: discount.as_ref().map(|d| d.id.as_uuid()),
+        shipping_method: shipping.map(|m| m.name.clone()),
+        shipping_address: request.address.clone(),
+        tracking_number: None,
+        carrier: None,
+        cancel_reason: None,
+        lines,
+        created_at,
+        paid_at: None,
+        fulfilled_at: None,
+        delivered_at: None,
+        cancelled_at: None,
+    })
+}
+
+/// Steps 2 and 3: charge, then mark paid or failed.
+async fn charge(
+    state: &AppState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    mut order: Order,
+    token: &str,
+) -> Result<Order, Error> {
+    let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
+    let outcome = provider.charge(&merchant, order.id.as_uuid(), order.money(order.totals.total), token).await?;
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    match outcome {
+        ChargeOutcome::Succeeded { .. } => match service::mark_paid(&mut tx, order.id).await? {
+            Some(done) => {
+                tx.commit().await?;
+                order.status = OrderStatus::Paid;
+                order.paid_at = Some(done.at);
+                Ok(order)
+            }
+            None => {
+                // Expired or cancelled while the charge ran (or finished by the worker).
+                let current = repo::find_order(&mut tx, order.id).await?.ok_or(Error::OrderNotFound)?;
+                drop(tx);
+                if current.status == OrderStatus::Paid {
+                    return Ok(current);
+                }
+                give_back(provider, &merchant, &current).await?;
+                Err(Error::CheckoutExpired { order_id: order.id.to_string() })
+            }
+        },
+        ChargeOutcome::Declined { code } => {
+            if service::mark_failed(&mut tx, order.id, &code).await?.is_none() {
+                tracing::warn!(order_id = %order.id, "declined order was no longer pending");
+            }
+            tx.commit().await?;
+            Err(Error::PaymentDeclined { order_id: order.id.to_string(), code })
+        }
+    }
+}
+
+/// Refunds a charge that landed on an order which stopped waiting for it.
+async fn give_back(provider: &dyn PaymentProvider, merchant: &Merchant, order: &Order) -> Result<(), Error> {
+    let refund = Uuid::now_v7();
+    let amount = order.money(order.totals.total);
+    if let Err(refusal) = provider.refund(merchant, order.id.as_uuid(), refund, amount, Some("order expired")).await? {
+        tracing::error!(order_id = %order.id, error = %refusal, "cannot refund a late charge");
+    }
+    Ok(())
+}
+
+/// An earlier attempt placed this order and died: finish it from where it is.
+async fn carry_on(
+    state: &AppState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    order: Order,
+    token: &str,
+) -> Result<Order, Error> {
+    match order.status {
+        OrderStatus::PendingPayment => {
+            // The charge is idempotent by order id: if the dead attempt charged,
+            // this returns that charge instead of making another.
+            charge(state, tenant, provider, order, token).await
+        }
+        OrderStatus::PaymentFailed => {
+            Err(Error::PaymentDeclined { order_id: order.id.to_string(), code: "declined".into() })
+        }
+        OrderStatus::Cancelled => Err(Error::CheckoutExpired { order_id: order.id.to_string() }),
+        _ => Ok(order),
+    }
+}

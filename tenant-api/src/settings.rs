@@ -1,0 +1,69 @@
+//! Settings of the data plane beyond the shared ones: token and cart lifetimes,
+//! the checkout's reservation window, and the worker's intervals.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// Commerce settings, from the same environment as `platform::config::Settings`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CommerceSettings {
+    /// Lifetime of a shopper's access token.
+    pub customer_access_token_ttl_secs: u64,
+    /// Lifetime of a shopper's refresh token.
+    pub customer_refresh_token_ttl_secs: u64,
+    /// A guest cart lives this long after its last use.
+    pub guest_cart_ttl_secs: u64,
+    /// A customer's cart lives this long after its last use.
+    pub customer_cart_ttl_secs: u64,
+    /// How long checkout holds stock for an order awaiting payment.
+    pub reservation_ttl_secs: u64,
+    /// A pending order younger than this may still be in its checkout; the
+    /// recovery job leaves it alone.
+    pub recovery_grace_secs: u64,
+    /// How long an in-flight `Idempotency-Key` blocks duplicates before a retry
+    /// may take the checkout over (the first attempt is presumed dead).
+    pub idempotency_lease_secs: u64,
+    /// Worker: pause between reservation expiry runs.
+    pub worker_expiry_every_ms: u64,
+    /// Worker: pause between recovery runs.
+    pub worker_recovery_every_ms: u64,
+    /// Worker: pause between outbox relay runs.
+    pub worker_outbox_every_ms: u64,
+}
+
+impl Default for CommerceSettings {
+    fn default() -> Self {
+        Self {
+            customer_access_token_ttl_secs: 900,
+            customer_refresh_token_ttl_secs: 30 * 24 * 3600,
+            guest_cart_ttl_secs: 7 * 24 * 3600,
+            customer_cart_ttl_secs: 30 * 24 * 3600,
+            reservation_ttl_secs: 15 * 60,
+            recovery_grace_secs: 60,
+            idempotency_lease_secs: 30,
+            worker_expiry_every_ms: 5_000,
+            worker_recovery_every_ms: 5_000,
+            worker_outbox_every_ms: 500,
+        }
+    }
+}
+
+impl CommerceSettings {
+    /// Reads the environment (`RESERVATION_TTL_SECS=…` and so on) over the defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let settings: Self = figment::Figment::from(figment::providers::Serialized::defaults(Self::default()))
+            .merge(figment::providers::Env::raw())
+            .extract()
+            .context("invalid commerce settings in the environment")?;
+        anyhow::ensure!(settings.reservation_ttl_secs > 0, "RESERVATION_TTL_SECS must be at least 1");
+        anyhow::ensure!(settings.idempotency_lease_secs > 0, "IDEMPOTENCY_LEASE_SECS must be at least 1");
+        Ok(settings)
+    }
+
+    /// How long checkout holds stock.
+    pub fn reservation_ttl(&self) -> Duration {
+        Duration::from_secs(self.reservation_ttl_secs)
+    }
+}

@@ -1,0 +1,180 @@
+//! Wire shapes every context of the data plane shares: Money objects, list
+//! envelopes and cursors. Like `routes.rs` files, this is a serde boundary;
+//! domain types never derive serde.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use platform::{
+    money::{Currency, Money},
+    problem::{FieldError, Problem},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `{"amount": 1999, "currency": "USD"}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MoneyDto {
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(money: Money) -> Self {
+        Self { amount: money.amount, currency: money.currency.to_string() }
+    }
+}
+
+impl MoneyDto {
+    /// Money in `currency` (the store's), or the field error naming `field`.
+    pub fn parse(&self, field: &str, currency: Currency) -> Result<Money, FieldError> {
+        if self.currency != currency.as_str() {
+            return Err(FieldError::new(format!("{field}.currency"), format!("must be {currency}")));
+        }
+        if self.amount < 0 {
+            return Err(FieldError::new(format!("{field}.amount"), "must be 0 or more"));
+        }
+        Ok(Money::new(self.amount, currency))
+    }
+}
+
+/// `{"items": [...], "next_cursor": ...|null}`.
+#[derive(Serialize)]
+pub struct ListResponse<T> {
+    /// The page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `?limit=&cursor=` as raw strings, so bad values become 400s naming them.
+#[derive(Deserialize, Default)]
+pub struct PageParams {
+    /// 1–100, default 20.
+    pub limit: Option<String>,
+    /// Opaque cursor.
+    pub cursor: Option<String>,
+}
+
+/// A page request: size and the id to continue after.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    /// Items per page.
+    pub limit: i64,
+    /// Continue after this id (exclusive).
+    pub after: Option<Uuid>,
+}
+
+impl PageParams {
+    /// Validates `limit` and `cursor`.
+    pub fn parse(&self) -> Result<Page, Problem> {
+        let limit = match self.limit.as_deref() {
+            None => 20,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|l| (1..=100).contains(l))
+                .ok_or_else(|| Problem::invalid_parameter("limit", "must be an integer from 1 to 100"))?,
+        };
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(raw)
+                    .ok()
+                    .and_then(|b| Uuid::from_slice(&b).ok())
+                    .ok_or_else(|| Problem::invalid_parameter("cursor", "is not a cursor this API issued"))?,
+            ),
+        };
+        Ok(Page { limit, after })
+    }
+}
+
+/// The envelope of a page of items identified by UUIDv7 ids (newest first).
+pub fn page_of<T, D>(items: Vec<T>, page: Page, id: impl Fn(&T) -> Uuid, dto: impl Fn(T) -> D) -> ListResponse<D> {
+    let next_cursor = (items.len() as i64 == page.limit)
+        .then(|| items.last().map(|item| URL_SAFE_NO_PAD.encode(id(item).as_bytes())))
+        .flatten();
+    ListResponse { items: items.into_iter().map(dto).collect(), next_cursor }
+}
+
+/// RFC 3339 UTC with milliseconds, the API's one timestamp format.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A postal address on the wire.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AddressDto {
+    /// Recipient.
+    pub name: String,
+    /// Street.
+    pub line1: String,
+    /// More street.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State or province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// Phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl AddressDto {
+    /// The address, or every field at fault named under `prefix` (e.g. `shipping_address`).
+    pub fn parse(&self, prefix: &str) -> Result<crate::customers::model::Address, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut required = |field: &str, value: &str, max: usize| {
+            let value = value.trim();
+            if value.is_empty() || value.chars().count() > max {
+                errors.push(FieldError::new(format!("{prefix}.{field}"), format!("must be 1 to {max} characters")));
+            }
+            value.to_owned()
+        };
+        let name = required("name", &self.name, 200);
+        let line1 = required("line1", &self.line1, 200);
+        let city = required("city", &self.city, 100);
+        let postal_code = required("postal_code", &self.postal_code, 20);
+        let mut optional = |field: &str, value: &Option<String>, max: usize| {
+            let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+            if value.chars().count() > max {
+                errors.push(FieldError::new(format!("{prefix}.{field}"), format!("must be at most {max} characters")));
+            }
+            Some(value.to_owned())
+        };
+        let line2 = optional("line2", &self.line2, 200);
+        let region = optional("region", &self.region, 100);
+        let phone = optional("phone", &self.phone, 40);
+        let country = crate::checkout::model::Country::parse(&self.country)
+            .map_err(|e| errors.push(FieldError::new(format!("{prefix}.country"), e)))
+            .ok();
+        match country {
+            Some(country) if errors.is_empty() => {
+                Ok(crate::customers::model::Address { name, line1, line2, city, region, postal_code, country, phone })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+impl From<&crate::customers::model::Address> for AddressDto {
+    fn from(a: &crate::customers::model::Address) -> Self {
+        Self {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.as_ref().to_owned(),
+            phone: a.phone.clone(),
+        }
+    }
+}
