@@ -147,7 +147,7 @@ nginx -c "$WORK/nginx.conf" -s stop || true
 PG_S=$("$PGBENCH" -S -n -c 32 -j 2 -T "$DURATION" "$server/$BENCH_DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 PG_TPCB=$("$PGBENCH" -n -c 32 -j 2 -T "$DURATION" "$server/$BENCH_DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 redis_host=${REDIS_URL#redis://}; redis_host=${redis_host%%/*}
-REDIS_GET=$(redis-benchmark -h "${redis_host%:*}" -p "${redis_host##*:}" -q -n 200000 -c 50 -t get | awk -F'[: ]+' '/GET/ {print $2; exit}')
+REDIS_GET=$(redis-benchmark -h "${redis_host%:*}" -p "${redis_host##*:}" -n 200000 -c 50 -t get --csv | awk -F'"' '$2=="GET" {print $4; exit}')
 
 # --- platform reads through wrk -------------------------------------------------------------
 log "platform reads (wrk, $CONNS connections, every store's host)"

@@ -33,6 +33,12 @@ enum Command {
     },
 }
 
+/// mimalloc instead of glibc malloc: glibc kept argon2's 19 MiB buffers and
+/// per-thread arenas, so the services sat at 600–700 MB RSS after a load run;
+/// mimalloc returns freed pages and allocates faster on the request path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

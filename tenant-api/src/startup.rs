@@ -26,9 +26,21 @@ use crate::{
 /// Memory for cached storefront responses, per replica.
 const STOREFRONT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request (axum's `State`), so
+/// it is one `Arc`: a clone is one atomic increment, not one per field (the
+/// per-field clones showed up at 5 % of a warm storefront read's profile).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Parts {
     /// Control database and cell pools.
     pub db: Db,
     /// Redis (carts, idempotency, rate limits).
@@ -85,7 +97,7 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             db,
             redis,
             resolver,
@@ -98,7 +110,7 @@ impl AppState {
             signer,
             master,
             payments: Arc::new(TestProvider),
-        })
+        })))
     }
 }
 
