@@ -199,7 +199,7 @@ cmd_up() {
     cat <<EOF
 
 The platform runs.
-  control plane  http://$cp_addr        (/healthz, /openapi.json, /v1/tenants)
+  control plane  http://$cp_addr        (/healthz, /v1/tenants, /v1/auth/token)
   data plane     http://$ta_addr        (a store answers on its Host: <slug>.$PLATFORM_DOMAIN:${ta_addr##*:})
   demo store     curl -H 'Host: $store_host' http://$ta_addr/store/products
 EOF
