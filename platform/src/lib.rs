@@ -20,6 +20,7 @@
 pub mod announce;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod http;
