@@ -41,6 +41,7 @@ pub struct StorefrontCache {
     counter: Arc<AtomicU64>,
     redis: redis::aio::ConnectionManager,
     subscribed: watch::Sender<bool>,
+    resets: Arc<AtomicU64>,
 }
 
 impl StorefrontCache {
@@ -57,6 +58,7 @@ impl StorefrontCache {
             counter: Arc::new(AtomicU64::new(1)),
             redis,
             subscribed: watch::channel(false).0,
+            resets: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -106,6 +108,12 @@ impl StorefrontCache {
         platform::announce::spawn_follower(client, CATALOG_CHANGES_CHANNEL, self.clone(), self.subscribed.clone())
     }
 
+    /// How many times everything was dropped (each (re)subscription to the
+    /// announcements, or a malformed one): tests use it to tell a reset from a leak.
+    pub fn resets(&self) -> u64 {
+        self.resets.load(Ordering::Relaxed)
+    }
+
     /// Waits until the listener is subscribed (or `timeout` passes).
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
         platform::announce::wait_subscribed(&self.subscribed, timeout).await
@@ -125,6 +133,7 @@ impl platform::announce::Follower for StorefrontCache {
 
     fn reset(&self) {
         // New generations for everyone: every entry cached so far is unreachable.
+        self.resets.fetch_add(1, Ordering::Relaxed);
         self.generations.invalidate_all();
         self.responses.invalidate_all();
     }
