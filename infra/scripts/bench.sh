@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Measures the machine's ceilings and the platform in the same run, and writes
-# BENCHMARKS.md with figures and ratios.
+# BENCHMARKS.generated.md with figures and ratios (BENCHMARKS.md is written
+# from it, with the analysis).
 #
-#   bash infra/scripts/bench.sh            # full: 100 stores x 1000 products, 10 s per scenario
+#   bash infra/scripts/bench.sh            # full: 100 stores x 1000 products, 10,000 stores, 10-minute soak
 #   bash infra/scripts/bench.sh --quick    # small, invariants only (under 3 minutes)
 #
-# Ceilings: wrk against nginx serving a tiny file and a file with the bytes of a
-# real product-list response; pgbench -S and tpcb-like; redis-benchmark.
-# Platform: release builds of both services on their own ports over a fresh
-# database, driven by the load tool (tests/src/bin/load.rs) and by wrk with a
-# Lua script that spreads requests over every store's Host.
+# Order matters on two cores: read-only ceilings and reads run before
+# anything that writes (pgbench tpcb, checkouts), after a CHECKPOINT, so
+# background writes do not land in the read figures.
+#
+#  1. set-up: fresh database, release builds, stores and catalogs (load setup)
+#  2. HTTP ceilings: nginx with a 2-byte file and with a real product-list body
+#  3. warm reads (wrk, Host spread over every store): product list, hot product detail
+#  4. middleware priced layer by layer (tests/src/bin/layers.rs)
+#  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S
+#  6. write ceilings: pgbench tpcb-like, redis-benchmark
+#  7. load tool scenarios: browse, cart, checkout, flash sale, probe, noisy neighbour
+#  8. soak: BENCH_SOAK_SECONDS (600) of mixed traffic, RSS sampled every 10 s
+#  9. tenant scale: stores up to BENCH_SCALE_STORES (10,000); tenant-api
+#     restarted; each host resolved cold then warm; RSS per 1,000 stores
 # Nothing here asserts speed; the load tool exits non-zero when an invariant
-# (no 5xx, exact sell-out, no cross-store answer) breaks.
+# (no 5xx, exact sell-out, no cross-store answer, every host resolves) breaks.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +34,8 @@ DURATION=${BENCH_DURATION:-10}
 STORES=${BENCH_STORES:-100}
 PRODUCTS=${BENCH_PRODUCTS:-1000}
 CONNS=${BENCH_CONNECTIONS:-64}
-if [[ $QUICK == 1 ]]; then DURATION=3; STORES=4; PRODUCTS=10; fi
+SOAK=${BENCH_SOAK_SECONDS:-600}
+SCALE=${BENCH_SCALE_STORES:-10000}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/commerce-target}
 [[ -d $HOME/.cargo/bin && :$PATH: != *":$HOME/.cargo/bin:"* ]] && PATH=$HOME/.cargo/bin:$PATH
@@ -32,7 +43,7 @@ export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/commerce}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 WORK=$(mktemp -d)
 PIDS=()
-log() { printf '[bench] %s\n' "$*" >&2; }
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -57,7 +68,7 @@ PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | sort -V |
 "$SCRIPT_DIR/services.sh" ensure
 
 log "building release binaries"
-cargo build --release -q -p control-plane -p tenant-api -p tests --bin control-plane --bin tenant-api --bin load
+cargo build --release -q -p control-plane -p tenant-api -p tests --bin control-plane --bin tenant-api --bin load --bin layers
 BIN=$CARGO_TARGET_DIR/release
 
 # --- database of this run ----------------------------------------------------
@@ -66,29 +77,40 @@ server=${base%/*}
 BENCH_DB=commerce_bench
 psql -X -q "$server/postgres" -c "drop database if exists $BENCH_DB with (force)" -c "create database $BENCH_DB"
 export DATABASE_URL="$server/$BENCH_DB"
+checkpoint() { psql -X -q "$DATABASE_URL" -c "vacuum analyze" -c "checkpoint" >/dev/null; sleep 2; }
 
 # --- the platform --------------------------------------------------------------
 export CONTROL_PLANE_ADDR=127.0.0.1:18080 TENANT_API_ADDR=127.0.0.1:18000 PLATFORM_DOMAIN=localhost
 export LOG_FORMAT=json RUST_LOG=warn DB_MAX_CONNECTIONS=${DB_MAX_CONNECTIONS:-32}
 export MASTER_KEY=${MASTER_KEY:-$(printf 'bench-only-master-key-32-bytes!!' | base64)}
 export BOOTSTRAP_ADMIN_EMAIL=admin@bench.test BOOTSTRAP_ADMIN_PASSWORD=bench-password
+wait_up() { for _ in $(seq 150); do curl -fs "$1/healthz" >/dev/null && return 0; sleep 0.1; done; log "$1 did not come up"; return 1; }
+start_tenant_api() { # port [env...]: starts a tenant-api, sets TA_PID
+    local port=$1; shift
+    env TENANT_API_ADDR=127.0.0.1:$port "$@" "$BIN/tenant-api" serve >>"$WORK/tenant-api-$port.log" 2>&1 &
+    TA_PID=$!; PIDS+=("$TA_PID")
+    wait_up "http://127.0.0.1:$port"
+}
 "$BIN/control-plane" migrate
 "$BIN/control-plane" serve >"$WORK/control-plane.log" 2>&1 & PIDS+=($!); CP_PID=$!
-"$BIN/tenant-api" serve >"$WORK/tenant-api.log" 2>&1 & PIDS+=($!); TA_PID=$!
-for url in http://127.0.0.1:18080/healthz http://127.0.0.1:18000/healthz; do
-    for _ in $(seq 100); do curl -fs "$url" >/dev/null && break; sleep 0.1; done
-done
+wait_up http://127.0.0.1:18080
+start_tenant_api 18000
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+RSS_IDLE_TA=$(rss "$TA_PID")
 
 LOAD=("$BIN/load" --control-plane http://127.0.0.1:18080 --tenant-api http://127.0.0.1:18000)
-log "load suite: $STORES stores x $PRODUCTS products, ${DURATION}s per scenario"
-suite_args=(suite --stores "$STORES" --products "$PRODUCTS" --duration "$DURATION" --concurrency "$CONNS" --hosts-file "$WORK/hosts.txt")
-[[ $QUICK == 1 ]] && suite_args+=(--quick)
-"${LOAD[@]}" "${suite_args[@]}" | tee "$WORK/suite.md"
 if [[ $QUICK == 1 ]]; then
+    log "quick mode: every scenario small, invariants only"
+    "${LOAD[@]}" suite --quick
     log "quick mode: invariants held"
     exit 0
 fi
+
+log "set-up: $STORES stores x $PRODUCTS products"
+"${LOAD[@]}" setup --stores "$STORES" --products "$PRODUCTS" --fixture "$WORK/stores.json" --hosts-file "$WORK/hosts.txt" | tee "$WORK/setup.md"
+# The hot set for warm detail reads: the first 10 products of every store.
+awk '{ if (++n[$1] <= 10) print }' "$WORK/hosts.txt" >"$WORK/hot.txt"
+checkpoint
 
 # --- wrk helpers ----------------------------------------------------------------
 cat >"$WORK/stores.lua" <<'LUA'
@@ -107,19 +129,22 @@ request = function()
   return wrk.format("GET", path, { Host = e[1] })
 end
 LUA
+WRK_SCRIPT=()
 # wrk prints "Requests/sec: N" and, with --latency, the 50/99% lines.
 wrk_run() { # name conns url [env...]
     local name=$1 conns=$2 url=$3; shift 3
     env "$@" wrk -t2 -c"$conns" -d"${DURATION}s" --latency "${WRK_SCRIPT[@]}" "$url" >"$WORK/$name.wrk" 2>&1
-    local rps p50 p99
+    local rps p50 p99 non2xx
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.wrk")
     p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.wrk")
     p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.wrk")
-    printf '%s %s %s %s\n' "$name" "${rps:-0}" "${p50:-?}" "${p99:-?}" | tee -a "$WORK/wrk.txt"
+    non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.wrk")
+    printf '%s %s %s %s %s\n' "$name" "${rps:-0}" "${p50:-?}" "${p99:-?}" "${non2xx:-0}" | tee -a "$WORK/wrk.txt"
 }
+warm() { env "$@" wrk -t2 -c"$CONNS" -d2s "${WRK_SCRIPT[@]}" "$URL" >/dev/null 2>&1; }
 
-# --- ceilings -----------------------------------------------------------------------
-log "ceilings"
+# --- HTTP ceilings -----------------------------------------------------------------
+log "HTTP ceilings (nginx)"
 mkdir -p "$WORK/www"
 printf 'ok' >"$WORK/www/tiny"
 first_host=$(head -n1 "$WORK/hosts.txt" | cut -d' ' -f1)
@@ -137,31 +162,89 @@ http {
 }
 NGINX
 nginx -c "$WORK/nginx.conf"
-PIDS+=("$(cat "$WORK/nginx.pid")")
-WRK_SCRIPT=()
 wrk_run nginx-tiny "$CONNS" http://127.0.0.1:18888/tiny
 wrk_run nginx-list "$CONNS" http://127.0.0.1:18888/list.json
 nginx -c "$WORK/nginx.conf" -s stop || true
 
-"$PGBENCH" -i -q -s 10 "$server/$BENCH_DB" >/dev/null 2>&1
-PG_S=$("$PGBENCH" -S -n -c 32 -j 2 -T "$DURATION" "$server/$BENCH_DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
-PG_TPCB=$("$PGBENCH" -n -c 32 -j 2 -T "$DURATION" "$server/$BENCH_DB" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+# --- warm reads --------------------------------------------------------------------
+log "warm reads (wrk, $CONNS connections, every store's host)"
+WRK_SCRIPT=(-s "$WORK/stores.lua")
+URL=http://127.0.0.1:18000
+warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
+wrk_run warm-list "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
+warm HOSTS_FILE="$WORK/hot.txt" MODE=detail
+wrk_run warm-detail "$CONNS" "$URL" HOSTS_FILE="$WORK/hot.txt" MODE=detail
+RSS_READS_TA=$(rss "$TA_PID")
+
+# --- middleware, layer by layer ------------------------------------------------------
+log "middleware priced layer by layer"
+"$BIN/layers" --hosts-file "$WORK/hosts.txt" --body-file "$WORK/www/list.json" --base-port 18100 >"$WORK/layers.out" 2>&1 &
+LAYERS_PID=$!; PIDS+=("$LAYERS_PID")
+for port in 18100 18101 18102 18103 18104; do
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+done
+for step in 0 1 2 3 4; do
+    URL=http://127.0.0.1:$((18100 + step))
+    warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
+    wrk_run "layer-$step" "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
+done
+kill "$LAYERS_PID"; wait "$LAYERS_PID" 2>/dev/null || true
+
+# --- cold reads ------------------------------------------------------------------------
+log "cold reads (storefront cache off) and pgbench -S"
+WARM_TA_PID=$TA_PID
+start_tenant_api 18001 STOREFRONT_CACHE_BYTES=0
+COLD_PID=$TA_PID; TA_PID=$WARM_TA_PID
+URL=http://127.0.0.1:18001
+warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
+wrk_run cold-list "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
+wrk_run cold-detail "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=detail
+kill "$COLD_PID"; wait "$COLD_PID" 2>/dev/null || true
+"$PGBENCH" -i -q -s 10 "$DATABASE_URL" >/dev/null 2>&1
+checkpoint
+PG_S=$("$PGBENCH" -S -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+
+# --- write ceilings ----------------------------------------------------------------------
+log "write ceilings (pgbench tpcb-like, redis-benchmark)"
+PG_TPCB=$("$PGBENCH" -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 redis_host=${REDIS_URL#redis://}; redis_host=${redis_host%%/*}
 REDIS_GET=$(redis-benchmark -h "${redis_host%:*}" -p "${redis_host##*:}" -n 200000 -c 50 -t get --csv | awk -F'"' '$2=="GET" {print $4; exit}')
+checkpoint
 
-# --- platform reads through wrk -------------------------------------------------------------
-log "platform reads (wrk, $CONNS connections, every store's host)"
-WRK_SCRIPT=(-s "$WORK/stores.lua")
-RSS_BEFORE_TA=$(rss "$TA_PID")
-wrk_run warm-list "$CONNS" http://127.0.0.1:18000 HOSTS_FILE="$WORK/hosts.txt" MODE=list
-wrk_run warm-detail "$CONNS" http://127.0.0.1:18000 HOSTS_FILE="$WORK/hosts.txt" MODE=detail
-RSS_TA=$(rss "$TA_PID"); RSS_CP=$(rss "$CP_PID")
+# --- load tool scenarios --------------------------------------------------------------------
+log "load tool scenarios"
+RUN=("${LOAD[@]}" run --fixture "$WORK/stores.json" --duration "$DURATION" --concurrency "$CONNS")
+: >"$WORK/suite.md"
+for scenario in browse cart checkout flash probe noisy; do
+    log "scenario $scenario"
+    "${RUN[@]}" "$scenario" | tee "$WORK/$scenario.md"
+done
+log "soak: ${SOAK}s"
+"${RUN[@]}" --soak-seconds "$SOAK" --watch tenant-api="$TA_PID" --watch control-plane="$CP_PID" soak | tee "$WORK/soak.md"
+RSS_CP=$(rss "$CP_PID")
 
+# --- tenant scale -------------------------------------------------------------------------------
+log "tenant scale: $SCALE stores"
+cut -d' ' -f1 "$WORK/hosts.txt" | sort -u >"$WORK/scale-hosts.txt"
+have=$(wc -l <"$WORK/scale-hosts.txt")
+if ((SCALE > have)); then
+    "${LOAD[@]}" provision --count $((SCALE - have)) --concurrency 8 --prefix scale --hosts-file "$WORK/scale-hosts.txt" | tee "$WORK/provision.md"
+fi
+STORES_TOTAL=$(wc -l <"$WORK/scale-hosts.txt")
+kill "$TA_PID"; wait "$TA_PID" 2>/dev/null || true
+start_tenant_api 18000
+RSS_SCALE_IDLE=$(rss "$TA_PID")
+"${LOAD[@]}" resolve --hosts-file "$WORK/scale-hosts.txt" --concurrency "$CONNS" | tee "$WORK/resolve.md"
+RSS_SCALE=$(rss "$TA_PID")
+
+# --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 get() { awk -v n="$1" '$1==n {print $'"$2"'}' "$WORK/wrk.txt"; }
-
+rate_of() { awk -F'|' -v n="$2" 'index($2, n) {gsub(/ /,"",$3); print $3; exit}' "$1"; }
+rows() { grep '^| [a-z]' "$1" | grep -v '^| scenario' || true; }
+per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL" 'BEGIN { printf "%.1f", (a - b) * 1000 / n }')
 {
-    echo "# Benchmarks"
+    echo "# Benchmarks (generated)"
     echo
     echo "Measured by \`bash infra/scripts/bench.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB;"
     echo "load generator on the same machine. $STORES stores x $PRODUCTS products, ${DURATION} s per scenario, $CONNS connections."
@@ -178,24 +261,52 @@ get() { awk -v n="$1" '$1==n {print $'"$2"'}' "$WORK/wrk.txt"; }
     echo
     echo "## Storefront reads (wrk, Host spread over every store)"
     echo
-    echo "| scenario | req/s | p50 | p99 | ratio |"
-    echo "|---|---:|---:|---:|---:|"
-    echo "| warm product list | $(get warm-list 2) | $(get warm-list 3) | $(get warm-list 4) | $(ratio "$(get warm-list 2)" "$(get nginx-list 2)") × nginx (same bytes) |"
-    echo "| warm product detail | $(get warm-detail 2) | $(get warm-detail 3) | $(get warm-detail 4) | $(ratio "$(get warm-detail 2)" "$(get nginx-list 2)") × nginx |"
+    echo "| scenario | req/s | p50 | p99 | non-2xx | ratio |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| warm product list | $(get warm-list 2) | $(get warm-list 3) | $(get warm-list 4) | $(get warm-list 5) | $(ratio "$(get warm-list 2)" "$(get nginx-list 2)") × nginx (same bytes) |"
+    echo "| warm product detail (10 hot products per store) | $(get warm-detail 2) | $(get warm-detail 3) | $(get warm-detail 4) | $(get warm-detail 5) | $(ratio "$(get warm-detail 2)" "$(get nginx-list 2)") × nginx |"
+    echo "| cold product list (cache off) | $(get cold-list 2) | $(get cold-list 3) | $(get cold-list 4) | $(get cold-list 5) | $(ratio "$(get cold-list 2)" "$PG_S") × pgbench -S |"
+    echo "| cold product detail (cache off, every product) | $(get cold-detail 2) | $(get cold-detail 3) | $(get cold-detail 4) | $(get cold-detail 5) | $(ratio "$(get cold-detail 2)" "$PG_S") × pgbench -S |"
+    echo
+    echo "## Middleware, layer by layer (same bytes, wrk, $CONNS connections)"
+    echo
+    echo "| step | req/s | p50 | p99 | ratio to nginx | µs per request added |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    prev=""
+    names=("bare handler (moka look-up of Host)" "+ request id" "+ request span" "+ failure log + metrics" "+ tenant resolution")
+    for step in 0 1 2 3 4; do
+        r=$(get "layer-$step" 2)
+        added=$([[ -n $prev ]] && awk -v a="$r" -v b="$prev" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f", 2e6 / a - 2e6 / b; else print "n/a" }' || echo "")
+        echo "| ${names[$step]} | $r | $(get "layer-$step" 3) | $(get "layer-$step" 4) | $(ratio "$r" "$(get nginx-list 2)") | $added |"
+        prev=$r
+    done
+    r=$(get warm-list 2)
+    echo "| + storefront handler (= warm product list above) | $r | $(get warm-list 3) | $(get warm-list 4) | $(ratio "$r" "$(get nginx-list 2)") | $(awk -v a="$r" -v b="$prev" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f", 2e6 / a - 2e6 / b; else print "n/a" }') |"
+    echo
+    echo "(µs per request = CPU-seconds per request on 2 cores: 2,000,000 / req/s.)"
     echo
     echo "## Scenarios (load tool)"
     echo
-    cat "$WORK/suite.md"
+    echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | statuses | notes |"
+    echo "|---|---:|---:|---:|---:|---|---|"
+    for f in setup browse cart checkout flash noisy soak provision resolve; do [[ -f $WORK/$f.md ]] && rows "$WORK/$f.md"; done
     echo
-    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(awk -F'|' '/checkout/ {gsub(/ /,"",$3); print $3}' "$WORK/suite.md")" "$PG_TPCB")."
+    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB")."
+    echo
+    for f in probe noisy soak; do grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; done
+    echo "### Soak samples"
+    echo
+    awk '/^Soak samples/ {on=1; next} on && /^\|/ {print} on && /^Soak trend/ {exit}' "$WORK/soak.md"
     echo
     echo "## Memory"
     echo
     echo "| process | RSS |"
     echo "|---|---:|"
-    echo "| tenant-api before reads | ${RSS_BEFORE_TA} MB |"
-    echo "| tenant-api after reads | ${RSS_TA} MB |"
-    echo "| control-plane | ${RSS_CP} MB |"
+    echo "| tenant-api idle, 0 stores seen | ${RSS_IDLE_TA} MB |"
+    echo "| tenant-api after warm reads of $STORES stores | ${RSS_READS_TA} MB |"
+    echo "| tenant-api restarted, idle ($STORES_TOTAL stores exist) | ${RSS_SCALE_IDLE} MB |"
+    echo "| tenant-api after resolving all $STORES_TOTAL stores twice | ${RSS_SCALE} MB ($per_thousand MB per 1,000 stores) |"
+    echo "| control-plane after the run | ${RSS_CP} MB |"
 } >"$WORK/BENCHMARKS.generated.md"
 cp "$WORK/BENCHMARKS.generated.md" "$REPO_ROOT/BENCHMARKS.generated.md"
 log "wrote BENCHMARKS.generated.md (merge its figures into BENCHMARKS.md with the analysis)"

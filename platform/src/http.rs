@@ -42,14 +42,49 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// request id → span (with `request_id`, `tenant_id` filled in later) → error
 /// logging → metrics → problem+json for unmatched routes.
 pub fn with_common_layers(router: Router) -> Router {
+    with_layers(router, Layers::ALL)
+}
+
+/// Which of the shared layers to apply. The services use [`Layers::ALL`]; the
+/// layer benchmark (`tests/src/bin/layers.rs`) adds them one at a time to
+/// measure what each costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layers {
+    /// `x-request-id` set (UUID) when absent and echoed on the response.
+    pub request_id: bool,
+    /// The request span.
+    pub trace: bool,
+    /// Logging of 5xx responses with their cause.
+    pub log_failures: bool,
+    /// Request counter and latency histogram per method, route and status.
+    pub metrics: bool,
+}
+
+impl Layers {
+    /// Every layer, as the services run.
+    pub const ALL: Self = Self { request_id: true, trace: true, log_failures: true, metrics: true };
+    /// None: the router alone (with the problem+json fallbacks).
+    pub const NONE: Self = Self { request_id: false, trace: false, log_failures: false, metrics: false };
+}
+
+/// Wraps `router` with the chosen shared layers, in [`with_common_layers`]' order.
+pub fn with_layers(router: Router, layers: Layers) -> Router {
+    let mut router = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+    if layers.metrics {
+        router = router.layer(middleware::from_fn(record_metrics));
+    }
+    if layers.log_failures {
+        router = router.layer(middleware::from_fn(log_failures));
+    }
+    if layers.trace {
+        router = router.layer(TraceLayer::new_for_http().make_span_with(make_span));
+    }
+    if layers.request_id {
+        router = router
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    }
     router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(record_metrics))
-        .layer(middleware::from_fn(log_failures))
-        .layer(TraceLayer::new_for_http().make_span_with(make_span))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
 fn make_span(request: &Request) -> tracing::Span {

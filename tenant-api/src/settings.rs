@@ -31,6 +31,10 @@ pub struct CommerceSettings {
     pub worker_recovery_every_ms: u64,
     /// Worker: pause between outbox relay runs.
     pub worker_outbox_every_ms: u64,
+    /// Memory for cached storefront responses per replica; 0 turns the cache
+    /// off, so every storefront read is a tenant transaction (the load suite's
+    /// cold-read scenarios run that way).
+    pub storefront_cache_bytes: u64,
 }
 
 impl Default for CommerceSettings {
@@ -46,6 +50,7 @@ impl Default for CommerceSettings {
             worker_expiry_every_ms: 5_000,
             worker_recovery_every_ms: 5_000,
             worker_outbox_every_ms: 500,
+            storefront_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }

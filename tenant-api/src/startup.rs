@@ -23,9 +23,6 @@ use crate::{
     settings::CommerceSettings,
 };
 
-/// Memory for cached storefront responses, per replica.
-const STOREFRONT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
-
 /// What every handler can reach. Cloned for every request (axum's `State`), so
 /// it is one `Arc`: a clone is one atomic increment, not one per field (the
 /// per-field clones showed up at 5 % of a warm storefront read's profile).
@@ -89,7 +86,7 @@ impl AppState {
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let commerce = CommerceSettings::from_env()?;
         resolver.spawn_listener(client.clone());
-        let storefront_cache = StorefrontCache::new(redis.clone(), STOREFRONT_CACHE_BYTES);
+        let storefront_cache = StorefrontCache::new(redis.clone(), commerce.storefront_cache_bytes);
         storefront_cache.spawn_listener(client);
         let media = MediaStore::from_settings(&settings)?;
         if !resolver.wait_subscribed(Duration::from_secs(5)).await

@@ -42,10 +42,12 @@ pub struct StorefrontCache {
     redis: redis::aio::ConnectionManager,
     subscribed: watch::Sender<bool>,
     resets: Arc<AtomicU64>,
+    enabled: bool,
 }
 
 impl StorefrontCache {
-    /// A cache of at most `max_bytes` of response bodies.
+    /// A cache of at most `max_bytes` of response bodies; 0 turns it off (every
+    /// read loads).
     pub fn new(redis: redis::aio::ConnectionManager, max_bytes: u64) -> Self {
         let responses = Cache::builder()
             .max_capacity(max_bytes)
@@ -59,6 +61,7 @@ impl StorefrontCache {
             redis,
             subscribed: watch::channel(false).0,
             resets: Arc::new(AtomicU64::new(0)),
+            enabled: max_bytes > 0,
         }
     }
 
@@ -74,6 +77,9 @@ impl StorefrontCache {
         path: &str,
         load: impl std::future::Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
+        if !self.enabled {
+            return load.await;
+        }
         // Taken before loading: see the module docs.
         let key = (tenant, self.generation(tenant).await, path.to_owned());
         if let Some(body) = self.responses.get(&key).await {

@@ -19,8 +19,9 @@ pub struct Api {
     pub platform_domain: String,
 }
 
-/// A store the suite created, with what scenarios need to drive it.
-#[derive(Clone, Debug)]
+/// A store the suite created, with what scenarios need to drive it. Written to
+/// and read from a fixture file, so scenarios can run apart from the set-up.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Store {
     /// Store id.
     pub id: String,
@@ -84,11 +85,11 @@ impl Api {
         self.http.request(method, format!("{}{path}", self.tenant_api)).header("host", host)
     }
 
-    /// Opens a store through `POST /v1/tenants`; returns it and the call's latency.
-    pub async fn sign_up(&self, slug: &str) -> anyhow::Result<(Store, Duration)> {
+    /// Opens a store on `plan` through `POST /v1/tenants`; returns it and the call's latency.
+    pub async fn sign_up(&self, slug: &str, plan: &str) -> anyhow::Result<(Store, Duration)> {
         let outcome = self
             .send(self.http.post(format!("{}/v1/tenants", self.control_plane)).json(&json!({
-                "slug": slug, "name": format!("Load {slug}"), "currency": "USD",
+                "slug": slug, "name": format!("Load {slug}"), "currency": "USD", "plan": plan,
                 "owner_email": format!("owner@{slug}.load.test"), "owner_password": "load-test-password",
             })))
             .await;
@@ -102,6 +103,15 @@ impl Api {
             variants: Vec::new(),
         };
         Ok((store, outcome.latency))
+    }
+
+    /// A plan's sustained requests per second, from `GET /v1/plans`.
+    pub async fn plan_quota(&self, plan: &str) -> anyhow::Result<f64> {
+        let outcome = self.send(self.http.get(format!("{}/v1/plans", self.control_plane))).await;
+        anyhow::ensure!(outcome.status == 200, "plans: {} {}", outcome.status, outcome.body);
+        let plans = outcome.body["items"].as_array().context("items")?;
+        let found = plans.iter().find(|p| p["id"] == plan).with_context(|| format!("no plan {plan}"))?;
+        found["requests_per_second"].as_f64().context("requests_per_second")
     }
 
     /// A platform admin's token.

@@ -4,5 +4,6 @@
 //! data). Speed is reported, never asserted; invariants are.
 
 pub mod client;
+pub mod fleet;
 pub mod scenarios;
 pub mod stats;

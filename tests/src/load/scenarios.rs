@@ -84,19 +84,21 @@ impl Picker {
     }
 }
 
-/// Opens `count` stores through the control plane, `concurrency` at a time.
+/// Opens `count` stores on `plan` through the control plane, `concurrency` at a time.
 pub async fn provision(
     api: &Api,
     prefix: &str,
     count: usize,
     concurrency: usize,
+    plan: &str,
 ) -> anyhow::Result<(Report, Vec<Store>)> {
     let started = Instant::now();
     let results: Vec<_> = stream::iter(0..count)
         .map(|n| {
             let api = api.clone();
             let slug = format!("{prefix}{n:05}");
-            async move { api.sign_up(&slug).await }
+            let plan = plan.to_owned();
+            async move { api.sign_up(&slug, &plan).await }
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -110,7 +112,7 @@ pub async fn provision(
     }
     stores.sort_by(|a, b| a.slug.cmp(&b.slug));
     let mut report = recorder.report("provision stores (POST /v1/tenants)", started.elapsed());
-    report.notes.push(format!("{count} stores, concurrency {concurrency}"));
+    report.notes.push(format!("{count} stores on plan {plan}, concurrency {concurrency}"));
     Ok((report, stores))
 }
 
@@ -165,15 +167,7 @@ pub async fn browse(api: &Api, stores: &[Store], duration: Duration, concurrency
             let mut recorder = Recorder::default();
             while Instant::now() < deadline {
                 let store = &stores[picker.pick(&mut rng)];
-                let roll = rng.below(10);
-                let path = if roll < 6 || store.handles.is_empty() {
-                    "/store/products?limit=20".to_owned()
-                } else if roll < 9 {
-                    format!("/store/products/{}", store.handles[rng.below(store.handles.len())])
-                } else {
-                    "/store/products?q=item&limit=10".to_owned()
-                };
-                let outcome = api.send(api.store(Method::GET, &store.host, &path)).await;
+                let outcome = api.send(browse_request(&api, store, &mut rng)).await;
                 recorder.record(outcome.status, outcome.latency);
             }
             recorder
@@ -183,6 +177,19 @@ pub async fn browse(api: &Api, stores: &[Store], duration: Duration, concurrency
     let mut report = recorder.report(&format!("browse ({skew:?}, {concurrency} conns)"), started.elapsed());
     report.notes.push(format!("{} stores", stores.len()));
     report
+}
+
+/// One storefront read of `store`: product list 60 %, detail 30 %, search 10 %.
+pub fn browse_request(api: &Api, store: &Store, rng: &mut Rng) -> reqwest::RequestBuilder {
+    let roll = rng.below(10);
+    let path = if roll < 6 || store.handles.is_empty() {
+        "/store/products?limit=20".to_owned()
+    } else if roll < 9 {
+        format!("/store/products/{}", store.handles[rng.below(store.handles.len())])
+    } else {
+        "/store/products?q=item&limit=10".to_owned()
+    };
+    api.store(Method::GET, &store.host, &path)
 }
 
 /// Cart traffic for `duration`: create, add, update, read.
@@ -353,7 +360,7 @@ pub async fn isolation_probe(api: &Api, stores: &[Store]) -> (u64, u64) {
     (leaks, probes)
 }
 
-async fn merge(workers: impl Iterator<Item = tokio::task::JoinHandle<Recorder>>) -> Recorder {
+pub(crate) async fn merge(workers: impl Iterator<Item = tokio::task::JoinHandle<Recorder>>) -> Recorder {
     let mut total = Recorder::default();
     for recorder in futures_util::future::join_all(workers).await.into_iter().flatten() {
         total.merge(&recorder);
