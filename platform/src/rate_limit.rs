@@ -18,7 +18,7 @@
 //! its plan's rate in total.
 //!
 //! **Fails open.** When the quota cannot be read (control database down), the
-//! store is served unlimited for [`OPEN_AFTER_ERROR`] and a warning is logged:
+//! store is served unlimited for [`QUOTA_CACHE_TTL`] and a warning is logged:
 //! refusing every store's requests because the registry is unreachable would
 //! turn a control-plane outage into a data-plane one.
 
@@ -27,7 +27,7 @@ use std::{
     num::NonZeroU32,
     sync::{Arc, OnceLock},
     task::{Context, Poll},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
@@ -38,7 +38,7 @@ use axum::{
 };
 use futures_util::future::{BoxFuture, Either, Ready};
 use governor::{clock::Clock, DefaultDirectRateLimiter, Quota};
-use moka::{sync::Cache, Expiry};
+use moka::sync::Cache;
 
 use crate::{
     ids::TenantId,
@@ -46,10 +46,6 @@ use crate::{
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     tenancy::{TenantCtx, TenantResolver},
 };
-
-/// How long a store whose quota could not be read is served unlimited before
-/// the quota is read again.
-pub const OPEN_AFTER_ERROR: Duration = Duration::from_secs(5);
 
 /// `RateLimit-Limit`: the requests per second this replica allows the store.
 pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
@@ -63,19 +59,6 @@ enum Entry {
     Limited(NonZeroU32, Arc<DefaultDirectRateLimiter>),
     /// Not limited: the quota could not be read, or the store is gone.
     Open,
-}
-
-/// A limiter lives as long as the quota it was built from may be cached; an
-/// open entry only briefly, so a quota that failed to load is retried soon.
-struct EntryExpiry;
-
-impl Expiry<TenantId, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &TenantId, entry: &Entry, _: Instant) -> Option<Duration> {
-        Some(match entry {
-            Entry::Limited(..) => QUOTA_CACHE_TTL,
-            Entry::Open => OPEN_AFTER_ERROR,
-        })
-    }
 }
 
 /// A request refused because its store is over its rate.
@@ -135,7 +118,10 @@ struct Inner {
 impl RateLimits {
     /// Limits read through `quotas`, each divided among `replicas` replicas.
     pub fn new(quotas: QuotaCache, replicas: NonZeroU32) -> Self {
-        let limiters = Cache::builder().max_capacity(1_000_000).expire_after(EntryExpiry).build();
+        // An open entry lives as long as a limiter: while the control database
+        // is down, each lookup waits for the pool's acquire timeout, so an
+        // outage costs each store one slow request per TTL.
+        let limiters = Cache::builder().max_capacity(1_000_000).time_to_live(QUOTA_CACHE_TTL).build();
         Self(Arc::new(Inner { quotas, limiters, replicas }))
     }
 
@@ -299,5 +285,21 @@ mod tests {
         assert_eq!(refused.limit, 5);
         assert!(refused.retry_after <= Duration::from_millis(200), "{refused:?}");
         assert_eq!(check(&Entry::Open), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_store_whose_quota_cannot_be_read_is_served_and_not_looked_up_again_at_once() {
+        // Nothing listens on port 1: every quota lookup fails.
+        let control = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(200))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap();
+        let limits = RateLimits::new(QuotaCache::new(control, QUOTA_CACHE_TTL), NonZeroU32::MIN);
+        let store = TenantId::new();
+        for _ in 0..10 {
+            assert_eq!(limits.check(store).await, Ok(()));
+        }
+        assert!(matches!(limits.0.limiters.get(&store), Some(Entry::Open)));
+        assert_eq!(limits.check_cached(store), Some(Ok(())));
     }
 }
