@@ -34,6 +34,16 @@ pub enum MediaBackend {
     S3,
 }
 
+/// Whether the data plane enforces per-store rate limits.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitMode {
+    /// Each store is held to its plan's requests per second (the default).
+    On,
+    /// Nothing is limited: for measuring raw throughput, never for production.
+    Off,
+}
+
 /// Settings shared by both services.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -82,6 +92,11 @@ pub struct Settings {
     pub aws_secret_access_key: Option<SecretString>,
     /// Optional session token of temporary AWS credentials.
     pub aws_session_token: Option<SecretString>,
+    /// `RATE_LIMITS`: `on` (default) or `off`.
+    pub rate_limits: RateLimitMode,
+    /// `RATE_LIMIT_REPLICAS`: data-plane replicas sharing each store's traffic;
+    /// each enforces the plan's rate divided by this (at least 1 per second).
+    pub rate_limit_replicas: u32,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -104,6 +119,8 @@ struct Defaults {
     media_local_dir: &'static str,
     media_signing_key: &'static str,
     s3_region: &'static str,
+    rate_limits: RateLimitMode,
+    rate_limit_replicas: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -122,6 +139,8 @@ const DEFAULTS: Defaults = Defaults {
     media_local_dir: ".dev/media",
     media_signing_key: "development-only-media-signing-key",
     s3_region: "us-east-1",
+    rate_limits: RateLimitMode::On,
+    rate_limit_replicas: 1,
 };
 
 impl Settings {
@@ -145,6 +164,7 @@ impl Settings {
             self.master_keys()?;
         }
         anyhow::ensure!(self.db_max_connections > 0, "DB_MAX_CONNECTIONS must be at least 1");
+        anyhow::ensure!(self.rate_limit_replicas > 0, "RATE_LIMIT_REPLICAS must be at least 1");
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -186,6 +206,11 @@ impl Settings {
         Duration::from_secs(self.tenant_cache_ttl_secs)
     }
 
+    /// `RATE_LIMIT_REPLICAS` as the divisor it is (0 is refused at startup).
+    pub fn rate_limit_replicas(&self) -> std::num::NonZeroU32 {
+        std::num::NonZeroU32::new(self.rate_limit_replicas).unwrap_or(std::num::NonZeroU32::MIN)
+    }
+
     /// Settings for tests: the environment's servers, every other value fixed.
     pub fn for_tests(database_url: &str) -> anyhow::Result<Self> {
         let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULTS.redis_url.into());
@@ -212,6 +237,8 @@ impl Settings {
             aws_access_key_id: None,
             aws_secret_access_key: None,
             aws_session_token: None,
+            rate_limits: RateLimitMode::On,
+            rate_limit_replicas: 1,
         })
     }
 }

@@ -16,6 +16,7 @@
 //! - [`telemetry`]: JSON logs.
 //! - [`settings`], [`quotas`]: what the control plane decides per store
 //!   (payment and notification settings, plan quotas), as the data plane reads it.
+//! - [`rate_limit`]: per-store request rate limits from the plan's quota.
 
 pub mod announce;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod money;
 pub mod password;
 pub mod problem;
 pub mod quotas;
+pub mod rate_limit;
 pub mod settings;
 pub mod telemetry;
 pub mod tenancy;

@@ -6,12 +6,13 @@ use anyhow::Context as _;
 use axum::{extract::FromRef, middleware, Router};
 use platform::{
     auth::{Authenticator, Signer},
-    config::Settings,
+    config::{RateLimitMode, Settings},
     crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
+    rate_limit::RateLimits,
     tenancy::{resolve_tenant, TenantResolver},
 };
 use tokio::net::TcpListener;
@@ -48,6 +49,8 @@ pub struct Parts {
     pub auth: Authenticator,
     /// Plan quotas per store (rate limits, product counts).
     pub quotas: QuotaCache,
+    /// Request rate limiters per store (mounted unless `RATE_LIMITS=off`).
+    pub rate_limits: RateLimits,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// Cached storefront responses, dropped on catalog writes in every replica.
@@ -82,6 +85,9 @@ impl AppState {
         // A plan change is announced as a change of its store.
         let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
         quotas.follow(&resolver);
+        // After the quotas' hook, so a limiter rebuilt on a plan change reads the new quota.
+        let rate_limits = RateLimits::new(quotas.clone(), settings.rate_limit_replicas());
+        rate_limits.follow(&resolver);
         let master = settings.master_keys()?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let commerce = CommerceSettings::from_env()?;
@@ -100,6 +106,7 @@ impl AppState {
             resolver,
             auth,
             quotas,
+            rate_limits,
             settings: Arc::new(settings),
             storefront_cache,
             media,
@@ -159,11 +166,16 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health endpoints, then every mounted context behind
-/// tenant resolution.
+/// The whole HTTP surface: health endpoints (never limited), then every mounted
+/// context behind tenant resolution and the store's rate limit.
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router()));
     if !contexts.is_empty() {
+        // Inside tenant resolution (a route layer added later runs first): it
+        // keys on the resolved store, so an unknown host is a 404, never a 429.
+        if state.settings.rate_limits == RateLimitMode::On {
+            stores = stores.route_layer(state.rate_limits.layer());
+        }
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
         stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
     }

@@ -99,10 +99,13 @@ impl TestApp {
     }
 
     /// Registers a store the way the control plane does (registry row), on the default cell.
+    /// On the `enterprise` plan (2000 requests/s): the tests that fire hundreds of
+    /// concurrent requests at one store test other things than its rate limit.
     pub async fn create_store(&self, slug: &str) -> TestStore {
         let id = TenantId::new();
         sqlx::query(
-            "insert into control.tenant (tenant_id, slug, name, currency, cell_id) values ($1, $2, $3, 'USD', 'default')",
+            "insert into control.tenant (tenant_id, slug, name, currency, cell_id, plan) \
+             values ($1, $2, $3, 'USD', 'default', 'enterprise')",
         )
         .bind(id)
         .bind(slug)
@@ -116,7 +119,7 @@ impl TestApp {
                 slug: slug.to_owned(),
                 status: TenantStatus::Active,
                 cell_id: "default".into(),
-                plan: "starter".into(),
+                plan: "enterprise".into(),
                 currency: Currency::parse("USD").unwrap(),
                 locale: "en-US".into(),
             },
@@ -132,6 +135,36 @@ impl TestApp {
             .execute(self.state.db.control())
             .await
             .expect("update tenant");
+        let mut redis = self.state.redis.clone();
+        announce_change(&mut redis, &TenantChange { tenant_id: store.id().as_uuid(), hosts: vec![store.host.clone()] })
+            .await
+            .expect("announce");
+    }
+
+    /// Puts a store on a plan of its own allowing `requests_per_second` (not
+    /// announced: see `announce`).
+    pub async fn set_rate(&self, store: &TestStore, requests_per_second: i32) {
+        let plan = format!("rps-{requests_per_second}");
+        let control = self.state.db.control();
+        sqlx::query(
+            "insert into control.plan (plan_id, name, requests_per_second, max_products, max_staff) \
+             values ($1, $1, $2, 1000, 3) on conflict (plan_id) do nothing",
+        )
+        .bind(&plan)
+        .bind(requests_per_second)
+        .execute(control)
+        .await
+        .expect("insert plan");
+        sqlx::query("update control.tenant set plan = $2 where tenant_id = $1")
+            .bind(store.id())
+            .bind(&plan)
+            .execute(control)
+            .await
+            .expect("update plan");
+    }
+
+    /// Announces a change of the store, as the control plane does after one.
+    pub async fn announce(&self, store: &TestStore) {
         let mut redis = self.state.redis.clone();
         announce_change(&mut redis, &TenantChange { tenant_id: store.id().as_uuid(), hosts: vec![store.host.clone()] })
             .await

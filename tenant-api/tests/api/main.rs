@@ -12,6 +12,7 @@ mod import;
 mod isolation;
 mod media;
 mod orders;
+mod rate_limits;
 mod recovery;
 mod resolution;
 mod search;
