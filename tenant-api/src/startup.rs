@@ -162,8 +162,8 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health endpoints, then every mounted context behind
-/// tenant resolution.
+/// The whole HTTP surface: health endpoints and the OpenAPI document (any
+/// host), then every mounted context behind tenant resolution.
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router()));
     if !contexts.is_empty() {
@@ -171,6 +171,7 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
         stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
     }
     let stores = stores.with_state(state.clone());
-    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
+        .merge(platform::openapi::router(&crate::openapi::document(contexts)));
     with_common_layers(health.merge(stores))
 }
