@@ -61,6 +61,8 @@ async fn openapi_json_is_served_on_any_host_and_meets_the_contract() {
     assert_eq!(list["properties"]["items"]["items"]["$ref"], "#/components/schemas/ProductResponse");
 
     let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["Money"]["properties"]["amount"]["type"], "integer");
+    assert_eq!(schemas["Money"]["properties"]["currency"]["type"], "string");
     assert_eq!(schemas["CartResponse"]["properties"]["total"]["$ref"], "#/components/schemas/Money");
     assert_eq!(schemas["StockResponse"]["properties"]["available"]["type"], "integer");
     assert!(schemas["CreateProductRequest"]["required"].as_array().unwrap().iter().any(|r| r == "variants"));
