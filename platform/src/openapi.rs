@@ -163,11 +163,20 @@ impl Endpoint {
     }
 
     /// A JSON request body of type `T`.
-    pub fn body<T: ToSchema>(mut self) -> Self {
+    pub fn body<T: ToSchema>(self) -> Self {
+        self.json_body::<T>(Required::True)
+    }
+
+    /// A JSON request body of type `T` that may be left out.
+    pub fn optional_body<T: ToSchema>(self) -> Self {
+        self.json_body::<T>(Required::False)
+    }
+
+    fn json_body<T: ToSchema>(mut self, required: Required) -> Self {
         let schema = self.reference::<T>();
         self.operation = self.operation.request_body(Some(
             RequestBodyBuilder::new()
-                .required(Some(Required::True))
+                .required(Some(required))
                 .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
                 .build(),
         ));
@@ -247,12 +256,6 @@ impl Endpoint {
             .operation
             .security(SecurityRequirement::new(BEARER, Vec::<String>::new()))
             .security(SecurityRequirement::default());
-        self
-    }
-
-    /// Marks an alias kept for compatibility.
-    pub fn deprecated(mut self) -> Self {
-        self.operation = self.operation.deprecated(Some(utoipa::openapi::Deprecated::True));
         self
     }
 

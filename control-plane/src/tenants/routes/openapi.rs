@@ -31,8 +31,8 @@ struct Purged {
     id: String,
     /// Where the store's rows were written as JSON lines.
     export_path: String,
-    rows: i64,
-    redis_keys: i64,
+    rows: u64,
+    redis_keys: u64,
 }
 
 const NOT_FOUND: (u16, &str) = (404, "No such store (or another store's, for staff); deleted stores too.");

@@ -20,7 +20,7 @@ fn cart(endpoint: Endpoint) -> Endpoint {
 pub(crate) fn doc() -> OpenApi {
     fragment([
         cart(post("/store/carts", "Create a cart"))
-            .body::<CreateCartRequest>()
+            .optional_body::<CreateCartRequest>()
             .json::<CartResponse>(201, "A new cart; with a shopper token, the customer's cart.")
             .problems(&[INVALID]),
         cart(get("/store/carts/{id}", "Read a cart, priced now"))

@@ -59,17 +59,16 @@ pub(crate) fn doc() -> OpenApi {
             .json::<OrderResponse>(200, "The order, `delivered`.")
             .problems(&[CONFLICT]),
         admin(post("/admin/orders/{id}/cancel", "Cancel an order (releases or restocks, refunds what was paid)"))
-            .describe("The body is optional.")
-            .body::<CancelRequest>()
+            .optional_body::<CancelRequest>()
             .json::<OrderResponse>(200, "The order, `cancelled`.")
             .problems(&[CONFLICT]),
         admin(post("/admin/orders/{id}/refund", "Refund all or part of a paid order"))
-            .describe("Without `amount`, everything not yet refunded. The body is optional.")
-            .body::<RefundRequest>()
+            .describe("Without `amount`, everything not yet refunded.")
+            .optional_body::<RefundRequest>()
             .json::<OrderResponse>(200, "The order with the refund.")
             .problems(&[INVALID, CONFLICT]),
         admin(post("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"))
-            .body::<RefundRequest>()
+            .optional_body::<RefundRequest>()
             .json::<OrderResponse>(200, "The order with the refund.")
             .problems(&[INVALID, CONFLICT]),
     ])
