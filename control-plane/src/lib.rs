@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod domains;
 pub mod identity;
+pub mod openapi;
 mod pagination;
 pub mod settings;
 pub mod staff;

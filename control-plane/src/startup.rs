@@ -101,9 +101,11 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface. Every context mounted here has its part in
+/// [`crate::openapi::document`].
 pub fn router(state: AppState) -> Router {
-    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
+        .merge(platform::openapi::router(&crate::openapi::document()));
     let api = Router::new()
         .merge(crate::identity::router())
         .merge(crate::tenants::router())

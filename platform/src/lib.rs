@@ -28,6 +28,7 @@ pub mod http;
 pub mod ids;
 pub mod media;
 pub mod money;
+pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod quotas;

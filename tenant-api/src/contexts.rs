@@ -51,6 +51,18 @@ impl Context {
             Context::Orders => crate::orders::router(),
         }
     }
+
+    /// The context's part of the OpenAPI document: every route of [`Context::router`].
+    pub fn doc(self) -> utoipa::openapi::OpenApi {
+        match self {
+            Context::Catalog => crate::catalog::doc(),
+            Context::Inventory => crate::inventory::doc(),
+            Context::Cart => crate::cart::doc(),
+            Context::Customers => crate::customers::doc(),
+            Context::Checkout => crate::checkout::doc(),
+            Context::Orders => crate::orders::doc(),
+        }
+    }
 }
 
 impl fmt::Display for Context {

@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod contexts;
 pub mod customers;
 pub mod inventory;
+pub mod openapi;
 pub mod orders;
 pub mod outbox;
 pub mod payments;

@@ -166,8 +166,9 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health endpoints (never limited), then every mounted
-/// context behind tenant resolution and the store's rate limit.
+/// The whole HTTP surface: health endpoints and the OpenAPI document (any
+/// host, never limited), then every mounted context behind tenant resolution
+/// and the store's rate limit.
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router()));
     if !contexts.is_empty() {
@@ -180,6 +181,7 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
         stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
     }
     let stores = stores.with_state(state.clone());
-    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
+        .merge(platform::openapi::router(&crate::openapi::document(contexts)));
     with_common_layers(health.merge(stores))
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `{"amount": 1999, "currency": "USD"}`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = Money)]
 pub struct MoneyDto {
     /// Minor units.
     pub amount: i64,
@@ -39,7 +40,7 @@ impl MoneyDto {
 }
 
 /// `{"items": [...], "next_cursor": ...|null}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T> {
     /// The page.
     pub items: Vec<T>,
@@ -48,7 +49,7 @@ pub struct ListResponse<T> {
 }
 
 /// `?limit=&cursor=` as raw strings, so bad values become 400s naming them.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct PageParams {
     /// 1–100, default 20.
     pub limit: Option<String>,
@@ -104,7 +105,8 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A postal address on the wire.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Address)]
 pub struct AddressDto {
     /// Recipient.
     pub name: String,

@@ -20,6 +20,10 @@ use super::{
 };
 use crate::{audit::Actor, identity::Principal, startup::AppState};
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// API-key routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,13 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tenants/{id}/api-keys/{key_id}", delete(revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateKeyRequest {
     name: String,
     scopes: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CreatedKeyResponse {
     id: String,
     name: String,
@@ -43,7 +47,7 @@ struct CreatedKeyResponse {
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct KeyResponse {
     id: String,
     name: String,
@@ -72,13 +76,13 @@ impl From<ApiKey> for KeyResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ListParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse {
     items: Vec<KeyResponse>,
     next_cursor: Option<String>,

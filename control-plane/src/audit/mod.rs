@@ -7,6 +7,7 @@ mod routes;
 use platform::ids::TenantId;
 use sqlx::PgConnection;
 
+pub(crate) use routes::doc;
 pub use routes::router;
 
 use crate::identity::Principal;

@@ -12,12 +12,16 @@ use uuid::Uuid;
 
 use crate::{identity::Principal, startup::AppState};
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Audit routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/audit-log", get(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Params {
     tenant_id: Option<String>,
     actor_id: Option<String>,
@@ -25,7 +29,7 @@ struct Params {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct EntryResponse {
     id: Uuid,
     occurred_at: DateTime<Utc>,
@@ -38,7 +42,7 @@ struct EntryResponse {
     request_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse {
     items: Vec<EntryResponse>,
     next_cursor: Option<String>,

@@ -21,6 +21,10 @@ use super::{
 };
 use crate::{audit::Actor, identity::Principal, startup::AppState};
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Domain routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,12 +33,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tenants/{id}/domains/{host}", delete(remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddDomainRequest {
     host: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct VerificationResponse {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -42,7 +46,7 @@ struct VerificationResponse {
     value: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DomainResponse {
     host: String,
     verified: bool,
@@ -68,7 +72,7 @@ impl From<Domain> for DomainResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse {
     items: Vec<DomainResponse>,
     next_cursor: Option<String>,

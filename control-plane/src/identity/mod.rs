@@ -11,4 +11,5 @@ mod routes;
 pub mod service;
 
 pub use principal::Principal;
+pub(crate) use routes::doc;
 pub use routes::{router, TokenResponse};

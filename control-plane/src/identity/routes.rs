@@ -14,12 +14,16 @@ use serde::{Deserialize, Serialize};
 use super::{model::TokenPair, oidc, service};
 use crate::startup::AppState;
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Identity routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/auth/token", post(token)).route("/.well-known/jwks.json", get(jwks)).merge(oidc::router())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenRequest {
     grant_type: String,
     email: Option<String>,
@@ -29,7 +33,7 @@ struct TokenRequest {
 }
 
 /// The token response of both grants (and of onboarding and OIDC sign-in).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     access_token: String,
     token_type: &'static str,

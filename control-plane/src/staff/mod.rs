@@ -7,4 +7,5 @@ pub mod model;
 mod routes;
 pub mod service;
 
+pub(crate) use routes::doc;
 pub use routes::router;

@@ -27,6 +27,10 @@ use crate::{
     startup::AppState,
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Staff routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,14 +38,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tenants/{id}/staff/{account_id}", delete(remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddStaffRequest {
     email: String,
     password: String,
     role: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MemberResponse {
     account_id: String,
     email: String,
@@ -60,13 +64,13 @@ impl From<Member> for MemberResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ListParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse {
     items: Vec<MemberResponse>,
     next_cursor: Option<String>,

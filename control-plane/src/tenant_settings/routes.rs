@@ -23,6 +23,10 @@ use super::{
 };
 use crate::{audit::Actor, identity::model::Email, identity::Principal, startup::AppState};
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Settings routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,7 +44,7 @@ where
 }
 
 // Unknown fields are refused: a misspelt secret must not look saved.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentSettingsRequest {
     provider: String,
@@ -52,7 +56,7 @@ struct PaymentSettingsRequest {
     stripe_account_id: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SmtpRequest {
     host: String,
@@ -63,7 +67,7 @@ struct SmtpRequest {
     password: Option<Option<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SmsRequest {
     account_sid: String,
@@ -72,7 +76,7 @@ struct SmsRequest {
     from: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NotificationSettingsRequest {
     #[serde(default, deserialize_with = "present")]
@@ -84,7 +88,7 @@ struct NotificationSettingsRequest {
 }
 
 /// What is shown of a secret: its last four characters, or `null` when unset.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SecretResponse {
     last4: String,
 }
@@ -97,7 +101,7 @@ fn rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PaymentSettingsResponse {
     provider: &'static str,
     stripe_secret_key: Option<SecretResponse>,
@@ -118,7 +122,7 @@ impl From<PaymentSettings> for PaymentSettingsResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SmtpResponse {
     host: String,
     port: u16,
@@ -126,14 +130,14 @@ struct SmtpResponse {
     password: Option<SecretResponse>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SmsResponse {
     account_sid: String,
     auth_token: Option<SecretResponse>,
     from: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct NotificationSettingsResponse {
     email_from: Option<String>,
     smtp: Option<SmtpResponse>,

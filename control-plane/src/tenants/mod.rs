@@ -7,4 +7,5 @@ mod repo;
 mod routes;
 pub mod service;
 
+pub(crate) use routes::doc;
 pub use routes::router;

@@ -32,6 +32,10 @@ use crate::{
     startup::AppState,
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// Tenant routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/plans", get(plans))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateTenantRequest {
     slug: String,
     name: String,
@@ -55,7 +59,7 @@ struct CreateTenantRequest {
     timezone: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TenantResponse {
     id: String,
     slug: String,
@@ -204,7 +208,7 @@ fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password)
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ListParams {
     status: Option<String>,
     plan: Option<String>,
@@ -212,7 +216,7 @@ struct ListParams {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse {
     items: Vec<TenantResponse>,
     next_cursor: Option<String>,
@@ -253,7 +257,7 @@ async fn read(
     Ok(Json(tenant_response(&state, &record)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PatchRequest {
     name: Option<String>,
     plan: Option<String>,
@@ -363,7 +367,7 @@ async fn purge(
     })))
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct PlanResponse {
     id: String,
     name: String,

@@ -4,6 +4,7 @@ mod health;
 mod helpers;
 mod identity;
 mod oidc;
+mod openapi;
 mod provisioning;
 mod staff;
 mod tenant_settings;

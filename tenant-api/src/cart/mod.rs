@@ -13,4 +13,5 @@ pub mod service;
 mod store;
 
 pub use error::Error;
+pub(crate) use routes::doc;
 pub use routes::router;

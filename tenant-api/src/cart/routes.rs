@@ -23,6 +23,10 @@ use crate::{
     catalog::model::VariantId, checkout::model::Code, customers::model::Email, startup::AppState, wire::MoneyDto,
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// The cart's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/store/carts/{id}/items/{item_id}", patch(update_item).delete(delete_item))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ItemResponse {
     id: String,
     variant_id: String,
@@ -44,7 +48,7 @@ struct ItemResponse {
     available: i32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CartResponse {
     id: String,
     customer_id: Option<String>,
@@ -94,7 +98,7 @@ fn caller(principal: &Option<CustomerPrincipal>) -> Option<Uuid> {
     principal.as_ref().map(|p| p.customer_id)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct CreateCartRequest {
     email: Option<String>,
 }
@@ -129,7 +133,7 @@ async fn get_cart(
     Ok(response(view, tenant.currency))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateCartRequest {
     #[serde(default, with = "double_option")]
     email: Option<Option<String>>,
@@ -168,7 +172,7 @@ async fn update_cart(
     Ok(response(view, tenant.currency))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddItemRequest {
     variant_id: String,
     quantity: i64,
@@ -202,7 +206,7 @@ async fn add_item(
     Ok(response(view, tenant.currency))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateItemRequest {
     quantity: i64,
 }

@@ -11,4 +11,5 @@ mod routes;
 pub mod service;
 
 pub use error::{Error, Result};
+pub(crate) use routes::doc;
 pub use routes::router;

@@ -26,6 +26,10 @@ use crate::{
     wire::{timestamp, ListResponse, MoneyDto},
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// The checkout options' routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,14 +41,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/discount-codes/{id}", get(get_discount).delete(deactivate_discount))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ShippingRequest {
     name: String,
     price: MoneyDto,
     free_over: Option<MoneyDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ShippingResponse {
     id: String,
     name: String,
@@ -65,7 +69,7 @@ impl From<ShippingMethod> for ShippingResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TaxRequest {
     country: String,
     region: Option<String>,
@@ -75,7 +79,7 @@ struct TaxRequest {
     inclusive: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TaxResponse {
     id: String,
     country: String,
@@ -98,7 +102,7 @@ impl From<TaxRate> for TaxResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DiscountRequest {
     code: String,
     kind: String,
@@ -109,7 +113,7 @@ struct DiscountRequest {
     usage_limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DiscountResponse {
     id: String,
     code: String,

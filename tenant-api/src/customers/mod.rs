@@ -9,4 +9,5 @@ mod routes;
 pub mod service;
 
 pub use error::Error;
+pub(crate) use routes::doc;
 pub use routes::router;

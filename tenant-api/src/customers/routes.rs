@@ -23,6 +23,10 @@ use crate::{
     wire::{page_of, timestamp, AddressDto, ListResponse, PageParams},
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// The customers' routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/customers/{id}", get(admin_get))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RegisterRequest {
     email: String,
     password: String,
@@ -45,7 +49,7 @@ struct RegisterRequest {
     last_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CustomerResponse {
     id: String,
     email: String,
@@ -69,7 +73,7 @@ impl From<Customer> for CustomerResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AddressResponse {
     id: String,
     #[serde(flatten)]
@@ -83,7 +87,7 @@ impl From<SavedAddress> for AddressResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenRequest {
     grant_type: Option<String>,
     email: Option<String>,
@@ -93,7 +97,7 @@ struct TokenRequest {
     cart_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse {
     access_token: String,
     token_type: &'static str,
@@ -197,7 +201,7 @@ fn gone(error: Error) -> Problem {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateMeRequest {
     #[serde(default, with = "double_option")]
     first_name: Option<Option<String>>,
@@ -256,7 +260,7 @@ async fn list_addresses(
     Ok(Json(ListResponse { items: addresses.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddressRequest {
     #[serde(flatten)]
     address: AddressDto,
@@ -298,7 +302,7 @@ async fn delete_address(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ResetRequest {
     email: String,
 }
@@ -316,7 +320,7 @@ async fn request_reset(
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({}))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ConfirmResetRequest {
     token: String,
     password: String,
@@ -334,7 +338,7 @@ async fn confirm_reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AdminListParams {
     #[serde(flatten)]
     page: PageParams,

@@ -15,17 +15,21 @@ use serde::{Deserialize, Serialize};
 use super::{model::StockLevel, service, Error};
 use crate::{catalog::model::VariantId, startup::AppState};
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// The inventory context's routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/inventory/{variant_id}", get(get_level).put(put_level))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SetStockRequest {
     on_hand: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct StockResponse {
     variant_id: String,
     on_hand: i32,

@@ -12,4 +12,5 @@ pub mod saga;
 pub mod service;
 
 pub use error::Error;
+pub(crate) use routes::doc;
 pub use routes::router;

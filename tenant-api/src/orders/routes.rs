@@ -30,6 +30,10 @@ use crate::{
     wire::{page_of, timestamp, AddressDto, ListResponse, MoneyDto, PageParams},
 };
 
+mod openapi;
+
+pub(crate) use openapi::doc;
+
 /// The orders' routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,7 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/orders/{id}/refunds", post(admin_refund))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LineResponse {
     id: String,
     variant_id: String,
@@ -58,7 +62,7 @@ struct LineResponse {
     total: MoneyDto,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PaymentResponse {
     id: String,
     provider: String,
@@ -83,7 +87,7 @@ impl From<Payment> for PaymentResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OrderResponse {
     id: String,
     number: i64,
@@ -159,7 +163,7 @@ impl From<Order> for OrderResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CheckoutRequest {
     email: Option<String>,
     shipping_address: AddressDto,
@@ -168,7 +172,7 @@ struct CheckoutRequest {
     discount_code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PaymentRequest {
     provider: String,
     token: String,
@@ -351,7 +355,7 @@ async fn my_order(
     Ok(Json(order.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AdminListParams {
     #[serde(flatten)]
     page: PageParams,
@@ -413,7 +417,7 @@ async fn admin_get(
     Ok(Json(with_payments(&state, &tenant, order).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct FulfilRequest {
     tracking_number: String,
     carrier: Option<String>,
@@ -457,7 +461,7 @@ async fn admin_deliver(
     Ok(Json(with_payments(&state, &tenant, order).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct CancelRequest {
     reason: Option<String>,
 }
@@ -482,7 +486,7 @@ async fn admin_cancel(
     Ok(Json(with_payments(&state, &tenant, order).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct RefundRequest {
     amount: Option<MoneyDto>,
     reason: Option<String>,

@@ -11,6 +11,7 @@ mod helpers;
 mod import;
 mod isolation;
 mod media;
+mod openapi;
 mod orders;
 mod rate_limits;
 mod recovery;

@@ -34,6 +34,7 @@ use crate::{
         repo, service, Error,
     },
     startup::AppState,
+    wire::MoneyDto as MoneyIn,
 };
 
 const READ: &str = "catalog:read";
@@ -58,19 +59,13 @@ where
 
 // ---------------------------------------------------------------- input DTOs
 
-#[derive(Deserialize)]
-pub(super) struct MoneyIn {
-    amount: i64,
-    currency: String,
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct OptionIn {
     name: String,
     values: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct VariantIn {
     sku: String,
     title: Option<String>,
@@ -83,7 +78,7 @@ pub(super) struct VariantIn {
     stock: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateProductRequest {
     title: String,
     handle: Option<String>,
@@ -98,7 +93,7 @@ pub(super) struct CreateProductRequest {
     category_ids: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct UpdateProductRequest {
     title: Option<String>,
     handle: Option<String>,
@@ -110,7 +105,7 @@ pub(super) struct UpdateProductRequest {
     category_ids: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct UpdateVariantRequest {
     sku: Option<String>,
     title: Option<String>,
@@ -336,7 +331,7 @@ pub(super) async fn create_product(
     Ok((StatusCode::CREATED, Json(ProductResponse::new(product, &state.media, false))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct AdminListParams {
     limit: Option<String>,
     cursor: Option<String>,
@@ -492,14 +487,14 @@ pub(super) async fn delete_variant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ImportErrorDto {
     row: usize,
     field: String,
     message: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ImportResponse {
     imported: usize,
     variants: usize,
@@ -551,7 +546,7 @@ pub(super) async fn import_products(
 
 // ---------------------------------------------------------------- categories
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateCategoryRequest {
     name: String,
     handle: Option<String>,
@@ -560,7 +555,7 @@ pub(super) struct CreateCategoryRequest {
     position: Option<i32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct UpdateCategoryRequest {
     name: Option<String>,
     handle: Option<String>,
@@ -659,7 +654,7 @@ pub(super) async fn delete_category(
 
 // ---------------------------------------------------------------- collections
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CollectionRequest {
     title: String,
     handle: Option<String>,

@@ -38,14 +38,14 @@ const CONTENT_TYPES: &[(&str, &str)] = &[
 /// Largest object an upload URL is issued for.
 const MAX_BYTES: i64 = 50 * 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateUploadRequest {
     content_type: String,
     byte_size: i64,
     alt: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UploadDto {
     url: String,
     method: &'static str,
@@ -53,7 +53,7 @@ struct UploadDto {
     expires_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct CreateUploadResponse {
     #[serde(flatten)]
     media: MediaResponse,

@@ -4,7 +4,10 @@
 
 mod admin;
 mod media;
+mod openapi;
 mod store;
+
+pub(crate) use openapi::doc;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -13,11 +16,11 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use platform::{money::Money, problem::Problem};
+use platform::problem::Problem;
 use serde::Serialize;
 
 use super::model::{Category, Keyset, Media, MediaStatus, Product, ProductId, Sort, Variant};
-use crate::startup::AppState;
+use crate::{startup::AppState, wire::MoneyDto};
 
 /// Largest import body: 100,000 products as CSV is about 15 MB.
 const IMPORT_BODY_LIMIT: usize = 128 * 1024 * 1024;
@@ -58,25 +61,13 @@ pub fn router() -> Router<AppState> {
         .route("/media/{*key}", get(media::local_read))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListResponse<T> {
     items: Vec<T>,
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MoneyDto {
-    amount: i64,
-    currency: String,
-}
-
-impl From<Money> for MoneyDto {
-    fn from(money: Money) -> Self {
-        Self { amount: money.amount, currency: money.currency.to_string() }
-    }
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct VariantResponse {
     id: String,
     sku: String,
@@ -88,13 +79,13 @@ struct VariantResponse {
     options: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OptionResponse {
     name: String,
     values: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MediaResponse {
     id: String,
     url: String,
@@ -119,7 +110,7 @@ impl MediaResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProductResponse {
     id: String,
     handle: String,
@@ -175,7 +166,7 @@ impl ProductResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CategoryResponse {
     id: String,
     parent_id: Option<String>,

@@ -53,21 +53,21 @@ fn amount(params: &BTreeMap<String, Vec<String>>, name: &str) -> Result<Option<i
         .transpose()
 }
 
-#[derive(Serialize)]
-struct ProductListResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ProductListResponse {
     items: Vec<ProductResponse>,
     next_cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     facets: Option<FacetsResponse>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct FacetValue {
     value: String,
     count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CategoryFacet {
     id: String,
     handle: String,
@@ -75,7 +75,7 @@ struct CategoryFacet {
     count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CollectionFacet {
     id: String,
     handle: String,
@@ -83,13 +83,13 @@ struct CollectionFacet {
     count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PriceRange {
     min: i64,
     max: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct FacetsResponse {
     total: i64,
     attributes: BTreeMap<String, Vec<FacetValue>>,
@@ -207,8 +207,8 @@ pub(super) async fn get_product(
     Ok(json_response(body))
 }
 
-#[derive(Serialize)]
-struct Suggestion {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Suggestion {
     id: String,
     handle: String,
     title: String,
@@ -246,10 +246,11 @@ pub(super) async fn suggest(
     Ok(json_response(body))
 }
 
-#[derive(Serialize)]
-struct CategoryNode {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct CategoryNode {
     #[serde(flatten)]
     category: CategoryResponse,
+    #[schema(no_recursion)]
     children: Vec<CategoryNode>,
 }
 
@@ -291,7 +292,7 @@ pub(super) async fn list_categories(
     Ok(json_response(body))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct CollectionResponse {
     pub(super) id: String,
     pub(super) handle: String,

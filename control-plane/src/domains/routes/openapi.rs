@@ -1,0 +1,30 @@
+//! Custom domain endpoints in the OpenAPI document; keep in step with [`super::router`].
+
+use platform::openapi::{delete, fragment, get, post, Endpoint};
+use utoipa::openapi::OpenApi;
+
+use super::{AddDomainRequest, DomainResponse};
+
+fn domains(endpoint: Endpoint) -> Endpoint {
+    endpoint.tag("domains").bearer().problems(&[
+        (401, "No valid token."),
+        (403, "Too low a role."),
+        (404, "No such store (or another store's), or no such claim."),
+    ])
+}
+
+/// Custom domain operations.
+pub(crate) fn doc() -> OpenApi {
+    fragment([
+        domains(post("/v1/tenants/{id}/domains", "Claim a custom host"))
+            .body::<AddDomainRequest>()
+            .json::<DomainResponse>(201, "The claim, with the TXT record to publish (200 when it existed).")
+            .problems(&[(409, "`domain-taken`: another store verified it."), (422, "Not a host name.")]),
+        domains(get("/v1/tenants/{id}/domains", "List the store's host claims")).page::<DomainResponse>(),
+        domains(post("/v1/tenants/{id}/domains/{host}/verify", "Verify a claim by its DNS TXT record"))
+            .json::<DomainResponse>(200, "Verified; the host serves the store.")
+            .problems(&[(409, "`domain-taken`."), (422, "The TXT record is not there yet.")]),
+        domains(delete("/v1/tenants/{id}/domains/{host}", "Remove a host"))
+            .empty(204, "Removed; the host stops serving the store."),
+    ])
+}

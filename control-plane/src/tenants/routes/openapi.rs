@@ -1,0 +1,100 @@
+//! Store registry endpoints in the OpenAPI document; keep in step with [`super::router`].
+
+use platform::openapi::{delete, fragment, get, patch, post, Endpoint};
+use utoipa::openapi::OpenApi;
+
+use super::{CreateTenantRequest, PatchRequest, PlanResponse, TenantResponse};
+use crate::identity::TokenResponse;
+
+/// What `POST /v1/tenants` answers: the store, its owner and the owner's first tokens.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only: the handler writes this body as JSON
+struct CreatedTenant {
+    #[serde(flatten)]
+    tenant: TenantResponse,
+    owner: Owner,
+    credentials: TokenResponse,
+}
+
+/// The owner account of a new store.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Owner {
+    account_id: String,
+    email: String,
+}
+
+/// What a purge removed.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Purged {
+    id: String,
+    /// Where the store's rows were written as JSON lines.
+    export_path: String,
+    rows: u64,
+    redis_keys: u64,
+}
+
+const NOT_FOUND: (u16, &str) = (404, "No such store (or another store's, for staff); deleted stores too.");
+const UNAUTHORIZED: (u16, &str) = (401, "No valid token.");
+
+fn tenants(endpoint: Endpoint) -> Endpoint {
+    endpoint.tag("tenants")
+}
+
+/// Store registry operations.
+pub(crate) fn doc() -> OpenApi {
+    fragment([
+        tenants(post("/v1/tenants", "Open a store (self-service sign-up, or a platform admin)"))
+            .describe(
+                "One idempotent operation: registry row, cell placement, default settings and templates, owner \
+                 account and first tokens. An existing owner email must prove its password.",
+            )
+            .optional_bearer()
+            .idempotent()
+            .body::<CreateTenantRequest>()
+            .json::<CreatedTenant>(201, "The store, `active`, with its owner and the owner's tokens.")
+            .problems(&[
+                (403, "Self-service sign-up is disabled."),
+                (409, "The slug is taken, or the same `Idempotency-Key` is still in flight."),
+                (422, "Invalid or reserved slug, bad fields, or the same `Idempotency-Key` with another body."),
+            ]),
+        tenants(get("/v1/tenants", "List stores (platform admins: all; staff: their own)"))
+            .bearer()
+            .query("status", "provisioning | active | suspended | deleted.")
+            .query("plan", "A plan id.")
+            .paged()
+            .page::<TenantResponse>()
+            .problems(&[(400, "A query parameter does not parse."), UNAUTHORIZED]),
+        tenants(get("/v1/tenants/{id}", "Read a store"))
+            .bearer()
+            .json::<TenantResponse>(200, "The store.")
+            .problems(&[UNAUTHORIZED, NOT_FOUND]),
+        tenants(patch(
+            "/v1/tenants/{id}",
+            "Change a store's name, branding (admins) or plan (owners, platform admins)",
+        ))
+        .bearer()
+        .body::<PatchRequest>()
+        .json::<TenantResponse>(200, "The store.")
+        .problems(&[UNAUTHORIZED, (403, "Too low a role."), NOT_FOUND, (422, "A field breaks a rule.")]),
+        tenants(delete("/v1/tenants/{id}", "Delete a store (soft; the owner or a platform admin)"))
+            .bearer()
+            .json::<TenantResponse>(200, "The store, `deleted`; it stops answering at once.")
+            .problems(&[UNAUTHORIZED, (403, "Not the owner."), NOT_FOUND]),
+        tenants(post("/v1/tenants/{id}/suspend", "Suspend a store (platform admins)"))
+            .bearer()
+            .describe("A suspended store answers every `/store` and `/admin` request with a 423 problem.")
+            .json::<TenantResponse>(200, "The store, `suspended`.")
+            .problems(&[UNAUTHORIZED, (403, "Not a platform admin."), NOT_FOUND, (409, "Not active.")]),
+        tenants(post("/v1/tenants/{id}/resume", "Resume a suspended store (platform admins)"))
+            .bearer()
+            .json::<TenantResponse>(200, "The store, `active`.")
+            .problems(&[UNAUTHORIZED, (403, "Not a platform admin."), NOT_FOUND, (409, "Not suspended.")]),
+        tenants(post("/v1/tenants/{id}/purge", "Export and remove a deleted store's data (platform admins)"))
+            .bearer()
+            .json::<Purged>(200, "What was removed; the registry row stays.")
+            .problems(&[UNAUTHORIZED, (403, "Not a platform admin."), NOT_FOUND, (409, "The store is not deleted.")]),
+        tenants(get("/v1/plans", "List plans (public, for sign-up forms)")).page::<PlanResponse>(),
+    ])
+}

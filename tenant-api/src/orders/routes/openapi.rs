@@ -1,0 +1,75 @@
+//! Checkout and orders' endpoints in the OpenAPI document; keep in step with [`super::router`].
+
+use platform::openapi::{fragment, get, post, Endpoint};
+use utoipa::openapi::OpenApi;
+
+use super::{CancelRequest, CheckoutRequest, FulfilRequest, OrderResponse, RefundRequest};
+
+const NOT_FOUND: (u16, &str) = (404, "No such order in this store.");
+const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
+const CONFLICT: (u16, &str) = (409, "The order's status does not allow this.");
+
+fn admin(endpoint: Endpoint) -> Endpoint {
+    endpoint.tag("orders").staff().problems(&[(401, "No staff token or API key of this store."), NOT_FOUND])
+}
+
+/// Checkout and orders' operations.
+pub(crate) fn doc() -> OpenApi {
+    fragment([
+        post("/store/carts/{id}/checkout", "Check out a cart: reserve, create the order, charge")
+            .tag("checkout")
+            .optional_bearer()
+            .idempotent()
+            .body::<CheckoutRequest>()
+            .json::<OrderResponse>(201, "The order, `paid`.")
+            .problems(&[
+                (402, "The payment was declined; the problem carries `order_id` (order `payment_failed`, stock released)."),
+                (404, "No such cart."),
+                (409, "Out of stock, a refused discount, or the same `Idempotency-Key` still in flight."),
+                (422, "Invalid fields, or the same `Idempotency-Key` with another body."),
+            ]),
+        get("/store/orders", "List the signed-in customer's orders, newest first")
+            .tag("orders")
+            .bearer()
+            .paged()
+            .page::<OrderResponse>()
+            .problems(&[(400, "`limit` or `cursor` does not parse."), (401, "No shopper token of this store.")]),
+        get("/store/orders/{id}", "Read one of the signed-in customer's orders")
+            .tag("orders")
+            .bearer()
+            .json::<OrderResponse>(200, "The order.")
+            .problems(&[(401, "No shopper token of this store."), NOT_FOUND]),
+        admin(get("/admin/orders", "List orders"))
+            .query("status", "An order status.")
+            .query("q", "Order number or email.")
+            .query("customer_id", "Orders of this customer.")
+            .paged()
+            .page::<OrderResponse>()
+            .problems(&[(400, "A query parameter does not parse.")]),
+        admin(get("/admin/orders/{id}", "Read an order with its payments")).json::<OrderResponse>(200, "The order."),
+        admin(post("/admin/orders/{id}/fulfil", "Mark a paid order fulfilled"))
+            .body::<FulfilRequest>()
+            .json::<OrderResponse>(200, "The order, `fulfilled`.")
+            .problems(&[INVALID, CONFLICT]),
+        admin(post("/admin/orders/{id}/fulfill", "Mark a paid order fulfilled (US spelling)"))
+            .body::<FulfilRequest>()
+            .json::<OrderResponse>(200, "The order, `fulfilled`.")
+            .problems(&[INVALID, CONFLICT]),
+        admin(post("/admin/orders/{id}/deliver", "Mark a fulfilled order delivered"))
+            .json::<OrderResponse>(200, "The order, `delivered`.")
+            .problems(&[CONFLICT]),
+        admin(post("/admin/orders/{id}/cancel", "Cancel an order (releases or restocks, refunds what was paid)"))
+            .optional_body::<CancelRequest>()
+            .json::<OrderResponse>(200, "The order, `cancelled`.")
+            .problems(&[CONFLICT]),
+        admin(post("/admin/orders/{id}/refund", "Refund all or part of a paid order"))
+            .describe("Without `amount`, everything not yet refunded.")
+            .optional_body::<RefundRequest>()
+            .json::<OrderResponse>(200, "The order with the refund.")
+            .problems(&[INVALID, CONFLICT]),
+        admin(post("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"))
+            .optional_body::<RefundRequest>()
+            .json::<OrderResponse>(200, "The order with the refund.")
+            .problems(&[INVALID, CONFLICT]),
+    ])
+}
