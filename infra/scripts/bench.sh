@@ -180,10 +180,10 @@ RSS_READS_TA=$(rss "$TA_PID")
 log "middleware priced layer by layer"
 "$BIN/layers" --hosts-file "$WORK/hosts.txt" --body-file "$WORK/www/list.json" --base-port 18100 >"$WORK/layers.out" 2>&1 &
 LAYERS_PID=$!; PIDS+=("$LAYERS_PID")
-for port in 18100 18101 18102 18103 18104; do
+for port in 18100 18101 18102 18103 18104 18105; do
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
-for step in 0 1 2 3 4; do
+for step in 0 1 2 3 4 5; do
     URL=http://127.0.0.1:$((18100 + step))
     warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
     wrk_run "layer-$step" "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
@@ -273,8 +273,8 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo "| step | req/s | p50 | p99 | ratio to nginx | µs per request added |"
     echo "|---|---:|---:|---:|---:|---:|"
     prev=""
-    names=("bare handler (moka look-up of Host)" "+ request id" "+ request span" "+ failure log + metrics" "+ tenant resolution")
-    for step in 0 1 2 3 4; do
+    names=("bare handler (moka look-up of Host)" "+ request id" "+ request span" "+ failure log + metrics" "+ tenant resolution" "+ rate limit")
+    for step in 0 1 2 3 4 5; do
         r=$(get "layer-$step" 2)
         added=$([[ -n $prev ]] && awk -v a="$r" -v b="$prev" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f", 2e6 / a - 2e6 / b; else print "n/a" }' || echo "")
         echo "| ${names[$step]} | $r | $(get "layer-$step" 3) | $(get "layer-$step" 4) | $(ratio "$r" "$(get nginx-list 2)") | $added |"

@@ -75,6 +75,7 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
         assert_no_server_errors(report);
     }
     assert_eq!(result.contended.statuses.keys().collect::<Vec<_>>(), [&200], "quiet stores are served");
+    assert!(result.flood.statuses.contains_key(&429), "the flood is held to its plan: {:?}", result.flood.statuses);
 
     // Soak, small: samples every half second with this process's RSS.
     let soak = fleet::soak(

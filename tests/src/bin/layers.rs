@@ -10,6 +10,7 @@
 //! | base + 2 | + request span                                              |
 //! | base + 3 | + failure log + metrics (every shared layer)                |
 //! | base + 4 | + tenant resolution (moka; control database on a miss)      |
+//! | base + 5 | + the store's rate limit (moka + GCRA; needs a large plan)  |
 //!
 //! The real warm product list on tenant-api is the next step: the storefront
 //! handler (query parsing, cache key, generation and response look-ups).
@@ -35,6 +36,8 @@ use platform::{
     db::Db,
     http::{with_layers, Layers},
     ids::TenantId,
+    quotas::{QuotaCache, QUOTA_CACHE_TTL},
+    rate_limit::RateLimits,
     telemetry,
     tenancy::{resolve_tenant, TenantCtx, TenantResolver},
 };
@@ -51,7 +54,7 @@ struct Cli {
     /// The bytes every step answers with (a real product-list response).
     #[arg(long)]
     body_file: PathBuf,
-    /// The first port; the steps take the next four too.
+    /// The first port; the steps take the next five too.
     #[arg(long, default_value_t = 18100)]
     base_port: u16,
 }
@@ -91,16 +94,25 @@ async fn main() -> anyhow::Result<()> {
     let resolver = TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
 
     let bare = || Router::new().route("/store/products", get(by_host)).with_state(ByHost(by_host_cache.clone()));
-    let resolved = Router::new()
-        .route("/store/products", get(by_tenant))
-        .route_layer(middleware::from_fn_with_state(resolver, resolve_tenant))
-        .with_state(ByTenant(Cache::new(1_000_000), body));
+    let quotas = QuotaCache::new(db.control().clone(), QUOTA_CACHE_TTL);
+    let limits = RateLimits::new(quotas, std::num::NonZeroU32::MIN);
+    let by_tenant_cache = ByTenant(Cache::new(1_000_000), body);
+    let resolved = |limited: bool| {
+        let mut router = Router::new().route("/store/products", get(by_tenant));
+        if limited {
+            router = router.route_layer(limits.layer());
+        }
+        router
+            .route_layer(middleware::from_fn_with_state(resolver.clone(), resolve_tenant))
+            .with_state(by_tenant_cache.clone())
+    };
     let steps = [
         ("bare handler", with_layers(bare(), Layers::NONE)),
         ("+ request id", with_layers(bare(), Layers { request_id: true, ..Layers::NONE })),
         ("+ request span", with_layers(bare(), Layers { request_id: true, trace: true, ..Layers::NONE })),
         ("+ failure log + metrics", with_layers(bare(), Layers::ALL)),
-        ("+ tenant resolution", with_layers(resolved, Layers::ALL)),
+        ("+ tenant resolution", with_layers(resolved(false), Layers::ALL)),
+        ("+ rate limit", with_layers(resolved(true), Layers::ALL)),
     ];
     let mut servers = Vec::new();
     for (offset, (name, router)) in (0u16..).zip(steps) {
