@@ -241,7 +241,7 @@ RSS_SCALE=$(rss "$TA_PID")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 get() { awk -v n="$1" '$1==n {print $'"$2"'}' "$WORK/wrk.txt"; }
 rate_of() { awk -F'|' -v n="$2" 'index($2, n) {gsub(/ /,"",$3); print $3; exit}' "$1"; }
-rows() { grep '^| [a-z]' "$1" | grep -v '^| scenario' || true; }
+rows() { grep '^| [a-z]' "$1" | grep -v '^| scenario\|^| t (s)' || true; }
 per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL" 'BEGIN { printf "%.1f", (a - b) * 1000 / n }')
 {
     echo "# Benchmarks (generated)"

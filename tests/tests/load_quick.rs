@@ -38,7 +38,7 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
     for report in [
         scenarios::browse(&api, &stores, short, 8, Skew::Zipf).await,
         scenarios::cart(&api, &stores, short, 4).await,
-        scenarios::checkout(&api, &stores, short, 4).await,
+        scenarios::checkout(&api, &stores, short, 4, 40).await,
     ] {
         assert!(report.requests > 0, "{} sent nothing", report.name);
         assert_no_server_errors(&report);

@@ -126,6 +126,9 @@ struct Options {
     /// Buyers checking out at once in the checkout scenario.
     #[arg(long, default_value_t = 16)]
     buyers: usize,
+    /// Carts built (untimed) before the checkout scenario: an upper bound on its orders.
+    #[arg(long, default_value_t = 8000)]
+    carts: usize,
     /// Buyers in the flash sale.
     #[arg(long, default_value_t = 2000)]
     sale_buyers: usize,
@@ -233,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
             if quick {
                 (stores, products) = (4, 10);
                 options.duration = 2;
+                options.carts = 100;
                 (options.sale_buyers, options.units) = (200, 20);
                 (options.quiet_rate, options.flood_connections) = (100.0, 4);
                 (options.soak_seconds, options.sample_seconds) = (4, 1);
@@ -305,7 +309,9 @@ async fn run_scenario(
             }
         }
         Scenario::Cart => outcome.push(scenarios::cart(api, stores, duration, options.concurrency.min(32)).await),
-        Scenario::Checkout => outcome.push(scenarios::checkout(api, stores, duration, options.buyers).await),
+        Scenario::Checkout => {
+            outcome.push(scenarios::checkout(api, stores, duration, options.buyers, options.carts).await)
+        }
         Scenario::Flash => {
             let (_, mut sale_store) = scenarios::provision(api, &format!("{run}flash"), 1, 1, "enterprise").await?;
             scenarios::seed_catalog(api, &mut sale_store, 1, 1).await?;
