@@ -52,14 +52,17 @@ pub async fn record_charge(
     Ok(outcome(id, &status, code))
 }
 
-/// The charge of `order`, if one was made.
+/// The test provider's charge of `order`, if one was made (a Stripe charge,
+/// maybe still pending, is Stripe's to answer for).
 pub async fn find_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Option<ChargeOutcome>> {
-    let row: Option<(Uuid, String, Option<String>)> =
-        sqlx::query_as("select payment_id, status, failure_code from payment where tenant_id = $1 and order_id = $2")
-            .bind(tx.tenant_id())
-            .bind(order)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "select payment_id, status, failure_code from payment \
+         where tenant_id = $1 and order_id = $2 and provider = 'test'",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(row.map(|(id, status, code)| outcome(id, &status, code)))
 }
 
