@@ -97,6 +97,9 @@ pub struct Settings {
     /// `RATE_LIMIT_REPLICAS`: data-plane replicas sharing each store's traffic;
     /// each enforces the plan's rate divided by this (at least 1 per second).
     pub rate_limit_replicas: u32,
+    /// `STRIPE_API_BASE`: where the Stripe API answers (tests point it at a
+    /// local server speaking the same protocol).
+    pub stripe_api_base: String,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -121,6 +124,7 @@ struct Defaults {
     s3_region: &'static str,
     rate_limits: RateLimitMode,
     rate_limit_replicas: u32,
+    stripe_api_base: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -141,6 +145,7 @@ const DEFAULTS: Defaults = Defaults {
     s3_region: "us-east-1",
     rate_limits: RateLimitMode::On,
     rate_limit_replicas: 1,
+    stripe_api_base: "https://api.stripe.com",
 };
 
 impl Settings {
@@ -165,6 +170,10 @@ impl Settings {
         }
         anyhow::ensure!(self.db_max_connections > 0, "DB_MAX_CONNECTIONS must be at least 1");
         anyhow::ensure!(self.rate_limit_replicas > 0, "RATE_LIMIT_REPLICAS must be at least 1");
+        anyhow::ensure!(
+            self.stripe_api_base.starts_with("https://") || self.stripe_api_base.starts_with("http://"),
+            "STRIPE_API_BASE must be an http(s) URL such as https://api.stripe.com"
+        );
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -239,6 +248,7 @@ impl Settings {
             aws_session_token: None,
             rate_limits: RateLimitMode::On,
             rate_limit_replicas: 1,
+            stripe_api_base: DEFAULTS.stripe_api_base.into(),
         })
     }
 }

@@ -63,9 +63,11 @@ pub struct Parts {
     pub signer: Signer,
     /// Seals secrets written to the outbox (password reset tokens).
     pub master: MasterKeys,
-    /// The payment provider. Only the built-in test provider exists yet; Stripe
-    /// will be chosen per store from its payment settings.
+    /// The built-in test provider; `payments::for_store` picks it or Stripe
+    /// per store from the store's payment settings.
     pub payments: Arc<dyn PaymentProvider>,
+    /// The HTTP client (connection pool) of every store's Stripe calls.
+    pub stripe_http: reqwest::Client,
 }
 
 impl AppState {
@@ -114,6 +116,7 @@ impl AppState {
             signer,
             master,
             payments: Arc::new(TestProvider),
+            stripe_http: crate::payments::stripe::http_client()?,
         })))
     }
 }

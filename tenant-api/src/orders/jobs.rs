@@ -3,7 +3,7 @@
 //! `TenantTx` of its store with the same conditional steps checkout uses, so a
 //! job racing a live checkout changes nothing twice.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use platform::db::TenantTx;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{model::OrderId, repo, service};
 use crate::{
     inventory::reservations,
-    payments::{model::ChargeOutcome, Merchant},
+    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
     startup::AppState,
 };
 
@@ -32,7 +32,8 @@ pub async fn recover_pending_payments(state: &AppState, grace: Duration) -> anyh
         drop(scan);
         for (tenant, order) in candidates {
             let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
-            let Some(outcome) = state.payments.lookup(&merchant, order).await? else { continue };
+            let Some(provider) = provider_of(state, &merchant).await? else { continue };
+            let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
             if settle(&merchant, order, outcome).await? {
                 finished += 1;
             }
@@ -56,7 +57,10 @@ pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
         drop(scan);
         for (tenant, order) in candidates {
             let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
-            let done = match state.payments.lookup(&merchant, order).await? {
+            // A store whose provider cannot be asked keeps its hold: the
+            // charge may have happened, and releasing could oversell.
+            let Some(provider) = provider_of(state, &merchant).await? else { continue };
+            let done = match provider.lookup(&merchant, order).await? {
                 Some(outcome) => settle(&merchant, order, outcome).await?,
                 None => {
                     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
@@ -78,6 +82,17 @@ pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
         tracing::info!(settled, "expired reservations settled");
     }
     Ok(settled)
+}
+
+/// The store's provider; `None` (logged) when it cannot be used.
+async fn provider_of(state: &AppState, merchant: &Merchant) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
+    match payments::for_tenant(state, merchant.tenant_id).await? {
+        Ok(provider) => Ok(Some(provider)),
+        Err(why) => {
+            tracing::warn!(tenant_id = %merchant.tenant_id, provider = why, "cannot ask the store's payment provider");
+            Ok(None)
+        }
+    }
 }
 
 async fn settle(merchant: &Merchant, order: Uuid, outcome: ChargeOutcome) -> anyhow::Result<bool> {

@@ -48,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/orders/{id}/cancel", post(admin_cancel))
         .route("/admin/orders/{id}/refund", post(admin_refund))
         .route("/admin/orders/{id}/refunds", post(admin_refund))
+        // Stripe's webhooks settle checkouts: mounted wherever checkout is.
+        .merge(crate::payments::router())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -208,7 +208,8 @@ async fn refund_at_provider(
     reason: Option<&str>,
 ) -> Result<(), Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
-    match state.payments.refund(&merchant, id.as_uuid(), refund_id, amount, reason).await? {
+    let provider = crate::payments::for_store(state, tenant).await?.map_err(Error::PaymentUnavailable)?;
+    match provider.refund(&merchant, id.as_uuid(), refund_id, amount, reason).await? {
         Ok(()) => Ok(()),
         Err(refusal) => {
             // The order says refunded but the provider did not: log loudly; a

@@ -48,3 +48,27 @@ pub enum RefundRefusal {
     #[error("the refund exceeds what is left of the charge")]
     ExceedsCharge,
 }
+
+/// A Stripe event, as far as we act on it (already verified).
+#[derive(Clone, Debug)]
+pub struct StripeEvent {
+    /// `evt_…`: deliveries of one event share it.
+    pub id: String,
+    /// `payment_intent.succeeded`, …
+    pub kind: String,
+    /// `data.object.id`: the intent (`pi_…`), charge (`ch_…`), ….
+    pub object_id: Option<String>,
+    /// `data.object.payment_intent` of a charge event.
+    pub payment_intent: Option<String>,
+    /// Why a payment failed (`last_payment_error.code` or `decline_code`).
+    pub failure_code: Option<String>,
+}
+
+/// What a webhook delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventHandling {
+    /// First delivery: handled (whether or not it changed an order).
+    Processed,
+    /// Seen before: nothing done.
+    Duplicate,
+}

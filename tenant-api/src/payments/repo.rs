@@ -52,14 +52,17 @@ pub async fn record_charge(
     Ok(outcome(id, &status, code))
 }
 
-/// The charge of `order`, if one was made.
+/// The test provider's charge of `order`, if one was made (a Stripe charge,
+/// maybe still pending, is Stripe's to answer for).
 pub async fn find_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Option<ChargeOutcome>> {
-    let row: Option<(Uuid, String, Option<String>)> =
-        sqlx::query_as("select payment_id, status, failure_code from payment where tenant_id = $1 and order_id = $2")
-            .bind(tx.tenant_id())
-            .bind(order)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "select payment_id, status, failure_code from payment \
+         where tenant_id = $1 and order_id = $2 and provider = 'test'",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(row.map(|(id, status, code)| outcome(id, &status, code)))
 }
 
@@ -128,4 +131,134 @@ pub async fn payments_for_order(tx: &mut TenantTx, order: Uuid) -> anyhow::Resul
             })
         })
         .collect()
+}
+
+/// A Stripe charge as recorded for an order.
+pub struct StripeCharge {
+    /// Our id of the charge.
+    pub payment_id: Uuid,
+    /// The PaymentIntent (`pi_…`); none when Stripe refused to create one.
+    pub intent_id: Option<String>,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Why it failed.
+    pub failure_code: Option<String>,
+    /// Amount charged, minor units.
+    pub amount: i64,
+    /// Refunded so far, minor units.
+    pub refunded: i64,
+}
+
+impl StripeCharge {
+    /// The outcome of a settled charge (a pending one reads as declined: ask Stripe first).
+    pub fn outcome(&self) -> ChargeOutcome {
+        outcome(self.payment_id, &self.status, self.failure_code.clone())
+    }
+}
+
+type StripeRow = (Uuid, Option<String>, String, Option<String>, i64, i64);
+
+fn stripe_charge((payment_id, intent_id, status, failure_code, amount, refunded): StripeRow) -> StripeCharge {
+    StripeCharge { payment_id, intent_id, status, failure_code, amount, refunded }
+}
+
+/// The Stripe charge of `order`, if one was started.
+pub async fn find_stripe_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Option<StripeCharge>> {
+    let row: Option<StripeRow> = sqlx::query_as(
+        "select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount \
+         from payment where tenant_id = $1 and order_id = $2 and provider = 'stripe'",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(stripe_charge))
+}
+
+/// Records a created, not yet confirmed intent for `order` unless a charge is
+/// recorded already, and returns the charge that stands (one statement, as
+/// `record_charge`).
+pub async fn insert_pending_charge(
+    tx: &mut TenantTx,
+    order: Uuid,
+    intent: &str,
+    amount: Money,
+) -> anyhow::Result<StripeCharge> {
+    let row: Option<StripeRow> = sqlx::query_as(
+        "with ins as ( \
+             insert into payment (tenant_id, order_id, payment_id, provider, provider_payment_id, status, amount, currency) \
+             values ($1, $2, $3, 'stripe', $4, 'pending', $5, $6) on conflict (tenant_id, order_id) do nothing \
+             returning payment_id, provider_payment_id, status, failure_code, amount, refunded_amount) \
+         select * from ins \
+         union all \
+         select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount from payment \
+         where tenant_id = $1 and order_id = $2 and not exists (select 1 from ins)",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .bind(Uuid::now_v7())
+    .bind(intent)
+    .bind(amount.amount)
+    .bind(amount.currency.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(stripe_charge).ok_or_else(|| anyhow::anyhow!("a concurrent charge of this order is not visible yet"))
+}
+
+/// Settles the pending Stripe charge of `order` with `outcome` and returns the
+/// outcome that stands: the first settlement wins (the saga, the worker and a
+/// webhook may race to it).
+pub async fn settle_stripe_charge(
+    tx: &mut TenantTx,
+    order: Uuid,
+    settled: &ChargeOutcome,
+) -> anyhow::Result<ChargeOutcome> {
+    let (status, code) = match settled {
+        ChargeOutcome::Succeeded { .. } => ("succeeded", None),
+        ChargeOutcome::Declined { code } => ("failed", Some(code.as_str())),
+    };
+    sqlx::query(
+        "update payment set status = $3, failure_code = $4 \
+         where tenant_id = $1 and order_id = $2 and provider = 'stripe' and status = 'pending'",
+    )
+    .bind(tx.tenant_id())
+    .bind(order)
+    .bind(status)
+    .bind(code)
+    .execute(&mut **tx)
+    .await?;
+    let charge = find_stripe_charge(tx, order).await?.ok_or_else(|| anyhow::anyhow!("no Stripe charge to settle"))?;
+    Ok(charge.outcome())
+}
+
+/// The order whose Stripe charge is `intent`, in this store only.
+pub async fn order_of_intent(tx: &mut TenantTx, intent: &str) -> anyhow::Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select order_id from payment where tenant_id = $1 and provider = 'stripe' and provider_payment_id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(intent)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Records a webhook event as processed; `false` when it was already (a duplicate delivery).
+pub async fn record_stripe_event(
+    tx: &mut TenantTx,
+    event: &str,
+    event_type: &str,
+    object: Option<&str>,
+) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into stripe_event (tenant_id, event_id, event_type, object_id) values ($1, $2, $3, $4) \
+         on conflict (tenant_id, event_id) do nothing",
+    )
+    .bind(tx.tenant_id())
+    .bind(event)
+    .bind(event_type)
+    .bind(object)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }

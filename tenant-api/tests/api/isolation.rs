@@ -39,6 +39,7 @@ const TENANT_TABLES: &[&str] = &[
     "sales_order_line",
     "shipping_method",
     "stock_reservation",
+    "stripe_event",
     "tax_rate",
 ];
 
@@ -78,6 +79,8 @@ async fn seed_every_table(app: &TestApp, store: &TestStore) {
         "insert into shipping_method (tenant_id, shipping_method_id, name, amount, currency) \
          values ($1, gen_random_uuid(), 'Standard', 500, 'USD')",
         "insert into tax_rate (tenant_id, tax_rate_id, country, rate_bps) values ($1, gen_random_uuid(), 'US', 800)",
+        "insert into stripe_event (tenant_id, event_id, event_type, object_id) \
+         values ($1, 'evt_secret', 'payment_intent.succeeded', 'pi_secret')",
     ] {
         // Every statement binds the same four values; unused ones are ignored by casting them away.
         let sql = format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::uuid) {statement}");

@@ -15,7 +15,7 @@ fn admin(endpoint: Endpoint) -> Endpoint {
 
 /// Checkout and orders' operations.
 pub(crate) fn doc() -> OpenApi {
-    fragment([
+    let mut doc = fragment([
         post("/store/carts/{id}/checkout", "Check out a cart: reserve, create the order, charge")
             .tag("checkout")
             .optional_bearer()
@@ -71,5 +71,8 @@ pub(crate) fn doc() -> OpenApi {
             .optional_body::<RefundRequest>()
             .json::<OrderResponse>(200, "The order with the refund.")
             .problems(&[INVALID, CONFLICT]),
-    ])
+    ]);
+    // Mounted by this context's router (see `super::router`).
+    doc.merge(crate::payments::doc());
+    doc
 }

@@ -1,0 +1,34 @@
+use platform::problem::Problem;
+
+/// Outcomes of a webhook delivery the sender handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing or wrong `Stripe-Signature`, a stale one, or a store without a
+    /// webhook secret: Stripe retries, nothing changed.
+    #[error("invalid webhook signature")]
+    BadSignature,
+    /// Signed, but not an event we can read.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::BadSignature => {
+                Problem::bad_request("The Stripe-Signature header does not sign this body with this store's secret.")
+            }
+            Error::Malformed(detail) => Problem::bad_request(format!("Not a Stripe event: {detail}.")),
+            Error::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}
