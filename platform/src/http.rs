@@ -103,7 +103,7 @@ impl MakeRequestId for CountedRequestId {
     fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
         static PREFIX: OnceLock<u64> = OnceLock::new();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        let prefix = *PREFIX.get_or_init(|| uuid::Uuid::now_v7().as_u64_pair().1);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let id = uuid::Builder::from_u128((u128::from(prefix) << 64) | u128::from(n))
             .with_variant(uuid::Variant::RFC4122)

@@ -25,7 +25,8 @@ use moka::future::Cache;
 use platform::ids::TenantId;
 use tokio::sync::watch;
 
-/// Redis channel on which replicas announce catalog writes (payload: the store id).
+/// Redis channel on which replicas announce catalog writes (payload: the store id,
+/// then the announcing cache's origin id).
 pub const CATALOG_CHANGES_CHANNEL: &str = "platform:catalog-changes";
 
 /// Upper bound on staleness if an announcement is lost while subscribed.
@@ -43,6 +44,9 @@ pub struct StorefrontCache {
     subscribed: watch::Sender<bool>,
     resets: Arc<AtomicU64>,
     enabled: bool,
+    /// This cache's id in its announcements (`<store> <origin>`), so it skips
+    /// the echo of its own.
+    origin: Arc<str>,
 }
 
 impl StorefrontCache {
@@ -62,6 +66,7 @@ impl StorefrontCache {
             subscribed: watch::channel(false).0,
             resets: Arc::new(AtomicU64::new(0)),
             enabled: max_bytes > 0,
+            origin: uuid::Uuid::now_v7().simple().to_string().into(),
         }
     }
 
@@ -103,7 +108,7 @@ impl StorefrontCache {
     pub async fn invalidate(&self, tenant: TenantId) {
         self.forget(tenant).await;
         let mut redis = self.redis.clone();
-        let payload = tenant.to_string();
+        let payload = format!("{tenant} {}", self.origin);
         if let Err(e) = platform::announce::publish(&mut redis, CATALOG_CHANGES_CHANNEL, &payload).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot announce a catalog change");
         }
@@ -128,9 +133,13 @@ impl StorefrontCache {
 
 impl platform::announce::Follower for StorefrontCache {
     async fn apply(&self, payload: String) {
-        match TenantId::parse(payload.trim()) {
-            Some(tenant) => self.forget(tenant).await,
-            None => {
+        let mut words = payload.split_whitespace();
+        match (words.next().and_then(TenantId::parse), words.next()) {
+            // Our own announcement: the write already moved the store on here, and
+            // the echo may arrive after a newer page was cached (which it would drop).
+            (Some(_), Some(origin)) if origin == &*self.origin => {}
+            (Some(tenant), _) => self.forget(tenant).await,
+            (None, _) => {
                 tracing::warn!("malformed catalog change; dropping the whole storefront cache");
                 self.reset();
             }
