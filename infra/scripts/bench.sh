@@ -219,6 +219,8 @@ for scenario in browse cart checkout flash probe noisy; do
     log "scenario $scenario"
     "${RUN[@]}" "$scenario" | tee "$WORK/$scenario.md"
 done
+log "scenario checkout with 8 buyers"
+"${RUN[@]}" --buyers 8 checkout | tee "$WORK/checkout8.md"
 log "soak: ${SOAK}s"
 "${RUN[@]}" --soak-seconds "$SOAK" --watch tenant-api="$TA_PID" --watch control-plane="$CP_PID" soak | tee "$WORK/soak.md"
 RSS_CP=$(rss "$CP_PID")
@@ -289,9 +291,9 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo
     echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | statuses | notes |"
     echo "|---|---:|---:|---:|---:|---|---|"
-    for f in setup browse cart checkout flash noisy soak provision resolve; do [[ -f $WORK/$f.md ]] && rows "$WORK/$f.md"; done
+    for f in setup browse cart checkout checkout8 flash noisy soak provision resolve; do [[ -f $WORK/$f.md ]] && rows "$WORK/$f.md"; done
     echo
-    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB")."
+    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB") with 16 buyers, $(ratio "$(rate_of "$WORK/checkout8.md" checkout)" "$PG_TPCB") with 8."
     echo
     for f in probe noisy soak; do grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; done
     echo "### Soak samples"
