@@ -34,11 +34,15 @@ const TTL: Duration = Duration::from_secs(300);
 
 type Key = (TenantId, u64, String);
 
+/// Where a body loaded after a miss is kept (nothing when the cache is off).
+pub struct Slot(Option<Key>);
+
 /// Cached storefront responses of every store. Cheap to clone.
 #[derive(Clone)]
 pub struct StorefrontCache {
     responses: Cache<Key, Bytes>,
-    generations: Cache<TenantId, u64>,
+    /// Sync: its operations never wait, and a look-up per read is cheaper without a future.
+    generations: moka::sync::Cache<TenantId, u64>,
     counter: Arc<AtomicU64>,
     redis: redis::aio::ConnectionManager,
     subscribed: watch::Sender<bool>,
@@ -60,7 +64,7 @@ impl StorefrontCache {
             .build();
         Self {
             responses,
-            generations: Cache::builder().max_capacity(1_000_000).build(),
+            generations: moka::sync::Cache::builder().max_capacity(1_000_000).build(),
             counter: Arc::new(AtomicU64::new(1)),
             redis,
             subscribed: watch::channel(false).0,
@@ -70,8 +74,11 @@ impl StorefrontCache {
         }
     }
 
-    async fn generation(&self, tenant: TenantId) -> u64 {
-        self.generations.get_with(tenant, async { self.counter.fetch_add(1, Ordering::Relaxed) }).await
+    fn generation(&self, tenant: TenantId) -> u64 {
+        // The common case (the store has a generation) takes no init closure.
+        self.generations
+            .get(&tenant)
+            .unwrap_or_else(|| self.generations.get_with(tenant, || self.counter.fetch_add(1, Ordering::Relaxed)))
     }
 
     /// The cached body for `path` (path and query) of the store, or the one `load`
@@ -82,31 +89,53 @@ impl StorefrontCache {
         path: &str,
         load: impl std::future::Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
+        match self.lookup(tenant, path).await {
+            Ok(body) => Ok(body),
+            Err(slot) => self.fill(slot, load).await,
+        }
+    }
+
+    /// The cached body for `path` of the store, or the [`Slot`] where the body
+    /// loaded on a miss goes ([`StorefrontCache::fill`]). For handlers that do
+    /// work (parsing, validation) only on a miss: a cached body was produced
+    /// by a request that passed it.
+    pub async fn lookup(&self, tenant: TenantId, path: &str) -> Result<Bytes, Slot> {
         if !self.enabled {
-            return load.await;
+            return Err(Slot(None));
         }
         // Taken before loading: see the module docs.
-        let key = (tenant, self.generation(tenant).await, path.to_owned());
+        let key = (tenant, self.generation(tenant), path.to_owned());
         if let Some(body) = self.responses.get(&key).await {
             metrics::counter!("storefront_cache_hits_total").increment(1);
             return Ok(body);
         }
         metrics::counter!("storefront_cache_misses_total").increment(1);
+        Err(Slot(Some(key)))
+    }
+
+    /// Runs `load` and keeps its body, when it succeeds, in `slot`.
+    pub async fn fill<E>(
+        &self,
+        slot: Slot,
+        load: impl std::future::Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
         let body = load.await?;
-        self.responses.insert(key, body.clone()).await;
+        if let Some(key) = slot.0 {
+            self.responses.insert(key, body.clone()).await;
+        }
         Ok(body)
     }
 
     /// Drops the store's cached responses in this replica only.
-    pub async fn forget(&self, tenant: TenantId) {
-        self.generations.insert(tenant, self.counter.fetch_add(1, Ordering::Relaxed)).await;
+    pub fn forget(&self, tenant: TenantId) {
+        self.generations.insert(tenant, self.counter.fetch_add(1, Ordering::Relaxed));
     }
 
     /// Drops the store's cached responses here and announces it to every replica.
     /// Call after the write committed. A failed announcement is logged, not
     /// returned: the write happened, and other replicas' entries expire by TTL.
     pub async fn invalidate(&self, tenant: TenantId) {
-        self.forget(tenant).await;
+        self.forget(tenant);
         let mut redis = self.redis.clone();
         let payload = format!("{tenant} {}", self.origin);
         if let Err(e) = platform::announce::publish(&mut redis, CATALOG_CHANGES_CHANNEL, &payload).await {
@@ -138,7 +167,7 @@ impl platform::announce::Follower for StorefrontCache {
             // Our own announcement: the write already moved the store on here, and
             // the echo may arrive after a newer page was cached (which it would drop).
             (Some(_), Some(origin)) if origin == &*self.origin => {}
-            (Some(tenant), _) => self.forget(tenant).await,
+            (Some(tenant), _) => self.forget(tenant),
             (None, _) => {
                 tracing::warn!("malformed catalog change; dropping the whole storefront cache");
                 self.reset();

@@ -134,9 +134,14 @@ pub(super) async fn list_products(
     State(state): State<AppState>,
     TenantCtx(tenant): TenantCtx,
     uri: OriginalUri,
-    raw: Params,
 ) -> Result<Response, Problem> {
-    let params = params(raw)?;
+    // A hit skips parsing: only requests that passed it were cached.
+    let cache = &state.storefront_cache;
+    let slot = match cache.lookup(tenant.id, &cache_key(&uri)).await {
+        Ok(body) => return Ok(json_response(body)),
+        Err(slot) => slot,
+    };
+    let params = params(Query::try_from_uri(&uri.0))?;
     let limit = parse_limit(single(&params, "limit"))?;
     let query = single(&params, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     let sort = match single(&params, "sort").filter(|s| !s.is_empty()) {
@@ -166,9 +171,8 @@ pub(super) async fn list_products(
     let page = Page { limit, after };
     let language = SearchLanguage::for_locale(&tenant.locale);
 
-    let cache = state.storefront_cache.clone();
     let body = cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .fill(slot, async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let found = service::search_products(&mut tx, language, &filter, sort, &page).await?;
             let facets = if with_facets { Some(service::facets(&mut tx, language, &filter).await?) } else { None };
