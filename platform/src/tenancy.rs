@@ -138,13 +138,20 @@ impl Expiry<String, Entry> for EntryExpiry {
 }
 
 /// Resolves hosts to tenants through the registry, with an in-process cache.
+///
+/// Cheap to clone: one `Arc`. The resolving middleware clones its state on
+/// every request, and a struct of five shared handles cost five contended
+/// atomic increments and decrements per request (about 1.5 % of a warm read's
+/// CPU in the profile).
 #[derive(Clone)]
-pub struct TenantResolver {
+pub struct TenantResolver(Arc<Resolver>);
+
+struct Resolver {
     cache: Cache<String, Entry>,
     control: PgPool,
-    platform_suffix: Arc<str>,
+    platform_suffix: String,
     subscribed: watch::Sender<bool>,
-    hooks: Arc<std::sync::RwLock<Vec<ChangeHook>>>,
+    hooks: std::sync::RwLock<Vec<ChangeHook>>,
 }
 
 /// Called with every announced tenant change (after the host cache dropped it),
@@ -159,13 +166,13 @@ impl TenantResolver {
             .expire_after(EntryExpiry { known: ttl, unknown: ttl.min(Duration::from_secs(5)) })
             .support_invalidation_closures()
             .build();
-        Self {
+        Self(Arc::new(Resolver {
             cache,
             control,
-            platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()).into(),
+            platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()),
             subscribed: watch::channel(false).0,
-            hooks: Arc::default(),
-        }
+            hooks: std::sync::RwLock::default(),
+        }))
     }
 
     /// The tenant a `Host` header names, if any, in any status.
@@ -173,13 +180,14 @@ impl TenantResolver {
         let Some(host) = normalize_host(raw_host) else {
             return Ok(None);
         };
-        if let Some(entry) = self.cache.get(&host).await {
+        if let Some(entry) = self.0.cache.get(&host).await {
             metrics::counter!("tenant_cache_hits_total").increment(1);
             return Ok(entry);
         }
         metrics::counter!("tenant_cache_misses_total").increment(1);
         // Concurrent misses for one host share a single registry lookup.
-        self.cache
+        self.0
+            .cache
             .try_get_with(host.clone(), self.lookup(host))
             .await
             .map_err(|e| anyhow::anyhow!("tenant lookup failed: {e:#}"))
@@ -188,11 +196,11 @@ impl TenantResolver {
     async fn lookup(&self, host: String) -> anyhow::Result<Entry> {
         type Row = (uuid::Uuid, String, String, String, String, String, String);
         const COLUMNS: &str = "t.tenant_id, t.slug, t.status, t.cell_id, t.plan, t.currency, t.locale";
-        let row: Option<Row> = match host.strip_suffix(&*self.platform_suffix) {
+        let row: Option<Row> = match host.strip_suffix(self.0.platform_suffix.as_str()) {
             Some(slug) if !slug.contains('.') => {
                 sqlx::query_as(&format!("select {COLUMNS} from control.tenant t where t.slug = $1"))
                     .bind(slug)
-                    .fetch_optional(&self.control)
+                    .fetch_optional(&self.0.control)
                     .await?
             }
             _ => {
@@ -201,7 +209,7 @@ impl TenantResolver {
                      where d.host = $1 and d.verified_at is not null"
                 ))
                 .bind(&host)
-                .fetch_optional(&self.control)
+                .fetch_optional(&self.0.control)
                 .await?
             }
         };
@@ -221,7 +229,7 @@ impl TenantResolver {
 
     /// Registers a hook run on every announced change.
     pub fn on_change(&self, hook: ChangeHook) {
-        self.hooks.write().expect("hooks poisoned").push(hook);
+        self.0.hooks.write().expect("hooks poisoned").push(hook);
     }
 
     /// Drops every cached host of a changed tenant, then runs the hooks.
@@ -229,15 +237,15 @@ impl TenantResolver {
         let id = TenantId::from_uuid(change.tenant_id);
         for host in &change.hosts {
             if let Some(host) = normalize_host(host) {
-                self.cache.invalidate(&host).await;
+                self.0.cache.invalidate(&host).await;
             }
         }
         // Custom domains the announcement did not list still carry the tenant id.
-        if let Err(e) = self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id)) {
+        if let Err(e) = self.0.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|t| t.id == id)) {
             tracing::warn!(error = %e, "cannot invalidate cached tenants");
-            self.cache.invalidate_all();
+            self.0.cache.invalidate_all();
         }
-        let hooks = self.hooks.read().expect("hooks poisoned").clone();
+        let hooks = self.0.hooks.read().expect("hooks poisoned").clone();
         for hook in hooks {
             hook(change);
         }
@@ -247,13 +255,13 @@ impl TenantResolver {
     /// reconnecting after errors. Everything cached is dropped on every (re)subscribe,
     /// since announcements made while disconnected were missed.
     pub fn spawn_listener(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
-        crate::announce::spawn_follower(client, TENANT_CHANGES_CHANNEL, self.clone(), self.subscribed.clone())
+        crate::announce::spawn_follower(client, TENANT_CHANGES_CHANNEL, self.clone(), self.0.subscribed.clone())
     }
 
     /// Waits until the listener is subscribed (or `timeout` passes), so a service
     /// does not start serving while blind to announcements.
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
-        crate::announce::wait_subscribed(&self.subscribed, timeout).await
+        crate::announce::wait_subscribed(&self.0.subscribed, timeout).await
     }
 }
 
@@ -263,13 +271,13 @@ impl crate::announce::Follower for TenantResolver {
             Ok(change) => TenantResolver::apply(self, &change).await,
             Err(e) => {
                 tracing::warn!(error = %e, "malformed tenant change; dropping the whole cache");
-                self.cache.invalidate_all();
+                self.0.cache.invalidate_all();
             }
         }
     }
 
     fn reset(&self) {
-        self.cache.invalidate_all();
+        self.0.cache.invalidate_all();
     }
 }
 
