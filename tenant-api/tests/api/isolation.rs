@@ -558,3 +558,27 @@ async fn a_deferred_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_
         sqlx::query_scalar("select current_setting('synchronous_commit')").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(sync, "on", "the setting is transaction-local");
 }
+
+#[tokio::test]
+async fn a_generic_plan_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_connection() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let b = app.create_store("bravo").await;
+    seed_every_table(&app, &a).await;
+    let mut tx = app.state.db.tenant_tx_generic(&b.tenant).await.unwrap();
+    let (role, tenant, mode): (String, String, String) = sqlx::query_as(
+        "select current_user::text, current_setting('app.tenant_id'), current_setting('plan_cache_mode')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((role.as_str(), tenant, mode.as_str()), ("app_tenant", b.id().to_string(), "force_generic_plan"));
+    for table in TENANT_TABLES {
+        assert_eq!(count(&mut tx, table).await, 0, "{table}");
+    }
+    drop(tx);
+    let mut conn = app.state.db.control().acquire().await.unwrap();
+    let mode: String =
+        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(mode, "auto", "the setting is transaction-local");
+}

@@ -173,7 +173,13 @@ pub(super) async fn list_products(
 
     let body = cache
         .fill(slot, async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
+            // Without a phrase the list is an index scan whatever the values
+            // (see `TenantTx::begin_generic`); a search keeps value-shaped plans.
+            let mut tx = if filter.query.is_none() {
+                state.db.tenant_tx_generic(&tenant).await?
+            } else {
+                state.db.tenant_tx(&tenant).await?
+            };
             let found = service::search_products(&mut tx, language, &filter, sort, &page).await?;
             let facets = if with_facets { Some(service::facets(&mut tx, language, &filter).await?) } else { None };
             // Read-only: dropping the transaction rolls it back with the connection's next use.
