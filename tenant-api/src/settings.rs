@@ -50,7 +50,7 @@ impl Default for CommerceSettings {
             worker_expiry_every_ms: 5_000,
             worker_recovery_every_ms: 5_000,
             worker_outbox_every_ms: 500,
-            storefront_cache_bytes: 256 * 1024 * 1024,
+            storefront_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
