@@ -175,7 +175,10 @@ pub async fn resolve(api: &Api, hosts: &[String], concurrency: usize, name: &str
         wrong += w;
     }
     let mut report = recorder.report(name, started.elapsed());
-    report.notes.push(format!("{} stores, {concurrency} conns", hosts.len()));
+    report.notes.push(format!(
+        "{} stores, {concurrency} conns; each answer a 404 cart-not-found problem = the host resolved to its store",
+        hosts.len()
+    ));
     (report, wrong)
 }
 
