@@ -174,7 +174,13 @@ http {
   }
 }
 NGINX
+# nginx's workers run as nobody, and mktemp's directory is private to root.
+chmod 755 "$WORK"
 nginx -c "$WORK/nginx.conf"
+for path in /tiny "/store/products?limit=20"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:18888$path")
+    [[ $code == 200 ]] || { log "nginx answers $path with $code: the ceiling would not be measuring the file"; exit 1; }
+done
 wrk_run nginx-tiny "$CONNS" http://127.0.0.1:18888/tiny
 # The same generator as the platform's warm reads (Lua script, Host spread over
 # every store, the same paths), so the ratio compares servers, not wrk modes.
