@@ -538,47 +538,44 @@ async fn store_b_shoppers_never_see_store_a_products_categories_or_collections_b
 #[tokio::test]
 async fn a_deferred_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_connection() {
     let app = spawn_app().await;
-    let a = app.create_store("alpha").await;
-    let b = app.create_store("bravo").await;
+    let (a, b) = (app.create_store("alpha").await, app.create_store("bravo").await);
     seed_every_table(&app, &a).await;
-    let mut tx = app.state.db.tenant_tx_deferred(&b.tenant).await.unwrap();
-    let (role, tenant, sync): (String, String, String) = sqlx::query_as(
-        "select current_user::text, current_setting('app.tenant_id'), current_setting('synchronous_commit')",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!((role.as_str(), tenant, sync.as_str()), ("app_tenant", b.id().to_string(), "off"));
-    for table in TENANT_TABLES {
-        assert_eq!(count(&mut tx, table).await, 0, "{table}");
-    }
-    drop(tx);
-    let mut conn = app.state.db.control().acquire().await.unwrap();
-    let sync: String =
-        sqlx::query_scalar("select current_setting('synchronous_commit')").fetch_one(&mut *conn).await.unwrap();
-    assert_eq!(sync, "on", "the setting is transaction-local");
+    let tx = app.state.db.tenant_tx_deferred(&b.tenant).await.unwrap();
+    assert_isolated_with_local_setting(&app, tx, &b, "synchronous_commit", ("off", "on")).await;
 }
 
 #[tokio::test]
 async fn a_generic_plan_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_connection() {
     let app = spawn_app().await;
-    let a = app.create_store("alpha").await;
-    let b = app.create_store("bravo").await;
+    let (a, b) = (app.create_store("alpha").await, app.create_store("bravo").await);
     seed_every_table(&app, &a).await;
-    let mut tx = app.state.db.tenant_tx_generic(&b.tenant).await.unwrap();
-    let (role, tenant, mode): (String, String, String) = sqlx::query_as(
-        "select current_user::text, current_setting('app.tenant_id'), current_setting('plan_cache_mode')",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!((role.as_str(), tenant, mode.as_str()), ("app_tenant", b.id().to_string(), "force_generic_plan"));
+    let tx = app.state.db.tenant_tx_generic(&b.tenant).await.unwrap();
+    assert_isolated_with_local_setting(&app, tx, &b, "plan_cache_mode", ("force_generic_plan", "auto")).await;
+}
+
+/// `tx`, begun for `store` with `setting` changed, runs as the restricted role
+/// in that store alone (it sees none of the other store's seeded rows), and the
+/// setting is `(inside, after)`: back to its default once the transaction ends.
+async fn assert_isolated_with_local_setting(
+    app: &TestApp,
+    mut tx: TenantTx,
+    store: &TestStore,
+    setting: &str,
+    (inside, after): (&str, &str),
+) {
+    let (role, tenant, value): (String, String, String) =
+        sqlx::query_as("select current_user::text, current_setting('app.tenant_id'), current_setting($1)")
+            .bind(setting)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!((role.as_str(), tenant, value.as_str()), ("app_tenant", store.id().to_string(), inside));
     for table in TENANT_TABLES {
         assert_eq!(count(&mut tx, table).await, 0, "{table}");
     }
     drop(tx);
     let mut conn = app.state.db.control().acquire().await.unwrap();
-    let mode: String =
-        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
-    assert_eq!(mode, "auto", "the setting is transaction-local");
+    let value: String =
+        sqlx::query_scalar("select current_setting($1)").bind(setting).fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(value, after, "{setting} is transaction-local");
 }
