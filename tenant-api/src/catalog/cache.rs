@@ -86,7 +86,7 @@ impl StorefrontCache {
     pub async fn get_or_load<E>(
         &self,
         tenant: TenantId,
-        path: &str,
+        path: impl Into<String>,
         load: impl std::future::Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
         match self.lookup(tenant, path).await {
@@ -98,13 +98,14 @@ impl StorefrontCache {
     /// The cached body for `path` of the store, or the [`Slot`] where the body
     /// loaded on a miss goes ([`StorefrontCache::fill`]). For handlers that do
     /// work (parsing, validation) only on a miss: a cached body was produced
-    /// by a request that passed it.
-    pub async fn lookup(&self, tenant: TenantId, path: &str) -> Result<Bytes, Slot> {
+    /// by a request that passed it. `path` is taken by value: the key keeps it,
+    /// and callers build it per request, so borrowing would copy it again.
+    pub async fn lookup(&self, tenant: TenantId, path: impl Into<String>) -> Result<Bytes, Slot> {
         if !self.enabled {
             return Err(Slot(None));
         }
         // Taken before loading: see the module docs.
-        let key = (tenant, self.generation(tenant), path.to_owned());
+        let key = (tenant, self.generation(tenant), path.into());
         if let Some(body) = self.responses.get(&key).await {
             metrics::counter!("storefront_cache_hits_total").increment(1);
             return Ok(body);

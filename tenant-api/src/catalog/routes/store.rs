@@ -137,7 +137,7 @@ pub(super) async fn list_products(
 ) -> Result<Response, Problem> {
     // A hit skips parsing: only requests that passed it were cached.
     let cache = &state.storefront_cache;
-    let slot = match cache.lookup(tenant.id, &cache_key(&uri)).await {
+    let slot = match cache.lookup(tenant.id, cache_key(&uri)).await {
         Ok(body) => return Ok(json_response(body)),
         Err(slot) => slot,
     };
@@ -203,7 +203,7 @@ pub(super) async fn get_product(
 ) -> Result<Response, Problem> {
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .get_or_load(tenant.id, cache_key(&uri), async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let product = match ProductId::parse(&id_or_handle) {
                 Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
@@ -240,7 +240,7 @@ pub(super) async fn suggest(
     }
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .get_or_load(tenant.id, cache_key(&uri), async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
             drop(tx);
@@ -292,7 +292,7 @@ pub(super) async fn list_categories(
 ) -> Result<Response, Problem> {
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .get_or_load(tenant.id, cache_key(&uri), async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let categories = service::categories(&mut tx).await?;
             drop(tx);
@@ -335,7 +335,7 @@ pub(super) async fn list_collections(
     let after = decode_id_cursor(single(&params, "cursor"))?.map(CollectionId::from_uuid);
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .get_or_load(tenant.id, cache_key(&uri), async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let collections = repo::list_collections(&mut tx, true, limit, after).await?;
             drop(tx);
@@ -360,7 +360,7 @@ pub(super) async fn get_collection(
 ) -> Result<Response, Problem> {
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, &cache_key(&uri), async {
+        .get_or_load(tenant.id, cache_key(&uri), async {
             let mut tx = state.db.tenant_tx(&tenant).await?;
             let collection = repo::find_collection(&mut tx, &id_or_handle, true).await?;
             drop(tx);
