@@ -9,6 +9,8 @@
 //! - [`tenancy`]: tenant ids, Host → tenant resolution with a cache that the
 //!   control plane's announcements invalidate.
 //! - [`problem`]: RFC 9457 errors and the JSON extractor that produces them.
+//! - [`extract`]: the extractors handlers share (JSON bodies, optional bodies,
+//!   queries, pages) and the list envelope.
 //! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
 //!   with graceful shutdown.
 //! - [`announce`]: Redis pub/sub between replicas, for cache invalidation.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod db;
+pub mod extract;
 pub mod http;
 pub mod ids;
 pub mod media;
