@@ -124,7 +124,8 @@ impl Page {
     /// The envelope of one page: `next_cursor` is the last item's id when the
     /// page is full (there may be more), null otherwise.
     pub fn respond<T, D>(self, items: Vec<T>, id: impl Fn(&T) -> Uuid, dto: impl Fn(T) -> D) -> ListResponse<D> {
-        let next_cursor = (items.len() as i64 == self.limit).then(|| items.last().map(|i| encode_cursor(id(i)))).flatten();
+        let next_cursor =
+            (items.len() as i64 == self.limit).then(|| items.last().map(|i| encode_cursor(id(i)))).flatten();
         ListResponse { items: items.into_iter().map(dto).collect(), next_cursor }
     }
 }
