@@ -60,6 +60,6 @@ id_type!(
 
 id_type!(
     /// A store's API key: its id, never its secret. The control plane issues
-    /// keys; the data plane resolves them ([`crate::auth::ApiKeyRecord`]).
+    /// keys; the data plane resolves them (`auth::ApiKeyRecord`).
     ApiKeyId
 );
