@@ -200,9 +200,9 @@ pub fn prometheus() -> &'static PrometheusHandle {
 /// What readiness checks.
 #[derive(Clone)]
 pub struct Health {
-    /// Every open cell pool and the control database must answer.
+    /// Every open cell pool and the control database must answer `select 1` within 2 s.
     pub db: Db,
-    /// Must answer `PING`: carts, idempotency and announcements live there.
+    /// Must answer `PING` within 2 s: carts, idempotency and announcements live there.
     pub redis: redis::aio::ConnectionManager,
 }
 
