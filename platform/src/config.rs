@@ -61,7 +61,7 @@ pub struct Settings {
     pub tenant_api_addr: SocketAddr,
     /// Upper bound on how long a resolved host stays cached without an announcement.
     pub tenant_cache_ttl_secs: u64,
-    /// Log output format.
+    /// `LOG_FORMAT`: `json` (default) or `pretty`.
     pub log_format: LogFormat,
     /// AES-256 key (base64 of 32 bytes) sealing secrets at rest.
     pub master_key: Option<SecretString>,
@@ -80,11 +80,11 @@ pub struct Settings {
     /// Base URL under which stored objects are publicly readable (a CDN); by default
     /// the bucket's URL (s3) or `/media/` on the store's own host (local).
     pub media_public_url: Option<String>,
-    /// Bucket of the s3 backend.
+    /// Bucket of the s3 backend; required when `media_backend` is `s3`.
     pub s3_bucket: Option<String>,
     /// Endpoint of an S3-compatible server (MinIO, moto); AWS itself when unset.
     pub s3_endpoint: Option<String>,
-    /// Region of the bucket.
+    /// Region of the bucket (default `us-east-1`); signs requests even to non-AWS servers.
     pub s3_region: String,
     /// Standard AWS credentials for the s3 backend.
     pub aws_access_key_id: Option<String>,

@@ -250,22 +250,9 @@ impl TenantTx {
         self.tenant_id
     }
 
-    /// Commits the unit of work.
+    /// Commits; dropping the transaction instead rolls it back.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("cannot commit a tenant transaction")
-    }
-}
-
-impl Deref for TenantTx {
-    type Target = PgConnection;
-    fn deref(&self) -> &PgConnection {
-        &self.tx
-    }
-}
-
-impl DerefMut for TenantTx {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.tx
     }
 }
 
@@ -286,21 +273,29 @@ impl SystemTx {
         Ok(Self { tx })
     }
 
-    /// Commits the unit of work.
+    /// Commits; dropping the transaction instead rolls it back.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("cannot commit a system transaction")
     }
 }
 
-impl Deref for SystemTx {
-    type Target = PgConnection;
-    fn deref(&self) -> &PgConnection {
-        &self.tx
-    }
+/// Both transactions are used as `&mut *tx` wherever sqlx takes a connection;
+/// the queries then run inside the transaction, on its role and settings.
+macro_rules! deref_to_connection {
+    ($($tx:ty),+) => {$(
+        impl Deref for $tx {
+            type Target = PgConnection;
+            fn deref(&self) -> &PgConnection {
+                &self.tx
+            }
+        }
+
+        impl DerefMut for $tx {
+            fn deref_mut(&mut self) -> &mut PgConnection {
+                &mut self.tx
+            }
+        }
+    )+};
 }
 
-impl DerefMut for SystemTx {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.tx
-    }
-}
+deref_to_connection!(TenantTx, SystemTx);

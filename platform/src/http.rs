@@ -55,7 +55,7 @@ pub fn with_common_layers(router: Router) -> Router {
 pub struct Layers {
     /// `x-request-id` set (UUID) when absent and echoed on the response.
     pub request_id: bool,
-    /// The request span.
+    /// A span per request (method, matched path, request id, `tenant_id`).
     pub trace: bool,
     /// Logging of 5xx responses with their cause.
     pub log_failures: bool,
@@ -200,9 +200,9 @@ pub fn prometheus() -> &'static PrometheusHandle {
 /// What readiness checks.
 #[derive(Clone)]
 pub struct Health {
-    /// Every open cell pool and the control database.
+    /// Every open cell pool and the control database must answer `select 1` within 2 s.
     pub db: Db,
-    /// Redis.
+    /// Must answer `PING` within 2 s: carts, idempotency and announcements live there.
     pub redis: redis::aio::ConnectionManager,
 }
 

@@ -57,3 +57,9 @@ id_type!(
     /// A store on the platform.
     TenantId
 );
+
+id_type!(
+    /// A store's API key: its id, never its secret. The control plane issues
+    /// keys; the data plane resolves them (`auth::ApiKeyRecord`).
+    ApiKeyId
+);

@@ -19,6 +19,11 @@
 //! - [`settings`], [`quotas`]: what the control plane decides per store
 //!   (payment and notification settings, plan quotas), as the data plane reads it.
 //! - [`rate_limit`]: per-store request rate limits from the plan's quota.
+//!
+//! House style wants a doc comment on every `pub` item here; the lint below
+//! holds us to it.
+
+#![warn(missing_docs)]
 
 pub mod announce;
 pub mod auth;

@@ -57,7 +57,7 @@ impl ObjectKey {
         Self::new(tenant, path)
     }
 
-    /// The whole key.
+    /// The whole key, store prefix included, as stored and sent to the backend.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -17,7 +17,7 @@ impl Currency {
         }
     }
 
-    /// The code as a string slice.
+    /// The three letters, e.g. `USD`, as stored and sent.
     pub fn as_str(&self) -> &str {
         // Only ASCII upper-case letters are ever stored.
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
@@ -41,12 +41,12 @@ impl fmt::Display for Currency {
 pub struct Money {
     /// Minor units; may be negative for refunds and discounts.
     pub amount: i64,
-    /// The currency the amount is in.
+    /// Says what a minor unit is (a cent of USD, a yen of JPY).
     pub currency: Currency,
 }
 
 impl Money {
-    /// Builds an amount of money.
+    /// `amount` minor units of `currency`; no check, since any `i64` is valid.
     pub fn new(amount: i64, currency: Currency) -> Self {
         Self { amount, currency }
     }

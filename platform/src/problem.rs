@@ -26,7 +26,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    /// A field error.
+    /// `field` is the path as the client sent it, `message` says what to fix.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
     }

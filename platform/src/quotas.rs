@@ -20,7 +20,7 @@ pub const QUOTA_CACHE_TTL: Duration = Duration::from_secs(30);
 /// The limits of a store's plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quotas {
-    /// The plan they come from.
+    /// The plan's id (`control.plan.plan_id`) they come from.
     pub plan: String,
     /// Sustained requests per second the data plane serves the store.
     pub requests_per_second: u32,

@@ -27,7 +27,7 @@ pub enum PaymentProvider {
 }
 
 impl PaymentProvider {
-    /// Parses the stored or requested name.
+    /// Parses the stored or requested name (`test`, `stripe`); `None` for any other.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "test" => Some(Self::Test),
@@ -61,22 +61,22 @@ pub struct PaymentSettings {
 /// SMTP relay of a store.
 #[derive(Clone, Debug)]
 pub struct SmtpSettings {
-    /// Server host name or address.
+    /// Host name or address of the relay.
     pub host: String,
-    /// Server port.
+    /// Submission port: usually 587 (STARTTLS) or 465 (implicit TLS).
     pub port: u16,
-    /// User name, when the relay authenticates.
+    /// Set when the relay authenticates; `None` sends without `AUTH`.
     pub username: Option<String>,
-    /// Its password.
+    /// Goes with `username`; opened from its sealed form, never logged.
     pub password: Option<SecretString>,
 }
 
 /// SMS sender of a store (Twilio-style credentials).
 #[derive(Clone, Debug)]
 pub struct SmsSettings {
-    /// Account SID.
+    /// The provider account (`AC…`) messages are sent and billed under.
     pub account_sid: String,
-    /// Auth token.
+    /// The account's API secret; opened from its sealed form, never logged.
     pub auth_token: SecretString,
     /// Sender: an E.164 number or an alphanumeric sender id.
     pub from: String,

@@ -68,13 +68,13 @@ pub struct Tenant {
     pub id: TenantId,
     /// Sub-domain label under the platform domain.
     pub slug: String,
-    /// Lifecycle state.
+    /// Whether requests are served (only `Active`), refused with 423 or not found.
     pub status: TenantStatus,
     /// The cell (database) holding the store's rows.
     pub cell_id: String,
     /// Plan name; quotas hang off it.
     pub plan: String,
-    /// The store's currency.
+    /// The one currency of every price, cart and order of the store.
     pub currency: Currency,
     /// The store's locale (BCP 47, e.g. `en-US`): its language for search and text.
     pub locale: String,
@@ -83,7 +83,7 @@ pub struct Tenant {
 /// A change to a tenant, as announced by the control plane.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TenantChange {
-    /// The tenant that changed.
+    /// The tenant that changed; followers drop what they cached of it (quotas, API keys).
     pub tenant_id: uuid::Uuid,
     /// Hosts whose cached resolution must be dropped (slug host, custom domains,
     /// including ones just added, so cached "unknown host" answers go too).

@@ -153,7 +153,7 @@ impl TestDb {
         with_database(&server_url(), &self.name)
     }
 
-    /// The database's name.
+    /// The database's name (`t_` and a fresh id), unique per test.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 use reqwest::StatusCode;
-use sqlx::Row;
+use sqlx::{PgPool, Row};
 use tenant_api::catalog::{
     model::{
         Handle, MediaId, NewCategory, NewCollection, ProductId, ProductOption, ProductPatch, ProductStatus,
@@ -271,7 +271,11 @@ async fn a_superuser_connection_cannot_bypass_isolation_through_a_tenant_transac
     let b = app.create_store("bravo").await;
     seed_every_table(&app, &a).await;
 
-    let mut tx = app.tenant_tx(&b).await;
+    // One connection, so what the transaction leaves behind is read on the
+    // connection it ran on, not on whichever one the pool hands out next.
+    let pool = one_connection_pool(&app).await;
+    let before = session(&pool).await;
+    let mut tx = TenantTx::begin(&pool, b.id()).await.unwrap();
     let role: String = sqlx::query_scalar("select current_user::text").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(role, "app_tenant");
     for table in TENANT_TABLES {
@@ -279,12 +283,9 @@ async fn a_superuser_connection_cannot_bypass_isolation_through_a_tenant_transac
     }
     // The setting is transaction-local: the pooled connection forgets it.
     drop(tx);
-    let mut conn = app.state.db.control().acquire().await.unwrap();
-    let leftover: Option<String> = sqlx::query_scalar("select nullif(current_setting('app.tenant_id', true), '')")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(leftover, None);
+    let after = session(&pool).await;
+    assert_eq!(after.tenant, None);
+    assert_eq!(after, before, "the role and app.tenant_id are transaction-local");
 }
 
 #[tokio::test]
@@ -540,8 +541,10 @@ async fn a_deferred_tenant_transaction_is_as_isolated_and_leaves_nothing_on_the_
     let app = spawn_app().await;
     let (a, b) = (app.create_store("alpha").await, app.create_store("bravo").await);
     seed_every_table(&app, &a).await;
-    let tx = app.state.db.tenant_tx_deferred(&b.tenant).await.unwrap();
-    assert_isolated_with_local_setting(&app, tx, &b, "synchronous_commit", ("off", "on")).await;
+    let pool = one_connection_pool(&app).await;
+    let before = session(&pool).await;
+    let tx = TenantTx::begin_deferred(&pool, b.id()).await.unwrap();
+    assert_isolated_with_local_setting(&pool, tx, &b, ("synchronous_commit", "off"), before).await;
 }
 
 #[tokio::test]
@@ -549,33 +552,69 @@ async fn a_generic_plan_tenant_transaction_is_as_isolated_and_leaves_nothing_on_
     let app = spawn_app().await;
     let (a, b) = (app.create_store("alpha").await, app.create_store("bravo").await);
     seed_every_table(&app, &a).await;
-    let tx = app.state.db.tenant_tx_generic(&b.tenant).await.unwrap();
-    assert_isolated_with_local_setting(&app, tx, &b, "plan_cache_mode", ("force_generic_plan", "auto")).await;
+    let pool = one_connection_pool(&app).await;
+    let before = session(&pool).await;
+    let tx = TenantTx::begin_generic(&pool, b.id()).await.unwrap();
+    assert_isolated_with_local_setting(&pool, tx, &b, ("plan_cache_mode", "force_generic_plan"), before).await;
 }
 
-/// `tx`, begun for `store` with `setting` changed, runs as the restricted role
-/// in that store alone (it sees none of the other store's seeded rows), and the
-/// setting is `(inside, after)`: back to its default once the transaction ends.
+/// `tx`, begun on `pool`'s one connection for `store` with `setting` changed,
+/// runs as the restricted role in that store alone (it sees none of the other
+/// store's seeded rows) with the setting at `inside`; once it ends, that same
+/// connection is `before` again: the server's own defaults, read on it first,
+/// whatever they are (a test server may run with `synchronous_commit = off`).
 async fn assert_isolated_with_local_setting(
-    app: &TestApp,
+    pool: &PgPool,
     mut tx: TenantTx,
     store: &TestStore,
-    setting: &str,
-    (inside, after): (&str, &str),
+    (setting, inside): (&str, &str),
+    before: Session,
 ) {
-    let (role, tenant, value): (String, String, String) =
-        sqlx::query_as("select current_user::text, current_setting('app.tenant_id'), current_setting($1)")
-            .bind(setting)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+    let (backend, role, tenant, value): (i32, String, String, String) = sqlx::query_as(
+        "select pg_backend_pid(), current_user::text, current_setting('app.tenant_id'), current_setting($1)",
+    )
+    .bind(setting)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(backend, before.backend, "the transaction runs on the pool's one connection");
     assert_eq!((role.as_str(), tenant, value.as_str()), ("app_tenant", store.id().to_string(), inside));
     for table in TENANT_TABLES {
         assert_eq!(count(&mut tx, table).await, 0, "{table}");
     }
     drop(tx);
-    let mut conn = app.state.db.control().acquire().await.unwrap();
-    let value: String =
-        sqlx::query_scalar("select current_setting($1)").bind(setting).fetch_one(&mut *conn).await.unwrap();
-    assert_eq!(value, after, "{setting} is transaction-local");
+    assert_eq!(session(pool).await, before, "{setting}, the role and app.tenant_id are transaction-local");
+}
+
+/// A pool of exactly one connection to the app's database, opened as a cell's
+/// pool is: a check after a transaction then runs on the connection that
+/// transaction used.
+async fn one_connection_pool(app: &TestApp) -> PgPool {
+    platform::db::connect_pool(&app.state.db.control().connect_options(), 1).await.unwrap()
+}
+
+/// What a pooled connection carries from one transaction to the next: every
+/// setting a tenant transaction changes, and which server process it is.
+#[derive(Debug, PartialEq, Eq)]
+struct Session {
+    /// The same process means the same connection.
+    backend: i32,
+    /// `current_setting('role')`: `none` unless something switched roles.
+    role: String,
+    /// `app.tenant_id`; never set and reset both read as `None`.
+    tenant: Option<String>,
+    synchronous_commit: String,
+    plan_cache_mode: String,
+}
+
+/// The session of `pool`'s connection, outside any transaction.
+async fn session(pool: &PgPool) -> Session {
+    let (backend, role, tenant, synchronous_commit, plan_cache_mode) = sqlx::query_as(
+        "select pg_backend_pid(), current_setting('role'), nullif(current_setting('app.tenant_id', true), ''), \
+                current_setting('synchronous_commit'), current_setting('plan_cache_mode')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    Session { backend, role, tenant, synchronous_commit, plan_cache_mode }
 }
