@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{ApiKey, ApiKeyId};
+use crate::identity::model::AccountId;
 
 type Row = (Uuid, Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
@@ -31,7 +32,7 @@ pub struct NewKey<'a> {
     pub prefix: &'a str,
     pub hash: &'a [u8],
     pub scopes: &'a [String],
-    pub created_by: Option<Uuid>,
+    pub created_by: Option<AccountId>,
 }
 
 /// Stores a key.
@@ -56,7 +57,7 @@ pub async fn insert(conn: &mut PgConnection, key: NewKey<'_>) -> sqlx::Result<Ap
 pub async fn list(
     conn: &mut PgConnection,
     tenant: TenantId,
-    after: Option<Uuid>,
+    after: Option<ApiKeyId>,
     limit: i64,
 ) -> sqlx::Result<Vec<ApiKey>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(

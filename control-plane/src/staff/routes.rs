@@ -1,22 +1,22 @@
 //! Staff HTTP.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::Role,
+    auth::{KeyRing, Role},
+    extract::{ListResponse, Page},
     http::RequestIdHeader,
-    ids::TenantId,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     model::parse_role,
-    service::{self, Error},
+    service::{self, Error, StaffState},
 };
 use crate::{
     audit::Actor,
@@ -24,15 +24,18 @@ use crate::{
         model::{AccountId, Email, Member, Password},
         Principal,
     },
-    startup::AppState,
+    wire::rfc3339,
 };
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// Staff routes.
-pub fn router() -> Router<AppState> {
+/// Add, list and remove a store's members.
+pub fn router<S>() -> Router<S>
+where
+    StaffState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/v1/tenants/{id}/staff", post(add).get(list))
         .route("/v1/tenants/{id}/staff/{account_id}", delete(remove))
@@ -59,38 +62,21 @@ impl From<Member> for MemberResponse {
             account_id: member.account_id.to_string(),
             email: member.email,
             role: member.role.as_str(),
-            created_at: member.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: rfc3339(member.created_at),
         }
     }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse {
-    items: Vec<MemberResponse>,
-    next_cursor: Option<String>,
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(|| Error::StoreNotFound.into())
 }
 
 /// `POST /v1/tenants/{id}/staff`: adds a member (201). A new email creates the
 /// account with `password`; an existing one must give its own password.
 async fn add(
-    State(state): State<AppState>,
+    State(state): State<StaffState>,
     principal: Principal,
     RequestIdHeader(request_id): RequestIdHeader,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<AddStaffRequest>,
 ) -> Result<(StatusCode, Json<MemberResponse>), Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = principal.require_store_path(&id, Role::Admin)?;
     let mut errors = Vec::new();
     let email = Email::parse(&request.email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
     let password = Password::parse(&request.password).map_err(|e| errors.push(FieldError::new("password", e))).ok();
@@ -105,32 +91,25 @@ async fn add(
 
 /// `GET /v1/tenants/{id}/staff`: the store's members (admins and owners only).
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<StaffState>,
     principal: Principal,
     Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<ListResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = crate::pagination::limit(params.limit.as_deref())?;
-    let after = crate::pagination::cursor(params.cursor.as_deref())?;
-    let members = service::list(&state, tenant, after, limit).await?;
-    let next_cursor = (members.len() as i64 == limit)
-        .then(|| members.last().map(|m| crate::pagination::encode(m.account_id.as_uuid())))
-        .flatten();
-    Ok(Json(ListResponse { items: members.into_iter().map(Into::into).collect(), next_cursor }))
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<MemberResponse>>, Problem> {
+    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let page = page?;
+    let members = service::list(&state, tenant, page.after.map(AccountId::from_uuid), page.limit).await?;
+    Ok(Json(page.respond(members, |m| m.account_id.as_uuid(), MemberResponse::from)))
 }
 
 /// `DELETE /v1/tenants/{id}/staff/{account_id}`: 204; the account keeps existing.
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<StaffState>,
     principal: Principal,
     RequestIdHeader(request_id): RequestIdHeader,
     Path((id, account)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = principal.require_store_path(&id, Role::Admin)?;
     let account = AccountId::parse(&account).ok_or_else(|| Problem::from(Error::MemberNotFound))?;
     service::remove(&state, tenant, account, principal.role, &Actor::of(&principal, request_id)).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -73,6 +73,29 @@ impl AsRef<str> for Slug {
     }
 }
 
+/// A plan's id (`starter`, …). Plans are rows of `control.plan`, so any name
+/// makes an id and the registry tells whether it names a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanId(String);
+
+impl PlanId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+}
+
+impl From<&str> for PlanId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+impl AsRef<str> for PlanId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A store to provision.
 #[derive(Clone, Debug)]
 pub struct NewTenant {
@@ -80,9 +103,7 @@ pub struct NewTenant {
     pub slug: Slug,
     /// Display name.
     pub name: String,
-    /// Plan name.
-    pub plan: String,
-    /// Store currency.
+    pub plan: PlanId,
     pub currency: Currency,
     /// BCP 47 locale, e.g. `en-US`.
     pub locale: String,
@@ -92,11 +113,11 @@ pub struct NewTenant {
 
 impl NewTenant {
     /// A store with the platform's default locale and time zone.
-    pub fn new(slug: Slug, name: &str, plan: &str, currency: Currency) -> Self {
+    pub fn new(slug: Slug, name: &str, plan: impl Into<PlanId>, currency: Currency) -> Self {
         Self {
             slug,
             name: name.to_owned(),
-            plan: plan.to_owned(),
+            plan: plan.into(),
             currency,
             locale: "en-US".into(),
             timezone: "UTC".into(),
@@ -107,27 +128,19 @@ impl NewTenant {
 /// A registry entry.
 #[derive(Clone, Debug)]
 pub struct TenantRecord {
-    /// Id.
     pub id: TenantId,
-    /// Slug.
     pub slug: String,
     /// Display name.
     pub name: String,
-    /// Lifecycle state.
     pub status: TenantStatus,
-    /// Plan.
-    pub plan: String,
-    /// Currency.
-    pub currency: String,
+    pub plan: PlanId,
+    pub currency: Currency,
     /// Cell holding its data.
     pub cell_id: String,
-    /// Locale.
     pub locale: String,
-    /// Time zone.
     pub timezone: String,
     /// Logo, colours… as the merchant set them.
     pub branding: serde_json::Value,
-    /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
