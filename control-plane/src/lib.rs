@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+mod caller;
 pub mod domains;
 pub mod identity;
 pub mod openapi;

@@ -9,7 +9,6 @@ use axum::{
 use platform::{
     auth::{KeyRing, Role},
     extract::{ListResponse, Page},
-    http::RequestIdHeader,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,7 @@ use super::{
     model::{ApiKey, ApiKeyId, KeyName, Scope},
     service::{self, ApiKeysState, Error},
 };
-use crate::{audit::Actor, identity::Principal, wire::rfc3339};
+use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
@@ -100,14 +99,12 @@ fn validate(request: CreateKeyRequest) -> Result<(KeyName, Vec<Scope>), Problem>
 /// `POST /v1/tenants/{id}/api-keys`: 201 with the key, the only time it is shown.
 async fn create(
     State(state): State<ApiKeysState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyResponse>), Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let (name, scopes) = validate(request)?;
-    let issued = service::create(&state, tenant, &name, &scopes, &Actor::of(&principal, request_id)).await?;
+    let issued = service::create(&state, tenant, &name, &scopes, &caller.actor()).await?;
     let key = issued.key;
     let created_at = rfc3339(key.created_at);
     let (id, name, prefix, scopes) = (key.id.to_string(), key.name, key.prefix, key.scopes);
@@ -117,11 +114,10 @@ async fn create(
 /// `GET /v1/tenants/{id}/api-keys`: newest first, never the keys themselves.
 async fn list(
     State(state): State<ApiKeysState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<KeyResponse>>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let page = page?;
     let keys = service::list(&state, tenant, page.after.map(ApiKeyId::from_uuid), page.limit).await?;
     Ok(Json(page.respond(keys, |k| k.id.as_uuid(), KeyResponse::from)))
@@ -131,12 +127,11 @@ async fn list(
 /// every data-plane replica within the time an announcement takes.
 async fn revoke(
     State(state): State<ApiKeysState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, key_id)): Path<(String, String)>,
+    caller: StoreCaller,
+    Path((_, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let key = ApiKeyId::parse(&key_id).ok_or_else(|| Problem::from(Error::NotFound))?;
-    service::revoke(&state, tenant, key, &Actor::of(&principal, request_id)).await?;
+    service::revoke(&state, tenant, key, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

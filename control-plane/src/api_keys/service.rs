@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, Announcer, StoreChange, StoreError},
+    tenants::store::{self, store_context_error, Announcer, StoreChange},
 };
 
 /// What the API-key handlers need.
@@ -18,34 +18,15 @@ pub struct ApiKeysState {
     pub announcer: Announcer,
 }
 
-/// Outcomes of API-key operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// No such key in this store.
-    #[error("api key not found")]
-    NotFound,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of API-key operations a client handles differently.
+    pub enum Error {
+        /// No such key in this store.
+        #[error("api key not found")]
+        NotFound,
     }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Store(e) => e.into(),
-            Error::NotFound => Problem::not_found("api-key-not-found", "This store has no such API key."),
-            Error::Internal(e) => Problem::internal(e),
-        }
+    as problems {
+        Error::NotFound => Problem::not_found("api-key-not-found", "This store has no such API key."),
     }
 }
 

@@ -10,7 +10,6 @@ use axum::{
 use platform::{
     auth::{KeyRing, Role},
     extract::ListResponse,
-    http::RequestIdHeader,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
@@ -19,7 +18,7 @@ use super::{
     model::{Domain, Host},
     service::{self, DomainsState, Error},
 };
-use crate::{audit::Actor, identity::Principal, wire::rfc3339};
+use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
@@ -83,15 +82,13 @@ fn path_host(state: &DomainsState, raw: &str) -> Result<Host, Problem> {
 /// that proves it (201; 200 when the store had already claimed it).
 async fn add(
     State(state): State<DomainsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<AddDomainRequest>,
 ) -> Result<Response, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let host = Host::parse(&request.host, &state.settings.platform_domain)
         .map_err(|e| Problem::validation(vec![FieldError::new("host", e)]))?;
-    let (domain, created) = service::add(&state, tenant, &host, &Actor::of(&principal, request_id)).await?;
+    let (domain, created) = service::add(&state, tenant, &host, &caller.actor()).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(DomainResponse::from(domain))).into_response())
 }
@@ -99,10 +96,9 @@ async fn add(
 /// `GET /v1/tenants/{id}/domains`: every claim of the store, verified or not.
 async fn list(
     State(state): State<DomainsState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: StoreCaller,
 ) -> Result<Json<ListResponse<DomainResponse>>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Staff)?;
+    let tenant = caller.store(Role::Staff)?;
     Ok(Json(ListResponse::all(service::list(&state, tenant).await?)))
 }
 
@@ -110,25 +106,23 @@ async fn list(
 /// the token; 422 with the record to publish until then.
 async fn verify(
     State(state): State<DomainsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, host)): Path<(String, String)>,
+    caller: StoreCaller,
+    Path((_, host)): Path<(String, String)>,
 ) -> Result<Json<DomainResponse>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let host = path_host(&state, &host)?;
-    let domain = service::verify(&state, tenant, &host, &Actor::of(&principal, request_id)).await?;
+    let domain = service::verify(&state, tenant, &host, &caller.actor()).await?;
     Ok(Json(domain.into()))
 }
 
 /// `DELETE /v1/tenants/{id}/domains/{host}`: 204; the host stops serving the store.
 async fn remove(
     State(state): State<DomainsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, host)): Path<(String, String)>,
+    caller: StoreCaller,
+    Path((_, host)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let host = path_host(&state, &host)?;
-    service::remove(&state, tenant, &host, &Actor::of(&principal, request_id)).await?;
+    service::remove(&state, tenant, &host, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

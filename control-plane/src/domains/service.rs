@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, Announcer, StoreChange, StoreError},
+    tenants::store::{self, store_context_error, Announcer, StoreChange},
 };
 
 /// What the domain handlers need.
@@ -30,62 +30,43 @@ pub struct DomainsState {
     pub settings: Arc<Settings>,
 }
 
-/// Outcomes of domain operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The store has not claimed this host.
-    #[error("domain not found")]
-    NotFound,
-    /// Another store has verified the host.
-    #[error("domain taken")]
-    Taken,
-    /// The TXT record is not (yet) published.
-    #[error("not verified")]
-    NotVerified(Domain),
-    /// The DNS lookup itself failed.
-    #[error("dns unavailable")]
-    DnsUnavailable,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of domain operations a client handles differently.
+    pub enum Error {
+        /// The store has not claimed this host.
+        #[error("domain not found")]
+        NotFound,
+        /// Another store has verified the host.
+        #[error("domain taken")]
+        Taken,
+        /// The TXT record is not (yet) published.
+        #[error("not verified")]
+        NotVerified(Domain),
+        /// The DNS lookup itself failed.
+        #[error("dns unavailable")]
+        DnsUnavailable,
     }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Store(e) => e.into(),
-            Error::NotFound => Problem::not_found("domain-not-found", "This store has no such domain."),
-            // Never says which store: that would tell one merchant about another.
-            Error::Taken => Problem::conflict("domain-taken", "This host is already in use by another store.")
-                .with_errors(vec![FieldError::new("host", "is in use by another store")]),
-            Error::NotVerified(domain) => Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "domain-not-verified",
-                "Domain not verified",
-                format!(
-                    "No TXT record {} with the value {} was found. Publish it at your DNS provider and \
-                     verify again; DNS changes can take a while to propagate.",
-                    domain.txt_name(),
-                    domain.verification_token
-                ),
-            )
-            .with(
-                "verification",
-                serde_json::json!({"type": "TXT", "name": domain.txt_name(), "value": domain.verification_token}),
+    as problems {
+        Error::NotFound => Problem::not_found("domain-not-found", "This store has no such domain."),
+        // Never says which store: that would tell one merchant about another.
+        Error::Taken => Problem::conflict("domain-taken", "This host is already in use by another store.")
+            .with_errors(vec![FieldError::new("host", "is in use by another store")]),
+        Error::NotVerified(domain) => Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "domain-not-verified",
+            "Domain not verified",
+            format!(
+                "No TXT record {} with the value {} was found. Publish it at your DNS provider and \
+                 verify again; DNS changes can take a while to propagate.",
+                domain.txt_name(),
+                domain.verification_token
             ),
-            Error::DnsUnavailable => Problem::unavailable("The DNS lookup failed; try again in a moment."),
-            Error::Internal(e) => Problem::internal(e),
-        }
+        )
+        .with(
+            "verification",
+            serde_json::json!({"type": "TXT", "name": domain.txt_name(), "value": domain.verification_token}),
+        ),
+        Error::DnsUnavailable => Problem::unavailable("The DNS lookup failed; try again in a moment."),
     }
 }
 

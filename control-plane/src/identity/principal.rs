@@ -53,14 +53,6 @@ impl Principal {
         Ok(())
     }
 
-    /// [`Self::require_store`] for the store a path names: an id that is no
-    /// store id answers 404 like another store's.
-    pub fn require_store_path(&self, raw: &str, min: Role) -> Result<TenantId, Problem> {
-        let tenant = TenantId::parse(raw).ok_or_else(store_not_found)?;
-        self.require_store(tenant, min)?;
-        Ok(tenant)
-    }
-
     /// How the audit log names the caller.
     pub fn actor(&self) -> String {
         format!("account:{}", self.account_id)

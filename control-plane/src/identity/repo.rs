@@ -215,7 +215,6 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Stores a refresh token.
 pub async fn insert_refresh_token(conn: &mut PgConnection, token: NewRefreshToken<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "insert into control.refresh_token (token_hash, family_id, account_id, tenant_id, role, expires_at) \

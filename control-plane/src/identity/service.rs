@@ -60,7 +60,6 @@ pub enum Error {
     /// Malformed input.
     #[error("invalid request")]
     Invalid(Vec<FieldError>),
-    /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

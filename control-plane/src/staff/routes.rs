@@ -9,7 +9,6 @@ use axum::{
 use platform::{
     auth::{KeyRing, Role},
     extract::{ListResponse, Page},
-    http::RequestIdHeader,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
@@ -19,11 +18,8 @@ use super::{
     service::{self, Error, StaffState},
 };
 use crate::{
-    audit::Actor,
-    identity::{
-        model::{AccountId, Email, Member, Password},
-        Principal,
-    },
+    caller::StoreCaller,
+    identity::model::{AccountId, Email, Member, Password},
     wire::rfc3339,
 };
 
@@ -71,12 +67,10 @@ impl From<Member> for MemberResponse {
 /// account with `password`; an existing one must give its own password.
 async fn add(
     State(state): State<StaffState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<AddStaffRequest>,
 ) -> Result<(StatusCode, Json<MemberResponse>), Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let mut errors = Vec::new();
     let email = Email::parse(&request.email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
     let password = Password::parse(&request.password).map_err(|e| errors.push(FieldError::new("password", e))).ok();
@@ -84,19 +78,17 @@ async fn add(
     let (Some(email), Some(password), Some(role)) = (email, password, role) else {
         return Err(Problem::validation(errors));
     };
-    let actor = Actor::of(&principal, request_id);
-    let member = service::add(&state, tenant, &email, &password, role, principal.role, &actor).await?;
+    let member = service::add(&state, tenant, &email, &password, role, caller.principal.role, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
 /// `GET /v1/tenants/{id}/staff`: the store's members (admins and owners only).
 async fn list(
     State(state): State<StaffState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<MemberResponse>>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let page = page?;
     let members = service::list(&state, tenant, page.after.map(AccountId::from_uuid), page.limit).await?;
     Ok(Json(page.respond(members, |m| m.account_id.as_uuid(), MemberResponse::from)))
@@ -105,12 +97,11 @@ async fn list(
 /// `DELETE /v1/tenants/{id}/staff/{account_id}`: 204; the account keeps existing.
 async fn remove(
     State(state): State<StaffState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, account)): Path<(String, String)>,
+    caller: StoreCaller,
+    Path((_, account)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let account = AccountId::parse(&account).ok_or_else(|| Problem::from(Error::MemberNotFound))?;
-    service::remove(&state, tenant, account, principal.role, &Actor::of(&principal, request_id)).await?;
+    service::remove(&state, tenant, account, caller.principal.role, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

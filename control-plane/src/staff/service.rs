@@ -13,7 +13,7 @@ use crate::{
         model::{AccountId, Email, Member, Password},
         service as identity,
     },
-    tenants::store::{self, StoreChange, StoreError},
+    tenants::store::{self, store_context_error, StoreChange},
 };
 
 /// What the staff handlers need.
@@ -22,39 +22,46 @@ pub struct StaffState {
     pub db: Db,
 }
 
-/// Outcomes of staff operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// No such member of this store.
-    #[error("member not found")]
-    MemberNotFound,
-    /// The caller's role is too low for this member's role.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// The email belongs to an account and the password is not its password.
-    #[error("account exists")]
-    AccountExists,
-    /// The account is a member already.
-    #[error("already a member")]
-    AlreadyMember,
-    /// The plan's seats are all taken.
-    #[error("quota exceeded")]
-    QuotaExceeded { max_staff: u32 },
-    /// Removing this member would leave the store without an owner.
-    #[error("last owner")]
-    LastOwner,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of staff operations a client handles differently.
+    pub enum Error {
+        /// No such member of this store.
+        #[error("member not found")]
+        MemberNotFound,
+        /// The caller's role is too low for this member's role.
+        #[error("forbidden: {0}")]
+        Forbidden(&'static str),
+        /// The email belongs to an account and the password is not its password.
+        #[error("account exists")]
+        AccountExists,
+        /// The account is a member already.
+        #[error("already a member")]
+        AlreadyMember,
+        /// The plan's seats are all taken.
+        #[error("quota exceeded")]
+        QuotaExceeded { max_staff: u32 },
+        /// Removing this member would leave the store without an owner.
+        #[error("last owner")]
+        LastOwner,
+    }
+    as problems {
+        Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
+        Error::Forbidden(why) => Problem::forbidden(why),
+        Error::AccountExists => Problem::conflict(
+            "account-exists",
+            "An account with this email exists; give its password to add it to the store.",
+        )
+        .with_errors(vec![FieldError::new("email", "belongs to an existing account")]),
+        Error::AlreadyMember => {
+            Problem::conflict("member-exists", "This account is already a member of the store.")
+                .with_errors(vec![FieldError::new("email", "is already a member")])
+        }
+        Error::QuotaExceeded { max_staff } => Problem::conflict(
+            "quota-exceeded",
+            format!("The store's plan allows {max_staff} members; upgrade the plan or remove a member first."),
+        )
+        .with("limit", max_staff),
+        Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
     }
 }
 
@@ -63,32 +70,6 @@ impl From<identity::Error> for Error {
         match e {
             identity::Error::InvalidGrant => Self::AccountExists,
             other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Store(e) => e.into(),
-            Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
-            Error::Forbidden(why) => Problem::forbidden(why),
-            Error::AccountExists => Problem::conflict(
-                "account-exists",
-                "An account with this email exists; give its password to add it to the store.",
-            )
-            .with_errors(vec![FieldError::new("email", "belongs to an existing account")]),
-            Error::AlreadyMember => {
-                Problem::conflict("member-exists", "This account is already a member of the store.")
-                    .with_errors(vec![FieldError::new("email", "is already a member")])
-            }
-            Error::QuotaExceeded { max_staff } => Problem::conflict(
-                "quota-exceeded",
-                format!("The store's plan allows {max_staff} members; upgrade the plan or remove a member first."),
-            )
-            .with("limit", max_staff),
-            Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
-            Error::Internal(e) => Problem::internal(e),
         }
     }
 }

@@ -1,13 +1,12 @@
 //! Store-settings HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{FromRef, State},
     routing::get,
     Json, Router,
 };
 use platform::{
     auth::{KeyRing, Role},
-    http::RequestIdHeader,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Deserializer, Serialize};
@@ -20,11 +19,7 @@ use super::{
     },
     service::{self, TenantSettingsState},
 };
-use crate::{
-    audit::Actor,
-    identity::{model::Email, Principal},
-    wire::rfc3339,
-};
+use crate::{caller::StoreCaller, identity::model::Email, wire::rfc3339};
 
 pub(super) mod openapi;
 
@@ -249,10 +244,9 @@ fn notification_update(request: NotificationSettingsRequest) -> Result<Notificat
 /// `GET /v1/tenants/{id}/payment-settings`: owners and admins; secrets as last four.
 async fn read_payment(
     State(state): State<TenantSettingsState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: StoreCaller,
 ) -> Result<Json<PaymentSettingsResponse>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     Ok(Json(service::payment(&state, tenant).await?.into()))
 }
 
@@ -260,24 +254,21 @@ async fn read_payment(
 /// `null` clears; answers like `GET`.
 async fn put_payment(
     State(state): State<TenantSettingsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<PaymentSettingsRequest>,
 ) -> Result<Json<PaymentSettingsResponse>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let update = payment_update(request)?;
-    let settings = service::put_payment(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    let settings = service::put_payment(&state, tenant, update, &caller.actor()).await?;
     Ok(Json(settings.into()))
 }
 
 /// `GET /v1/tenants/{id}/notification-settings`: owners and admins; secrets as last four.
 async fn read_notification(
     State(state): State<TenantSettingsState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    caller: StoreCaller,
 ) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     Ok(Json(service::notification(&state, tenant).await?.into()))
 }
 
@@ -285,13 +276,11 @@ async fn read_notification(
 /// value, `null` clears; answers like `GET`.
 async fn put_notification(
     State(state): State<TenantSettingsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<NotificationSettingsRequest>,
 ) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = principal.require_store_path(&id, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let update = notification_update(request)?;
-    let settings = service::put_notification(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    let settings = service::put_notification(&state, tenant, update, &caller.actor()).await?;
     Ok(Json(settings.into()))
 }

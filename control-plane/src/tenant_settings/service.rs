@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, Announcer, StoreChange, StoreError},
+    tenants::store::{self, store_context_error, Announcer, StoreChange},
 };
 
 /// What the settings handlers need.
@@ -31,34 +31,15 @@ pub struct TenantSettingsState {
     pub master: Arc<MasterKeys>,
 }
 
-/// Outcomes of settings operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The merged settings break a rule.
-    #[error("invalid")]
-    Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of settings operations a client handles differently.
+    pub enum Error {
+        /// The merged settings break a rule.
+        #[error("invalid")]
+        Invalid(Vec<FieldError>),
     }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Store(e) => e.into(),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::Internal(e) => Problem::internal(e),
-        }
+    as problems {
+        Error::Invalid(errors) => Problem::validation(errors),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRef, Path, State},
+    extract::{FromRef, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
@@ -27,9 +27,9 @@ use super::{
 };
 use crate::{
     audit::Action,
+    caller::StoreCaller,
     identity::{
         model::{Email, Password},
-        principal::store_not_found,
         Principal, TokenResponse,
     },
     wire::rfc3339,
@@ -246,12 +246,8 @@ async fn list(
 }
 
 /// `GET /v1/tenants/{id}`.
-async fn read(
-    State(state): State<TenantsState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    let id = principal.require_store_path(&id, Role::Staff)?;
+async fn read(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<TenantResponse>, Problem> {
+    let id = caller.store(Role::Staff)?;
     let record = service::get(&state.db, id).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
@@ -266,12 +262,10 @@ struct PatchRequest {
 /// `PATCH /v1/tenants/{id}`: name and branding (admins), plan (owners, platform admins).
 async fn update(
     State(state): State<TenantsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<PatchRequest>,
 ) -> Result<Json<TenantResponse>, Problem> {
-    let id = principal.require_store_path(&id, if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
+    let id = caller.store(if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
     let mut errors = Vec::new();
     if let Some(name) = &request.name {
         if name.trim().is_empty() || name.chars().count() > 200 {
@@ -288,22 +282,17 @@ async fn update(
     }
     let name = request.name.map(|n| n.trim().to_owned());
     let patch = Patch { name, plan: request.plan.map(PlanId::new), branding: request.branding };
-    let record = service::patch(&state, id, patch, &actor(Some(&principal), request_id)).await?;
+    let record = service::patch(&state, id, patch, &caller.actor()).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
 
 /// `DELETE /v1/tenants/{id}`: soft delete by the owner or a platform admin; the
 /// store stops answering at once; `purge` removes its data later.
-async fn delete(
-    State(state): State<TenantsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    let id = principal.require_store_path(&id, Role::Owner)?;
+async fn delete(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<TenantResponse>, Problem> {
+    let id = caller.store(Role::Owner)?;
     let from = [TenantStatus::Active, TenantStatus::Suspended, TenantStatus::Provisioning];
-    let actor = actor(Some(&principal), request_id);
-    let record = service::transition(&state, id, &from, TenantStatus::Deleted, Action::TenantDelete, &actor).await?;
+    let record =
+        service::transition(&state, id, &from, TenantStatus::Deleted, Action::TenantDelete, &caller.actor()).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
 
@@ -315,35 +304,17 @@ where
     KeyRing: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    post(
-        move |State(state): State<TenantsState>,
-              principal: Principal,
-              RequestIdHeader(request_id): RequestIdHeader,
-              Path(id): Path<String>| async move {
-            principal.require_platform_admin()?;
-            let id = parse_tenant_id(&id)?;
-            let actor = actor(Some(&principal), request_id);
-            let record = service::transition(&state, id, &[from], to, action, &actor).await?;
-            Ok::<_, Problem>(Json(tenant_response(&state, &record)))
-        },
-    )
-}
-
-/// A path id that is no store id names no store.
-fn parse_tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(store_not_found)
+    post(move |State(state): State<TenantsState>, caller: StoreCaller| async move {
+        let id = caller.store_as_platform_admin()?;
+        let record = service::transition(&state, id, &[from], to, action, &caller.actor()).await?;
+        Ok::<_, Problem>(Json(tenant_response(&state, &record)))
+    })
 }
 
 /// `POST /v1/tenants/{id}/purge`: platform admins only, deleted stores only.
-async fn purge(
-    State(state): State<TenantsState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    principal.require_platform_admin()?;
-    let id = parse_tenant_id(&id)?;
-    let purged = service::purge(&state, id, &actor(Some(&principal), request_id)).await?;
+async fn purge(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<serde_json::Value>, Problem> {
+    let id = caller.store_as_platform_admin()?;
+    let purged = service::purge(&state, id, &caller.actor()).await?;
     Ok(Json(serde_json::json!({
         "id": id.to_string(),
         "export_path": purged.export_path,

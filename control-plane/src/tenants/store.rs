@@ -45,6 +45,47 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// Declares the `Error` of a context that changes live stores (with its
+/// `Result` alias): the context's own outcomes and the problem each answers
+/// with, plus the two every such context shares: `Store` (the store is not
+/// there, see [`StoreError`]) and `Internal` (database errors included).
+macro_rules! store_context_error {
+    (
+        $(#[$meta:meta])*
+        pub enum Error { $($variants:tt)* }
+        as problems { $($arms:tt)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum Error {
+            $($variants)*
+            #[error(transparent)]
+            Store(#[from] $crate::tenants::store::StoreError),
+            #[error(transparent)]
+            Internal(#[from] anyhow::Error),
+        }
+
+        pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+        impl From<sqlx::Error> for Error {
+            fn from(e: sqlx::Error) -> Self {
+                Self::Internal(e.into())
+            }
+        }
+
+        impl From<Error> for platform::problem::Problem {
+            fn from(error: Error) -> Self {
+                match error {
+                    $($arms)*
+                    Error::Store(e) => e.into(),
+                    Error::Internal(e) => platform::problem::Problem::internal(e),
+                }
+            }
+        }
+    };
+}
+pub(crate) use store_context_error;
+
 /// The store `id` unless it was deleted (or never existed). With `lock`, its row
 /// stays locked until the caller's transaction ends, so rules that count
 /// (seat quotas, the last owner) cannot race another change to the same store.
