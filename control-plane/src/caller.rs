@@ -2,16 +2,11 @@
 //! path names, and the request id the audit log keeps.
 
 use axum::{
-    extract::{FromRef, FromRequestParts, Path},
+    extract::{FromRequestParts, Path},
     http::request::Parts,
     response::{IntoResponse, Response},
 };
-use platform::{
-    auth::{KeyRing, Role},
-    http::RequestIdHeader,
-    ids::TenantId,
-    openapi::Endpoint,
-};
+use platform::{auth::Role, http::RequestIdHeader, ids::TenantId, openapi::Endpoint, problem::Problem};
 use serde::Deserialize;
 
 use crate::{
@@ -37,7 +32,7 @@ impl StoreCaller {
     /// The store the path names, when the caller may act on it with at least
     /// `min` (see [`Principal::require_store`]); a path id that is no store id
     /// answers 404 like another store's.
-    pub fn store(&self, min: Role) -> Result<TenantId, platform::problem::Problem> {
+    pub fn store(&self, min: Role) -> Result<TenantId, Problem> {
         let tenant = self.store_id()?;
         self.principal.require_store(tenant, min)?;
         Ok(tenant)
@@ -45,12 +40,12 @@ impl StoreCaller {
 
     /// The store the path names, for platform admins only: anyone else gets 403
     /// whatever the path says.
-    pub fn store_as_platform_admin(&self) -> Result<TenantId, platform::problem::Problem> {
+    pub fn store_as_platform_admin(&self) -> Result<TenantId, Problem> {
         self.principal.require_platform_admin()?;
         self.store_id()
     }
 
-    fn store_id(&self) -> Result<TenantId, platform::problem::Problem> {
+    fn store_id(&self) -> Result<TenantId, Problem> {
         TenantId::parse(&self.store).ok_or_else(store_not_found)
     }
 
@@ -69,7 +64,7 @@ impl StoreCaller {
 
 impl<S> FromRequestParts<S> for StoreCaller
 where
-    KeyRing: FromRef<S>,
+    Principal: FromRequestParts<S, Rejection = Problem>,
     S: Send + Sync,
 {
     type Rejection = Response;

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 mod caller;
 pub mod domains;
+mod error;
 pub mod identity;
 pub mod openapi;
 pub mod settings;

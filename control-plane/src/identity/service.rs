@@ -6,7 +6,7 @@ use platform::{
     auth::{Role, Signer},
     db::Db,
     ids::TenantId,
-    problem::FieldError,
+    problem::{FieldError, Problem},
 };
 use rand_core::{OsRng, RngCore};
 use secrecy::ExposeSecret;
@@ -16,7 +16,7 @@ use super::{
     model::{Account, AccountId, Email, Member, Password, TokenFamilyId, TokenPair},
     password, repo,
 };
-use crate::settings::ControlSettings;
+use crate::{error::context_error, settings::ControlSettings};
 
 /// What identity's handlers need.
 #[derive(Clone)]
@@ -48,45 +48,31 @@ impl Tokens {
     }
 }
 
-/// Outcomes of sign-in a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Wrong email, password, store or refresh token: one answer for all.
-    #[error("invalid grant")]
-    InvalidGrant,
-    /// The account belongs to several stores; the request must name one.
-    #[error("tenant required")]
-    TenantRequired,
-    /// Malformed input.
-    #[error("invalid request")]
-    Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+context_error! {
+    /// Outcomes of sign-in a client handles differently.
+    pub enum Error {
+        /// Wrong email, password, store or refresh token: one answer for all.
+        #[error("invalid grant")]
+        InvalidGrant,
+        /// The account belongs to several stores; the request must name one.
+        #[error("tenant required")]
+        TenantRequired,
+        /// Malformed input.
+        #[error("invalid request")]
+        Invalid(Vec<FieldError>),
     }
-}
-
-impl From<Error> for platform::problem::Problem {
-    fn from(error: Error) -> Self {
-        use platform::problem::Problem;
-        match error {
-            Error::InvalidGrant => Problem::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "invalid-grant",
-                "Unauthorized",
-                "The credentials are not valid.",
-            ),
-            Error::TenantRequired => Problem::validation(vec![FieldError::new(
-                "tenant_id",
-                "is required: this account belongs to several stores",
-            )]),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::Internal(e) => Problem::internal(e),
-        }
+    as problems {
+        Error::InvalidGrant => Problem::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid-grant",
+            "Unauthorized",
+            "The credentials are not valid.",
+        ),
+        Error::TenantRequired => Problem::validation(vec![FieldError::new(
+            "tenant_id",
+            "is required: this account belongs to several stores",
+        )]),
+        Error::Invalid(errors) => Problem::validation(errors),
     }
 }
 

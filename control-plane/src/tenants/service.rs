@@ -21,8 +21,10 @@ use super::{
 };
 use crate::{
     audit::{self, Action},
+    error::context_error,
     identity::{
         model::{Account, Email, Password, TokenFamilyId, TokenPair},
+        principal::store_not_found,
         service as identity, Tokens,
     },
     settings::ControlSettings,
@@ -45,31 +47,36 @@ pub struct TenantsState {
     pub tokens: Tokens,
 }
 
-/// Outcomes of tenant operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Another store has the slug.
-    #[error("slug taken")]
-    SlugTaken,
-    /// Input breaks a rule.
-    #[error("invalid")]
-    Invalid(Vec<FieldError>),
-    /// The owner email belongs to an account whose password was not given.
-    #[error("owner exists")]
-    OwnerExists,
-    /// No such store (or not visible to the caller).
-    #[error("not found")]
-    NotFound,
-    /// The store's state does not allow this.
-    #[error("invalid state: {0}")]
-    InvalidState(&'static str),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+context_error! {
+    /// Outcomes of tenant operations a client handles differently.
+    pub enum Error {
+        /// Another store has the slug.
+        #[error("slug taken")]
+        SlugTaken,
+        /// Input breaks a rule.
+        #[error("invalid")]
+        Invalid(Vec<FieldError>),
+        /// The owner email belongs to an account whose password was not given.
+        #[error("owner exists")]
+        OwnerExists,
+        /// No such store (or not visible to the caller).
+        #[error("not found")]
+        NotFound,
+        /// The store's state does not allow this.
+        #[error("invalid state: {0}")]
+        InvalidState(&'static str),
+    }
+    as problems {
+        Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
+            .with_errors(vec![FieldError::new("slug", "is taken")]),
+        Error::Invalid(errors) => Problem::validation(errors),
+        Error::OwnerExists => Problem::conflict(
+            "owner-exists",
+            "An account with this email exists; give its password to open another store with it.",
+        )
+        .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
+        Error::NotFound => store_not_found(),
+        Error::InvalidState(why) => Problem::conflict("invalid-state", why),
     }
 }
 
@@ -79,24 +86,6 @@ impl From<identity::Error> for Error {
             identity::Error::InvalidGrant => Self::OwnerExists,
             identity::Error::Invalid(errors) => Self::Invalid(errors),
             other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
-                .with_errors(vec![FieldError::new("slug", "is taken")]),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::OwnerExists => Problem::conflict(
-                "owner-exists",
-                "An account with this email exists; give its password to open another store with it.",
-            )
-            .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
-            Error::NotFound => Problem::not_found("tenant-not-found", "No such store."),
-            Error::InvalidState(why) => Problem::conflict("invalid-state", why),
-            Error::Internal(e) => Problem::internal(e),
         }
     }
 }

@@ -45,41 +45,25 @@ impl From<StoreError> for Problem {
     }
 }
 
-/// Declares the `Error` of a context that changes live stores (with its
-/// `Result` alias): the context's own outcomes and the problem each answers
-/// with, plus the two every such context shares: `Store` (the store is not
-/// there, see [`StoreError`]) and `Internal` (database errors included).
+/// [`context_error!`](crate::error::context_error) for a context that changes
+/// live stores: its `Error` also has `Store`, the store not being there (see
+/// [`StoreError`]), which answers as the registry does.
 macro_rules! store_context_error {
     (
         $(#[$meta:meta])*
         pub enum Error { $($variants:tt)* }
         as problems { $($arms:tt)* }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, thiserror::Error)]
-        pub enum Error {
-            $($variants)*
-            #[error(transparent)]
-            Store(#[from] $crate::tenants::store::StoreError),
-            #[error(transparent)]
-            Internal(#[from] anyhow::Error),
-        }
-
-        pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-        impl From<sqlx::Error> for Error {
-            fn from(e: sqlx::Error) -> Self {
-                Self::Internal(e.into())
+        $crate::error::context_error! {
+            $(#[$meta])*
+            pub enum Error {
+                $($variants)*
+                #[error("{0}")]
+                Store(#[from] $crate::tenants::store::StoreError),
             }
-        }
-
-        impl From<Error> for platform::problem::Problem {
-            fn from(error: Error) -> Self {
-                match error {
-                    $($arms)*
-                    Error::Store(e) => e.into(),
-                    Error::Internal(e) => platform::problem::Problem::internal(e),
-                }
+            as problems {
+                $($arms)*
+                Error::Store(e) => e.into(),
             }
         }
     };
