@@ -121,8 +121,8 @@ pub async fn insert_tenant(
     .bind(tenant.plan.as_ref())
     .bind(tenant.currency.as_str())
     .bind(cell_id)
-    .bind(&tenant.locale)
-    .bind(&tenant.timezone)
+    .bind(tenant.locale.as_ref())
+    .bind(tenant.timezone.as_ref())
     .fetch_optional(conn)
     .await?;
     row.map(record).transpose()

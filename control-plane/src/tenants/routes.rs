@@ -20,8 +20,8 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    idempotency::{self, Claim},
-    model::{valid_locale, valid_timezone, NewTenant, PlanId, Slug, TenantRecord},
+    idempotency::{self, Claim, IdempotencyKey},
+    model::{Locale, NewTenant, PlanId, Slug, TenantRecord, TimeZone},
     repo,
     service::{self, Actor, Patch, TenantsState},
 };
@@ -172,18 +172,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(value) => {
-            let key = value.to_str().unwrap_or_default().trim();
-            if key.is_empty() || key.len() > 255 {
-                Err(Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible characters"))
-            } else {
-                Ok(Some(key.to_owned()))
-            }
-        }
-    }
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    IdempotencyKey::parse(value.to_str().unwrap_or_default())
+        .map(Some)
+        .map_err(|e| Problem::invalid_parameter("Idempotency-Key", e))
 }
 
 fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password), Problem> {
@@ -199,17 +192,19 @@ fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password)
     let currency = Currency::parse(&request.currency)
         .ok_or_else(|| errors.push(FieldError::new("currency", "must be an ISO 4217 code such as USD")))
         .ok();
-    let locale = request.locale.unwrap_or_else(|| "en-US".into());
-    if !valid_locale(&locale) {
-        errors.push(FieldError::new("locale", "must be a locale such as en or en-US"));
-    }
-    let timezone = request.timezone.unwrap_or_else(|| "UTC".into());
-    if !valid_timezone(&timezone) {
-        errors.push(FieldError::new("timezone", "must be an IANA time zone such as Europe/Berlin"));
-    }
+    let locale = match request.locale {
+        Some(raw) => Locale::parse(&raw).map_err(|e| errors.push(FieldError::new("locale", e))).ok(),
+        None => Some(Locale::default()),
+    };
+    let timezone = match request.timezone {
+        Some(raw) => TimeZone::parse(&raw).map_err(|e| errors.push(FieldError::new("timezone", e))).ok(),
+        None => Some(TimeZone::default()),
+    };
     let plan = PlanId::new(request.plan.unwrap_or_else(|| "starter".into()));
-    match (slug, email, password, currency) {
-        (Some(slug), Some(email), Some(password), Some(currency)) if errors.is_empty() => {
+    match (slug, email, password, currency, locale, timezone) {
+        (Some(slug), Some(email), Some(password), Some(currency), Some(locale), Some(timezone))
+            if errors.is_empty() =>
+        {
             Ok((NewTenant { slug, name, plan, currency, locale, timezone }, email, password))
         }
         _ => Err(Problem::validation(errors)),
