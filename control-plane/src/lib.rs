@@ -3,12 +3,14 @@
 
 pub mod api_keys;
 pub mod audit;
+mod caller;
 pub mod domains;
+mod error;
 pub mod identity;
 pub mod openapi;
-mod pagination;
 pub mod settings;
 pub mod staff;
 pub mod startup;
 pub mod tenant_settings;
 pub mod tenants;
+mod wire;

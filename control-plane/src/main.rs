@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::extract::FromRef;
 use clap::{Parser, Subcommand};
 use control_plane::{
     domains::dns::SystemResolver,
@@ -9,7 +10,7 @@ use control_plane::{
     startup::{AppState, Application},
     tenants::{
         model::{NewTenant, Slug},
-        service,
+        service, TenantsState,
     },
 };
 use platform::{config::Settings, money::Currency, telemetry};
@@ -61,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let app = Application::build(settings, control, dns).await?;
-            let resumed = service::resume_stuck_provisioning(app.state()).await?;
+            let resumed = service::resume_stuck_provisioning(&TenantsState::from_ref(app.state())).await?;
             if resumed > 0 {
                 tracing::info!(resumed, "finished interrupted provisioning");
             }
@@ -69,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => unreachable!("handled above"),
         Command::SeedDemo { slug } => {
-            let state = AppState::connect(settings, control, dns).await?;
+            let state = TenantsState::from_ref(&AppState::connect(settings, control, dns).await?);
             let tenant = NewTenant::new(
                 Slug::parse(&slug).map_err(|e| anyhow::anyhow!("slug {e}"))?,
                 "Demo Store",

@@ -1,9 +1,11 @@
 //! Building and running the control plane; `main` and the tests share this path.
+//! Each context declares the state it needs; [`AppState`] holds everything once
+//! and hands each its part through `FromRef`, so no context knows this module.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Router;
+use axum::{extract::FromRef, Router};
 use platform::{
     auth::{KeyRing, Signer},
     config::Settings,
@@ -13,22 +15,28 @@ use platform::{
 };
 use tokio::net::TcpListener;
 
-use crate::{domains::dns::TxtResolver, settings::ControlSettings};
+use crate::{
+    api_keys::ApiKeysState,
+    audit::AuditState,
+    domains::{dns::TxtResolver, DomainsState},
+    identity::{IdentityState, Tokens},
+    settings::ControlSettings,
+    staff::StaffState,
+    tenant_settings::TenantSettingsState,
+    tenants::{store::Announcer, TenantsState},
+};
 
-/// What every handler can reach.
+/// Everything the contexts' states are cut from.
 #[derive(Clone)]
 pub struct AppState {
     /// Control database and cell pools.
     pub db: Db,
-    /// Redis: announcements, OIDC logins.
+    /// Announcements, OIDC logins, purged stores' keys.
     pub redis: redis::aio::ConnectionManager,
-    /// Shared configuration.
     pub settings: Arc<Settings>,
-    /// Control-plane configuration.
     pub control: Arc<ControlSettings>,
     /// Seals and opens secrets at rest.
-    pub master: MasterKeys,
-    /// Signs tokens.
+    pub master: Arc<MasterKeys>,
     pub signer: Signer,
     /// Verifies tokens.
     pub keys: KeyRing,
@@ -49,10 +57,79 @@ impl AppState {
             redis::aio::ConnectionManager::new(settings.redis_client()?).await.context("cannot connect to Redis")?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
-        let state =
-            Self { db, redis, settings: Arc::new(settings), control: Arc::new(control), master, signer, keys, dns };
-        crate::identity::service::ensure_bootstrap_admin(&state).await?;
-        Ok(state)
+        crate::identity::service::ensure_bootstrap_admin(&db, &control).await?;
+        let (settings, control, master) = (Arc::new(settings), Arc::new(control), Arc::new(master));
+        Ok(Self { db, redis, settings, control, master, signer, keys, dns })
+    }
+
+    fn announcer(&self) -> Announcer {
+        Announcer::new(self.redis.clone())
+    }
+}
+
+impl FromRef<AppState> for KeyRing {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
+    }
+}
+
+impl FromRef<AppState> for IdentityState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            redis: state.redis.clone(),
+            tokens: Tokens::new(state.signer.clone(), &state.control),
+            settings: state.control.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for TenantsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            redis: state.redis.clone(),
+            announcer: state.announcer(),
+            settings: state.settings.clone(),
+            control: state.control.clone(),
+            master: state.master.clone(),
+            tokens: Tokens::new(state.signer.clone(), &state.control),
+        }
+    }
+}
+
+impl FromRef<AppState> for DomainsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            announcer: state.announcer(),
+            dns: state.dns.clone(),
+            settings: state.settings.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for StaffState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { db: state.db.clone() }
+    }
+}
+
+impl FromRef<AppState> for ApiKeysState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { db: state.db.clone(), announcer: state.announcer() }
+    }
+}
+
+impl FromRef<AppState> for TenantSettingsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { db: state.db.clone(), announcer: state.announcer(), master: state.master.clone() }
+    }
+}
+
+impl FromRef<AppState> for AuditState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { db: state.db.clone() }
     }
 }
 
@@ -82,7 +159,6 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// The shared state.
     pub fn state(&self) -> &AppState {
         &self.state
     }

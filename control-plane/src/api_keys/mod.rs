@@ -10,5 +10,6 @@ mod repo;
 mod routes;
 pub mod service;
 
-pub(crate) use routes::doc;
+pub(crate) use routes::openapi::doc;
 pub use routes::router;
+pub use service::ApiKeysState;

@@ -62,17 +62,13 @@ impl AsRef<str> for KeyName {
 /// A stored key, without its secret.
 #[derive(Clone, Debug)]
 pub struct ApiKey {
-    /// Id.
     pub id: ApiKeyId,
-    /// Its store.
     pub tenant_id: TenantId,
     /// Display name.
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
-    /// What it may do.
     pub scopes: Vec<String>,
-    /// Created.
     pub created_at: DateTime<Utc>,
     /// Last authenticated a request (when the data plane records it).
     pub last_used_at: Option<DateTime<Utc>>,
@@ -95,7 +91,6 @@ impl ApiKey {
 
 /// A key just created: the only time its secret exists outside the caller.
 pub struct IssuedKey {
-    /// The stored key.
     pub key: ApiKey,
     /// The secret, `ck_…`.
     pub secret: String,

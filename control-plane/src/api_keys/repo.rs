@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{ApiKey, ApiKeyId};
+use crate::identity::model::AccountId;
 
 type Row = (Uuid, Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
@@ -31,10 +32,9 @@ pub struct NewKey<'a> {
     pub prefix: &'a str,
     pub hash: &'a [u8],
     pub scopes: &'a [String],
-    pub created_by: Option<Uuid>,
+    pub created_by: Option<AccountId>,
 }
 
-/// Stores a key.
 pub async fn insert(conn: &mut PgConnection, key: NewKey<'_>) -> sqlx::Result<ApiKey> {
     let row: Row = sqlx::query_as(&format!(
         "insert into control.api_key (api_key_id, tenant_id, name, prefix, key_hash, scopes, created_by) \
@@ -56,7 +56,7 @@ pub async fn insert(conn: &mut PgConnection, key: NewKey<'_>) -> sqlx::Result<Ap
 pub async fn list(
     conn: &mut PgConnection,
     tenant: TenantId,
-    after: Option<Uuid>,
+    after: Option<ApiKeyId>,
     limit: i64,
 ) -> sqlx::Result<Vec<ApiKey>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
@@ -73,25 +73,20 @@ pub async fn list(
 
 /// One key of a store, locked for update.
 pub async fn find_for_update(conn: &mut PgConnection, tenant: TenantId, id: ApiKeyId) -> sqlx::Result<Option<ApiKey>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "select {COLUMNS} from control.api_key where tenant_id = $1 and api_key_id = $2 for update"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(api_key))
+    let sql = format!("select {COLUMNS} from control.api_key where tenant_id = $1 and api_key_id = $2 for update");
+    key(conn, &sql, tenant, id).await
 }
 
-/// Revokes a key.
 pub async fn revoke(conn: &mut PgConnection, tenant: TenantId, id: ApiKeyId) -> sqlx::Result<ApiKey> {
-    let row: Row = sqlx::query_as(&format!(
+    let sql = format!(
         "update control.api_key set revoked_at = coalesce(revoked_at, now()) \
          where tenant_id = $1 and api_key_id = $2 returning {COLUMNS}"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_one(conn)
-    .await?;
-    Ok(api_key(row))
+    );
+    key(conn, &sql, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Runs `sql` (`$1` the store, `$2` the key), which returns at most one key.
+async fn key(conn: &mut PgConnection, sql: &str, tenant: TenantId, id: ApiKeyId) -> sqlx::Result<Option<ApiKey>> {
+    let row: Option<Row> = sqlx::query_as(sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    Ok(row.map(api_key))
 }

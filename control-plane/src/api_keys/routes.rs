@@ -1,31 +1,33 @@
 //! API-key HTTP.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::Role,
-    http::RequestIdHeader,
-    ids::TenantId,
+    auth::{KeyRing, Role},
+    extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     model::{ApiKey, ApiKeyId, KeyName, Scope},
-    service::{self, Error},
+    service::{self, ApiKeysState, Error},
 };
-use crate::{audit::Actor, identity::Principal, startup::AppState};
+use crate::{caller::StoreCaller, wire::rfc3339};
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// API-key routes.
-pub fn router() -> Router<AppState> {
+/// Issue, list and revoke a store's keys.
+pub fn router<S>() -> Router<S>
+where
+    ApiKeysState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/v1/tenants/{id}/api-keys", post(create).get(list))
         .route("/v1/tenants/{id}/api-keys/{key_id}", delete(revoke))
@@ -58,10 +60,6 @@ struct KeyResponse {
     revoked_at: Option<String>,
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl From<ApiKey> for KeyResponse {
     fn from(key: ApiKey) -> Self {
         Self {
@@ -74,22 +72,6 @@ impl From<ApiKey> for KeyResponse {
             revoked_at: key.revoked_at.map(rfc3339),
         }
     }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse {
-    items: Vec<KeyResponse>,
-    next_cursor: Option<String>,
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(|| Error::StoreNotFound.into())
 }
 
 const MAX_SCOPES: usize = 32;
@@ -116,59 +98,40 @@ fn validate(request: CreateKeyRequest) -> Result<(KeyName, Vec<Scope>), Problem>
 
 /// `POST /v1/tenants/{id}/api-keys`: 201 with the key, the only time it is shown.
 async fn create(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    State(state): State<ApiKeysState>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyResponse>), Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let (name, scopes) = validate(request)?;
-    let issued = service::create(&state, tenant, &name, &scopes, &Actor::of(&principal, request_id)).await?;
+    let issued = service::create(&state, tenant, &name, &scopes, &caller.actor()).await?;
     let key = issued.key;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKeyResponse {
-            id: key.id.to_string(),
-            name: key.name,
-            key: issued.secret,
-            prefix: key.prefix,
-            scopes: key.scopes,
-            created_at: rfc3339(key.created_at),
-        }),
-    ))
+    let created_at = rfc3339(key.created_at);
+    let (id, name, prefix, scopes) = (key.id.to_string(), key.name, key.prefix, key.scopes);
+    Ok((StatusCode::CREATED, Json(CreatedKeyResponse { id, name, key: issued.secret, prefix, scopes, created_at })))
 }
 
 /// `GET /v1/tenants/{id}/api-keys`: newest first, never the keys themselves.
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<ListResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = crate::pagination::limit(params.limit.as_deref())?;
-    let after = crate::pagination::cursor(params.cursor.as_deref())?;
-    let keys = service::list(&state, tenant, after, limit).await?;
-    let next_cursor =
-        (keys.len() as i64 == limit).then(|| keys.last().map(|k| crate::pagination::encode(k.id.as_uuid()))).flatten();
-    Ok(Json(ListResponse { items: keys.into_iter().map(Into::into).collect(), next_cursor }))
+    State(state): State<ApiKeysState>,
+    caller: StoreCaller,
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<KeyResponse>>, Problem> {
+    let tenant = caller.store(Role::Admin)?;
+    let page = page?;
+    let keys = service::list(&state, tenant, page.after.map(ApiKeyId::from_uuid), page.limit).await?;
+    Ok(Json(page.respond(keys, |k| k.id.as_uuid(), KeyResponse::from)))
 }
 
 /// `DELETE /v1/tenants/{id}/api-keys/{key_id}`: 204; the key stops working on
 /// every data-plane replica within the time an announcement takes.
 async fn revoke(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, key_id)): Path<(String, String)>,
+    State(state): State<ApiKeysState>,
+    caller: StoreCaller,
+    Path((_, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let key = ApiKeyId::parse(&key_id).ok_or_else(|| Problem::from(Error::NotFound))?;
-    service::revoke(&state, tenant, key, &Actor::of(&principal, request_id)).await?;
+    service::revoke(&state, tenant, key, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

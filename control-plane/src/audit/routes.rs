@@ -1,32 +1,45 @@
 //! `GET /v1/audit-log`.
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::{FromRef, State},
     routing::get,
     Json, Router,
 };
 use chrono::{DateTime, Utc};
-use platform::{auth::Role, ids::TenantId, problem::Problem};
+use platform::{
+    auth::{KeyRing, Role},
+    db::Db,
+    extract::{ApiQuery, ListResponse, Page},
+    ids::TenantId,
+    problem::Problem,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{identity::Principal, startup::AppState};
+use crate::identity::{model::AccountId, Principal};
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
+/// What the audit log's reader needs.
+#[derive(Clone)]
+pub struct AuditState {
+    pub db: Db,
+}
 
-/// Audit routes.
-pub fn router() -> Router<AppState> {
+/// The audit log endpoint.
+pub fn router<S>() -> Router<S>
+where
+    AuditState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/v1/audit-log", get(list))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-struct Params {
+#[derive(Deserialize)]
+struct Filter {
     tenant_id: Option<String>,
     actor_id: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,12 +53,6 @@ struct EntryResponse {
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
     request_id: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse {
-    items: Vec<EntryResponse>,
-    next_cursor: Option<String>,
 }
 
 type Row = (
@@ -63,12 +70,12 @@ type Row = (
 /// Newest first. Platform admins see everything (optionally filtered); store
 /// admins and owners see their own store's entries only.
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<AuditState>,
     principal: Principal,
-    params: Result<Query<Params>, QueryRejection>,
-) -> Result<Json<ListResponse>, Problem> {
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let requested = match params.tenant_id.as_deref() {
+    ApiQuery(filter): ApiQuery<Filter>,
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<EntryResponse>>, Problem> {
+    let requested = match filter.tenant_id.as_deref() {
         Some(raw) => {
             Some(TenantId::parse(raw).ok_or_else(|| Problem::invalid_parameter("tenant_id", "must be a store id"))?)
         }
@@ -82,14 +89,14 @@ async fn list(
         principal.require_store(tenant, Role::Admin)?;
         Some(tenant)
     };
-    let actor = match params.actor_id.as_deref() {
+    let actor = match filter.actor_id.as_deref() {
         Some(raw) => {
-            Some(Uuid::parse_str(raw).map_err(|_| Problem::invalid_parameter("actor_id", "must be an account id"))?)
+            Some(AccountId::parse(raw).ok_or_else(|| Problem::invalid_parameter("actor_id", "must be an account id"))?)
         }
         None => None,
     };
-    let limit = crate::pagination::limit(params.limit.as_deref())?;
-    let after = crate::pagination::cursor(params.cursor.as_deref())?;
+    // Read after the filters, so a bad filter is named before a bad page.
+    let page = page?;
     let rows: Vec<Row> = sqlx::query_as(
         "select audit_id, occurred_at, actor, actor_id, tenant_id, action, before, after, request_id \
          from control.audit_log \
@@ -99,15 +106,14 @@ async fn list(
     )
     .bind(tenant)
     .bind(actor)
-    .bind(after)
-    .bind(limit)
+    .bind(page.after)
+    .bind(page.limit)
     .fetch_all(state.db.control())
     .await?;
-    let next_cursor =
-        (rows.len() as i64 == limit).then(|| rows.last().map(|r| crate::pagination::encode(r.0))).flatten();
-    let items = rows
-        .into_iter()
-        .map(|(id, occurred_at, actor, actor_id, tenant_id, action, before, after, request_id)| EntryResponse {
+    Ok(Json(page.respond(
+        rows,
+        |row| row.0,
+        |(id, occurred_at, actor, actor_id, tenant_id, action, before, after, request_id)| EntryResponse {
             id,
             occurred_at,
             actor,
@@ -117,7 +123,6 @@ async fn list(
             before,
             after,
             request_id,
-        })
-        .collect();
-    Ok(Json(ListResponse { items, next_cursor }))
+        },
+    )))
 }

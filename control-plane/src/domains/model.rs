@@ -58,7 +58,6 @@ impl AsRef<str> for Host {
 /// A store's claim on a host.
 #[derive(Clone, Debug)]
 pub struct Domain {
-    /// The store.
     pub tenant_id: TenantId,
     /// The host, lower-case.
     pub host: String,

@@ -20,12 +20,13 @@ pub const VERIFIED_HOST_KEY: &str = "tenant_domain_verified_host_key";
 
 /// A store's claim on a host.
 pub async fn find(conn: &mut PgConnection, tenant: TenantId, host: &str) -> sqlx::Result<Option<Domain>> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("select {COLUMNS} from control.tenant_domain where tenant_id = $1 and host = $2"))
-            .bind(tenant)
-            .bind(host)
-            .fetch_optional(conn)
-            .await?;
+    let sql = format!("select {COLUMNS} from control.tenant_domain where tenant_id = $1 and host = $2");
+    claim(conn, &sql, tenant, host).await
+}
+
+/// Runs `sql` (`$1` the store, `$2` the host), which returns at most one claim.
+async fn claim(conn: &mut PgConnection, sql: &str, tenant: TenantId, host: &str) -> sqlx::Result<Option<Domain>> {
+    let row: Option<Row> = sqlx::query_as(sql).bind(tenant).bind(host).fetch_optional(conn).await?;
     Ok(row.map(domain))
 }
 
@@ -74,25 +75,15 @@ pub async fn insert(
 /// Marks a claim verified. Fails on [`VERIFIED_HOST_KEY`] when another store
 /// verified the host first.
 pub async fn mark_verified(conn: &mut PgConnection, tenant: TenantId, host: &str) -> sqlx::Result<Option<Domain>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let sql = format!(
         "update control.tenant_domain set verified_at = coalesce(verified_at, now()) \
          where tenant_id = $1 and host = $2 returning {COLUMNS}"
-    ))
-    .bind(tenant)
-    .bind(host)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(domain))
+    );
+    claim(conn, &sql, tenant, host).await
 }
 
 /// Removes a claim; the removed claim, if there was one.
 pub async fn delete(conn: &mut PgConnection, tenant: TenantId, host: &str) -> sqlx::Result<Option<Domain>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "delete from control.tenant_domain where tenant_id = $1 and host = $2 returning {COLUMNS}"
-    ))
-    .bind(tenant)
-    .bind(host)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(domain))
+    let sql = format!("delete from control.tenant_domain where tenant_id = $1 and host = $2 returning {COLUMNS}");
+    claim(conn, &sql, tenant, host).await
 }

@@ -1,84 +1,72 @@
 //! Custom-domain rules: claim, verify by DNS TXT, remove.
 
+use std::sync::Arc;
+
 use platform::{
+    config::Settings,
+    db::Db,
     ids::TenantId,
     problem::{FieldError, Problem},
 };
 use rand_core::{OsRng, RngCore};
 
 use super::{
+    dns::TxtResolver,
     model::{Domain, Host},
     repo,
 };
-use crate::{audit, startup::AppState, tenants::service as tenants};
+use crate::{
+    audit::{Action, Actor},
+    tenants::store::{self, store_context_error, Announcer, StoreChange},
+};
 
-/// Outcomes of domain operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No such store (or not visible to the caller).
-    #[error("store not found")]
-    StoreNotFound,
-    /// The store has not claimed this host.
-    #[error("domain not found")]
-    NotFound,
-    /// Another store has verified the host.
-    #[error("domain taken")]
-    Taken,
-    /// The TXT record is not (yet) published.
-    #[error("not verified")]
-    NotVerified(Domain),
-    /// The DNS lookup itself failed.
-    #[error("dns unavailable")]
-    DnsUnavailable,
-    /// Anything else.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+/// What the domain handlers need.
+#[derive(Clone)]
+pub struct DomainsState {
+    pub db: Db,
+    pub announcer: Announcer,
+    pub dns: Arc<dyn TxtResolver>,
+    /// The platform's domain, whose hosts no store may claim.
+    pub settings: Arc<Settings>,
 }
 
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of domain operations a client handles differently.
+    pub enum Error {
+        /// The store has not claimed this host.
+        #[error("domain not found")]
+        NotFound,
+        /// Another store has verified the host.
+        #[error("domain taken")]
+        Taken,
+        /// The TXT record is not (yet) published.
+        #[error("not verified")]
+        NotVerified(Domain),
+        /// The DNS lookup itself failed.
+        #[error("dns unavailable")]
+        DnsUnavailable,
     }
-}
-
-impl From<tenants::Error> for Error {
-    fn from(e: tenants::Error) -> Self {
-        match e {
-            tenants::Error::NotFound => Self::StoreNotFound,
-            other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::StoreNotFound => tenants::Error::NotFound.into(),
-            Error::NotFound => Problem::not_found("domain-not-found", "This store has no such domain."),
-            // Never says which store: that would tell one merchant about another.
-            Error::Taken => Problem::conflict("domain-taken", "This host is already in use by another store.")
-                .with_errors(vec![FieldError::new("host", "is in use by another store")]),
-            Error::NotVerified(domain) => Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "domain-not-verified",
-                "Domain not verified",
-                format!(
-                    "No TXT record {} with the value {} was found. Publish it at your DNS provider and \
-                     verify again; DNS changes can take a while to propagate.",
-                    domain.txt_name(),
-                    domain.verification_token
-                ),
-            )
-            .with(
-                "verification",
-                serde_json::json!({"type": "TXT", "name": domain.txt_name(), "value": domain.verification_token}),
+    as problems {
+        Error::NotFound => Problem::not_found("domain-not-found", "This store has no such domain."),
+        // Never says which store: that would tell one merchant about another.
+        Error::Taken => Problem::conflict("domain-taken", "This host is already in use by another store.")
+            .with_errors(vec![FieldError::new("host", "is in use by another store")]),
+        Error::NotVerified(domain) => Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "domain-not-verified",
+            "Domain not verified",
+            format!(
+                "No TXT record {} with the value {} was found. Publish it at your DNS provider and \
+                 verify again; DNS changes can take a while to propagate.",
+                domain.txt_name(),
+                domain.verification_token
             ),
-            Error::DnsUnavailable => Problem::unavailable("The DNS lookup failed; try again in a moment."),
-            Error::Internal(e) => Problem::internal(e),
-        }
+        )
+        .with(
+            "verification",
+            serde_json::json!({"type": "TXT", "name": domain.txt_name(), "value": domain.verification_token}),
+        ),
+        Error::DnsUnavailable => Problem::unavailable("The DNS lookup failed; try again in a moment."),
     }
 }
 
@@ -91,25 +79,23 @@ fn new_token() -> String {
 /// Claims `host` for the store. Returns the claim and whether it is new: claiming
 /// a host twice returns the first claim (and its token) unchanged.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
-pub async fn add(state: &AppState, tenant: TenantId, host: &Host, actor: &audit::Actor) -> Result<(Domain, bool)> {
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, false).await?;
-    if repo::verified_elsewhere(&mut tx, tenant, host.as_ref()).await? {
+pub async fn add(state: &DomainsState, tenant: TenantId, host: &Host, actor: &Actor) -> Result<(Domain, bool)> {
+    let mut change = StoreChange::begin(&state.db, tenant, actor).await?;
+    if repo::verified_elsewhere(&mut change, tenant, host.as_ref()).await? {
         return Err(Error::Taken);
     }
-    let Some(domain) = repo::insert(&mut tx, tenant, host.as_ref(), &new_token()).await? else {
-        let existing = repo::find(&mut tx, tenant, host.as_ref()).await?.ok_or(Error::NotFound)?;
+    let Some(domain) = repo::insert(&mut change, tenant, host.as_ref(), &new_token()).await? else {
+        let existing = repo::find(&mut change, tenant, host.as_ref()).await?.ok_or(Error::NotFound)?;
         return Ok((existing, false));
     };
-    audit::record(&mut tx, actor.entry(tenant, "domain.add", None, Some(domain.summary()))).await?;
-    tx.commit().await?;
+    change.audit(Action::DomainAdd, None, Some(domain.summary())).await?;
+    change.commit().await?;
     Ok((domain, true))
 }
 
 /// Every claim of the store.
-pub async fn list(state: &AppState, tenant: TenantId) -> Result<Vec<Domain>> {
-    let mut conn = state.db.control().acquire().await?;
-    tenants::find_live(&mut conn, tenant, false).await?;
+pub async fn list(state: &DomainsState, tenant: TenantId) -> Result<Vec<Domain>> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
     Ok(repo::list(&mut conn, tenant).await?)
 }
 
@@ -117,9 +103,8 @@ pub async fn list(state: &AppState, tenant: TenantId) -> Result<Vec<Domain>> {
 /// claim's token, marks the claim verified and announces the host, so data-plane
 /// replicas drop their cached "no such store" for it.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
-pub async fn verify(state: &AppState, tenant: TenantId, host: &Host, actor: &audit::Actor) -> Result<Domain> {
-    let mut conn = state.db.control().acquire().await?;
-    tenants::find_live(&mut conn, tenant, false).await?;
+pub async fn verify(state: &DomainsState, tenant: TenantId, host: &Host, actor: &Actor) -> Result<Domain> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
     let domain = repo::find(&mut conn, tenant, host.as_ref()).await?.ok_or(Error::NotFound)?;
     drop(conn);
     if domain.verified_at.is_some() {
@@ -135,9 +120,8 @@ pub async fn verify(state: &AppState, tenant: TenantId, host: &Host, actor: &aud
         return Err(Error::NotVerified(domain));
     }
 
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let verified = match repo::mark_verified(&mut tx, tenant, host.as_ref()).await {
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let verified = match repo::mark_verified(&mut change, tenant, host.as_ref()).await {
         Ok(Some(verified)) => verified,
         Ok(None) => return Err(Error::NotFound),
         Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some(repo::VERIFIED_HOST_KEY) => {
@@ -145,21 +129,19 @@ pub async fn verify(state: &AppState, tenant: TenantId, host: &Host, actor: &aud
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record(&mut tx, actor.entry(tenant, "domain.verify", Some(domain.summary()), Some(verified.summary())))
-        .await?;
-    tx.commit().await?;
-    tenants::announce_change_of(state, tenant, vec![verified.host.clone()]).await?;
+    change.audit(Action::DomainVerify, Some(domain.summary()), Some(verified.summary())).await?;
+    change.commit().await?;
+    state.announcer.store_changed(tenant, vec![verified.host.clone()]).await?;
     Ok(verified)
 }
 
 /// Removes the store's claim on `host`; a verified host stops resolving at once.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
-pub async fn remove(state: &AppState, tenant: TenantId, host: &Host, actor: &audit::Actor) -> Result<()> {
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let removed = repo::delete(&mut tx, tenant, host.as_ref()).await?.ok_or(Error::NotFound)?;
-    audit::record(&mut tx, actor.entry(tenant, "domain.remove", Some(removed.summary()), None)).await?;
-    tx.commit().await?;
-    tenants::announce_change_of(state, tenant, vec![removed.host]).await?;
+pub async fn remove(state: &DomainsState, tenant: TenantId, host: &Host, actor: &Actor) -> Result<()> {
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let removed = repo::delete(&mut change, tenant, host.as_ref()).await?.ok_or(Error::NotFound)?;
+    change.audit(Action::DomainRemove, Some(removed.summary()), None).await?;
+    change.commit().await?;
+    state.announcer.store_changed(tenant, vec![removed.host]).await?;
     Ok(())
 }

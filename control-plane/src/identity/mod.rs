@@ -10,6 +10,18 @@ mod repo;
 mod routes;
 pub mod service;
 
+use axum::{extract::FromRef, Router};
+
 pub use principal::Principal;
-pub(crate) use routes::doc;
-pub use routes::{router, TokenResponse};
+pub(crate) use routes::openapi::doc;
+pub use routes::TokenResponse;
+pub use service::{IdentityState, Tokens};
+
+/// Sign-in: the token endpoint, the JWKS and OIDC.
+pub fn router<S>() -> Router<S>
+where
+    IdentityState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    routes::router().merge(oidc::router())
+}

@@ -7,14 +7,18 @@ platform::id_type!(
     AccountId
 );
 
+platform::id_type!(
+    /// The refresh tokens that descend from one sign-in; reusing any of them
+    /// revokes them all.
+    TokenFamilyId
+);
+
 pub use platform::credentials::{Email, Password};
 
 /// A stored account.
 #[derive(Clone, Debug)]
 pub struct Account {
-    /// Id.
     pub id: AccountId,
-    /// Email.
     pub email: String,
     /// argon2id PHC string; `None` for OIDC-only accounts.
     pub password_hash: Option<String>,
@@ -25,9 +29,7 @@ pub struct Account {
 /// A person's membership of a store.
 #[derive(Clone, Debug)]
 pub struct Member {
-    /// The account.
     pub account_id: AccountId,
-    /// Its email.
     pub email: String,
     /// Its role in the store.
     pub role: Role,
@@ -46,6 +48,5 @@ pub struct TokenPair {
     pub refresh_token: String,
     /// The store the token is bound to.
     pub tenant_id: Option<TenantId>,
-    /// Its role.
     pub role: Role,
 }

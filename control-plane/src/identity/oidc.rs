@@ -2,7 +2,7 @@
 //! PKCE; `state` and `nonce` are single-use and kept in Redis for ten minutes.
 
 use axum::{
-    extract::{Query, State},
+    extract::{FromRef, Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Json, Router,
@@ -16,12 +16,19 @@ use platform::{auth::Role, problem::Problem};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::{routes::TokenResponse as TokenBody, service};
-use crate::startup::AppState;
+use super::{
+    model::TokenFamilyId,
+    routes::TokenResponse as TokenBody,
+    service::{self, IdentityState},
+};
 
 const LOGIN_TTL_SECS: u64 = 600;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router<S>() -> Router<S>
+where
+    IdentityState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/v1/auth/oidc/login", get(login)).route("/v1/auth/oidc/callback", get(callback))
 }
 
@@ -39,8 +46,8 @@ struct OidcConfig {
     redirect: RedirectUrl,
 }
 
-fn config(state: &AppState) -> Result<OidcConfig, Problem> {
-    let c = &state.control;
+fn config(state: &IdentityState) -> Result<OidcConfig, Problem> {
+    let c = &state.settings;
     let (Some(issuer), Some(client_id), Some(redirect)) = (&c.oidc_issuer_url, &c.oidc_client_id, &c.oidc_redirect_url)
     else {
         return Err(Problem::not_found("oidc-not-configured", "OIDC sign-in is not configured on this platform."));
@@ -65,7 +72,7 @@ fn key(state: &str) -> String {
 }
 
 /// `GET /v1/auth/oidc/login`: redirects the browser to the identity provider.
-async fn login(State(state): State<AppState>) -> Result<Response, Problem> {
+async fn login(State(state): State<IdentityState>) -> Result<Response, Problem> {
     let config = config(&state)?;
     let http = http_client()?;
     let metadata = CoreProviderMetadata::discover_async(config.issuer.clone(), &http).await.map_err(|e| {
@@ -104,7 +111,7 @@ struct CallbackParams {
 /// verifier, verifies the ID token (signature, issuer, audience, expiry, nonce)
 /// and answers with platform-admin tokens.
 async fn callback(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     Query(params): Query<CallbackParams>,
 ) -> Result<Json<TokenBody>, Problem> {
     if let Some(error) = params.error {
@@ -158,12 +165,13 @@ async fn callback(
     }
     let email = claims.email().map(|e| e.as_str().to_owned()).ok_or_else(|| refused("claims", &"no email"))?;
     let allowed: Vec<&str> =
-        state.control.oidc_allowed_emails.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        state.settings.oidc_allowed_emails.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
     if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&email)) {
         return Err(refused("allow list", &email));
     }
     let account = service::oidc_admin(&state, claims.issuer().as_str(), claims.subject().as_str(), &email).await?;
     let mut conn = state.db.control().acquire().await.map_err(anyhow::Error::from)?;
-    let pair = service::issue_pair(&mut conn, &state, account, None, Role::PlatformAdmin, uuid::Uuid::now_v7()).await?;
+    let pair =
+        service::issue_pair(&mut conn, &state.tokens, account, None, Role::PlatformAdmin, TokenFamilyId::new()).await?;
     Ok(Json(pair.into()))
 }

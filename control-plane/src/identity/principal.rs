@@ -1,22 +1,20 @@
 //! Who is calling a control-plane route, from the bearer token.
 
 use axum::{
-    extract::{FromRequestParts, OptionalFromRequestParts},
+    extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::request::Parts,
 };
 use platform::{
-    auth::{bearer, Role},
+    auth::{bearer, KeyRing, Role},
     ids::TenantId,
     problem::Problem,
 };
 
 use super::model::AccountId;
-use crate::startup::AppState;
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The account.
     pub account_id: AccountId,
     /// Its role in the token.
     pub role: Role,
@@ -47,7 +45,7 @@ impl Principal {
             return Ok(());
         }
         if self.tenant_id != Some(tenant) {
-            return Err(Problem::not_found("tenant-not-found", "No such store."));
+            return Err(store_not_found());
         }
         if self.role < min {
             return Err(Problem::forbidden(format!("This needs the {} role or higher.", min.as_str())));
@@ -61,16 +59,25 @@ impl Principal {
     }
 }
 
+/// The 404 of a store the caller cannot see, alike whether it exists or not.
+pub fn store_not_found() -> Problem {
+    Problem::not_found("tenant-not-found", "No such store.")
+}
+
 fn refused() -> Problem {
     Problem::unauthorized("A valid bearer token is required.")
 }
 
-impl FromRequestParts<AppState> for Principal {
+impl<S> FromRequestParts<S> for Principal
+where
+    KeyRing: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let token = bearer(parts).ok_or_else(refused)?;
-        let claims = state.keys.verify(token).await.map_err(|e| {
+        let claims = KeyRing::from_ref(state).verify(token).await.map_err(|e| {
             tracing::debug!(error = %e, "token refused");
             refused()
         })?;
@@ -90,13 +97,17 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-impl OptionalFromRequestParts<AppState> for Principal {
+impl<S> OptionalFromRequestParts<S> for Principal
+where
+    KeyRing: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Problem;
 
     /// No `Authorization` header → `None`; a header with a bad token → 401.
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Problem> {
         if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
-            <Self as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state).await.map(Some)
         } else {
             Ok(None)
         }

@@ -1,27 +1,29 @@
 //! Identity SQL (control schema).
 
 use chrono::{DateTime, Utc};
-use platform::ids::TenantId;
+use platform::{auth::Role, ids::TenantId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::model::{Account, AccountId};
+use super::model::{Account, AccountId, Member, TokenFamilyId};
 
 type AccountRow = (Uuid, String, Option<String>, bool);
+
+const ACCOUNT_COLUMNS: &str = "account_id, email, password_hash, is_platform_admin";
 
 fn account((id, email, password_hash, is_platform_admin): AccountRow) -> Account {
     Account { id: AccountId::from_uuid(id), email, password_hash, is_platform_admin }
 }
 
+/// A role as stored; one this build does not know is an error, not a guess.
+fn role(name: &str) -> anyhow::Result<Role> {
+    Role::parse(name).ok_or_else(|| anyhow::anyhow!("stored role {name} is unknown"))
+}
+
 /// The account with this email (case-insensitive).
 pub async fn find_account_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Account>> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "select account_id, email, password_hash, is_platform_admin from control.account where lower(email) = lower($1)",
-    )
-    .bind(email)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(account))
+    let sql = format!("select {ACCOUNT_COLUMNS} from control.account where lower(email) = lower($1)");
+    Ok(sqlx::query_as::<_, AccountRow>(&sql).bind(email).fetch_optional(conn).await?.map(account))
 }
 
 /// The account bound to an OIDC identity.
@@ -30,15 +32,8 @@ pub async fn find_account_by_oidc(
     issuer: &str,
     subject: &str,
 ) -> sqlx::Result<Option<Account>> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "select account_id, email, password_hash, is_platform_admin from control.account \
-         where oidc_issuer = $1 and oidc_subject = $2",
-    )
-    .bind(issuer)
-    .bind(subject)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(account))
+    let sql = format!("select {ACCOUNT_COLUMNS} from control.account where oidc_issuer = $1 and oidc_subject = $2");
+    Ok(sqlx::query_as::<_, AccountRow>(&sql).bind(issuer).bind(subject).fetch_optional(conn).await?.map(account))
 }
 
 /// Inserts an account; `None` when the email is taken.
@@ -48,10 +43,10 @@ pub async fn insert_account(
     password_hash: Option<&str>,
     is_platform_admin: bool,
 ) -> sqlx::Result<Option<Account>> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "insert into control.account (account_id, email, password_hash, is_platform_admin) values ($1, $2, $3, $4) \
-         on conflict do nothing returning account_id, email, password_hash, is_platform_admin",
-    )
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "insert into control.account ({ACCOUNT_COLUMNS}) values ($1, $2, $3, $4) \
+         on conflict do nothing returning {ACCOUNT_COLUMNS}"
+    ))
     .bind(AccountId::new())
     .bind(email)
     .bind(password_hash)
@@ -81,7 +76,7 @@ pub async fn bind_oidc_admin(
 }
 
 /// The account's role in each store, owner first.
-pub async fn memberships(conn: &mut PgConnection, account: AccountId) -> sqlx::Result<Vec<(TenantId, String)>> {
+pub async fn memberships(conn: &mut PgConnection, account: AccountId) -> anyhow::Result<Vec<(TenantId, Role)>> {
     let rows: Vec<(Uuid, String)> = sqlx::query_as(
         "select m.tenant_id, m.role from control.membership m join control.tenant t using (tenant_id) \
          where m.account_id = $1 and t.status in ('active', 'suspended') \
@@ -90,7 +85,7 @@ pub async fn memberships(conn: &mut PgConnection, account: AccountId) -> sqlx::R
     .bind(account)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(t, r)| (TenantId::from_uuid(t), r)).collect())
+    rows.into_iter().map(|(t, r)| Ok((TenantId::from_uuid(t), role(&r)?))).collect()
 }
 
 /// Adds (or changes) a membership.
@@ -98,7 +93,7 @@ pub async fn upsert_membership(
     conn: &mut PgConnection,
     tenant: TenantId,
     account: AccountId,
-    role: &str,
+    role: Role,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "insert into control.membership (tenant_id, account_id, role) values ($1, $2, $3) \
@@ -106,7 +101,7 @@ pub async fn upsert_membership(
     )
     .bind(tenant)
     .bind(account)
-    .bind(role)
+    .bind(role.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -117,22 +112,25 @@ pub async fn insert_membership(
     conn: &mut PgConnection,
     tenant: TenantId,
     account: AccountId,
-    role: &str,
+    role: Role,
 ) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
         "insert into control.membership (tenant_id, account_id, role) values ($1, $2, $3) on conflict do nothing",
     )
     .bind(tenant)
     .bind(account)
-    .bind(role)
+    .bind(role.as_str())
     .execute(conn)
     .await?
     .rows_affected();
     Ok(inserted == 1)
 }
 
-/// A member as stored; the role is parsed by the service.
-pub type MemberRow = (Uuid, String, String, DateTime<Utc>);
+type MemberRow = (Uuid, String, String, DateTime<Utc>);
+
+fn member_of((account, email, role_name, created_at): MemberRow) -> anyhow::Result<Member> {
+    Ok(Member { account_id: AccountId::from_uuid(account), email, role: role(&role_name)?, created_at })
+}
 
 const MEMBER_COLUMNS: &str = "m.account_id, a.email, m.role, m.created_at";
 
@@ -140,10 +138,10 @@ const MEMBER_COLUMNS: &str = "m.account_id, a.email, m.role, m.created_at";
 pub async fn members(
     conn: &mut PgConnection,
     tenant: TenantId,
-    after: Option<Uuid>,
+    after: Option<AccountId>,
     limit: i64,
-) -> sqlx::Result<Vec<MemberRow>> {
-    sqlx::query_as(&format!(
+) -> anyhow::Result<Vec<Member>> {
+    let rows: Vec<MemberRow> = sqlx::query_as(&format!(
         "select {MEMBER_COLUMNS} from control.membership m join control.account a using (account_id) \
          where m.tenant_id = $1 and ($2::uuid is null or m.account_id < $2) \
          order by m.account_id desc limit $3"
@@ -152,19 +150,21 @@ pub async fn members(
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    rows.into_iter().map(member_of).collect()
 }
 
 /// One member of a store.
-pub async fn member(conn: &mut PgConnection, tenant: TenantId, account: AccountId) -> sqlx::Result<Option<MemberRow>> {
-    sqlx::query_as(&format!(
+pub async fn member(conn: &mut PgConnection, tenant: TenantId, account: AccountId) -> anyhow::Result<Option<Member>> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!(
         "select {MEMBER_COLUMNS} from control.membership m join control.account a using (account_id) \
          where m.tenant_id = $1 and m.account_id = $2"
     ))
     .bind(tenant)
     .bind(account)
     .fetch_optional(conn)
-    .await
+    .await?;
+    row.map(member_of).transpose()
 }
 
 /// How many members a store has, and how many of them are owners.
@@ -205,27 +205,27 @@ pub async fn revoke_store_refresh_tokens(
     Ok(())
 }
 
-/// Stores a refresh token.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_refresh_token(
-    conn: &mut PgConnection,
-    hash: &[u8],
-    family: Uuid,
-    account: AccountId,
-    tenant: Option<TenantId>,
-    role: &str,
-    expires_at: DateTime<Utc>,
-) -> sqlx::Result<()> {
+/// A refresh token to store: its hash, never the token.
+pub struct NewRefreshToken<'a> {
+    pub hash: &'a [u8],
+    pub family: TokenFamilyId,
+    pub account: AccountId,
+    pub tenant: Option<TenantId>,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_refresh_token(conn: &mut PgConnection, token: NewRefreshToken<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "insert into control.refresh_token (token_hash, family_id, account_id, tenant_id, role, expires_at) \
          values ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(hash)
-    .bind(family)
-    .bind(account)
-    .bind(tenant)
-    .bind(role)
-    .bind(expires_at)
+    .bind(token.hash)
+    .bind(token.family)
+    .bind(token.account)
+    .bind(token.tenant)
+    .bind(token.role.as_str())
+    .bind(token.expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -233,7 +233,7 @@ pub async fn insert_refresh_token(
 
 /// A refresh token as stored.
 pub struct RefreshRow {
-    pub family_id: Uuid,
+    pub family_id: TokenFamilyId,
     pub account_id: AccountId,
     pub tenant_id: Option<TenantId>,
     pub expired: bool,
@@ -256,8 +256,8 @@ pub async fn use_refresh_token(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Re
     .bind(hash)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(family_id, account, tenant, expired, revoked, first_use)| RefreshRow {
-        family_id,
+    Ok(row.map(|(family, account, tenant, expired, revoked, first_use)| RefreshRow {
+        family_id: TokenFamilyId::from_uuid(family),
         account_id: AccountId::from_uuid(account),
         tenant_id: tenant.map(TenantId::from_uuid),
         expired,
@@ -267,7 +267,7 @@ pub async fn use_refresh_token(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Re
 }
 
 /// Revokes every token of a family (a used token came back: assume theft).
-pub async fn revoke_family(conn: &mut PgConnection, family: Uuid) -> sqlx::Result<()> {
+pub async fn revoke_family(conn: &mut PgConnection, family: TokenFamilyId) -> sqlx::Result<()> {
     sqlx::query("update control.refresh_token set revoked_at = now() where family_id = $1 and revoked_at is null")
         .bind(family)
         .execute(conn)
@@ -280,12 +280,14 @@ pub async fn membership_role(
     conn: &mut PgConnection,
     tenant: TenantId,
     account: AccountId,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select role from control.membership where tenant_id = $1 and account_id = $2")
-        .bind(tenant)
-        .bind(account)
-        .fetch_optional(conn)
-        .await
+) -> anyhow::Result<Option<Role>> {
+    let name: Option<String> =
+        sqlx::query_scalar("select role from control.membership where tenant_id = $1 and account_id = $2")
+            .bind(tenant)
+            .bind(account)
+            .fetch_optional(conn)
+            .await?;
+    name.as_deref().map(role).transpose()
 }
 
 /// Whether the account is (still) a platform admin.

@@ -1,7 +1,7 @@
 //! Identity HTTP: the token endpoint, JWKS, OIDC sign-in.
 
 use axum::{
-    extract::State,
+    extract::{FromRef, State},
     routing::{get, post},
     Json, Router,
 };
@@ -11,16 +11,20 @@ use platform::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{model::TokenPair, oidc, service};
-use crate::startup::AppState;
+use super::{
+    model::TokenPair,
+    service::{self, IdentityState},
+};
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// Identity routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/auth/token", post(token)).route("/.well-known/jwks.json", get(jwks)).merge(oidc::router())
+/// The token endpoint and the JWKS; [`super::router`] adds OIDC sign-in.
+pub(super) fn router<S>() -> Router<S>
+where
+    IdentityState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new().route("/v1/auth/token", post(token)).route("/.well-known/jwks.json", get(jwks))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -59,7 +63,7 @@ impl From<TokenPair> for TokenResponse {
 
 /// `POST /v1/auth/token`: `grant_type` `password` or `refresh_token`.
 async fn token(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     ApiJson(request): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
     let pair = match request.grant_type.as_str() {
@@ -99,6 +103,6 @@ async fn token(
 }
 
 /// `GET /.well-known/jwks.json`: every active signing key's public half.
-async fn jwks(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+async fn jwks(State(state): State<IdentityState>) -> Result<Json<serde_json::Value>, Problem> {
     Ok(Json(platform::auth::jwks(state.db.control()).await?))
 }

@@ -1,66 +1,85 @@
 //! Sign-in rules: grants, refresh rotation, bootstrap admin.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use platform::{auth::Role, ids::TenantId, problem::FieldError};
+use platform::{
+    auth::{Role, Signer},
+    db::Db,
+    ids::TenantId,
+    problem::{FieldError, Problem},
+};
 use rand_core::{OsRng, RngCore};
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{
-    model::{Account, AccountId, Email, Member, Password, TokenPair},
+    model::{Account, AccountId, Email, Member, Password, TokenFamilyId, TokenPair},
     password, repo,
 };
-use crate::startup::AppState;
+use crate::{error::context_error, settings::ControlSettings};
 
-/// Outcomes of sign-in a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Wrong email, password, store or refresh token: one answer for all.
-    #[error("invalid grant")]
-    InvalidGrant,
-    /// The account belongs to several stores; the request must name one.
-    #[error("tenant required")]
-    TenantRequired,
-    /// Malformed input.
-    #[error("invalid request")]
-    Invalid(Vec<FieldError>),
-    /// Anything else.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+/// What identity's handlers need.
+#[derive(Clone)]
+pub struct IdentityState {
+    pub db: Db,
+    /// Pending OIDC logins.
+    pub redis: redis::aio::ConnectionManager,
+    pub tokens: Tokens,
+    /// The OIDC client and its allow list.
+    pub settings: Arc<ControlSettings>,
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+/// Issues token pairs: the signing key and both lifetimes.
+#[derive(Clone)]
+pub struct Tokens {
+    signer: Signer,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl Tokens {
+    /// Tokens signed by `signer` that live as long as `settings` say.
+    pub fn new(signer: Signer, settings: &ControlSettings) -> Self {
+        Self {
+            signer,
+            access_ttl: Duration::from_secs(settings.access_token_ttl_secs),
+            refresh_ttl: Duration::from_secs(settings.refresh_token_ttl_secs),
+        }
     }
 }
 
-impl From<Error> for platform::problem::Problem {
-    fn from(error: Error) -> Self {
-        use platform::problem::Problem;
-        match error {
-            Error::InvalidGrant => Problem::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "invalid-grant",
-                "Unauthorized",
-                "The credentials are not valid.",
-            ),
-            Error::TenantRequired => Problem::validation(vec![FieldError::new(
-                "tenant_id",
-                "is required: this account belongs to several stores",
-            )]),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::Internal(e) => Problem::internal(e),
-        }
+context_error! {
+    /// Outcomes of sign-in a client handles differently.
+    pub enum Error {
+        /// Wrong email, password, store or refresh token: one answer for all.
+        #[error("invalid grant")]
+        InvalidGrant,
+        /// The account belongs to several stores; the request must name one.
+        #[error("tenant required")]
+        TenantRequired,
+        /// Malformed input.
+        #[error("invalid request")]
+        Invalid(Vec<FieldError>),
+    }
+    as problems {
+        Error::InvalidGrant => Problem::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid-grant",
+            "Unauthorized",
+            "The credentials are not valid.",
+        ),
+        Error::TenantRequired => Problem::validation(vec![FieldError::new(
+            "tenant_id",
+            "is required: this account belongs to several stores",
+        )]),
+        Error::Invalid(errors) => Problem::validation(errors),
     }
 }
 
 /// `grant_type=password`.
 #[tracing::instrument(skip_all)]
 pub async fn password_grant(
-    state: &AppState,
+    state: &IdentityState,
     email: &str,
     password: &str,
     tenant: Option<TenantId>,
@@ -73,16 +92,16 @@ pub async fn password_grant(
     let (tenant, role) = match tenant {
         Some(tenant) => {
             let role = repo::membership_role(&mut conn, tenant, account.id).await?.ok_or(Error::InvalidGrant)?;
-            (Some(tenant), role_of(&role)?)
+            (Some(tenant), role)
         }
         None if account.is_platform_admin => (None, Role::PlatformAdmin),
         None => match repo::memberships(&mut conn, account.id).await?.as_slice() {
             [] => return Err(Error::InvalidGrant),
-            [(tenant, role)] => (Some(*tenant), role_of(role)?),
+            [(tenant, role)] => (Some(*tenant), *role),
             _ => return Err(Error::TenantRequired),
         },
     };
-    issue_pair(&mut conn, state, account.id, tenant, role, Uuid::now_v7()).await
+    issue_pair(&mut conn, &state.tokens, account.id, tenant, role, TokenFamilyId::new()).await
 }
 
 async fn verified(account: Option<Account>, password: &str) -> anyhow::Result<Option<Account>> {
@@ -95,13 +114,9 @@ async fn verified(account: Option<Account>, password: &str) -> anyhow::Result<Op
     }
 }
 
-fn role_of(name: &str) -> Result<Role, Error> {
-    Role::parse(name).ok_or_else(|| Error::Internal(anyhow::anyhow!("stored role {name} is unknown")))
-}
-
 /// `grant_type=refresh_token`: single use; a reused token revokes its whole family.
 #[tracing::instrument(skip_all)]
-pub async fn refresh_grant(state: &AppState, refresh_token: &str) -> Result<TokenPair, Error> {
+pub async fn refresh_grant(state: &IdentityState, refresh_token: &str) -> Result<TokenPair, Error> {
     let mut tx = state.db.control().begin().await?;
     let hash = platform::auth::hash_secret(refresh_token);
     let row = repo::use_refresh_token(&mut tx, &hash).await?.ok_or(Error::InvalidGrant)?;
@@ -118,13 +133,11 @@ pub async fn refresh_grant(state: &AppState, refresh_token: &str) -> Result<Toke
     }
     // Roles are read again: a removed member cannot refresh their way back in.
     let role = match row.tenant_id {
-        Some(tenant) => {
-            role_of(&repo::membership_role(&mut tx, tenant, row.account_id).await?.ok_or(Error::InvalidGrant)?)?
-        }
+        Some(tenant) => repo::membership_role(&mut tx, tenant, row.account_id).await?.ok_or(Error::InvalidGrant)?,
         None if repo::is_platform_admin(&mut tx, row.account_id).await? => Role::PlatformAdmin,
         None => return Err(Error::InvalidGrant),
     };
-    let pair = issue_pair(&mut tx, state, row.account_id, row.tenant_id, role, row.family_id).await?;
+    let pair = issue_pair(&mut tx, &state.tokens, row.account_id, row.tenant_id, role, row.family_id).await?;
     tx.commit().await?;
     Ok(pair)
 }
@@ -132,43 +145,40 @@ pub async fn refresh_grant(state: &AppState, refresh_token: &str) -> Result<Toke
 /// Issues an access token and stores a new refresh token in `family`.
 pub async fn issue_pair(
     conn: &mut PgConnection,
-    state: &AppState,
+    tokens: &Tokens,
     account: AccountId,
     tenant: Option<TenantId>,
     role: Role,
-    family: Uuid,
+    family: TokenFamilyId,
 ) -> Result<TokenPair, Error> {
-    let ttl = state.control.access_token_ttl_secs;
-    let access_token = state.signer.issue(&account.to_string(), tenant, role, Duration::from_secs(ttl))?;
+    let access_token = tokens.signer.issue(&account.to_string(), tenant, role, tokens.access_ttl)?;
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let refresh_token = format!("rt_{}", hex::encode(bytes));
     let expires_at = chrono::Utc::now()
-        + chrono::Duration::seconds(i64::try_from(state.control.refresh_token_ttl_secs).unwrap_or(i64::MAX / 2));
-    repo::insert_refresh_token(
-        conn,
-        &platform::auth::hash_secret(&refresh_token),
+        + chrono::Duration::seconds(i64::try_from(tokens.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 2));
+    let token = repo::NewRefreshToken {
+        hash: &platform::auth::hash_secret(&refresh_token),
         family,
         account,
         tenant,
-        role.as_str(),
+        role,
         expires_at,
-    )
-    .await?;
-    Ok(TokenPair { access_token, expires_in: ttl, refresh_token, tenant_id: tenant, role })
+    };
+    repo::insert_refresh_token(conn, token).await?;
+    Ok(TokenPair { access_token, expires_in: tokens.access_ttl.as_secs(), refresh_token, tenant_id: tenant, role })
 }
 
 /// Creates the first platform admin from `BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`
 /// unless an account with that email exists.
-pub async fn ensure_bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
-    let (Some(email), Some(password)) = (&state.control.bootstrap_admin_email, &state.control.bootstrap_admin_password)
-    else {
+pub async fn ensure_bootstrap_admin(db: &Db, settings: &ControlSettings) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (&settings.bootstrap_admin_email, &settings.bootstrap_admin_password) else {
         return Ok(());
     };
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("BOOTSTRAP_ADMIN_EMAIL {e}"))?;
     let password =
         Password::parse(password.expose_secret()).map_err(|e| anyhow::anyhow!("BOOTSTRAP_ADMIN_PASSWORD {e}"))?;
-    let mut conn = state.db.control().acquire().await?;
+    let mut conn = db.control().acquire().await?;
     if repo::find_account_by_email(&mut conn, email.as_ref()).await?.is_some() {
         return Ok(());
     }
@@ -207,7 +217,7 @@ pub async fn add_membership(
     account: AccountId,
     role: Role,
 ) -> Result<(), Error> {
-    repo::upsert_membership(conn, tenant, account, role.as_str()).await?;
+    repo::upsert_membership(conn, tenant, account, role).await?;
     Ok(())
 }
 
@@ -219,22 +229,17 @@ pub async fn join_store(
     account: AccountId,
     role: Role,
 ) -> Result<bool, Error> {
-    Ok(repo::insert_membership(conn, tenant, account, role.as_str()).await?)
-}
-
-fn member(row: repo::MemberRow) -> Result<Member, Error> {
-    let (account, email, role, created_at) = row;
-    Ok(Member { account_id: AccountId::from_uuid(account), email, role: role_of(&role)?, created_at })
+    Ok(repo::insert_membership(conn, tenant, account, role).await?)
 }
 
 /// A page of a store's members, newest account first.
 pub async fn members(
     conn: &mut PgConnection,
     tenant: TenantId,
-    after: Option<Uuid>,
+    after: Option<AccountId>,
     limit: i64,
 ) -> Result<Vec<Member>, Error> {
-    repo::members(conn, tenant, after, limit).await?.into_iter().map(member).collect()
+    Ok(repo::members(conn, tenant, after, limit).await?)
 }
 
 /// One member of a store.
@@ -243,7 +248,7 @@ pub async fn find_member(
     tenant: TenantId,
     account: AccountId,
 ) -> Result<Option<Member>, Error> {
-    repo::member(conn, tenant, account).await?.map(member).transpose()
+    Ok(repo::member(conn, tenant, account).await?)
 }
 
 /// How many members a store has, and how many of them are owners.
@@ -265,7 +270,7 @@ pub async fn leave_store(conn: &mut PgConnection, tenant: TenantId, account: Acc
 }
 
 /// Finds or creates the platform admin account of an OIDC identity.
-pub async fn oidc_admin(state: &AppState, issuer: &str, subject: &str, email: &str) -> Result<AccountId, Error> {
+pub async fn oidc_admin(state: &IdentityState, issuer: &str, subject: &str, email: &str) -> Result<AccountId, Error> {
     let mut tx = state.db.control().begin().await?;
     if let Some(account) = repo::find_account_by_oidc(&mut tx, issuer, subject).await? {
         if !account.is_platform_admin {

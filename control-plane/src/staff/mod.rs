@@ -7,5 +7,6 @@ pub mod model;
 mod routes;
 pub mod service;
 
-pub(crate) use routes::doc;
+pub(crate) use routes::openapi::doc;
 pub use routes::router;
+pub use service::StaffState;

@@ -1,38 +1,37 @@
 //! Staff HTTP.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::Role,
-    http::RequestIdHeader,
-    ids::TenantId,
+    auth::{KeyRing, Role},
+    extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     model::parse_role,
-    service::{self, Error},
+    service::{self, Error, StaffState},
 };
 use crate::{
-    audit::Actor,
-    identity::{
-        model::{AccountId, Email, Member, Password},
-        Principal,
-    },
-    startup::AppState,
+    caller::StoreCaller,
+    identity::model::{AccountId, Email, Member, Password},
+    wire::rfc3339,
 };
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// Staff routes.
-pub fn router() -> Router<AppState> {
+/// Add, list and remove a store's members.
+pub fn router<S>() -> Router<S>
+where
+    StaffState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/v1/tenants/{id}/staff", post(add).get(list))
         .route("/v1/tenants/{id}/staff/{account_id}", delete(remove))
@@ -59,38 +58,19 @@ impl From<Member> for MemberResponse {
             account_id: member.account_id.to_string(),
             email: member.email,
             role: member.role.as_str(),
-            created_at: member.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: rfc3339(member.created_at),
         }
     }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse {
-    items: Vec<MemberResponse>,
-    next_cursor: Option<String>,
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(|| Error::StoreNotFound.into())
 }
 
 /// `POST /v1/tenants/{id}/staff`: adds a member (201). A new email creates the
 /// account with `password`; an existing one must give its own password.
 async fn add(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    State(state): State<StaffState>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<AddStaffRequest>,
 ) -> Result<(StatusCode, Json<MemberResponse>), Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let mut errors = Vec::new();
     let email = Email::parse(&request.email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
     let password = Password::parse(&request.password).map_err(|e| errors.push(FieldError::new("password", e))).ok();
@@ -98,40 +78,30 @@ async fn add(
     let (Some(email), Some(password), Some(role)) = (email, password, role) else {
         return Err(Problem::validation(errors));
     };
-    let actor = Actor::of(&principal, request_id);
-    let member = service::add(&state, tenant, &email, &password, role, principal.role, &actor).await?;
+    let member = service::add(&state, tenant, &email, &password, role, caller.principal.role, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
 /// `GET /v1/tenants/{id}/staff`: the store's members (admins and owners only).
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<ListResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = crate::pagination::limit(params.limit.as_deref())?;
-    let after = crate::pagination::cursor(params.cursor.as_deref())?;
-    let members = service::list(&state, tenant, after, limit).await?;
-    let next_cursor = (members.len() as i64 == limit)
-        .then(|| members.last().map(|m| crate::pagination::encode(m.account_id.as_uuid())))
-        .flatten();
-    Ok(Json(ListResponse { items: members.into_iter().map(Into::into).collect(), next_cursor }))
+    State(state): State<StaffState>,
+    caller: StoreCaller,
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<MemberResponse>>, Problem> {
+    let tenant = caller.store(Role::Admin)?;
+    let page = page?;
+    let members = service::list(&state, tenant, page.after.map(AccountId::from_uuid), page.limit).await?;
+    Ok(Json(page.respond(members, |m| m.account_id.as_uuid(), MemberResponse::from)))
 }
 
 /// `DELETE /v1/tenants/{id}/staff/{account_id}`: 204; the account keeps existing.
 async fn remove(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path((id, account)): Path<(String, String)>,
+    State(state): State<StaffState>,
+    caller: StoreCaller,
+    Path((_, account)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let account = AccountId::parse(&account).ok_or_else(|| Problem::from(Error::MemberNotFound))?;
-    service::remove(&state, tenant, account, principal.role, &Actor::of(&principal, request_id)).await?;
+    service::remove(&state, tenant, account, caller.principal.role, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,65 +1,67 @@
 //! Staff rules: who may add or remove whom, seat quotas, the last owner.
 
-use platform::{auth::Role, ids::TenantId, problem::Problem};
-use uuid::Uuid;
+use platform::{
+    auth::Role,
+    db::Db,
+    ids::TenantId,
+    problem::{FieldError, Problem},
+};
 
 use crate::{
-    audit,
+    audit::{Action, Actor},
     identity::{
         model::{AccountId, Email, Member, Password},
         service as identity,
     },
-    startup::AppState,
-    tenants::service as tenants,
+    tenants::store::{self, store_context_error, StoreChange},
 };
 
-/// Outcomes of staff operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No such store (or not visible to the caller).
-    #[error("store not found")]
-    StoreNotFound,
-    /// No such member of this store.
-    #[error("member not found")]
-    MemberNotFound,
-    /// The caller's role is too low for this member's role.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// The email belongs to an account and the password is not its password.
-    #[error("account exists")]
-    AccountExists,
-    /// The account is a member already.
-    #[error("already a member")]
-    AlreadyMember,
-    /// The plan's seats are all taken.
-    #[error("quota exceeded")]
-    QuotaExceeded {
-        /// Seats of the plan.
-        max_staff: u32,
-    },
-    /// Removing this member would leave the store without an owner.
-    #[error("last owner")]
-    LastOwner,
-    /// Anything else.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+/// What the staff handlers need.
+#[derive(Clone)]
+pub struct StaffState {
+    pub db: Db,
 }
 
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of staff operations a client handles differently.
+    pub enum Error {
+        /// No such member of this store.
+        #[error("member not found")]
+        MemberNotFound,
+        /// The caller's role is too low for this member's role.
+        #[error("forbidden: {0}")]
+        Forbidden(&'static str),
+        /// The email belongs to an account and the password is not its password.
+        #[error("account exists")]
+        AccountExists,
+        /// The account is a member already.
+        #[error("already a member")]
+        AlreadyMember,
+        /// The plan's seats are all taken.
+        #[error("quota exceeded")]
+        QuotaExceeded { max_staff: u32 },
+        /// Removing this member would leave the store without an owner.
+        #[error("last owner")]
+        LastOwner,
     }
-}
-
-impl From<tenants::Error> for Error {
-    fn from(e: tenants::Error) -> Self {
-        match e {
-            tenants::Error::NotFound => Self::StoreNotFound,
-            other => Self::Internal(anyhow::anyhow!(other)),
+    as problems {
+        Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
+        Error::Forbidden(why) => Problem::forbidden(why),
+        Error::AccountExists => Problem::conflict(
+            "account-exists",
+            "An account with this email exists; give its password to add it to the store.",
+        )
+        .with_errors(vec![FieldError::new("email", "belongs to an existing account")]),
+        Error::AlreadyMember => {
+            Problem::conflict("member-exists", "This account is already a member of the store.")
+                .with_errors(vec![FieldError::new("email", "is already a member")])
         }
+        Error::QuotaExceeded { max_staff } => Problem::conflict(
+            "quota-exceeded",
+            format!("The store's plan allows {max_staff} members; upgrade the plan or remove a member first."),
+        )
+        .with("limit", max_staff),
+        Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
     }
 }
 
@@ -68,33 +70,6 @@ impl From<identity::Error> for Error {
         match e {
             identity::Error::InvalidGrant => Self::AccountExists,
             other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        use platform::problem::FieldError;
-        match error {
-            Error::StoreNotFound => tenants::Error::NotFound.into(),
-            Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
-            Error::Forbidden(why) => Problem::forbidden(why),
-            Error::AccountExists => Problem::conflict(
-                "account-exists",
-                "An account with this email exists; give its password to add it to the store.",
-            )
-            .with_errors(vec![FieldError::new("email", "belongs to an existing account")]),
-            Error::AlreadyMember => {
-                Problem::conflict("member-exists", "This account is already a member of the store.")
-                    .with_errors(vec![FieldError::new("email", "is already a member")])
-            }
-            Error::QuotaExceeded { max_staff } => Problem::conflict(
-                "quota-exceeded",
-                format!("The store's plan allows {max_staff} members; upgrade the plan or remove a member first."),
-            )
-            .with("limit", max_staff),
-            Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
-            Error::Internal(e) => Problem::internal(e),
         }
     }
 }
@@ -108,44 +83,42 @@ fn summary(member: &Member) -> serde_json::Value {
 /// Owners (and platform admins) add admins; admins add staff.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn add(
-    state: &AppState,
+    state: &StaffState,
     tenant: TenantId,
     email: &Email,
     password: &Password,
     role: Role,
     caller: Role,
-    actor: &audit::Actor,
+    actor: &Actor,
 ) -> Result<Member> {
     if role >= Role::Admin && caller < Role::Owner {
         return Err(Error::Forbidden("Only owners may add admins."));
     }
-    let mut tx = state.db.control().begin().await?;
     // The row lock makes the seat count and the insert one step for this store.
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let account = identity::find_or_create_owner(&mut tx, email, password).await?;
-    if identity::find_member(&mut tx, tenant, account.id).await?.is_some() {
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let account = identity::find_or_create_owner(&mut change, email, password).await?;
+    if identity::find_member(&mut change, tenant, account.id).await?.is_some() {
         return Err(Error::AlreadyMember);
     }
-    let quotas = tenants::quotas(&mut tx, tenant).await?;
-    let (members, _) = identity::member_counts(&mut tx, tenant).await?;
+    let quotas = store::quotas(&mut change, tenant).await?;
+    let (members, _) = identity::member_counts(&mut change, tenant).await?;
     if members >= quotas.max_staff {
         return Err(Error::QuotaExceeded { max_staff: quotas.max_staff });
     }
-    if !identity::join_store(&mut tx, tenant, account.id, role).await? {
+    if !identity::join_store(&mut change, tenant, account.id, role).await? {
         return Err(Error::AlreadyMember);
     }
-    let member = identity::find_member(&mut tx, tenant, account.id)
+    let member = identity::find_member(&mut change, tenant, account.id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("membership vanished in its own transaction")))?;
-    audit::record(&mut tx, actor.entry(tenant, "staff.add", None, Some(summary(&member)))).await?;
-    tx.commit().await?;
+    change.audit(Action::StaffAdd, None, Some(summary(&member))).await?;
+    change.commit().await?;
     Ok(member)
 }
 
 /// A page of the store's members.
-pub async fn list(state: &AppState, tenant: TenantId, after: Option<Uuid>, limit: i64) -> Result<Vec<Member>> {
-    let mut conn = state.db.control().acquire().await?;
-    tenants::find_live(&mut conn, tenant, false).await?;
+pub async fn list(state: &StaffState, tenant: TenantId, after: Option<AccountId>, limit: i64) -> Result<Vec<Member>> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
     Ok(identity::members(&mut conn, tenant, after, limit).await?)
 }
 
@@ -153,28 +126,27 @@ pub async fn list(state: &AppState, tenant: TenantId, after: Option<Uuid>, limit
 /// owner; the last owner stays.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn remove(
-    state: &AppState,
+    state: &StaffState,
     tenant: TenantId,
     account: AccountId,
     caller: Role,
-    actor: &audit::Actor,
+    actor: &Actor,
 ) -> Result<()> {
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let member = identity::find_member(&mut tx, tenant, account).await?.ok_or(Error::MemberNotFound)?;
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let member = identity::find_member(&mut change, tenant, account).await?.ok_or(Error::MemberNotFound)?;
     if member.role >= Role::Admin && caller < Role::Owner {
         return Err(Error::Forbidden("Only owners may remove admins and owners."));
     }
     if member.role == Role::Owner {
-        let (_, owners) = identity::member_counts(&mut tx, tenant).await?;
+        let (_, owners) = identity::member_counts(&mut change, tenant).await?;
         if owners <= 1 {
             return Err(Error::LastOwner);
         }
     }
-    if !identity::leave_store(&mut tx, tenant, account).await? {
+    if !identity::leave_store(&mut change, tenant, account).await? {
         return Err(Error::MemberNotFound);
     }
-    audit::record(&mut tx, actor.entry(tenant, "staff.remove", Some(summary(&member)), None)).await?;
-    tx.commit().await?;
+    change.audit(Action::StaffRemove, Some(summary(&member)), None).await?;
+    change.commit().await?;
     Ok(())
 }

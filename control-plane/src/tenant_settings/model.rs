@@ -179,7 +179,6 @@ impl SealedSecret {
 /// A store's payment settings as stored.
 #[derive(Clone, Debug)]
 pub struct PaymentSettings {
-    /// Provider.
     pub provider: PaymentProvider,
     /// `sk_…`, sealed.
     pub stripe_secret_key: Option<SealedSecret>,
@@ -187,7 +186,6 @@ pub struct PaymentSettings {
     pub stripe_webhook_secret: Option<SealedSecret>,
     /// `acct_…`.
     pub stripe_account_id: Option<String>,
-    /// Last change.
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -230,11 +228,8 @@ pub struct PaymentUpdate {
 /// A store's SMTP relay as stored.
 #[derive(Clone, Debug)]
 pub struct SmtpSettings {
-    /// Host.
     pub host: String,
-    /// Port.
     pub port: u16,
-    /// User name.
     pub username: Option<String>,
     /// Password, sealed.
     pub password: Option<SealedSecret>,
@@ -243,11 +238,9 @@ pub struct SmtpSettings {
 /// A store's SMS sender as stored.
 #[derive(Clone, Debug)]
 pub struct SmsSettings {
-    /// Account id.
     pub account_sid: String,
     /// Auth token, sealed.
     pub auth_token: SealedSecret,
-    /// Sender.
     pub from: String,
 }
 
@@ -256,11 +249,8 @@ pub struct SmsSettings {
 pub struct NotificationSettings {
     /// `From` of the store's email.
     pub email_from: Option<String>,
-    /// SMTP relay.
     pub smtp: Option<SmtpSettings>,
-    /// SMS sender.
     pub sms: Option<SmsSettings>,
-    /// Last change.
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -283,33 +273,24 @@ impl NotificationSettings {
 
 /// The `smtp` object of a `PUT`.
 pub struct SmtpUpdate {
-    /// Host.
     pub host: String,
-    /// Port.
     pub port: u16,
-    /// User name.
     pub username: Change<String>,
-    /// Password.
     pub password: Change<PlainSecret>,
 }
 
 /// The `sms` object of a `PUT`.
 pub struct SmsUpdate {
-    /// Account id.
     pub account_sid: String,
     /// Auth token (required unless one is stored).
     pub auth_token: Change<PlainSecret>,
-    /// Sender.
     pub from: String,
 }
 
 /// A `PUT` of notification settings.
 pub struct NotificationUpdate {
-    /// `From` address.
     pub email_from: Change<String>,
-    /// SMTP relay.
     pub smtp: Change<SmtpUpdate>,
-    /// SMS sender.
     pub sms: Change<SmsUpdate>,
 }
 

@@ -1,14 +1,12 @@
 //! Store-settings HTTP.
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, State},
     routing::get,
     Json, Router,
 };
 use platform::{
-    auth::Role,
-    http::RequestIdHeader,
-    ids::TenantId,
+    auth::{KeyRing, Role},
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Deserializer, Serialize};
@@ -19,16 +17,19 @@ use super::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsUpdate, SmtpUpdate,
     },
-    service::{self, Error},
+    service::{self, TenantSettingsState},
 };
-use crate::{audit::Actor, identity::model::Email, identity::Principal, startup::AppState};
+use crate::{caller::StoreCaller, identity::model::Email, wire::rfc3339};
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// Settings routes.
-pub fn router() -> Router<AppState> {
+/// Read and change a store's payment and notification settings.
+pub fn router<S>() -> Router<S>
+where
+    TenantSettingsState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/v1/tenants/{id}/payment-settings", get(read_payment).put(put_payment))
         .route("/v1/tenants/{id}/notification-settings", get(read_notification).put(put_notification))
@@ -97,10 +98,6 @@ fn secret(secret: Option<&SealedSecret>) -> Option<SecretResponse> {
     secret.map(|s| SecretResponse { last4: s.last4.clone() })
 }
 
-fn rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
-    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 struct PaymentSettingsResponse {
     provider: &'static str,
@@ -117,7 +114,7 @@ impl From<PaymentSettings> for PaymentSettingsResponse {
             stripe_secret_key: secret(s.stripe_secret_key.as_ref()),
             stripe_webhook_secret: secret(s.stripe_webhook_secret.as_ref()),
             stripe_account_id: s.stripe_account_id,
-            updated_at: rfc3339(s.updated_at),
+            updated_at: s.updated_at.map(rfc3339),
         }
     }
 }
@@ -160,13 +157,9 @@ impl From<NotificationSettings> for NotificationSettingsResponse {
                 account_sid: sms.account_sid,
                 from: sms.from,
             }),
-            updated_at: rfc3339(s.updated_at),
+            updated_at: s.updated_at.map(rfc3339),
         }
     }
-}
-
-fn tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(|| Error::StoreNotFound.into())
 }
 
 /// Parses one field, collecting its error under `field`.
@@ -250,54 +243,44 @@ fn notification_update(request: NotificationSettingsRequest) -> Result<Notificat
 
 /// `GET /v1/tenants/{id}/payment-settings`: owners and admins; secrets as last four.
 async fn read_payment(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    State(state): State<TenantSettingsState>,
+    caller: StoreCaller,
 ) -> Result<Json<PaymentSettingsResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     Ok(Json(service::payment(&state, tenant).await?.into()))
 }
 
 /// `PUT /v1/tenants/{id}/payment-settings`: fields left out keep their value,
 /// `null` clears; answers like `GET`.
 async fn put_payment(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    State(state): State<TenantSettingsState>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<PaymentSettingsRequest>,
 ) -> Result<Json<PaymentSettingsResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let update = payment_update(request)?;
-    let settings = service::put_payment(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    let settings = service::put_payment(&state, tenant, update, &caller.actor()).await?;
     Ok(Json(settings.into()))
 }
 
 /// `GET /v1/tenants/{id}/notification-settings`: owners and admins; secrets as last four.
 async fn read_notification(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
+    State(state): State<TenantSettingsState>,
+    caller: StoreCaller,
 ) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     Ok(Json(service::notification(&state, tenant).await?.into()))
 }
 
 /// `PUT /v1/tenants/{id}/notification-settings`: fields left out keep their
 /// value, `null` clears; answers like `GET`.
 async fn put_notification(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    State(state): State<TenantSettingsState>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<NotificationSettingsRequest>,
 ) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = tenant_id(&id)?;
-    principal.require_store(tenant, Role::Admin)?;
+    let tenant = caller.store(Role::Admin)?;
     let update = notification_update(request)?;
-    let settings = service::put_notification(&state, tenant, update, &Actor::of(&principal, request_id)).await?;
+    let settings = service::put_notification(&state, tenant, update, &caller.actor()).await?;
     Ok(Json(settings.into()))
 }

@@ -1,8 +1,11 @@
 //! Store-settings rules: merge a `PUT` into what is stored, seal new secrets,
 //! check what only the merged result can tell.
 
+use std::sync::Arc;
+
 use platform::{
     crypto::{last4, MasterKeys},
+    db::Db,
     ids::TenantId,
     problem::{FieldError, Problem},
 };
@@ -14,47 +17,29 @@ use super::{
     },
     repo,
 };
-use crate::{audit, startup::AppState, tenants::service as tenants};
+use crate::{
+    audit::{Action, Actor},
+    tenants::store::{self, store_context_error, Announcer, StoreChange},
+};
 
-/// Outcomes of settings operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No such store (or not visible to the caller).
-    #[error("store not found")]
-    StoreNotFound,
-    /// The merged settings break a rule.
-    #[error("invalid")]
-    Invalid(Vec<FieldError>),
-    /// Anything else.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+/// What the settings handlers need.
+#[derive(Clone)]
+pub struct TenantSettingsState {
+    pub db: Db,
+    pub announcer: Announcer,
+    /// Seals secrets before they are stored.
+    pub master: Arc<MasterKeys>,
 }
 
-/// `Result` of this context.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+store_context_error! {
+    /// Outcomes of settings operations a client handles differently.
+    pub enum Error {
+        /// The merged settings break a rule.
+        #[error("invalid")]
+        Invalid(Vec<FieldError>),
     }
-}
-
-impl From<tenants::Error> for Error {
-    fn from(e: tenants::Error) -> Self {
-        match e {
-            tenants::Error::NotFound => Self::StoreNotFound,
-            other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::StoreNotFound => tenants::Error::NotFound.into(),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::Internal(e) => Problem::internal(e),
-        }
+    as problems {
+        Error::Invalid(errors) => Problem::validation(errors),
     }
 }
 
@@ -72,9 +57,8 @@ fn apply_secret(
 }
 
 /// The store's payment settings (the test provider when none were ever set).
-pub async fn payment(state: &AppState, tenant: TenantId) -> Result<PaymentSettings> {
-    let mut conn = state.db.control().acquire().await?;
-    tenants::find_live(&mut conn, tenant, false).await?;
+pub async fn payment(state: &TenantSettingsState, tenant: TenantId) -> Result<PaymentSettings> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
     Ok(repo::find_payment(&mut conn, tenant).await?.unwrap_or_default())
 }
 
@@ -82,14 +66,13 @@ pub async fn payment(state: &AppState, tenant: TenantId) -> Result<PaymentSettin
 /// Stripe needs a secret key or a Connect account id, stored or given.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn put_payment(
-    state: &AppState,
+    state: &TenantSettingsState,
     tenant: TenantId,
     update: PaymentUpdate,
-    actor: &audit::Actor,
+    actor: &Actor,
 ) -> Result<PaymentSettings> {
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let before = repo::payment_for_update(&mut tx, tenant).await?.unwrap_or_default();
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let before = repo::payment_for_update(&mut change, tenant).await?.unwrap_or_default();
     let mut after = PaymentSettings {
         provider: update.provider,
         stripe_secret_key: apply_secret(&state.master, update.stripe_secret_key, before.stripe_secret_key.clone())?,
@@ -110,23 +93,14 @@ pub async fn put_payment(
             "is required for provider stripe unless stripe_account_id is set",
         )]));
     }
-    after.updated_at = Some(repo::upsert_payment(&mut tx, tenant, &after).await?);
-    audit::record(
-        &mut tx,
-        actor.entry(tenant, "settings.payment.update", Some(before.summary()), Some(after.summary())),
-    )
-    .await?;
-    tx.commit().await?;
-    // Nothing on the data plane caches these today; announcing keeps that true
-    // for whoever adds a cache later.
-    tenants::announce_change_of(state, tenant, Vec::new()).await?;
+    after.updated_at = Some(repo::upsert_payment(&mut change, tenant, &after).await?);
+    finish(state, change, Action::PaymentSettingsUpdate, before.summary(), after.summary()).await?;
     Ok(after)
 }
 
 /// The store's notification settings (empty when none were ever set).
-pub async fn notification(state: &AppState, tenant: TenantId) -> Result<NotificationSettings> {
-    let mut conn = state.db.control().acquire().await?;
-    tenants::find_live(&mut conn, tenant, false).await?;
+pub async fn notification(state: &TenantSettingsState, tenant: TenantId) -> Result<NotificationSettings> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
     Ok(repo::find_notification(&mut conn, tenant).await?.unwrap_or_default())
 }
 
@@ -135,14 +109,13 @@ pub async fn notification(state: &AppState, tenant: TenantId) -> Result<Notifica
 /// stored or given.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn put_notification(
-    state: &AppState,
+    state: &TenantSettingsState,
     tenant: TenantId,
     update: NotificationUpdate,
-    actor: &audit::Actor,
+    actor: &Actor,
 ) -> Result<NotificationSettings> {
-    let mut tx = state.db.control().begin().await?;
-    tenants::find_live(&mut tx, tenant, true).await?;
-    let before = repo::notification_for_update(&mut tx, tenant).await?.unwrap_or_default();
+    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
+    let before = repo::notification_for_update(&mut change, tenant).await?.unwrap_or_default();
     let mut errors = Vec::new();
 
     let smtp = match update.smtp {
@@ -181,13 +154,24 @@ pub async fn put_notification(
         sms,
         updated_at: None,
     };
-    after.updated_at = Some(repo::upsert_notification(&mut tx, tenant, &after).await?);
-    audit::record(
-        &mut tx,
-        actor.entry(tenant, "settings.notification.update", Some(before.summary()), Some(after.summary())),
-    )
-    .await?;
-    tx.commit().await?;
-    tenants::announce_change_of(state, tenant, Vec::new()).await?;
+    after.updated_at = Some(repo::upsert_notification(&mut change, tenant, &after).await?);
+    finish(state, change, Action::NotificationSettingsUpdate, before.summary(), after.summary()).await?;
     Ok(after)
+}
+
+/// Records the change from `before` to `after`, commits it and announces it.
+/// Nothing on the data plane caches settings today; announcing keeps that true
+/// for whoever adds a cache later.
+async fn finish(
+    state: &TenantSettingsState,
+    mut change: StoreChange<'_>,
+    action: Action,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> Result<()> {
+    let tenant = change.tenant();
+    change.audit(action, Some(before), Some(after)).await?;
+    change.commit().await?;
+    state.announcer.store_changed(tenant, Vec::new()).await?;
+    Ok(())
 }

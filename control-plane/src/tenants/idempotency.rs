@@ -9,6 +9,22 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
+/// A client's `Idempotency-Key`: 1 to 255 characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parses a key; the reason when it is refused.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let key = value.trim();
+        if key.is_empty() || key.len() > 255 {
+            Err("must be 1 to 255 visible characters")
+        } else {
+            Ok(Self(key.to_owned()))
+        }
+    }
+}
+
 /// What to do with a request carrying a key.
 pub enum Claim {
     /// First time: do the work, then [`complete`].
@@ -29,9 +45,10 @@ pub async fn claim(
     conn: &mut PgConnection,
     master: &MasterKeys,
     scope: &str,
-    key: &str,
+    key: &IdempotencyKey,
     hash: &[u8],
 ) -> anyhow::Result<Claim> {
+    let key = key.0.as_str();
     sqlx::query(
         "delete from control.idempotency_record where scope = $1 and key = $2 and created_at < now() - interval '24 hours'",
     )
@@ -76,10 +93,11 @@ pub async fn complete(
     conn: &mut PgConnection,
     master: &MasterKeys,
     scope: &str,
-    key: &str,
+    key: &IdempotencyKey,
     status: u16,
     body: &serde_json::Value,
 ) -> anyhow::Result<()> {
+    let key = key.0.as_str();
     sqlx::query("update control.idempotency_record set status_code = $3, response = $4 where scope = $1 and key = $2")
         .bind(scope)
         .bind(key)

@@ -73,6 +73,29 @@ impl AsRef<str> for Slug {
     }
 }
 
+/// A plan's id (`starter`, …). Plans are rows of `control.plan`, so any name
+/// makes an id and the registry tells whether it names a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanId(String);
+
+impl PlanId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+}
+
+impl From<&str> for PlanId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+impl AsRef<str> for PlanId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A store to provision.
 #[derive(Clone, Debug)]
 pub struct NewTenant {
@@ -80,26 +103,23 @@ pub struct NewTenant {
     pub slug: Slug,
     /// Display name.
     pub name: String,
-    /// Plan name.
-    pub plan: String,
-    /// Store currency.
+    pub plan: PlanId,
     pub currency: Currency,
-    /// BCP 47 locale, e.g. `en-US`.
-    pub locale: String,
+    pub locale: Locale,
     /// IANA time zone, e.g. `Europe/Berlin`.
-    pub timezone: String,
+    pub timezone: TimeZone,
 }
 
 impl NewTenant {
     /// A store with the platform's default locale and time zone.
-    pub fn new(slug: Slug, name: &str, plan: &str, currency: Currency) -> Self {
+    pub fn new(slug: Slug, name: &str, plan: impl Into<PlanId>, currency: Currency) -> Self {
         Self {
             slug,
             name: name.to_owned(),
-            plan: plan.to_owned(),
+            plan: plan.into(),
             currency,
-            locale: "en-US".into(),
-            timezone: "UTC".into(),
+            locale: Locale::default(),
+            timezone: TimeZone::default(),
         }
     }
 }
@@ -107,51 +127,108 @@ impl NewTenant {
 /// A registry entry.
 #[derive(Clone, Debug)]
 pub struct TenantRecord {
-    /// Id.
     pub id: TenantId,
-    /// Slug.
     pub slug: String,
     /// Display name.
     pub name: String,
-    /// Lifecycle state.
     pub status: TenantStatus,
-    /// Plan.
-    pub plan: String,
-    /// Currency.
-    pub currency: String,
+    pub plan: PlanId,
+    pub currency: Currency,
     /// Cell holding its data.
     pub cell_id: String,
-    /// Locale.
     pub locale: String,
-    /// Time zone.
     pub timezone: String,
     /// Logo, colours… as the merchant set them.
     pub branding: serde_json::Value,
-    /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Checks a locale such as `en` or `en-US`.
-pub fn valid_locale(value: &str) -> bool {
-    let mut parts = value.split('-');
-    let lang = parts.next().unwrap_or_default();
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+/// A BCP 47 locale such as `en` or `en-US`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locale(String);
+
+impl Locale {
+    /// Parses a locale; the reason when it is refused.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let mut parts = value.split('-');
+        let lang = parts.next().unwrap_or_default();
+        let valid = (2..=3).contains(&lang.len())
+            && lang.bytes().all(|b| b.is_ascii_lowercase())
+            && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be a locale such as en or en-US")
+        }
+    }
 }
 
-/// Checks an IANA time zone name's shape (`UTC`, `Europe/Berlin`, `America/Argentina/Salta`).
-pub fn valid_timezone(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 64
-        && value
-            .split('/')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+')))
+/// The platform's default: `en-US`.
+impl Default for Locale {
+    fn default() -> Self {
+        Self("en-US".into())
+    }
+}
+
+impl AsRef<str> for Locale {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name, checked for shape only (`UTC`, `Europe/Berlin`,
+/// `America/Argentina/Salta`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    /// Parses a time zone name; the reason when it is refused.
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let valid = !value.is_empty()
+            && value.len() <= 64
+            && value.split('/').all(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+            });
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be an IANA time zone such as Europe/Berlin")
+        }
+    }
+}
+
+/// The platform's default: `UTC`.
+impl Default for TimeZone {
+    fn default() -> Self {
+        Self("UTC".into())
+    }
+}
+
+impl AsRef<str> for TimeZone {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Slug;
+    use super::{Locale, Slug, TimeZone};
+
+    #[test]
+    fn locales_and_time_zones_are_checked_for_shape() {
+        for ok in ["en", "en-US", "zh-Hant-TW"] {
+            assert!(Locale::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "EN", "e", "en_US", "en-"] {
+            assert!(Locale::parse(bad).is_err(), "{bad}");
+        }
+        for ok in ["UTC", "Europe/Berlin", "America/Argentina/Salta", "Etc/GMT+1"] {
+            assert!(TimeZone::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Europe//Berlin", "Europe/Ber lin", &"A".repeat(65)] {
+            assert!(TimeZone::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn slugs_follow_the_contract() {

@@ -1,11 +1,12 @@
 //! Registry SQL (control schema; not tenant-owned, no RLS).
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
-use platform::{ids::TenantId, tenancy::TenantStatus};
+use platform::{ids::TenantId, money::Currency, tenancy::TenantStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::model::{NewTenant, TenantRecord};
+use super::model::{NewTenant, PlanId, TenantRecord};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -28,8 +29,8 @@ fn record(row: Row) -> anyhow::Result<TenantRecord> {
         slug: row.slug,
         name: row.name,
         status: TenantStatus::parse(&row.status).ok_or_else(|| anyhow::anyhow!("unknown status {}", row.status))?,
-        plan: row.plan,
-        currency: row.currency.trim().to_owned(),
+        plan: PlanId::new(row.plan),
+        currency: Currency::parse(row.currency.trim()).context("stored currency")?,
         cell_id: row.cell_id,
         locale: row.locale,
         timezone: row.timezone,
@@ -63,9 +64,9 @@ pub async fn find(conn: &mut PgConnection, id: TenantId, lock: bool) -> anyhow::
 pub async fn list(
     conn: &mut PgConnection,
     only: Option<TenantId>,
-    status: Option<&str>,
-    plan: Option<&str>,
-    after: Option<Uuid>,
+    status: Option<TenantStatus>,
+    plan: Option<&PlanId>,
+    after: Option<TenantId>,
     limit: i64,
 ) -> anyhow::Result<Vec<TenantRecord>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
@@ -75,8 +76,8 @@ pub async fn list(
          order by tenant_id desc limit $5"
     ))
     .bind(only)
-    .bind(status)
-    .bind(plan)
+    .bind(status.map(|s| s.as_str()))
+    .bind(plan.map(PlanId::as_ref))
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
@@ -96,9 +97,9 @@ pub async fn pick_cell(conn: &mut PgConnection) -> anyhow::Result<String> {
 }
 
 /// Whether a plan exists.
-pub async fn plan_exists(conn: &mut PgConnection, plan: &str) -> anyhow::Result<bool> {
+pub async fn plan_exists(conn: &mut PgConnection, plan: &PlanId) -> anyhow::Result<bool> {
     Ok(sqlx::query_scalar("select exists(select 1 from control.plan where plan_id = $1)")
-        .bind(plan)
+        .bind(plan.as_ref())
         .fetch_one(conn)
         .await?)
 }
@@ -117,11 +118,11 @@ pub async fn insert_tenant(
     .bind(id)
     .bind(tenant.slug.as_ref())
     .bind(&tenant.name)
-    .bind(&tenant.plan)
+    .bind(tenant.plan.as_ref())
     .bind(tenant.currency.as_str())
     .bind(cell_id)
-    .bind(&tenant.locale)
-    .bind(&tenant.timezone)
+    .bind(tenant.locale.as_ref())
+    .bind(tenant.timezone.as_ref())
     .fetch_optional(conn)
     .await?;
     row.map(record).transpose()
@@ -161,7 +162,7 @@ pub async fn update(
     conn: &mut PgConnection,
     id: TenantId,
     name: Option<&str>,
-    plan: Option<&str>,
+    plan: Option<&PlanId>,
     branding: Option<&serde_json::Value>,
 ) -> anyhow::Result<()> {
     sqlx::query(
@@ -170,7 +171,7 @@ pub async fn update(
     )
     .bind(id)
     .bind(name)
-    .bind(plan)
+    .bind(plan.map(PlanId::as_ref))
     .bind(branding)
     .execute(conn)
     .await?;

@@ -2,14 +2,15 @@
 
 use axum::{
     body::Bytes,
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Json, Router,
 };
 use platform::{
-    auth::Role,
+    auth::{KeyRing, Role},
+    extract::{ApiQuery, ListResponse, Page},
     http::RequestIdHeader,
     ids::TenantId,
     money::Currency,
@@ -19,30 +20,41 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    idempotency::{self, Claim},
-    model::{valid_locale, valid_timezone, NewTenant, Slug, TenantRecord},
+    idempotency::{self, Claim, IdempotencyKey},
+    model::{Locale, NewTenant, PlanId, Slug, TenantRecord, TimeZone},
     repo,
-    service::{self, Actor, Error, Patch},
+    service::{self, Actor, Patch, TenantsState},
 };
 use crate::{
+    audit::Action,
+    caller::StoreCaller,
     identity::{
         model::{Email, Password},
-        Principal,
+        Principal, TokenResponse,
     },
-    startup::AppState,
+    wire::rfc3339,
 };
 
-mod openapi;
+pub(super) mod openapi;
 
-pub(crate) use openapi::doc;
-
-/// Tenant routes.
-pub fn router() -> Router<AppState> {
+/// The registry: sign-up, lists, lifecycle, plans.
+pub fn router<S>() -> Router<S>
+where
+    TenantsState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/v1/tenants", post(create).get(list))
         .route("/v1/tenants/{id}", get(read).patch(update).delete(delete))
-        .route("/v1/tenants/{id}/suspend", post(suspend))
-        .route("/v1/tenants/{id}/resume", post(resume))
+        .route(
+            "/v1/tenants/{id}/suspend",
+            admin_transition(TenantStatus::Active, TenantStatus::Suspended, Action::TenantSuspend),
+        )
+        .route(
+            "/v1/tenants/{id}/resume",
+            admin_transition(TenantStatus::Suspended, TenantStatus::Active, Action::TenantResume),
+        )
         .route("/v1/tenants/{id}/purge", post(purge))
         .route("/v1/plans", get(plans))
 }
@@ -75,38 +87,34 @@ struct TenantResponse {
     created_at: String,
 }
 
-fn tenant_response(state: &AppState, record: &TenantRecord) -> TenantResponse {
+fn tenant_response(state: &TenantsState, record: &TenantRecord) -> TenantResponse {
     TenantResponse {
         id: record.id.to_string(),
         slug: record.slug.clone(),
         name: record.name.clone(),
         status: record.status.as_str(),
         url: state.control.store_url_template.replace("{slug}", &record.slug),
-        plan: record.plan.clone(),
-        currency: record.currency.clone(),
+        plan: record.plan.as_ref().to_owned(),
+        currency: record.currency.as_str().to_owned(),
         locale: record.locale.clone(),
         timezone: record.timezone.clone(),
         branding: record.branding.clone(),
         cell_id: record.cell_id.clone(),
-        created_at: record.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        created_at: rfc3339(record.created_at),
     }
 }
 
 fn actor(principal: Option<&Principal>, request_id: Option<String>) -> Actor {
     match principal {
         Some(p) => Actor::of(p, request_id),
-        None => Actor { name: "anonymous".into(), account_id: None, request_id },
+        None => Actor::unauthenticated("anonymous", request_id),
     }
-}
-
-fn parse_tenant_id(raw: &str) -> Result<TenantId, Problem> {
-    TenantId::parse(raw).ok_or_else(|| Error::NotFound.into())
 }
 
 /// `POST /v1/tenants`: self-service sign-up (unless disabled) or a platform admin.
 /// One call opens the store: registry, cell, settings, templates, owner, tokens.
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Option<Principal>,
     RequestIdHeader(request_id): RequestIdHeader,
     headers: HeaderMap,
@@ -155,7 +163,7 @@ async fn create(
     response["owner"] =
         serde_json::json!({"account_id": onboarded.owner.id.to_string(), "email": onboarded.owner.email});
     response["credentials"] =
-        serde_json::to_value(crate::identity::TokenResponse::from(onboarded.tokens)).map_err(anyhow::Error::from)?;
+        serde_json::to_value(TokenResponse::from(onboarded.tokens)).map_err(anyhow::Error::from)?;
     if let Some(key) = &key {
         idempotency::complete(&mut tx, &state.master, &scope, key, 201, &response).await?;
     }
@@ -164,18 +172,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(value) => {
-            let key = value.to_str().unwrap_or_default().trim();
-            if key.is_empty() || key.len() > 255 {
-                Err(Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible characters"))
-            } else {
-                Ok(Some(key.to_owned()))
-            }
-        }
-    }
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    IdempotencyKey::parse(value.to_str().unwrap_or_default())
+        .map(Some)
+        .map_err(|e| Problem::invalid_parameter("Idempotency-Key", e))
 }
 
 fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password), Problem> {
@@ -191,68 +192,57 @@ fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password)
     let currency = Currency::parse(&request.currency)
         .ok_or_else(|| errors.push(FieldError::new("currency", "must be an ISO 4217 code such as USD")))
         .ok();
-    let locale = request.locale.unwrap_or_else(|| "en-US".into());
-    if !valid_locale(&locale) {
-        errors.push(FieldError::new("locale", "must be a locale such as en or en-US"));
-    }
-    let timezone = request.timezone.unwrap_or_else(|| "UTC".into());
-    if !valid_timezone(&timezone) {
-        errors.push(FieldError::new("timezone", "must be an IANA time zone such as Europe/Berlin"));
-    }
-    let plan = request.plan.unwrap_or_else(|| "starter".into());
-    match (slug, email, password, currency) {
-        (Some(slug), Some(email), Some(password), Some(currency)) if errors.is_empty() => {
+    let locale = match request.locale {
+        Some(raw) => Locale::parse(&raw).map_err(|e| errors.push(FieldError::new("locale", e))).ok(),
+        None => Some(Locale::default()),
+    };
+    let timezone = match request.timezone {
+        Some(raw) => TimeZone::parse(&raw).map_err(|e| errors.push(FieldError::new("timezone", e))).ok(),
+        None => Some(TimeZone::default()),
+    };
+    let plan = PlanId::new(request.plan.unwrap_or_else(|| "starter".into()));
+    match (slug, email, password, currency, locale, timezone) {
+        (Some(slug), Some(email), Some(password), Some(currency), Some(locale), Some(timezone))
+            if errors.is_empty() =>
+        {
             Ok((NewTenant { slug, name, plan, currency, locale, timezone }, email, password))
         }
         _ => Err(Problem::validation(errors)),
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-struct ListParams {
+#[derive(Deserialize)]
+struct Filter {
     status: Option<String>,
     plan: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse {
-    items: Vec<TenantResponse>,
-    next_cursor: Option<String>,
 }
 
 /// `GET /v1/tenants`: platform admins list every store; staff see their own.
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Principal,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<ListResponse>, Problem> {
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    if let Some(status) = params.status.as_deref() {
-        if TenantStatus::parse(status).is_none() {
-            return Err(Problem::invalid_parameter("status", "must be provisioning, active, suspended or deleted"));
-        }
-    }
-    let limit = crate::pagination::limit(params.limit.as_deref())?;
-    let after = crate::pagination::cursor(params.cursor.as_deref())?;
+    ApiQuery(filter): ApiQuery<Filter>,
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<TenantResponse>>, Problem> {
+    let status = match filter.status.as_deref() {
+        Some(raw) => Some(TenantStatus::parse(raw).ok_or_else(|| {
+            Problem::invalid_parameter("status", "must be provisioning, active, suspended or deleted")
+        })?),
+        None => None,
+    };
+    // Read after the filter, so a bad status is named before a bad page.
+    let page = page?;
+    let plan = filter.plan.map(PlanId::new);
     let only = if principal.is_platform_admin() { None } else { principal.tenant_id };
+    let after = page.after.map(TenantId::from_uuid);
     let mut conn = state.db.control().acquire().await?;
-    let records = repo::list(&mut conn, only, params.status.as_deref(), params.plan.as_deref(), after, limit).await?;
-    let next_cursor = (records.len() as i64 == limit)
-        .then(|| records.last().map(|r| crate::pagination::encode(r.id.as_uuid())))
-        .flatten();
-    Ok(Json(ListResponse { items: records.iter().map(|r| tenant_response(&state, r)).collect(), next_cursor }))
+    let records = repo::list(&mut conn, only, status, plan.as_ref(), after, page.limit).await?;
+    Ok(Json(page.respond(records, |r| r.id.as_uuid(), |r| tenant_response(&state, &r))))
 }
 
 /// `GET /v1/tenants/{id}`.
-async fn read(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    let id = parse_tenant_id(&id)?;
-    principal.require_store(id, Role::Staff)?;
+async fn read(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<TenantResponse>, Problem> {
+    let id = caller.store(Role::Staff)?;
     let record = service::get(&state.db, id).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
@@ -266,14 +256,11 @@ struct PatchRequest {
 
 /// `PATCH /v1/tenants/{id}`: name and branding (admins), plan (owners, platform admins).
 async fn update(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
+    State(state): State<TenantsState>,
+    caller: StoreCaller,
     ApiJson(request): ApiJson<PatchRequest>,
 ) -> Result<Json<TenantResponse>, Problem> {
-    let id = parse_tenant_id(&id)?;
-    principal.require_store(id, if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
+    let id = caller.store(if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
     let mut errors = Vec::new();
     if let Some(name) = &request.name {
         if name.trim().is_empty() || name.chars().count() > 200 {
@@ -288,77 +275,41 @@ async fn update(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let patch =
-        Patch { name: request.name.map(|n| n.trim().to_owned()), plan: request.plan, branding: request.branding };
-    let record = service::patch(&state, id, patch, &actor(Some(&principal), request_id)).await?;
+    let name = request.name.map(|n| n.trim().to_owned());
+    let patch = Patch { name, plan: request.plan.map(PlanId::new), branding: request.branding };
+    let record = service::patch(&state, id, patch, &caller.actor()).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
 
 /// `DELETE /v1/tenants/{id}`: soft delete by the owner or a platform admin; the
 /// store stops answering at once; `purge` removes its data later.
-async fn delete(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    let id = parse_tenant_id(&id)?;
-    principal.require_store(id, Role::Owner)?;
+async fn delete(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<TenantResponse>, Problem> {
+    let id = caller.store(Role::Owner)?;
     let from = [TenantStatus::Active, TenantStatus::Suspended, TenantStatus::Provisioning];
-    let record = service::transition(
-        &state,
-        id,
-        &from,
-        TenantStatus::Deleted,
-        "tenant.delete",
-        &actor(Some(&principal), request_id),
-    )
-    .await?;
+    let record =
+        service::transition(&state, id, &from, TenantStatus::Deleted, Action::TenantDelete, &caller.actor()).await?;
     Ok(Json(tenant_response(&state, &record)))
 }
 
-/// `POST /v1/tenants/{id}/suspend`: platform admins only.
-async fn suspend(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    principal.require_platform_admin()?;
-    let id = parse_tenant_id(&id)?;
-    let actor = actor(Some(&principal), request_id);
-    let record =
-        service::transition(&state, id, &[TenantStatus::Active], TenantStatus::Suspended, "tenant.suspend", &actor)
-            .await?;
-    Ok(Json(tenant_response(&state, &record)))
-}
-
-/// `POST /v1/tenants/{id}/resume`: platform admins only.
-async fn resume(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<TenantResponse>, Problem> {
-    principal.require_platform_admin()?;
-    let id = parse_tenant_id(&id)?;
-    let actor = actor(Some(&principal), request_id);
-    let record =
-        service::transition(&state, id, &[TenantStatus::Suspended], TenantStatus::Active, "tenant.resume", &actor)
-            .await?;
-    Ok(Json(tenant_response(&state, &record)))
+/// `POST /v1/tenants/{id}/suspend` and `…/resume`: platform admins move a store
+/// from `from` to `to`.
+fn admin_transition<S>(from: TenantStatus, to: TenantStatus, action: Action) -> MethodRouter<S>
+where
+    TenantsState: FromRef<S>,
+    KeyRing: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    post(move |State(state): State<TenantsState>, caller: StoreCaller| async move {
+        let id = caller.store_as_platform_admin()?;
+        let record = service::transition(&state, id, &[from], to, action, &caller.actor()).await?;
+        Ok::<_, Problem>(Json(tenant_response(&state, &record)))
+    })
 }
 
 /// `POST /v1/tenants/{id}/purge`: platform admins only, deleted stores only.
-async fn purge(
-    State(state): State<AppState>,
-    principal: Principal,
-    RequestIdHeader(request_id): RequestIdHeader,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    principal.require_platform_admin()?;
-    let id = parse_tenant_id(&id)?;
-    let purged = service::purge(&state, id, &actor(Some(&principal), request_id)).await?;
+async fn purge(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<serde_json::Value>, Problem> {
+    let id = caller.store_as_platform_admin()?;
+    let purged = service::purge(&state, id, &caller.actor()).await?;
     Ok(Json(serde_json::json!({
         "id": id.to_string(),
         "export_path": purged.export_path,
@@ -377,11 +328,11 @@ struct PlanResponse {
 }
 
 /// `GET /v1/plans`: public, so sign-up forms can offer them.
-async fn plans(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+async fn plans(State(state): State<TenantsState>) -> Result<Json<ListResponse<PlanResponse>>, Problem> {
     let plans: Vec<PlanResponse> = sqlx::query_as(
         "select plan_id as id, name, requests_per_second, max_products, max_staff from control.plan order by requests_per_second",
     )
     .fetch_all(state.db.control())
     .await?;
-    Ok(Json(serde_json::json!({ "items": plans, "next_cursor": null })))
+    Ok(Json(ListResponse::all(plans)))
 }

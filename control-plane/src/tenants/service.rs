@@ -1,56 +1,82 @@
 //! Provisioning and lifecycle rules.
 
-use std::io::Write;
+use std::{io::Write, sync::Arc};
 
 use anyhow::Context;
 use platform::{
     auth::Role,
+    config::Settings,
+    crypto::MasterKeys,
     db::{Db, SystemTx},
     ids::TenantId,
     problem::{FieldError, Problem},
-    tenancy::{announce_change, TenantChange, TenantStatus},
+    tenancy::TenantStatus,
 };
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{
-    model::{NewTenant, TenantRecord},
+    model::{NewTenant, PlanId, TenantRecord},
     repo,
+    store::Announcer,
 };
 use crate::{
-    audit,
+    audit::{self, Action},
+    error::context_error,
     identity::{
-        model::{Account, Email, Password, TokenPair},
-        service as identity,
+        model::{Account, Email, Password, TokenFamilyId, TokenPair},
+        principal::store_not_found,
+        service as identity, Tokens,
     },
-    startup::AppState,
+    settings::ControlSettings,
 };
 
-/// Outcomes of tenant operations a client handles differently.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Another store has the slug.
-    #[error("slug taken")]
-    SlugTaken,
-    /// Input breaks a rule.
-    #[error("invalid")]
-    Invalid(Vec<FieldError>),
-    /// The owner email belongs to an account whose password was not given.
-    #[error("owner exists")]
-    OwnerExists,
-    /// No such store (or not visible to the caller).
-    #[error("not found")]
-    NotFound,
-    /// The store's state does not allow this.
-    #[error("invalid state: {0}")]
-    InvalidState(&'static str),
-    /// Anything else.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+/// What the registry's handlers and jobs need.
+#[derive(Clone)]
+pub struct TenantsState {
+    pub db: Db,
+    /// Purges delete a store's keys here.
+    pub redis: redis::aio::ConnectionManager,
+    pub announcer: Announcer,
+    /// The platform's domain, under which every store has `<slug>.<domain>`.
+    pub settings: Arc<Settings>,
+    /// Sign-up switch, store URLs, the export directory.
+    pub control: Arc<ControlSettings>,
+    /// Seals stored idempotent responses (they hold the owner's first tokens).
+    pub master: Arc<MasterKeys>,
+    /// The owner's first tokens.
+    pub tokens: Tokens,
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+context_error! {
+    /// Outcomes of tenant operations a client handles differently.
+    pub enum Error {
+        /// Another store has the slug.
+        #[error("slug taken")]
+        SlugTaken,
+        /// Input breaks a rule.
+        #[error("invalid")]
+        Invalid(Vec<FieldError>),
+        /// The owner email belongs to an account whose password was not given.
+        #[error("owner exists")]
+        OwnerExists,
+        /// No such store (or not visible to the caller).
+        #[error("not found")]
+        NotFound,
+        /// The store's state does not allow this.
+        #[error("invalid state: {0}")]
+        InvalidState(&'static str),
+    }
+    as problems {
+        Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
+            .with_errors(vec![FieldError::new("slug", "is taken")]),
+        Error::Invalid(errors) => Problem::validation(errors),
+        Error::OwnerExists => Problem::conflict(
+            "owner-exists",
+            "An account with this email exists; give its password to open another store with it.",
+        )
+        .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
+        Error::NotFound => store_not_found(),
+        Error::InvalidState(why) => Problem::conflict("invalid-state", why),
     }
 }
 
@@ -64,31 +90,11 @@ impl From<identity::Error> for Error {
     }
 }
 
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
-                .with_errors(vec![FieldError::new("slug", "is taken")]),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::OwnerExists => Problem::conflict(
-                "owner-exists",
-                "An account with this email exists; give its password to open another store with it.",
-            )
-            .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
-            Error::NotFound => Problem::not_found("tenant-not-found", "No such store."),
-            Error::InvalidState(why) => Problem::conflict("invalid-state", why),
-            Error::Internal(e) => Problem::internal(e),
-        }
-    }
-}
-
 pub use crate::audit::Actor;
 
 /// A store opened with its owner's first credentials.
 pub struct Onboarded {
-    /// The registry entry.
     pub record: TenantRecord,
-    /// The owner.
     pub owner: Account,
     /// The owner's first tokens.
     pub tokens: TokenPair,
@@ -101,7 +107,7 @@ pub struct Onboarded {
 #[tracing::instrument(skip_all, fields(slug = tenant.slug.as_ref()))]
 pub async fn onboard(
     conn: &mut PgConnection,
-    state: &AppState,
+    state: &TenantsState,
     tenant: NewTenant,
     owner_email: &Email,
     owner_password: &Password,
@@ -117,20 +123,8 @@ pub async fn onboard(
     let owner = identity::find_or_create_owner(conn, owner_email, owner_password).await?;
     identity::add_membership(conn, record.id, owner.id, Role::Owner).await?;
     let tokens =
-        identity::issue_pair(conn, state, owner.id, Some(record.id), Role::Owner, uuid::Uuid::now_v7()).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            actor: actor.name.clone(),
-            actor_id: actor.account_id,
-            tenant_id: Some(record.id),
-            action: "tenant.create",
-            before: None,
-            after: Some(summary(&record)),
-            request_id: actor.request_id.clone(),
-        },
-    )
-    .await?;
+        identity::issue_pair(conn, &state.tokens, owner.id, Some(record.id), Role::Owner, TokenFamilyId::new()).await?;
+    audit::record(conn, actor.entry(record.id, Action::TenantCreate, None, Some(summary(&record)))).await?;
     Ok(Onboarded { record, owner, tokens })
 }
 
@@ -156,14 +150,14 @@ const DEFAULT_TEMPLATES: &[(&str, &str, Option<&str>, &str)] = &[
 /// The cell part of opening a store (idempotent, so a crash is resumed by running
 /// it again): default templates in the store's cell, then status `active`, then
 /// the announcement that drops any cached "unknown host".
-pub async fn finish_provisioning(state: &AppState, record: &TenantRecord) -> anyhow::Result<()> {
+pub async fn finish_provisioning(state: &TenantsState, record: &TenantRecord) -> anyhow::Result<()> {
     let tenant = platform::tenancy::Tenant {
         id: record.id,
         slug: record.slug.clone(),
         status: TenantStatus::Provisioning,
         cell_id: record.cell_id.clone(),
-        plan: record.plan.clone(),
-        currency: platform::money::Currency::parse(&record.currency).context("stored currency")?,
+        plan: record.plan.as_ref().to_owned(),
+        currency: record.currency,
         locale: record.locale.clone(),
     };
     let mut tx = state.db.tenant_tx(&tenant).await?;
@@ -190,7 +184,7 @@ pub async fn finish_provisioning(state: &AppState, record: &TenantRecord) -> any
 }
 
 /// Finishes stores a crash left in `provisioning`; run at startup.
-pub async fn resume_stuck_provisioning(state: &AppState) -> anyhow::Result<usize> {
+pub async fn resume_stuck_provisioning(state: &TenantsState) -> anyhow::Result<usize> {
     let mut conn = state.db.control().acquire().await?;
     let stuck = repo::stuck_provisioning(&mut conn).await?;
     drop(conn);
@@ -202,17 +196,16 @@ pub async fn resume_stuck_provisioning(state: &AppState) -> anyhow::Result<usize
 }
 
 /// Tells every data-plane replica to drop what it cached about a store.
-pub async fn announce(state: &AppState, record: &TenantRecord) -> anyhow::Result<()> {
+pub async fn announce(state: &TenantsState, record: &TenantRecord) -> anyhow::Result<()> {
     let mut conn = state.db.control().acquire().await?;
     let mut hosts = repo::hosts(&mut conn, record.id).await?;
     hosts.push(format!("{}.{}", record.slug, state.settings.platform_domain));
-    let mut redis = state.redis.clone();
-    announce_change(&mut redis, &TenantChange { tenant_id: record.id.as_uuid(), hosts }).await
+    state.announcer.store_changed(record.id, hosts).await
 }
 
 /// Makes sure a store with this slug exists (demo seeding); returns it either way.
 pub async fn ensure(
-    state: &AppState,
+    state: &TenantsState,
     tenant: NewTenant,
     owner_email: &Email,
     owner_password: &Password,
@@ -225,7 +218,7 @@ pub async fn ensure(
         return Ok(existing);
     }
     drop(conn);
-    let actor = Actor { name: "system".into(), account_id: None, request_id: None };
+    let actor = Actor::unauthenticated("system", None);
     let mut tx = state.db.control().begin().await?;
     let slug = tenant.slug.clone();
     let onboarded = match onboard(&mut tx, state, tenant, owner_email, owner_password, &actor).await {
@@ -242,30 +235,6 @@ pub async fn ensure(
     Ok(onboarded.record)
 }
 
-/// The store `id` unless it was deleted (or never existed). With `lock`, its row
-/// stays locked until the caller's transaction ends, so rules that count
-/// (seat quotas, the last owner) cannot race another change to the same store.
-pub async fn find_live(conn: &mut PgConnection, id: TenantId, lock: bool) -> Result<TenantRecord, Error> {
-    match repo::find(conn, id, lock).await? {
-        Some(record) if record.status != TenantStatus::Deleted => Ok(record),
-        _ => Err(Error::NotFound),
-    }
-}
-
-/// The quotas of the store's plan, read in the caller's transaction (no cache:
-/// the control plane enforces them).
-pub async fn quotas(conn: &mut PgConnection, id: TenantId) -> Result<platform::quotas::Quotas, Error> {
-    platform::quotas::plan_quotas(conn, id).await?.ok_or(Error::NotFound)
-}
-
-/// Tells every data-plane replica that something of store `id` changed, so it
-/// drops what it cached about the store (resolution, API keys, quotas) and about
-/// `hosts` (cached "no such store" answers included).
-pub async fn announce_change_of(state: &AppState, id: TenantId, hosts: Vec<String>) -> anyhow::Result<()> {
-    let mut redis = state.redis.clone();
-    announce_change(&mut redis, &TenantChange { tenant_id: id.as_uuid(), hosts }).await
-}
-
 /// Reads a store.
 pub async fn get(db: &Db, id: TenantId) -> Result<TenantRecord, Error> {
     let mut conn = db.control().acquire().await?;
@@ -274,11 +243,11 @@ pub async fn get(db: &Db, id: TenantId) -> Result<TenantRecord, Error> {
 
 /// Moves a store to `to`, from one of `from`, with an audit entry and an announcement.
 pub async fn transition(
-    state: &AppState,
+    state: &TenantsState,
     id: TenantId,
     from: &[TenantStatus],
     to: TenantStatus,
-    action: &str,
+    action: Action,
     actor: &Actor,
 ) -> Result<TenantRecord, Error> {
     let mut tx = state.db.control().begin().await?;
@@ -290,37 +259,18 @@ pub async fn transition(
         return Err(Error::InvalidState("The store's current status does not allow this."));
     }
     repo::set_status(&mut tx, id, to).await?;
-    let after = repo::find(&mut tx, id, false).await?.ok_or(Error::NotFound)?;
-    audit::record(
-        &mut tx,
-        audit::Entry {
-            actor: actor.name.clone(),
-            actor_id: actor.account_id,
-            tenant_id: Some(id),
-            action,
-            before: Some(summary(&before)),
-            after: Some(summary(&after)),
-            request_id: actor.request_id.clone(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    announce(state, &after).await?;
-    Ok(after)
+    finish_change(state, tx, &before, action, actor).await
 }
 
 /// A patch to a store.
 pub struct Patch {
-    /// New name.
     pub name: Option<String>,
-    /// New plan.
-    pub plan: Option<String>,
-    /// New branding.
+    pub plan: Option<PlanId>,
     pub branding: Option<serde_json::Value>,
 }
 
 /// Applies a patch with an audit entry.
-pub async fn patch(state: &AppState, id: TenantId, patch: Patch, actor: &Actor) -> Result<TenantRecord, Error> {
+pub async fn patch(state: &TenantsState, id: TenantId, patch: Patch, actor: &Actor) -> Result<TenantRecord, Error> {
     let mut tx = state.db.control().begin().await?;
     let before = repo::find(&mut tx, id, true).await?.ok_or(Error::NotFound)?;
     if before.status == TenantStatus::Deleted {
@@ -331,21 +281,21 @@ pub async fn patch(state: &AppState, id: TenantId, patch: Patch, actor: &Actor) 
             return Err(Error::Invalid(vec![FieldError::new("plan", "is not a plan of this platform")]));
         }
     }
-    repo::update(&mut tx, id, patch.name.as_deref(), patch.plan.as_deref(), patch.branding.as_ref()).await?;
-    let after = repo::find(&mut tx, id, false).await?.ok_or(Error::NotFound)?;
-    audit::record(
-        &mut tx,
-        audit::Entry {
-            actor: actor.name.clone(),
-            actor_id: actor.account_id,
-            tenant_id: Some(id),
-            action: "tenant.update",
-            before: Some(summary(&before)),
-            after: Some(summary(&after)),
-            request_id: actor.request_id.clone(),
-        },
-    )
-    .await?;
+    repo::update(&mut tx, id, patch.name.as_deref(), patch.plan.as_ref(), patch.branding.as_ref()).await?;
+    finish_change(state, tx, &before, Action::TenantUpdate, actor).await
+}
+
+/// Reads the changed store back, records `action` from `before` to it, commits
+/// and announces it.
+async fn finish_change(
+    state: &TenantsState,
+    mut tx: Transaction<'static, Postgres>,
+    before: &TenantRecord,
+    action: Action,
+    actor: &Actor,
+) -> Result<TenantRecord, Error> {
+    let after = repo::find(&mut tx, before.id, false).await?.ok_or(Error::NotFound)?;
+    audit::record(&mut tx, actor.entry(before.id, action, Some(summary(before)), Some(summary(&after)))).await?;
     tx.commit().await?;
     announce(state, &after).await?;
     Ok(after)
@@ -357,7 +307,6 @@ pub struct Purged {
     pub export_path: String,
     /// Rows exported (and deleted) from the cell.
     pub rows: u64,
-    /// Redis keys deleted.
     pub redis_keys: u64,
 }
 
@@ -367,7 +316,7 @@ pub struct Purged {
 /// `purged_at` set) so the slug is not reused by accident and the audit log
 /// keeps its subject.
 #[tracing::instrument(skip_all, fields(tenant_id = %id))]
-pub async fn purge(state: &AppState, id: TenantId, actor: &Actor) -> Result<Purged, Error> {
+pub async fn purge(state: &TenantsState, id: TenantId, actor: &Actor) -> Result<Purged, Error> {
     let record = get(&state.db, id).await?;
     if record.status != TenantStatus::Deleted {
         return Err(Error::InvalidState("Only a deleted store can be purged; delete it first."));
@@ -416,21 +365,8 @@ pub async fn purge(state: &AppState, id: TenantId, actor: &Actor) -> Result<Purg
         sqlx::query(&format!("delete from control.{table} where tenant_id = $1")).bind(id).execute(&mut *tx).await?;
     }
     repo::mark_purged(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        audit::Entry {
-            actor: actor.name.clone(),
-            actor_id: actor.account_id,
-            tenant_id: Some(id),
-            action: "tenant.purge",
-            before: Some(summary(&record)),
-            after: Some(
-                serde_json::json!({"rows": rows, "redis_keys": redis_keys, "export": path.display().to_string()}),
-            ),
-            request_id: actor.request_id.clone(),
-        },
-    )
-    .await?;
+    let removed = serde_json::json!({"rows": rows, "redis_keys": redis_keys, "export": path.display().to_string()});
+    audit::record(&mut tx, actor.entry(id, Action::TenantPurge, Some(summary(&record)), Some(removed))).await?;
     tx.commit().await?;
     announce(state, &record).await?;
     Ok(Purged { export_path: path.display().to_string(), rows, redis_keys })
@@ -480,7 +416,7 @@ async fn delete_in_dependency_order(tx: &mut SystemTx, tables: &[String], id: Te
 }
 
 /// Deletes every Redis key of the store (`t:{<tenant id>}:*`).
-async fn delete_redis_keys(state: &AppState, id: TenantId) -> anyhow::Result<u64> {
+async fn delete_redis_keys(state: &TenantsState, id: TenantId) -> anyhow::Result<u64> {
     let mut redis = state.redis.clone();
     let pattern = format!("t:{{{id}}}:*");
     let mut cursor: u64 = 0;
@@ -511,8 +447,8 @@ pub fn summary(record: &TenantRecord) -> serde_json::Value {
         "slug": record.slug,
         "name": record.name,
         "status": record.status.as_str(),
-        "plan": record.plan,
-        "currency": record.currency,
+        "plan": record.plan.as_ref(),
+        "currency": record.currency.as_str(),
         "cell_id": record.cell_id,
         "branding": record.branding,
     })

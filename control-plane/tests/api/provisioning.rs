@@ -1,8 +1,9 @@
+use axum::extract::FromRef;
 use control_plane::{
     identity::model::{Email, Password},
     tenants::{
         model::{NewTenant, Slug},
-        service,
+        service, TenantsState,
     },
 };
 use platform::money::Currency;
@@ -13,7 +14,7 @@ use crate::helpers::spawn_app;
 async fn ensure_is_idempotent_even_when_raced() {
     let app = spawn_app().await;
     let runs = (0..4).map(|_| {
-        let state = app.state.clone();
+        let state = TenantsState::from_ref(&app.state);
         tokio::spawn(async move {
             let tenant =
                 NewTenant::new(Slug::parse("demo").unwrap(), "Demo", "starter", Currency::parse("EUR").unwrap());

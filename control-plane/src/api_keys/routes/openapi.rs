@@ -4,13 +4,15 @@ use platform::openapi::{delete, fragment, get, post, Endpoint};
 use utoipa::openapi::OpenApi;
 
 use super::{CreateKeyRequest, CreatedKeyResponse, KeyResponse};
+use crate::caller::StoreCaller;
 
 fn keys(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("api-keys").bearer().problems(&[
-        (401, "No valid token."),
-        (403, "Too low a role."),
-        (404, "No such store (or another store's), or no such key."),
-    ])
+    StoreCaller::document(
+        endpoint,
+        "api-keys",
+        "Too low a role.",
+        "No such store (or another store's), or no such key.",
+    )
 }
 
 /// API key operations.

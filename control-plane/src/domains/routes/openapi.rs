@@ -4,13 +4,15 @@ use platform::openapi::{delete, fragment, get, post, Endpoint};
 use utoipa::openapi::OpenApi;
 
 use super::{AddDomainRequest, DomainResponse};
+use crate::caller::StoreCaller;
 
 fn domains(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("domains").bearer().problems(&[
-        (401, "No valid token."),
-        (403, "Too low a role."),
-        (404, "No such store (or another store's), or no such claim."),
-    ])
+    StoreCaller::document(
+        endpoint,
+        "domains",
+        "Too low a role.",
+        "No such store (or another store's), or no such claim.",
+    )
 }
 
 /// Custom domain operations.

@@ -4,13 +4,15 @@ use platform::openapi::{delete, fragment, get, post, Endpoint};
 use utoipa::openapi::OpenApi;
 
 use super::{AddStaffRequest, MemberResponse};
+use crate::caller::StoreCaller;
 
 fn staff(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("staff").bearer().problems(&[
-        (401, "No valid token."),
-        (403, "Too low a role (adding or removing an admin or owner takes an owner)."),
-        (404, "No such store (or another store's), or no such member."),
-    ])
+    StoreCaller::document(
+        endpoint,
+        "staff",
+        "Too low a role (adding or removing an admin or owner takes an owner).",
+        "No such store (or another store's), or no such member.",
+    )
 }
 
 /// Staff operations.

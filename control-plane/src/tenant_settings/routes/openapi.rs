@@ -1,18 +1,20 @@
 //! Store settings endpoints in the OpenAPI document; keep in step with [`super::router`].
 
 use platform::openapi::{fragment, get, put, Endpoint};
-use utoipa::openapi::OpenApi;
+use utoipa::{openapi::OpenApi, ToSchema};
 
 use super::{
     NotificationSettingsRequest, NotificationSettingsResponse, PaymentSettingsRequest, PaymentSettingsResponse,
 };
+use crate::caller::StoreCaller;
 
 fn settings(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("settings").bearer().problems(&[
-        (401, "No valid token."),
-        (403, "Too low a role (owners and admins)."),
-        (404, "No such store (or another store's)."),
-    ])
+    StoreCaller::document(
+        endpoint,
+        "settings",
+        "Too low a role (owners and admins).",
+        "No such store (or another store's).",
+    )
 }
 
 const MERGE: &str = "Fields left out keep their value (secrets need not be re-sent), `null` clears, unknown fields \
@@ -20,20 +22,21 @@ const MERGE: &str = "Fields left out keep their value (secrets need not be re-se
 
 /// Settings operations.
 pub(crate) fn doc() -> OpenApi {
-    fragment([
-        settings(get("/v1/tenants/{id}/payment-settings", "Read payment settings"))
-            .json::<PaymentSettingsResponse>(200, "Secrets as their last four characters."),
-        settings(put("/v1/tenants/{id}/payment-settings", "Change payment settings"))
+    let payment = read_and_change::<PaymentSettingsRequest, PaymentSettingsResponse>("payment");
+    let notification = read_and_change::<NotificationSettingsRequest, NotificationSettingsResponse>("notification");
+    fragment(payment.into_iter().chain(notification))
+}
+
+/// `GET` and `PUT /v1/tenants/{id}/<kind>-settings`.
+fn read_and_change<Request: ToSchema, Response: ToSchema>(kind: &str) -> [Endpoint; 2] {
+    let path = format!("/v1/tenants/{{id}}/{kind}-settings");
+    [
+        settings(get(&path, &format!("Read {kind} settings")))
+            .json::<Response>(200, "Secrets as their last four characters."),
+        settings(put(&path, &format!("Change {kind} settings")))
             .describe(MERGE)
-            .body::<PaymentSettingsRequest>()
-            .json::<PaymentSettingsResponse>(200, "The settings, as `GET` shows them.")
+            .body::<Request>()
+            .json::<Response>(200, "The settings, as `GET` shows them.")
             .problems(&[(422, "A field breaks a rule.")]),
-        settings(get("/v1/tenants/{id}/notification-settings", "Read notification settings"))
-            .json::<NotificationSettingsResponse>(200, "Secrets as their last four characters."),
-        settings(put("/v1/tenants/{id}/notification-settings", "Change notification settings"))
-            .describe(MERGE)
-            .body::<NotificationSettingsRequest>()
-            .json::<NotificationSettingsResponse>(200, "The settings, as `GET` shows them.")
-            .problems(&[(422, "A field breaks a rule.")]),
-    ])
+    ]
 }
