@@ -491,15 +491,43 @@ pub enum Keyset {
     Relevance(f64, ProductId),
 }
 
+/// How a storefront path or filter names a category or collection: by id when
+/// the text is one, by handle otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdOrHandle<I> {
+    Id(I),
+    Handle(String),
+}
+
+impl<I: Copy> IdOrHandle<I> {
+    /// `id` is the id type's own parser (`CategoryId::parse`).
+    pub fn parse(raw: &str, id: impl FnOnce(&str) -> Option<I>) -> Self {
+        id(raw).map_or_else(|| Self::Handle(raw.to_owned()), Self::Id)
+    }
+
+    pub fn id(&self) -> Option<I> {
+        match self {
+            Self::Id(id) => Some(*id),
+            Self::Handle(_) => None,
+        }
+    }
+
+    pub fn handle(&self) -> Option<&str> {
+        match self {
+            Self::Id(_) => None,
+            Self::Handle(handle) => Some(handle),
+        }
+    }
+}
+
 /// Which active products a storefront list holds.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFilter {
     /// Search phrase (full text, with trigram matching for misspellings).
     pub query: Option<String>,
-    /// A category's id or handle; its descendants are included.
-    pub category: Option<String>,
-    /// A collection's id or handle.
-    pub collection: Option<String>,
+    /// Its descendants are included.
+    pub category: Option<IdOrHandle<CategoryId>>,
+    pub collection: Option<IdOrHandle<CollectionId>>,
     /// Lowest variant price at least this (minor units).
     pub price_min: Option<i64>,
     /// Lowest variant price at most this (minor units).

@@ -12,7 +12,6 @@ pub enum Error {
     /// Setting on_hand below what is reserved would oversell.
     #[error("below reserved")]
     BelowReserved,
-    /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -7,13 +7,12 @@ use crate::catalog::model::VariantId;
 
 /// Gives new variants their stock levels, in the caller's transaction.
 pub async fn create_levels(tx: &mut TenantTx, levels: &[(VariantId, i32)]) -> Result<(), Error> {
-    let ids: Vec<_> = levels.iter().map(|(id, _)| id.as_uuid()).collect();
+    let ids: Vec<_> = levels.iter().map(|(id, _)| *id).collect();
     let on_hand: Vec<_> = levels.iter().map(|(_, n)| *n).collect();
     repo::insert_levels(tx, &ids, &on_hand).await?;
     Ok(())
 }
 
-/// A variant's stock level.
 pub async fn level(tx: &mut TenantTx, variant: VariantId) -> Result<StockLevel, Error> {
     repo::find_level(tx, variant).await?.ok_or(Error::VariantNotFound)
 }

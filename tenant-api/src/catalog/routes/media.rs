@@ -16,13 +16,10 @@ use platform::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT};
-use crate::{
-    catalog::{
-        model::{MediaId, ProductId},
-        service, Error,
-    },
-    startup::AppState,
+use super::{admin::write, request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT};
+use crate::catalog::{
+    model::{MediaId, ProductId},
+    service, CatalogState, Error,
 };
 
 /// Media types accepted for product media, with the extension their keys get.
@@ -61,12 +58,17 @@ pub(super) struct CreateUploadResponse {
     upload: UploadDto,
 }
 
+/// The (product, media) ids of a media object's path.
+fn media_path((product, media): (String, String)) -> Result<(ProductId, MediaId), Error> {
+    Ok((ProductId::parse(&product).ok_or(Error::ProductNotFound)?, MediaId::parse(&media).ok_or(Error::MediaNotFound)?))
+}
+
 /// `POST /admin/products/{id}/media` with `{"content_type", "byte_size", "alt"?}`:
 /// records a pending media object and answers with where to `PUT` its bytes.
 /// The upload must send exactly the returned headers. Confirm it with
 /// `POST …/media/{media_id}/complete` (local uploads confirm themselves).
 pub(super) async fn create_upload(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     Path(product): Path<String>,
@@ -123,41 +125,36 @@ pub(super) async fn create_upload(
 /// `POST /admin/products/{id}/media/{media_id}/complete`: the upload is done;
 /// shoppers see the media from now on. With the local backend the object must exist.
 pub(super) async fn complete_upload(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
-    Path((product, media)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Json<MediaResponse>, Problem> {
     principal.require("catalog:write")?;
-    let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
-    let media = MediaId::parse(&media).ok_or(Error::MediaNotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let found = service::media(&mut tx, product, media).await?;
-    let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
-        .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
-    if state.media.exists_locally(&key).await == Some(false) {
-        return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
-    }
-    let media = service::mark_media_ready(&mut tx, product, media).await?;
-    tx.commit().await?;
-    state.storefront_cache.invalidate(tenant.id).await;
+    let (product, media) = media_path(path)?;
+    let media = write(&state, &tenant, async |tx| {
+        let found = service::media(tx, product, media).await?;
+        let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
+            .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
+        if state.media.exists_locally(&key).await == Some(false) {
+            return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
+        }
+        Ok(service::mark_media_ready(tx, product, media).await?)
+    })
+    .await?;
     Ok(Json(MediaResponse::new(media, &state.media)))
 }
 
 /// `DELETE /admin/products/{id}/media/{media_id}`.
 pub(super) async fn delete_media(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
-    Path((product, media)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     principal.require("catalog:write")?;
-    let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
-    let media = MediaId::parse(&media).ok_or(Error::MediaNotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::delete_media(&mut tx, product, media).await?;
-    tx.commit().await?;
-    state.storefront_cache.invalidate(tenant.id).await;
+    let (product, media) = media_path(path)?;
+    write(&state, &tenant, async |tx| service::delete_media(tx, product, media).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,7 +162,7 @@ pub(super) async fn delete_media(
 /// must be signed by us for this store's host and not expired; content type and
 /// size must be the ones it was issued for. Marks the media ready.
 pub(super) async fn local_upload(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     Path(token): Path<String>,
     headers: HeaderMap,
@@ -194,7 +191,7 @@ pub(super) async fn local_upload(
 
 /// `GET /media/{key}` (local backend): only keys under the resolved store's prefix.
 pub(super) async fn local_read(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     Path(key): Path<String>,
 ) -> Result<Response, Problem> {

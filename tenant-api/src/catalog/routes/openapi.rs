@@ -6,12 +6,15 @@ use utoipa::openapi::OpenApi;
 
 use super::{
     admin::{
-        CollectionRequest, CreateCategoryRequest, CreateProductRequest, ImportResponse, UpdateCategoryRequest,
-        UpdateProductRequest, UpdateVariantRequest, VariantIn,
+        categories::{CreateCategoryRequest, UpdateCategoryRequest},
+        collections::CollectionRequest,
+        import::ImportResponse,
+        products::{CreateProductRequest, UpdateProductRequest},
+        variants::{UpdateVariantRequest, VariantIn},
     },
     media::{CreateUploadRequest, CreateUploadResponse},
-    store::{CategoryNode, CollectionResponse, ProductListResponse, Suggestion},
-    CategoryResponse, MediaResponse, ProductResponse,
+    store::{CategoryNode, ProductListResponse, Suggestion},
+    CategoryResponse, CollectionResponse, MediaResponse, ProductResponse,
 };
 
 const NOT_FOUND: (u16, &str) = (404, "Not found in this store.");
