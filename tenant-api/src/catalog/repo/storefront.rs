@@ -253,6 +253,7 @@ pub async fn facets(
     }
     let mut qb = QueryBuilder::new("with f as (select p.product_id, p.attributes, p.price_min");
     push_filtered(&mut qb, tx, language, filter, categories, collection);
+    // `push_filtered` binds the store first: `$1` is its id.
     qb.push(
         ") select json_build_object( \
            'total', (select count(*) from f), \
@@ -264,28 +265,14 @@ pub async fn facets(
            'categories', coalesce((select json_agg(json_build_object('id', c.category_id, 'parent_id', c.parent_id, \
                    'handle', c.handle, 'name', c.name, 'position', c.position, 'count', x.n) order by x.n desc, c.name) \
                from (select pc.category_id, count(*) as n from f join product_category pc \
-                     on pc.tenant_id = ",
-    )
-    .push_bind(tx.tenant_id())
-    .push(
-        " and pc.product_id = f.product_id group by 1) x \
-               join category c on c.tenant_id = ",
-    )
-    .push_bind(tx.tenant_id())
-    .push(
-        " and c.category_id = x.category_id), '[]'), \
+                     on pc.tenant_id = $1 and pc.product_id = f.product_id group by 1) x \
+               join category c on c.tenant_id = $1 and c.category_id = x.category_id), '[]'), \
            'collections', coalesce((select json_agg(json_build_array(c.collection_id, c.handle, c.title, x.n) \
                    order by x.n desc, c.title) \
                from (select cp.collection_id, count(*) as n from f join collection_product cp \
-                     on cp.tenant_id = ",
-    )
-    .push_bind(tx.tenant_id())
-    .push(
-        " and cp.product_id = f.product_id group by 1) x \
-               join collection c on c.tenant_id = ",
-    )
-    .push_bind(tx.tenant_id())
-    .push(" and c.collection_id = x.collection_id), '[]'))");
+                     on cp.tenant_id = $1 and cp.product_id = f.product_id group by 1) x \
+               join collection c on c.tenant_id = $1 and c.collection_id = x.collection_id), '[]'))",
+    );
     let row: Json<FacetsRow> = qb.build_query_scalar().fetch_one(&mut **tx).await?;
     let row = row.0;
     Ok(Facets {

@@ -9,14 +9,16 @@ use axum::{
     Json,
 };
 use platform::{
-    auth::StaffPrincipal,
     media::{ObjectKey, UploadError},
     problem::{ApiJson, FieldError, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{admin::write, request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT};
+use super::{
+    admin::{Staff, WRITE},
+    request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT,
+};
 use crate::catalog::{
     model::{MediaId, ProductId},
     service, CatalogState, Error,
@@ -68,14 +70,13 @@ fn media_path((product, media): (String, String)) -> Result<(ProductId, MediaId)
 /// The upload must send exactly the returned headers. Confirm it with
 /// `POST …/media/{media_id}/complete` (local uploads confirm themselves).
 pub(super) async fn create_upload(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff,
     Path(product): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), Problem> {
-    principal.require("catalog:write")?;
+    staff.require(WRITE)?;
+    let (state, tenant) = (&staff.state, &staff.tenant);
     let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
     let mut errors = Vec::new();
     let extension = CONTENT_TYPES.iter().find(|(ct, _)| *ct == body.content_type).map(|(_, ext)| *ext);
@@ -99,7 +100,7 @@ pub(super) async fn create_upload(
     let key = ObjectKey::new(tenant.id, &format!("products/{product}/{id}.{extension}"))
         .ok_or_else(|| Problem::internal(anyhow::anyhow!("generated media key is unsafe")))?;
 
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.read().await?;
     let media = service::add_media(&mut tx, product, id, key.as_str(), &body.content_type, body.byte_size, alt).await?;
     let byte_size = u64::try_from(body.byte_size).map_err(anyhow::Error::from)?;
     let upload = state.media.presign_upload(&key, &body.content_type, byte_size, &request_origin(&headers)).await?;
@@ -125,36 +126,31 @@ pub(super) async fn create_upload(
 /// `POST /admin/products/{id}/media/{media_id}/complete`: the upload is done;
 /// shoppers see the media from now on. With the local backend the object must exist.
 pub(super) async fn complete_upload(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff,
     Path(path): Path<(String, String)>,
 ) -> Result<Json<MediaResponse>, Problem> {
-    principal.require("catalog:write")?;
+    staff.require(WRITE)?;
     let (product, media) = media_path(path)?;
-    let media = write(&state, &tenant, async |tx| {
-        let found = service::media(tx, product, media).await?;
-        let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
-            .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
-        if state.media.exists_locally(&key).await == Some(false) {
-            return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
-        }
-        Ok(service::mark_media_ready(tx, product, media).await?)
-    })
-    .await?;
+    let (state, tenant) = (&staff.state, &staff.tenant);
+    let media = staff
+        .write(async |tx| {
+            let found = service::media(tx, product, media).await?;
+            let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
+                .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
+            if state.media.exists_locally(&key).await == Some(false) {
+                return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
+            }
+            Ok(service::mark_media_ready(tx, product, media).await?)
+        })
+        .await?;
     Ok(Json(MediaResponse::new(media, &state.media)))
 }
 
 /// `DELETE /admin/products/{id}/media/{media_id}`.
-pub(super) async fn delete_media(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(path): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    principal.require("catalog:write")?;
+pub(super) async fn delete_media(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
+    staff.require(WRITE)?;
     let (product, media) = media_path(path)?;
-    write(&state, &tenant, async |tx| service::delete_media(tx, product, media).await).await?;
+    staff.write(async |tx| service::delete_media(tx, product, media).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

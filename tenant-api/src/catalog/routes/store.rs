@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{FromRef, FromRequestParts, OriginalUri, Path, Query},
+    http::request::Parts,
     response::Response,
 };
 use platform::{
@@ -28,34 +31,54 @@ use crate::catalog::{
 /// The query string as sent: repeated keys keep every value.
 type Pairs = Vec<(String, String)>;
 
-/// The cache key of a request: its path and query exactly as sent.
-fn cache_key(uri: &OriginalUri) -> String {
-    uri.0.path_and_query().map_or_else(|| uri.0.path().to_owned(), |pq| pq.as_str().to_owned())
+/// A storefront read: the catalog's state, the resolved store and the path
+/// and query exactly as sent, which key the store's cache.
+pub(super) struct StoreRead {
+    state: CatalogState,
+    tenant: Arc<Tenant>,
+    uri: OriginalUri,
 }
 
-/// The store's cached body for this request, or the value `read` produces in a
-/// transaction of its own (rolled back when `read` is done with it), serialized
-/// once for the cache and the wire. A hit neither opens a transaction nor
-/// allocates beyond the cache key.
-async fn cached<T, F, Fut>(
-    state: &CatalogState,
-    tenant: &Tenant,
-    uri: &OriginalUri,
-    read: F,
-) -> Result<Response, Problem>
+impl<S> FromRequestParts<S> for StoreRead
 where
-    T: Serialize,
-    F: FnOnce(TenantTx) -> Fut,
-    Fut: std::future::Future<Output = Result<T, Problem>>,
+    CatalogState: FromRef<S>,
+    S: Send + Sync,
 {
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(uri), async {
-            let value = read(state.db.tenant_tx(tenant).await?).await?;
-            json_bytes(&value)
-        })
-        .await?;
-    Ok(json_response(body))
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let Ok(uri) = OriginalUri::from_request_parts(parts, state).await;
+        Ok(Self { state: CatalogState::from_ref(state), tenant, uri })
+    }
+}
+
+impl StoreRead {
+    fn cache_key(&self) -> String {
+        let uri = &self.uri.0;
+        uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned())
+    }
+
+    /// The store's cached body for this request, or the value `read` produces
+    /// in a transaction of its own (rolled back when `read` is done with it),
+    /// serialized once for the cache and the wire. A hit neither opens a
+    /// transaction nor allocates beyond the cache key.
+    async fn cached<T, F, Fut>(&self, read: F) -> Result<Response, Problem>
+    where
+        T: Serialize,
+        F: FnOnce(TenantTx) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Problem>>,
+    {
+        let body = self
+            .state
+            .storefront_cache
+            .get_or_load(self.tenant.id, self.cache_key(), async {
+                let value = read(self.state.db.tenant_tx(&self.tenant).await?).await?;
+                json_bytes(&value)
+            })
+            .await?;
+        Ok(json_response(body))
+    }
 }
 
 fn params(pairs: Pairs) -> BTreeMap<String, Vec<String>> {
@@ -159,18 +182,15 @@ impl From<Facets> for FacetsResponse {
 /// (repeatable: any of the values), `sort` (`newest`, `price_asc`, `price_desc`,
 /// `title`, `relevance`; relevance by default with `q`, newest otherwise),
 /// `limit`, `cursor`, and `facets=true` for counts over the whole filtered set.
-pub(super) async fn list_products(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-) -> Result<Response, Problem> {
+pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> {
     // A hit skips parsing: only requests that passed it were cached.
+    let (state, tenant) = (&read.state, &read.tenant);
     let cache = &state.storefront_cache;
-    let slot = match cache.lookup(tenant.id, cache_key(&uri)).await {
+    let slot = match cache.lookup(tenant.id, read.cache_key()).await {
         Ok(body) => return Ok(json_response(body)),
         Err(slot) => slot,
     };
-    let Query(pairs) = Query::try_from_uri(&uri.0).map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Query(pairs) = Query::try_from_uri(&read.uri.0).map_err(|e| Problem::bad_request(e.body_text()))?;
     let params = params(pairs);
     let limit = parse_limit(single(&params, "limit"))?;
     let query = single(&params, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
@@ -207,9 +227,9 @@ pub(super) async fn list_products(
             // Without a phrase the list is an index scan whatever the values
             // (see `TenantTx::begin_generic`); a search keeps value-shaped plans.
             let mut tx = if filter.query.is_none() {
-                state.db.tenant_tx_generic(&tenant).await?
+                state.db.tenant_tx_generic(tenant).await?
             } else {
-                state.db.tenant_tx(&tenant).await?
+                state.db.tenant_tx(tenant).await?
             };
             let found = service::search_products(&mut tx, language, &filter, sort, &page).await?;
             let facets = if with_facets { Some(service::facets(&mut tx, language, &filter).await?) } else { None };
@@ -226,14 +246,9 @@ pub(super) async fn list_products(
 }
 
 /// `GET /store/products/{id-or-handle}`: one active product.
-pub(super) async fn get_product(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    Path(id_or_handle): Path<String>,
-) -> Result<Response, Problem> {
-    let media = &state.media;
-    cached(&state, &tenant, &uri, move |mut tx| async move {
+pub(super) async fn get_product(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+    let media = &read.state.media;
+    read.cached(move |mut tx| async move {
         let product = match ProductId::parse(&id_or_handle) {
             Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
             None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
@@ -252,19 +267,14 @@ pub(super) struct Suggestion {
 
 /// `GET /store/search/suggest?q=&limit=`: autocomplete over active products'
 /// titles (prefix first, then trigram similarity, so typos still suggest).
-pub(super) async fn suggest(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    ApiQuery(pairs): ApiQuery<Pairs>,
-) -> Result<Response, Problem> {
+pub(super) async fn suggest(read: StoreRead, ApiQuery(pairs): ApiQuery<Pairs>) -> Result<Response, Problem> {
     let params = params(pairs);
     let limit = parse_limit(single(&params, "limit").or(Some("10")))?;
     let prefix = single(&params, "q").map(str::trim).unwrap_or_default().to_owned();
     if prefix.is_empty() || prefix.chars().count() > 100 {
         return Err(Problem::invalid_parameter("q", "must be 1 to 100 characters"));
     }
-    cached(&state, &tenant, &uri, move |mut tx| async move {
+    read.cached(move |mut tx| async move {
         let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
         Ok(ListResponse::<Suggestion>::all(suggestions.into_iter().map(|s| Suggestion {
             id: s.id.to_string(),
@@ -304,27 +314,18 @@ fn tree(categories: Vec<Category>) -> Vec<CategoryNode> {
 
 /// `GET /store/categories`: the category tree (`items` are the roots, each
 /// with `children`); one page, `next_cursor` is always null.
-pub(super) async fn list_categories(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-) -> Result<Response, Problem> {
-    cached(&state, &tenant, &uri, move |mut tx| async move {
+pub(super) async fn list_categories(read: StoreRead) -> Result<Response, Problem> {
+    read.cached(move |mut tx| async move {
         Ok(ListResponse::<CategoryNode>::all(tree(service::categories(&mut tx).await?)))
     })
     .await
 }
 
 /// `GET /store/collections`: collections with their active products' ids.
-pub(super) async fn list_collections(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    ApiQuery(pairs): ApiQuery<Pairs>,
-) -> Result<Response, Problem> {
+pub(super) async fn list_collections(read: StoreRead, ApiQuery(pairs): ApiQuery<Pairs>) -> Result<Response, Problem> {
     let params = params(pairs);
     let page = id_page(single(&params, "limit"), single(&params, "cursor"))?;
-    cached(&state, &tenant, &uri, move |mut tx| async move {
+    read.cached(move |mut tx| async move {
         let after = page.after.map(CollectionId::from_uuid);
         let collections = repo::list_collections(&mut tx, true, page.limit, after).await?;
         Ok(page.respond(collections, |c| c.id.as_uuid(), CollectionResponse::from))
@@ -333,13 +334,8 @@ pub(super) async fn list_collections(
 }
 
 /// `GET /store/collections/{id-or-handle}`.
-pub(super) async fn get_collection(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    Path(id_or_handle): Path<String>,
-) -> Result<Response, Problem> {
-    cached(&state, &tenant, &uri, move |mut tx| async move {
+pub(super) async fn get_collection(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+    read.cached(move |mut tx| async move {
         let collection = IdOrHandle::parse(&id_or_handle, CollectionId::parse);
         let collection = repo::find_collection(&mut tx, &collection, true).await?;
         Ok(CollectionResponse::from(collection.ok_or(Error::CollectionNotFound)?))

@@ -1,28 +1,22 @@
 //! `/admin/collections`: hand-picked sets of products.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::Path, http::StatusCode, Json};
 use platform::{
-    auth::StaffPrincipal,
     extract::{ApiQuery, ListResponse},
     problem::{ApiJson, Problem},
-    tenancy::TenantCtx,
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, write, AdminListParams, READ, WRITE};
+use super::{checks::Checks, path_id, AdminListParams, Staff, READ, WRITE};
 use crate::catalog::{
     model::{CollectionId, IdOrHandle, NewCollection, ProductId},
     repo,
     routes::CollectionResponse,
-    service, CatalogState, Error,
+    service, Error,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct CollectionRequest {
+pub(crate) struct CollectionRequest {
     title: String,
     handle: Option<String>,
     description: Option<String>,
@@ -41,74 +35,56 @@ fn parse_collection(body: CollectionRequest) -> Result<NewCollection, Problem> {
 }
 
 fn collection_id(raw: &str) -> Result<CollectionId, Error> {
-    CollectionId::parse(raw).ok_or(Error::CollectionNotFound)
+    path_id(raw, CollectionId::parse, Error::CollectionNotFound)
 }
 
 /// `POST /admin/collections`.
-pub(in crate::catalog::routes) async fn create_collection(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn create_collection(
+    staff: Staff,
     ApiJson(body): ApiJson<CollectionRequest>,
 ) -> Result<(StatusCode, Json<CollectionResponse>), Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let collection = parse_collection(body)?;
-    let collection = write(&state, &tenant, async |tx| service::create_collection(tx, collection).await).await?;
+    let collection = staff.write(async |tx| service::create_collection(tx, collection).await).await?;
     Ok((StatusCode::CREATED, Json(collection.into())))
 }
 
 /// `GET /admin/collections?limit=&cursor=`.
-pub(in crate::catalog::routes) async fn list_collections(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn list_collections(
+    staff: Staff,
     params: Result<ApiQuery<AdminListParams>, Problem>,
 ) -> Result<Json<ListResponse<CollectionResponse>>, Problem> {
-    principal.require(READ)?;
-    let ApiQuery(params) = params?;
-    let page = params.page()?;
+    staff.require(READ)?;
+    let page = params?.0.page()?;
     let after = page.after.map(CollectionId::from_uuid);
-    let collections = repo::list_collections(&mut state.db.tenant_tx(&tenant).await?, false, page.limit, after).await?;
+    let collections = repo::list_collections(&mut staff.read().await?, false, page.limit, after).await?;
     Ok(Json(page.respond(collections, |c| c.id.as_uuid(), Into::into)))
 }
 
 /// `GET /admin/collections/{id}`: with products in any status.
-pub(in crate::catalog::routes) async fn get_collection(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<CollectionResponse>, Problem> {
-    principal.require(READ)?;
+pub(crate) async fn get_collection(staff: Staff, Path(id): Path<String>) -> Result<Json<CollectionResponse>, Problem> {
+    staff.require(READ)?;
     let id = IdOrHandle::Id(collection_id(&id)?);
-    let collection = repo::find_collection(&mut state.db.tenant_tx(&tenant).await?, &id, false).await?;
+    let collection = repo::find_collection(&mut staff.read().await?, &id, false).await?;
     Ok(Json(collection.ok_or(Error::CollectionNotFound)?.into()))
 }
 
 /// `PUT /admin/collections/{id}`: replaces its fields (and products when given).
-pub(in crate::catalog::routes) async fn replace_collection(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn replace_collection(
+    staff: Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CollectionRequest>,
 ) -> Result<Json<CollectionResponse>, Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let id = collection_id(&id)?;
     let collection = parse_collection(body)?;
-    let collection = write(&state, &tenant, async |tx| service::update_collection(tx, id, collection).await).await?;
-    Ok(Json(collection.into()))
+    Ok(Json(staff.write(async |tx| service::update_collection(tx, id, collection).await).await?.into()))
 }
 
 /// `DELETE /admin/collections/{id}`.
-pub(in crate::catalog::routes) async fn delete_collection(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require(WRITE)?;
+pub(crate) async fn delete_collection(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    staff.require(WRITE)?;
     let id = collection_id(&id)?;
-    write(&state, &tenant, async |tx| service::delete_collection(tx, id).await).await?;
+    staff.write(async |tx| service::delete_collection(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,15 +2,14 @@
 
 use axum::{
     body::Bytes,
-    extract::State,
     http::{header, HeaderMap, StatusCode},
     Json,
 };
-use platform::{auth::StaffPrincipal, problem::Problem, tenancy::TenantCtx};
+use platform::problem::Problem;
 use serde::Serialize;
 
-use super::{language, max_products, write, WRITE};
-use crate::catalog::{import, CatalogState};
+use super::{Staff, WRITE};
+use crate::catalog::import;
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ImportErrorDto {
@@ -20,7 +19,7 @@ struct ImportErrorDto {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct ImportResponse {
+pub(crate) struct ImportResponse {
     imported: usize,
     variants: usize,
     errors: Vec<ImportErrorDto>,
@@ -28,14 +27,12 @@ pub(in crate::catalog::routes) struct ImportResponse {
 
 /// `text/csv` or `application/x-ndjson`: valid records are written, bad ones
 /// reported by row; see `catalog::import`.
-pub(in crate::catalog::routes) async fn import_products(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn import_products(
+    staff: Staff,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ImportResponse>, Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -54,11 +51,9 @@ pub(in crate::catalog::routes) async fn import_products(
             ))
         }
     };
-    let max_products = max_products(&state, &tenant).await?;
-    let (language, currency) = (language(&tenant), tenant.currency);
+    let (language, currency, max_products) = (staff.language(), staff.tenant.currency, staff.max_products().await?);
     let report =
-        write(&state, &tenant, async |tx| import::import(tx, language, currency, max_products, records, errors).await)
-            .await?;
+        staff.write(async |tx| import::import(tx, language, currency, max_products, records, errors).await).await?;
     Ok(Json(ImportResponse {
         imported: report.imported,
         variants: report.variants,

@@ -9,14 +9,29 @@ pub(super) mod import;
 pub(super) mod products;
 pub(super) mod variants;
 
-use platform::{db::TenantTx, extract::Page, problem::Problem, tenancy::Tenant};
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
+use platform::{
+    auth::{Authenticator, StaffPrincipal},
+    db::TenantTx,
+    extract::Page,
+    problem::Problem,
+    tenancy::{Tenant, TenantCtx},
+};
 use serde::{Deserialize, Deserializer};
 
-use super::id_page;
-use crate::catalog::{model::SearchLanguage, CatalogState};
+use super::{id_page, ProductResponse};
+use crate::catalog::{
+    model::{Product, SearchLanguage},
+    CatalogState, Error,
+};
 
 const READ: &str = "catalog:read";
-const WRITE: &str = "catalog:write";
+pub(super) const WRITE: &str = "catalog:write";
 
 /// `?status=&limit=&cursor=` of the admin lists (`status`: products only).
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,30 +47,74 @@ impl AdminListParams {
     }
 }
 
-/// Runs a catalog write in one transaction of the store; once it has
-/// committed, drops the store's cached storefront in every replica.
-pub(super) async fn write<T, E>(
-    state: &CatalogState,
-    tenant: &Tenant,
-    change: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>,
-) -> Result<T, Problem>
+/// A merchant's request to the catalog: the catalog's state, the resolved
+/// store and the staff member or API key calling. Handlers check the scope
+/// themselves, after reading their body, so a bad body is refused first.
+pub(crate) struct Staff {
+    pub(super) state: CatalogState,
+    pub(super) tenant: Arc<Tenant>,
+    principal: StaffPrincipal,
+}
+
+impl<S> FromRequestParts<S> for Staff
 where
-    Problem: From<E>,
+    CatalogState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
 {
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    let value = change(&mut tx).await?;
-    tx.commit().await?;
-    state.storefront_cache.invalidate(tenant.id).await;
-    Ok(value)
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
+        Ok(Self { state: CatalogState::from_ref(state), tenant, principal })
+    }
 }
 
-/// The plan's product quota of the store (`None` when the registry has no plan).
-async fn max_products(state: &CatalogState, tenant: &Tenant) -> Result<Option<u32>, Problem> {
-    Ok(state.quotas.get(tenant.id).await?.map(|q| q.max_products))
+impl Staff {
+    pub(super) fn require(&self, scope: &str) -> Result<(), Problem> {
+        self.principal.require(scope)
+    }
+
+    /// A transaction of the store for reads; dropping it rolls it back.
+    pub(super) async fn read(&self) -> Result<TenantTx, Problem> {
+        Ok(self.state.db.tenant_tx(&self.tenant).await?)
+    }
+
+    /// Runs a catalog write in one transaction of the store; once it has
+    /// committed, drops the store's cached storefront in every replica.
+    pub(super) async fn write<T, E>(
+        &self,
+        change: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>,
+    ) -> Result<T, Problem>
+    where
+        Problem: From<E>,
+    {
+        let mut tx = self.read().await?;
+        let value = change(&mut tx).await?;
+        tx.commit().await?;
+        self.state.storefront_cache.invalidate(self.tenant.id).await;
+        Ok(value)
+    }
+
+    /// The plan's product quota of the store (`None` when the registry has no plan).
+    pub(super) async fn max_products(&self) -> Result<Option<u32>, Problem> {
+        Ok(self.state.quotas.get(self.tenant.id).await?.map(|q| q.max_products))
+    }
+
+    pub(super) fn language(&self) -> SearchLanguage {
+        SearchLanguage::for_locale(&self.tenant.locale)
+    }
+
+    /// A product as staff see it: media in every status.
+    pub(super) fn product(&self, product: Product) -> ProductResponse {
+        ProductResponse::new(product, &self.state.media, false)
+    }
 }
 
-fn language(tenant: &Tenant) -> SearchLanguage {
-    SearchLanguage::for_locale(&tenant.locale)
+/// The id a path segment holds; text that is not an id names no row (`missing`).
+fn path_id<I>(raw: &str, parse: fn(&str) -> Option<I>, missing: Error) -> Result<I, Error> {
+    parse(raw).ok_or(missing)
 }
 
 /// `null` and absent differ for fields that can be cleared: absent → `None`,

@@ -2,38 +2,30 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::Path, http::StatusCode, Json};
 use platform::{
-    auth::StaffPrincipal,
     extract::{ApiQuery, ListResponse},
     money::Currency,
     problem::{ApiJson, Problem},
-    tenancy::TenantCtx,
 };
 use serde::Deserialize;
 
-use super::{
-    checks::Checks, language, max_products, nullable, variants::VariantIn, write, AdminListParams, READ, WRITE,
-};
+use super::{checks::Checks, nullable, path_id, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
 use crate::catalog::{
     model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
     repo,
     routes::ProductResponse,
-    service, CatalogState, Error,
+    service, Error,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct OptionIn {
+pub(crate) struct OptionIn {
     name: String,
     values: Vec<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct CreateProductRequest {
+pub(crate) struct CreateProductRequest {
     title: String,
     handle: Option<String>,
     status: Option<String>,
@@ -48,7 +40,7 @@ pub(in crate::catalog::routes) struct CreateProductRequest {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct UpdateProductRequest {
+pub(crate) struct UpdateProductRequest {
     title: Option<String>,
     handle: Option<String>,
     status: Option<String>,
@@ -147,35 +139,28 @@ fn parse_new_product(body: CreateProductRequest, currency: Currency) -> Result<N
     checks.finish_parsed(product)
 }
 
-/// A product id from the path; one that is not an id is no product of this store.
 pub(super) fn product_id(raw: &str) -> Result<ProductId, Error> {
-    ProductId::parse(raw).ok_or(Error::ProductNotFound)
+    path_id(raw, ProductId::parse, Error::ProductNotFound)
 }
 
 /// `POST /admin/products`.
-pub(in crate::catalog::routes) async fn create_product(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn create_product(
+    staff: Staff,
     ApiJson(body): ApiJson<CreateProductRequest>,
 ) -> Result<(StatusCode, Json<ProductResponse>), Problem> {
-    principal.require(WRITE)?;
-    let product = parse_new_product(body, tenant.currency)?;
-    let max_products = max_products(&state, &tenant).await?;
-    let product =
-        write(&state, &tenant, async |tx| service::create_product(tx, language(&tenant), max_products, product).await)
-            .await?;
-    Ok((StatusCode::CREATED, Json(ProductResponse::new(product, &state.media, false))))
+    staff.require(WRITE)?;
+    let product = parse_new_product(body, staff.tenant.currency)?;
+    let (language, max_products) = (staff.language(), staff.max_products().await?);
+    let product = staff.write(async |tx| service::create_product(tx, language, max_products, product).await).await?;
+    Ok((StatusCode::CREATED, Json(staff.product(product))))
 }
 
 /// `GET /admin/products?status=&limit=&cursor=`: every status, newest first.
-pub(in crate::catalog::routes) async fn list_products(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn list_products(
+    staff: Staff,
     params: Result<ApiQuery<AdminListParams>, Problem>,
 ) -> Result<Json<ListResponse<ProductResponse>>, Problem> {
-    principal.require(READ)?;
+    staff.require(READ)?;
     let ApiQuery(params) = params?;
     let page = params.page()?;
     let status = match params.status.as_deref().filter(|s| !s.is_empty()) {
@@ -185,35 +170,26 @@ pub(in crate::catalog::routes) async fn list_products(
                 .ok_or_else(|| Problem::invalid_parameter("status", "must be draft, active or archived"))?,
         ),
     };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
     let after = page.after.map(ProductId::from_uuid);
-    let products = repo::list_products_any_status(&mut tx, status, page.limit, after).await?;
-    drop(tx);
-    Ok(Json(page.respond(products, |p| p.id.as_uuid(), |p| ProductResponse::new(p, &state.media, false))))
+    let products = repo::list_products_any_status(&mut staff.read().await?, status, page.limit, after).await?;
+    Ok(Json(page.respond(products, |p| p.id.as_uuid(), |p| staff.product(p))))
 }
 
 /// `GET /admin/products/{id}`: any status.
-pub(in crate::catalog::routes) async fn get_product(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<ProductResponse>, Problem> {
-    principal.require(READ)?;
+pub(crate) async fn get_product(staff: Staff, Path(id): Path<String>) -> Result<Json<ProductResponse>, Problem> {
+    staff.require(READ)?;
     let id = product_id(&id)?;
-    let product = service::product_any_status(&mut state.db.tenant_tx(&tenant).await?, id).await?;
-    Ok(Json(ProductResponse::new(product, &state.media, false)))
+    let product = service::product_any_status(&mut staff.read().await?, id).await?;
+    Ok(Json(staff.product(product)))
 }
 
 /// `PATCH /admin/products/{id}`: changes the given fields only.
-pub(in crate::catalog::routes) async fn update_product(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn update_product(
+    staff: Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<Json<ProductResponse>, Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let id = product_id(&id)?;
     let mut checks = Checks::default();
     let patch = ProductPatch {
@@ -226,20 +202,15 @@ pub(in crate::catalog::routes) async fn update_product(
         category_ids: body.category_ids.map(|ids| checks.category_ids(&ids)),
     };
     let patch = checks.finish(patch)?;
-    let product =
-        write(&state, &tenant, async |tx| service::update_product(tx, language(&tenant), id, patch).await).await?;
-    Ok(Json(ProductResponse::new(product, &state.media, false)))
+    let language = staff.language();
+    let product = staff.write(async |tx| service::update_product(tx, language, id, patch).await).await?;
+    Ok(Json(staff.product(product)))
 }
 
 /// `DELETE /admin/products/{id}`.
-pub(in crate::catalog::routes) async fn delete_product(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require(WRITE)?;
+pub(crate) async fn delete_product(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    staff.require(WRITE)?;
     let id = product_id(&id)?;
-    write(&state, &tenant, async |tx| service::delete_product(tx, id).await).await?;
+    staff.write(async |tx| service::delete_product(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }

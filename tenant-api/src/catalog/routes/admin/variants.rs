@@ -2,31 +2,25 @@
 
 use std::collections::BTreeMap;
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::Path, http::StatusCode, Json};
 use platform::{
-    auth::StaffPrincipal,
     money::Currency,
     problem::{ApiJson, Problem},
-    tenancy::TenantCtx,
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, products::product_id, write, WRITE};
+use super::{checks::Checks, nullable, path_id, products::product_id, Staff, WRITE};
 use crate::{
     catalog::{
         model::{NewVariant, ProductId, Sku, VariantId, VariantPatch},
         routes::ProductResponse,
-        service, CatalogState, Error,
+        service, Error,
     },
     wire::MoneyDto,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct VariantIn {
+pub(crate) struct VariantIn {
     pub(super) sku: String,
     title: Option<String>,
     price: MoneyDto,
@@ -39,7 +33,7 @@ pub(in crate::catalog::routes) struct VariantIn {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(in crate::catalog::routes) struct UpdateVariantRequest {
+pub(crate) struct UpdateVariantRequest {
     sku: Option<String>,
     title: Option<String>,
     price: Option<MoneyDto>,
@@ -75,38 +69,34 @@ impl Checks {
 
 /// The (product, variant) ids of a variant's path.
 fn variant_path((product, variant): (String, String)) -> Result<(ProductId, VariantId), Error> {
-    Ok((product_id(&product)?, VariantId::parse(&variant).ok_or(Error::VariantNotFound)?))
+    Ok((product_id(&product)?, path_id(&variant, VariantId::parse, Error::VariantNotFound)?))
 }
 
 /// `POST /admin/products/{id}/variants`: adds a variant; answers with the product.
-pub(in crate::catalog::routes) async fn add_variant(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn add_variant(
+    staff: Staff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<VariantIn>,
 ) -> Result<(StatusCode, Json<ProductResponse>), Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let id = product_id(&id)?;
     let mut checks = Checks::default();
-    let variant = checks.variant("variant", body, tenant.currency);
+    let variant = checks.variant("variant", body, staff.tenant.currency);
     let variant = checks.finish_parsed(variant)?;
-    let product = write(&state, &tenant, async |tx| service::add_variant(tx, id, variant).await).await?;
-    Ok((StatusCode::CREATED, Json(ProductResponse::new(product, &state.media, false))))
+    let product = staff.write(async |tx| service::add_variant(tx, id, variant).await).await?;
+    Ok((StatusCode::CREATED, Json(staff.product(product))))
 }
 
 /// `PATCH /admin/products/{id}/variants/{variant_id}`.
-pub(in crate::catalog::routes) async fn update_variant(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+pub(crate) async fn update_variant(
+    staff: Staff,
     Path(path): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateVariantRequest>,
 ) -> Result<Json<ProductResponse>, Problem> {
-    principal.require(WRITE)?;
+    staff.require(WRITE)?;
     let (id, variant) = variant_path(path)?;
     let mut checks = Checks::default();
-    let currency = tenant.currency;
+    let currency = staff.tenant.currency;
     let patch = VariantPatch {
         sku: body.sku.and_then(|s| Sku::parse(s.trim()).map_err(|m| checks.fail("sku", m)).ok()),
         title: body.title.as_deref().map(|t| checks.text("title", t, 200)),
@@ -117,19 +107,14 @@ pub(in crate::catalog::routes) async fn update_variant(
         options: body.options,
     };
     let patch = checks.finish(patch)?;
-    let product = write(&state, &tenant, async |tx| service::update_variant(tx, id, variant, patch).await).await?;
-    Ok(Json(ProductResponse::new(product, &state.media, false)))
+    let product = staff.write(async |tx| service::update_variant(tx, id, variant, patch).await).await?;
+    Ok(Json(staff.product(product)))
 }
 
 /// `DELETE /admin/products/{id}/variants/{variant_id}`.
-pub(in crate::catalog::routes) async fn delete_variant(
-    State(state): State<CatalogState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(path): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    principal.require(WRITE)?;
+pub(crate) async fn delete_variant(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
+    staff.require(WRITE)?;
     let (id, variant) = variant_path(path)?;
-    write(&state, &tenant, async |tx| service::delete_variant(tx, id, variant).await).await?;
+    staff.write(async |tx| service::delete_variant(tx, id, variant).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
