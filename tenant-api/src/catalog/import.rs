@@ -327,27 +327,21 @@ fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
 
 /// A non-negative amount in minor units.
 fn amount(record: &Record, field: &str) -> Result<Option<i64>, RowError> {
-    record
-        .get(field)
-        .map(|raw| {
-            raw.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| RowError::new(record.row, field, "must be a whole number of minor units, 0 or more"))
-        })
-        .transpose()
+    whole_number(record, field, "must be a whole number of minor units, 0 or more")
 }
 
 fn count(record: &Record, field: &str) -> Result<Option<i32>, RowError> {
-    record
-        .get(field)
-        .map(|raw| {
-            raw.parse::<i32>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| RowError::new(record.row, field, "must be a whole number, 0 or more"))
-        })
-        .transpose()
+    whole_number(record, field, "must be a whole number, 0 or more")
+}
+
+/// A whole number, 0 or more, of the field when the record has it; else `refusal`.
+fn whole_number<N>(record: &Record, field: &str, refusal: &str) -> Result<Option<N>, RowError>
+where
+    N: std::str::FromStr + PartialOrd + Default,
+{
+    let Some(raw) = record.get(field) else { return Ok(None) };
+    let number = raw.parse::<N>().ok().filter(|n| *n >= N::default());
+    number.map(Some).ok_or_else(|| RowError::new(record.row, field, refusal))
 }
 
 /// Leaves out products whose handle and variants whose SKU the store already uses.

@@ -41,19 +41,13 @@ fn push_filtered(
         // no active product of the store. That keeps a correct query precise, and
         // the uncorrelated `not exists` runs once and, placed first, spares the
         // per-row similarity when the words do match.
-        qb.push(" and (p.search_vector @@ websearch_to_tsquery(")
-            .push_bind(language.as_str())
-            .push("::regconfig, ")
-            .push_bind(query.clone())
-            .push(") or (not exists (select 1 from product x where x.tenant_id = ")
+        qb.push(" and (p.search_vector @@ ");
+        push_tsquery(qb, language, query);
+        qb.push(" or (not exists (select 1 from product x where x.tenant_id = ")
             .push_bind(tx.tenant_id())
-            .push(" and x.status = 'active' and x.search_vector @@ websearch_to_tsquery(")
-            .push_bind(language.as_str())
-            .push("::regconfig, ")
-            .push_bind(query.clone())
-            .push(")) and ")
-            .push_bind(query.clone())
-            .push(" <% p.title))");
+            .push(" and x.status = 'active' and x.search_vector @@ ");
+        push_tsquery(qb, language, query);
+        qb.push(") and ").push_bind(query.clone()).push(" <% p.title))");
     }
     if let Some(categories) = categories {
         qb.push(
@@ -90,14 +84,19 @@ fn push_filtered(
     }
 }
 
-fn push_relevance(qb: &mut QueryBuilder<'_, Postgres>, language: SearchLanguage, query: &str) {
-    qb.push("(ts_rank_cd(p.search_vector, websearch_to_tsquery(")
+/// `websearch_to_tsquery(<language>, <query>)`.
+fn push_tsquery(qb: &mut QueryBuilder<'_, Postgres>, language: SearchLanguage, query: &str) {
+    qb.push("websearch_to_tsquery(")
         .push_bind(language.as_str())
         .push("::regconfig, ")
         .push_bind(query.to_owned())
-        .push(")) + word_similarity(")
-        .push_bind(query.to_owned())
-        .push(", p.title))::float8");
+        .push(")");
+}
+
+fn push_relevance(qb: &mut QueryBuilder<'_, Postgres>, language: SearchLanguage, query: &str) {
+    qb.push("(ts_rank_cd(p.search_vector, ");
+    push_tsquery(qb, language, query);
+    qb.push(") + word_similarity(").push_bind(query.to_owned()).push(", p.title))::float8");
 }
 
 /// Filtered category ids: the category named by id or handle and its descendants.

@@ -7,7 +7,7 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, path_id, Staff, READ, WRITE};
+use super::{checks::Checks, nullable, Staff, READ, WRITE};
 use crate::catalog::{
     model::{CategoryId, CategoryPatch, NewCategory},
     routes::CategoryResponse,
@@ -73,7 +73,7 @@ pub(crate) async fn update_category(
     ApiJson(body): ApiJson<UpdateCategoryRequest>,
 ) -> Result<Json<CategoryResponse>, Problem> {
     staff.require(WRITE)?;
-    let id = path_id(&id, CategoryId::parse, Error::CategoryNotFound)?;
+    let id = CategoryId::parse(&id).ok_or(Error::CategoryNotFound)?;
     let mut checks = Checks::default();
     let patch = CategoryPatch {
         parent_id: body.parent_id.map(|p| p.and_then(|p| checks.parent(&p))),
@@ -89,7 +89,7 @@ pub(crate) async fn update_category(
 /// `DELETE /admin/categories/{id}`: only a category without children.
 pub(crate) async fn delete_category(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
-    let id = path_id(&id, CategoryId::parse, Error::CategoryNotFound)?;
+    let id = CategoryId::parse(&id).ok_or(Error::CategoryNotFound)?;
     staff.write(async |tx| service::delete_category(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, path_id, AdminListParams, Staff, READ, WRITE};
+use super::{checks::Checks, AdminListParams, Staff, READ, WRITE};
 use crate::catalog::{
     model::{CollectionId, IdOrHandle, NewCollection, ProductId},
     repo,
@@ -32,10 +32,6 @@ fn parse_collection(body: CollectionRequest) -> Result<NewCollection, Problem> {
         body.product_ids.map(|ids| checks.ids("product_ids", &ids, ProductId::parse, "is not a product id"));
     let handle = checks.finish_parsed(handle)?;
     Ok(NewCollection { handle, title, description, product_ids })
-}
-
-fn collection_id(raw: &str) -> Result<CollectionId, Error> {
-    path_id(raw, CollectionId::parse, Error::CollectionNotFound)
 }
 
 /// `POST /admin/collections`.
@@ -64,7 +60,7 @@ pub(crate) async fn list_collections(
 /// `GET /admin/collections/{id}`: with products in any status.
 pub(crate) async fn get_collection(staff: Staff, Path(id): Path<String>) -> Result<Json<CollectionResponse>, Problem> {
     staff.require(READ)?;
-    let id = IdOrHandle::Id(collection_id(&id)?);
+    let id = IdOrHandle::Id(CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?);
     let collection = repo::find_collection(&mut staff.read().await?, &id, false).await?;
     Ok(Json(collection.ok_or(Error::CollectionNotFound)?.into()))
 }
@@ -76,7 +72,7 @@ pub(crate) async fn replace_collection(
     ApiJson(body): ApiJson<CollectionRequest>,
 ) -> Result<Json<CollectionResponse>, Problem> {
     staff.require(WRITE)?;
-    let id = collection_id(&id)?;
+    let id = CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?;
     let collection = parse_collection(body)?;
     Ok(Json(staff.write(async |tx| service::update_collection(tx, id, collection).await).await?.into()))
 }
@@ -84,7 +80,7 @@ pub(crate) async fn replace_collection(
 /// `DELETE /admin/collections/{id}`.
 pub(crate) async fn delete_collection(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
-    let id = collection_id(&id)?;
+    let id = CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?;
     staff.write(async |tx| service::delete_collection(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer};
 use super::{id_page, ProductResponse};
 use crate::catalog::{
     model::{Product, SearchLanguage},
-    CatalogState, Error,
+    CatalogState,
 };
 
 const READ: &str = "catalog:read";
@@ -110,11 +110,6 @@ impl Staff {
     pub(super) fn product(&self, product: Product) -> ProductResponse {
         ProductResponse::new(product, &self.state.media, false)
     }
-}
-
-/// The id a path segment holds; text that is not an id names no row (`missing`).
-fn path_id<I>(raw: &str, parse: fn(&str) -> Option<I>, missing: Error) -> Result<I, Error> {
-    parse(raw).ok_or(missing)
 }
 
 /// `null` and absent differ for fields that can be cleared: absent → `None`,

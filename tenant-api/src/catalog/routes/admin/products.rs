@@ -10,7 +10,7 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, path_id, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
+use super::{checks::Checks, nullable, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
 use crate::catalog::{
     model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
     repo,
@@ -139,10 +139,6 @@ fn parse_new_product(body: CreateProductRequest, currency: Currency) -> Result<N
     checks.finish_parsed(product)
 }
 
-pub(super) fn product_id(raw: &str) -> Result<ProductId, Error> {
-    path_id(raw, ProductId::parse, Error::ProductNotFound)
-}
-
 /// `POST /admin/products`.
 pub(crate) async fn create_product(
     staff: Staff,
@@ -178,7 +174,7 @@ pub(crate) async fn list_products(
 /// `GET /admin/products/{id}`: any status.
 pub(crate) async fn get_product(staff: Staff, Path(id): Path<String>) -> Result<Json<ProductResponse>, Problem> {
     staff.require(READ)?;
-    let id = product_id(&id)?;
+    let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     let product = service::product_any_status(&mut staff.read().await?, id).await?;
     Ok(Json(staff.product(product)))
 }
@@ -190,7 +186,7 @@ pub(crate) async fn update_product(
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<Json<ProductResponse>, Problem> {
     staff.require(WRITE)?;
-    let id = product_id(&id)?;
+    let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     let mut checks = Checks::default();
     let patch = ProductPatch {
         title: body.title.as_deref().map(|t| checks.text("title", t, 500)),
@@ -210,7 +206,7 @@ pub(crate) async fn update_product(
 /// `DELETE /admin/products/{id}`.
 pub(crate) async fn delete_product(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
-    let id = product_id(&id)?;
+    let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     staff.write(async |tx| service::delete_product(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }

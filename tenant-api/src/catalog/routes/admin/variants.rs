@@ -9,7 +9,7 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, path_id, products::product_id, Staff, WRITE};
+use super::{checks::Checks, nullable, Staff, WRITE};
 use crate::{
     catalog::{
         model::{NewVariant, ProductId, Sku, VariantId, VariantPatch},
@@ -69,7 +69,10 @@ impl Checks {
 
 /// The (product, variant) ids of a variant's path.
 fn variant_path((product, variant): (String, String)) -> Result<(ProductId, VariantId), Error> {
-    Ok((product_id(&product)?, path_id(&variant, VariantId::parse, Error::VariantNotFound)?))
+    Ok((
+        ProductId::parse(&product).ok_or(Error::ProductNotFound)?,
+        VariantId::parse(&variant).ok_or(Error::VariantNotFound)?,
+    ))
 }
 
 /// `POST /admin/products/{id}/variants`: adds a variant; answers with the product.
@@ -79,7 +82,7 @@ pub(crate) async fn add_variant(
     ApiJson(body): ApiJson<VariantIn>,
 ) -> Result<(StatusCode, Json<ProductResponse>), Problem> {
     staff.require(WRITE)?;
-    let id = product_id(&id)?;
+    let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     let mut checks = Checks::default();
     let variant = checks.variant("variant", body, staff.tenant.currency);
     let variant = checks.finish_parsed(variant)?;
