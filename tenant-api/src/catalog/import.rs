@@ -55,7 +55,6 @@ pub struct RowError {
     pub row: usize,
     /// The field at fault.
     pub field: String,
-    /// What is wrong.
     pub message: String,
 }
 
@@ -307,13 +306,14 @@ fn product_fields(record: &Record, handle: Handle) -> Result<ValidProduct, RowEr
 fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
     let row = record.row;
     let sku = Sku::parse(record.get("sku").unwrap_or_default()).map_err(|m| RowError::new(row, "sku", m))?;
-    let price = amount(record, "price")?.ok_or_else(|| RowError::new(row, "price", "is required"))?;
-    let compare_at = amount(record, "compare_at_price")?;
+    let price =
+        whole_number(record, "price", MINOR_UNITS)?.ok_or_else(|| RowError::new(row, "price", "is required"))?;
+    let compare_at = whole_number(record, "compare_at_price", MINOR_UNITS)?;
     if compare_at.is_some_and(|c| c < price) {
         return Err(RowError::new(row, "compare_at_price", "must not be below the price"));
     }
-    let weight_grams = count(record, "weight_grams")?;
-    let stock = count(record, "stock")?.unwrap_or(0);
+    let weight_grams = whole_number(record, "weight_grams", COUNT)?;
+    let stock = whole_number(record, "stock", COUNT)?.unwrap_or(0);
     let barcode = record.get("barcode").map(str::to_owned);
     if barcode.as_ref().is_some_and(|b| b.len() > 64) {
         return Err(RowError::new(row, "barcode", "must be at most 64 characters"));
@@ -325,14 +325,8 @@ fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
     Ok(ValidVariant { row, sku, title: title.to_owned(), price, compare_at, weight_grams, barcode, stock })
 }
 
-/// A non-negative amount in minor units.
-fn amount(record: &Record, field: &str) -> Result<Option<i64>, RowError> {
-    whole_number(record, field, "must be a whole number of minor units, 0 or more")
-}
-
-fn count(record: &Record, field: &str) -> Result<Option<i32>, RowError> {
-    whole_number(record, field, "must be a whole number, 0 or more")
-}
+const MINOR_UNITS: &str = "must be a whole number of minor units, 0 or more";
+const COUNT: &str = "must be a whole number, 0 or more";
 
 /// A whole number, 0 or more, of the field when the record has it; else `refusal`.
 fn whole_number<N>(record: &Record, field: &str, refusal: &str) -> Result<Option<N>, RowError>

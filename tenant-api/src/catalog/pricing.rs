@@ -13,9 +13,7 @@ use super::model::{ProductId, VariantId};
 /// A variant as checkout sees it.
 #[derive(Clone, Debug)]
 pub struct SaleVariant {
-    /// The variant.
     pub variant_id: VariantId,
-    /// Its product.
     pub product_id: ProductId,
     /// Product and variant title, e.g. "Classic Tee / M".
     pub title: String,
