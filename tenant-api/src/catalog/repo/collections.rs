@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use super::one_row;
+use super::{one_row, relink};
 use crate::catalog::model::{Collection, CollectionId, IdOrHandle, ProductId};
 
 #[derive(sqlx::FromRow)]
@@ -126,21 +126,15 @@ pub async fn replace_collection_products(
     id: CollectionId,
     products: &[ProductId],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from collection_product where tenant_id = $1 and collection_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
+    relink(
+        tx,
+        "delete from collection_product where tenant_id = $1 and collection_id = $2",
         "insert into collection_product (tenant_id, collection_id, product_id, position) \
          select $1, $2, p, (n - 1)::int from unnest($3::uuid[]) with ordinality as u(p, n) on conflict do nothing",
+        id.as_uuid(),
+        products.iter().map(ProductId::as_uuid).collect(),
     )
-    .bind(tx.tenant_id())
-    .bind(id)
-    .bind(products)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Deletes a collection; false when there is none.

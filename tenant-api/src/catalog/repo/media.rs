@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use super::one_row;
+use super::one_row_of_product;
 use crate::catalog::model::{Media, MediaId, MediaStatus, ProductId};
 
 /// Records a media object of a product, pending its upload.
@@ -70,20 +70,22 @@ pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<boo
 
 /// Marks a media object ready.
 pub async fn mark_media_ready(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query(
+    one_row_of_product(
+        tx,
         "update product_media set status = 'ready' where tenant_id = $1 and product_id = $2 and media_id = $3",
+        product,
+        id,
     )
-    .bind(tx.tenant_id())
-    .bind(product)
-    .bind(id);
-    one_row(tx, query).await
+    .await
 }
 
 /// Deletes a media object's row; false when there is none.
 pub async fn delete_media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("delete from product_media where tenant_id = $1 and product_id = $2 and media_id = $3")
-        .bind(tx.tenant_id())
-        .bind(product)
-        .bind(id);
-    one_row(tx, query).await
+    one_row_of_product(
+        tx,
+        "delete from product_media where tenant_id = $1 and product_id = $2 and media_id = $3",
+        product,
+        id,
+    )
+    .await
 }

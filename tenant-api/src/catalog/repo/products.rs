@@ -11,7 +11,7 @@ use platform::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::one_row;
+use super::{one_row, relink};
 use crate::catalog::model::{
     CategoryId, Media, MediaId, MediaStatus, NewProduct, Product, ProductId, ProductOption, ProductPatch,
     ProductStatus, SearchLanguage, Variant, VariantId,
@@ -321,20 +321,13 @@ pub async fn replace_product_categories(
     id: ProductId,
     categories: &[CategoryId],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from product_category where tenant_id = $1 and product_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    let ids: Vec<Uuid> = categories.iter().map(CategoryId::as_uuid).collect();
-    sqlx::query(
+    relink(
+        tx,
+        "delete from product_category where tenant_id = $1 and product_id = $2",
         "insert into product_category (tenant_id, product_id, category_id) \
          select $1, $2, c from unnest($3::uuid[]) as c on conflict do nothing",
+        id.as_uuid(),
+        categories.iter().map(CategoryId::as_uuid).collect(),
     )
-    .bind(tx.tenant_id())
-    .bind(id)
-    .bind(ids)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }

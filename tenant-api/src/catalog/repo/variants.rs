@@ -3,7 +3,7 @@
 use platform::db::TenantTx;
 use sqlx::types::Json;
 
-use super::one_row;
+use super::{one_row, one_row_of_product};
 use crate::catalog::model::{NewVariant, ProductId, VariantId, VariantPatch};
 
 /// Inserts a variant.
@@ -100,11 +100,13 @@ pub async fn variant_prices(
 
 /// Deletes a variant of a product; false when there is none.
 pub async fn delete_variant(tx: &mut TenantTx, product: ProductId, id: VariantId) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("delete from product_variant where tenant_id = $1 and product_id = $2 and variant_id = $3")
-        .bind(tx.tenant_id())
-        .bind(product)
-        .bind(id);
-    one_row(tx, query).await
+    one_row_of_product(
+        tx,
+        "delete from product_variant where tenant_id = $1 and product_id = $2 and variant_id = $3",
+        product,
+        id,
+    )
+    .await
 }
 
 /// How many variants a product has.
