@@ -345,25 +345,11 @@ async fn reject_taken(
     errors: &mut Vec<RowError>,
 ) -> Result<(), Error> {
     let handles: Vec<&str> = products.iter().map(|p| p.handle.as_ref()).collect();
-    let taken: HashSet<String> =
-        sqlx::query_scalar("select handle from product where tenant_id = $1 and handle = any($2)")
-            .bind(tx.tenant_id())
-            .bind(&handles)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(Error::from)?
-            .into_iter()
-            .collect();
+    let taken =
+        already_used(tx, "select handle from product where tenant_id = $1 and handle = any($2)", &handles).await?;
     let skus: Vec<&str> = products.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.as_ref())).collect();
-    let taken_skus: HashSet<String> =
-        sqlx::query_scalar("select sku from product_variant where tenant_id = $1 and sku = any($2)")
-            .bind(tx.tenant_id())
-            .bind(&skus)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(Error::from)?
-            .into_iter()
-            .collect();
+    let taken_skus =
+        already_used(tx, "select sku from product_variant where tenant_id = $1 and sku = any($2)", &skus).await?;
     for product in products.iter_mut() {
         if taken.contains(product.handle.as_ref()) {
             for row in product.rows.drain(..) {
@@ -381,6 +367,12 @@ async fn reject_taken(
         });
     }
     Ok(())
+}
+
+/// Those of `values` the store already uses: `sql` selects them (`$2` is `values`).
+async fn already_used(tx: &mut TenantTx, sql: &str, values: &[&str]) -> Result<HashSet<String>, Error> {
+    let used: Vec<String> = sqlx::query_scalar(sql).bind(tx.tenant_id()).bind(values).fetch_all(&mut **tx).await?;
+    Ok(used.into_iter().collect())
 }
 
 /// Writes one chunk of products with their variants and stock levels; returns

@@ -264,8 +264,7 @@ pub async fn categories(tx: &mut TenantTx) -> Result<Vec<Category>> {
 /// Creates a collection, optionally with its products.
 pub async fn create_collection(tx: &mut TenantTx, collection: NewCollection) -> Result<Collection> {
     let id = CollectionId::new();
-    repo::insert_collection(tx, id, collection.handle.as_ref(), &collection.title, collection.description.as_deref())
-        .await?;
+    repo::insert_collection(tx, id, &collection).await?;
     if let Some(products) = &collection.product_ids {
         repo::replace_collection_products(tx, id, products).await?;
     }
@@ -274,15 +273,7 @@ pub async fn create_collection(tx: &mut TenantTx, collection: NewCollection) -> 
 
 /// Replaces a collection's fields, and its products when given.
 pub async fn update_collection(tx: &mut TenantTx, id: CollectionId, collection: NewCollection) -> Result<Collection> {
-    let found = repo::update_collection(
-        tx,
-        id,
-        collection.handle.as_ref(),
-        &collection.title,
-        collection.description.as_deref(),
-    )
-    .await?;
-    if !found {
+    if !repo::update_collection(tx, id, &collection).await? {
         return Err(Error::CollectionNotFound);
     }
     if let Some(products) = &collection.product_ids {

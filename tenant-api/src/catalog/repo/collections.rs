@@ -3,7 +3,7 @@
 use platform::db::TenantTx;
 
 use super::{one_row, relink};
-use crate::catalog::model::{Collection, CollectionId, IdOrHandle, ProductId};
+use crate::catalog::model::{Collection, CollectionId, IdOrHandle, NewCollection, ProductId};
 
 #[derive(sqlx::FromRow)]
 struct CollectionRow {
@@ -82,30 +82,26 @@ pub async fn find_collection(
 pub async fn insert_collection(
     tx: &mut TenantTx,
     id: CollectionId,
-    handle: &str,
-    title: &str,
-    description: Option<&str>,
+    collection: &NewCollection,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into collection (tenant_id, collection_id, handle, title, description) values ($1, $2, $3, $4, $5)",
     )
     .bind(tx.tenant_id())
     .bind(id)
-    .bind(handle)
-    .bind(title)
-    .bind(description)
+    .bind(collection.handle.as_ref())
+    .bind(&collection.title)
+    .bind(&collection.description)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Replaces a collection's own columns; false when there is none.
+/// Replaces a collection's own columns (not its products); false when there is none.
 pub async fn update_collection(
     tx: &mut TenantTx,
     id: CollectionId,
-    handle: &str,
-    title: &str,
-    description: Option<&str>,
+    collection: &NewCollection,
 ) -> Result<bool, sqlx::Error> {
     let query = sqlx::query(
         "update collection set handle = $3, title = $4, description = $5, updated_at = now() \
@@ -113,9 +109,9 @@ pub async fn update_collection(
     )
     .bind(tx.tenant_id())
     .bind(id)
-    .bind(handle)
-    .bind(title)
-    .bind(description);
+    .bind(collection.handle.as_ref())
+    .bind(&collection.title)
+    .bind(&collection.description);
     one_row(tx, query).await
 }
 
