@@ -100,7 +100,7 @@ pub(super) async fn create_upload(
     let key = ObjectKey::new(tenant.id, &format!("products/{product}/{id}.{extension}"))
         .ok_or_else(|| Problem::internal(anyhow::anyhow!("generated media key is unsafe")))?;
 
-    let mut tx = staff.read().await?;
+    let mut tx = staff.begin().await?;
     let media = service::add_media(&mut tx, product, id, key.as_str(), &body.content_type, body.byte_size, alt).await?;
     let byte_size = u64::try_from(body.byte_size).map_err(anyhow::Error::from)?;
     let upload = state.media.presign_upload(&key, &body.content_type, byte_size, &request_origin(&headers)).await?;

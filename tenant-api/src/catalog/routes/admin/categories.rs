@@ -63,7 +63,7 @@ pub(crate) async fn create_category(
 /// `GET /admin/categories`: every category, flat (each names its parent).
 pub(crate) async fn list_categories(staff: Staff) -> Result<Json<ListResponse<CategoryResponse>>, Problem> {
     staff.require(READ)?;
-    Ok(Json(ListResponse::all(service::categories(&mut staff.read().await?).await?)))
+    Ok(Json(ListResponse::all(service::categories(&mut staff.begin().await?).await?)))
 }
 
 /// `PATCH /admin/categories/{id}`: rename, re-handle or move (`parent_id: null` = root).

@@ -53,7 +53,7 @@ pub(crate) async fn list_collections(
     staff.require(READ)?;
     let page = params?.0.page()?;
     let after = page.after.map(CollectionId::from_uuid);
-    let collections = repo::list_collections(&mut staff.read().await?, false, page.limit, after).await?;
+    let collections = repo::list_collections(&mut staff.begin().await?, false, page.limit, after).await?;
     Ok(Json(page.respond(collections, |c| c.id.as_uuid(), Into::into)))
 }
 
@@ -61,7 +61,7 @@ pub(crate) async fn list_collections(
 pub(crate) async fn get_collection(staff: Staff, Path(id): Path<String>) -> Result<Json<CollectionResponse>, Problem> {
     staff.require(READ)?;
     let id = IdOrHandle::Id(CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?);
-    let collection = repo::find_collection(&mut staff.read().await?, &id, false).await?;
+    let collection = repo::find_collection(&mut staff.begin().await?, &id, false).await?;
     Ok(Json(collection.ok_or(Error::CollectionNotFound)?.into()))
 }
 

@@ -76,8 +76,8 @@ impl Staff {
         self.principal.require(scope)
     }
 
-    /// A transaction of the store for reads; dropping it rolls it back.
-    pub(super) async fn read(&self) -> Result<TenantTx, Problem> {
+    /// A transaction of the store; dropping it uncommitted rolls it back.
+    pub(super) async fn begin(&self) -> Result<TenantTx, Problem> {
         Ok(self.state.db.tenant_tx(&self.tenant).await?)
     }
 
@@ -90,7 +90,7 @@ impl Staff {
     where
         Problem: From<E>,
     {
-        let mut tx = self.read().await?;
+        let mut tx = self.begin().await?;
         let value = change(&mut tx).await?;
         tx.commit().await?;
         self.state.storefront_cache.invalidate(self.tenant.id).await;

@@ -167,7 +167,7 @@ pub(crate) async fn list_products(
         ),
     };
     let after = page.after.map(ProductId::from_uuid);
-    let products = repo::list_products_any_status(&mut staff.read().await?, status, page.limit, after).await?;
+    let products = repo::list_products_any_status(&mut staff.begin().await?, status, page.limit, after).await?;
     Ok(Json(page.respond(products, |p| p.id.as_uuid(), |p| staff.product(p))))
 }
 
@@ -175,7 +175,7 @@ pub(crate) async fn list_products(
 pub(crate) async fn get_product(staff: Staff, Path(id): Path<String>) -> Result<Json<ProductResponse>, Problem> {
     staff.require(READ)?;
     let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
-    let product = service::product_any_status(&mut staff.read().await?, id).await?;
+    let product = service::product_any_status(&mut staff.begin().await?, id).await?;
     Ok(Json(staff.product(product)))
 }
 
