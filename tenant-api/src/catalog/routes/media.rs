@@ -150,8 +150,7 @@ pub(super) async fn complete_upload(
 pub(super) async fn delete_media(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
     let (product, media) = media_path(path)?;
-    staff.write(async |tx| service::delete_media(tx, product, media).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    staff.delete(async |tx| service::delete_media(tx, product, media).await).await
 }
 
 /// `PUT /media/uploads/{token}` (local backend): the token is the credential. It

@@ -38,6 +38,10 @@ trait Shapes {
     fn reads<R: ToSchema>(self, answer: &str) -> Self;
     /// A body `B` that answers with `R` (`status`: 201 or 200).
     fn writes<B: ToSchema, R: ToSchema>(self, status: u16, answer: &str) -> Self;
+    /// Creates an `R` from `B`: 201, or 422 on a field, or 409 (`conflict`).
+    fn creates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self;
+    /// Changes an `R` by `B`: 200, or 404, 422 on a field, or 409 (`conflict`).
+    fn updates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self;
     /// 204, or 404.
     fn deletes(self) -> Self;
 }
@@ -53,6 +57,14 @@ impl Shapes for Endpoint {
 
     fn writes<B: ToSchema, R: ToSchema>(self, status: u16, answer: &str) -> Self {
         self.body::<B>().json::<R>(status, answer)
+    }
+
+    fn creates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self {
+        self.writes::<B, R>(201, answer).problems(&[INVALID, (409, conflict)])
+    }
+
+    fn updates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self {
+        self.writes::<B, R>(200, answer).problems(&[NOT_FOUND, INVALID, (409, conflict)])
     }
 
     fn deletes(self) -> Self {
@@ -94,8 +106,10 @@ pub(crate) fn doc() -> OpenApi {
         store(get("/store/collections/{id_or_handle}", "Read a collection by id or handle"))
             .reads::<CollectionResponse>("The collection."),
         admin(post("/admin/products", "Create a product with its variants"))
-            .writes::<CreateProductRequest, ProductResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken` or `sku-taken`; or the plan's product quota is used up.")]),
+            .creates::<CreateProductRequest, ProductResponse>(
+                "Created.",
+                "`handle-taken` or `sku-taken`; or the plan's product quota is used up.",
+            ),
         admin(get("/admin/products", "List products in every status, newest first"))
             .query("status", "active | draft | archived.")
             .lists::<ProductResponse>(),
@@ -107,15 +121,13 @@ pub(crate) fn doc() -> OpenApi {
         admin(get("/admin/products/{product_id}", "Read a product in any status"))
             .reads::<ProductResponse>("The product."),
         admin(patch("/admin/products/{product_id}", "Change a product's given fields"))
-            .writes::<UpdateProductRequest, ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
+            .updates::<UpdateProductRequest, ProductResponse>("The product.", "`handle-taken`."),
         admin(delete("/admin/products/{product_id}", "Delete a product")).deletes(),
         admin(post("/admin/products/{product_id}/variants", "Add a variant"))
             .writes::<VariantIn, ProductResponse>(201, "The product with the new variant.")
             .problems(&[NOT_FOUND, INVALID, (409, "`sku-taken`.")]),
         admin(patch("/admin/products/{product_id}/variants/{variant_id}", "Change a variant's given fields"))
-            .writes::<UpdateVariantRequest, ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`sku-taken`.")]),
+            .updates::<UpdateVariantRequest, ProductResponse>("The product.", "`sku-taken`."),
         admin(delete("/admin/products/{product_id}/variants/{variant_id}", "Delete a variant"))
             .deletes()
             .problems(&[(409, "A product keeps at least one variant.")]),
@@ -128,24 +140,20 @@ pub(crate) fn doc() -> OpenApi {
             .json::<MediaResponse>(200, "The media, ready.")
             .problems(&[NOT_FOUND, (409, "`upload-missing`: nothing was uploaded yet.")]),
         admin(post("/admin/categories", "Create a category (a root, or a child of `parent_id`)"))
-            .writes::<CreateCategoryRequest, CategoryResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken`.")]),
+            .creates::<CreateCategoryRequest, CategoryResponse>("Created.", "`handle-taken`."),
         admin(get("/admin/categories", "List every category, flat")).page::<CategoryResponse>(),
         admin(patch("/admin/categories/{category_id}", "Rename, re-handle or move a category"))
-            .writes::<UpdateCategoryRequest, CategoryResponse>(200, "The category.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
+            .updates::<UpdateCategoryRequest, CategoryResponse>("The category.", "`handle-taken`."),
         admin(delete("/admin/categories/{category_id}", "Delete a category without children"))
             .deletes()
             .problems(&[(409, "The category has children.")]),
         admin(post("/admin/collections", "Create a collection"))
-            .writes::<CollectionRequest, CollectionResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken`.")]),
+            .creates::<CollectionRequest, CollectionResponse>("Created.", "`handle-taken`."),
         admin(get("/admin/collections", "List collections")).lists::<CollectionResponse>(),
         admin(get("/admin/collections/{collection_id}", "Read a collection with products in any status"))
             .reads::<CollectionResponse>("The collection."),
         admin(put("/admin/collections/{collection_id}", "Replace a collection's fields (and products when given)"))
-            .writes::<CollectionRequest, CollectionResponse>(200, "The collection.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
+            .updates::<CollectionRequest, CollectionResponse>("The collection.", "`handle-taken`."),
         admin(delete("/admin/collections/{collection_id}", "Delete a collection")).deletes(),
         put("/media/uploads/{token}", "Upload bytes to the local media backend")
             .tag("media")

@@ -90,6 +90,5 @@ pub(crate) async fn update_category(
 pub(crate) async fn delete_category(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
     let id = CategoryId::parse(&id).ok_or(Error::CategoryNotFound)?;
-    staff.write(async |tx| service::delete_category(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    staff.delete(async |tx| service::delete_category(tx, id).await).await
 }

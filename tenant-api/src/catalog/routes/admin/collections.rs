@@ -81,6 +81,5 @@ pub(crate) async fn replace_collection(
 pub(crate) async fn delete_collection(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
     let id = CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?;
-    staff.write(async |tx| service::delete_collection(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    staff.delete(async |tx| service::delete_collection(tx, id).await).await
 }

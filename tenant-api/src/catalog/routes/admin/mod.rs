@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{FromRef, FromRequestParts},
-    http::request::Parts,
+    http::{request::Parts, StatusCode},
 };
 use platform::{
     auth::{Authenticator, StaffPrincipal},
@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer};
 use super::{id_page, ProductResponse};
 use crate::catalog::{
     model::{Product, SearchLanguage},
-    CatalogState,
+    CatalogState, Error,
 };
 
 const READ: &str = "catalog:read";
@@ -95,6 +95,15 @@ impl Staff {
         tx.commit().await?;
         self.state.storefront_cache.invalidate(self.tenant.id).await;
         Ok(value)
+    }
+
+    /// Runs a deleting write ([`Staff::write`]): 204.
+    pub(super) async fn delete(
+        &self,
+        delete: impl AsyncFnOnce(&mut TenantTx) -> Result<(), Error>,
+    ) -> Result<StatusCode, Problem> {
+        self.write(delete).await?;
+        Ok(StatusCode::NO_CONTENT)
     }
 
     /// The plan's product quota of the store (`None` when the registry has no plan).

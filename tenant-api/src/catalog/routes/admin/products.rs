@@ -207,6 +207,5 @@ pub(crate) async fn update_product(
 pub(crate) async fn delete_product(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
     let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
-    staff.write(async |tx| service::delete_product(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    staff.delete(async |tx| service::delete_product(tx, id).await).await
 }

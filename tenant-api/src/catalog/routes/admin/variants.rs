@@ -118,6 +118,5 @@ pub(crate) async fn update_variant(
 pub(crate) async fn delete_variant(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
     staff.require(WRITE)?;
     let (id, variant) = variant_path(path)?;
-    staff.write(async |tx| service::delete_variant(tx, id, variant).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    staff.delete(async |tx| service::delete_variant(tx, id, variant).await).await
 }
