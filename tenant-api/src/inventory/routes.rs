@@ -7,7 +7,7 @@ use axum::{
 };
 use platform::{
     auth::{Authenticator, StaffPrincipal},
-    problem::{ApiJson, FieldError, Problem},
+    problem::{ApiJson, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
@@ -81,10 +81,8 @@ async fn put_level(
 ) -> Result<Json<StockResponse>, Problem> {
     principal.require("inventory:write")?;
     let variant = variant_id(&variant)?;
-    let on_hand = i32::try_from(body.on_hand)
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| Error::Invalid(vec![FieldError::new("on_hand", "must be 0 to 2147483647")]))?;
+    let on_hand =
+        i32::try_from(body.on_hand).ok().filter(|n| *n >= 0).ok_or(Error::InvalidOnHand("must be 0 to 2147483647"))?;
     let mut tx = state.db.tenant_tx(&tenant).await?;
     let level = service::set_on_hand(&mut tx, variant, on_hand).await?;
     tx.commit().await?;

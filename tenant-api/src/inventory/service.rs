@@ -20,7 +20,7 @@ pub async fn level(tx: &mut TenantTx, variant: VariantId) -> Result<StockLevel, 
 /// Sets how many units are on hand; refused below what is reserved.
 pub async fn set_on_hand(tx: &mut TenantTx, variant: VariantId, on_hand: i32) -> Result<StockLevel, Error> {
     if on_hand < 0 {
-        return Err(Error::Invalid(vec![platform::problem::FieldError::new("on_hand", "must be 0 or more")]));
+        return Err(Error::InvalidOnHand("must be 0 or more"));
     }
     repo::set_on_hand(tx, variant, on_hand).await?.ok_or(Error::VariantNotFound)
 }
