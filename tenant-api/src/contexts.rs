@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr};
 
 use axum::Router;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A bounded context with its own router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

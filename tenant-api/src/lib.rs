@@ -17,5 +17,6 @@ pub mod payments;
 pub mod seed;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod wire;
 pub mod worker;

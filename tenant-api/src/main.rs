@@ -27,7 +27,6 @@ enum Command {
     Migrate,
     /// Give a store the demo catalog (idempotent).
     SeedDemo {
-        /// The store's slug.
         #[arg(long, default_value = "demo")]
         slug: String,
     },

@@ -7,7 +7,6 @@ use axum::{extract::FromRef, middleware, Router};
 use platform::{
     auth::{Authenticator, Signer},
     config::{RateLimitMode, Settings},
-    crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
@@ -17,58 +16,14 @@ use platform::{
 };
 use tokio::net::TcpListener;
 
+pub use crate::state::{AppState, Parts};
 use crate::{
-    catalog::cache::StorefrontCache,
+    catalog::{self, cache::StorefrontCache, CatalogState},
     contexts::Context,
-    payments::{test_provider::TestProvider, PaymentProvider},
+    inventory::InventoryState,
+    payments::test_provider::TestProvider,
     settings::CommerceSettings,
 };
-
-/// What every handler can reach. Cloned for every request (axum's `State`), so
-/// it is one `Arc`: a clone is one atomic increment, not one per field (the
-/// per-field clones showed up at 5 % of a warm storefront read's profile).
-#[derive(Clone)]
-pub struct AppState(Arc<Parts>);
-
-impl std::ops::Deref for AppState {
-    type Target = Parts;
-    fn deref(&self) -> &Parts {
-        &self.0
-    }
-}
-
-/// The parts of [`AppState`].
-pub struct Parts {
-    /// Control database and cell pools.
-    pub db: Db,
-    /// Redis (carts, idempotency, rate limits).
-    pub redis: redis::aio::ConnectionManager,
-    /// Host → store resolution.
-    pub resolver: TenantResolver,
-    /// Staff tokens and API keys.
-    pub auth: Authenticator,
-    /// Plan quotas per store (rate limits, product counts).
-    pub quotas: QuotaCache,
-    /// Request rate limiters per store (mounted unless `RATE_LIMITS=off`).
-    pub rate_limits: RateLimits,
-    /// Configuration.
-    pub settings: Arc<Settings>,
-    /// Cached storefront responses, dropped on catalog writes in every replica.
-    pub storefront_cache: StorefrontCache,
-    /// Where product media is stored.
-    pub media: MediaStore,
-    /// Commerce configuration (token, cart and reservation lifetimes, worker intervals).
-    pub commerce: Arc<CommerceSettings>,
-    /// Signs shopper tokens (the platform's key, storefront audience).
-    pub signer: Signer,
-    /// Seals secrets written to the outbox (password reset tokens).
-    pub master: MasterKeys,
-    /// The built-in test provider; `payments::for_store` picks it or Stripe
-    /// per store from the store's payment settings.
-    pub payments: Arc<dyn PaymentProvider>,
-    /// The HTTP client (connection pool) of every store's Stripe calls.
-    pub stripe_http: reqwest::Client,
-}
 
 impl AppState {
     /// Connects to PostgreSQL and Redis and starts following tenant announcements.
@@ -102,6 +57,12 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
+        let catalog = CatalogState::new(catalog::state::Parts {
+            db: db.clone(),
+            storefront_cache: storefront_cache.clone(),
+            media: media.clone(),
+            quotas: quotas.clone(),
+        });
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -117,6 +78,7 @@ impl AppState {
             master,
             payments: Arc::new(TestProvider),
             stripe_http: crate::payments::stripe::http_client()?,
+            catalog,
         })))
     }
 }
@@ -124,6 +86,18 @@ impl AppState {
 impl FromRef<AppState> for Authenticator {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for CatalogState {
+    fn from_ref(state: &AppState) -> Self {
+        state.catalog.clone()
+    }
+}
+
+impl FromRef<AppState> for InventoryState {
+    fn from_ref(state: &AppState) -> Self {
+        InventoryState { db: state.db.clone() }
     }
 }
 

@@ -51,7 +51,6 @@ pub enum Error {
     /// A product keeps at least one variant.
     #[error("last variant")]
     LastVariant,
-    /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -55,7 +55,6 @@ pub struct RowError {
     pub row: usize,
     /// The field at fault.
     pub field: String,
-    /// What is wrong.
     pub message: String,
 }
 
@@ -307,13 +306,14 @@ fn product_fields(record: &Record, handle: Handle) -> Result<ValidProduct, RowEr
 fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
     let row = record.row;
     let sku = Sku::parse(record.get("sku").unwrap_or_default()).map_err(|m| RowError::new(row, "sku", m))?;
-    let price = amount(record, "price")?.ok_or_else(|| RowError::new(row, "price", "is required"))?;
-    let compare_at = amount(record, "compare_at_price")?;
+    let price =
+        whole_number(record, "price", MINOR_UNITS)?.ok_or_else(|| RowError::new(row, "price", "is required"))?;
+    let compare_at = whole_number(record, "compare_at_price", MINOR_UNITS)?;
     if compare_at.is_some_and(|c| c < price) {
         return Err(RowError::new(row, "compare_at_price", "must not be below the price"));
     }
-    let weight_grams = count(record, "weight_grams")?;
-    let stock = count(record, "stock")?.unwrap_or(0);
+    let weight_grams = whole_number(record, "weight_grams", COUNT)?;
+    let stock = whole_number(record, "stock", COUNT)?.unwrap_or(0);
     let barcode = record.get("barcode").map(str::to_owned);
     if barcode.as_ref().is_some_and(|b| b.len() > 64) {
         return Err(RowError::new(row, "barcode", "must be at most 64 characters"));
@@ -325,29 +325,17 @@ fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
     Ok(ValidVariant { row, sku, title: title.to_owned(), price, compare_at, weight_grams, barcode, stock })
 }
 
-/// A non-negative amount in minor units.
-fn amount(record: &Record, field: &str) -> Result<Option<i64>, RowError> {
-    record
-        .get(field)
-        .map(|raw| {
-            raw.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| RowError::new(record.row, field, "must be a whole number of minor units, 0 or more"))
-        })
-        .transpose()
-}
+const MINOR_UNITS: &str = "must be a whole number of minor units, 0 or more";
+const COUNT: &str = "must be a whole number, 0 or more";
 
-fn count(record: &Record, field: &str) -> Result<Option<i32>, RowError> {
-    record
-        .get(field)
-        .map(|raw| {
-            raw.parse::<i32>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| RowError::new(record.row, field, "must be a whole number, 0 or more"))
-        })
-        .transpose()
+/// A whole number, 0 or more, of the field when the record has it; else `refusal`.
+fn whole_number<N>(record: &Record, field: &str, refusal: &str) -> Result<Option<N>, RowError>
+where
+    N: std::str::FromStr + PartialOrd + Default,
+{
+    let Some(raw) = record.get(field) else { return Ok(None) };
+    let number = raw.parse::<N>().ok().filter(|n| *n >= N::default());
+    number.map(Some).ok_or_else(|| RowError::new(record.row, field, refusal))
 }
 
 /// Leaves out products whose handle and variants whose SKU the store already uses.
@@ -357,25 +345,11 @@ async fn reject_taken(
     errors: &mut Vec<RowError>,
 ) -> Result<(), Error> {
     let handles: Vec<&str> = products.iter().map(|p| p.handle.as_ref()).collect();
-    let taken: HashSet<String> =
-        sqlx::query_scalar("select handle from product where tenant_id = $1 and handle = any($2)")
-            .bind(tx.tenant_id())
-            .bind(&handles)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(Error::from)?
-            .into_iter()
-            .collect();
+    let taken =
+        already_used(tx, "select handle from product where tenant_id = $1 and handle = any($2)", &handles).await?;
     let skus: Vec<&str> = products.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.as_ref())).collect();
-    let taken_skus: HashSet<String> =
-        sqlx::query_scalar("select sku from product_variant where tenant_id = $1 and sku = any($2)")
-            .bind(tx.tenant_id())
-            .bind(&skus)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(Error::from)?
-            .into_iter()
-            .collect();
+    let taken_skus =
+        already_used(tx, "select sku from product_variant where tenant_id = $1 and sku = any($2)", &skus).await?;
     for product in products.iter_mut() {
         if taken.contains(product.handle.as_ref()) {
             for row in product.rows.drain(..) {
@@ -393,6 +367,12 @@ async fn reject_taken(
         });
     }
     Ok(())
+}
+
+/// Those of `values` the store already uses: `sql` selects them (`$2` is `values`).
+async fn already_used(tx: &mut TenantTx, sql: &str, values: &[&str]) -> Result<HashSet<String>, Error> {
+    let used: Vec<String> = sqlx::query_scalar(sql).bind(tx.tenant_id()).bind(values).fetch_all(&mut **tx).await?;
+    Ok(used.into_iter().collect())
 }
 
 /// Writes one chunk of products with their variants and stock levels; returns

@@ -9,7 +9,9 @@ pub mod pricing;
 mod repo;
 mod routes;
 pub mod service;
+pub mod state;
 
 pub use error::{Error, Result};
 pub(crate) use routes::doc;
 pub use routes::router;
+pub use state::CatalogState;

@@ -38,7 +38,6 @@ pub enum ProductStatus {
 }
 
 impl ProductStatus {
-    /// Parses the stored or requested spelling.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "draft" => Some(Self::Draft),
@@ -48,7 +47,6 @@ impl ProductStatus {
         }
     }
 
-    /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
@@ -150,13 +148,10 @@ pub struct ProductOption {
 /// A variant as shoppers and staff see it.
 #[derive(Clone, Debug)]
 pub struct Variant {
-    /// Its id.
     pub id: VariantId,
-    /// Stock keeping unit, unique in the store.
     pub sku: String,
     /// Name of the option combination ("Large / Blue").
     pub title: String,
-    /// Unit price.
     pub price: Money,
     /// The "was" price shown struck through; never below the price.
     pub compare_at_price: Option<Money>,
@@ -178,7 +173,6 @@ pub enum MediaStatus {
 }
 
 impl MediaStatus {
-    /// Parses the stored spelling.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "pending" => Some(Self::Pending),
@@ -187,7 +181,6 @@ impl MediaStatus {
         }
     }
 
-    /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -199,34 +192,28 @@ impl MediaStatus {
 /// An image or file of a product.
 #[derive(Clone, Debug)]
 pub struct Media {
-    /// Its id.
     pub id: MediaId,
     /// Its key in the media backend (starts with the store id).
     pub storage_key: String,
     /// MIME type.
     pub content_type: String,
-    /// Size in bytes.
     pub byte_size: i64,
     /// Alternative text.
     pub alt: Option<String>,
     /// Display order.
     pub position: i32,
-    /// Pending or ready.
     pub status: MediaStatus,
 }
 
 /// A product with everything that hangs off it.
 #[derive(Clone, Debug)]
 pub struct Product {
-    /// Its id.
     pub id: ProductId,
     /// Store-unique URL name.
     pub handle: String,
-    /// Display title.
     pub title: String,
     /// Long description.
     pub description: Option<String>,
-    /// Visibility.
     pub status: ProductStatus,
     /// Free-form attributes (material, brand…), used for filters.
     pub attributes: Attributes,
@@ -238,16 +225,13 @@ pub struct Product {
     pub category_ids: Vec<CategoryId>,
     /// Media, in display order.
     pub media: Vec<Media>,
-    /// Created.
     pub created_at: DateTime<Utc>,
-    /// Last changed.
     pub updated_at: DateTime<Utc>,
 }
 
 /// A validated variant to create.
 #[derive(Clone, Debug)]
 pub struct NewVariant {
-    /// SKU.
     pub sku: Sku,
     /// Title; "Default" when none is given.
     pub title: String,
@@ -255,11 +239,8 @@ pub struct NewVariant {
     pub price: Money,
     /// "Was" price, at least the price.
     pub compare_at_price: Option<Money>,
-    /// Weight in grams.
     pub weight_grams: Option<i32>,
-    /// Barcode.
     pub barcode: Option<String>,
-    /// Option values.
     pub options: BTreeMap<String, String>,
     /// Initial stock.
     pub stock: i32,
@@ -268,34 +249,25 @@ pub struct NewVariant {
 /// A validated product to create.
 #[derive(Clone, Debug)]
 pub struct NewProduct {
-    /// Title.
     pub title: String,
     /// Handle; derived from the title when none is given.
     pub handle: Handle,
-    /// Description.
     pub description: Option<String>,
-    /// Status.
     pub status: ProductStatus,
-    /// Attributes.
     pub attributes: Attributes,
-    /// Options.
     pub options: Vec<ProductOption>,
     /// Variants, at least one.
     pub variants: Vec<NewVariant>,
-    /// Categories.
     pub category_ids: Vec<CategoryId>,
 }
 
 /// A validated change to a product; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct ProductPatch {
-    /// New title.
     pub title: Option<String>,
-    /// New handle.
     pub handle: Option<Handle>,
     /// New description (`Some(None)` clears it).
     pub description: Option<Option<String>>,
-    /// New status.
     pub status: Option<ProductStatus>,
     /// Replaces the attributes.
     pub attributes: Option<Attributes>,
@@ -308,34 +280,25 @@ pub struct ProductPatch {
 /// A validated change to a variant; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct VariantPatch {
-    /// New SKU.
     pub sku: Option<Sku>,
-    /// New title.
     pub title: Option<String>,
-    /// New price.
     pub price: Option<Money>,
     /// New compare-at price (`Some(None)` clears it).
     pub compare_at_price: Option<Option<Money>>,
-    /// New weight.
     pub weight_grams: Option<Option<i32>>,
-    /// New barcode.
     pub barcode: Option<Option<String>>,
-    /// New option values.
     pub options: Option<BTreeMap<String, String>>,
 }
 
 /// A node of the category tree.
 #[derive(Clone, Debug)]
 pub struct Category {
-    /// Its id.
     pub id: CategoryId,
     /// Its parent; `None` for a root.
     pub parent_id: Option<CategoryId>,
     /// Store-unique URL name.
     pub handle: String,
-    /// Display name.
     pub name: String,
-    /// Description.
     pub description: Option<String>,
     /// Order among siblings.
     pub position: i32,
@@ -346,11 +309,8 @@ pub struct Category {
 pub struct NewCategory {
     /// Parent; `None` for a root.
     pub parent_id: Option<CategoryId>,
-    /// Handle.
     pub handle: Handle,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: Option<String>,
     /// Order among siblings.
     pub position: i32,
@@ -361,26 +321,19 @@ pub struct NewCategory {
 pub struct CategoryPatch {
     /// New parent (`Some(None)` makes it a root).
     pub parent_id: Option<Option<CategoryId>>,
-    /// New handle.
     pub handle: Option<Handle>,
-    /// New name.
     pub name: Option<String>,
-    /// New description.
     pub description: Option<Option<String>>,
-    /// New position.
     pub position: Option<i32>,
 }
 
 /// A hand-picked set of products.
 #[derive(Clone, Debug)]
 pub struct Collection {
-    /// Its id.
     pub id: CollectionId,
     /// Store-unique URL name.
     pub handle: String,
-    /// Title.
     pub title: String,
-    /// Description.
     pub description: Option<String>,
     /// Its products, in order.
     pub product_ids: Vec<ProductId>,
@@ -389,11 +342,8 @@ pub struct Collection {
 /// A validated collection to create or replace.
 #[derive(Clone, Debug)]
 pub struct NewCollection {
-    /// Handle.
     pub handle: Handle,
-    /// Title.
     pub title: String,
-    /// Description.
     pub description: Option<String>,
     /// Products, in order; `None` keeps them on update.
     pub product_ids: Option<Vec<ProductId>>,
@@ -432,7 +382,6 @@ impl SearchLanguage {
         })
     }
 
-    /// The configuration's name.
     pub fn as_str(self) -> &'static str {
         self.0
     }
@@ -454,7 +403,6 @@ pub enum Sort {
 }
 
 impl Sort {
-    /// Parses the query parameter.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "newest" => Some(Self::Newest),
@@ -491,15 +439,43 @@ pub enum Keyset {
     Relevance(f64, ProductId),
 }
 
+/// How a storefront path or filter names a category or collection: by id when
+/// the text is one, by handle otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdOrHandle<I> {
+    Id(I),
+    Handle(String),
+}
+
+impl<I: Copy> IdOrHandle<I> {
+    /// `id` is the id type's own parser (`CategoryId::parse`).
+    pub fn parse(raw: &str, id: impl FnOnce(&str) -> Option<I>) -> Self {
+        id(raw).map_or_else(|| Self::Handle(raw.to_owned()), Self::Id)
+    }
+
+    pub fn id(&self) -> Option<I> {
+        match self {
+            Self::Id(id) => Some(*id),
+            Self::Handle(_) => None,
+        }
+    }
+
+    pub fn handle(&self) -> Option<&str> {
+        match self {
+            Self::Id(_) => None,
+            Self::Handle(handle) => Some(handle),
+        }
+    }
+}
+
 /// Which active products a storefront list holds.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFilter {
     /// Search phrase (full text, with trigram matching for misspellings).
     pub query: Option<String>,
-    /// A category's id or handle; its descendants are included.
-    pub category: Option<String>,
-    /// A collection's id or handle.
-    pub collection: Option<String>,
+    /// Its descendants are included.
+    pub category: Option<IdOrHandle<CategoryId>>,
+    pub collection: Option<IdOrHandle<CollectionId>>,
     /// Lowest variant price at least this (minor units).
     pub price_min: Option<i64>,
     /// Lowest variant price at most this (minor units).
@@ -520,7 +496,6 @@ pub struct Page {
 /// A page of products with the key to continue after its last one.
 #[derive(Clone, Debug)]
 pub struct ProductPage {
-    /// The products.
     pub items: Vec<Product>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Keyset>,
@@ -544,11 +519,8 @@ pub struct Facets {
 /// One autocomplete suggestion.
 #[derive(Clone, Debug)]
 pub struct Suggestion {
-    /// The product.
     pub id: ProductId,
-    /// Its handle.
     pub handle: String,
-    /// Its title.
     pub title: String,
 }
 

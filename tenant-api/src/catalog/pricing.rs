@@ -6,16 +6,13 @@ use platform::{
     db::TenantTx,
     money::{Currency, Money},
 };
-use uuid::Uuid;
 
 use super::model::{ProductId, VariantId};
 
 /// A variant as checkout sees it.
 #[derive(Clone, Debug)]
 pub struct SaleVariant {
-    /// The variant.
     pub variant_id: VariantId,
-    /// Its product.
     pub product_id: ProductId,
     /// Product and variant title, e.g. "Classic Tee / M".
     pub title: String,
@@ -30,8 +27,7 @@ pub struct SaleVariant {
 /// The variants of `ids` that exist in this store, in one query.
 #[tracing::instrument(skip_all, fields(variants = ids.len()))]
 pub async fn variants_for_sale(tx: &mut TenantTx, ids: &[VariantId]) -> anyhow::Result<Vec<SaleVariant>> {
-    let ids: Vec<Uuid> = ids.iter().map(|v| v.as_uuid()).collect();
-    type Row = (Uuid, Uuid, String, String, String, i64, String, bool);
+    type Row = (VariantId, ProductId, String, String, String, i64, String, bool);
     let rows: Vec<Row> = sqlx::query_as(
         "select v.variant_id, v.product_id, p.title, v.title, v.sku, v.price_amount, v.currency, \
                 p.status = 'active' \
@@ -39,23 +35,16 @@ pub async fn variants_for_sale(tx: &mut TenantTx, ids: &[VariantId]) -> anyhow::
          where v.tenant_id = $1 and v.variant_id = any($2)",
     )
     .bind(tx.tenant_id())
-    .bind(&ids)
+    .bind(ids)
     .fetch_all(&mut **tx)
     .await?;
     rows.into_iter()
-        .map(|(variant, product, product_title, variant_title, sku, amount, currency, on_sale)| {
+        .map(|(variant_id, product_id, product_title, variant_title, sku, amount, currency, on_sale)| {
             let currency = Currency::parse(currency.trim())
                 .ok_or_else(|| anyhow::anyhow!("stored currency {currency:?} is not ISO 4217"))?;
             let title =
                 if variant_title == "Default" { product_title } else { format!("{product_title} / {variant_title}") };
-            Ok(SaleVariant {
-                variant_id: VariantId::from_uuid(variant),
-                product_id: ProductId::from_uuid(product),
-                title,
-                sku,
-                price: Money::new(amount, currency),
-                on_sale,
-            })
+            Ok(SaleVariant { variant_id, product_id, title, sku, price: Money::new(amount, currency), on_sale })
         })
         .collect()
 }

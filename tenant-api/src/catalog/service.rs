@@ -5,7 +5,7 @@ use platform::{db::TenantTx, problem::FieldError};
 
 use super::{
     model::{
-        Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, Media, MediaId, NewCategory,
+        Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, IdOrHandle, Media, MediaId, NewCategory,
         NewCollection, NewProduct, NewVariant, Page, Product, ProductFilter, ProductId, ProductOption, ProductPage,
         ProductPatch, SearchLanguage, Sort, VariantId, VariantPatch,
     },
@@ -193,7 +193,7 @@ pub async fn facets(tx: &mut TenantTx, language: SearchLanguage, filter: &Produc
     Ok(repo::facets(tx, language, filter, categories.as_deref(), collection).await?)
 }
 
-type Resolved = (Option<Vec<uuid::Uuid>>, Option<uuid::Uuid>);
+type Resolved = (Option<Vec<CategoryId>>, Option<CollectionId>);
 
 /// The filter's category (with descendants) and collection as ids; `None` when
 /// either names nothing in this store.
@@ -264,31 +264,22 @@ pub async fn categories(tx: &mut TenantTx) -> Result<Vec<Category>> {
 /// Creates a collection, optionally with its products.
 pub async fn create_collection(tx: &mut TenantTx, collection: NewCollection) -> Result<Collection> {
     let id = CollectionId::new();
-    repo::insert_collection(tx, id, collection.handle.as_ref(), &collection.title, collection.description.as_deref())
-        .await?;
+    repo::insert_collection(tx, id, &collection).await?;
     if let Some(products) = &collection.product_ids {
         repo::replace_collection_products(tx, id, products).await?;
     }
-    repo::find_collection(tx, &id.to_string(), false).await?.ok_or(Error::CollectionNotFound)
+    repo::find_collection(tx, &IdOrHandle::Id(id), false).await?.ok_or(Error::CollectionNotFound)
 }
 
 /// Replaces a collection's fields, and its products when given.
 pub async fn update_collection(tx: &mut TenantTx, id: CollectionId, collection: NewCollection) -> Result<Collection> {
-    let found = repo::update_collection(
-        tx,
-        id,
-        collection.handle.as_ref(),
-        &collection.title,
-        collection.description.as_deref(),
-    )
-    .await?;
-    if !found {
+    if !repo::update_collection(tx, id, &collection).await? {
         return Err(Error::CollectionNotFound);
     }
     if let Some(products) = &collection.product_ids {
         repo::replace_collection_products(tx, id, products).await?;
     }
-    repo::find_collection(tx, &id.to_string(), false).await?.ok_or(Error::CollectionNotFound)
+    repo::find_collection(tx, &IdOrHandle::Id(id), false).await?.ok_or(Error::CollectionNotFound)
 }
 
 /// Deletes a collection (its products stay).

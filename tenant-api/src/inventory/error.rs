@@ -6,13 +6,12 @@ pub enum Error {
     /// No such variant in this store.
     #[error("variant not found")]
     VariantNotFound,
-    /// Input breaks a rule.
+    /// `on_hand` breaks a rule; the message says which.
     #[error("invalid input")]
-    Invalid(Vec<FieldError>),
+    InvalidOnHand(&'static str),
     /// Setting on_hand below what is reserved would oversell.
     #[error("below reserved")]
     BelowReserved,
-    /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -30,7 +29,7 @@ impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
             Error::VariantNotFound => Problem::not_found("variant-not-found", "No such variant in this store."),
-            Error::Invalid(errors) => Problem::validation(errors),
+            Error::InvalidOnHand(message) => Problem::validation(vec![FieldError::new("on_hand", message)]),
             Error::BelowReserved => {
                 Problem::conflict("below-reserved", "on_hand cannot drop below the units reserved by checkouts.")
                     .with_errors(vec![FieldError::new("on_hand", "is below the reserved quantity")])

@@ -13,3 +13,9 @@ pub mod service;
 pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
+
+/// What inventory's handlers need: the database (a clone is two atomic increments).
+#[derive(Clone)]
+pub struct InventoryState {
+    pub db: platform::db::Db,
+}

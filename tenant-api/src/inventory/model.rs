@@ -5,7 +5,6 @@ use crate::catalog::model::VariantId;
 /// The stock of one variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StockLevel {
-    /// The variant.
     pub variant_id: VariantId,
     /// Units in the warehouse.
     pub on_hand: i32,

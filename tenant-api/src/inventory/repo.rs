@@ -1,13 +1,12 @@
 //! Inventory SQL.
 
 use platform::db::TenantTx;
-use uuid::Uuid;
 
 use super::model::StockLevel;
 use crate::catalog::model::VariantId;
 
 /// Creates stock levels for new variants (one statement for any number).
-pub async fn insert_levels(tx: &mut TenantTx, variants: &[Uuid], on_hand: &[i32]) -> Result<(), sqlx::Error> {
+pub async fn insert_levels(tx: &mut TenantTx, variants: &[VariantId], on_hand: &[i32]) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into inventory_level (tenant_id, variant_id, on_hand) \
          select $1, v, n from unnest($2::uuid[], $3::int[]) as u(v, n)",
@@ -20,7 +19,6 @@ pub async fn insert_levels(tx: &mut TenantTx, variants: &[Uuid], on_hand: &[i32]
     Ok(())
 }
 
-/// A variant's stock level.
 pub async fn find_level(tx: &mut TenantTx, variant: VariantId) -> anyhow::Result<Option<StockLevel>> {
     let row: Option<(i32, i32)> =
         sqlx::query_as("select on_hand, reserved from inventory_level where tenant_id = $1 and variant_id = $2")

@@ -24,9 +24,9 @@ pub async fn reserve(
     lines: &[(VariantId, i32)],
     expires_at: DateTime<Utc>,
 ) -> anyhow::Result<Vec<VariantId>> {
-    let variants: Vec<Uuid> = lines.iter().map(|(v, _)| v.as_uuid()).collect();
+    let variants: Vec<VariantId> = lines.iter().map(|(v, _)| *v).collect();
     let quantities: Vec<i32> = lines.iter().map(|(_, q)| *q).collect();
-    let held: Vec<Uuid> = sqlx::query_scalar(
+    let held: Vec<VariantId> = sqlx::query_scalar(
         "with req as (select * from unnest($2::uuid[], $3::int[]) as r(variant_id, quantity)), \
          locked as materialized ( \
              select l.variant_id from inventory_level l \
@@ -49,7 +49,7 @@ pub async fn reserve(
     .bind(expires_at)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(variants.into_iter().filter(|v| !held.contains(v)).map(VariantId::from_uuid).collect())
+    Ok(variants.into_iter().filter(|v| !held.contains(v)).collect())
 }
 
 /// What happens to an order's units.
@@ -115,15 +115,14 @@ async fn apply(tx: &mut TenantTx, order: Uuid, step: Move) -> anyhow::Result<i64
 /// Units available (`on_hand - reserved`) per variant; variants without a
 /// stock level are absent.
 pub async fn available(tx: &mut TenantTx, variants: &[VariantId]) -> anyhow::Result<HashMap<VariantId, i32>> {
-    let ids: Vec<Uuid> = variants.iter().map(|v| v.as_uuid()).collect();
-    let rows: Vec<(Uuid, i32)> = sqlx::query_as(
+    let rows: Vec<(VariantId, i32)> = sqlx::query_as(
         "select variant_id, on_hand - reserved from inventory_level where tenant_id = $1 and variant_id = any($2)",
     )
     .bind(tx.tenant_id())
-    .bind(&ids)
+    .bind(variants)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|(v, n)| (VariantId::from_uuid(v), n)).collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// Worker: orders, across every store of a cell, holding stock past its expiry.

@@ -1,26 +1,31 @@
 //! Inventory HTTP: stock levels under `/admin/inventory`.
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, Path, State},
     routing::get,
     Json, Router,
 };
 use platform::{
-    auth::StaffPrincipal,
+    auth::{Authenticator, StaffPrincipal},
     problem::{ApiJson, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{model::StockLevel, service, Error};
-use crate::{catalog::model::VariantId, startup::AppState};
+use super::{model::StockLevel, service, Error, InventoryState};
+use crate::catalog::model::VariantId;
 
 mod openapi;
 
 pub(crate) use openapi::doc;
 
 /// The inventory context's routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    InventoryState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/admin/inventory/{variant_id}", get(get_level).put(put_level))
 }
 
@@ -48,33 +53,36 @@ impl From<StockLevel> for StockResponse {
     }
 }
 
+/// The variant a path names; one that is not an id is no variant of this store.
+fn variant_id(raw: &str) -> Result<VariantId, Error> {
+    VariantId::parse(raw).ok_or(Error::VariantNotFound)
+}
+
 /// `GET /admin/inventory/{variant_id}`.
 async fn get_level(
-    State(state): State<AppState>,
+    State(state): State<InventoryState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
-    Path(variant_id): Path<String>,
+    Path(variant): Path<String>,
 ) -> Result<Json<StockResponse>, Problem> {
     principal.require("inventory:read")?;
-    let variant = VariantId::parse(&variant_id).ok_or(Error::VariantNotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let level = service::level(&mut tx, variant).await?;
+    let variant = variant_id(&variant)?;
+    let level = service::level(&mut state.db.tenant_tx(&tenant).await?, variant).await?;
     Ok(Json(level.into()))
 }
 
 /// `PUT /admin/inventory/{variant_id}` with `{"on_hand": n}`.
 async fn put_level(
-    State(state): State<AppState>,
+    State(state): State<InventoryState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
-    Path(variant_id): Path<String>,
+    Path(variant): Path<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
 ) -> Result<Json<StockResponse>, Problem> {
     principal.require("inventory:write")?;
-    let variant = VariantId::parse(&variant_id).ok_or(Error::VariantNotFound)?;
-    let on_hand = i32::try_from(body.on_hand).ok().filter(|n| *n >= 0).ok_or_else(|| {
-        Error::Invalid(vec![platform::problem::FieldError::new("on_hand", "must be 0 to 2147483647")])
-    })?;
+    let variant = variant_id(&variant)?;
+    let on_hand =
+        i32::try_from(body.on_hand).ok().filter(|n| *n >= 0).ok_or(Error::InvalidOnHand("must be 0 to 2147483647"))?;
     let mut tx = state.db.tenant_tx(&tenant).await?;
     let level = service::set_on_hand(&mut tx, variant, on_hand).await?;
     tx.commit().await?;

@@ -9,20 +9,19 @@ use axum::{
     Json,
 };
 use platform::{
-    auth::StaffPrincipal,
     media::{ObjectKey, UploadError},
     problem::{ApiJson, FieldError, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT};
-use crate::{
-    catalog::{
-        model::{MediaId, ProductId},
-        service, Error,
-    },
-    startup::AppState,
+use super::{
+    admin::{Staff, WRITE},
+    request_origin, MediaResponse, LOCAL_UPLOAD_LIMIT,
+};
+use crate::catalog::{
+    model::{MediaId, ProductId},
+    service, CatalogState, Error,
 };
 
 /// Media types accepted for product media, with the extension their keys get.
@@ -61,19 +60,23 @@ pub(super) struct CreateUploadResponse {
     upload: UploadDto,
 }
 
+/// The (product, media) ids of a media object's path.
+fn media_path((product, media): (String, String)) -> Result<(ProductId, MediaId), Error> {
+    Ok((ProductId::parse(&product).ok_or(Error::ProductNotFound)?, MediaId::parse(&media).ok_or(Error::MediaNotFound)?))
+}
+
 /// `POST /admin/products/{id}/media` with `{"content_type", "byte_size", "alt"?}`:
 /// records a pending media object and answers with where to `PUT` its bytes.
 /// The upload must send exactly the returned headers. Confirm it with
 /// `POST …/media/{media_id}/complete` (local uploads confirm themselves).
 pub(super) async fn create_upload(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff,
     Path(product): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), Problem> {
-    principal.require("catalog:write")?;
+    staff.require(WRITE)?;
+    let (state, tenant) = (&staff.state, &staff.tenant);
     let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
     let mut errors = Vec::new();
     let extension = CONTENT_TYPES.iter().find(|(ct, _)| *ct == body.content_type).map(|(_, ext)| *ext);
@@ -97,7 +100,7 @@ pub(super) async fn create_upload(
     let key = ObjectKey::new(tenant.id, &format!("products/{product}/{id}.{extension}"))
         .ok_or_else(|| Problem::internal(anyhow::anyhow!("generated media key is unsafe")))?;
 
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.begin().await?;
     let media = service::add_media(&mut tx, product, id, key.as_str(), &body.content_type, body.byte_size, alt).await?;
     let byte_size = u64::try_from(body.byte_size).map_err(anyhow::Error::from)?;
     let upload = state.media.presign_upload(&key, &body.content_type, byte_size, &request_origin(&headers)).await?;
@@ -123,49 +126,38 @@ pub(super) async fn create_upload(
 /// `POST /admin/products/{id}/media/{media_id}/complete`: the upload is done;
 /// shoppers see the media from now on. With the local backend the object must exist.
 pub(super) async fn complete_upload(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path((product, media)): Path<(String, String)>,
+    staff: Staff,
+    Path(path): Path<(String, String)>,
 ) -> Result<Json<MediaResponse>, Problem> {
-    principal.require("catalog:write")?;
-    let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
-    let media = MediaId::parse(&media).ok_or(Error::MediaNotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let found = service::media(&mut tx, product, media).await?;
-    let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
-        .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
-    if state.media.exists_locally(&key).await == Some(false) {
-        return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
-    }
-    let media = service::mark_media_ready(&mut tx, product, media).await?;
-    tx.commit().await?;
-    state.storefront_cache.invalidate(tenant.id).await;
+    staff.require(WRITE)?;
+    let (product, media) = media_path(path)?;
+    let (state, tenant) = (&staff.state, &staff.tenant);
+    let media = staff
+        .write(async |tx| {
+            let found = service::media(tx, product, media).await?;
+            let key = ObjectKey::parse_for(tenant.id, &found.storage_key)
+                .ok_or_else(|| Problem::internal(anyhow::anyhow!("stored media key outside the store's prefix")))?;
+            if state.media.exists_locally(&key).await == Some(false) {
+                return Err(Problem::conflict("upload-missing", "Nothing was uploaded for this media yet."));
+            }
+            Ok(service::mark_media_ready(tx, product, media).await?)
+        })
+        .await?;
     Ok(Json(MediaResponse::new(media, &state.media)))
 }
 
 /// `DELETE /admin/products/{id}/media/{media_id}`.
-pub(super) async fn delete_media(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path((product, media)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    principal.require("catalog:write")?;
-    let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
-    let media = MediaId::parse(&media).ok_or(Error::MediaNotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::delete_media(&mut tx, product, media).await?;
-    tx.commit().await?;
-    state.storefront_cache.invalidate(tenant.id).await;
-    Ok(StatusCode::NO_CONTENT)
+pub(super) async fn delete_media(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
+    staff.require(WRITE)?;
+    let (product, media) = media_path(path)?;
+    staff.delete(async |tx| service::delete_media(tx, product, media).await).await
 }
 
 /// `PUT /media/uploads/{token}` (local backend): the token is the credential. It
 /// must be signed by us for this store's host and not expired; content type and
 /// size must be the ones it was issued for. Marks the media ready.
 pub(super) async fn local_upload(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     Path(token): Path<String>,
     headers: HeaderMap,
@@ -194,7 +186,7 @@ pub(super) async fn local_upload(
 
 /// `GET /media/{key}` (local backend): only keys under the resolved store's prefix.
 pub(super) async fn local_read(
-    State(state): State<AppState>,
+    State(state): State<CatalogState>,
     TenantCtx(tenant): TenantCtx,
     Path(key): Path<String>,
 ) -> Result<Response, Problem> {

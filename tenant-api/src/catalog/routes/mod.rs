@@ -10,17 +10,24 @@ mod store;
 pub(crate) use openapi::doc;
 
 use axum::{
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, FromRef},
     http::HeaderMap,
     routing::{get, patch, post, put},
     Router,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use platform::problem::Problem;
+use platform::{
+    auth::Authenticator,
+    extract::{decode_cursor, parse_limit, Page},
+    problem::Problem,
+};
 use serde::Serialize;
 
-use super::model::{Category, Keyset, Media, MediaStatus, Product, ProductId, Sort, Variant};
-use crate::{startup::AppState, wire::MoneyDto};
+use super::{
+    model::{Category, Collection, Keyset, Media, MediaStatus, Product, ProductId, Sort, Variant},
+    CatalogState,
+};
+use crate::wire::{timestamp, MoneyDto};
 
 /// Largest import body: 100,000 products as CSV is about 15 MB.
 const IMPORT_BODY_LIMIT: usize = 128 * 1024 * 1024;
@@ -28,7 +35,13 @@ const IMPORT_BODY_LIMIT: usize = 128 * 1024 * 1024;
 pub(crate) const LOCAL_UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 
 /// The catalog's routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CatalogState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    use admin::{categories, collections, import, products, variants};
     Router::new()
         .route("/store/products", get(store::list_products))
         .route("/store/products/{id_or_handle}", get(store::get_product))
@@ -36,35 +49,34 @@ pub fn router() -> Router<AppState> {
         .route("/store/categories", get(store::list_categories))
         .route("/store/collections", get(store::list_collections))
         .route("/store/collections/{id_or_handle}", get(store::get_collection))
-        .route("/admin/products", post(admin::create_product).get(admin::list_products))
-        .route("/admin/products/import", post(admin::import_products).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/admin/products", post(products::create_product).get(products::list_products))
+        .route("/admin/products/import", post(import::import_products).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
         .route(
             "/admin/products/{product_id}",
-            get(admin::get_product).patch(admin::update_product).delete(admin::delete_product),
+            get(products::get_product).patch(products::update_product).delete(products::delete_product),
         )
-        .route("/admin/products/{product_id}/variants", post(admin::add_variant))
+        .route("/admin/products/{product_id}/variants", post(variants::add_variant))
         .route(
             "/admin/products/{product_id}/variants/{variant_id}",
-            patch(admin::update_variant).delete(admin::delete_variant),
+            patch(variants::update_variant).delete(variants::delete_variant),
         )
         .route("/admin/products/{product_id}/media", post(media::create_upload))
         .route("/admin/products/{product_id}/media/{media_id}", axum::routing::delete(media::delete_media))
         .route("/admin/products/{product_id}/media/{media_id}/complete", post(media::complete_upload))
-        .route("/admin/categories", post(admin::create_category).get(admin::list_categories))
-        .route("/admin/categories/{category_id}", patch(admin::update_category).delete(admin::delete_category))
-        .route("/admin/collections", post(admin::create_collection).get(admin::list_collections))
+        .route("/admin/categories", post(categories::create_category).get(categories::list_categories))
+        .route(
+            "/admin/categories/{category_id}",
+            patch(categories::update_category).delete(categories::delete_category),
+        )
+        .route("/admin/collections", post(collections::create_collection).get(collections::list_collections))
         .route(
             "/admin/collections/{collection_id}",
-            get(admin::get_collection).put(admin::replace_collection).delete(admin::delete_collection),
+            get(collections::get_collection)
+                .put(collections::replace_collection)
+                .delete(collections::delete_collection),
         )
         .route("/media/uploads/{token}", put(media::local_upload).layer(DefaultBodyLimit::max(LOCAL_UPLOAD_LIMIT)))
         .route("/media/{*key}", get(media::local_read))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct ListResponse<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -160,8 +172,8 @@ impl ProductResponse {
                 .filter(|m| !shopper || m.status == MediaStatus::Ready)
                 .map(|m| MediaResponse::new(m, media))
                 .collect(),
-            created_at: p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            updated_at: p.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: timestamp(p.created_at),
+            updated_at: timestamp(p.updated_at),
         }
     }
 }
@@ -189,15 +201,24 @@ impl From<Category> for CategoryResponse {
     }
 }
 
-/// `limit`: 1–100, 20 by default; anything else is a 400 naming it.
-fn parse_limit(raw: Option<&str>) -> Result<i64, Problem> {
-    match raw {
-        None => Ok(20),
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| Problem::invalid_parameter("limit", "must be an integer from 1 to 100")),
+#[derive(Serialize, utoipa::ToSchema)]
+struct CollectionResponse {
+    id: String,
+    handle: String,
+    title: String,
+    description: Option<String>,
+    product_ids: Vec<String>,
+}
+
+impl From<Collection> for CollectionResponse {
+    fn from(c: Collection) -> Self {
+        Self {
+            id: c.id.to_string(),
+            handle: c.handle,
+            title: c.title,
+            description: c.description,
+            product_ids: c.product_ids.iter().map(ToString::to_string).collect(),
+        }
     }
 }
 
@@ -206,7 +227,7 @@ fn bad_cursor() -> Problem {
 }
 
 /// Cursors are opaque to clients: base64url of `<sort>|<id>|<sort key>`.
-fn encode_cursor(keyset: &Keyset) -> String {
+fn encode_keyset(keyset: &Keyset) -> String {
     let text = match keyset {
         Keyset::Newest(id) => format!("newest|{id}|"),
         Keyset::Price(price, id) => format!("price|{id}|{price}"),
@@ -217,7 +238,7 @@ fn encode_cursor(keyset: &Keyset) -> String {
 }
 
 /// Decodes a cursor issued for `sort`; anything else is a 400.
-fn decode_cursor(raw: &str, sort: Sort) -> Result<Keyset, Problem> {
+fn decode_keyset(raw: &str, sort: Sort) -> Result<Keyset, Problem> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
     let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
     let mut parts = text.splitn(3, '|');
@@ -237,19 +258,10 @@ fn decode_cursor(raw: &str, sort: Sort) -> Result<Keyset, Problem> {
     Ok(keyset)
 }
 
-/// A plain id cursor (admin lists, collections).
-fn encode_id_cursor(id: uuid::Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-fn decode_id_cursor(raw: Option<&str>) -> Result<Option<uuid::Uuid>, Problem> {
-    match raw {
-        None | Some("") => Ok(None),
-        Some(raw) => {
-            let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
-            uuid::Uuid::from_slice(&bytes).map(Some).map_err(|_| bad_cursor())
-        }
-    }
+/// `?limit=&cursor=` of a list by id (admin lists, collections); answer with
+/// [`Page::respond`]. The catalog's cursor refusal names the list.
+fn id_page(limit: Option<&str>, cursor: Option<&str>) -> Result<Page, Problem> {
+    Ok(Page { limit: parse_limit(limit)?, after: decode_cursor(cursor).map_err(|_| bad_cursor())? })
 }
 
 /// The origin the client used to reach this store (`https://shop.example.com`),
@@ -287,10 +299,10 @@ mod tests {
             (Keyset::Title("A|b".into(), id), Sort::Title),
             (Keyset::Relevance(0.123_456_789, id), Sort::Relevance),
         ] {
-            assert_eq!(decode_cursor(&encode_cursor(&keyset), sort).unwrap(), keyset);
+            assert_eq!(decode_keyset(&encode_keyset(&keyset), sort).unwrap(), keyset);
         }
-        assert!(decode_cursor(&encode_cursor(&Keyset::Newest(id)), Sort::Title).is_err());
-        assert!(decode_cursor("not a cursor", Sort::Newest).is_err());
-        assert!(decode_cursor("AAAA", Sort::Newest).is_err());
+        assert!(decode_keyset(&encode_keyset(&Keyset::Newest(id)), Sort::Title).is_err());
+        assert!(decode_keyset("not a cursor", Sort::Newest).is_err());
+        assert!(decode_keyset("AAAA", Sort::Newest).is_err());
     }
 }

@@ -2,16 +2,19 @@
 //! step with [`super::router`] (the API tests compare the two).
 
 use platform::openapi::{delete, fragment, get, patch, post, put, Endpoint};
-use utoipa::openapi::OpenApi;
+use utoipa::{openapi::OpenApi, ToSchema};
 
 use super::{
     admin::{
-        CollectionRequest, CreateCategoryRequest, CreateProductRequest, ImportResponse, UpdateCategoryRequest,
-        UpdateProductRequest, UpdateVariantRequest, VariantIn,
+        categories::{CreateCategoryRequest, UpdateCategoryRequest},
+        collections::CollectionRequest,
+        import::ImportResponse,
+        products::{CreateProductRequest, UpdateProductRequest},
+        variants::{UpdateVariantRequest, VariantIn},
     },
     media::{CreateUploadRequest, CreateUploadResponse},
-    store::{CategoryNode, CollectionResponse, ProductListResponse, Suggestion},
-    CategoryResponse, MediaResponse, ProductResponse,
+    store::{CategoryNode, ProductListResponse, Suggestion},
+    CategoryResponse, CollectionResponse, MediaResponse, ProductResponse,
 };
 
 const NOT_FOUND: (u16, &str) = (404, "Not found in this store.");
@@ -25,6 +28,48 @@ fn store(endpoint: Endpoint) -> Endpoint {
 
 fn admin(endpoint: Endpoint) -> Endpoint {
     endpoint.tag("catalog").staff().problems(&[UNAUTHORIZED, (403, "The API key lacks the scope.")])
+}
+
+/// The shapes most catalog operations take.
+trait Shapes {
+    /// A paged list of `R` (`?limit=&cursor=`).
+    fn lists<R: ToSchema>(self) -> Self;
+    /// One `R` by its path, or 404.
+    fn reads<R: ToSchema>(self, answer: &str) -> Self;
+    /// A body `B` that answers with `R` (`status`: 201 or 200).
+    fn writes<B: ToSchema, R: ToSchema>(self, status: u16, answer: &str) -> Self;
+    /// Creates an `R` from `B`: 201, or 422 on a field, or 409 (`conflict`).
+    fn creates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self;
+    /// Changes an `R` by `B`: 200, or 404, 422 on a field, or 409 (`conflict`).
+    fn updates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self;
+    /// 204, or 404.
+    fn deletes(self) -> Self;
+}
+
+impl Shapes for Endpoint {
+    fn lists<R: ToSchema>(self) -> Self {
+        self.paged().page::<R>().problems(&[BAD_QUERY])
+    }
+
+    fn reads<R: ToSchema>(self, answer: &str) -> Self {
+        self.json::<R>(200, answer).problems(&[NOT_FOUND])
+    }
+
+    fn writes<B: ToSchema, R: ToSchema>(self, status: u16, answer: &str) -> Self {
+        self.body::<B>().json::<R>(status, answer)
+    }
+
+    fn creates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self {
+        self.writes::<B, R>(201, answer).problems(&[INVALID, (409, conflict)])
+    }
+
+    fn updates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self {
+        self.writes::<B, R>(200, answer).problems(&[NOT_FOUND, INVALID, (409, conflict)])
+    }
+
+    fn deletes(self) -> Self {
+        self.empty(204, "Deleted.").problems(&[NOT_FOUND])
+    }
 }
 
 /// The catalog's operations.
@@ -48,8 +93,7 @@ pub(crate) fn doc() -> OpenApi {
             .json::<ProductListResponse>(200, "A page of products, with `facets` when asked.")
             .problems(&[BAD_QUERY]),
         store(get("/store/products/{id_or_handle}", "Read an active product by id or handle"))
-            .json::<ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND]),
+            .reads::<ProductResponse>("The product."),
         store(get("/store/search/suggest", "Autocomplete product titles"))
             .query("q", "Prefix typed so far.")
             .query("limit", "1–20.")
@@ -58,87 +102,59 @@ pub(crate) fn doc() -> OpenApi {
         store(get("/store/categories", "The category tree"))
             .describe("`items` are the roots; each has `children`.")
             .page::<CategoryNode>(),
-        store(get("/store/collections", "List collections with their active products"))
-            .paged()
-            .page::<CollectionResponse>()
-            .problems(&[BAD_QUERY]),
+        store(get("/store/collections", "List collections with their active products")).lists::<CollectionResponse>(),
         store(get("/store/collections/{id_or_handle}", "Read a collection by id or handle"))
-            .json::<CollectionResponse>(200, "The collection.")
-            .problems(&[NOT_FOUND]),
+            .reads::<CollectionResponse>("The collection."),
         admin(post("/admin/products", "Create a product with its variants"))
-            .body::<CreateProductRequest>()
-            .json::<ProductResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken` or `sku-taken`; or the plan's product quota is used up.")]),
+            .creates::<CreateProductRequest, ProductResponse>(
+                "Created.",
+                "`handle-taken` or `sku-taken`; or the plan's product quota is used up.",
+            ),
         admin(get("/admin/products", "List products in every status, newest first"))
             .query("status", "active | draft | archived.")
-            .paged()
-            .page::<ProductResponse>()
-            .problems(&[BAD_QUERY]),
+            .lists::<ProductResponse>(),
         admin(post("/admin/products/import", "Import products in bulk"))
             .describe("One record per variant, grouped into products by handle. Bad records are reported and left out.")
             .raw_body(&["text/csv", "application/x-ndjson"], "CSV with a header row, or JSON lines.")
             .json::<ImportResponse>(200, "What was imported and which records were refused.")
             .problems(&[(415, "Neither CSV nor JSON lines."), (409, "The plan's product quota would be passed.")]),
         admin(get("/admin/products/{product_id}", "Read a product in any status"))
-            .json::<ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND]),
+            .reads::<ProductResponse>("The product."),
         admin(patch("/admin/products/{product_id}", "Change a product's given fields"))
-            .body::<UpdateProductRequest>()
-            .json::<ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
-        admin(delete("/admin/products/{product_id}", "Delete a product")).empty(204, "Deleted.").problems(&[NOT_FOUND]),
+            .updates::<UpdateProductRequest, ProductResponse>("The product.", "`handle-taken`."),
+        admin(delete("/admin/products/{product_id}", "Delete a product")).deletes(),
         admin(post("/admin/products/{product_id}/variants", "Add a variant"))
-            .body::<VariantIn>()
-            .json::<ProductResponse>(201, "The product with the new variant.")
+            .writes::<VariantIn, ProductResponse>(201, "The product with the new variant.")
             .problems(&[NOT_FOUND, INVALID, (409, "`sku-taken`.")]),
         admin(patch("/admin/products/{product_id}/variants/{variant_id}", "Change a variant's given fields"))
-            .body::<UpdateVariantRequest>()
-            .json::<ProductResponse>(200, "The product.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`sku-taken`.")]),
+            .updates::<UpdateVariantRequest, ProductResponse>("The product.", "`sku-taken`."),
         admin(delete("/admin/products/{product_id}/variants/{variant_id}", "Delete a variant"))
-            .empty(204, "Deleted.")
-            .problems(&[NOT_FOUND, (409, "A product keeps at least one variant.")]),
+            .deletes()
+            .problems(&[(409, "A product keeps at least one variant.")]),
         admin(post("/admin/products/{product_id}/media", "Ask for an upload URL for a product image"))
             .describe("`PUT` the bytes to `upload.url` with `upload.headers`, then call `…/complete`.")
-            .body::<CreateUploadRequest>()
-            .json::<CreateUploadResponse>(201, "The pending media and where to upload it.")
+            .writes::<CreateUploadRequest, CreateUploadResponse>(201, "The pending media and where to upload it.")
             .problems(&[NOT_FOUND, INVALID]),
-        admin(delete("/admin/products/{product_id}/media/{media_id}", "Delete a product image"))
-            .empty(204, "Deleted.")
-            .problems(&[NOT_FOUND]),
+        admin(delete("/admin/products/{product_id}/media/{media_id}", "Delete a product image")).deletes(),
         admin(post("/admin/products/{product_id}/media/{media_id}/complete", "Mark an upload done"))
             .json::<MediaResponse>(200, "The media, ready.")
             .problems(&[NOT_FOUND, (409, "`upload-missing`: nothing was uploaded yet.")]),
         admin(post("/admin/categories", "Create a category (a root, or a child of `parent_id`)"))
-            .body::<CreateCategoryRequest>()
-            .json::<CategoryResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken`.")]),
+            .creates::<CreateCategoryRequest, CategoryResponse>("Created.", "`handle-taken`."),
         admin(get("/admin/categories", "List every category, flat")).page::<CategoryResponse>(),
         admin(patch("/admin/categories/{category_id}", "Rename, re-handle or move a category"))
-            .body::<UpdateCategoryRequest>()
-            .json::<CategoryResponse>(200, "The category.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
+            .updates::<UpdateCategoryRequest, CategoryResponse>("The category.", "`handle-taken`."),
         admin(delete("/admin/categories/{category_id}", "Delete a category without children"))
-            .empty(204, "Deleted.")
-            .problems(&[NOT_FOUND, (409, "The category has children.")]),
+            .deletes()
+            .problems(&[(409, "The category has children.")]),
         admin(post("/admin/collections", "Create a collection"))
-            .body::<CollectionRequest>()
-            .json::<CollectionResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "`handle-taken`.")]),
-        admin(get("/admin/collections", "List collections"))
-            .paged()
-            .page::<CollectionResponse>()
-            .problems(&[BAD_QUERY]),
+            .creates::<CollectionRequest, CollectionResponse>("Created.", "`handle-taken`."),
+        admin(get("/admin/collections", "List collections")).lists::<CollectionResponse>(),
         admin(get("/admin/collections/{collection_id}", "Read a collection with products in any status"))
-            .json::<CollectionResponse>(200, "The collection.")
-            .problems(&[NOT_FOUND]),
+            .reads::<CollectionResponse>("The collection."),
         admin(put("/admin/collections/{collection_id}", "Replace a collection's fields (and products when given)"))
-            .body::<CollectionRequest>()
-            .json::<CollectionResponse>(200, "The collection.")
-            .problems(&[NOT_FOUND, INVALID, (409, "`handle-taken`.")]),
-        admin(delete("/admin/collections/{collection_id}", "Delete a collection"))
-            .empty(204, "Deleted.")
-            .problems(&[NOT_FOUND]),
+            .updates::<CollectionRequest, CollectionResponse>("The collection.", "`handle-taken`."),
+        admin(delete("/admin/collections/{collection_id}", "Delete a collection")).deletes(),
         put("/media/uploads/{token}", "Upload bytes to the local media backend")
             .tag("media")
             .describe("The signed token in the URL is the credential; headers must match what was signed.")

@@ -2,39 +2,91 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{FromRef, FromRequestParts, OriginalUri, Path, Query},
+    http::request::Parts,
     response::Response,
 };
-use platform::{problem::Problem, tenancy::TenantCtx};
+use platform::{
+    db::TenantTx,
+    extract::{parse_limit, ApiQuery, ListResponse},
+    problem::Problem,
+    tenancy::{Tenant, TenantCtx},
+};
 use serde::Serialize;
 
 use super::{
-    decode_cursor, decode_id_cursor, encode_cursor, encode_id_cursor, json_bytes, json_response, parse_limit,
-    CategoryResponse, ListResponse, ProductResponse,
+    decode_keyset, encode_keyset, id_page, json_bytes, json_response, CategoryResponse, CollectionResponse,
+    ProductResponse,
 };
-use crate::{
-    catalog::{
-        model::{Category, CollectionId, Facets, Page, ProductFilter, ProductId, SearchLanguage, Sort},
-        repo, service, Error,
+use crate::catalog::{
+    model::{
+        Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, ProductId, SearchLanguage, Sort,
     },
-    startup::AppState,
+    repo, service, CatalogState, Error,
 };
 
-type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+/// The query string as sent: repeated keys keep every value.
+type Pairs = Vec<(String, String)>;
 
-/// The cache key of a request: its path and query exactly as sent.
-fn cache_key(uri: &OriginalUri) -> String {
-    uri.0.path_and_query().map_or_else(|| uri.0.path().to_owned(), |pq| pq.as_str().to_owned())
+/// A storefront read: the catalog's state, the resolved store and the path
+/// and query exactly as sent, which key the store's cache.
+pub(super) struct StoreRead {
+    state: CatalogState,
+    tenant: Arc<Tenant>,
+    uri: OriginalUri,
 }
 
-fn params(params: Params) -> Result<BTreeMap<String, Vec<String>>, Problem> {
-    let Query(pairs) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
+impl<S> FromRequestParts<S> for StoreRead
+where
+    CatalogState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let Ok(uri) = OriginalUri::from_request_parts(parts, state).await;
+        Ok(Self { state: CatalogState::from_ref(state), tenant, uri })
+    }
+}
+
+impl StoreRead {
+    fn cache_key(&self) -> String {
+        let uri = &self.uri.0;
+        uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned())
+    }
+
+    /// The store's cached body for this request, or the value `read` produces
+    /// in a transaction of its own (rolled back when `read` is done with it),
+    /// serialized once for the cache and the wire. A hit neither opens a
+    /// transaction nor allocates beyond the cache key.
+    async fn cached<T, F, Fut>(&self, read: F) -> Result<Response, Problem>
+    where
+        T: Serialize,
+        F: FnOnce(TenantTx) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Problem>>,
+    {
+        let body = self
+            .state
+            .storefront_cache
+            .get_or_load(self.tenant.id, self.cache_key(), async {
+                let value = read(self.state.db.tenant_tx(&self.tenant).await?).await?;
+                json_bytes(&value)
+            })
+            .await?;
+        Ok(json_response(body))
+    }
+}
+
+fn params(pairs: Pairs) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in pairs {
         map.entry(key).or_default().push(value);
     }
-    Ok(map)
+    map
 }
 
 fn single<'a>(params: &'a BTreeMap<String, Vec<String>>, name: &str) -> Option<&'a str> {
@@ -130,18 +182,16 @@ impl From<Facets> for FacetsResponse {
 /// (repeatable: any of the values), `sort` (`newest`, `price_asc`, `price_desc`,
 /// `title`, `relevance`; relevance by default with `q`, newest otherwise),
 /// `limit`, `cursor`, and `facets=true` for counts over the whole filtered set.
-pub(super) async fn list_products(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-) -> Result<Response, Problem> {
+pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> {
     // A hit skips parsing: only requests that passed it were cached.
+    let (state, tenant) = (&read.state, &read.tenant);
     let cache = &state.storefront_cache;
-    let slot = match cache.lookup(tenant.id, cache_key(&uri)).await {
+    let slot = match cache.lookup(tenant.id, read.cache_key()).await {
         Ok(body) => return Ok(json_response(body)),
         Err(slot) => slot,
     };
-    let params = params(Query::try_from_uri(&uri.0))?;
+    let Query(pairs) = Query::try_from_uri(&read.uri.0).map_err(|e| Problem::bad_request(e.body_text()))?;
+    let params = params(pairs);
     let limit = parse_limit(single(&params, "limit"))?;
     let query = single(&params, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     let sort = match single(&params, "sort").filter(|s| !s.is_empty()) {
@@ -154,15 +204,16 @@ pub(super) async fn list_products(
     if sort == Sort::Relevance && query.is_none() {
         return Err(Problem::invalid_parameter("sort", "relevance needs a search phrase in q"));
     }
-    let after = single(&params, "cursor").filter(|c| !c.is_empty()).map(|c| decode_cursor(c, sort)).transpose()?;
+    let after = single(&params, "cursor").filter(|c| !c.is_empty()).map(|c| decode_keyset(c, sort)).transpose()?;
     let attributes = params
         .iter()
         .filter_map(|(key, values)| key.strip_prefix("attr.").map(|name| (name.to_owned(), values.clone())))
         .collect();
+    let non_empty = |name| single(&params, name).filter(|v| !v.is_empty());
     let filter = ProductFilter {
         query,
-        category: single(&params, "category").filter(|c| !c.is_empty()).map(str::to_owned),
-        collection: single(&params, "collection").filter(|c| !c.is_empty()).map(str::to_owned),
+        category: non_empty("category").map(|c| IdOrHandle::parse(c, CategoryId::parse)),
+        collection: non_empty("collection").map(|c| IdOrHandle::parse(c, CollectionId::parse)),
         price_min: amount(&params, "price_min")?,
         price_max: amount(&params, "price_max")?,
         attributes,
@@ -176,9 +227,9 @@ pub(super) async fn list_products(
             // Without a phrase the list is an index scan whatever the values
             // (see `TenantTx::begin_generic`); a search keeps value-shaped plans.
             let mut tx = if filter.query.is_none() {
-                state.db.tenant_tx_generic(&tenant).await?
+                state.db.tenant_tx_generic(tenant).await?
             } else {
-                state.db.tenant_tx(&tenant).await?
+                state.db.tenant_tx(tenant).await?
             };
             let found = service::search_products(&mut tx, language, &filter, sort, &page).await?;
             let facets = if with_facets { Some(service::facets(&mut tx, language, &filter).await?) } else { None };
@@ -186,7 +237,7 @@ pub(super) async fn list_products(
             drop(tx);
             json_bytes(&ProductListResponse {
                 items: found.items.into_iter().map(|p| ProductResponse::new(p, &state.media, true)).collect(),
-                next_cursor: found.next.as_ref().map(encode_cursor),
+                next_cursor: found.next.as_ref().map(encode_keyset),
                 facets: facets.map(Into::into),
             })
         })
@@ -195,26 +246,16 @@ pub(super) async fn list_products(
 }
 
 /// `GET /store/products/{id-or-handle}`: one active product.
-pub(super) async fn get_product(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    Path(id_or_handle): Path<String>,
-) -> Result<Response, Problem> {
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(&uri), async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
-            let product = match ProductId::parse(&id_or_handle) {
-                Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
-                None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
-            };
-            drop(tx);
-            let product = product.ok_or(Error::ProductNotFound)?;
-            json_bytes(&ProductResponse::new(product, &state.media, true))
-        })
-        .await?;
-    Ok(json_response(body))
+pub(super) async fn get_product(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+    let media = &read.state.media;
+    read.cached(move |mut tx| async move {
+        let product = match ProductId::parse(&id_or_handle) {
+            Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
+            None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
+        };
+        Ok(ProductResponse::new(product.ok_or(Error::ProductNotFound)?, media, true))
+    })
+    .await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -226,34 +267,22 @@ pub(super) struct Suggestion {
 
 /// `GET /store/search/suggest?q=&limit=`: autocomplete over active products'
 /// titles (prefix first, then trigram similarity, so typos still suggest).
-pub(super) async fn suggest(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    raw: Params,
-) -> Result<Response, Problem> {
-    let params = params(raw)?;
+pub(super) async fn suggest(read: StoreRead, ApiQuery(pairs): ApiQuery<Pairs>) -> Result<Response, Problem> {
+    let params = params(pairs);
     let limit = parse_limit(single(&params, "limit").or(Some("10")))?;
     let prefix = single(&params, "q").map(str::trim).unwrap_or_default().to_owned();
     if prefix.is_empty() || prefix.chars().count() > 100 {
         return Err(Problem::invalid_parameter("q", "must be 1 to 100 characters"));
     }
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(&uri), async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
-            let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
-            drop(tx);
-            json_bytes(&ListResponse {
-                items: suggestions
-                    .into_iter()
-                    .map(|s| Suggestion { id: s.id.to_string(), handle: s.handle, title: s.title })
-                    .collect(),
-                next_cursor: None,
-            })
-        })
-        .await?;
-    Ok(json_response(body))
+    read.cached(move |mut tx| async move {
+        let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
+        Ok(ListResponse::<Suggestion>::all(suggestions.into_iter().map(|s| Suggestion {
+            id: s.id.to_string(),
+            handle: s.handle,
+            title: s.title,
+        })))
+    })
+    .await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -285,87 +314,31 @@ fn tree(categories: Vec<Category>) -> Vec<CategoryNode> {
 
 /// `GET /store/categories`: the category tree (`items` are the roots, each
 /// with `children`); one page, `next_cursor` is always null.
-pub(super) async fn list_categories(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-) -> Result<Response, Problem> {
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(&uri), async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
-            let categories = service::categories(&mut tx).await?;
-            drop(tx);
-            json_bytes(&ListResponse { items: tree(categories), next_cursor: None })
-        })
-        .await?;
-    Ok(json_response(body))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct CollectionResponse {
-    pub(super) id: String,
-    pub(super) handle: String,
-    pub(super) title: String,
-    pub(super) description: Option<String>,
-    pub(super) product_ids: Vec<String>,
-}
-
-impl From<crate::catalog::model::Collection> for CollectionResponse {
-    fn from(c: crate::catalog::model::Collection) -> Self {
-        Self {
-            id: c.id.to_string(),
-            handle: c.handle,
-            title: c.title,
-            description: c.description,
-            product_ids: c.product_ids.iter().map(ToString::to_string).collect(),
-        }
-    }
+pub(super) async fn list_categories(read: StoreRead) -> Result<Response, Problem> {
+    read.cached(move |mut tx| async move {
+        Ok(ListResponse::<CategoryNode>::all(tree(service::categories(&mut tx).await?)))
+    })
+    .await
 }
 
 /// `GET /store/collections`: collections with their active products' ids.
-pub(super) async fn list_collections(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    raw: Params,
-) -> Result<Response, Problem> {
-    let params = params(raw)?;
-    let limit = parse_limit(single(&params, "limit"))?;
-    let after = decode_id_cursor(single(&params, "cursor"))?.map(CollectionId::from_uuid);
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(&uri), async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
-            let collections = repo::list_collections(&mut tx, true, limit, after).await?;
-            drop(tx);
-            let next_cursor = (collections.len() as i64 == limit)
-                .then(|| collections.last().map(|c| encode_id_cursor(c.id.as_uuid())))
-                .flatten();
-            json_bytes(&ListResponse {
-                items: collections.into_iter().map(CollectionResponse::from).collect(),
-                next_cursor,
-            })
-        })
-        .await?;
-    Ok(json_response(body))
+pub(super) async fn list_collections(read: StoreRead, ApiQuery(pairs): ApiQuery<Pairs>) -> Result<Response, Problem> {
+    let params = params(pairs);
+    let page = id_page(single(&params, "limit"), single(&params, "cursor"))?;
+    read.cached(move |mut tx| async move {
+        let after = page.after.map(CollectionId::from_uuid);
+        let collections = repo::list_collections(&mut tx, true, page.limit, after).await?;
+        Ok(page.respond(collections, |c| c.id.as_uuid(), CollectionResponse::from))
+    })
+    .await
 }
 
 /// `GET /store/collections/{id-or-handle}`.
-pub(super) async fn get_collection(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    uri: OriginalUri,
-    Path(id_or_handle): Path<String>,
-) -> Result<Response, Problem> {
-    let body = state
-        .storefront_cache
-        .get_or_load(tenant.id, cache_key(&uri), async {
-            let mut tx = state.db.tenant_tx(&tenant).await?;
-            let collection = repo::find_collection(&mut tx, &id_or_handle, true).await?;
-            drop(tx);
-            json_bytes(&CollectionResponse::from(collection.ok_or(Error::CollectionNotFound)?))
-        })
-        .await?;
-    Ok(json_response(body))
+pub(super) async fn get_collection(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+    read.cached(move |mut tx| async move {
+        let collection = IdOrHandle::parse(&id_or_handle, CollectionId::parse);
+        let collection = repo::find_collection(&mut tx, &collection, true).await?;
+        Ok(CollectionResponse::from(collection.ok_or(Error::CollectionNotFound)?))
+    })
+    .await
 }

@@ -1,0 +1,347 @@
+//! Storefront reads: active products by filter and sort (keyset pages),
+//! facet counts, autocomplete, and one active product.
+
+use platform::db::TenantTx;
+use sqlx::{types::Json, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::products::{ProductRow, PRODUCT_COLUMNS};
+use crate::catalog::model::{
+    Category, CategoryId, CollectionId, Facets, IdOrHandle, Keyset, Page, Product, ProductFilter, ProductId,
+    SearchLanguage, Sort, Suggestion,
+};
+
+/// Word similarity from which a title matches a misspelt phrase. pg_trgm's
+/// default (0.6) misses single-letter typos in short words ("beenie" → "beanie"
+/// scores 0.4).
+const TRIGRAM_THRESHOLD: &str = "0.4";
+
+/// Makes `<%` match misspellings for the rest of the transaction.
+async fn set_trigram_threshold(tx: &mut TenantTx) -> anyhow::Result<()> {
+    sqlx::query("select set_config('pg_trgm.word_similarity_threshold', $1, true)")
+        .bind(TRIGRAM_THRESHOLD)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `from product p where …` for active products matching the filter.
+/// `categories`/`collection` are already resolved to ids (`None`: no filter).
+fn push_filtered(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    tx: &TenantTx,
+    language: SearchLanguage,
+    filter: &ProductFilter,
+    categories: Option<&[CategoryId]>,
+    collection: Option<CollectionId>,
+) {
+    qb.push(" from product p where p.tenant_id = ").push_bind(tx.tenant_id()).push(" and p.status = 'active'");
+    if let Some(query) = &filter.query {
+        // Words first; trigram similarity (misspellings) only when the words match
+        // no active product of the store. That keeps a correct query precise, and
+        // the uncorrelated `not exists` runs once and, placed first, spares the
+        // per-row similarity when the words do match.
+        qb.push(" and (p.search_vector @@ ");
+        push_tsquery(qb, language, query);
+        qb.push(" or (not exists (select 1 from product x where x.tenant_id = ")
+            .push_bind(tx.tenant_id())
+            .push(" and x.status = 'active' and x.search_vector @@ ");
+        push_tsquery(qb, language, query);
+        qb.push(") and ").push_bind(query.clone()).push(" <% p.title))");
+    }
+    if let Some(categories) = categories {
+        qb.push(
+            " and exists (select 1 from product_category pc where pc.tenant_id = p.tenant_id \
+             and pc.product_id = p.product_id and pc.category_id = any(",
+        )
+        .push_bind(categories.to_vec())
+        .push("))");
+    }
+    if let Some(collection) = collection {
+        qb.push(
+            " and exists (select 1 from collection_product cp where cp.tenant_id = p.tenant_id \
+             and cp.product_id = p.product_id and cp.collection_id = ",
+        )
+        .push_bind(collection)
+        .push(")");
+    }
+    if let Some(min) = filter.price_min {
+        qb.push(" and p.price_min >= ").push_bind(min);
+    }
+    if let Some(max) = filter.price_max {
+        qb.push(" and p.price_min <= ").push_bind(max);
+    }
+    for (name, values) in &filter.attributes {
+        // Containment per value keeps the (tenant_id, attributes jsonb_path_ops) index usable.
+        qb.push(" and (");
+        for (n, value) in values.iter().enumerate() {
+            if n > 0 {
+                qb.push(" or ");
+            }
+            qb.push("p.attributes @> ").push_bind(serde_json::json!({ name: value }));
+        }
+        qb.push(")");
+    }
+}
+
+/// `websearch_to_tsquery(<language>, <query>)`.
+fn push_tsquery(qb: &mut QueryBuilder<'_, Postgres>, language: SearchLanguage, query: &str) {
+    qb.push("websearch_to_tsquery(")
+        .push_bind(language.as_str())
+        .push("::regconfig, ")
+        .push_bind(query.to_owned())
+        .push(")");
+}
+
+fn push_relevance(qb: &mut QueryBuilder<'_, Postgres>, language: SearchLanguage, query: &str) {
+    qb.push("(ts_rank_cd(p.search_vector, ");
+    push_tsquery(qb, language, query);
+    qb.push(") + word_similarity(").push_bind(query.to_owned()).push(", p.title))::float8");
+}
+
+/// Filtered category ids: the category named by id or handle and its descendants.
+/// `None` when no such category exists.
+pub async fn category_subtree(
+    tx: &mut TenantTx,
+    category: &IdOrHandle<CategoryId>,
+) -> anyhow::Result<Option<Vec<CategoryId>>> {
+    let ids: Vec<CategoryId> = sqlx::query_scalar(
+        "with recursive tree as ( \
+             select category_id from category \
+             where tenant_id = $1 and (category_id = $2 or ($2 is null and handle = $3)) \
+           union \
+             select c.category_id from category c join tree t on c.parent_id = t.category_id \
+             where c.tenant_id = $1) \
+         select category_id from tree",
+    )
+    .bind(tx.tenant_id())
+    .bind(category.id())
+    .bind(category.handle())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok((!ids.is_empty()).then_some(ids))
+}
+
+pub async fn collection_id(
+    tx: &mut TenantTx,
+    collection: &IdOrHandle<CollectionId>,
+) -> anyhow::Result<Option<CollectionId>> {
+    Ok(sqlx::query_scalar(
+        "select collection_id from collection where tenant_id = $1 and (collection_id = $2 or ($2 is null and handle = $3))",
+    )
+    .bind(tx.tenant_id())
+    .bind(collection.id())
+    .bind(collection.handle())
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    price_key: i64,
+    score: f64,
+}
+
+/// One page of active products matching the filter, in the given order.
+#[tracing::instrument(skip_all, fields(limit = page.limit, sort = sort.as_str()))]
+pub async fn list_active_products(
+    tx: &mut TenantTx,
+    language: SearchLanguage,
+    filter: &ProductFilter,
+    categories: Option<&[CategoryId]>,
+    collection: Option<CollectionId>,
+    sort: Sort,
+    page: &Page,
+) -> anyhow::Result<(Vec<Product>, Option<Keyset>)> {
+    if filter.query.is_some() {
+        set_trigram_threshold(tx).await?;
+    }
+    let mut qb = QueryBuilder::new(format!("select {PRODUCT_COLUMNS}, coalesce(p.price_min, 0) as price_key, "));
+    match &filter.query {
+        Some(query) => push_relevance(&mut qb, language, query),
+        None => {
+            qb.push("0::float8");
+        }
+    }
+    qb.push(" as score");
+    push_filtered(&mut qb, tx, language, filter, categories, collection);
+    match &page.after {
+        None => {}
+        Some(Keyset::Newest(id)) => {
+            qb.push(" and p.product_id < ").push_bind(*id);
+        }
+        Some(Keyset::Price(price, id)) => {
+            let op = if sort == Sort::PriceDesc { "<" } else { ">" };
+            qb.push(format!(" and (coalesce(p.price_min, 0), p.product_id) {op} ("))
+                .push_bind(*price)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(Keyset::Title(title, id)) => {
+            qb.push(" and (p.title, p.product_id) > (").push_bind(title.clone()).push(", ").push_bind(*id).push(")");
+        }
+        Some(Keyset::Relevance(score, id)) => {
+            let query = filter.query.as_deref().unwrap_or_default();
+            qb.push(" and (");
+            push_relevance(&mut qb, language, query);
+            qb.push(", p.product_id) < (").push_bind(*score).push(", ").push_bind(*id).push(")");
+        }
+    }
+    qb.push(match sort {
+        Sort::Newest => " order by p.product_id desc",
+        Sort::PriceAsc => " order by price_key asc, p.product_id asc",
+        Sort::PriceDesc => " order by price_key desc, p.product_id desc",
+        Sort::Title => " order by p.title asc, p.product_id asc",
+        Sort::Relevance => " order by score desc, p.product_id desc",
+    });
+    qb.push(" limit ").push_bind(page.limit);
+
+    let rows: Vec<ListedRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
+    let next = if rows.len() as i64 == page.limit {
+        rows.last().map(|row| {
+            let id = ProductId::from_uuid(row.product.product_id);
+            match sort {
+                Sort::Newest => Keyset::Newest(id),
+                Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(row.price_key, id),
+                Sort::Title => Keyset::Title(row.product.title.clone(), id),
+                Sort::Relevance => Keyset::Relevance(row.score, id),
+            }
+        })
+    } else {
+        None
+    };
+    let products = rows.into_iter().map(|row| Product::try_from(row.product)).collect::<anyhow::Result<_>>()?;
+    Ok((products, next))
+}
+
+#[derive(serde::Deserialize)]
+struct FacetsRow {
+    total: i64,
+    attributes: Vec<(String, String, i64)>,
+    categories: Vec<FacetCategoryRow>,
+    collections: Vec<(Uuid, String, String, i64)>,
+    price_min: Option<i64>,
+    price_max: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct FacetCategoryRow {
+    id: Uuid,
+    parent_id: Option<Uuid>,
+    handle: String,
+    name: String,
+    position: i32,
+    count: i64,
+}
+
+/// Counts of the products matching the filter, by attribute value, category,
+/// collection, and their price range: one query over the filtered set.
+#[tracing::instrument(skip_all)]
+pub async fn facets(
+    tx: &mut TenantTx,
+    language: SearchLanguage,
+    filter: &ProductFilter,
+    categories: Option<&[CategoryId]>,
+    collection: Option<CollectionId>,
+) -> anyhow::Result<Facets> {
+    if filter.query.is_some() {
+        set_trigram_threshold(tx).await?;
+    }
+    let mut qb = QueryBuilder::new("with f as (select p.product_id, p.attributes, p.price_min");
+    push_filtered(&mut qb, tx, language, filter, categories, collection);
+    // `push_filtered` binds the store first: `$1` is its id.
+    qb.push(
+        ") select json_build_object( \
+           'total', (select count(*) from f), \
+           'price_min', (select min(price_min) from f), \
+           'price_max', (select max(price_min) from f), \
+           'attributes', coalesce((select json_agg(json_build_array(k, v, n) order by k, n desc, v) from ( \
+               select kv.key as k, kv.value as v, count(*) as n from f, jsonb_each_text(f.attributes) kv \
+               group by 1, 2) a), '[]'), \
+           'categories', coalesce((select json_agg(json_build_object('id', c.category_id, 'parent_id', c.parent_id, \
+                   'handle', c.handle, 'name', c.name, 'position', c.position, 'count', x.n) order by x.n desc, c.name) \
+               from (select pc.category_id, count(*) as n from f join product_category pc \
+                     on pc.tenant_id = $1 and pc.product_id = f.product_id group by 1) x \
+               join category c on c.tenant_id = $1 and c.category_id = x.category_id), '[]'), \
+           'collections', coalesce((select json_agg(json_build_array(c.collection_id, c.handle, c.title, x.n) \
+                   order by x.n desc, c.title) \
+               from (select cp.collection_id, count(*) as n from f join collection_product cp \
+                     on cp.tenant_id = $1 and cp.product_id = f.product_id group by 1) x \
+               join collection c on c.tenant_id = $1 and c.collection_id = x.collection_id), '[]'))",
+    );
+    let row: Json<FacetsRow> = qb.build_query_scalar().fetch_one(&mut **tx).await?;
+    let row = row.0;
+    Ok(Facets {
+        total: row.total,
+        attributes: row.attributes,
+        categories: row
+            .categories
+            .into_iter()
+            .map(|c| {
+                (
+                    Category {
+                        id: CategoryId::from_uuid(c.id),
+                        parent_id: c.parent_id.map(CategoryId::from_uuid),
+                        handle: c.handle,
+                        name: c.name,
+                        description: None,
+                        position: c.position,
+                    },
+                    c.count,
+                )
+            })
+            .collect(),
+        collections: row
+            .collections
+            .into_iter()
+            .map(|(id, handle, title, n)| (CollectionId::from_uuid(id), handle, title, n))
+            .collect(),
+        price_range: row.price_min.zip(row.price_max),
+    })
+}
+
+/// Active products whose title starts with or resembles `prefix`, best first.
+#[tracing::instrument(skip_all)]
+pub async fn suggest(tx: &mut TenantTx, prefix: &str, limit: i64) -> anyhow::Result<Vec<Suggestion>> {
+    set_trigram_threshold(tx).await?;
+    let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows: Vec<(ProductId, String, String)> = sqlx::query_as(
+        "select product_id, handle, title from product p \
+         where p.tenant_id = $1 and p.status = 'active' and ($2 <% p.title or p.title ilike $3) \
+         order by (p.title ilike $3) desc, word_similarity($2, p.title) desc, p.title, p.product_id \
+         limit $4",
+    )
+    .bind(tx.tenant_id())
+    .bind(prefix)
+    .bind(like)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id, handle, title)| Suggestion { id, handle, title }).collect())
+}
+
+/// An active product by id.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn find_active_product_by_id(tx: &mut TenantTx, id: ProductId) -> anyhow::Result<Option<Product>> {
+    let sql = format!(
+        "select {PRODUCT_COLUMNS} from product p \
+         where p.tenant_id = $1 and p.product_id = $2 and p.status = 'active'"
+    );
+    let row: Option<ProductRow> = sqlx::query_as(&sql).bind(tx.tenant_id()).bind(id).fetch_optional(&mut **tx).await?;
+    row.map(Product::try_from).transpose()
+}
+
+/// An active product by handle.
+#[tracing::instrument(skip_all)]
+pub async fn find_active_product_by_handle(tx: &mut TenantTx, handle: &str) -> anyhow::Result<Option<Product>> {
+    let sql = format!(
+        "select {PRODUCT_COLUMNS} from product p \
+         where p.tenant_id = $1 and p.handle = $2 and p.status = 'active'"
+    );
+    let row: Option<ProductRow> =
+        sqlx::query_as(&sql).bind(tx.tenant_id()).bind(handle).fetch_optional(&mut **tx).await?;
+    row.map(Product::try_from).transpose()
+}

@@ -1,0 +1,132 @@
+//! Merchant endpoints under `/admin`: a staff token or API key of the store.
+//! Every write is one transaction; after it commits, the store's storefront
+//! cache is dropped in every replica.
+
+pub(super) mod categories;
+mod checks;
+pub(super) mod collections;
+pub(super) mod import;
+pub(super) mod products;
+pub(super) mod variants;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::{request::Parts, StatusCode},
+};
+use platform::{
+    auth::{Authenticator, StaffPrincipal},
+    db::TenantTx,
+    extract::Page,
+    problem::Problem,
+    tenancy::{Tenant, TenantCtx},
+};
+use serde::{Deserialize, Deserializer};
+
+use super::{id_page, ProductResponse};
+use crate::catalog::{
+    model::{Product, SearchLanguage},
+    CatalogState, Error,
+};
+
+const READ: &str = "catalog:read";
+pub(super) const WRITE: &str = "catalog:write";
+
+/// `?status=&limit=&cursor=` of the admin lists (`status`: products only).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct AdminListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+impl AdminListParams {
+    fn page(&self) -> Result<Page, Problem> {
+        id_page(self.limit.as_deref(), self.cursor.as_deref())
+    }
+}
+
+/// A merchant's request to the catalog: the catalog's state, the resolved
+/// store and the staff member or API key calling. Handlers check the scope
+/// themselves, after reading their body, so a bad body is refused first.
+pub(crate) struct Staff {
+    pub(super) state: CatalogState,
+    pub(super) tenant: Arc<Tenant>,
+    principal: StaffPrincipal,
+}
+
+impl<S> FromRequestParts<S> for Staff
+where
+    CatalogState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
+        Ok(Self { state: CatalogState::from_ref(state), tenant, principal })
+    }
+}
+
+impl Staff {
+    pub(super) fn require(&self, scope: &str) -> Result<(), Problem> {
+        self.principal.require(scope)
+    }
+
+    /// A transaction of the store; dropping it uncommitted rolls it back.
+    pub(super) async fn begin(&self) -> Result<TenantTx, Problem> {
+        Ok(self.state.db.tenant_tx(&self.tenant).await?)
+    }
+
+    /// Runs a catalog write in one transaction of the store; once it has
+    /// committed, drops the store's cached storefront in every replica.
+    pub(super) async fn write<T, E>(
+        &self,
+        change: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>,
+    ) -> Result<T, Problem>
+    where
+        Problem: From<E>,
+    {
+        let mut tx = self.begin().await?;
+        let value = change(&mut tx).await?;
+        tx.commit().await?;
+        self.state.storefront_cache.invalidate(self.tenant.id).await;
+        Ok(value)
+    }
+
+    /// Runs a deleting write ([`Staff::write`]): 204.
+    pub(super) async fn delete(
+        &self,
+        delete: impl AsyncFnOnce(&mut TenantTx) -> Result<(), Error>,
+    ) -> Result<StatusCode, Problem> {
+        self.write(delete).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
+
+    /// The plan's product quota of the store (`None` when the registry has no plan).
+    pub(super) async fn max_products(&self) -> Result<Option<u32>, Problem> {
+        Ok(self.state.quotas.get(self.tenant.id).await?.map(|q| q.max_products))
+    }
+
+    pub(super) fn language(&self) -> SearchLanguage {
+        SearchLanguage::for_locale(&self.tenant.locale)
+    }
+
+    /// A product as staff see it: media in every status.
+    pub(super) fn product(&self, product: Product) -> ProductResponse {
+        ProductResponse::new(product, &self.state.media, false)
+    }
+}
+
+/// `null` and absent differ for fields that can be cleared: absent → `None`,
+/// `null` → `Some(None)`.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
