@@ -5,10 +5,11 @@
 //! to webhooks and email is later work; today the relay marks events published
 //! (and logs them), so consumers added later start from a clean queue.
 
-use platform::db::{SystemTx, TenantTx};
+use axum::extract::FromRef;
+use platform::db::{Db, SystemTx, TenantTx};
 use uuid::Uuid;
 
-use crate::startup::AppState;
+use crate::worker::sweep;
 
 /// Writes an event in the caller's transaction.
 pub async fn insert(
@@ -33,11 +34,15 @@ pub async fn insert(
 /// One relay pass over every cell: takes up to `batch` unpublished events in id
 /// order (`for update skip locked`, so relays on several workers share the
 /// queue without taking the same event), publishes them and marks them.
-/// Returns how many were published.
-pub async fn relay_once(state: &AppState, batch: i64) -> anyhow::Result<u64> {
+/// Returns how many were published. Takes any state the database derives from.
+pub async fn relay_once<S>(state: &S, batch: i64) -> anyhow::Result<u64>
+where
+    Db: FromRef<S>,
+{
+    let db = Db::from_ref(state);
     let mut published = 0;
-    for cell in crate::worker::cells(state).await? {
-        let mut tx = state.db.system_tx(&cell).await?;
+    for cell in sweep::cells(&db).await? {
+        let mut tx = db.system_tx(&cell).await?;
         published += relay_cell(&mut tx, batch).await?;
         tx.commit().await?;
     }

@@ -1,26 +1,29 @@
 //! Cart HTTP under `/store/carts`.
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{get, patch, post},
     Json, Router,
 };
 use platform::{
-    auth::CustomerPrincipal,
+    auth::{Authenticator, CustomerPrincipal},
+    extract::{ApiJson, OptionalJson},
     money::{Currency, Money},
-    problem::{parse_json, ApiJson, FieldError, Problem},
+    problem::{FieldError, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{
-    model::{CartView, MAX_LINE_QUANTITY},
-    service,
+    model::{CartId, CartView, MAX_LINE_QUANTITY},
+    service, CartState, Error,
 };
 use crate::{
-    catalog::model::VariantId, checkout::model::Code, customers::model::Email, startup::AppState, wire::MoneyDto,
+    catalog::model::VariantId,
+    checkout::model::Code,
+    customers::model::{CustomerId, Email},
+    wire::MoneyDto,
 };
 
 mod openapi;
@@ -28,7 +31,12 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The cart's routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CartState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/store/carts", post(create_cart))
         .route("/store/carts/{id}", get(get_cart).patch(update_cart))
@@ -94,8 +102,13 @@ fn response(view: CartView, currency: Currency) -> Json<CartResponse> {
     })
 }
 
-fn caller(principal: &Option<CustomerPrincipal>) -> Option<Uuid> {
-    principal.as_ref().map(|p| p.customer_id)
+fn caller(principal: &Option<CustomerPrincipal>) -> Option<CustomerId> {
+    principal.as_ref().map(|p| CustomerId::from_uuid(p.customer_id))
+}
+
+/// An id that cannot be one we issued names no cart.
+fn cart_id(raw: &str) -> Result<CartId, Error> {
+    CartId::parse(raw).ok_or(Error::NotFound)
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -106,14 +119,11 @@ struct CreateCartRequest {
 /// `POST /store/carts` with `{}` or `{"email"}`: a guest cart, or with a
 /// customer token the customer's cart.
 async fn create_cart(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
-    body: axum::body::Bytes,
+    OptionalJson(body): OptionalJson<CreateCartRequest>,
 ) -> Result<(StatusCode, Json<CartResponse>), Problem> {
-    // The body is optional: none (or `{}`) makes a cart without an email.
-    let body: CreateCartRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { CreateCartRequest::default() } else { parse_json(&body)? };
     let email = match body.email.as_deref() {
         None => None,
         Some(raw) => Some(Email::parse(raw).map_err(|e| Problem::validation(vec![FieldError::new("email", e)]))?),
@@ -124,12 +134,12 @@ async fn create_cart(
 
 /// `GET /store/carts/{id}`.
 async fn get_cart(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
     Path(id): Path<String>,
 ) -> Result<Json<CartResponse>, Problem> {
-    let view = service::get(&state, &tenant, &id, caller(&principal)).await?;
+    let view = service::get(&state, &tenant, &cart_id(&id)?, caller(&principal)).await?;
     Ok(response(view, tenant.currency))
 }
 
@@ -152,7 +162,7 @@ mod double_option {
 
 /// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
 async fn update_cart(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
     Path(id): Path<String>,
@@ -168,7 +178,7 @@ async fn update_cart(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let view = service::update_details(&state, &tenant, &id, caller(&principal), email, discount).await?;
+    let view = service::update_details(&state, &tenant, &cart_id(&id)?, caller(&principal), email, discount).await?;
     Ok(response(view, tenant.currency))
 }
 
@@ -187,7 +197,7 @@ fn quantity(raw: i64) -> Result<i32, FieldError> {
 
 /// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
 async fn add_item(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
     Path(id): Path<String>,
@@ -202,7 +212,7 @@ async fn add_item(
     let (Some(variant), Some(quantity), true) = (variant, quantity, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
-    let view = service::add_item(&state, &tenant, &id, caller(&principal), variant, quantity).await?;
+    let view = service::add_item(&state, &tenant, &cart_id(&id)?, caller(&principal), variant, quantity).await?;
     Ok(response(view, tenant.currency))
 }
 
@@ -213,24 +223,24 @@ struct UpdateItemRequest {
 
 /// `PATCH /store/carts/{id}/items/{item_id}` with `{"quantity"}`.
 async fn update_item(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
     Path((id, item)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateItemRequest>,
 ) -> Result<Json<CartResponse>, Problem> {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
-    let view = service::set_item(&state, &tenant, &id, caller(&principal), &item, quantity).await?;
+    let view = service::set_item(&state, &tenant, &cart_id(&id)?, caller(&principal), &item, quantity).await?;
     Ok(response(view, tenant.currency))
 }
 
 /// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
 async fn delete_item(
-    State(state): State<AppState>,
+    State(state): State<CartState>,
     TenantCtx(tenant): TenantCtx,
     principal: Option<CustomerPrincipal>,
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Json<CartResponse>, Problem> {
-    let view = service::remove_item(&state, &tenant, &id, caller(&principal), &item).await?;
+    let view = service::remove_item(&state, &tenant, &cart_id(&id)?, caller(&principal), &item).await?;
     Ok(response(view, tenant.currency))
 }

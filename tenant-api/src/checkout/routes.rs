@@ -2,14 +2,15 @@
 //! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{delete, get},
     Json, Router,
 };
 use platform::{
-    auth::StaffPrincipal,
-    problem::{ApiJson, FieldError, Problem},
+    auth::{Authenticator, StaffPrincipal},
+    extract::{ApiJson, ListResponse},
+    problem::{FieldError, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
@@ -19,19 +20,21 @@ use super::{
         Code, Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
         ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
     },
-    service, Error,
+    service, CheckoutState, Error,
 };
-use crate::{
-    startup::AppState,
-    wire::{timestamp, ListResponse, MoneyDto},
-};
+use crate::wire::{timestamp, MoneyDto};
 
 mod openapi;
 
 pub(crate) use openapi::doc;
 
 /// The checkout options' routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CheckoutState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/admin/shipping-methods", get(list_shipping).post(create_shipping))
         .route("/admin/shipping-methods/{id}", delete(delete_shipping))
@@ -150,11 +153,11 @@ impl From<DiscountCode> for DiscountResponse {
 }
 
 fn list<T, D: From<T>>(items: Vec<T>) -> Json<ListResponse<D>> {
-    Json(ListResponse { items: items.into_iter().map(Into::into).collect(), next_cursor: None })
+    Json(ListResponse::all(items))
 }
 
 async fn list_shipping(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
 ) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
@@ -164,7 +167,7 @@ async fn list_shipping(
 }
 
 async fn create_shipping(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     ApiJson(body): ApiJson<ShippingRequest>,
@@ -190,7 +193,7 @@ async fn create_shipping(
 }
 
 async fn delete_shipping(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     Path(id): Path<String>,
@@ -204,7 +207,7 @@ async fn delete_shipping(
 }
 
 async fn list_tax(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
 ) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
@@ -214,7 +217,7 @@ async fn list_tax(
 }
 
 async fn create_tax(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     ApiJson(body): ApiJson<TaxRequest>,
@@ -246,7 +249,7 @@ async fn create_tax(
 }
 
 async fn delete_tax(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     Path(id): Path<String>,
@@ -260,7 +263,7 @@ async fn delete_tax(
 }
 
 async fn list_discounts(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
 ) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
@@ -270,7 +273,7 @@ async fn list_discounts(
 }
 
 async fn get_discount(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     Path(id): Path<String>,
@@ -282,7 +285,7 @@ async fn get_discount(
 }
 
 async fn create_discount(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     ApiJson(body): ApiJson<DiscountRequest>,
@@ -348,7 +351,7 @@ async fn create_discount(
 }
 
 async fn deactivate_discount(
-    State(state): State<AppState>,
+    State(state): State<CheckoutState>,
     TenantCtx(tenant): TenantCtx,
     principal: StaffPrincipal,
     Path(id): Path<String>,

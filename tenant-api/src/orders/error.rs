@@ -1,7 +1,7 @@
 use axum::http::StatusCode;
 use platform::problem::{FieldError, Problem};
 
-use super::model::OrderStatus;
+use super::model::{OrderId, OrderStatus};
 use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal};
 
 /// Outcomes of checkout and order operations a client handles differently.
@@ -32,7 +32,7 @@ pub enum Error {
     #[error("payment declined")]
     PaymentDeclined {
         /// The failed order.
-        order_id: String,
+        order_id: OrderId,
         /// The provider's reason.
         code: String,
     },
@@ -47,10 +47,7 @@ pub enum Error {
     /// The order stopped waiting for payment (expired or cancelled) before the
     /// charge came back; the charge was refunded.
     #[error("checkout expired")]
-    CheckoutExpired {
-        /// The order.
-        order_id: String,
-    },
+    CheckoutExpired { order_id: OrderId },
     /// The store's payment provider cannot be charged through by this service.
     #[error("payment provider unavailable")]
     PaymentUnavailable(String),
@@ -117,7 +114,7 @@ impl From<Error> for Problem {
                 "Payment declined",
                 "The payment was declined; nothing was charged and the items are available again.",
             )
-            .with("order_id", order_id)
+            .with("order_id", order_id.to_string())
             .with("decline_code", code),
             Error::IllegalTransition { from, to } => Problem::conflict(
                 "illegal-transition",
@@ -128,7 +125,7 @@ impl From<Error> for Problem {
                 "checkout-expired",
                 "The order stopped waiting for payment before the charge completed; the charge was refunded.",
             )
-            .with("order_id", order_id),
+            .with("order_id", order_id.to_string()),
             Error::RefundRefused(reason) => Problem::conflict("refund-refused", reason),
             Error::PaymentUnavailable(provider) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -2,17 +2,21 @@
 //! (by name: it is cross-tenant work) for candidates, then handles each in a
 //! `TenantTx` of its store with the same conditional steps checkout uses, so a
 //! job racing a live checkout changes nothing twice.
+//!
+//! The jobs take any state their [`PaymentsState`] derives from (the worker's,
+//! or the binary's in tests): the registry, the cells and the providers are
+//! all they use.
 
 use std::{sync::Arc, time::Duration};
 
-use platform::db::TenantTx;
-use uuid::Uuid;
+use axum::extract::FromRef;
+use platform::{db::TenantTx, ids::TenantId};
 
 use super::{model::OrderId, repo, service};
 use crate::{
     inventory::reservations,
-    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
-    startup::AppState,
+    payments::{model::ChargeOutcome, Merchant, PaymentProvider, PaymentsState},
+    worker::sweep,
 };
 
 /// How many candidates one run takes per cell.
@@ -23,16 +27,20 @@ const BATCH: i64 = 100;
 /// marks the order paid (committing stock) or failed (releasing it). Never
 /// charges. Orders with no charge at all are left to the hold's expiry.
 /// Returns how many orders it finished.
-pub async fn recover_pending_payments(state: &AppState, grace: Duration) -> anyhow::Result<usize> {
+pub async fn recover_pending_payments<S>(state: &S, grace: Duration) -> anyhow::Result<usize>
+where
+    PaymentsState: FromRef<S>,
+{
+    let state = PaymentsState::from_ref(state);
     let mut finished = 0;
-    for cell in crate::worker::cells(state).await? {
+    for cell in sweep::cells(&state.db).await? {
         let pool = state.db.cell(&cell).await?;
         let mut scan = state.db.system_tx(&cell).await?;
         let candidates = repo::stale_pending(&mut scan, grace, BATCH).await?;
         drop(scan);
-        for (tenant, order) in candidates {
-            let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
-            let Some(provider) = provider_of(state, &merchant).await? else { continue };
+        for (tenant_id, order) in candidates {
+            let merchant = Merchant { tenant_id, cell: pool.clone() };
+            let Some(provider) = provider_of(&state, &merchant).await? else { continue };
             let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
             if settle(&merchant, order, outcome).await? {
                 finished += 1;
@@ -48,27 +56,32 @@ pub async fn recover_pending_payments(state: &AppState, grace: Duration) -> anyh
 /// Releases holds past their expiry. An order that was charged after all is
 /// finished as paid instead; one that never was is cancelled (`expired`).
 /// Returns how many orders it settled.
-pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
+pub async fn expire_reservations<S>(state: &S) -> anyhow::Result<usize>
+where
+    PaymentsState: FromRef<S>,
+{
+    let state = PaymentsState::from_ref(state);
     let mut settled = 0;
-    for cell in crate::worker::cells(state).await? {
+    for cell in sweep::cells(&state.db).await? {
         let pool = state.db.cell(&cell).await?;
         let mut scan = state.db.system_tx(&cell).await?;
         let candidates = reservations::expired_holds(&mut scan, BATCH).await?;
         drop(scan);
         for (tenant, order) in candidates {
-            let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
+            let (tenant_id, order) = (TenantId::from_uuid(tenant), OrderId::from_uuid(order));
+            let merchant = Merchant { tenant_id, cell: pool.clone() };
             // A store whose provider cannot be asked keeps its hold: the
             // charge may have happened, and releasing could oversell.
-            let Some(provider) = provider_of(state, &merchant).await? else { continue };
+            let Some(provider) = provider_of(&state, &merchant).await? else { continue };
             let done = match provider.lookup(&merchant, order).await? {
                 Some(outcome) => settle(&merchant, order, outcome).await?,
                 None => {
                     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
                     // Checked again in the store's own transaction: the scan may be stale.
-                    if !reservations::hold_expired(&mut tx, order).await? {
+                    if !reservations::hold_expired(&mut tx, order.as_uuid()).await? {
                         continue;
                     }
-                    let done = service::mark_expired(&mut tx, OrderId::from_uuid(order)).await?.is_some();
+                    let done = service::mark_expired(&mut tx, order).await?.is_some();
                     tx.commit().await?;
                     done
                 }
@@ -85,8 +98,8 @@ pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// The store's provider; `None` (logged) when it cannot be used.
-async fn provider_of(state: &AppState, merchant: &Merchant) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
-    match payments::for_tenant(state, merchant.tenant_id).await? {
+async fn provider_of(state: &PaymentsState, merchant: &Merchant) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
+    match state.for_tenant(merchant.tenant_id).await? {
         Ok(provider) => Ok(Some(provider)),
         Err(why) => {
             tracing::warn!(tenant_id = %merchant.tenant_id, provider = why, "cannot ask the store's payment provider");
@@ -95,13 +108,9 @@ async fn provider_of(state: &AppState, merchant: &Merchant) -> anyhow::Result<Op
     }
 }
 
-async fn settle(merchant: &Merchant, order: Uuid, outcome: ChargeOutcome) -> anyhow::Result<bool> {
+async fn settle(merchant: &Merchant, order: OrderId, outcome: ChargeOutcome) -> anyhow::Result<bool> {
     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-    let id = OrderId::from_uuid(order);
-    let done = match outcome {
-        ChargeOutcome::Succeeded { .. } => service::mark_paid(&mut tx, id).await?.is_some(),
-        ChargeOutcome::Declined { code } => service::mark_failed(&mut tx, id, &code).await?.is_some(),
-    };
+    let done = service::settle(&mut tx, order, outcome).await?;
     tx.commit().await?;
     Ok(done)
 }
