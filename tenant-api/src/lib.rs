@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+mod problems;
 pub mod seed;
 pub mod settings;
 pub mod startup;
