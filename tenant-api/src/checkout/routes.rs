@@ -1,17 +1,20 @@
 //! Checkout options HTTP: `/admin/shipping-methods`, `/admin/tax-rates`,
 //! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{FromRef, Path, State},
-    http::StatusCode,
+    extract::{FromRef, FromRequestParts, Path},
+    http::{request::Parts, StatusCode},
     routing::{delete, get},
     Json, Router,
 };
 use platform::{
     auth::{Authenticator, StaffPrincipal},
+    db::TenantTx,
     extract::{ApiJson, ListResponse},
     problem::{FieldError, Problem},
-    tenancy::TenantCtx,
+    tenancy::{Tenant, TenantCtx},
 };
 use serde::{Deserialize, Serialize};
 
@@ -152,77 +155,105 @@ impl From<DiscountCode> for DiscountResponse {
     }
 }
 
-fn list<T, D: From<T>>(items: Vec<T>) -> Json<ListResponse<D>> {
-    Json(ListResponse::all(items))
+/// What every route here takes: the store, a staff member of it, and the
+/// state to open its transactions with.
+struct Admin {
+    state: CheckoutState,
+    tenant: Arc<Tenant>,
+    principal: StaffPrincipal,
 }
 
-async fn list_shipping(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::shipping_methods(&mut tx).await?))
+impl<S> FromRequestParts<S> for Admin
+where
+    CheckoutState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
+        Ok(Self { state: CheckoutState::from_ref(state), tenant, principal })
+    }
+}
+
+const READ: &str = "checkout:read";
+const WRITE: &str = "checkout:write";
+
+impl Admin {
+    /// Refuses a caller without `scope`; checked before anything else is read.
+    fn allow(&self, scope: &str) -> Result<(), Problem> {
+        self.principal.require(scope)
+    }
+
+    /// Runs `work` in a transaction of the store that is dropped (read only).
+    async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, Error>) -> Result<T, Problem> {
+        let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
+        Ok(work(&mut tx).await?)
+    }
+
+    /// Runs `work` in a transaction of the store and commits it.
+    async fn write<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, Error>) -> Result<T, Problem> {
+        let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
+        let done = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Lists everything of one kind (these lists are never paged).
+    async fn list<T, D: From<T>>(
+        &self,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<Vec<T>, Error>,
+    ) -> Result<Json<ListResponse<D>>, Problem> {
+        self.allow(READ)?;
+        Ok(Json(ListResponse::all(self.read(work).await?)))
+    }
+}
+
+async fn list_shipping(admin: Admin) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
+    admin.list(async |tx| service::shipping_methods(tx).await).await
 }
 
 async fn create_shipping(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    admin: Admin,
     ApiJson(body): ApiJson<ShippingRequest>,
 ) -> Result<(StatusCode, Json<ShippingResponse>), Problem> {
-    principal.require("checkout:write")?;
+    admin.allow(WRITE)?;
     let mut errors = Vec::new();
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         errors.push(FieldError::new("name", "must be 1 to 100 characters"));
     }
-    let price = body.price.parse("price", tenant.currency).map_err(|e| errors.push(e)).ok();
+    let price = body.price.parse("price", admin.tenant.currency).map_err(|e| errors.push(e)).ok();
     let free_over = match &body.free_over {
         None => None,
-        Some(m) => m.parse("free_over", tenant.currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
+        Some(m) => m.parse("free_over", admin.tenant.currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
     };
     let (Some(price), true) = (price, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let method = service::add_shipping_method(&mut tx, NewShippingMethod { name, price, free_over }).await?;
-    tx.commit().await?;
+    let new = NewShippingMethod { name, price, free_over };
+    let method = admin.write(async |tx| service::add_shipping_method(tx, new).await).await?;
     Ok((StatusCode::CREATED, Json(method.into())))
 }
 
-async fn delete_shipping(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
+async fn delete_shipping(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.allow(WRITE)?;
     let id = ShippingMethodId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_shipping_method(&mut tx, id).await?;
-    tx.commit().await?;
+    admin.write(async |tx| service::remove_shipping_method(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_tax(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::tax_rates(&mut tx).await?))
+async fn list_tax(admin: Admin) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
+    admin.list(async |tx| service::tax_rates(tx).await).await
 }
 
 async fn create_tax(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    admin: Admin,
     ApiJson(body): ApiJson<TaxRequest>,
 ) -> Result<(StatusCode, Json<TaxResponse>), Problem> {
-    principal.require("checkout:write")?;
+    admin.allow(WRITE)?;
     let mut errors = Vec::new();
     let country = Country::parse(&body.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
     let region = body.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -240,57 +271,33 @@ async fn create_tax(
     let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let rate =
-        service::add_tax_rate(&mut tx, NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive })
-            .await?;
-    tx.commit().await?;
+    let new = NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive };
+    let rate = admin.write(async |tx| service::add_tax_rate(tx, new).await).await?;
     Ok((StatusCode::CREATED, Json(rate.into())))
 }
 
-async fn delete_tax(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
+async fn delete_tax(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.allow(WRITE)?;
     let id = TaxRateId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_tax_rate(&mut tx, id).await?;
-    tx.commit().await?;
+    admin.write(async |tx| service::remove_tax_rate(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_discounts(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::discount_codes(&mut tx).await?))
+async fn list_discounts(admin: Admin) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
+    admin.list(async |tx| service::discount_codes(tx).await).await
 }
 
-async fn get_discount(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<DiscountResponse>, Problem> {
-    principal.require("checkout:read")?;
+async fn get_discount(admin: Admin, Path(id): Path<String>) -> Result<Json<DiscountResponse>, Problem> {
+    admin.allow(READ)?;
     let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(Json(service::discount_code(&mut tx, id).await?.into()))
+    Ok(Json(admin.read(async |tx| service::discount_code(tx, id).await).await?.into()))
 }
 
 async fn create_discount(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    admin: Admin,
     ApiJson(body): ApiJson<DiscountRequest>,
 ) -> Result<(StatusCode, Json<DiscountResponse>), Problem> {
-    principal.require("checkout:write")?;
+    admin.allow(WRITE)?;
     let mut errors = Vec::new();
     let code = Code::parse(&body.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
     let kind = match (body.kind.as_str(), body.percent_off, &body.amount_off) {
@@ -299,7 +306,7 @@ async fn create_discount(
             errors.push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
             None
         }
-        ("fixed", None, Some(m)) => match m.parse("amount_off", tenant.currency) {
+        ("fixed", None, Some(m)) => match m.parse("amount_off", admin.tenant.currency) {
             Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
             Ok(_) => {
                 errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
@@ -321,7 +328,7 @@ async fn create_discount(
     };
     let min_subtotal = match &body.min_subtotal {
         None => 0,
-        Some(m) => m.parse("min_subtotal", tenant.currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
+        Some(m) => m.parse("min_subtotal", admin.tenant.currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
     };
     let expires_at = match body.expires_at.as_deref() {
         None => None,
@@ -343,23 +350,14 @@ async fn create_discount(
     let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
-    let new = NewDiscountCode { code, kind, currency: tenant.currency, min_subtotal, expires_at, usage_limit };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let discount = service::add_discount_code(&mut tx, new).await?;
-    tx.commit().await?;
+    let new = NewDiscountCode { code, kind, currency: admin.tenant.currency, min_subtotal, expires_at, usage_limit };
+    let discount = admin.write(async |tx| service::add_discount_code(tx, new).await).await?;
     Ok((StatusCode::CREATED, Json(discount.into())))
 }
 
-async fn deactivate_discount(
-    State(state): State<CheckoutState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
+async fn deactivate_discount(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.allow(WRITE)?;
     let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::deactivate_discount_code(&mut tx, id).await?;
-    tx.commit().await?;
+    admin.write(async |tx| service::deactivate_discount_code(tx, id).await).await?;
     Ok(StatusCode::NO_CONTENT)
 }
