@@ -4,7 +4,7 @@ use platform::problem::{FieldError, Problem};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such option in this store.
-    #[error("not found")]
+    #[error("checkout option not found")]
     NotFound,
     /// Input breaks a rule.
     #[error("invalid input")]

@@ -23,7 +23,7 @@ use super::{
         Code, Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
         ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
     },
-    service, CheckoutState, Error,
+    repo, service, CheckoutState, Error,
 };
 use crate::wire::{timestamp, MoneyDto};
 
@@ -188,15 +188,21 @@ impl Admin {
     }
 
     /// Runs `work` in a transaction of the store that is dropped (read only).
-    async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, Error>) -> Result<T, Problem> {
+    async fn read<T, E>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Result<T, Problem>
+    where
+        Error: From<E>,
+    {
         let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
-        Ok(work(&mut tx).await?)
+        Ok(work(&mut tx).await.map_err(Error::from)?)
     }
 
     /// Runs `work` in a transaction of the store and commits it.
-    async fn write<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, Error>) -> Result<T, Problem> {
+    async fn write<T, E>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Result<T, Problem>
+    where
+        Error: From<E>,
+    {
         let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
-        let done = work(&mut tx).await?;
+        let done = work(&mut tx).await.map_err(Error::from)?;
         tx.commit().await?;
         Ok(done)
     }
@@ -204,15 +210,32 @@ impl Admin {
     /// Lists everything of one kind (these lists are never paged).
     async fn list<T, D: From<T>>(
         &self,
-        work: impl AsyncFnOnce(&mut TenantTx) -> Result<Vec<T>, Error>,
+        work: impl AsyncFnOnce(&mut TenantTx) -> anyhow::Result<Vec<T>>,
     ) -> Result<Json<ListResponse<D>>, Problem> {
         self.allow(READ)?;
         Ok(Json(ListResponse::all(self.read(work).await?)))
     }
+
+    /// Deletes (or switches off) the item `raw` names: 204, or 404 when it
+    /// names none.
+    async fn remove<Id>(
+        &self,
+        raw: &str,
+        parse: fn(&str) -> Option<Id>,
+        delete: impl AsyncFnOnce(&mut TenantTx, Id) -> sqlx::Result<bool>,
+    ) -> Result<StatusCode, Problem> {
+        self.allow(WRITE)?;
+        let id = parse(raw).ok_or(Error::NotFound)?;
+        if self.write(async |tx| delete(tx, id).await).await? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(Error::NotFound.into())
+        }
+    }
 }
 
 async fn list_shipping(admin: Admin) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
-    admin.list(async |tx| service::shipping_methods(tx).await).await
+    admin.list(async |tx| repo::list_shipping_methods(tx).await).await
 }
 
 async fn create_shipping(
@@ -234,19 +257,16 @@ async fn create_shipping(
         return Err(Problem::validation(errors));
     };
     let new = NewShippingMethod { name, price, free_over };
-    let method = admin.write(async |tx| service::add_shipping_method(tx, new).await).await?;
+    let method = admin.write(async |tx| repo::insert_shipping_method(tx, &new).await).await?;
     Ok((StatusCode::CREATED, Json(method.into())))
 }
 
 async fn delete_shipping(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    admin.allow(WRITE)?;
-    let id = ShippingMethodId::parse(&id).ok_or(Error::NotFound)?;
-    admin.write(async |tx| service::remove_shipping_method(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    admin.remove(&id, ShippingMethodId::parse, repo::delete_shipping_method).await
 }
 
 async fn list_tax(admin: Admin) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
-    admin.list(async |tx| service::tax_rates(tx).await).await
+    admin.list(async |tx| repo::list_tax_rates(tx).await).await
 }
 
 async fn create_tax(
@@ -272,25 +292,23 @@ async fn create_tax(
         return Err(Problem::validation(errors));
     };
     let new = NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive };
-    let rate = admin.write(async |tx| service::add_tax_rate(tx, new).await).await?;
+    let rate = admin.write(async |tx| repo::insert_tax_rate(tx, &new).await).await?;
     Ok((StatusCode::CREATED, Json(rate.into())))
 }
 
 async fn delete_tax(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    admin.allow(WRITE)?;
-    let id = TaxRateId::parse(&id).ok_or(Error::NotFound)?;
-    admin.write(async |tx| service::remove_tax_rate(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    admin.remove(&id, TaxRateId::parse, repo::delete_tax_rate).await
 }
 
 async fn list_discounts(admin: Admin) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
-    admin.list(async |tx| service::discount_codes(tx).await).await
+    admin.list(async |tx| repo::list_discount_codes(tx).await).await
 }
 
 async fn get_discount(admin: Admin, Path(id): Path<String>) -> Result<Json<DiscountResponse>, Problem> {
     admin.allow(READ)?;
     let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    Ok(Json(admin.read(async |tx| service::discount_code(tx, id).await).await?.into()))
+    let found = admin.read(async |tx| repo::find_discount_code(tx, id).await).await?;
+    Ok(Json(found.ok_or(Error::NotFound)?.into()))
 }
 
 async fn create_discount(
@@ -356,8 +374,5 @@ async fn create_discount(
 }
 
 async fn deactivate_discount(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    admin.allow(WRITE)?;
-    let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    admin.write(async |tx| service::deactivate_discount_code(tx, id).await).await?;
-    Ok(StatusCode::NO_CONTENT)
+    admin.remove(&id, DiscountCodeId::parse, repo::deactivate_discount_code).await
 }

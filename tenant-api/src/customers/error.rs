@@ -5,7 +5,7 @@ use platform::problem::{FieldError, Problem};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such customer (or address) in this store.
-    #[error("not found")]
+    #[error("customer not found")]
     NotFound,
     /// Input breaks a rule.
     #[error("invalid input")]
