@@ -13,6 +13,22 @@ fn admin(endpoint: Endpoint) -> Endpoint {
     endpoint.tag("orders").staff().problems(&[(401, "No staff token or API key of this store."), NOT_FOUND])
 }
 
+/// `…/fulfil` and its US spelling.
+fn fulfil(path: &str, summary: &str) -> Endpoint {
+    admin(post(path, summary))
+        .body::<FulfilRequest>()
+        .json::<OrderResponse>(200, "The order, `fulfilled`.")
+        .problems(&[INVALID, CONFLICT])
+}
+
+/// `…/refund` and its alias `…/refunds`.
+fn refund(endpoint: Endpoint) -> Endpoint {
+    admin(endpoint)
+        .optional_body::<RefundRequest>()
+        .json::<OrderResponse>(200, "The order with the refund.")
+        .problems(&[INVALID, CONFLICT])
+}
+
 /// Checkout and orders' operations.
 pub(crate) fn doc() -> OpenApi {
     let mut doc = fragment([
@@ -47,14 +63,8 @@ pub(crate) fn doc() -> OpenApi {
             .page::<OrderResponse>()
             .problems(&[(400, "A query parameter does not parse.")]),
         admin(get("/admin/orders/{id}", "Read an order with its payments")).json::<OrderResponse>(200, "The order."),
-        admin(post("/admin/orders/{id}/fulfil", "Mark a paid order fulfilled"))
-            .body::<FulfilRequest>()
-            .json::<OrderResponse>(200, "The order, `fulfilled`.")
-            .problems(&[INVALID, CONFLICT]),
-        admin(post("/admin/orders/{id}/fulfill", "Mark a paid order fulfilled (US spelling)"))
-            .body::<FulfilRequest>()
-            .json::<OrderResponse>(200, "The order, `fulfilled`.")
-            .problems(&[INVALID, CONFLICT]),
+        fulfil("/admin/orders/{id}/fulfil", "Mark a paid order fulfilled"),
+        fulfil("/admin/orders/{id}/fulfill", "Mark a paid order fulfilled (US spelling)"),
         admin(post("/admin/orders/{id}/deliver", "Mark a fulfilled order delivered"))
             .json::<OrderResponse>(200, "The order, `delivered`.")
             .problems(&[CONFLICT]),
@@ -62,15 +72,9 @@ pub(crate) fn doc() -> OpenApi {
             .optional_body::<CancelRequest>()
             .json::<OrderResponse>(200, "The order, `cancelled`.")
             .problems(&[CONFLICT]),
-        admin(post("/admin/orders/{id}/refund", "Refund all or part of a paid order"))
-            .describe("Without `amount`, everything not yet refunded.")
-            .optional_body::<RefundRequest>()
-            .json::<OrderResponse>(200, "The order with the refund.")
-            .problems(&[INVALID, CONFLICT]),
-        admin(post("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"))
-            .optional_body::<RefundRequest>()
-            .json::<OrderResponse>(200, "The order with the refund.")
-            .problems(&[INVALID, CONFLICT]),
+        refund(post("/admin/orders/{id}/refund", "Refund all or part of a paid order"))
+            .describe("Without `amount`, everything not yet refunded."),
+        refund(post("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)")),
     ]);
     // Mounted by this context's router (see `super::router`).
     doc.merge(crate::payments::doc());
