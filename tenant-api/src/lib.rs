@@ -17,6 +17,7 @@ pub mod payments;
 mod problems;
 pub mod seed;
 pub mod settings;
+pub mod staff;
 pub mod startup;
 pub mod wire;
 pub mod worker;

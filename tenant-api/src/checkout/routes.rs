@@ -1,20 +1,17 @@
 //! Checkout options HTTP: `/admin/shipping-methods`, `/admin/tax-rates`,
 //! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
 
-use std::sync::Arc;
-
 use axum::{
-    extract::{FromRef, FromRequestParts, Path},
-    http::{request::Parts, StatusCode},
+    extract::{FromRef, Path},
+    http::StatusCode,
     routing::{delete, get},
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, StaffPrincipal},
+    auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ListResponse},
     problem::{FieldError, Problem},
-    tenancy::{Tenant, TenantCtx},
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +22,10 @@ use super::{
     },
     repo, service, CheckoutState, Error,
 };
-use crate::wire::{timestamp, MoneyDto};
+use crate::{
+    staff::Staff,
+    wire::{timestamp, MoneyDto},
+};
 
 mod openapi;
 
@@ -155,38 +155,13 @@ impl From<DiscountCode> for DiscountResponse {
     }
 }
 
-/// What every route here takes: the store, a staff member of it, and the
-/// state to open its transactions with.
-struct Admin {
-    state: CheckoutState,
-    tenant: Arc<Tenant>,
-    principal: StaffPrincipal,
-}
-
-impl<S> FromRequestParts<S> for Admin
-where
-    CheckoutState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
-        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
-        Ok(Self { state: CheckoutState::from_ref(state), tenant, principal })
-    }
-}
+/// Every route here is a staff member's.
+type Admin = Staff<CheckoutState>;
 
 const READ: &str = "checkout:read";
 const WRITE: &str = "checkout:write";
 
-impl Admin {
-    /// Refuses a caller without `scope`; checked before anything else is read.
-    fn allow(&self, scope: &str) -> Result<(), Problem> {
-        self.principal.require(scope)
-    }
-
+impl Staff<CheckoutState> {
     /// Runs `work` in a transaction of the store that is dropped (read only).
     async fn read<T, E>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Result<T, Problem>
     where

@@ -8,7 +8,8 @@ use axum::{
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal, StaffPrincipal},
+    auth::{Authenticator, CustomerPrincipal},
+    db::TenantTx,
     extract::{ApiJson, ApiQuery, ListResponse, Page},
     problem::{FieldError, Problem},
     tenancy::TenantCtx,
@@ -21,6 +22,7 @@ use super::{
 };
 use crate::{
     cart::model::CartId,
+    staff::Staff,
     wire::{timestamp, AddressDto},
 };
 
@@ -191,13 +193,9 @@ async fn me(
     TenantCtx(tenant): TenantCtx,
     principal: CustomerPrincipal,
 ) -> Result<Json<CustomerResponse>, Problem> {
-    let id = CustomerId::from_uuid(principal.customer_id);
     let mut tx = state.db.tenant_tx(&tenant).await?;
-    let customer = service::customer(&mut tx, id).await.map_err(gone)?;
-    let addresses = service::addresses(&mut tx, id).await?;
-    let mut response = CustomerResponse::from(customer);
-    response.addresses = Some(addresses.into_iter().map(Into::into).collect());
-    Ok(Json(response))
+    let customer = service::customer(&mut tx, CustomerId::from_uuid(principal.customer_id)).await.map_err(gone)?;
+    with_addresses(&mut tx, customer).await
 }
 
 /// A token whose customer no longer exists is a token that does not hold.
@@ -352,32 +350,30 @@ struct AdminListParams {
 
 /// `GET /admin/customers?q=&limit=&cursor=`.
 async fn admin_list(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff<CustomersState>,
     params: Result<ApiQuery<AdminListParams>, Problem>,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<CustomerResponse>>, Problem> {
-    principal.require("customers:read")?;
+    staff.allow("customers:read")?;
     let (ApiQuery(params), page) = (params?, page?);
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let customers = service::list(&mut tx, page, q).await?;
     Ok(Json(page.respond(customers, |c| c.id.as_uuid(), CustomerResponse::from)))
 }
 
 /// `GET /admin/customers/{id}`.
-async fn admin_get(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<CustomerResponse>, Problem> {
-    principal.require("customers:read")?;
+async fn admin_get(staff: Staff<CustomersState>, Path(id): Path<String>) -> Result<Json<CustomerResponse>, Problem> {
+    staff.allow("customers:read")?;
     let id = CustomerId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let customer = service::customer(&mut tx, id).await?;
-    let addresses = service::addresses(&mut tx, id).await?;
+    with_addresses(&mut tx, customer).await
+}
+
+/// A customer with their saved addresses, in the caller's transaction.
+async fn with_addresses(tx: &mut TenantTx, customer: Customer) -> Result<Json<CustomerResponse>, Problem> {
+    let addresses = service::addresses(tx, customer.id).await?;
     let mut response = CustomerResponse::from(customer);
     response.addresses = Some(addresses.into_iter().map(Into::into).collect());
     Ok(Json(response))

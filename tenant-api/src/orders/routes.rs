@@ -9,7 +9,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal, StaffPrincipal},
+    auth::{Authenticator, CustomerPrincipal},
     extract::{ApiJson, ApiQuery, ListResponse, OptionalJson, Page},
     money::Money,
     problem::{parse_json, FieldError, Problem, PROBLEM_JSON},
@@ -28,6 +28,7 @@ use crate::{
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
     payments::{model::Payment, payments_for_order, PaymentsState, ProviderKind},
+    staff::Staff,
     wire::{timestamp, AddressDto, MoneyDto},
 };
 
@@ -328,6 +329,9 @@ fn respond(status: StatusCode, body: serde_json::Value) -> Response {
     response
 }
 
+const READ: &str = "orders:read";
+const WRITE: &str = "orders:write";
+
 fn order_id(raw: &str) -> Result<OrderId, Error> {
     OrderId::parse(raw).ok_or(Error::OrderNotFound)
 }
@@ -389,15 +393,13 @@ impl AdminListParams {
 
 /// `GET /admin/orders?status=&q=&customer_id=&limit=&cursor=`.
 async fn admin_list(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff<OrdersState>,
     params: Result<ApiQuery<AdminListParams>, Problem>,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
-    principal.require("orders:read")?;
+    staff.allow(READ)?;
     let (ApiQuery(params), page) = (params?, page?);
-    list(&state, &tenant, &params.filter()?, page).await
+    list(&staff.state, &staff.tenant, &params.filter()?, page).await
 }
 
 async fn list(
@@ -412,8 +414,8 @@ async fn list(
 }
 
 /// The order as staff see it: with its payments.
-async fn with_payments(state: &OrdersState, tenant: &Tenant, order: Order) -> Result<Json<OrderResponse>, Problem> {
-    let mut tx = state.db.tenant_tx(tenant).await?;
+async fn with_payments(staff: &Staff<OrdersState>, order: Order) -> Result<Json<OrderResponse>, Problem> {
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let payments = payments_for_order(&mut tx, order.id).await?;
     let mut response = OrderResponse::from(order);
     response.payments = Some(payments.into_iter().map(Into::into).collect());
@@ -421,18 +423,13 @@ async fn with_payments(state: &OrdersState, tenant: &Tenant, order: Order) -> Re
 }
 
 /// `GET /admin/orders/{id}`: the order with its payments.
-async fn admin_get(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:read")?;
+async fn admin_get(staff: Staff<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
+    staff.allow(READ)?;
     let id = order_id(&id)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let order = service::order(&mut tx, id).await?;
     drop(tx);
-    with_payments(&state, &tenant, order).await
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -443,13 +440,11 @@ struct FulfilRequest {
 
 /// `POST /admin/orders/{id}/fulfil` with `{"tracking_number", "carrier"?}`.
 async fn admin_fulfil(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff<OrdersState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FulfilRequest>,
 ) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
+    staff.allow(WRITE)?;
     let id = order_id(&id)?;
     let tracking = body.tracking_number.trim().to_owned();
     let mut errors = Vec::new();
@@ -463,20 +458,15 @@ async fn admin_fulfil(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let order = service::fulfil(&state, &tenant, id, tracking, carrier).await?;
-    with_payments(&state, &tenant, order).await
+    let order = service::fulfil(&staff.state, &staff.tenant, id, tracking, carrier).await?;
+    with_payments(&staff, order).await
 }
 
 /// `POST /admin/orders/{id}/deliver`.
-async fn admin_deliver(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let order = service::deliver(&state, &tenant, order_id(&id)?).await?;
-    with_payments(&state, &tenant, order).await
+async fn admin_deliver(staff: Staff<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
+    staff.allow(WRITE)?;
+    let order = service::deliver(&staff.state, &staff.tenant, order_id(&id)?).await?;
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -486,18 +476,15 @@ struct CancelRequest {
 
 /// `POST /admin/orders/{id}/cancel` with `{"reason"?}` (body optional).
 async fn admin_cancel(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff<OrdersState>,
     Path(id): Path<String>,
     body: Result<OptionalJson<CancelRequest>, Problem>,
 ) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let id = order_id(&id)?;
-    let OptionalJson(body) = body?;
+    staff.allow(WRITE)?;
+    let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let reason = reason(body.reason)?;
-    let order = service::cancel(&state, &tenant, id, reason).await?;
-    with_payments(&state, &tenant, order).await
+    let order = service::cancel(&staff.state, &staff.tenant, id, reason).await?;
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -509,22 +496,19 @@ struct RefundRequest {
 /// `POST /admin/orders/{id}/refund` with `{"amount"?: Money, "reason"?}`;
 /// without an amount, everything not yet refunded.
 async fn admin_refund(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
+    staff: Staff<OrdersState>,
     Path(id): Path<String>,
     body: Result<OptionalJson<RefundRequest>, Problem>,
 ) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let id = order_id(&id)?;
-    let OptionalJson(body) = body?;
+    staff.allow(WRITE)?;
+    let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let amount = match &body.amount {
         None => None,
-        Some(m) => Some(m.parse("amount", tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
+        Some(m) => Some(m.parse("amount", staff.tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
     };
     let reason = reason(body.reason)?;
-    let order = service::refund(&state, &tenant, id, amount, reason).await?;
-    with_payments(&state, &tenant, order).await
+    let order = service::refund(&staff.state, &staff.tenant, id, amount, reason).await?;
+    with_payments(&staff, order).await
 }
 
 /// A staff member's reason for a cancel or a refund: trimmed, absent when

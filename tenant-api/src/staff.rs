@@ -1,0 +1,45 @@
+//! A staff member's request to one store: what every `/admin` route of a
+//! context takes, so a handler starts with its scope and its own input.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
+use platform::{
+    auth::{Authenticator, StaffPrincipal},
+    problem::Problem,
+    tenancy::{Tenant, TenantCtx},
+};
+
+/// The context's state `St`, the resolved store and the staff member (a staff
+/// token or an API key of that store), extracted in that order.
+pub struct Staff<St> {
+    pub state: St,
+    pub tenant: Arc<Tenant>,
+    pub principal: StaffPrincipal,
+}
+
+impl<St> Staff<St> {
+    /// Refuses a caller without `scope` (403); handlers check it before
+    /// they read anything else of the request.
+    pub fn allow(&self, scope: &str) -> Result<(), Problem> {
+        self.principal.require(scope)
+    }
+}
+
+impl<St, S> FromRequestParts<S> for Staff<St>
+where
+    St: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
+        Ok(Self { state: St::from_ref(state), tenant, principal })
+    }
+}
