@@ -4,6 +4,7 @@
 //! then handled by one bounded context. Contexts are mounted by
 //! [`startup::Application`]; `serve --contexts` mounts only some of them.
 
+pub mod callers;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -17,7 +18,6 @@ pub mod payments;
 mod problems;
 pub mod seed;
 pub mod settings;
-pub mod staff;
 pub mod startup;
 pub mod wire;
 pub mod worker;

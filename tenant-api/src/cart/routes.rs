@@ -1,17 +1,16 @@
 //! Cart HTTP under `/store/carts`.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{FromRef, Path},
     http::StatusCode,
     routing::{get, patch, post},
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal},
+    auth::Authenticator,
     extract::{ApiJson, OptionalJson},
     money::{Currency, Money},
     problem::{FieldError, Problem},
-    tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,10 +19,7 @@ use super::{
     service, CartState, Error,
 };
 use crate::{
-    catalog::model::VariantId,
-    checkout::model::Code,
-    customers::model::{CustomerId, Email},
-    wire::MoneyDto,
+    callers::Shopper, catalog::model::VariantId, checkout::model::Code, customers::model::Email, wire::MoneyDto,
 };
 
 mod openapi;
@@ -102,10 +98,6 @@ fn response(view: CartView, currency: Currency) -> Json<CartResponse> {
     })
 }
 
-fn caller(principal: &Option<CustomerPrincipal>) -> Option<CustomerId> {
-    principal.as_ref().map(|p| CustomerId::from_uuid(p.customer_id))
-}
-
 /// An id that cannot be one we issued names no cart.
 fn cart_id(raw: &str) -> Result<CartId, Error> {
     CartId::parse(raw).ok_or(Error::NotFound)
@@ -119,28 +111,21 @@ struct CreateCartRequest {
 /// `POST /store/carts` with `{}` or `{"email"}`: a guest cart, or with a
 /// customer token the customer's cart.
 async fn create_cart(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     OptionalJson(body): OptionalJson<CreateCartRequest>,
 ) -> Result<(StatusCode, Json<CartResponse>), Problem> {
     let email = match body.email.as_deref() {
         None => None,
         Some(raw) => Some(Email::parse(raw).map_err(|e| Problem::validation(vec![FieldError::new("email", e)]))?),
     };
-    let view = service::create(&state, &tenant, caller(&principal), email).await?;
-    Ok((StatusCode::CREATED, response(view, tenant.currency)))
+    let view = service::create(&shopper.state, &shopper.tenant, shopper.customer, email).await?;
+    Ok((StatusCode::CREATED, response(view, shopper.tenant.currency)))
 }
 
 /// `GET /store/carts/{id}`.
-async fn get_cart(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
-    Path(id): Path<String>,
-) -> Result<Json<CartResponse>, Problem> {
-    let view = service::get(&state, &tenant, &cart_id(&id)?, caller(&principal)).await?;
-    Ok(response(view, tenant.currency))
+async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Result<Json<CartResponse>, Problem> {
+    let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer).await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -162,9 +147,7 @@ mod double_option {
 
 /// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
 async fn update_cart(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateCartRequest>,
 ) -> Result<Json<CartResponse>, Problem> {
@@ -178,8 +161,10 @@ async fn update_cart(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let view = service::update_details(&state, &tenant, &cart_id(&id)?, caller(&principal), email, discount).await?;
-    Ok(response(view, tenant.currency))
+    let view =
+        service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, email, discount)
+            .await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -197,9 +182,7 @@ fn quantity(raw: i64) -> Result<i32, FieldError> {
 
 /// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
 async fn add_item(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddItemRequest>,
 ) -> Result<Json<CartResponse>, Problem> {
@@ -212,8 +195,9 @@ async fn add_item(
     let (Some(variant), Some(quantity), true) = (variant, quantity, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
-    let view = service::add_item(&state, &tenant, &cart_id(&id)?, caller(&principal), variant, quantity).await?;
-    Ok(response(view, tenant.currency))
+    let view =
+        service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, variant, quantity).await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -223,24 +207,21 @@ struct UpdateItemRequest {
 
 /// `PATCH /store/carts/{id}/items/{item_id}` with `{"quantity"}`.
 async fn update_item(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path((id, item)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateItemRequest>,
 ) -> Result<Json<CartResponse>, Problem> {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
-    let view = service::set_item(&state, &tenant, &cart_id(&id)?, caller(&principal), &item, quantity).await?;
-    Ok(response(view, tenant.currency))
+    let view =
+        service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, &item, quantity).await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 /// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
 async fn delete_item(
-    State(state): State<CartState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Json<CartResponse>, Problem> {
-    let view = service::remove_item(&state, &tenant, &cart_id(&id)?, caller(&principal), &item).await?;
-    Ok(response(view, tenant.currency))
+    let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, &item).await?;
+    Ok(response(view, shopper.tenant.currency))
 }

@@ -23,7 +23,7 @@ use super::{
     repo, service, CheckoutState, Error,
 };
 use crate::{
-    staff::Staff,
+    callers::Staff,
     wire::{timestamp, MoneyDto},
 };
 

@@ -21,8 +21,8 @@ use super::{
     service, CustomersState, Error,
 };
 use crate::{
+    callers::Staff,
     cart::model::CartId,
-    staff::Staff,
     wire::{timestamp, AddressDto},
 };
 

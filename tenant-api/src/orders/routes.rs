@@ -24,11 +24,11 @@ use super::{
     service, Error, OrdersState,
 };
 use crate::{
+    callers::Staff,
     cart::model::CartId,
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
     payments::{model::Payment, payments_for_order, PaymentsState, ProviderKind},
-    staff::Staff,
     wire::{timestamp, AddressDto, MoneyDto},
 };
 

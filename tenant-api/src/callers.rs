@@ -1,5 +1,6 @@
-//! A staff member's request to one store: what every `/admin` route of a
-//! context takes, so a handler starts with its scope and its own input.
+//! Who calls a store's routes, as extractors every context's handlers take:
+//! [`Staff`] on `/admin` routes, [`Shopper`] on `/store` routes that guests
+//! may use too. A handler then starts with its own input.
 
 use std::sync::Arc;
 
@@ -8,10 +9,12 @@ use axum::{
     http::request::Parts,
 };
 use platform::{
-    auth::{Authenticator, StaffPrincipal},
+    auth::{Authenticator, CustomerPrincipal, StaffPrincipal},
     problem::Problem,
     tenancy::{Tenant, TenantCtx},
 };
+
+use crate::customers::model::CustomerId;
 
 /// The context's state `St`, the resolved store and the staff member (a staff
 /// token or an API key of that store), extracted in that order.
@@ -41,5 +44,29 @@ where
         let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
         let principal = StaffPrincipal::from_request_parts(parts, state).await?;
         Ok(Self { state: St::from_ref(state), tenant, principal })
+    }
+}
+
+/// The context's state `St`, the resolved store and the signed-in shopper of
+/// that store, if any (a token of another store or audience is a 401).
+pub struct Shopper<St> {
+    pub state: St,
+    pub tenant: Arc<Tenant>,
+    pub customer: Option<CustomerId>,
+}
+
+impl<St, S> FromRequestParts<S> for Shopper<St>
+where
+    St: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
+        let principal = <Option<CustomerPrincipal>>::from_request_parts(parts, state).await?;
+        let customer = principal.map(|p| CustomerId::from_uuid(p.customer_id));
+        Ok(Self { state: St::from_ref(state), tenant, customer })
     }
 }
