@@ -33,18 +33,11 @@ where
 {
     let state = PaymentsState::from_ref(state);
     let mut finished = 0;
-    for cell in sweep::cells(&state.db).await? {
-        let pool = state.db.cell(&cell).await?;
-        let mut scan = state.db.system_tx(&cell).await?;
-        let candidates = repo::stale_pending(&mut scan, grace, BATCH).await?;
-        drop(scan);
-        for (tenant_id, order) in candidates {
-            let merchant = Merchant { tenant_id, cell: pool.clone() };
-            let Some(provider) = provider_of(&state, &merchant).await? else { continue };
-            let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
-            if settle(&merchant, order, outcome).await? {
-                finished += 1;
-            }
+    for (merchant, order) in candidates(&state, Scan::StalePending(grace)).await? {
+        let Some(provider) = provider_of(&state, &merchant).await? else { continue };
+        let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
+        if settle(&merchant, order, outcome).await? {
+            finished += 1;
         }
     }
     if finished > 0 {
@@ -62,39 +55,61 @@ where
 {
     let state = PaymentsState::from_ref(state);
     let mut settled = 0;
-    for cell in sweep::cells(&state.db).await? {
-        let pool = state.db.cell(&cell).await?;
-        let mut scan = state.db.system_tx(&cell).await?;
-        let candidates = reservations::expired_holds(&mut scan, BATCH).await?;
-        drop(scan);
-        for (tenant, order) in candidates {
-            let (tenant_id, order) = (TenantId::from_uuid(tenant), OrderId::from_uuid(order));
-            let merchant = Merchant { tenant_id, cell: pool.clone() };
-            // A store whose provider cannot be asked keeps its hold: the
-            // charge may have happened, and releasing could oversell.
-            let Some(provider) = provider_of(&state, &merchant).await? else { continue };
-            let done = match provider.lookup(&merchant, order).await? {
-                Some(outcome) => settle(&merchant, order, outcome).await?,
-                None => {
-                    let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-                    // Checked again in the store's own transaction: the scan may be stale.
-                    if !reservations::hold_expired(&mut tx, order.as_uuid()).await? {
-                        continue;
-                    }
-                    let done = service::mark_expired(&mut tx, order).await?.is_some();
-                    tx.commit().await?;
-                    done
+    for (merchant, order) in candidates(&state, Scan::ExpiredHolds).await? {
+        // A store whose provider cannot be asked keeps its hold: the
+        // charge may have happened, and releasing could oversell.
+        let Some(provider) = provider_of(&state, &merchant).await? else { continue };
+        let done = match provider.lookup(&merchant, order).await? {
+            Some(outcome) => settle(&merchant, order, outcome).await?,
+            None => {
+                let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
+                // Checked again in the store's own transaction: the scan may be stale.
+                if !reservations::hold_expired(&mut tx, order.as_uuid()).await? {
+                    continue;
                 }
-            };
-            if done {
-                settled += 1;
+                let done = service::mark_expired(&mut tx, order).await?.is_some();
+                tx.commit().await?;
+                done
             }
+        };
+        if done {
+            settled += 1;
         }
     }
     if settled > 0 {
         tracing::info!(settled, "expired reservations settled");
     }
     Ok(settled)
+}
+
+/// What a job looks for in every cell.
+#[derive(Clone, Copy)]
+enum Scan {
+    /// Orders awaiting payment for longer than this.
+    StalePending(Duration),
+    /// Holds past their expiry.
+    ExpiredHolds,
+}
+
+/// What `scan` finds in every cell (a `SystemTx` each, by name: it reads
+/// across stores), each order with its store as a merchant on that cell.
+async fn candidates(state: &PaymentsState, scan: Scan) -> anyhow::Result<Vec<(Merchant, OrderId)>> {
+    let mut found = Vec::new();
+    for cell in sweep::cells(&state.db).await? {
+        let pool = state.db.cell(&cell).await?;
+        let mut tx = state.db.system_tx(&cell).await?;
+        let orders = match scan {
+            Scan::StalePending(grace) => repo::stale_pending(&mut tx, grace, BATCH).await?,
+            Scan::ExpiredHolds => reservations::expired_holds(&mut tx, BATCH)
+                .await?
+                .into_iter()
+                .map(|(tenant, order)| (TenantId::from_uuid(tenant), OrderId::from_uuid(order)))
+                .collect(),
+        };
+        drop(tx);
+        found.extend(orders.into_iter().map(|(tenant_id, order)| (Merchant { tenant_id, cell: pool.clone() }, order)));
+    }
+    Ok(found)
 }
 
 /// The store's provider; `None` (logged) when it cannot be used.
