@@ -11,6 +11,7 @@ use platform::{
     auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ListResponse},
+    money::Currency,
     problem::{FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
@@ -155,8 +156,115 @@ impl From<DiscountCode> for DiscountResponse {
     }
 }
 
+impl ShippingRequest {
+    /// The new option, or every field at fault.
+    fn parse(self, currency: Currency) -> Result<NewShippingMethod, Problem> {
+        let mut errors = Vec::new();
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        }
+        let price = self.price.parse("price", currency).map_err(|e| errors.push(e)).ok();
+        let free_over = match &self.free_over {
+            None => None,
+            Some(m) => m.parse("free_over", currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
+        };
+        let (Some(price), true) = (price, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewShippingMethod { name, price, free_over })
+    }
+}
+
+impl TaxRequest {
+    /// The new option, or every field at fault.
+    fn parse(self, currency: Currency) -> Result<NewTaxRate, Problem> {
+        let mut errors = Vec::new();
+        let country = Country::parse(&self.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
+        let region = self.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
+        if region.chars().count() > 100 {
+            errors.push(FieldError::new("region", "must be at most 100 characters"));
+        }
+        let name = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Tax").to_owned();
+        if name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be at most 100 characters"));
+        }
+        let rate_bps = i32::try_from(self.rate_bps).ok().filter(|r| (0..=10_000).contains(r));
+        if rate_bps.is_none() {
+            errors.push(FieldError::new("rate_bps", "must be 0 to 10000 basis points"));
+        }
+        let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewTaxRate { country, region, name, rate_bps, inclusive: self.inclusive })
+    }
+}
+
+impl DiscountRequest {
+    /// The new option, or every field at fault.
+    fn parse(self, currency: Currency) -> Result<NewDiscountCode, Problem> {
+        let mut errors = Vec::new();
+        let code = Code::parse(&self.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
+        let kind = match (self.kind.as_str(), self.percent_off, &self.amount_off) {
+            ("percentage", Some(p), None) if (1..=100).contains(&p) => Some(DiscountKind::Percentage(p as i32)),
+            ("percentage", _, _) => {
+                errors
+                    .push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
+                None
+            }
+            ("fixed", None, Some(m)) => match m.parse("amount_off", currency) {
+                Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
+                Ok(_) => {
+                    errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
+                    None
+                }
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            ("fixed", _, _) => {
+                errors.push(FieldError::new("amount_off", "is required for a fixed discount, without percent_off"));
+                None
+            }
+            _ => {
+                errors.push(FieldError::new("kind", "must be percentage or fixed"));
+                None
+            }
+        };
+        let min_subtotal = match &self.min_subtotal {
+            None => 0,
+            Some(m) => m.parse("min_subtotal", currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
+        };
+        let expires_at = match self.expires_at.as_deref() {
+            None => None,
+            Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.with_timezone(&chrono::Utc))
+                .map_err(|_| errors.push(FieldError::new("expires_at", "must be an RFC 3339 timestamp")))
+                .ok(),
+        };
+        let usage_limit = match self.usage_limit {
+            None => None,
+            Some(limit) => {
+                let parsed = i32::try_from(limit).ok().filter(|l| *l >= 0);
+                if parsed.is_none() {
+                    errors.push(FieldError::new("usage_limit", "must be 0 or more"));
+                }
+                parsed
+            }
+        };
+        let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewDiscountCode { code, kind, currency: currency, min_subtotal, expires_at, usage_limit })
+    }
+}
+
 /// Every route here is a staff member's.
 type Admin = Staff<CheckoutState>;
+
+/// A created option, or why not.
+type Created<T> = Result<(StatusCode, Json<T>), Problem>;
 
 const READ: &str = "checkout:read";
 const WRITE: &str = "checkout:write";
@@ -180,6 +288,14 @@ impl Staff<CheckoutState> {
         let done = work(&mut tx).await.map_err(Error::from)?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Inserts one option (the caller checked `checkout:write` and parsed it): 201.
+    async fn create<T, D: From<T>, E>(&self, insert: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Created<D>
+    where
+        Error: From<E>,
+    {
+        Ok((StatusCode::CREATED, Json(self.write(insert).await?.into())))
     }
 
     /// Lists everything of one kind (these lists are never paged).
@@ -213,27 +329,10 @@ async fn list_shipping(admin: Admin) -> Result<Json<ListResponse<ShippingRespons
     admin.list(async |tx| repo::list_shipping_methods(tx).await).await
 }
 
-async fn create_shipping(
-    admin: Admin,
-    ApiJson(body): ApiJson<ShippingRequest>,
-) -> Result<(StatusCode, Json<ShippingResponse>), Problem> {
+async fn create_shipping(admin: Admin, ApiJson(body): ApiJson<ShippingRequest>) -> Created<ShippingResponse> {
     admin.allow(WRITE)?;
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
-    let price = body.price.parse("price", admin.tenant.currency).map_err(|e| errors.push(e)).ok();
-    let free_over = match &body.free_over {
-        None => None,
-        Some(m) => m.parse("free_over", admin.tenant.currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
-    };
-    let (Some(price), true) = (price, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let new = NewShippingMethod { name, price, free_over };
-    let method = admin.write(async |tx| repo::insert_shipping_method(tx, &new).await).await?;
-    Ok((StatusCode::CREATED, Json(method.into())))
+    let new = body.parse(admin.tenant.currency)?;
+    admin.create(async |tx| repo::insert_shipping_method(tx, &new).await).await
 }
 
 async fn delete_shipping(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
@@ -244,31 +343,10 @@ async fn list_tax(admin: Admin) -> Result<Json<ListResponse<TaxResponse>>, Probl
     admin.list(async |tx| repo::list_tax_rates(tx).await).await
 }
 
-async fn create_tax(
-    admin: Admin,
-    ApiJson(body): ApiJson<TaxRequest>,
-) -> Result<(StatusCode, Json<TaxResponse>), Problem> {
+async fn create_tax(admin: Admin, ApiJson(body): ApiJson<TaxRequest>) -> Created<TaxResponse> {
     admin.allow(WRITE)?;
-    let mut errors = Vec::new();
-    let country = Country::parse(&body.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
-    let region = body.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    if region.chars().count() > 100 {
-        errors.push(FieldError::new("region", "must be at most 100 characters"));
-    }
-    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Tax").to_owned();
-    if name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be at most 100 characters"));
-    }
-    let rate_bps = i32::try_from(body.rate_bps).ok().filter(|r| (0..=10_000).contains(r));
-    if rate_bps.is_none() {
-        errors.push(FieldError::new("rate_bps", "must be 0 to 10000 basis points"));
-    }
-    let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let new = NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive };
-    let rate = admin.write(async |tx| repo::insert_tax_rate(tx, &new).await).await?;
-    Ok((StatusCode::CREATED, Json(rate.into())))
+    let new = body.parse(admin.tenant.currency)?;
+    admin.create(async |tx| repo::insert_tax_rate(tx, &new).await).await
 }
 
 async fn delete_tax(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
@@ -286,66 +364,10 @@ async fn get_discount(admin: Admin, Path(id): Path<String>) -> Result<Json<Disco
     Ok(Json(found.ok_or(Error::NotFound)?.into()))
 }
 
-async fn create_discount(
-    admin: Admin,
-    ApiJson(body): ApiJson<DiscountRequest>,
-) -> Result<(StatusCode, Json<DiscountResponse>), Problem> {
+async fn create_discount(admin: Admin, ApiJson(body): ApiJson<DiscountRequest>) -> Created<DiscountResponse> {
     admin.allow(WRITE)?;
-    let mut errors = Vec::new();
-    let code = Code::parse(&body.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
-    let kind = match (body.kind.as_str(), body.percent_off, &body.amount_off) {
-        ("percentage", Some(p), None) if (1..=100).contains(&p) => Some(DiscountKind::Percentage(p as i32)),
-        ("percentage", _, _) => {
-            errors.push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
-            None
-        }
-        ("fixed", None, Some(m)) => match m.parse("amount_off", admin.tenant.currency) {
-            Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
-            Ok(_) => {
-                errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
-                None
-            }
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        },
-        ("fixed", _, _) => {
-            errors.push(FieldError::new("amount_off", "is required for a fixed discount, without percent_off"));
-            None
-        }
-        _ => {
-            errors.push(FieldError::new("kind", "must be percentage or fixed"));
-            None
-        }
-    };
-    let min_subtotal = match &body.min_subtotal {
-        None => 0,
-        Some(m) => m.parse("min_subtotal", admin.tenant.currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
-    };
-    let expires_at = match body.expires_at.as_deref() {
-        None => None,
-        Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
-            .map(|at| at.with_timezone(&chrono::Utc))
-            .map_err(|_| errors.push(FieldError::new("expires_at", "must be an RFC 3339 timestamp")))
-            .ok(),
-    };
-    let usage_limit = match body.usage_limit {
-        None => None,
-        Some(limit) => {
-            let parsed = i32::try_from(limit).ok().filter(|l| *l >= 0);
-            if parsed.is_none() {
-                errors.push(FieldError::new("usage_limit", "must be 0 or more"));
-            }
-            parsed
-        }
-    };
-    let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let new = NewDiscountCode { code, kind, currency: admin.tenant.currency, min_subtotal, expires_at, usage_limit };
-    let discount = admin.write(async |tx| service::add_discount_code(tx, new).await).await?;
-    Ok((StatusCode::CREATED, Json(discount.into())))
+    let new = body.parse(admin.tenant.currency)?;
+    admin.create(async |tx| service::add_discount_code(tx, new).await).await
 }
 
 async fn deactivate_discount(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
