@@ -9,20 +9,26 @@ use axum::{
     http::request::Parts,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal, StaffPrincipal},
+    auth::{CustomerPrincipal, StaffPrincipal},
     problem::Problem,
     tenancy::{Tenant, TenantCtx},
 };
 
 use crate::customers::model::CustomerId;
 
-/// The context's state `St`, the resolved store and the staff member (a staff
-/// token or an API key of that store), extracted in that order.
-pub struct Staff<St> {
+/// The context's state `St`, the resolved store and the caller `P`,
+/// extracted in that order (so an unknown store is a 404 before any 401).
+pub struct Caller<St, P> {
     pub state: St,
     pub tenant: Arc<Tenant>,
-    pub principal: StaffPrincipal,
+    pub principal: P,
 }
+
+/// A staff member (a staff token or an API key) of the store.
+pub type Staff<St> = Caller<St, StaffPrincipal>;
+
+/// A shopper: signed in to the store, or a guest.
+pub type Shopper<St> = Caller<St, Option<CustomerPrincipal>>;
 
 impl<St> Staff<St> {
     /// Refuses a caller without `scope` (403); handlers check it before
@@ -32,41 +38,24 @@ impl<St> Staff<St> {
     }
 }
 
-impl<St, S> FromRequestParts<S> for Staff<St>
-where
-    St: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
-        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
-        Ok(Self { state: St::from_ref(state), tenant, principal })
+impl<St> Shopper<St> {
+    /// The signed-in customer; `None` for a guest.
+    pub fn customer(&self) -> Option<CustomerId> {
+        self.principal.as_ref().map(|p| CustomerId::from_uuid(p.customer_id))
     }
 }
 
-/// The context's state `St`, the resolved store and the signed-in shopper of
-/// that store, if any (a token of another store or audience is a 401).
-pub struct Shopper<St> {
-    pub state: St,
-    pub tenant: Arc<Tenant>,
-    pub customer: Option<CustomerId>,
-}
-
-impl<St, S> FromRequestParts<S> for Shopper<St>
+impl<St, P, S> FromRequestParts<S> for Caller<St, P>
 where
     St: FromRef<S>,
-    Authenticator: FromRef<S>,
+    P: FromRequestParts<S, Rejection = Problem>,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
-        let principal = <Option<CustomerPrincipal>>::from_request_parts(parts, state).await?;
-        let customer = principal.map(|p| CustomerId::from_uuid(p.customer_id));
-        Ok(Self { state: St::from_ref(state), tenant, customer })
+        let principal = P::from_request_parts(parts, state).await?;
+        Ok(Self { state: St::from_ref(state), tenant, principal })
     }
 }

@@ -118,13 +118,13 @@ async fn create_cart(
         None => None,
         Some(raw) => Some(Email::parse(raw).map_err(|e| Problem::validation(vec![FieldError::new("email", e)]))?),
     };
-    let view = service::create(&shopper.state, &shopper.tenant, shopper.customer, email).await?;
+    let view = service::create(&shopper.state, &shopper.tenant, shopper.customer(), email).await?;
     Ok((StatusCode::CREATED, response(view, shopper.tenant.currency)))
 }
 
 /// `GET /store/carts/{id}`.
 async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Result<Json<CartResponse>, Problem> {
-    let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer).await?;
+    let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer()).await?;
     Ok(response(view, shopper.tenant.currency))
 }
 
@@ -162,7 +162,7 @@ async fn update_cart(
         return Err(Problem::validation(errors));
     }
     let view =
-        service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, email, discount)
+        service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), email, discount)
             .await?;
     Ok(response(view, shopper.tenant.currency))
 }
@@ -196,7 +196,8 @@ async fn add_item(
         return Err(Problem::validation(errors));
     };
     let view =
-        service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, variant, quantity).await?;
+        service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), variant, quantity)
+            .await?;
     Ok(response(view, shopper.tenant.currency))
 }
 
@@ -213,7 +214,7 @@ async fn update_item(
 ) -> Result<Json<CartResponse>, Problem> {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
     let view =
-        service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, &item, quantity).await?;
+        service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item, quantity).await?;
     Ok(response(view, shopper.tenant.currency))
 }
 
@@ -222,6 +223,6 @@ async fn delete_item(
     shopper: Shopper<CartState>,
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Json<CartResponse>, Problem> {
-    let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer, &item).await?;
+    let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item).await?;
     Ok(response(view, shopper.tenant.currency))
 }

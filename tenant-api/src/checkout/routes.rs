@@ -178,7 +178,7 @@ impl ShippingRequest {
 
 impl TaxRequest {
     /// The new option, or every field at fault.
-    fn parse(self, currency: Currency) -> Result<NewTaxRate, Problem> {
+    fn parse(self) -> Result<NewTaxRate, Problem> {
         let mut errors = Vec::new();
         let country = Country::parse(&self.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
         let region = self.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -290,12 +290,19 @@ impl Staff<CheckoutState> {
         Ok(done)
     }
 
-    /// Inserts one option (the caller checked `checkout:write` and parsed it): 201.
-    async fn create<T, D: From<T>, E>(&self, insert: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Created<D>
+    /// Creates one option: checks `checkout:write`, parses the request in
+    /// the store's currency (every field at fault at once), inserts it: 201.
+    async fn create<N, T, D: From<T>, E>(
+        &self,
+        parse: impl FnOnce(Currency) -> Result<N, Problem>,
+        insert: impl AsyncFnOnce(&mut TenantTx, N) -> Result<T, E>,
+    ) -> Created<D>
     where
         Error: From<E>,
     {
-        Ok((StatusCode::CREATED, Json(self.write(insert).await?.into())))
+        self.allow(WRITE)?;
+        let new = parse(self.tenant.currency)?;
+        Ok((StatusCode::CREATED, Json(self.write(async |tx| insert(tx, new).await).await?.into())))
     }
 
     /// Lists everything of one kind (these lists are never paged).
@@ -330,9 +337,7 @@ async fn list_shipping(admin: Admin) -> Result<Json<ListResponse<ShippingRespons
 }
 
 async fn create_shipping(admin: Admin, ApiJson(body): ApiJson<ShippingRequest>) -> Created<ShippingResponse> {
-    admin.allow(WRITE)?;
-    let new = body.parse(admin.tenant.currency)?;
-    admin.create(async |tx| repo::insert_shipping_method(tx, &new).await).await
+    admin.create(|currency| body.parse(currency), async |tx, new| repo::insert_shipping_method(tx, &new).await).await
 }
 
 async fn delete_shipping(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
@@ -344,9 +349,7 @@ async fn list_tax(admin: Admin) -> Result<Json<ListResponse<TaxResponse>>, Probl
 }
 
 async fn create_tax(admin: Admin, ApiJson(body): ApiJson<TaxRequest>) -> Created<TaxResponse> {
-    admin.allow(WRITE)?;
-    let new = body.parse(admin.tenant.currency)?;
-    admin.create(async |tx| repo::insert_tax_rate(tx, &new).await).await
+    admin.create(|_| body.parse(), async |tx, new| repo::insert_tax_rate(tx, &new).await).await
 }
 
 async fn delete_tax(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
@@ -365,9 +368,7 @@ async fn get_discount(admin: Admin, Path(id): Path<String>) -> Result<Json<Disco
 }
 
 async fn create_discount(admin: Admin, ApiJson(body): ApiJson<DiscountRequest>) -> Created<DiscountResponse> {
-    admin.allow(WRITE)?;
-    let new = body.parse(admin.tenant.currency)?;
-    admin.create(async |tx| service::add_discount_code(tx, new).await).await
+    admin.create(|currency| body.parse(currency), async |tx, new| service::add_discount_code(tx, new).await).await
 }
 
 async fn deactivate_discount(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
