@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use crate::worker::sweep;
 
-/// Writes an event in the caller's transaction.
+/// Writes an event about an aggregate (any typed id: an order, a customer)
+/// in the caller's transaction.
 pub async fn insert(
     tx: &mut TenantTx,
     topic: &str,
-    aggregate_id: Uuid,
+    aggregate_id: impl AsRef<Uuid>,
     payload: serde_json::Value,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -24,7 +25,7 @@ pub async fn insert(
     .bind(tx.tenant_id())
     .bind(Uuid::now_v7())
     .bind(topic)
-    .bind(aggregate_id)
+    .bind(aggregate_id.as_ref())
     .bind(payload)
     .execute(&mut **tx)
     .await?;

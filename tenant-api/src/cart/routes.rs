@@ -122,8 +122,11 @@ async fn create_cart(
     Ok((StatusCode::CREATED, response(view, shopper.tenant.currency)))
 }
 
+/// What the cart routes answer: the cart, priced now.
+type Answer = Result<Json<CartResponse>, Problem>;
+
 /// `GET /store/carts/{id}`.
-async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Result<Json<CartResponse>, Problem> {
+async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Answer {
     let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer()).await?;
     Ok(response(view, shopper.tenant.currency))
 }
@@ -145,22 +148,34 @@ mod double_option {
     }
 }
 
+/// A change of details: `None` keeps one, `Some(None)` clears it.
+type Details = (Option<Option<Email>>, Option<Option<Code>>);
+
+impl UpdateCartRequest {
+    /// The change, or every field at fault.
+    fn parse(self) -> Result<Details, Problem> {
+        let mut errors = Vec::new();
+        let email = self
+            .email
+            .map(|e| e.and_then(|raw| Email::parse(&raw).map_err(|m| errors.push(FieldError::new("email", m))).ok()));
+        let discount = self.discount_code.map(|d| {
+            d.and_then(|raw| Code::parse(&raw).map_err(|m| errors.push(FieldError::new("discount_code", m))).ok())
+        });
+        if errors.is_empty() {
+            Ok((email, discount))
+        } else {
+            Err(Problem::validation(errors))
+        }
+    }
+}
+
 /// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
 async fn update_cart(
     shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateCartRequest>,
-) -> Result<Json<CartResponse>, Problem> {
-    let mut errors = Vec::new();
-    let email = body
-        .email
-        .map(|e| e.and_then(|raw| Email::parse(&raw).map_err(|m| errors.push(FieldError::new("email", m))).ok()));
-    let discount = body.discount_code.map(|d| {
-        d.and_then(|raw| Code::parse(&raw).map_err(|m| errors.push(FieldError::new("discount_code", m))).ok())
-    });
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
+) -> Answer {
+    let (email, discount) = body.parse()?;
     let view =
         service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), email, discount)
             .await?;
@@ -180,21 +195,29 @@ fn quantity(raw: i64) -> Result<i32, FieldError> {
         .ok_or_else(|| FieldError::new("quantity", format!("must be 1 to {MAX_LINE_QUANTITY}")))
 }
 
+impl AddItemRequest {
+    /// The variant and units, or every field at fault.
+    fn parse(self) -> Result<(VariantId, i32), Problem> {
+        let mut errors = Vec::new();
+        let variant = VariantId::parse(&self.variant_id);
+        if variant.is_none() {
+            errors.push(FieldError::new("variant_id", "must be a variant id"));
+        }
+        let quantity = quantity(self.quantity).map_err(|e| errors.push(e)).ok();
+        match (variant, quantity) {
+            (Some(variant), Some(quantity)) if errors.is_empty() => Ok((variant, quantity)),
+            _ => Err(Problem::validation(errors)),
+        }
+    }
+}
+
 /// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
 async fn add_item(
     shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddItemRequest>,
-) -> Result<Json<CartResponse>, Problem> {
-    let mut errors = Vec::new();
-    let variant = VariantId::parse(&body.variant_id);
-    if variant.is_none() {
-        errors.push(FieldError::new("variant_id", "must be a variant id"));
-    }
-    let quantity = quantity(body.quantity).map_err(|e| errors.push(e)).ok();
-    let (Some(variant), Some(quantity), true) = (variant, quantity, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
+) -> Answer {
+    let (variant, quantity) = body.parse()?;
     let view =
         service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), variant, quantity)
             .await?;
@@ -211,7 +234,7 @@ async fn update_item(
     shopper: Shopper<CartState>,
     Path((id, item)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateItemRequest>,
-) -> Result<Json<CartResponse>, Problem> {
+) -> Answer {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
     let view =
         service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item, quantity).await?;
@@ -219,10 +242,7 @@ async fn update_item(
 }
 
 /// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
-async fn delete_item(
-    shopper: Shopper<CartState>,
-    Path((id, item)): Path<(String, String)>,
-) -> Result<Json<CartResponse>, Problem> {
+async fn delete_item(shopper: Shopper<CartState>, Path((id, item)): Path<(String, String)>) -> Answer {
     let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item).await?;
     Ok(response(view, shopper.tenant.currency))
 }

@@ -214,7 +214,6 @@ pub struct RefreshUse {
     pub customer_id: CustomerId,
     /// Past its expiry.
     pub expired: bool,
-    /// Revoked.
     pub revoked: bool,
     /// Whether this call marked it used (false: it had been used before).
     pub first_use: bool,

@@ -30,7 +30,7 @@ pub async fn register(state: &CustomersState, tenant: &Tenant, new: NewCustomer)
     crate::outbox::insert(
         &mut tx,
         "customer.registered",
-        customer.id.as_uuid(),
+        customer.id,
         serde_json::json!({"customer_id": customer.id.to_string(), "email": customer.email}),
     )
     .await?;
@@ -158,7 +158,7 @@ pub async fn request_password_reset(state: &CustomersState, tenant: &Tenant, ema
     crate::outbox::insert(
         &mut tx,
         "customer.password_reset",
-        customer.id.as_uuid(),
+        customer.id,
         serde_json::json!({
             "customer_id": customer.id.to_string(),
             "email": customer.email,
@@ -188,7 +188,7 @@ pub async fn confirm_password_reset(
     crate::outbox::insert(
         &mut tx,
         "customer.password_changed",
-        customer.as_uuid(),
+        customer,
         serde_json::json!({"customer_id": customer.to_string()}),
     )
     .await?;

@@ -127,7 +127,7 @@ pub struct OrderLine {
     pub total: Money,
 }
 
-/// An order.
+/// An order, with its lines.
 #[derive(Clone, Debug)]
 pub struct Order {
     pub id: OrderId,
@@ -170,14 +170,11 @@ impl Order {
     }
 }
 
-/// What a transition also changes.
+/// What a transition also changes; each field given (`Some`) is set.
 #[derive(Clone, Debug, Default)]
 pub struct TransitionData {
-    /// Set when given.
     pub tracking_number: Option<String>,
-    /// Set when given.
     pub carrier: Option<String>,
-    /// Set when given.
     pub cancel_reason: Option<String>,
     /// Add to the refunded total (kept within the order total).
     pub refund: i64,

@@ -329,6 +329,13 @@ fn respond(status: StatusCode, body: serde_json::Value) -> Response {
     response
 }
 
+/// Every `/admin/orders` route is a staff member's.
+type Admin = Staff<OrdersState>;
+/// An optional body whose fault is answered after the scope and the id.
+type Body<T> = Result<OptionalJson<T>, Problem>;
+/// What the order routes answer.
+type OrderAnswer = Result<Json<OrderResponse>, Problem>;
+
 const READ: &str = "orders:read";
 const WRITE: &str = "orders:write";
 
@@ -393,7 +400,7 @@ impl AdminListParams {
 
 /// `GET /admin/orders?status=&q=&customer_id=&limit=&cursor=`.
 async fn admin_list(
-    staff: Staff<OrdersState>,
+    staff: Admin,
     params: Result<ApiQuery<AdminListParams>, Problem>,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
@@ -414,7 +421,7 @@ async fn list(
 }
 
 /// The order as staff see it: with its payments.
-async fn with_payments(staff: &Staff<OrdersState>, order: Order) -> Result<Json<OrderResponse>, Problem> {
+async fn with_payments(staff: &Admin, order: Order) -> OrderAnswer {
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let payments = payments_for_order(&mut tx, order.id).await?;
     let mut response = OrderResponse::from(order);
@@ -423,7 +430,7 @@ async fn with_payments(staff: &Staff<OrdersState>, order: Order) -> Result<Json<
 }
 
 /// `GET /admin/orders/{id}`: the order with its payments.
-async fn admin_get(staff: Staff<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
+async fn admin_get(staff: Admin, Path(id): Path<String>) -> OrderAnswer {
     staff.allow(READ)?;
     let id = order_id(&id)?;
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
@@ -439,11 +446,7 @@ struct FulfilRequest {
 }
 
 /// `POST /admin/orders/{id}/fulfil` with `{"tracking_number", "carrier"?}`.
-async fn admin_fulfil(
-    staff: Staff<OrdersState>,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<FulfilRequest>,
-) -> Result<Json<OrderResponse>, Problem> {
+async fn admin_fulfil(staff: Admin, Path(id): Path<String>, ApiJson(body): ApiJson<FulfilRequest>) -> OrderAnswer {
     staff.allow(WRITE)?;
     let id = order_id(&id)?;
     let tracking = body.tracking_number.trim().to_owned();
@@ -463,7 +466,7 @@ async fn admin_fulfil(
 }
 
 /// `POST /admin/orders/{id}/deliver`.
-async fn admin_deliver(staff: Staff<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
+async fn admin_deliver(staff: Admin, Path(id): Path<String>) -> OrderAnswer {
     staff.allow(WRITE)?;
     let order = service::deliver(&staff.state, &staff.tenant, order_id(&id)?).await?;
     with_payments(&staff, order).await
@@ -475,15 +478,10 @@ struct CancelRequest {
 }
 
 /// `POST /admin/orders/{id}/cancel` with `{"reason"?}` (body optional).
-async fn admin_cancel(
-    staff: Staff<OrdersState>,
-    Path(id): Path<String>,
-    body: Result<OptionalJson<CancelRequest>, Problem>,
-) -> Result<Json<OrderResponse>, Problem> {
+async fn admin_cancel(staff: Admin, Path(id): Path<String>, body: Body<CancelRequest>) -> OrderAnswer {
     staff.allow(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
-    let reason = reason(body.reason)?;
-    let order = service::cancel(&staff.state, &staff.tenant, id, reason).await?;
+    let order = service::cancel(&staff.state, &staff.tenant, id, reason(body.reason)?).await?;
     with_payments(&staff, order).await
 }
 
@@ -495,11 +493,7 @@ struct RefundRequest {
 
 /// `POST /admin/orders/{id}/refund` with `{"amount"?: Money, "reason"?}`;
 /// without an amount, everything not yet refunded.
-async fn admin_refund(
-    staff: Staff<OrdersState>,
-    Path(id): Path<String>,
-    body: Result<OptionalJson<RefundRequest>, Problem>,
-) -> Result<Json<OrderResponse>, Problem> {
+async fn admin_refund(staff: Admin, Path(id): Path<String>, body: Body<RefundRequest>) -> OrderAnswer {
     staff.allow(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let amount = match &body.amount {

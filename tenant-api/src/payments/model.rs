@@ -18,10 +18,7 @@ platform::id_type!(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChargeOutcome {
     /// The money was taken.
-    Succeeded {
-        /// The charge.
-        payment_id: PaymentId,
-    },
+    Succeeded { payment_id: PaymentId },
     /// The provider refused; `code` says why (`card_declined`, …).
     Declined {
         /// Stable reason code.
