@@ -256,7 +256,7 @@ impl DiscountRequest {
         let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
             return Err(Problem::validation(errors));
         };
-        Ok(NewDiscountCode { code, kind, currency: currency, min_subtotal, expires_at, usage_limit })
+        Ok(NewDiscountCode { code, kind, currency, min_subtotal, expires_at, usage_limit })
     }
 }
 
