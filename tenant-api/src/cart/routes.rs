@@ -198,15 +198,11 @@ fn quantity(raw: i64) -> Result<i32, FieldError> {
 impl AddItemRequest {
     /// The variant and units, or every field at fault.
     fn parse(self) -> Result<(VariantId, i32), Problem> {
-        let mut errors = Vec::new();
-        let variant = VariantId::parse(&self.variant_id);
-        if variant.is_none() {
-            errors.push(FieldError::new("variant_id", "must be a variant id"));
-        }
-        let quantity = quantity(self.quantity).map_err(|e| errors.push(e)).ok();
-        match (variant, quantity) {
-            (Some(variant), Some(quantity)) if errors.is_empty() => Ok((variant, quantity)),
-            _ => Err(Problem::validation(errors)),
+        let variant =
+            VariantId::parse(&self.variant_id).ok_or_else(|| FieldError::new("variant_id", "must be a variant id"));
+        match (variant, quantity(self.quantity)) {
+            (Ok(variant), Ok(quantity)) => Ok((variant, quantity)),
+            (variant, quantity) => Err(Problem::validation(variant.err().into_iter().chain(quantity.err()).collect())),
         }
     }
 }
