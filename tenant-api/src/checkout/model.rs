@@ -90,7 +90,7 @@ impl ShippingMethod {
 #[derive(Clone, Debug)]
 pub struct TaxRate {
     pub id: TaxRateId,
-    pub country: String,
+    pub country: Country,
     /// Region; empty for the whole country.
     pub region: String,
     pub name: String,
@@ -248,7 +248,7 @@ mod tests {
     fn rate(bps: i32, inclusive: bool) -> TaxRate {
         TaxRate {
             id: TaxRateId::new(),
-            country: "US".into(),
+            country: Country::parse("US").unwrap(),
             region: String::new(),
             name: "Tax".into(),
             rate_bps: bps,

@@ -8,8 +8,8 @@ use platform::{
 use uuid::Uuid;
 
 use super::model::{
-    DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate, ShippingMethod,
-    ShippingMethodId, TaxRate, TaxRateId,
+    Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
+    ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
 };
 
 fn currency(code: &str) -> anyhow::Result<Currency> {
@@ -32,8 +32,9 @@ fn shipping((id, name, amount, code, free_over, active): ShippingRow) -> anyhow:
 type TaxRow = (Uuid, String, String, String, i32, bool);
 const TAX_COLUMNS: &str = "tax_rate_id, country, region, name, rate_bps, inclusive";
 
-fn tax((id, country, region, name, rate_bps, inclusive): TaxRow) -> TaxRate {
-    TaxRate { id: TaxRateId::from_uuid(id), country, region, name, rate_bps, inclusive }
+fn tax((id, country, region, name, rate_bps, inclusive): TaxRow) -> anyhow::Result<TaxRate> {
+    let country = Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country {country:?} {e}"))?;
+    Ok(TaxRate { id: TaxRateId::from_uuid(id), country, region, name, rate_bps, inclusive })
 }
 
 type DiscountRow =
@@ -87,7 +88,7 @@ pub async fn options_for(
         .into_iter()
         .map(|m| shipping(serde_json::from_value::<ShippingRow>(m)?))
         .collect::<anyhow::Result<_>>()?;
-    let rate = rate.map(|r| serde_json::from_value::<TaxRow>(r.0)).transpose()?.map(tax);
+    let rate = rate.map(|r| serde_json::from_value::<TaxRow>(r.0)).transpose()?.map(tax).transpose()?;
     Ok((methods, rate))
 }
 
@@ -136,7 +137,7 @@ pub async fn list_tax_rates(tx: &mut TenantTx) -> anyhow::Result<Vec<TaxRate>> {
             .bind(tx.tenant_id())
             .fetch_all(&mut **tx)
             .await?;
-    Ok(rows.into_iter().map(tax).collect())
+    rows.into_iter().map(tax).collect()
 }
 
 /// Adds a tax rate.
@@ -154,7 +155,7 @@ pub async fn insert_tax_rate(tx: &mut TenantTx, rate: &NewTaxRate) -> Result<Tax
     .bind(rate.inclusive)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(tax(row))
+    tax(row).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// Removes a tax rate; false when there was none.

@@ -100,7 +100,7 @@ impl From<TaxRate> for TaxResponse {
     fn from(r: TaxRate) -> Self {
         Self {
             id: r.id.to_string(),
-            country: r.country,
+            country: r.country.as_ref().to_owned(),
             region: (!r.region.is_empty()).then_some(r.region),
             name: r.name,
             rate_bps: r.rate_bps,
