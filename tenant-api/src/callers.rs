@@ -1,6 +1,7 @@
 //! Who calls a store's routes, as extractors every context's handlers take:
-//! [`Staff`] on `/admin` routes, [`Shopper`] on `/store` routes that guests
-//! may use too. A handler then starts with its own input.
+//! [`Staff`] on `/admin` routes, [`SignedIn`] on a shopper's own `/store`
+//! routes, [`Shopper`] on those guests may use too. A handler then starts
+//! with its own input.
 
 use std::sync::Arc;
 
@@ -30,6 +31,9 @@ pub type Staff<St> = Caller<St, StaffPrincipal>;
 /// A shopper: signed in to the store, or a guest.
 pub type Shopper<St> = Caller<St, Option<CustomerPrincipal>>;
 
+/// A shopper signed in to the store (a shopper token of it, else 401).
+pub type SignedIn<St> = Caller<St, CustomerPrincipal>;
+
 impl<St> Staff<St> {
     /// Refuses a caller without `scope` (403); handlers check it before
     /// they read anything else of the request.
@@ -42,6 +46,13 @@ impl<St> Shopper<St> {
     /// The signed-in customer; `None` for a guest.
     pub fn customer(&self) -> Option<CustomerId> {
         self.principal.as_ref().map(|p| CustomerId::from_uuid(p.customer_id))
+    }
+}
+
+impl<St> SignedIn<St> {
+    /// The signed-in customer.
+    pub fn customer(&self) -> CustomerId {
+        CustomerId::from_uuid(self.principal.customer_id)
     }
 }
 

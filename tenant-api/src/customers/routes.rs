@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal},
+    auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ApiQuery, ListResponse, Page},
     problem::{FieldError, Problem},
@@ -21,7 +21,7 @@ use super::{
     service, CustomersState, Error,
 };
 use crate::{
-    callers::Staff,
+    callers::{SignedIn, Staff},
     cart::model::CartId,
     wire::{timestamp, AddressDto},
 };
@@ -188,13 +188,9 @@ async fn token(
 }
 
 /// `GET /store/customers/me`: the signed-in customer with addresses.
-async fn me(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-) -> Result<Json<CustomerResponse>, Problem> {
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let customer = service::customer(&mut tx, CustomerId::from_uuid(principal.customer_id)).await.map_err(gone)?;
+async fn me(shopper: SignedIn<CustomersState>) -> Result<Json<CustomerResponse>, Problem> {
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let customer = service::customer(&mut tx, shopper.customer()).await.map_err(gone)?;
     with_addresses(&mut tx, customer).await
 }
 
@@ -225,9 +221,7 @@ mod double_option {
 
 /// `PATCH /store/customers/me`: names.
 async fn update_me(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
+    shopper: SignedIn<CustomersState>,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<CustomerResponse>, Problem> {
     let mut errors = Vec::new();
@@ -241,10 +235,10 @@ async fn update_me(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
     let customer = service::update_names(
         &mut tx,
-        CustomerId::from_uuid(principal.customer_id),
+        shopper.customer(),
         first.as_ref().map(|f| f.as_deref()),
         last.as_ref().map(|l| l.as_deref()),
     )
@@ -255,13 +249,9 @@ async fn update_me(
 }
 
 /// `GET /store/customers/me/addresses`.
-async fn list_addresses(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-) -> Result<Json<ListResponse<AddressResponse>>, Problem> {
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let addresses = service::addresses(&mut tx, CustomerId::from_uuid(principal.customer_id)).await?;
+async fn list_addresses(shopper: SignedIn<CustomersState>) -> Result<Json<ListResponse<AddressResponse>>, Problem> {
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let addresses = service::addresses(&mut tx, shopper.customer()).await?;
     Ok(Json(ListResponse::all(addresses)))
 }
 
@@ -275,9 +265,7 @@ struct AddressRequest {
 
 /// `POST /store/customers/me/addresses`.
 async fn add_address(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
+    shopper: SignedIn<CustomersState>,
     ApiJson(body): ApiJson<AddressRequest>,
 ) -> Result<(StatusCode, Json<AddressResponse>), Problem> {
     let address = body.address.parse("address").map_err(|errors| {
@@ -286,23 +274,17 @@ async fn add_address(
             errors.into_iter().map(|e| FieldError::new(e.field.trim_start_matches("address."), e.message)).collect(),
         )
     })?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let saved =
-        service::add_address(&mut tx, CustomerId::from_uuid(principal.customer_id), &address, body.is_default).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let saved = service::add_address(&mut tx, shopper.customer(), &address, body.is_default).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// `DELETE /store/customers/me/addresses/{id}`.
-async fn delete_address(
-    State(state): State<CustomersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+async fn delete_address(shopper: SignedIn<CustomersState>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id = AddressId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_address(&mut tx, CustomerId::from_uuid(principal.customer_id), id).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    service::remove_address(&mut tx, shopper.customer(), id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

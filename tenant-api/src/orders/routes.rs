@@ -2,18 +2,18 @@
 //! under `/admin/orders`.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{FromRef, Path},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, CustomerPrincipal},
+    auth::Authenticator,
     extract::{ApiJson, ApiQuery, ListResponse, OptionalJson, Page},
     money::Money,
     problem::{parse_json, FieldError, Problem, PROBLEM_JSON},
-    tenancy::{Tenant, TenantCtx},
+    tenancy::Tenant,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ use super::{
     service, Error, OrdersState,
 };
 use crate::{
-    callers::Staff,
+    callers::{Caller, Shopper, SignedIn, Staff},
     cart::model::CartId,
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
@@ -190,9 +190,7 @@ struct PaymentRequest {
 
 /// `POST /store/carts/{id}/checkout`, with an optional `Idempotency-Key`.
 async fn checkout(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    Caller { state, tenant, principal }: Shopper<OrdersState>,
     Path(cart_id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
@@ -344,27 +342,17 @@ fn order_id(raw: &str) -> Result<OrderId, Error> {
 }
 
 /// `GET /store/orders`: the signed-in customer's orders, newest first.
-async fn my_orders(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    page: Page,
-) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
-    let filter = OrderFilter { customer: Some(CustomerId::from_uuid(principal.customer_id)), ..OrderFilter::default() };
-    list(&state, &tenant, &filter, page).await
+async fn my_orders(shopper: SignedIn<OrdersState>, page: Page) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
+    let filter = OrderFilter { customer: Some(shopper.customer()), ..OrderFilter::default() };
+    list(&shopper.state, &shopper.tenant, &filter, page).await
 }
 
 /// `GET /store/orders/{id}`: one of the signed-in customer's orders.
-async fn my_order(
-    State(state): State<OrdersState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
+async fn my_order(shopper: SignedIn<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
     let id = order_id(&id)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
     let order = service::order(&mut tx, id).await?;
-    if order.customer_id != Some(CustomerId::from_uuid(principal.customer_id)) {
+    if order.customer_id != Some(shopper.customer()) {
         return Err(Error::OrderNotFound.into());
     }
     Ok(Json(order.into()))
