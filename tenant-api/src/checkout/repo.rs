@@ -122,12 +122,7 @@ pub async fn insert_shipping_method(tx: &mut TenantTx, method: &NewShippingMetho
 
 /// Removes a shipping method; false when there was none.
 pub async fn delete_shipping_method(tx: &mut TenantTx, id: ShippingMethodId) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from shipping_method where tenant_id = $1 and shipping_method_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "delete from shipping_method where tenant_id = $1 and shipping_method_id = $2", id).await
 }
 
 /// Every tax rate of the store.
@@ -160,12 +155,7 @@ pub async fn insert_tax_rate(tx: &mut TenantTx, rate: &NewTaxRate) -> Result<Tax
 
 /// Removes a tax rate; false when there was none.
 pub async fn delete_tax_rate(tx: &mut TenantTx, id: TaxRateId) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from tax_rate where tenant_id = $1 and tax_rate_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "delete from tax_rate where tenant_id = $1 and tax_rate_id = $2", id).await
 }
 
 /// Every discount code of the store, newest first.
@@ -234,12 +224,7 @@ pub fn discount_from_row(row: DiscountRow) -> anyhow::Result<DiscountCode> {
 
 /// Switches a code off; false when there was none.
 pub async fn deactivate_discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::Result<bool> {
-    let done = sqlx::query("update discount_code set active = false where tenant_id = $1 and discount_code_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "update discount_code set active = false where tenant_id = $1 and discount_code_id = $2", id).await
 }
 
 /// Redeems one use of a code, if it applies: a single conditional update, so
@@ -278,4 +263,14 @@ pub async fn unredeem_discount(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::R
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Runs a statement on one option of the store (`$1` the store, `$2` the
+/// option's id); whether it found the option.
+async fn on_one<Id>(tx: &mut TenantTx, sql: &str, id: Id) -> sqlx::Result<bool>
+where
+    Id: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    let done = sqlx::query(sql).bind(tx.tenant_id()).bind(id).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
 }
