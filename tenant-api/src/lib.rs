@@ -4,6 +4,7 @@
 //! then handled by one bounded context. Contexts are mounted by
 //! [`startup::Application`]; `serve --contexts` mounts only some of them.
 
+pub mod callers;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+mod problems;
 pub mod seed;
 pub mod settings;
 pub mod startup;

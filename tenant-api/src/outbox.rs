@@ -5,16 +5,18 @@
 //! to webhooks and email is later work; today the relay marks events published
 //! (and logs them), so consumers added later start from a clean queue.
 
-use platform::db::{SystemTx, TenantTx};
+use axum::extract::FromRef;
+use platform::db::{Db, SystemTx, TenantTx};
 use uuid::Uuid;
 
-use crate::startup::AppState;
+use crate::worker::sweep;
 
-/// Writes an event in the caller's transaction.
+/// Writes an event about an aggregate (any typed id: an order, a customer)
+/// in the caller's transaction.
 pub async fn insert(
     tx: &mut TenantTx,
     topic: &str,
-    aggregate_id: Uuid,
+    aggregate_id: impl AsRef<Uuid>,
     payload: serde_json::Value,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -23,7 +25,7 @@ pub async fn insert(
     .bind(tx.tenant_id())
     .bind(Uuid::now_v7())
     .bind(topic)
-    .bind(aggregate_id)
+    .bind(aggregate_id.as_ref())
     .bind(payload)
     .execute(&mut **tx)
     .await?;
@@ -33,11 +35,15 @@ pub async fn insert(
 /// One relay pass over every cell: takes up to `batch` unpublished events in id
 /// order (`for update skip locked`, so relays on several workers share the
 /// queue without taking the same event), publishes them and marks them.
-/// Returns how many were published.
-pub async fn relay_once(state: &AppState, batch: i64) -> anyhow::Result<u64> {
+/// Returns how many were published. Takes any state the database derives from.
+pub async fn relay_once<S>(state: &S, batch: i64) -> anyhow::Result<u64>
+where
+    Db: FromRef<S>,
+{
+    let db = Db::from_ref(state);
     let mut published = 0;
-    for cell in crate::worker::cells(state).await? {
-        let mut tx = state.db.system_tx(&cell).await?;
+    for cell in sweep::cells(&db).await? {
+        let mut tx = db.system_tx(&cell).await?;
         published += relay_cell(&mut tx, batch).await?;
         tx.commit().await?;
     }

@@ -162,3 +162,79 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
     with_common_layers(health.merge(stores))
 }
+
+// Each context's state, derived from the app's per request (axum's `FromRef`):
+// plain structs of handles (pools, `Arc`s; the master keys and the signer copy
+// a few small buffers), so the contexts never see `AppState`.
+
+impl FromRef<AppState> for crate::payments::PaymentsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            master: state.master.clone(),
+            test_provider: state.payments.clone(),
+            stripe_http: state.stripe_http.clone(),
+            settings: state.settings.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::cart::CartState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            redis: state.redis.clone(),
+            ttls: crate::cart::model::Ttls {
+                guest: state.commerce.guest_cart_ttl_secs,
+                customer: state.commerce.customer_cart_ttl_secs,
+            },
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::customers::CustomersState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            signer: state.signer.clone(),
+            master: state.master.clone(),
+            tokens: crate::customers::TokenTtls {
+                access: state.commerce.customer_access_token_ttl_secs,
+                refresh: state.commerce.customer_refresh_token_ttl_secs,
+            },
+            cart: FromRef::from_ref(state),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::checkout::CheckoutState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { db: state.db.clone() }
+    }
+}
+
+impl FromRef<AppState> for crate::orders::OrdersState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            redis: state.redis.clone(),
+            cart: FromRef::from_ref(state),
+            payments: FromRef::from_ref(state),
+            reservation_ttl_secs: state.commerce.reservation_ttl_secs,
+            idempotency_lease_secs: state.commerce.idempotency_lease_secs,
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::worker::WorkerState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { payments: FromRef::from_ref(state), commerce: state.commerce.clone() }
+    }
+}
+
+/// For the outbox relay, which needs only the cells.
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}

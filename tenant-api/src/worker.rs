@@ -5,11 +5,36 @@
 //! on its own interval (configurable, see `CommerceSettings`) until the
 //! process is asked to stop; a failing run is logged and retried next tick.
 
-use std::{future::Future, pin::Pin, time::Duration};
+pub mod sweep;
 
-use crate::{settings::CommerceSettings, startup::AppState};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-type JobFn = for<'a> fn(&'a AppState) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+use axum::extract::FromRef;
+use platform::db::Db;
+
+use crate::{payments::PaymentsState, settings::CommerceSettings};
+
+/// What the jobs use: the cells and the payment providers (in
+/// [`PaymentsState`]) and the intervals.
+#[derive(Clone)]
+pub struct WorkerState {
+    pub payments: PaymentsState,
+    pub commerce: Arc<CommerceSettings>,
+}
+
+impl FromRef<WorkerState> for PaymentsState {
+    fn from_ref(state: &WorkerState) -> Self {
+        state.payments.clone()
+    }
+}
+
+impl FromRef<WorkerState> for Db {
+    fn from_ref(state: &WorkerState) -> Self {
+        state.payments.db.clone()
+    }
+}
+
+type JobFn = for<'a> fn(&'a WorkerState) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 /// A periodic job.
 pub struct Job {
@@ -47,13 +72,13 @@ pub fn jobs(settings: &CommerceSettings) -> Vec<Job> {
     ]
 }
 
-/// Every cell of the registry, for jobs that sweep all stores.
-pub async fn cells(state: &AppState) -> anyhow::Result<Vec<String>> {
-    Ok(sqlx::query_scalar("select cell_id from control.cell order by cell_id").fetch_all(state.db.control()).await?)
-}
-
-/// Runs every job until `stop` resolves; in-flight runs finish first.
-pub async fn run(state: AppState, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Runs every job until `stop` resolves; in-flight runs finish first. Takes
+/// any state the worker's derives from (the binary's `AppState`).
+pub async fn run<S>(state: S, stop: impl Future<Output = ()>) -> anyhow::Result<()>
+where
+    WorkerState: FromRef<S>,
+{
+    let state = WorkerState::from_ref(&state);
     let jobs = jobs(&state.commerce);
     tracing::info!(jobs = jobs.len(), "worker started");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -82,7 +107,7 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) -> anyhow::Res
     for handle in handles {
         let _ = handle.await;
     }
-    state.db.close().await;
+    state.payments.db.close().await;
     tracing::info!("worker stopped");
     Ok(())
 }

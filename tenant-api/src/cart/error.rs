@@ -23,30 +23,16 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<redis::RedisError> for Error {
-    fn from(error: redis::RedisError) -> Self {
-        Error::Internal(error.into())
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Error::Internal(error.into())
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::NotFound => Problem::not_found("cart-not-found", "No such cart in this store."),
-            Error::ItemNotFound => Problem::not_found("item-not-found", "No such item in this cart."),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::InsufficientStock { available } => {
-                Problem::conflict("insufficient-stock", format!("Only {available} of this item can be in the cart."))
-                    .with("available", available)
-                    .with_errors(vec![FieldError::new("quantity", format!("at most {available} are available"))])
-            }
-            Error::Internal(cause) => Problem::internal(cause),
-        }
-    }
+crate::error_problems! {
+    Error,
+    constraints: [],
+    internal: [redis::RedisError],
+    Error::NotFound => Problem::not_found("cart-not-found", "No such cart in this store."),
+    Error::ItemNotFound => Problem::not_found("item-not-found", "No such item in this cart."),
+    Error::Invalid(errors) => Problem::validation(errors),
+    Error::InsufficientStock { available } => {
+        Problem::conflict("insufficient-stock", format!("Only {available} of this item can be in the cart."))
+            .with("available", available)
+            .with_errors(vec![FieldError::new("quantity", format!("at most {available} are available"))])
+    },
 }

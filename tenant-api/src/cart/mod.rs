@@ -15,3 +15,14 @@ mod store;
 pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
+
+use platform::db::Db;
+
+/// What carts need: Redis for the carts, the store's database for prices,
+/// stock and shipping, and how long carts live.
+#[derive(Clone)]
+pub struct CartState {
+    pub db: Db,
+    pub redis: redis::aio::ConnectionManager,
+    pub ttls: model::Ttls,
+}

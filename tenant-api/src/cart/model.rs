@@ -4,9 +4,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use platform::money::Money;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use crate::{catalog::model::VariantId, checkout::model::Totals};
+use crate::{catalog::model::VariantId, checkout::model::Totals, customers::model::CustomerId};
 
 /// Most units of one variant a cart line may hold.
 pub const MAX_LINE_QUANTITY: i32 = 99;
@@ -43,13 +42,19 @@ impl AsRef<str> for CartId {
     }
 }
 
+/// How long carts live after their last use, in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Ttls {
+    pub guest: u64,
+    pub customer: u64,
+}
+
 /// A cart as stored: who owns it and how many of each variant.
 #[derive(Clone, Debug)]
 pub struct Cart {
-    /// Id.
     pub id: CartId,
     /// The customer who owns it; `None` for a guest cart.
-    pub customer: Option<Uuid>,
+    pub customer: Option<CustomerId>,
     /// Email given for a guest.
     pub email: Option<String>,
     /// Discount code to apply.
@@ -88,15 +93,11 @@ pub fn item_id(cart: &CartId, variant: VariantId) -> String {
 /// A line at current prices.
 #[derive(Clone, Debug)]
 pub struct PricedLine {
-    /// Item id.
+    /// See [`item_id`].
     pub item_id: String,
-    /// Variant.
     pub variant_id: VariantId,
-    /// Title.
     pub title: String,
-    /// SKU.
     pub sku: String,
-    /// Units.
     pub quantity: i32,
     /// Current unit price.
     pub unit_price: Money,

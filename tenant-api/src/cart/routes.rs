@@ -1,26 +1,25 @@
 //! Cart HTTP under `/store/carts`.
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, Path},
     http::StatusCode,
     routing::{get, patch, post},
     Json, Router,
 };
 use platform::{
-    auth::CustomerPrincipal,
+    auth::Authenticator,
+    extract::{ApiJson, OptionalJson},
     money::{Currency, Money},
-    problem::{parse_json, ApiJson, FieldError, Problem},
-    tenancy::TenantCtx,
+    problem::{FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{
-    model::{CartView, MAX_LINE_QUANTITY},
-    service,
+    model::{CartId, CartView, MAX_LINE_QUANTITY},
+    service, CartState, Error,
 };
 use crate::{
-    catalog::model::VariantId, checkout::model::Code, customers::model::Email, startup::AppState, wire::MoneyDto,
+    callers::Shopper, catalog::model::VariantId, checkout::model::Code, customers::model::Email, wire::MoneyDto,
 };
 
 mod openapi;
@@ -28,7 +27,12 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The cart's routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CartState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/store/carts", post(create_cart))
         .route("/store/carts/{id}", get(get_cart).patch(update_cart))
@@ -94,8 +98,9 @@ fn response(view: CartView, currency: Currency) -> Json<CartResponse> {
     })
 }
 
-fn caller(principal: &Option<CustomerPrincipal>) -> Option<Uuid> {
-    principal.as_ref().map(|p| p.customer_id)
+/// An id that cannot be one we issued names no cart.
+fn cart_id(raw: &str) -> Result<CartId, Error> {
+    CartId::parse(raw).ok_or(Error::NotFound)
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -106,31 +111,24 @@ struct CreateCartRequest {
 /// `POST /store/carts` with `{}` or `{"email"}`: a guest cart, or with a
 /// customer token the customer's cart.
 async fn create_cart(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
-    body: axum::body::Bytes,
+    shopper: Shopper<CartState>,
+    OptionalJson(body): OptionalJson<CreateCartRequest>,
 ) -> Result<(StatusCode, Json<CartResponse>), Problem> {
-    // The body is optional: none (or `{}`) makes a cart without an email.
-    let body: CreateCartRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { CreateCartRequest::default() } else { parse_json(&body)? };
     let email = match body.email.as_deref() {
         None => None,
         Some(raw) => Some(Email::parse(raw).map_err(|e| Problem::validation(vec![FieldError::new("email", e)]))?),
     };
-    let view = service::create(&state, &tenant, caller(&principal), email).await?;
-    Ok((StatusCode::CREATED, response(view, tenant.currency)))
+    let view = service::create(&shopper.state, &shopper.tenant, shopper.customer(), email).await?;
+    Ok((StatusCode::CREATED, response(view, shopper.tenant.currency)))
 }
 
+/// What the cart routes answer: the cart, priced now.
+type Answer = Result<Json<CartResponse>, Problem>;
+
 /// `GET /store/carts/{id}`.
-async fn get_cart(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
-    Path(id): Path<String>,
-) -> Result<Json<CartResponse>, Problem> {
-    let view = service::get(&state, &tenant, &id, caller(&principal)).await?;
-    Ok(response(view, tenant.currency))
+async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Answer {
+    let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer()).await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -150,26 +148,38 @@ mod double_option {
     }
 }
 
+/// A change of details: `None` keeps one, `Some(None)` clears it.
+type Details = (Option<Option<Email>>, Option<Option<Code>>);
+
+impl UpdateCartRequest {
+    /// The change, or every field at fault.
+    fn parse(self) -> Result<Details, Problem> {
+        let mut errors = Vec::new();
+        let email = self
+            .email
+            .map(|e| e.and_then(|raw| Email::parse(&raw).map_err(|m| errors.push(FieldError::new("email", m))).ok()));
+        let discount = self.discount_code.map(|d| {
+            d.and_then(|raw| Code::parse(&raw).map_err(|m| errors.push(FieldError::new("discount_code", m))).ok())
+        });
+        if errors.is_empty() {
+            Ok((email, discount))
+        } else {
+            Err(Problem::validation(errors))
+        }
+    }
+}
+
 /// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
 async fn update_cart(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateCartRequest>,
-) -> Result<Json<CartResponse>, Problem> {
-    let mut errors = Vec::new();
-    let email = body
-        .email
-        .map(|e| e.and_then(|raw| Email::parse(&raw).map_err(|m| errors.push(FieldError::new("email", m))).ok()));
-    let discount = body.discount_code.map(|d| {
-        d.and_then(|raw| Code::parse(&raw).map_err(|m| errors.push(FieldError::new("discount_code", m))).ok())
-    });
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
-    let view = service::update_details(&state, &tenant, &id, caller(&principal), email, discount).await?;
-    Ok(response(view, tenant.currency))
+) -> Answer {
+    let (email, discount) = body.parse()?;
+    let view =
+        service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), email, discount)
+            .await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -185,25 +195,29 @@ fn quantity(raw: i64) -> Result<i32, FieldError> {
         .ok_or_else(|| FieldError::new("quantity", format!("must be 1 to {MAX_LINE_QUANTITY}")))
 }
 
+impl AddItemRequest {
+    /// The variant and units, or every field at fault.
+    fn parse(self) -> Result<(VariantId, i32), Problem> {
+        let variant =
+            VariantId::parse(&self.variant_id).ok_or_else(|| FieldError::new("variant_id", "must be a variant id"));
+        match (variant, quantity(self.quantity)) {
+            (Ok(variant), Ok(quantity)) => Ok((variant, quantity)),
+            (variant, quantity) => Err(Problem::validation(variant.err().into_iter().chain(quantity.err()).collect())),
+        }
+    }
+}
+
 /// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
 async fn add_item(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddItemRequest>,
-) -> Result<Json<CartResponse>, Problem> {
-    let mut errors = Vec::new();
-    let variant = VariantId::parse(&body.variant_id);
-    if variant.is_none() {
-        errors.push(FieldError::new("variant_id", "must be a variant id"));
-    }
-    let quantity = quantity(body.quantity).map_err(|e| errors.push(e)).ok();
-    let (Some(variant), Some(quantity), true) = (variant, quantity, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let view = service::add_item(&state, &tenant, &id, caller(&principal), variant, quantity).await?;
-    Ok(response(view, tenant.currency))
+) -> Answer {
+    let (variant, quantity) = body.parse()?;
+    let view =
+        service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), variant, quantity)
+            .await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -213,24 +227,18 @@ struct UpdateItemRequest {
 
 /// `PATCH /store/carts/{id}/items/{item_id}` with `{"quantity"}`.
 async fn update_item(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    shopper: Shopper<CartState>,
     Path((id, item)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateItemRequest>,
-) -> Result<Json<CartResponse>, Problem> {
+) -> Answer {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
-    let view = service::set_item(&state, &tenant, &id, caller(&principal), &item, quantity).await?;
-    Ok(response(view, tenant.currency))
+    let view =
+        service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item, quantity).await?;
+    Ok(response(view, shopper.tenant.currency))
 }
 
 /// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
-async fn delete_item(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
-    Path((id, item)): Path<(String, String)>,
-) -> Result<Json<CartResponse>, Problem> {
-    let view = service::remove_item(&state, &tenant, &id, caller(&principal), &item).await?;
-    Ok(response(view, tenant.currency))
+async fn delete_item(shopper: Shopper<CartState>, Path((id, item)): Path<(String, String)>) -> Answer {
+    let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item).await?;
+    Ok(response(view, shopper.tenant.currency))
 }

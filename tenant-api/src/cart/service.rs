@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 
 use platform::{money::Money, problem::FieldError, tenancy::Tenant};
-use uuid::Uuid;
 
 use super::{
     model::{item_id, Cart, CartId, CartView, PricedLine, MAX_LINE_QUANTITY},
-    store::{self, Change, LineChange, Ttls},
-    Error,
+    store::{self, Change, LineChange},
+    CartState, Error,
 };
 use crate::{
     catalog::{model::VariantId, pricing},
@@ -18,19 +17,13 @@ use crate::{
     },
     customers::model::{CustomerId, Email},
     inventory::reservations,
-    startup::AppState,
 };
-
-fn ttls(state: &AppState) -> Ttls {
-    Ttls { guest: state.commerce.guest_cart_ttl_secs, customer: state.commerce.customer_cart_ttl_secs }
-}
 
 /// A cart the caller may use: a guest cart by its id alone, a customer's cart
 /// only with that customer's token. Anything else is "not found".
-async fn load(state: &AppState, tenant: &Tenant, id: &str, caller: Option<Uuid>) -> Result<Cart, Error> {
-    let id = CartId::parse(id).ok_or(Error::NotFound)?;
+async fn load(state: &CartState, tenant: &Tenant, id: &CartId, caller: Option<CustomerId>) -> Result<Cart, Error> {
     let mut redis = state.redis.clone();
-    let cart = store::load(&mut redis, tenant.id, &id, ttls(state)).await?.ok_or(Error::NotFound)?;
+    let cart = store::load(&mut redis, tenant.id, id, state.ttls).await?.ok_or(Error::NotFound)?;
     match cart.customer {
         Some(owner) if Some(owner) != caller => Err(Error::NotFound),
         _ => Ok(cart),
@@ -39,9 +32,9 @@ async fn load(state: &AppState, tenant: &Tenant, id: &str, caller: Option<Uuid>)
 
 /// Creates a cart: the caller's when signed in, a guest cart otherwise.
 pub async fn create(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    caller: Option<Uuid>,
+    caller: Option<CustomerId>,
     email: Option<Email>,
 ) -> Result<CartView, Error> {
     let cart = Cart {
@@ -52,12 +45,17 @@ pub async fn create(
         lines: Vec::new(),
     };
     let mut redis = state.redis.clone();
-    store::create(&mut redis, tenant.id, &cart, ttls(state)).await?;
+    store::create(&mut redis, tenant.id, &cart, state.ttls).await?;
     Ok(view(cart, &Pricing::default()))
 }
 
 /// A cart at current prices.
-pub async fn get(state: &AppState, tenant: &Tenant, id: &str, caller: Option<Uuid>) -> Result<CartView, Error> {
+pub async fn get(
+    state: &CartState,
+    tenant: &Tenant,
+    id: &CartId,
+    caller: Option<CustomerId>,
+) -> Result<CartView, Error> {
     let cart = load(state, tenant, id, caller).await?;
     priced(state, tenant, cart).await
 }
@@ -65,10 +63,10 @@ pub async fn get(state: &AppState, tenant: &Tenant, id: &str, caller: Option<Uui
 /// Adds units of a variant (merging with its line), checked against the
 /// per-line limit and the stock available now.
 pub async fn add_item(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    id: &str,
-    caller: Option<Uuid>,
+    id: &CartId,
+    caller: Option<CustomerId>,
     variant: VariantId,
     quantity: i32,
 ) -> Result<CartView, Error> {
@@ -85,10 +83,10 @@ pub async fn add_item(
 
 /// Sets the quantity of an item.
 pub async fn set_item(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    id: &str,
-    caller: Option<Uuid>,
+    id: &CartId,
+    caller: Option<CustomerId>,
     item: &str,
     quantity: i32,
 ) -> Result<CartView, Error> {
@@ -105,7 +103,7 @@ pub async fn set_item(
 
 #[allow(clippy::too_many_arguments)]
 async fn apply(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
     cart: &Cart,
     variant: VariantId,
@@ -141,10 +139,10 @@ fn not_for_sale() -> Error {
 
 /// Removes an item.
 pub async fn remove_item(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    id: &str,
-    caller: Option<Uuid>,
+    id: &CartId,
+    caller: Option<CustomerId>,
     item: &str,
 ) -> Result<CartView, Error> {
     let mut cart = load(state, tenant, id, caller).await?;
@@ -157,10 +155,10 @@ pub async fn remove_item(
 
 /// Sets or clears the cart's email and discount code.
 pub async fn update_details(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    id: &str,
-    caller: Option<Uuid>,
+    id: &CartId,
+    caller: Option<CustomerId>,
     email: Option<Option<Email>>,
     discount: Option<Option<Code>>,
 ) -> Result<CartView, Error> {
@@ -192,18 +190,19 @@ pub async fn update_details(
     Ok(view)
 }
 
-/// The cart checkout will buy, if the caller may use it.
+/// The cart checkout will buy, if the caller may use it; `None` is a path
+/// that cannot name a cart, "not found" as any other.
 pub async fn cart_for_checkout(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
-    id: &str,
-    caller: Option<Uuid>,
+    id: Option<&CartId>,
+    caller: Option<CustomerId>,
 ) -> Result<Cart, Error> {
-    load(state, tenant, id, caller).await
+    load(state, tenant, id.ok_or(Error::NotFound)?, caller).await
 }
 
 /// Deletes a bought cart.
-pub async fn clear(state: &AppState, tenant: &Tenant, cart: &Cart) -> Result<(), Error> {
+pub async fn clear(state: &CartState, tenant: &Tenant, cart: &Cart) -> Result<(), Error> {
     let mut redis = state.redis.clone();
     store::delete(&mut redis, tenant.id, &cart.id, cart.customer).await?;
     Ok(())
@@ -213,33 +212,31 @@ pub async fn clear(state: &AppState, tenant: &Tenant, cart: &Cart) -> Result<(),
 /// or merges into the cart the customer already has. Returns the customer's
 /// cart id, if they have one.
 pub async fn adopt_on_sign_in(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
     customer: CustomerId,
-    guest: Option<&str>,
-) -> Result<Option<String>, Error> {
-    let customer = customer.as_uuid();
+    guest: Option<&CartId>,
+) -> Result<Option<CartId>, Error> {
     let mut redis = state.redis.clone();
     let current = store::customer_cart(&mut redis, tenant.id, customer).await?;
-    let guest_cart = match guest.and_then(CartId::parse) {
-        Some(id) => store::load(&mut redis, tenant.id, &id, ttls(state)).await?,
+    let guest_cart = match guest {
+        Some(id) => store::load(&mut redis, tenant.id, id, state.ttls).await?,
         None => None,
     };
     let Some(guest_cart) = guest_cart else {
-        return Ok(current.map(|c| c.as_ref().to_owned()));
+        return Ok(current);
     };
     match (guest_cart.customer, current) {
         // Someone else's cart: a guest id does not open it.
-        (Some(owner), current) if owner != customer => Ok(current.map(|c| c.as_ref().to_owned())),
-        (Some(_), _) => Ok(Some(guest_cart.id.as_ref().to_owned())),
+        (Some(owner), current) if owner != customer => Ok(current),
+        (Some(_), _) => Ok(Some(guest_cart.id)),
         (None, Some(current)) if current != guest_cart.id => {
             store::merge(&mut redis, tenant.id, &guest_cart.id, &current, MAX_LINE_QUANTITY).await?;
-            Ok(Some(current.as_ref().to_owned()))
+            Ok(Some(current))
         }
         (None, _) => {
-            store::adopt(&mut redis, tenant.id, &guest_cart.id, customer, state.commerce.customer_cart_ttl_secs)
-                .await?;
-            Ok(Some(guest_cart.id.as_ref().to_owned()))
+            store::adopt(&mut redis, tenant.id, &guest_cart.id, customer, state.ttls.customer).await?;
+            Ok(Some(guest_cart.id))
         }
     }
 }
@@ -261,7 +258,7 @@ impl Pricing {
 
 /// One tenant transaction: prices, stock, shipping methods and the discount.
 async fn fetch_pricing(
-    state: &AppState,
+    state: &CartState,
     tenant: &Tenant,
     cart: &Cart,
     extra: Option<VariantId>,
@@ -294,7 +291,7 @@ fn subtotal(cart: &Cart, variants: &[pricing::SaleVariant]) -> i64 {
         .sum()
 }
 
-async fn priced(state: &AppState, tenant: &Tenant, cart: Cart) -> Result<CartView, Error> {
+async fn priced(state: &CartState, tenant: &Tenant, cart: Cart) -> Result<CartView, Error> {
     let pricing = fetch_pricing(state, tenant, &cart, None).await?;
     let gone: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).filter(|v| !pricing.on_sale(*v)).collect();
     if !gone.is_empty() {

@@ -4,32 +4,21 @@
 //! `discount`, and `v:<variant id>` → quantity. Changes that must check and
 //! write together run as Lua scripts, which Redis executes atomically.
 
+use super::model::{Cart, CartId, Ttls};
+use crate::{catalog::model::VariantId, customers::model::CustomerId};
 use platform::ids::TenantId;
 use redis::aio::ConnectionManager;
-use uuid::Uuid;
-
-use super::model::{Cart, CartId};
-use crate::catalog::model::VariantId;
 
 fn cart_key(tenant: TenantId, id: &CartId) -> String {
     format!("t:{{{tenant}}}:cart:{}", id.as_ref())
 }
 
-fn pointer_key(tenant: TenantId, customer: Uuid) -> String {
+fn pointer_key(tenant: TenantId, customer: CustomerId) -> String {
     format!("t:{{{tenant}}}:customer-cart:{customer}")
 }
 
 fn variant_field(variant: VariantId) -> String {
     format!("v:{}", variant.as_uuid())
-}
-
-/// Lifetimes of carts.
-#[derive(Clone, Copy, Debug)]
-pub struct Ttls {
-    /// Guest carts.
-    pub guest: u64,
-    /// Customer carts.
-    pub customer: u64,
 }
 
 /// Stores a new cart (and, for a customer, points the customer at it).
@@ -85,14 +74,14 @@ pub async fn load(
     for pair in flat.chunks(2) {
         let [field, value] = pair else { continue };
         match field.as_str() {
-            "customer" => cart.customer = Uuid::parse_str(value).ok(),
+            "customer" => cart.customer = CustomerId::parse(value),
             "email" => cart.email = Some(value.clone()),
             "discount" => cart.discount_code = Some(value.clone()),
             other => {
-                if let Some(variant) = other.strip_prefix("v:").and_then(|v| Uuid::parse_str(v).ok()) {
+                if let Some(variant) = other.strip_prefix("v:").and_then(VariantId::parse) {
                     let quantity: i32 = value.parse().unwrap_or(0);
                     if quantity > 0 {
-                        cart.lines.push((VariantId::from_uuid(variant), quantity));
+                        cart.lines.push((variant, quantity));
                     }
                 }
             }
@@ -118,13 +107,12 @@ pub enum Change {
 /// A quantity change of one line and the limits it must stay within.
 #[derive(Clone, Copy, Debug)]
 pub struct LineChange {
-    /// The line.
     pub variant: VariantId,
     /// Units to add, or the new quantity when `set`.
     pub amount: i32,
     /// Set rather than add.
     pub set: bool,
-    /// Per-line limit.
+    /// Most units one line may hold.
     pub max_line: i32,
     /// Units available.
     pub max_stock: i32,
@@ -210,7 +198,7 @@ pub async fn set_details(
 pub async fn customer_cart(
     redis: &mut ConnectionManager,
     tenant: TenantId,
-    customer: Uuid,
+    customer: CustomerId,
 ) -> redis::RedisResult<Option<CartId>> {
     let id: Option<String> = redis::cmd("GET").arg(pointer_key(tenant, customer)).query_async(redis).await?;
     let Some(id) = id.as_deref().and_then(CartId::parse) else { return Ok(None) };
@@ -223,7 +211,7 @@ pub async fn adopt(
     redis: &mut ConnectionManager,
     tenant: TenantId,
     id: &CartId,
-    customer: Uuid,
+    customer: CustomerId,
     ttl: u64,
 ) -> redis::RedisResult<()> {
     let key = cart_key(tenant, id);
@@ -276,7 +264,7 @@ pub async fn delete(
     redis: &mut ConnectionManager,
     tenant: TenantId,
     id: &CartId,
-    customer: Option<Uuid>,
+    customer: Option<CustomerId>,
 ) -> redis::RedisResult<()> {
     const SCRIPT: &str = r"
         redis.call('DEL', KEYS[1])

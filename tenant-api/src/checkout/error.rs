@@ -4,7 +4,7 @@ use platform::problem::{FieldError, Problem};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such option in this store.
-    #[error("not found")]
+    #[error("checkout option not found")]
     NotFound,
     /// Input breaks a rule.
     #[error("invalid input")]
@@ -20,28 +20,14 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        match error.as_database_error().and_then(|e| e.constraint()) {
-            Some("tax_rate_region_key") => Error::TaxRateExists,
-            Some("discount_code_code_key") => Error::CodeTaken,
-            _ => Error::Internal(error.into()),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::NotFound => Problem::not_found("not-found", "No such item in this store."),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::TaxRateExists => {
-                Problem::conflict("tax-rate-exists", "This store has a rate for this country and region.")
-                    .with_errors(vec![FieldError::new("region", "already has a rate")])
-            }
-            Error::CodeTaken => Problem::conflict("code-taken", "This store has a discount code with this code.")
-                .with_errors(vec![FieldError::new("code", "is already used in this store")]),
-            Error::Internal(cause) => Problem::internal(cause),
-        }
-    }
+crate::error_problems! {
+    Error,
+    constraints: ["tax_rate_region_key" => Error::TaxRateExists, "discount_code_code_key" => Error::CodeTaken],
+    internal: [],
+    Error::NotFound => Problem::not_found("not-found", "No such item in this store."),
+    Error::Invalid(errors) => Problem::validation(errors),
+    Error::TaxRateExists => Problem::conflict("tax-rate-exists", "This store has a rate for this country and region.")
+        .with_errors(vec![FieldError::new("region", "already has a rate")]),
+    Error::CodeTaken => Problem::conflict("code-taken", "This store has a discount code with this code.")
+        .with_errors(vec![FieldError::new("code", "is already used in this store")]),
 }

@@ -13,3 +13,9 @@ pub mod service;
 pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
+
+/// What checkout options need: the store's database.
+#[derive(Clone)]
+pub struct CheckoutState {
+    pub db: platform::db::Db,
+}

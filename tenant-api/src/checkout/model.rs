@@ -65,7 +65,6 @@ impl AsRef<str> for Code {
 /// A way to ship, with its flat price.
 #[derive(Clone, Debug)]
 pub struct ShippingMethod {
-    /// Id.
     pub id: ShippingMethodId,
     /// Shown to shoppers.
     pub name: String,
@@ -90,13 +89,10 @@ impl ShippingMethod {
 /// A tax rate for a country, or a region of one.
 #[derive(Clone, Debug)]
 pub struct TaxRate {
-    /// Id.
     pub id: TaxRateId,
-    /// Country.
-    pub country: String,
+    pub country: Country,
     /// Region; empty for the whole country.
     pub region: String,
-    /// Label.
     pub name: String,
     /// Basis points (825 = 8.25 %).
     pub rate_bps: i32,
@@ -116,7 +112,6 @@ pub enum DiscountKind {
 /// A discount code.
 #[derive(Clone, Debug)]
 pub struct DiscountCode {
-    /// Id.
     pub id: DiscountCodeId,
     /// What shoppers type.
     pub code: String,
@@ -132,7 +127,6 @@ pub struct DiscountCode {
     pub usage_limit: Option<i32>,
     /// Redemptions so far (paid or in checkout).
     pub used_count: i32,
-    /// Switched on.
     pub active: bool,
 }
 
@@ -149,9 +143,7 @@ impl DiscountCode {
 /// A new shipping method.
 #[derive(Clone, Debug)]
 pub struct NewShippingMethod {
-    /// Name.
     pub name: String,
-    /// Price.
     pub price: Money,
     /// Free-over threshold.
     pub free_over: Option<i64>,
@@ -160,32 +152,24 @@ pub struct NewShippingMethod {
 /// A new tax rate.
 #[derive(Clone, Debug)]
 pub struct NewTaxRate {
-    /// Country.
     pub country: Country,
     /// Region or empty.
     pub region: String,
-    /// Label.
     pub name: String,
     /// Basis points.
     pub rate_bps: i32,
-    /// Inclusive.
     pub inclusive: bool,
 }
 
 /// A new discount code.
 #[derive(Clone, Debug)]
 pub struct NewDiscountCode {
-    /// Code.
     pub code: Code,
     /// Kind and value.
     pub kind: DiscountKind,
-    /// Currency.
     pub currency: Currency,
-    /// Minimum subtotal.
     pub min_subtotal: i64,
-    /// Expiry.
     pub expires_at: Option<DateTime<Utc>>,
-    /// Usage limit.
     pub usage_limit: Option<i32>,
 }
 
@@ -196,7 +180,6 @@ pub struct Totals {
     pub subtotal: i64,
     /// Taken off by a discount code.
     pub discount: i64,
-    /// Shipping.
     pub shipping: i64,
     /// Tax: added on top when exclusive, the part of the price when inclusive.
     pub tax: i64,
@@ -265,7 +248,7 @@ mod tests {
     fn rate(bps: i32, inclusive: bool) -> TaxRate {
         TaxRate {
             id: TaxRateId::new(),
-            country: "US".into(),
+            country: Country::parse("US").unwrap(),
             region: String::new(),
             name: "Tax".into(),
             rate_bps: bps,

@@ -8,8 +8,8 @@ use platform::{
 use uuid::Uuid;
 
 use super::model::{
-    DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate, ShippingMethod,
-    ShippingMethodId, TaxRate, TaxRateId,
+    Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
+    ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
 };
 
 fn currency(code: &str) -> anyhow::Result<Currency> {
@@ -32,8 +32,9 @@ fn shipping((id, name, amount, code, free_over, active): ShippingRow) -> anyhow:
 type TaxRow = (Uuid, String, String, String, i32, bool);
 const TAX_COLUMNS: &str = "tax_rate_id, country, region, name, rate_bps, inclusive";
 
-fn tax((id, country, region, name, rate_bps, inclusive): TaxRow) -> TaxRate {
-    TaxRate { id: TaxRateId::from_uuid(id), country, region, name, rate_bps, inclusive }
+fn tax((id, country, region, name, rate_bps, inclusive): TaxRow) -> anyhow::Result<TaxRate> {
+    let country = Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country {country:?} {e}"))?;
+    Ok(TaxRate { id: TaxRateId::from_uuid(id), country, region, name, rate_bps, inclusive })
 }
 
 type DiscountRow =
@@ -87,7 +88,7 @@ pub async fn options_for(
         .into_iter()
         .map(|m| shipping(serde_json::from_value::<ShippingRow>(m)?))
         .collect::<anyhow::Result<_>>()?;
-    let rate = rate.map(|r| serde_json::from_value::<TaxRow>(r.0)).transpose()?.map(tax);
+    let rate = rate.map(|r| serde_json::from_value::<TaxRow>(r.0)).transpose()?.map(tax).transpose()?;
     Ok((methods, rate))
 }
 
@@ -121,12 +122,7 @@ pub async fn insert_shipping_method(tx: &mut TenantTx, method: &NewShippingMetho
 
 /// Removes a shipping method; false when there was none.
 pub async fn delete_shipping_method(tx: &mut TenantTx, id: ShippingMethodId) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from shipping_method where tenant_id = $1 and shipping_method_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "delete from shipping_method where tenant_id = $1 and shipping_method_id = $2", id).await
 }
 
 /// Every tax rate of the store.
@@ -136,7 +132,7 @@ pub async fn list_tax_rates(tx: &mut TenantTx) -> anyhow::Result<Vec<TaxRate>> {
             .bind(tx.tenant_id())
             .fetch_all(&mut **tx)
             .await?;
-    Ok(rows.into_iter().map(tax).collect())
+    rows.into_iter().map(tax).collect()
 }
 
 /// Adds a tax rate.
@@ -154,17 +150,12 @@ pub async fn insert_tax_rate(tx: &mut TenantTx, rate: &NewTaxRate) -> Result<Tax
     .bind(rate.inclusive)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(tax(row))
+    tax(row).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// Removes a tax rate; false when there was none.
 pub async fn delete_tax_rate(tx: &mut TenantTx, id: TaxRateId) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from tax_rate where tenant_id = $1 and tax_rate_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "delete from tax_rate where tenant_id = $1 and tax_rate_id = $2", id).await
 }
 
 /// Every discount code of the store, newest first.
@@ -233,12 +224,7 @@ pub fn discount_from_row(row: DiscountRow) -> anyhow::Result<DiscountCode> {
 
 /// Switches a code off; false when there was none.
 pub async fn deactivate_discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::Result<bool> {
-    let done = sqlx::query("update discount_code set active = false where tenant_id = $1 and discount_code_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    on_one(tx, "update discount_code set active = false where tenant_id = $1 and discount_code_id = $2", id).await
 }
 
 /// Redeems one use of a code, if it applies: a single conditional update, so
@@ -277,4 +263,14 @@ pub async fn unredeem_discount(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::R
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Runs a statement on one option of the store (`$1` the store, `$2` the
+/// option's id); whether it found the option.
+async fn on_one<Id>(tx: &mut TenantTx, sql: &str, id: Id) -> sqlx::Result<bool>
+where
+    Id: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    let done = sqlx::query(sql).bind(tx.tenant_id()).bind(id).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -2,15 +2,17 @@
 //! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
 
 use axum::{
-    extract::{Path, State},
+    extract::{FromRef, Path},
     http::StatusCode,
     routing::{delete, get},
     Json, Router,
 };
 use platform::{
-    auth::StaffPrincipal,
-    problem::{ApiJson, FieldError, Problem},
-    tenancy::TenantCtx,
+    auth::Authenticator,
+    db::TenantTx,
+    extract::{ApiJson, ListResponse},
+    money::Currency,
+    problem::{FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
@@ -19,11 +21,11 @@ use super::{
         Code, Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
         ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
     },
-    service, Error,
+    repo, service, CheckoutState, Error,
 };
 use crate::{
-    startup::AppState,
-    wire::{timestamp, ListResponse, MoneyDto},
+    callers::Staff,
+    wire::{timestamp, MoneyDto},
 };
 
 mod openapi;
@@ -31,7 +33,12 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The checkout options' routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CheckoutState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/admin/shipping-methods", get(list_shipping).post(create_shipping))
         .route("/admin/shipping-methods/{id}", delete(delete_shipping))
@@ -93,7 +100,7 @@ impl From<TaxRate> for TaxResponse {
     fn from(r: TaxRate) -> Self {
         Self {
             id: r.id.to_string(),
-            country: r.country,
+            country: r.country.as_ref().to_owned(),
             region: (!r.region.is_empty()).then_some(r.region),
             name: r.name,
             rate_bps: r.rate_bps,
@@ -149,214 +156,221 @@ impl From<DiscountCode> for DiscountResponse {
     }
 }
 
-fn list<T, D: From<T>>(items: Vec<T>) -> Json<ListResponse<D>> {
-    Json(ListResponse { items: items.into_iter().map(Into::into).collect(), next_cursor: None })
-}
-
-async fn list_shipping(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::shipping_methods(&mut tx).await?))
-}
-
-async fn create_shipping(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    ApiJson(body): ApiJson<ShippingRequest>,
-) -> Result<(StatusCode, Json<ShippingResponse>), Problem> {
-    principal.require("checkout:write")?;
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
-    let price = body.price.parse("price", tenant.currency).map_err(|e| errors.push(e)).ok();
-    let free_over = match &body.free_over {
-        None => None,
-        Some(m) => m.parse("free_over", tenant.currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
-    };
-    let (Some(price), true) = (price, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let method = service::add_shipping_method(&mut tx, NewShippingMethod { name, price, free_over }).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(method.into())))
-}
-
-async fn delete_shipping(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
-    let id = ShippingMethodId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_shipping_method(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn list_tax(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::tax_rates(&mut tx).await?))
-}
-
-async fn create_tax(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    ApiJson(body): ApiJson<TaxRequest>,
-) -> Result<(StatusCode, Json<TaxResponse>), Problem> {
-    principal.require("checkout:write")?;
-    let mut errors = Vec::new();
-    let country = Country::parse(&body.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
-    let region = body.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    if region.chars().count() > 100 {
-        errors.push(FieldError::new("region", "must be at most 100 characters"));
-    }
-    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Tax").to_owned();
-    if name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be at most 100 characters"));
-    }
-    let rate_bps = i32::try_from(body.rate_bps).ok().filter(|r| (0..=10_000).contains(r));
-    if rate_bps.is_none() {
-        errors.push(FieldError::new("rate_bps", "must be 0 to 10000 basis points"));
-    }
-    let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let rate =
-        service::add_tax_rate(&mut tx, NewTaxRate { country, region, name, rate_bps, inclusive: body.inclusive })
-            .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(rate.into())))
-}
-
-async fn delete_tax(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
-    let id = TaxRateId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_tax_rate(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn list_discounts(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
-    principal.require("checkout:read")?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(list(service::discount_codes(&mut tx).await?))
-}
-
-async fn get_discount(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<DiscountResponse>, Problem> {
-    principal.require("checkout:read")?;
-    let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    Ok(Json(service::discount_code(&mut tx, id).await?.into()))
-}
-
-async fn create_discount(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    ApiJson(body): ApiJson<DiscountRequest>,
-) -> Result<(StatusCode, Json<DiscountResponse>), Problem> {
-    principal.require("checkout:write")?;
-    let mut errors = Vec::new();
-    let code = Code::parse(&body.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
-    let kind = match (body.kind.as_str(), body.percent_off, &body.amount_off) {
-        ("percentage", Some(p), None) if (1..=100).contains(&p) => Some(DiscountKind::Percentage(p as i32)),
-        ("percentage", _, _) => {
-            errors.push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
-            None
+impl ShippingRequest {
+    /// The new option, or every field at fault.
+    fn parse(self, currency: Currency) -> Result<NewShippingMethod, Problem> {
+        let mut errors = Vec::new();
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
         }
-        ("fixed", None, Some(m)) => match m.parse("amount_off", tenant.currency) {
-            Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
-            Ok(_) => {
-                errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
+        let price = self.price.parse("price", currency).map_err(|e| errors.push(e)).ok();
+        let free_over = match &self.free_over {
+            None => None,
+            Some(m) => m.parse("free_over", currency).map_err(|e| errors.push(e)).ok().map(|m| m.amount),
+        };
+        let (Some(price), true) = (price, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewShippingMethod { name, price, free_over })
+    }
+}
+
+impl TaxRequest {
+    /// The new option, or every field at fault.
+    fn parse(self) -> Result<NewTaxRate, Problem> {
+        let mut errors = Vec::new();
+        let country = Country::parse(&self.country).map_err(|e| errors.push(FieldError::new("country", e))).ok();
+        let region = self.region.as_deref().map(str::trim).unwrap_or_default().to_owned();
+        if region.chars().count() > 100 {
+            errors.push(FieldError::new("region", "must be at most 100 characters"));
+        }
+        let name = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Tax").to_owned();
+        if name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be at most 100 characters"));
+        }
+        let rate_bps = i32::try_from(self.rate_bps).ok().filter(|r| (0..=10_000).contains(r));
+        if rate_bps.is_none() {
+            errors.push(FieldError::new("rate_bps", "must be 0 to 10000 basis points"));
+        }
+        let (Some(country), Some(rate_bps), true) = (country, rate_bps, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewTaxRate { country, region, name, rate_bps, inclusive: self.inclusive })
+    }
+}
+
+impl DiscountRequest {
+    /// The new option, or every field at fault.
+    fn parse(self, currency: Currency) -> Result<NewDiscountCode, Problem> {
+        let mut errors = Vec::new();
+        let code = Code::parse(&self.code).map_err(|e| errors.push(FieldError::new("code", e))).ok();
+        let kind = match (self.kind.as_str(), self.percent_off, &self.amount_off) {
+            ("percentage", Some(p), None) if (1..=100).contains(&p) => Some(DiscountKind::Percentage(p as i32)),
+            ("percentage", _, _) => {
+                errors
+                    .push(FieldError::new("percent_off", "is required for a percentage, 1 to 100, without amount_off"));
                 None
             }
-            Err(e) => {
-                errors.push(e);
+            ("fixed", None, Some(m)) => match m.parse("amount_off", currency) {
+                Ok(m) if m.amount > 0 => Some(DiscountKind::Fixed(m.amount)),
+                Ok(_) => {
+                    errors.push(FieldError::new("amount_off.amount", "must be more than 0"));
+                    None
+                }
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            ("fixed", _, _) => {
+                errors.push(FieldError::new("amount_off", "is required for a fixed discount, without percent_off"));
                 None
             }
-        },
-        ("fixed", _, _) => {
-            errors.push(FieldError::new("amount_off", "is required for a fixed discount, without percent_off"));
-            None
-        }
-        _ => {
-            errors.push(FieldError::new("kind", "must be percentage or fixed"));
-            None
-        }
-    };
-    let min_subtotal = match &body.min_subtotal {
-        None => 0,
-        Some(m) => m.parse("min_subtotal", tenant.currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
-    };
-    let expires_at = match body.expires_at.as_deref() {
-        None => None,
-        Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
-            .map(|at| at.with_timezone(&chrono::Utc))
-            .map_err(|_| errors.push(FieldError::new("expires_at", "must be an RFC 3339 timestamp")))
-            .ok(),
-    };
-    let usage_limit = match body.usage_limit {
-        None => None,
-        Some(limit) => {
-            let parsed = i32::try_from(limit).ok().filter(|l| *l >= 0);
-            if parsed.is_none() {
-                errors.push(FieldError::new("usage_limit", "must be 0 or more"));
+            _ => {
+                errors.push(FieldError::new("kind", "must be percentage or fixed"));
+                None
             }
-            parsed
-        }
-    };
-    let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let new = NewDiscountCode { code, kind, currency: tenant.currency, min_subtotal, expires_at, usage_limit };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let discount = service::add_discount_code(&mut tx, new).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(discount.into())))
+        };
+        let min_subtotal = match &self.min_subtotal {
+            None => 0,
+            Some(m) => m.parse("min_subtotal", currency).map_err(|e| errors.push(e)).map_or(0, |m| m.amount),
+        };
+        let expires_at = match self.expires_at.as_deref() {
+            None => None,
+            Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.with_timezone(&chrono::Utc))
+                .map_err(|_| errors.push(FieldError::new("expires_at", "must be an RFC 3339 timestamp")))
+                .ok(),
+        };
+        let usage_limit = match self.usage_limit {
+            None => None,
+            Some(limit) => {
+                let parsed = i32::try_from(limit).ok().filter(|l| *l >= 0);
+                if parsed.is_none() {
+                    errors.push(FieldError::new("usage_limit", "must be 0 or more"));
+                }
+                parsed
+            }
+        };
+        let (Some(code), Some(kind), true) = (code, kind, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        Ok(NewDiscountCode { code, kind, currency, min_subtotal, expires_at, usage_limit })
+    }
 }
 
-async fn deactivate_discount(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    principal.require("checkout:write")?;
+/// Every route here is a staff member's.
+type Admin = Staff<CheckoutState>;
+
+/// A created option, or why not.
+type Created<T> = Result<(StatusCode, Json<T>), Problem>;
+
+const READ: &str = "checkout:read";
+const WRITE: &str = "checkout:write";
+
+impl Staff<CheckoutState> {
+    /// Runs `work` in a transaction of the store that is dropped (read only).
+    async fn read<T, E>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Result<T, Problem>
+    where
+        Error: From<E>,
+    {
+        let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
+        Ok(work(&mut tx).await.map_err(Error::from)?)
+    }
+
+    /// Runs `work` in a transaction of the store and commits it.
+    async fn write<T, E>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>) -> Result<T, Problem>
+    where
+        Error: From<E>,
+    {
+        let mut tx = self.state.db.tenant_tx(&self.tenant).await?;
+        let done = work(&mut tx).await.map_err(Error::from)?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Creates one option: checks `checkout:write`, parses the request in
+    /// the store's currency (every field at fault at once), inserts it: 201.
+    async fn create<N, T, D: From<T>, E>(
+        &self,
+        parse: impl FnOnce(Currency) -> Result<N, Problem>,
+        insert: impl AsyncFnOnce(&mut TenantTx, N) -> Result<T, E>,
+    ) -> Created<D>
+    where
+        Error: From<E>,
+    {
+        self.allow(WRITE)?;
+        let new = parse(self.tenant.currency)?;
+        Ok((StatusCode::CREATED, Json(self.write(async |tx| insert(tx, new).await).await?.into())))
+    }
+
+    /// Lists everything of one kind (these lists are never paged).
+    async fn list<T, D: From<T>>(
+        &self,
+        work: impl AsyncFnOnce(&mut TenantTx) -> anyhow::Result<Vec<T>>,
+    ) -> Result<Json<ListResponse<D>>, Problem> {
+        self.allow(READ)?;
+        Ok(Json(ListResponse::all(self.read(work).await?)))
+    }
+
+    /// Deletes (or switches off) the item `raw` names: 204, or 404 when it
+    /// names none.
+    async fn remove<Id>(
+        &self,
+        raw: &str,
+        parse: fn(&str) -> Option<Id>,
+        delete: impl AsyncFnOnce(&mut TenantTx, Id) -> sqlx::Result<bool>,
+    ) -> Result<StatusCode, Problem> {
+        self.allow(WRITE)?;
+        let id = parse(raw).ok_or(Error::NotFound)?;
+        if self.write(async |tx| delete(tx, id).await).await? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(Error::NotFound.into())
+        }
+    }
+}
+
+async fn list_shipping(admin: Admin) -> Result<Json<ListResponse<ShippingResponse>>, Problem> {
+    admin.list(async |tx| repo::list_shipping_methods(tx).await).await
+}
+
+async fn create_shipping(admin: Admin, ApiJson(body): ApiJson<ShippingRequest>) -> Created<ShippingResponse> {
+    admin.create(|currency| body.parse(currency), async |tx, new| repo::insert_shipping_method(tx, &new).await).await
+}
+
+async fn delete_shipping(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.remove(&id, ShippingMethodId::parse, repo::delete_shipping_method).await
+}
+
+async fn list_tax(admin: Admin) -> Result<Json<ListResponse<TaxResponse>>, Problem> {
+    admin.list(async |tx| repo::list_tax_rates(tx).await).await
+}
+
+async fn create_tax(admin: Admin, ApiJson(body): ApiJson<TaxRequest>) -> Created<TaxResponse> {
+    admin.create(|_| body.parse(), async |tx, new| repo::insert_tax_rate(tx, &new).await).await
+}
+
+async fn delete_tax(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.remove(&id, TaxRateId::parse, repo::delete_tax_rate).await
+}
+
+async fn list_discounts(admin: Admin) -> Result<Json<ListResponse<DiscountResponse>>, Problem> {
+    admin.list(async |tx| repo::list_discount_codes(tx).await).await
+}
+
+async fn get_discount(admin: Admin, Path(id): Path<String>) -> Result<Json<DiscountResponse>, Problem> {
+    admin.allow(READ)?;
     let id = DiscountCodeId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::deactivate_discount_code(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let found = admin.read(async |tx| repo::find_discount_code(tx, id).await).await?;
+    Ok(Json(found.ok_or(Error::NotFound)?.into()))
+}
+
+async fn create_discount(admin: Admin, ApiJson(body): ApiJson<DiscountRequest>) -> Created<DiscountResponse> {
+    admin.create(|currency| body.parse(currency), async |tx, new| service::add_discount_code(tx, new).await).await
+}
+
+async fn deactivate_discount(admin: Admin, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    admin.remove(&id, DiscountCodeId::parse, repo::deactivate_discount_code).await
 }

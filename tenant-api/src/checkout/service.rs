@@ -3,10 +3,7 @@
 use platform::{db::TenantTx, money::Currency, problem::FieldError};
 
 use super::{
-    model::{
-        Code, Country, DiscountCode, DiscountCodeId, NewDiscountCode, NewShippingMethod, NewTaxRate, ShippingMethod,
-        ShippingMethodId, TaxRate, TaxRateId,
-    },
+    model::{Code, Country, DiscountCode, DiscountCodeId, NewDiscountCode, ShippingMethod, TaxRate},
     repo, Error,
 };
 
@@ -88,46 +85,6 @@ fn refusal(found: Option<&DiscountCode>, subtotal: i64, currency: Currency) -> D
     }
 }
 
-/// Every shipping method.
-pub async fn shipping_methods(tx: &mut TenantTx) -> Result<Vec<ShippingMethod>, Error> {
-    Ok(repo::list_shipping_methods(tx).await?)
-}
-
-/// Adds a shipping method.
-pub async fn add_shipping_method(tx: &mut TenantTx, method: NewShippingMethod) -> Result<ShippingMethod, Error> {
-    Ok(repo::insert_shipping_method(tx, &method).await?)
-}
-
-/// Removes a shipping method.
-pub async fn remove_shipping_method(tx: &mut TenantTx, id: ShippingMethodId) -> Result<(), Error> {
-    repo::delete_shipping_method(tx, id).await?.then_some(()).ok_or(Error::NotFound)
-}
-
-/// Every tax rate.
-pub async fn tax_rates(tx: &mut TenantTx) -> Result<Vec<TaxRate>, Error> {
-    Ok(repo::list_tax_rates(tx).await?)
-}
-
-/// Adds a tax rate.
-pub async fn add_tax_rate(tx: &mut TenantTx, rate: NewTaxRate) -> Result<TaxRate, Error> {
-    Ok(repo::insert_tax_rate(tx, &rate).await?)
-}
-
-/// Removes a tax rate.
-pub async fn remove_tax_rate(tx: &mut TenantTx, id: TaxRateId) -> Result<(), Error> {
-    repo::delete_tax_rate(tx, id).await?.then_some(()).ok_or(Error::NotFound)
-}
-
-/// Every discount code.
-pub async fn discount_codes(tx: &mut TenantTx) -> Result<Vec<DiscountCode>, Error> {
-    Ok(repo::list_discount_codes(tx).await?)
-}
-
-/// One discount code.
-pub async fn discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> Result<DiscountCode, Error> {
-    repo::find_discount_code(tx, id).await?.ok_or(Error::NotFound)
-}
-
 /// Adds a discount code.
 pub async fn add_discount_code(tx: &mut TenantTx, code: NewDiscountCode) -> Result<DiscountCode, Error> {
     if code.usage_limit.is_some_and(|l| l < 0) {
@@ -135,9 +92,4 @@ pub async fn add_discount_code(tx: &mut TenantTx, code: NewDiscountCode) -> Resu
     }
     let row = repo::insert_discount_code(tx, &code).await?;
     Ok(repo::discount_from_row(row)?)
-}
-
-/// Switches a discount code off (kept for the orders that used it).
-pub async fn deactivate_discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> Result<(), Error> {
-    repo::deactivate_discount_code(tx, id).await?.then_some(()).ok_or(Error::NotFound)
 }

@@ -5,7 +5,7 @@ use platform::problem::{FieldError, Problem};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No such customer (or address) in this store.
-    #[error("not found")]
+    #[error("customer not found")]
     NotFound,
     /// Input breaks a rule.
     #[error("invalid input")]
@@ -24,33 +24,19 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        match error.as_database_error().and_then(|e| e.constraint()) {
-            Some("customer_email_key") => Error::EmailTaken,
-            _ => Error::Internal(error.into()),
-        }
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::NotFound => Problem::not_found("customer-not-found", "No such customer in this store."),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::EmailTaken => Problem::conflict("email-taken", "A customer of this store uses this email.")
-                .with_errors(vec![FieldError::new("email", "is already registered in this store")]),
-            Error::InvalidGrant => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid-grant",
-                "Unauthorized",
-                "The credentials are not valid.",
-            ),
-            Error::InvalidResetToken => Problem::validation(vec![FieldError::new(
-                "token",
-                "is not a valid password reset token (unknown, used or expired)",
-            )]),
-            Error::Internal(cause) => Problem::internal(cause),
-        }
-    }
+crate::error_problems! {
+    Error,
+    constraints: ["customer_email_key" => Error::EmailTaken],
+    internal: [],
+    Error::NotFound => Problem::not_found("customer-not-found", "No such customer in this store."),
+    Error::Invalid(errors) => Problem::validation(errors),
+    Error::EmailTaken => Problem::conflict("email-taken", "A customer of this store uses this email.")
+        .with_errors(vec![FieldError::new("email", "is already registered in this store")]),
+    Error::InvalidGrant => {
+        Problem::new(StatusCode::UNAUTHORIZED, "invalid-grant", "Unauthorized", "The credentials are not valid.")
+    },
+    Error::InvalidResetToken => Problem::validation(vec![FieldError::new(
+        "token",
+        "is not a valid password reset token (unknown, used or expired)",
+    )]),
 }

@@ -11,3 +11,27 @@ pub mod service;
 pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
+
+use platform::{auth::Signer, crypto::MasterKeys, db::Db};
+
+use crate::cart::CartState;
+
+/// What shopper accounts need. Signing in adopts the shopper's guest cart,
+/// so the cart's state is part of it.
+#[derive(Clone)]
+pub struct CustomersState {
+    pub db: Db,
+    /// Signs shopper tokens (the platform's key, storefront audience).
+    pub signer: Signer,
+    /// Seals the reset tokens written to the outbox.
+    pub master: MasterKeys,
+    pub tokens: TokenTtls,
+    pub cart: CartState,
+}
+
+/// Lifetimes of shopper tokens, in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenTtls {
+    pub access: u64,
+    pub refresh: u64,
+}

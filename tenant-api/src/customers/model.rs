@@ -12,6 +12,10 @@ platform::id_type!(
     /// A saved address of a customer.
     AddressId
 );
+platform::id_type!(
+    /// The refresh tokens issued from one sign-in: a reused one revokes them all.
+    RefreshFamilyId
+);
 
 pub use platform::credentials::{Email, Password};
 
@@ -27,28 +31,21 @@ pub fn name_part(value: Option<&str>) -> Result<Option<String>, &'static str> {
 /// A customer as the store sees it.
 #[derive(Clone, Debug)]
 pub struct Customer {
-    /// Id.
     pub id: CustomerId,
-    /// Email, unique in the store ignoring case.
+    /// Unique in the store ignoring case.
     pub email: String,
-    /// Given name.
     pub first_name: Option<String>,
-    /// Family name.
     pub last_name: Option<String>,
-    /// Registered.
+    /// When they registered.
     pub created_at: DateTime<Utc>,
 }
 
 /// A validated registration.
 #[derive(Debug)]
 pub struct NewCustomer {
-    /// Email.
     pub email: Email,
-    /// Password.
     pub password: Password,
-    /// Given name.
     pub first_name: Option<String>,
-    /// Family name.
     pub last_name: Option<String>,
 }
 
@@ -61,24 +58,18 @@ pub struct Address {
     pub line1: String,
     /// More street.
     pub line2: Option<String>,
-    /// City.
     pub city: String,
     /// State or province.
     pub region: Option<String>,
-    /// Postal code.
     pub postal_code: String,
-    /// Country.
     pub country: Country,
-    /// Phone.
     pub phone: Option<String>,
 }
 
 /// A saved address.
 #[derive(Clone, Debug)]
 pub struct SavedAddress {
-    /// Id.
     pub id: AddressId,
-    /// The address.
     pub address: Address,
     /// Used by default at checkout.
     pub is_default: bool,
@@ -87,7 +78,6 @@ pub struct SavedAddress {
 /// An access token with its refresh token.
 #[derive(Clone, Debug)]
 pub struct TokenPair {
-    /// The customer.
     pub customer_id: CustomerId,
     /// Short-lived JWT.
     pub access_token: String,

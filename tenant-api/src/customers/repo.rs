@@ -1,17 +1,16 @@
 //! Customer SQL.
 
 use chrono::{DateTime, Utc};
-use platform::db::TenantTx;
-use uuid::Uuid;
+use platform::{db::TenantTx, extract::Page};
 
-use super::model::{Address, AddressId, Customer, CustomerId, SavedAddress};
-use crate::{checkout::model::Country, wire::Page};
+use super::model::{Address, AddressId, Customer, CustomerId, RefreshFamilyId, SavedAddress};
+use crate::checkout::model::Country;
 
-type CustomerRow = (Uuid, String, Option<String>, Option<String>, DateTime<Utc>);
+type CustomerRow = (CustomerId, String, Option<String>, Option<String>, DateTime<Utc>);
 const CUSTOMER_COLUMNS: &str = "customer_id, email, first_name, last_name, created_at";
 
 fn customer((id, email, first_name, last_name, created_at): CustomerRow) -> Customer {
-    Customer { id: CustomerId::from_uuid(id), email, first_name, last_name, created_at }
+    Customer { id, email, first_name, last_name, created_at }
 }
 
 /// Inserts a customer; a taken email fails on `customer_email_key`.
@@ -39,7 +38,7 @@ pub async fn insert_customer(
 
 /// A customer and their password hash, by email (ignoring case).
 pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> sqlx::Result<Option<(Customer, String)>> {
-    type Row = (Uuid, String, Option<String>, Option<String>, DateTime<Utc>, String);
+    type Row = (CustomerId, String, Option<String>, Option<String>, DateTime<Utc>, String);
     let row: Option<Row> = sqlx::query_as(&format!(
         "select {CUSTOMER_COLUMNS}, password_hash from customer where tenant_id = $1 and lower(email) = lower($2)"
     ))
@@ -112,14 +111,15 @@ pub async fn list_customers(tx: &mut TenantTx, page: Page, q: Option<&str>) -> s
     Ok(rows.into_iter().map(customer).collect())
 }
 
-type AddressRow = (Uuid, String, String, Option<String>, String, Option<String>, String, String, Option<String>, bool);
+type AddressRow =
+    (AddressId, String, String, Option<String>, String, Option<String>, String, String, Option<String>, bool);
 const ADDRESS_COLUMNS: &str = "address_id, name, line1, line2, city, region, postal_code, country, phone, is_default";
 
 fn address(row: AddressRow) -> anyhow::Result<SavedAddress> {
     let (id, name, line1, line2, city, region, postal_code, country, phone, is_default) = row;
     let country = Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country {country:?} {e}"))?;
     Ok(SavedAddress {
-        id: AddressId::from_uuid(id),
+        id,
         address: Address { name, line1, line2, city, region, postal_code, country, phone },
         is_default,
     })
@@ -190,7 +190,7 @@ pub async fn delete_address(tx: &mut TenantTx, customer: CustomerId, id: Address
 pub async fn insert_refresh_token(
     tx: &mut TenantTx,
     hash: &[u8],
-    family: Uuid,
+    family: RefreshFamilyId,
     customer: CustomerId,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -210,13 +210,10 @@ pub async fn insert_refresh_token(
 
 /// A refresh token as stored, after an attempt to use it.
 pub struct RefreshUse {
-    /// Its family.
-    pub family_id: Uuid,
-    /// Its customer.
+    pub family_id: RefreshFamilyId,
     pub customer_id: CustomerId,
     /// Past its expiry.
     pub expired: bool,
-    /// Revoked.
     pub revoked: bool,
     /// Whether this call marked it used (false: it had been used before).
     pub first_use: bool,
@@ -225,7 +222,7 @@ pub struct RefreshUse {
 /// Marks a refresh token used, atomically, and returns what it was.
 pub async fn use_refresh_token(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<RefreshUse>> {
     // The update matches only an unused token, so two concurrent uses cannot both win.
-    let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
+    let row: Option<(RefreshFamilyId, CustomerId, bool, bool, bool)> = sqlx::query_as(
         "with used as ( \
              update customer_refresh_token set used_at = now() \
              where tenant_id = $1 and token_hash = $2 and used_at is null returning token_hash) \
@@ -236,9 +233,9 @@ pub async fn use_refresh_token(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<O
     .bind(hash)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(family_id, customer, expired, revoked, first_use)| RefreshUse {
+    Ok(row.map(|(family_id, customer_id, expired, revoked, first_use)| RefreshUse {
         family_id,
-        customer_id: CustomerId::from_uuid(customer),
+        customer_id,
         expired,
         revoked,
         first_use,
@@ -246,7 +243,7 @@ pub async fn use_refresh_token(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<O
 }
 
 /// Revokes every token of a family (a used token came back: assume theft).
-pub async fn revoke_family(tx: &mut TenantTx, family: Uuid) -> sqlx::Result<()> {
+pub async fn revoke_family(tx: &mut TenantTx, family: RefreshFamilyId) -> sqlx::Result<()> {
     sqlx::query(
         "update customer_refresh_token set revoked_at = now() \
          where tenant_id = $1 and family_id = $2 and revoked_at is null",
@@ -292,7 +289,7 @@ pub async fn insert_reset(
 
 /// Uses a reset token: only an unused, unexpired one matches, once.
 pub async fn use_reset(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<CustomerId>> {
-    let id: Option<Uuid> = sqlx::query_scalar(
+    sqlx::query_scalar(
         "update customer_password_reset set used_at = now() \
          where tenant_id = $1 and token_hash = $2 and used_at is null and expires_at > now() \
          returning customer_id",
@@ -300,6 +297,5 @@ pub async fn use_reset(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<Cu
     .bind(tx.tenant_id())
     .bind(hash)
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(id.map(CustomerId::from_uuid))
+    .await
 }

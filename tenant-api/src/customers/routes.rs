@@ -2,25 +2,28 @@
 //! customer lists for staff under `/admin/customers`.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, Path, State},
     http::StatusCode,
     routing::{delete, get, post},
     Json, Router,
 };
 use platform::{
-    auth::{CustomerPrincipal, StaffPrincipal},
-    problem::{ApiJson, FieldError, Problem},
+    auth::Authenticator,
+    db::TenantTx,
+    extract::{ApiJson, ApiQuery, ListResponse, Page},
+    problem::{FieldError, Problem},
     tenancy::TenantCtx,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     model::{name_part, AddressId, Customer, CustomerId, Email, NewCustomer, Password, SavedAddress, TokenPair},
-    service, Error,
+    service, CustomersState, Error,
 };
 use crate::{
-    startup::AppState,
-    wire::{page_of, timestamp, AddressDto, ListResponse, PageParams},
+    callers::{SignedIn, Staff},
+    cart::model::CartId,
+    wire::{timestamp, AddressDto},
 };
 
 mod openapi;
@@ -28,7 +31,12 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The customers' routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    CustomersState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/store/customers", post(register))
         .route("/store/auth/token", post(token))
@@ -109,21 +117,21 @@ struct TokenResponse {
 }
 
 impl TokenResponse {
-    fn new(pair: TokenPair, cart_id: Option<String>) -> Self {
+    fn new(pair: TokenPair, cart_id: Option<CartId>) -> Self {
         Self {
             access_token: pair.access_token,
             token_type: "Bearer",
             expires_in: pair.expires_in,
             refresh_token: pair.refresh_token,
             customer_id: pair.customer_id.to_string(),
-            cart_id,
+            cart_id: cart_id.map(|c| c.as_ref().to_owned()),
         }
     }
 }
 
 /// `POST /store/customers`: sign up.
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<CustomersState>,
     TenantCtx(tenant): TenantCtx,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<CustomerResponse>), Problem> {
@@ -146,7 +154,7 @@ async fn register(
 /// default) or `{"grant_type":"refresh_token","refresh_token"}`. With
 /// `cart_id`, the guest cart merges into the customer's cart.
 async fn token(
-    State(state): State<AppState>,
+    State(state): State<CustomersState>,
     TenantCtx(tenant): TenantCtx,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
@@ -173,24 +181,17 @@ async fn token(
         }
         _ => return Err(Problem::validation(vec![FieldError::new("grant_type", "must be password or refresh_token")])),
     };
+    let guest = body.cart_id.as_deref().and_then(CartId::parse);
     let cart_id =
-        crate::cart::service::adopt_on_sign_in(&state, &tenant, pair.customer_id, body.cart_id.as_deref()).await?;
+        crate::cart::service::adopt_on_sign_in(&state.cart, &tenant, pair.customer_id, guest.as_ref()).await?;
     Ok(Json(TokenResponse::new(pair, cart_id)))
 }
 
 /// `GET /store/customers/me`: the signed-in customer with addresses.
-async fn me(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-) -> Result<Json<CustomerResponse>, Problem> {
-    let id = CustomerId::from_uuid(principal.customer_id);
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let customer = service::customer(&mut tx, id).await.map_err(gone)?;
-    let addresses = service::addresses(&mut tx, id).await?;
-    let mut response = CustomerResponse::from(customer);
-    response.addresses = Some(addresses.into_iter().map(Into::into).collect());
-    Ok(Json(response))
+async fn me(shopper: SignedIn<CustomersState>) -> Result<Json<CustomerResponse>, Problem> {
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let customer = service::customer(&mut tx, shopper.customer()).await.map_err(gone)?;
+    with_addresses(&mut tx, customer).await
 }
 
 /// A token whose customer no longer exists is a token that does not hold.
@@ -220,9 +221,7 @@ mod double_option {
 
 /// `PATCH /store/customers/me`: names.
 async fn update_me(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
+    shopper: SignedIn<CustomersState>,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<Json<CustomerResponse>, Problem> {
     let mut errors = Vec::new();
@@ -236,10 +235,10 @@ async fn update_me(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
     let customer = service::update_names(
         &mut tx,
-        CustomerId::from_uuid(principal.customer_id),
+        shopper.customer(),
         first.as_ref().map(|f| f.as_deref()),
         last.as_ref().map(|l| l.as_deref()),
     )
@@ -250,14 +249,10 @@ async fn update_me(
 }
 
 /// `GET /store/customers/me/addresses`.
-async fn list_addresses(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-) -> Result<Json<ListResponse<AddressResponse>>, Problem> {
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let addresses = service::addresses(&mut tx, CustomerId::from_uuid(principal.customer_id)).await?;
-    Ok(Json(ListResponse { items: addresses.into_iter().map(Into::into).collect(), next_cursor: None }))
+async fn list_addresses(shopper: SignedIn<CustomersState>) -> Result<Json<ListResponse<AddressResponse>>, Problem> {
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let addresses = service::addresses(&mut tx, shopper.customer()).await?;
+    Ok(Json(ListResponse::all(addresses)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -270,9 +265,7 @@ struct AddressRequest {
 
 /// `POST /store/customers/me/addresses`.
 async fn add_address(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
+    shopper: SignedIn<CustomersState>,
     ApiJson(body): ApiJson<AddressRequest>,
 ) -> Result<(StatusCode, Json<AddressResponse>), Problem> {
     let address = body.address.parse("address").map_err(|errors| {
@@ -281,23 +274,17 @@ async fn add_address(
             errors.into_iter().map(|e| FieldError::new(e.field.trim_start_matches("address."), e.message)).collect(),
         )
     })?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let saved =
-        service::add_address(&mut tx, CustomerId::from_uuid(principal.customer_id), &address, body.is_default).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    let saved = service::add_address(&mut tx, shopper.customer(), &address, body.is_default).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// `DELETE /store/customers/me/addresses/{id}`.
-async fn delete_address(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+async fn delete_address(shopper: SignedIn<CustomersState>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id = AddressId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    service::remove_address(&mut tx, CustomerId::from_uuid(principal.customer_id), id).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
+    service::remove_address(&mut tx, shopper.customer(), id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -310,7 +297,7 @@ struct ResetRequest {
 /// `POST /store/customers/password-reset`: always 202, whether or not the
 /// email belongs to a customer.
 async fn request_reset(
-    State(state): State<AppState>,
+    State(state): State<CustomersState>,
     TenantCtx(tenant): TenantCtx,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
@@ -328,7 +315,7 @@ struct ConfirmResetRequest {
 
 /// `POST /store/customers/password-reset/confirm`.
 async fn confirm_reset(
-    State(state): State<AppState>,
+    State(state): State<CustomersState>,
     TenantCtx(tenant): TenantCtx,
     ApiJson(body): ApiJson<ConfirmResetRequest>,
 ) -> Result<StatusCode, Problem> {
@@ -338,41 +325,37 @@ async fn confirm_reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 struct AdminListParams {
-    #[serde(flatten)]
-    page: PageParams,
     q: Option<String>,
 }
 
 /// `GET /admin/customers?q=&limit=&cursor=`.
 async fn admin_list(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    params: Result<Query<AdminListParams>, QueryRejection>,
+    staff: Staff<CustomersState>,
+    params: Result<ApiQuery<AdminListParams>, Problem>,
+    page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<CustomerResponse>>, Problem> {
-    principal.require("customers:read")?;
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let page = params.page.parse()?;
+    staff.allow("customers:read")?;
+    let (ApiQuery(params), page) = (params?, page?);
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let customers = service::list(&mut tx, page, q).await?;
-    Ok(Json(page_of(customers, page, |c| c.id.as_uuid(), CustomerResponse::from)))
+    Ok(Json(page.respond(customers, |c| c.id.as_uuid(), CustomerResponse::from)))
 }
 
 /// `GET /admin/customers/{id}`.
-async fn admin_get(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<CustomerResponse>, Problem> {
-    principal.require("customers:read")?;
+async fn admin_get(staff: Staff<CustomersState>, Path(id): Path<String>) -> Result<Json<CustomerResponse>, Problem> {
+    staff.allow("customers:read")?;
     let id = CustomerId::parse(&id).ok_or(Error::NotFound)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let customer = service::customer(&mut tx, id).await?;
-    let addresses = service::addresses(&mut tx, id).await?;
+    with_addresses(&mut tx, customer).await
+}
+
+/// A customer with their saved addresses, in the caller's transaction.
+async fn with_addresses(tx: &mut TenantTx, customer: Customer) -> Result<Json<CustomerResponse>, Problem> {
+    let addresses = service::addresses(tx, customer.id).await?;
     let mut response = CustomerResponse::from(customer);
     response.addresses = Some(addresses.into_iter().map(Into::into).collect());
     Ok(Json(response))

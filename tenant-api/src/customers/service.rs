@@ -5,22 +5,23 @@
 
 use std::time::Duration;
 
-use platform::{auth::hash_secret, db::TenantTx, password, tenancy::Tenant};
+use platform::{auth::hash_secret, db::TenantTx, extract::Page, password, tenancy::Tenant};
 use rand_core::{OsRng, RngCore};
-use uuid::Uuid;
 
 use super::{
-    model::{Address, AddressId, Customer, CustomerId, Email, NewCustomer, Password, SavedAddress, TokenPair},
-    repo, Error,
+    model::{
+        Address, AddressId, Customer, CustomerId, Email, NewCustomer, Password, RefreshFamilyId, SavedAddress,
+        TokenPair,
+    },
+    repo, CustomersState, Error,
 };
-use crate::startup::AppState;
 
 /// How long a password reset token is good for.
 const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
 
 /// Registers a customer.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-pub async fn register(state: &AppState, tenant: &Tenant, new: NewCustomer) -> Result<Customer, Error> {
+pub async fn register(state: &CustomersState, tenant: &Tenant, new: NewCustomer) -> Result<Customer, Error> {
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     let customer =
@@ -29,7 +30,7 @@ pub async fn register(state: &AppState, tenant: &Tenant, new: NewCustomer) -> Re
     crate::outbox::insert(
         &mut tx,
         "customer.registered",
-        customer.id.as_uuid(),
+        customer.id,
         serde_json::json!({"customer_id": customer.id.to_string(), "email": customer.email}),
     )
     .await?;
@@ -39,7 +40,7 @@ pub async fn register(state: &AppState, tenant: &Tenant, new: NewCustomer) -> Re
 
 /// Email and password → tokens. Unknown emails take as long as wrong passwords.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-pub async fn sign_in(state: &AppState, tenant: &Tenant, email: &str, password: &str) -> Result<TokenPair, Error> {
+pub async fn sign_in(state: &CustomersState, tenant: &Tenant, email: &str, password: &str) -> Result<TokenPair, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let found = repo::find_by_email(&mut tx, email.trim()).await?;
     drop(tx);
@@ -49,7 +50,7 @@ pub async fn sign_in(state: &AppState, tenant: &Tenant, email: &str, password: &
     };
     let customer = customer.ok_or(Error::InvalidGrant)?;
     let mut tx = state.db.tenant_tx(tenant).await?;
-    let (pair, token, family, expires_at) = issue_pair(&mut tx, state, customer.id, Uuid::now_v7())?;
+    let (pair, token, family, expires_at) = issue_pair(&mut tx, state, customer.id, RefreshFamilyId::new())?;
     repo::insert_refresh_token(&mut tx, &hash_secret(&token), family, customer.id, expires_at).await?;
     tx.commit().await?;
     Ok(pair)
@@ -57,7 +58,7 @@ pub async fn sign_in(state: &AppState, tenant: &Tenant, email: &str, password: &
 
 /// A refresh token → a new pair. Single use; a reused token revokes its family.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-pub async fn refresh(state: &AppState, tenant: &Tenant, refresh_token: &str) -> Result<TokenPair, Error> {
+pub async fn refresh(state: &CustomersState, tenant: &Tenant, refresh_token: &str) -> Result<TokenPair, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let used = repo::use_refresh_token(&mut tx, &hash_secret(refresh_token)).await?.ok_or(Error::InvalidGrant)?;
     if !used.first_use {
@@ -78,16 +79,19 @@ pub async fn refresh(state: &AppState, tenant: &Tenant, refresh_token: &str) -> 
     Ok(pair)
 }
 
-type Issued = (TokenPair, String, Uuid, chrono::DateTime<chrono::Utc>);
+type Issued = (TokenPair, String, RefreshFamilyId, chrono::DateTime<chrono::Utc>);
 
-fn issue_pair(tx: &mut TenantTx, state: &AppState, customer: CustomerId, family: Uuid) -> Result<Issued, Error> {
-    let ttl = state.commerce.customer_access_token_ttl_secs;
+fn issue_pair(
+    tx: &mut TenantTx,
+    state: &CustomersState,
+    customer: CustomerId,
+    family: RefreshFamilyId,
+) -> Result<Issued, Error> {
+    let ttl = state.tokens.access;
     let access_token = state.signer.issue_customer(&customer.to_string(), tx.tenant_id(), Duration::from_secs(ttl))?;
     let refresh_token = format!("crt_{}", random_hex());
-    let expires_at = chrono::Utc::now()
-        + chrono::Duration::seconds(
-            i64::try_from(state.commerce.customer_refresh_token_ttl_secs).unwrap_or(i64::MAX / 4),
-        );
+    let expires_at =
+        chrono::Utc::now() + chrono::Duration::seconds(i64::try_from(state.tokens.refresh).unwrap_or(i64::MAX / 4));
     let pair = TokenPair { customer_id: customer, access_token, expires_in: ttl, refresh_token: refresh_token.clone() };
     Ok((pair, refresh_token, family, expires_at))
 }
@@ -114,7 +118,7 @@ pub async fn update_names(
 }
 
 /// Customers newest first, optionally filtered by email.
-pub async fn list(tx: &mut TenantTx, page: crate::wire::Page, q: Option<&str>) -> Result<Vec<Customer>, Error> {
+pub async fn list(tx: &mut TenantTx, page: Page, q: Option<&str>) -> Result<Vec<Customer>, Error> {
     Ok(repo::list_customers(tx, page, q).await?)
 }
 
@@ -143,7 +147,7 @@ pub async fn remove_address(tx: &mut TenantTx, id: CustomerId, address: AddressI
 /// to the outbox with the token sealed under the master key, for the
 /// notification relay to email. Says nothing about whether the email exists.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-pub async fn request_password_reset(state: &AppState, tenant: &Tenant, email: &Email) -> Result<(), Error> {
+pub async fn request_password_reset(state: &CustomersState, tenant: &Tenant, email: &Email) -> Result<(), Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let Some((customer, _)) = repo::find_by_email(&mut tx, email.as_ref()).await? else {
         return Ok(());
@@ -154,7 +158,7 @@ pub async fn request_password_reset(state: &AppState, tenant: &Tenant, email: &E
     crate::outbox::insert(
         &mut tx,
         "customer.password_reset",
-        customer.id.as_uuid(),
+        customer.id,
         serde_json::json!({
             "customer_id": customer.id.to_string(),
             "email": customer.email,
@@ -171,7 +175,7 @@ pub async fn request_password_reset(state: &AppState, tenant: &Tenant, email: &E
 /// token of the customer is revoked with the old password.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
 pub async fn confirm_password_reset(
-    state: &AppState,
+    state: &CustomersState,
     tenant: &Tenant,
     token: &str,
     new_password: &Password,
@@ -184,7 +188,7 @@ pub async fn confirm_password_reset(
     crate::outbox::insert(
         &mut tx,
         "customer.password_changed",
-        customer.as_uuid(),
+        customer,
         serde_json::json!({"customer_id": customer.to_string()}),
     )
     .await?;

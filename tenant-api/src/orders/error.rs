@@ -1,7 +1,7 @@
 use axum::http::StatusCode;
 use platform::problem::{FieldError, Problem};
 
-use super::model::OrderStatus;
+use super::model::{OrderId, OrderStatus};
 use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal};
 
 /// Outcomes of checkout and order operations a client handles differently.
@@ -32,7 +32,7 @@ pub enum Error {
     #[error("payment declined")]
     PaymentDeclined {
         /// The failed order.
-        order_id: String,
+        order_id: OrderId,
         /// The provider's reason.
         code: String,
     },
@@ -47,10 +47,7 @@ pub enum Error {
     /// The order stopped waiting for payment (expired or cancelled) before the
     /// charge came back; the charge was refunded.
     #[error("checkout expired")]
-    CheckoutExpired {
-        /// The order.
-        order_id: String,
-    },
+    CheckoutExpired { order_id: OrderId },
     /// The store's payment provider cannot be charged through by this service.
     #[error("payment provider unavailable")]
     PaymentUnavailable(String),
@@ -68,85 +65,71 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Error::Internal(error.into())
-    }
-}
-
-impl From<redis::RedisError> for Error {
-    fn from(error: redis::RedisError) -> Self {
-        Error::Internal(error.into())
-    }
-}
-
 fn variant_errors(variants: &[VariantId], message: &str) -> Vec<FieldError> {
     variants.iter().map(|v| FieldError::new(format!("items[variant_id={v}]"), message)).collect()
 }
 
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::OrderNotFound => Problem::not_found("order-not-found", "No such order in this store."),
-            Error::Cart(e) => e.into(),
-            Error::EmptyCart => Problem::validation(vec![FieldError::new("items", "the cart is empty")]),
-            Error::Invalid(errors) => Problem::validation(errors),
-            Error::ItemsUnavailable(variants) => {
-                Problem::conflict("items-unavailable", "Some items of the cart are no longer sold.")
-                    .with("variant_ids", variants.iter().map(|v| v.to_string()).collect::<Vec<_>>())
-                    .with_errors(variant_errors(&variants, "is no longer sold"))
+crate::error_problems! {
+    Error,
+    constraints: [],
+    internal: [redis::RedisError],
+    Error::OrderNotFound => Problem::not_found("order-not-found", "No such order in this store."),
+    Error::Cart(e) => e.into(),
+    Error::EmptyCart => Problem::validation(vec![FieldError::new("items", "the cart is empty")]),
+    Error::Invalid(errors) => Problem::validation(errors),
+    Error::ItemsUnavailable(variants) => {
+        Problem::conflict("items-unavailable", "Some items of the cart are no longer sold.")
+            .with("variant_ids", variants.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .with_errors(variant_errors(&variants, "is no longer sold"))
+    },
+    Error::OutOfStock(variants) => {
+        Problem::conflict("out-of-stock", "Some items of the cart are not available in that quantity.")
+            .with("variant_ids", variants.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .with_errors(variant_errors(&variants, "is not available in that quantity"))
+    },
+    Error::Discount(refusal) => {
+        let errors = vec![FieldError::new("discount_code", refusal.to_string())];
+        match refusal {
+            DiscountRefusal::Exhausted | DiscountRefusal::Expired => {
+                Problem::conflict("discount-unavailable", "The discount code can no longer be used.")
+                    .with_errors(errors)
             }
-            Error::OutOfStock(variants) => {
-                Problem::conflict("out-of-stock", "Some items of the cart are not available in that quantity.")
-                    .with("variant_ids", variants.iter().map(|v| v.to_string()).collect::<Vec<_>>())
-                    .with_errors(variant_errors(&variants, "is not available in that quantity"))
-            }
-            Error::Discount(refusal) => {
-                let errors = vec![FieldError::new("discount_code", refusal.to_string())];
-                match refusal {
-                    DiscountRefusal::Exhausted | DiscountRefusal::Expired => {
-                        Problem::conflict("discount-unavailable", "The discount code can no longer be used.")
-                            .with_errors(errors)
-                    }
-                    DiscountRefusal::Unknown | DiscountRefusal::BelowMinimum(_) => Problem::validation(errors),
-                }
-            }
-            Error::PaymentDeclined { order_id, code } => Problem::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "payment-declined",
-                "Payment declined",
-                "The payment was declined; nothing was charged and the items are available again.",
-            )
-            .with("order_id", order_id)
-            .with("decline_code", code),
-            Error::IllegalTransition { from, to } => Problem::conflict(
-                "illegal-transition",
-                format!("An order that is {} cannot become {}.", from.as_str(), to.as_str()),
-            )
-            .with("order_status", from.as_str()),
-            Error::CheckoutExpired { order_id } => Problem::conflict(
-                "checkout-expired",
-                "The order stopped waiting for payment before the charge completed; the charge was refunded.",
-            )
-            .with("order_id", order_id),
-            Error::RefundRefused(reason) => Problem::conflict("refund-refused", reason),
-            Error::PaymentUnavailable(provider) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "payment-provider-unavailable",
-                "Payment provider unavailable",
-                format!("This store takes payments through {provider}, which cannot be used yet; nothing was charged."),
-            ),
-            Error::IdempotencyMismatch => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "Idempotency key reused",
-                "This Idempotency-Key was used with a different request.",
-            ),
-            Error::IdempotencyInFlight => Problem::conflict(
-                "idempotency-in-flight",
-                "A request with this Idempotency-Key is still being processed; retry later.",
-            ),
-            Error::Internal(cause) => Problem::internal(cause),
+            DiscountRefusal::Unknown | DiscountRefusal::BelowMinimum(_) => Problem::validation(errors),
         }
-    }
+    },
+    Error::PaymentDeclined { order_id, code } => Problem::new(
+        StatusCode::PAYMENT_REQUIRED,
+        "payment-declined",
+        "Payment declined",
+        "The payment was declined; nothing was charged and the items are available again.",
+    )
+    .with("order_id", order_id.to_string())
+    .with("decline_code", code),
+    Error::IllegalTransition { from, to } => Problem::conflict(
+        "illegal-transition",
+        format!("An order that is {} cannot become {}.", from.as_str(), to.as_str()),
+    )
+    .with("order_status", from.as_str()),
+    Error::CheckoutExpired { order_id } => Problem::conflict(
+        "checkout-expired",
+        "The order stopped waiting for payment before the charge completed; the charge was refunded.",
+    )
+    .with("order_id", order_id.to_string()),
+    Error::RefundRefused(reason) => Problem::conflict("refund-refused", reason),
+    Error::PaymentUnavailable(provider) => Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment-provider-unavailable",
+        "Payment provider unavailable",
+        format!("This store takes payments through {provider}, which cannot be used yet; nothing was charged."),
+    ),
+    Error::IdempotencyMismatch => Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency-key-reused",
+        "Idempotency key reused",
+        "This Idempotency-Key was used with a different request.",
+    ),
+    Error::IdempotencyInFlight => Problem::conflict(
+        "idempotency-in-flight",
+        "A request with this Idempotency-Key is still being processed; retry later.",
+    ),
 }

@@ -2,17 +2,21 @@
 //! (by name: it is cross-tenant work) for candidates, then handles each in a
 //! `TenantTx` of its store with the same conditional steps checkout uses, so a
 //! job racing a live checkout changes nothing twice.
+//!
+//! The jobs take any state their [`PaymentsState`] derives from (the worker's,
+//! or the binary's in tests): the registry, the cells and the providers are
+//! all they use.
 
 use std::{sync::Arc, time::Duration};
 
-use platform::db::TenantTx;
-use uuid::Uuid;
+use axum::extract::FromRef;
+use platform::{db::TenantTx, ids::TenantId};
 
 use super::{model::OrderId, repo, service};
 use crate::{
     inventory::reservations,
-    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
-    startup::AppState,
+    payments::{model::ChargeOutcome, Merchant, PaymentProvider, PaymentsState},
+    worker::sweep,
 };
 
 /// How many candidates one run takes per cell.
@@ -23,20 +27,17 @@ const BATCH: i64 = 100;
 /// marks the order paid (committing stock) or failed (releasing it). Never
 /// charges. Orders with no charge at all are left to the hold's expiry.
 /// Returns how many orders it finished.
-pub async fn recover_pending_payments(state: &AppState, grace: Duration) -> anyhow::Result<usize> {
+pub async fn recover_pending_payments<S>(state: &S, grace: Duration) -> anyhow::Result<usize>
+where
+    PaymentsState: FromRef<S>,
+{
+    let state = PaymentsState::from_ref(state);
     let mut finished = 0;
-    for cell in crate::worker::cells(state).await? {
-        let pool = state.db.cell(&cell).await?;
-        let mut scan = state.db.system_tx(&cell).await?;
-        let candidates = repo::stale_pending(&mut scan, grace, BATCH).await?;
-        drop(scan);
-        for (tenant, order) in candidates {
-            let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
-            let Some(provider) = provider_of(state, &merchant).await? else { continue };
-            let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
-            if settle(&merchant, order, outcome).await? {
-                finished += 1;
-            }
+    for (merchant, order) in candidates(&state, Scan::StalePending(grace)).await? {
+        let Some(provider) = provider_of(&state, &merchant).await? else { continue };
+        let Some(outcome) = provider.lookup(&merchant, order).await? else { continue };
+        if settle(&merchant, order, outcome).await? {
+            finished += 1;
         }
     }
     if finished > 0 {
@@ -48,34 +49,31 @@ pub async fn recover_pending_payments(state: &AppState, grace: Duration) -> anyh
 /// Releases holds past their expiry. An order that was charged after all is
 /// finished as paid instead; one that never was is cancelled (`expired`).
 /// Returns how many orders it settled.
-pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
+pub async fn expire_reservations<S>(state: &S) -> anyhow::Result<usize>
+where
+    PaymentsState: FromRef<S>,
+{
+    let state = PaymentsState::from_ref(state);
     let mut settled = 0;
-    for cell in crate::worker::cells(state).await? {
-        let pool = state.db.cell(&cell).await?;
-        let mut scan = state.db.system_tx(&cell).await?;
-        let candidates = reservations::expired_holds(&mut scan, BATCH).await?;
-        drop(scan);
-        for (tenant, order) in candidates {
-            let merchant = Merchant { tenant_id: platform::ids::TenantId::from_uuid(tenant), cell: pool.clone() };
-            // A store whose provider cannot be asked keeps its hold: the
-            // charge may have happened, and releasing could oversell.
-            let Some(provider) = provider_of(state, &merchant).await? else { continue };
-            let done = match provider.lookup(&merchant, order).await? {
-                Some(outcome) => settle(&merchant, order, outcome).await?,
-                None => {
-                    let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-                    // Checked again in the store's own transaction: the scan may be stale.
-                    if !reservations::hold_expired(&mut tx, order).await? {
-                        continue;
-                    }
-                    let done = service::mark_expired(&mut tx, OrderId::from_uuid(order)).await?.is_some();
-                    tx.commit().await?;
-                    done
+    for (merchant, order) in candidates(&state, Scan::ExpiredHolds).await? {
+        // A store whose provider cannot be asked keeps its hold: the
+        // charge may have happened, and releasing could oversell.
+        let Some(provider) = provider_of(&state, &merchant).await? else { continue };
+        let done = match provider.lookup(&merchant, order).await? {
+            Some(outcome) => settle(&merchant, order, outcome).await?,
+            None => {
+                let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
+                // Checked again in the store's own transaction: the scan may be stale.
+                if !reservations::hold_expired(&mut tx, order.as_uuid()).await? {
+                    continue;
                 }
-            };
-            if done {
-                settled += 1;
+                let done = service::mark_expired(&mut tx, order).await?.is_some();
+                tx.commit().await?;
+                done
             }
+        };
+        if done {
+            settled += 1;
         }
     }
     if settled > 0 {
@@ -84,9 +82,39 @@ pub async fn expire_reservations(state: &AppState) -> anyhow::Result<usize> {
     Ok(settled)
 }
 
+/// What a job looks for in every cell.
+#[derive(Clone, Copy)]
+enum Scan {
+    /// Orders awaiting payment for longer than this.
+    StalePending(Duration),
+    /// Holds past their expiry.
+    ExpiredHolds,
+}
+
+/// What `scan` finds in every cell (a `SystemTx` each, by name: it reads
+/// across stores), each order with its store as a merchant on that cell.
+async fn candidates(state: &PaymentsState, scan: Scan) -> anyhow::Result<Vec<(Merchant, OrderId)>> {
+    let mut found = Vec::new();
+    for cell in sweep::cells(&state.db).await? {
+        let pool = state.db.cell(&cell).await?;
+        let mut tx = state.db.system_tx(&cell).await?;
+        let orders = match scan {
+            Scan::StalePending(grace) => repo::stale_pending(&mut tx, grace, BATCH).await?,
+            Scan::ExpiredHolds => reservations::expired_holds(&mut tx, BATCH)
+                .await?
+                .into_iter()
+                .map(|(tenant, order)| (TenantId::from_uuid(tenant), OrderId::from_uuid(order)))
+                .collect(),
+        };
+        drop(tx);
+        found.extend(orders.into_iter().map(|(tenant_id, order)| (Merchant { tenant_id, cell: pool.clone() }, order)));
+    }
+    Ok(found)
+}
+
 /// The store's provider; `None` (logged) when it cannot be used.
-async fn provider_of(state: &AppState, merchant: &Merchant) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
-    match payments::for_tenant(state, merchant.tenant_id).await? {
+async fn provider_of(state: &PaymentsState, merchant: &Merchant) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
+    match state.for_tenant(merchant.tenant_id).await? {
         Ok(provider) => Ok(Some(provider)),
         Err(why) => {
             tracing::warn!(tenant_id = %merchant.tenant_id, provider = why, "cannot ask the store's payment provider");
@@ -95,13 +123,9 @@ async fn provider_of(state: &AppState, merchant: &Merchant) -> anyhow::Result<Op
     }
 }
 
-async fn settle(merchant: &Merchant, order: Uuid, outcome: ChargeOutcome) -> anyhow::Result<bool> {
+async fn settle(merchant: &Merchant, order: OrderId, outcome: ChargeOutcome) -> anyhow::Result<bool> {
     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-    let id = OrderId::from_uuid(order);
-    let done = match outcome {
-        ChargeOutcome::Succeeded { .. } => service::mark_paid(&mut tx, id).await?.is_some(),
-        ChargeOutcome::Declined { code } => service::mark_failed(&mut tx, id, &code).await?.is_some(),
-    };
+    let done = service::settle(&mut tx, order, outcome).await?;
     tx.commit().await?;
     Ok(done)
 }

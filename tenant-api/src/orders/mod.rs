@@ -14,3 +14,23 @@ pub mod service;
 pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
+
+use platform::db::Db;
+
+use crate::{cart::CartState, payments::PaymentsState};
+
+/// What checkout and order handling need. The saga reads the cart and charges
+/// through the store's provider, so the cart's and payments' states are part
+/// of it.
+#[derive(Clone)]
+pub struct OrdersState {
+    pub db: Db,
+    /// `Idempotency-Key` records.
+    pub redis: redis::aio::ConnectionManager,
+    pub cart: CartState,
+    pub payments: PaymentsState,
+    /// How long checkout holds stock for an order awaiting payment.
+    pub reservation_ttl_secs: u64,
+    /// How long an in-flight `Idempotency-Key` blocks a retry from taking over.
+    pub idempotency_lease_secs: u64,
+}

@@ -2,9 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use platform::money::Money;
-use uuid::Uuid;
 
-use crate::{catalog::model::VariantId, checkout::model::Totals, customers::model::Address};
+use crate::{
+    catalog::model::{ProductId, VariantId},
+    checkout::model::{DiscountCodeId, Totals},
+    customers::model::{Address, CustomerId},
+};
 
 platform::id_type!(
     /// An order of one store.
@@ -42,7 +45,6 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// Every status.
     pub const ALL: [OrderStatus; 8] = [
         Self::PendingPayment,
         Self::Paid,
@@ -111,68 +113,53 @@ impl OrderStatus {
 /// A bought line, priced when the order was placed.
 #[derive(Clone, Debug)]
 pub struct OrderLine {
-    /// Position.
+    /// Position in the order, from 0.
     pub line_no: i32,
-    /// Variant.
     pub variant_id: VariantId,
-    /// Its product.
-    pub product_id: Uuid,
-    /// SKU then.
+    pub product_id: ProductId,
+    /// SKU when bought.
     pub sku: String,
-    /// Title then.
+    /// Title when bought.
     pub title: String,
-    /// Units.
     pub quantity: i32,
-    /// Unit price then.
+    /// Unit price when bought.
     pub unit_price: Money,
-    /// Line total.
     pub total: Money,
 }
 
-/// An order.
+/// An order, with its lines.
 #[derive(Clone, Debug)]
 pub struct Order {
-    /// Id.
     pub id: OrderId,
     /// Per-store number (#1001, …).
     pub number: i64,
-    /// Status.
     pub status: OrderStatus,
     /// Buyer's account; `None` for a guest.
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
     /// Buyer's email.
     pub email: String,
-    /// Amounts.
     pub totals: Totals,
     /// Refunded so far.
     pub refunded_total: i64,
-    /// Money of this order's currency.
     pub currency: platform::money::Currency,
-    /// Discount code used.
+    /// Discount code used, as typed.
     pub discount_code: Option<String>,
-    /// Discount code id (to give the use back).
-    pub discount_code_id: Option<Uuid>,
+    /// The code's id, to give the use back.
+    pub discount_code_id: Option<DiscountCodeId>,
     /// Shipping method name.
     pub shipping_method: Option<String>,
-    /// Where it goes.
     pub shipping_address: Address,
     /// Carrier's tracking number.
     pub tracking_number: Option<String>,
-    /// Carrier.
     pub carrier: Option<String>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
-    /// Lines.
     pub lines: Vec<OrderLine>,
-    /// Placed.
+    /// When it was placed.
     pub created_at: DateTime<Utc>,
-    /// Paid.
     pub paid_at: Option<DateTime<Utc>>,
-    /// Fulfilled.
     pub fulfilled_at: Option<DateTime<Utc>>,
-    /// Delivered.
     pub delivered_at: Option<DateTime<Utc>>,
-    /// Cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
@@ -183,14 +170,11 @@ impl Order {
     }
 }
 
-/// What a transition also changes.
+/// What a transition also changes; each field given (`Some`) is set.
 #[derive(Clone, Debug, Default)]
 pub struct TransitionData {
-    /// Set the tracking number.
     pub tracking_number: Option<String>,
-    /// Set the carrier.
     pub carrier: Option<String>,
-    /// Set the cancel reason.
     pub cancel_reason: Option<String>,
     /// Add to the refunded total (kept within the order total).
     pub refund: i64,
@@ -203,12 +187,11 @@ pub struct TransitionData {
 pub struct Transitioned {
     /// The status it had.
     pub from: OrderStatus,
-    /// Its total.
     pub total: i64,
     /// Refunded so far, after the transition.
     pub refunded_total: i64,
     /// The discount code it redeemed.
-    pub discount_code_id: Option<Uuid>,
+    pub discount_code_id: Option<DiscountCodeId>,
     /// When it happened.
     pub at: DateTime<Utc>,
 }
@@ -217,7 +200,7 @@ pub struct Transitioned {
 #[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
     /// Only this customer's.
-    pub customer: Option<Uuid>,
+    pub customer: Option<CustomerId>,
     /// Only in this status.
     pub status: Option<OrderStatus>,
     /// Email contains, or number equals.

@@ -2,37 +2,37 @@
 //! with their outbox event written by the same statement.
 
 use chrono::{DateTime, Utc};
-use platform::{db::TenantTx, money::Currency, money::Money};
+use platform::{
+    db::TenantTx,
+    extract::Page,
+    ids::TenantId,
+    money::{Currency, Money},
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::model::{Order, OrderFilter, OrderId, OrderLine, OrderStatus, TransitionData, Transitioned};
 use crate::{
-    catalog::model::VariantId,
-    checkout::model::{Country, Totals},
-    customers::model::Address,
-    wire::{AddressDto, Page},
+    catalog::model::{ProductId, VariantId},
+    checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
+    customers::model::{Address, CustomerId},
+    wire::AddressDto,
 };
 
 /// An order to insert (status `pending_payment`).
 pub struct NewOrder<'a> {
-    /// Id (also the payment's idempotency key).
+    /// Also the payment's idempotency key.
     pub id: OrderId,
-    /// Buyer's account.
-    pub customer_id: Option<Uuid>,
-    /// Buyer's email.
+    /// Buyer's account; `None` for a guest.
+    pub customer_id: Option<CustomerId>,
     pub email: &'a str,
-    /// Currency.
     pub currency: Currency,
-    /// Amounts.
     pub totals: Totals,
-    /// Discount code.
-    pub discount: Option<(Uuid, &'a str)>,
-    /// Shipping method.
-    pub shipping: Option<(Uuid, &'a str)>,
-    /// Address.
+    /// The redeemed code, by id and as typed.
+    pub discount: Option<(DiscountCodeId, &'a str)>,
+    /// The chosen method, by id and name.
+    pub shipping: Option<(ShippingMethodId, &'a str)>,
     pub address: &'a Address,
-    /// Lines.
     pub lines: &'a [OrderLine],
 }
 
@@ -44,7 +44,7 @@ pub struct NewOrder<'a> {
 pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Result<(i64, DateTime<Utc>)> {
     let address = serde_json::to_value(AddressDto::from(order.address))?;
     let variants: Vec<Uuid> = order.lines.iter().map(|l| l.variant_id.as_uuid()).collect();
-    let products: Vec<Uuid> = order.lines.iter().map(|l| l.product_id).collect();
+    let products: Vec<Uuid> = order.lines.iter().map(|l| l.product_id.as_uuid()).collect();
     let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
     let titles: Vec<&str> = order.lines.iter().map(|l| l.title.as_str()).collect();
     let quantities: Vec<i32> = order.lines.iter().map(|l| l.quantity).collect();
@@ -125,7 +125,7 @@ pub async fn transition(
     if data.refund > 0 {
         event.insert("refund_amount".into(), data.refund.into());
     }
-    type Row = (String, i64, i64, Option<Uuid>, DateTime<Utc>);
+    type Row = (String, i64, i64, Option<DiscountCodeId>, DateTime<Utc>);
     let row: Option<Row> = sqlx::query_as(
         "with prior as ( \
              select status from sales_order where tenant_id = $1 and order_id = $2), \
@@ -177,10 +177,10 @@ type LineRow = (i32, Uuid, Uuid, String, String, i32, i64, i64);
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
-    order_id: Uuid,
+    order_id: OrderId,
     number: i64,
     status: String,
-    customer_id: Option<Uuid>,
+    customer_id: Option<CustomerId>,
     email: String,
     currency: String,
     subtotal: i64,
@@ -190,7 +190,7 @@ struct OrderRow {
     tax_inclusive: bool,
     total: i64,
     refunded_total: i64,
-    discount_code_id: Option<Uuid>,
+    discount_code_id: Option<DiscountCodeId>,
     discount_code: Option<String>,
     shipping_method: Option<String>,
     shipping_address: Json<AddressDto>,
@@ -230,7 +230,7 @@ impl TryFrom<OrderRow> for Order {
             phone: a.phone,
         };
         Ok(Order {
-            id: OrderId::from_uuid(row.order_id),
+            id: row.order_id,
             number: row.number,
             status: OrderStatus::parse(&row.status).ok_or_else(|| anyhow::anyhow!("bad stored status"))?,
             customer_id: row.customer_id,
@@ -259,7 +259,7 @@ impl TryFrom<OrderRow> for Order {
                 .map(|(line_no, variant, product, sku, title, quantity, unit, total)| OrderLine {
                     line_no,
                     variant_id: VariantId::from_uuid(variant),
-                    product_id: product,
+                    product_id: ProductId::from_uuid(product),
                     sku,
                     title,
                     quantity,
@@ -314,7 +314,7 @@ pub async fn stale_pending(
     tx: &mut platform::db::SystemTx,
     grace: std::time::Duration,
     limit: i64,
-) -> anyhow::Result<Vec<(Uuid, Uuid)>> {
+) -> anyhow::Result<Vec<(TenantId, OrderId)>> {
     Ok(sqlx::query_as(
         "select tenant_id, order_id from sales_order \
          where status = 'pending_payment' and created_at < now() - make_interval(secs => $1) \

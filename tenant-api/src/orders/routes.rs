@@ -2,17 +2,18 @@
 //! under `/admin/orders`.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{FromRef, Path},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use platform::{
-    auth::{CustomerPrincipal, StaffPrincipal},
+    auth::Authenticator,
+    extract::{ApiJson, ApiQuery, ListResponse, OptionalJson, Page},
     money::Money,
-    problem::{parse_json, ApiJson, FieldError, Problem, PROBLEM_JSON},
-    tenancy::{Tenant, TenantCtx},
+    problem::{parse_json, FieldError, Problem, PROBLEM_JSON},
+    tenancy::Tenant,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,22 +21,29 @@ use super::{
     idempotency::{self, Claim},
     model::{Order, OrderFilter, OrderId, OrderStatus},
     saga::{self, Checkout},
-    service, Error,
+    service, Error, OrdersState,
 };
 use crate::{
+    callers::{Caller, Shopper, SignedIn, Staff},
+    cart::model::CartId,
     checkout::model::{Code, ShippingMethodId},
-    customers::model::Email,
-    payments::{model::Payment, payments_for_order},
-    startup::AppState,
-    wire::{page_of, timestamp, AddressDto, ListResponse, MoneyDto, PageParams},
+    customers::model::{CustomerId, Email},
+    payments::{model::Payment, payments_for_order, PaymentsState, ProviderKind},
+    wire::{timestamp, AddressDto, MoneyDto},
 };
 
 mod openapi;
 
 pub(crate) use openapi::doc;
 
-/// The orders' routes.
-pub fn router() -> Router<AppState> {
+/// The orders' routes, with Stripe's webhooks (they settle checkouts).
+pub fn router<S>() -> Router<S>
+where
+    OrdersState: FromRef<S>,
+    Authenticator: FromRef<S>,
+    PaymentsState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/store/carts/{id}/checkout", post(checkout))
         .route("/store/orders", get(my_orders))
@@ -67,8 +75,8 @@ struct LineResponse {
 #[derive(Serialize, utoipa::ToSchema)]
 struct PaymentResponse {
     id: String,
-    provider: String,
-    status: String,
+    provider: &'static str,
+    status: &'static str,
     amount: MoneyDto,
     refunded: MoneyDto,
     failure_code: Option<String>,
@@ -79,8 +87,8 @@ impl From<Payment> for PaymentResponse {
     fn from(p: Payment) -> Self {
         Self {
             id: p.id.to_string(),
-            provider: p.provider,
-            status: p.status,
+            provider: p.provider.as_str(),
+            status: p.status.as_str(),
             amount: p.amount.into(),
             refunded: p.refunded.into(),
             failure_code: p.failure_code,
@@ -182,17 +190,15 @@ struct PaymentRequest {
 
 /// `POST /store/carts/{id}/checkout`, with an optional `Idempotency-Key`.
 async fn checkout(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: Option<CustomerPrincipal>,
+    Caller { state, tenant, principal }: Shopper<OrdersState>,
     Path(cart_id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
     let request: CheckoutRequest = parse_json(body.to_string().as_bytes())?;
-    let customer = principal.map(|p| p.customer_id);
-    let checkout = parse_checkout(cart_id.clone(), customer, request)?;
+    let customer = principal.map(|p| CustomerId::from_uuid(p.customer_id));
+    let checkout = parse_checkout(CartId::parse(&cart_id), customer, request)?;
 
     let Some(key) = key else {
         let (status, body) = finish_detached(state, tenant, OrderId::new(), checkout, false, None).await?;
@@ -204,9 +210,7 @@ async fn checkout(
     let mut redis = state.redis.clone();
     let fresh = OrderId::new();
     let (order_id, resume) =
-        match idempotency::claim(&mut redis, &record, &hash, fresh.as_uuid(), state.commerce.idempotency_lease_secs)
-            .await?
-        {
+        match idempotency::claim(&mut redis, &record, &hash, fresh.as_uuid(), state.idempotency_lease_secs).await? {
             Claim::New => (fresh, false),
             Claim::Resume(order) => (OrderId::from_uuid(order), true),
             Claim::Replay { status, body } => {
@@ -223,7 +227,7 @@ async fn checkout(
 /// of its own: a client that hangs up mid-checkout does not cancel it half-way,
 /// and its retry finds the answer waiting.
 async fn finish_detached(
-    state: AppState,
+    state: OrdersState,
     tenant: std::sync::Arc<Tenant>,
     order_id: OrderId,
     checkout: Checkout,
@@ -254,8 +258,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 }
 
 fn parse_checkout(
-    cart_id: String,
-    customer: Option<uuid::Uuid>,
+    cart_id: Option<CartId>,
+    customer: Option<CustomerId>,
     request: CheckoutRequest,
 ) -> Result<Checkout, Problem> {
     let mut errors = Vec::new();
@@ -264,7 +268,8 @@ fn parse_checkout(
         .as_deref()
         .and_then(|raw| Email::parse(raw).map_err(|e| errors.push(FieldError::new("email", e))).ok());
     let address = request.shipping_address.parse("shipping_address").map_err(|e| errors.extend(e)).ok();
-    if platform::settings::PaymentProvider::parse(&request.payment.provider).is_none() {
+    let provider = ProviderKind::parse(&request.payment.provider);
+    if provider.is_none() {
         errors.push(FieldError::new("payment.provider", "must be test or stripe"));
     }
     let token = request.payment.token.trim().to_owned();
@@ -282,13 +287,13 @@ fn parse_checkout(
         .as_deref()
         .filter(|c| !c.trim().is_empty())
         .and_then(|raw| Code::parse(raw).map_err(|e| errors.push(FieldError::new("discount_code", e))).ok());
-    match address {
-        Some(address) if errors.is_empty() => Ok(Checkout {
+    match (address, provider) {
+        (Some(address), Some(payment_provider)) if errors.is_empty() => Ok(Checkout {
             cart_id,
             customer,
             email,
             address,
-            payment_provider: request.payment.provider,
+            payment_provider,
             payment_token: token,
             shipping_method,
             discount_code,
@@ -322,101 +327,104 @@ fn respond(status: StatusCode, body: serde_json::Value) -> Response {
     response
 }
 
+/// Every `/admin/orders` route is a staff member's.
+type Admin = Staff<OrdersState>;
+/// An optional body whose fault is answered after the scope and the id.
+type Body<T> = Result<OptionalJson<T>, Problem>;
+/// What the order routes answer.
+type OrderAnswer = Result<Json<OrderResponse>, Problem>;
+
+const READ: &str = "orders:read";
+const WRITE: &str = "orders:write";
+
 fn order_id(raw: &str) -> Result<OrderId, Error> {
     OrderId::parse(raw).ok_or(Error::OrderNotFound)
 }
 
 /// `GET /store/orders`: the signed-in customer's orders, newest first.
-async fn my_orders(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    params: Result<Query<PageParams>, QueryRejection>,
-) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let page = params.parse()?;
-    let filter = OrderFilter { customer: Some(principal.customer_id), ..OrderFilter::default() };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let orders = service::list(&mut tx, &filter, page).await?;
-    Ok(Json(page_of(orders, page, |o| o.id.as_uuid(), OrderResponse::from)))
+async fn my_orders(shopper: SignedIn<OrdersState>, page: Page) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
+    let filter = OrderFilter { customer: Some(shopper.customer()), ..OrderFilter::default() };
+    list(&shopper.state, &shopper.tenant, &filter, page).await
 }
 
 /// `GET /store/orders/{id}`: one of the signed-in customer's orders.
-async fn my_order(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: CustomerPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
+async fn my_order(shopper: SignedIn<OrdersState>, Path(id): Path<String>) -> Result<Json<OrderResponse>, Problem> {
     let id = order_id(&id)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = shopper.state.db.tenant_tx(&shopper.tenant).await?;
     let order = service::order(&mut tx, id).await?;
-    if order.customer_id != Some(principal.customer_id) {
+    if order.customer_id != Some(shopper.customer()) {
         return Err(Error::OrderNotFound.into());
     }
     Ok(Json(order.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 struct AdminListParams {
-    #[serde(flatten)]
-    page: PageParams,
     status: Option<String>,
     q: Option<String>,
     customer_id: Option<String>,
 }
 
-/// `GET /admin/orders?status=&q=&customer_id=&limit=&cursor=`.
-async fn admin_list(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    params: Result<Query<AdminListParams>, QueryRejection>,
-) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
-    principal.require("orders:read")?;
-    let Query(params) = params.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let page = params.page.parse()?;
-    let status = match params.status.as_deref() {
-        None | Some("") => None,
-        Some(raw) => Some(
-            OrderStatus::parse(raw).ok_or_else(|| Problem::invalid_parameter("status", "is not an order status"))?,
-        ),
-    };
-    let customer = match params.customer_id.as_deref() {
-        None | Some("") => None,
-        Some(raw) => Some(
-            uuid::Uuid::parse_str(raw)
-                .map_err(|_| Problem::invalid_parameter("customer_id", "must be a customer id"))?,
-        ),
-    };
-    let q = params.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
-    let filter = OrderFilter { customer, status, q };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    let orders = service::list(&mut tx, &filter, page).await?;
-    Ok(Json(page_of(orders, page, |o| o.id.as_uuid(), OrderResponse::from)))
+impl AdminListParams {
+    fn filter(self) -> Result<OrderFilter, Problem> {
+        let status = match self.status.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(
+                OrderStatus::parse(raw)
+                    .ok_or_else(|| Problem::invalid_parameter("status", "is not an order status"))?,
+            ),
+        };
+        let customer = match self.customer_id.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(
+                CustomerId::parse(raw)
+                    .ok_or_else(|| Problem::invalid_parameter("customer_id", "must be a customer id"))?,
+            ),
+        };
+        let q = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        Ok(OrderFilter { customer, status, q })
+    }
 }
 
-async fn with_payments(state: &AppState, tenant: &Tenant, order: Order) -> Result<OrderResponse, Problem> {
+/// `GET /admin/orders?status=&q=&customer_id=&limit=&cursor=`.
+async fn admin_list(
+    staff: Admin,
+    params: Result<ApiQuery<AdminListParams>, Problem>,
+    page: Result<Page, Problem>,
+) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
+    staff.allow(READ)?;
+    let (ApiQuery(params), page) = (params?, page?);
+    list(&staff.state, &staff.tenant, &params.filter()?, page).await
+}
+
+async fn list(
+    state: &OrdersState,
+    tenant: &Tenant,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Json<ListResponse<OrderResponse>>, Problem> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    let payments = payments_for_order(&mut tx, order.id.as_uuid()).await?;
+    let orders = service::list(&mut tx, filter, page).await?;
+    Ok(Json(page.respond(orders, |o| o.id.as_uuid(), OrderResponse::from)))
+}
+
+/// The order as staff see it: with its payments.
+async fn with_payments(staff: &Admin, order: Order) -> OrderAnswer {
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
+    let payments = payments_for_order(&mut tx, order.id).await?;
     let mut response = OrderResponse::from(order);
     response.payments = Some(payments.into_iter().map(Into::into).collect());
-    Ok(response)
+    Ok(Json(response))
 }
 
 /// `GET /admin/orders/{id}`: the order with its payments.
-async fn admin_get(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:read")?;
+async fn admin_get(staff: Admin, Path(id): Path<String>) -> OrderAnswer {
+    staff.allow(READ)?;
     let id = order_id(&id)?;
-    let mut tx = state.db.tenant_tx(&tenant).await?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let order = service::order(&mut tx, id).await?;
     drop(tx);
-    Ok(Json(with_payments(&state, &tenant, order).await?))
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -426,14 +434,8 @@ struct FulfilRequest {
 }
 
 /// `POST /admin/orders/{id}/fulfil` with `{"tracking_number", "carrier"?}`.
-async fn admin_fulfil(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<FulfilRequest>,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
+async fn admin_fulfil(staff: Admin, Path(id): Path<String>, ApiJson(body): ApiJson<FulfilRequest>) -> OrderAnswer {
+    staff.allow(WRITE)?;
     let id = order_id(&id)?;
     let tracking = body.tracking_number.trim().to_owned();
     let mut errors = Vec::new();
@@ -447,20 +449,15 @@ async fn admin_fulfil(
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let order = service::fulfil(&state, &tenant, id, tracking, carrier).await?;
-    Ok(Json(with_payments(&state, &tenant, order).await?))
+    let order = service::fulfil(&staff.state, &staff.tenant, id, tracking, carrier).await?;
+    with_payments(&staff, order).await
 }
 
 /// `POST /admin/orders/{id}/deliver`.
-async fn admin_deliver(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let order = service::deliver(&state, &tenant, order_id(&id)?).await?;
-    Ok(Json(with_payments(&state, &tenant, order).await?))
+async fn admin_deliver(staff: Admin, Path(id): Path<String>) -> OrderAnswer {
+    staff.allow(WRITE)?;
+    let order = service::deliver(&staff.state, &staff.tenant, order_id(&id)?).await?;
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -469,23 +466,11 @@ struct CancelRequest {
 }
 
 /// `POST /admin/orders/{id}/cancel` with `{"reason"?}` (body optional).
-async fn admin_cancel(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let id = order_id(&id)?;
-    let body: CancelRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { CancelRequest::default() } else { parse_json(&body)? };
-    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(Problem::validation(vec![FieldError::new("reason", "must be at most 500 characters")]));
-    }
-    let order = service::cancel(&state, &tenant, id, reason).await?;
-    Ok(Json(with_payments(&state, &tenant, order).await?))
+async fn admin_cancel(staff: Admin, Path(id): Path<String>, body: Body<CancelRequest>) -> OrderAnswer {
+    staff.allow(WRITE)?;
+    let (id, OptionalJson(body)) = (order_id(&id)?, body?);
+    let order = service::cancel(&staff.state, &staff.tenant, id, reason(body.reason)?).await?;
+    with_payments(&staff, order).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -496,25 +481,24 @@ struct RefundRequest {
 
 /// `POST /admin/orders/{id}/refund` with `{"amount"?: Money, "reason"?}`;
 /// without an amount, everything not yet refunded.
-async fn admin_refund(
-    State(state): State<AppState>,
-    TenantCtx(tenant): TenantCtx,
-    principal: StaffPrincipal,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<Json<OrderResponse>, Problem> {
-    principal.require("orders:write")?;
-    let id = order_id(&id)?;
-    let body: RefundRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { RefundRequest::default() } else { parse_json(&body)? };
+async fn admin_refund(staff: Admin, Path(id): Path<String>, body: Body<RefundRequest>) -> OrderAnswer {
+    staff.allow(WRITE)?;
+    let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let amount = match &body.amount {
         None => None,
-        Some(m) => Some(m.parse("amount", tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
+        Some(m) => Some(m.parse("amount", staff.tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
     };
-    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = reason(body.reason)?;
+    let order = service::refund(&staff.state, &staff.tenant, id, amount, reason).await?;
+    with_payments(&staff, order).await
+}
+
+/// A staff member's reason for a cancel or a refund: trimmed, absent when
+/// blank, at most 500 characters.
+fn reason(raw: Option<String>) -> Result<Option<String>, Problem> {
+    let reason = raw.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(Problem::validation(vec![FieldError::new("reason", "must be at most 500 characters")]));
     }
-    let order = service::refund(&state, &tenant, id, amount, reason).await?;
-    Ok(Json(with_payments(&state, &tenant, order).await?))
+    Ok(reason)
 }

@@ -20,15 +20,14 @@
 use std::collections::HashMap;
 
 use platform::{money::Money, problem::FieldError, tenancy::Tenant};
-use uuid::Uuid;
 
 use super::{
     model::{Order, OrderId, OrderLine, OrderStatus},
     repo::{self, NewOrder},
-    service, Error,
+    service, Error, OrdersState,
 };
 use crate::{
-    cart,
+    cart::{self, model::CartId},
     catalog::{model::VariantId, pricing},
     checkout::{
         self,
@@ -36,23 +35,27 @@ use crate::{
     },
     customers::model::{Address, CustomerId, Email},
     inventory::reservations,
-    payments::{self, model::ChargeOutcome, Merchant, PaymentProvider},
-    startup::AppState,
+    payments::{
+        model::{ChargeOutcome, RefundId},
+        provider::{Charge, Refund},
+        Merchant, PaymentProvider, ProviderKind,
+    },
 };
 
 /// A parsed checkout request.
 #[derive(Debug)]
 pub struct Checkout {
-    /// The cart to buy.
-    pub cart_id: String,
+    /// The cart to buy; `None` when the path cannot name a cart (answered as
+    /// "not found" where the cart is read, after the other checks).
+    pub cart_id: Option<CartId>,
     /// The signed-in customer, if any.
-    pub customer: Option<Uuid>,
+    pub customer: Option<CustomerId>,
     /// Buyer's email (else the cart's, else the customer's).
     pub email: Option<Email>,
     /// Where to ship.
     pub address: Address,
     /// The provider the shopper pays through (must be the store's).
-    pub payment_provider: String,
+    pub payment_provider: ProviderKind,
     /// The shopper's payment token for the provider.
     pub payment_token: String,
     /// A chosen shipping method (else the cheapest).
@@ -65,7 +68,7 @@ pub struct Checkout {
 /// exist already (an earlier attempt died): it is carried on, not redone.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, order_id = %order_id))]
 pub async fn run(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     order_id: OrderId,
     request: Checkout,
@@ -73,14 +76,14 @@ pub async fn run(
 ) -> Result<Order, Error> {
     // The store's provider is read while the cart loads (one round trip each, in parallel).
     let (provider, cart) = tokio::join!(
-        payments::for_store(state, tenant),
-        cart::service::cart_for_checkout(state, tenant, &request.cart_id, request.customer)
+        state.payments.for_store(tenant),
+        cart::service::cart_for_checkout(&state.cart, tenant, request.cart_id.as_ref(), request.customer)
     );
     let provider = provider?.map_err(Error::PaymentUnavailable)?;
-    if request.payment_provider != provider.name() {
+    if request.payment_provider != provider.kind() {
         return Err(Error::Invalid(vec![FieldError::new(
             "payment.provider",
-            format!("must be {}, this store's provider", provider.name()),
+            format!("must be {}, this store's provider", provider.kind().as_str()),
         )]));
     }
     if resume {
@@ -90,7 +93,7 @@ pub async fn run(
         if let Some(order) = existing {
             let order = carry_on(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
             if let Ok(cart) = &cart {
-                cart::service::clear(state, tenant, cart).await?;
+                cart::service::clear(&state.cart, tenant, cart).await?;
             }
             return Ok(order);
         }
@@ -101,13 +104,13 @@ pub async fn run(
     }
     let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
     let order = charge(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
-    cart::service::clear(state, tenant, &cart).await?;
+    cart::service::clear(&state.cart, tenant, &cart).await?;
     Ok(order)
 }
 
 /// Step 1: validate, hold stock, redeem the discount, insert the order.
 async fn place(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
     order_id: OrderId,
@@ -143,7 +146,7 @@ async fn place(
             OrderLine {
                 line_no: i32::try_from(n).unwrap_or(i32::MAX),
                 variant_id: *id,
-                product_id: v.product_id.as_uuid(),
+                product_id: v.product_id,
                 sku: v.sku.clone(),
                 title: v.title.clone(),
                 quantity: *quantity,
@@ -157,15 +160,13 @@ async fn place(
     let email = match (&request.email, &cart.email, request.customer) {
         (Some(email), _, _) => email.as_ref().to_owned(),
         (None, Some(email), _) => email.clone(),
-        (None, None, Some(customer)) => {
-            match crate::customers::service::customer(&mut tx, CustomerId::from_uuid(customer)).await {
-                Ok(found) => found.email,
-                Err(crate::customers::Error::NotFound) => {
-                    return Err(Error::Invalid(vec![FieldError::new("email", "is required")]))
-                }
-                Err(e) => return Err(Error::Internal(anyhow::anyhow!("{e}"))),
+        (None, None, Some(customer)) => match crate::customers::service::customer(&mut tx, customer).await {
+            Ok(found) => found.email,
+            Err(crate::customers::Error::NotFound) => {
+                return Err(Error::Invalid(vec![FieldError::new("email", "is required")]))
             }
-        }
+            Err(e) => return Err(Error::Internal(anyhow::anyhow!("{e}"))),
+        },
         (None, None, None) => return Err(Error::Invalid(vec![FieldError::new("email", "is required")])),
     };
 
@@ -175,7 +176,7 @@ async fn place(
 
     // Stock first: most refusals under contention happen here, before any other lock.
     let held: Vec<(VariantId, i32)> = cart.lines.clone();
-    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(state.commerce.reservation_ttl_secs as i64);
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(state.reservation_ttl_secs as i64);
     let short = reservations::reserve(&mut tx, order_id.as_uuid(), &held, expires_at).await?;
     if !short.is_empty() {
         return Err(Error::OutOfStock(short));
@@ -204,8 +205,8 @@ async fn place(
         email: &email,
         currency: tenant.currency,
         totals,
-        discount: discount.as_ref().map(|d| (d.id.as_uuid(), d.code.as_str())),
-        shipping: shipping.map(|m| (m.id.as_uuid(), m.name.as_str())),
+        discount: discount.as_ref().map(|d| (d.id, d.code.as_str())),
+        shipping: shipping.map(|m| (m.id, m.name.as_str())),
         address: &request.address,
         lines: &lines,
     };
@@ -222,7 +223,7 @@ async fn place(
         refunded_total: 0,
         currency: tenant.currency,
         discount_code: discount.as_ref().map(|d| d.code.clone()),
-        discount_code_id: discount.as_ref().map(|d| d.id.as_uuid()),
+        discount_code_id: discount.as_ref().map(|d| d.id),
         shipping_method: shipping.map(|m| m.name.clone()),
         shipping_address: request.address.clone(),
         tracking_number: None,
@@ -239,14 +240,15 @@ async fn place(
 
 /// Steps 2 and 3: charge, then mark paid or failed.
 async fn charge(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
     mut order: Order,
     token: &str,
 ) -> Result<Order, Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
-    let outcome = provider.charge(&merchant, order.id.as_uuid(), order.money(order.totals.total), token).await?;
+    let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
+    let outcome = provider.charge(&merchant, charge).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     match outcome {
         ChargeOutcome::Succeeded { .. } => match service::mark_paid(&mut tx, order.id).await? {
@@ -264,7 +266,7 @@ async fn charge(
                     return Ok(current);
                 }
                 give_back(provider, &merchant, &current).await?;
-                Err(Error::CheckoutExpired { order_id: order.id.to_string() })
+                Err(Error::CheckoutExpired { order_id: order.id })
             }
         },
         ChargeOutcome::Declined { code } => {
@@ -272,16 +274,20 @@ async fn charge(
                 tracing::warn!(order_id = %order.id, "declined order was no longer pending");
             }
             tx.commit().await?;
-            Err(Error::PaymentDeclined { order_id: order.id.to_string(), code })
+            Err(Error::PaymentDeclined { order_id: order.id, code })
         }
     }
 }
 
 /// Refunds a charge that landed on an order which stopped waiting for it.
 async fn give_back(provider: &dyn PaymentProvider, merchant: &Merchant, order: &Order) -> Result<(), Error> {
-    let refund = Uuid::now_v7();
-    let amount = order.money(order.totals.total);
-    if let Err(refusal) = provider.refund(merchant, order.id.as_uuid(), refund, amount, Some("order expired")).await? {
+    let refund = Refund {
+        order: order.id,
+        id: RefundId::new(),
+        amount: order.money(order.totals.total),
+        reason: Some("order expired"),
+    };
+    if let Err(refusal) = provider.refund(merchant, refund).await? {
         tracing::error!(order_id = %order.id, error = %refusal, "cannot refund a late charge");
     }
     Ok(())
@@ -289,7 +295,7 @@ async fn give_back(provider: &dyn PaymentProvider, merchant: &Merchant, order: &
 
 /// An earlier attempt placed this order and died: finish it from where it is.
 async fn carry_on(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
     order: Order,
@@ -301,10 +307,8 @@ async fn carry_on(
             // this returns that charge instead of making another.
             charge(state, tenant, provider, order, token).await
         }
-        OrderStatus::PaymentFailed => {
-            Err(Error::PaymentDeclined { order_id: order.id.to_string(), code: "declined".into() })
-        }
-        OrderStatus::Cancelled => Err(Error::CheckoutExpired { order_id: order.id.to_string() }),
+        OrderStatus::PaymentFailed => Err(Error::PaymentDeclined { order_id: order.id, code: "declined".into() }),
+        OrderStatus::Cancelled => Err(Error::CheckoutExpired { order_id: order.id }),
         _ => Ok(order),
     }
 }

@@ -5,19 +5,20 @@
 //! update that writes its outbox event in the same statement; stock moves in
 //! the same transaction. An illegal or concurrent change updates nothing.
 
-use platform::{db::TenantTx, money::Money, tenancy::Tenant};
-use uuid::Uuid;
+use platform::{db::TenantTx, extract::Page, money::Money, tenancy::Tenant};
 
 use super::{
     model::{Order, OrderFilter, OrderId, OrderStatus, TransitionData, Transitioned},
-    repo, Error,
+    repo, Error, OrdersState,
 };
 use crate::{
-    checkout::{self, model::DiscountCodeId},
+    checkout,
     inventory::reservations,
-    payments::Merchant,
-    startup::AppState,
-    wire::Page,
+    payments::{
+        model::{ChargeOutcome, RefundId},
+        provider::Refund,
+        Merchant,
+    },
 };
 
 /// The charge succeeded: `pending_payment → paid`, held stock committed.
@@ -43,6 +44,15 @@ pub async fn mark_failed(tx: &mut TenantTx, id: OrderId, code: &str) -> anyhow::
     Ok(Some(done))
 }
 
+/// Settles an order awaiting payment with its charge's outcome: paid or
+/// failed. `false` when the order was no longer waiting.
+pub async fn settle(tx: &mut TenantTx, id: OrderId, outcome: ChargeOutcome) -> anyhow::Result<bool> {
+    Ok(match outcome {
+        ChargeOutcome::Succeeded { .. } => mark_paid(tx, id).await?.is_some(),
+        ChargeOutcome::Declined { code } => mark_failed(tx, id, &code).await?.is_some(),
+    })
+}
+
 /// Nobody paid before the hold expired: `pending_payment → cancelled`.
 pub async fn mark_expired(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Transitioned>> {
     let data = TransitionData { cancel_reason: Some("expired".into()), ..TransitionData::default() };
@@ -56,7 +66,7 @@ pub async fn mark_expired(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Opti
 async fn release(tx: &mut TenantTx, id: OrderId, done: &Transitioned) -> anyhow::Result<()> {
     reservations::release(tx, id.as_uuid()).await?;
     if let Some(discount) = done.discount_code_id {
-        checkout::service::unredeem(tx, DiscountCodeId::from_uuid(discount)).await?;
+        checkout::service::unredeem(tx, discount).await?;
     }
     Ok(())
 }
@@ -83,7 +93,7 @@ async fn refused(tx: &mut TenantTx, id: OrderId, to: OrderStatus) -> Error {
 /// Ships an order with a tracking number.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 pub async fn fulfil(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     id: OrderId,
     tracking_number: String,
@@ -106,7 +116,7 @@ pub async fn fulfil(
 
 /// Marks a shipped order delivered.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
-pub async fn deliver(state: &AppState, tenant: &Tenant, id: OrderId) -> Result<Order, Error> {
+pub async fn deliver(state: &OrdersState, tenant: &Tenant, id: OrderId) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     if repo::transition(&mut tx, id, OrderStatus::Delivered, TransitionData::default()).await?.is_none() {
         return Err(refused(&mut tx, id, OrderStatus::Delivered).await);
@@ -123,7 +133,7 @@ pub async fn deliver(state: &AppState, tenant: &Tenant, id: OrderId) -> Result<O
 /// fulfilment or checkout cannot interleave), and the refund follows; the
 /// refund is idempotent by its id.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
-pub async fn cancel(state: &AppState, tenant: &Tenant, id: OrderId, reason: Option<String>) -> Result<Order, Error> {
+pub async fn cancel(state: &OrdersState, tenant: &Tenant, id: OrderId, reason: Option<String>) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let current = order(&mut tx, id).await?;
     if !current.status.can_become(OrderStatus::Cancelled) {
@@ -131,7 +141,7 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, id: OrderId, reason: Opti
     }
     let paid = current.status != OrderStatus::PendingPayment;
     let refund = if paid { current.totals.total - current.refunded_total } else { 0 };
-    let refund_id = Uuid::now_v7();
+    let refund_id = RefundId::new();
     let mut data = TransitionData {
         cancel_reason: reason.or_else(|| Some("cancelled by staff".into())),
         refund,
@@ -160,7 +170,7 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, id: OrderId, reason: Opti
 /// `refunded` when nothing is left, `partially_refunded` otherwise.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 pub async fn refund(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     id: OrderId,
     amount: Option<i64>,
@@ -180,7 +190,7 @@ pub async fn refund(
         )]));
     }
     let to = if amount == left { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
-    let refund_id = Uuid::now_v7();
+    let refund_id = RefundId::new();
     let mut data = TransitionData { refund: amount, ..TransitionData::default() };
     data.event.insert("refund_id".into(), refund_id.to_string().into());
     // Conditional on the status and on refunded_total + amount <= total: two
@@ -200,16 +210,17 @@ pub async fn refund(
 }
 
 async fn refund_at_provider(
-    state: &AppState,
+    state: &OrdersState,
     tenant: &Tenant,
     id: OrderId,
-    refund_id: Uuid,
+    refund_id: RefundId,
     amount: Money,
     reason: Option<&str>,
 ) -> Result<(), Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
-    let provider = crate::payments::for_store(state, tenant).await?.map_err(Error::PaymentUnavailable)?;
-    match provider.refund(&merchant, id.as_uuid(), refund_id, amount, reason).await? {
+    let provider = state.payments.for_store(tenant).await?.map_err(Error::PaymentUnavailable)?;
+    let refund = Refund { order: id, id: refund_id, amount, reason };
+    match provider.refund(&merchant, refund).await? {
         Ok(()) => Ok(()),
         Err(refusal) => {
             // The order says refunded but the provider did not: log loudly; a

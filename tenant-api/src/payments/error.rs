@@ -15,20 +15,12 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Error::Internal(error.into())
-    }
-}
-
-impl From<Error> for Problem {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::BadSignature => {
-                Problem::bad_request("The Stripe-Signature header does not sign this body with this store's secret.")
-            }
-            Error::Malformed(detail) => Problem::bad_request(format!("Not a Stripe event: {detail}.")),
-            Error::Internal(cause) => Problem::internal(cause),
-        }
-    }
+crate::error_problems! {
+    Error,
+    constraints: [],
+    internal: [],
+    Error::BadSignature => {
+        Problem::bad_request("The Stripe-Signature header does not sign this body with this store's secret.")
+    },
+    Error::Malformed(detail) => Problem::bad_request(format!("Not a Stripe event: {detail}.")),
 }

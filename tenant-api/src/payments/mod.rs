@@ -18,6 +18,7 @@ pub mod test_provider;
 pub mod webhook;
 
 pub use error::Error;
+pub use platform::settings::PaymentProvider as ProviderKind;
 pub use provider::{Merchant, PaymentProvider};
 pub use repo::payments_for_order;
 pub(crate) use routes::doc;
@@ -25,32 +26,46 @@ pub use routes::router;
 
 use std::sync::Arc;
 
-use platform::{ids::TenantId, settings::PaymentProvider as Configured, tenancy::Tenant};
+use platform::{config::Settings, crypto::MasterKeys, db::Db, ids::TenantId, tenancy::Tenant};
 
-use crate::startup::AppState;
-
-/// The provider a store charges through, from its payment settings (the
-/// control plane's; the test provider when it has none). `Err` says why the
-/// store cannot be charged (Stripe without a secret key): a store set to
-/// Stripe is never charged through the test provider instead.
-pub async fn for_store(state: &AppState, tenant: &Tenant) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
-    for_tenant(state, tenant.id).await
+/// What payments need: the registry (a store's payment settings, opened with
+/// the master keys), the built-in provider, and the HTTP client and API base
+/// of every store's Stripe calls.
+#[derive(Clone)]
+pub struct PaymentsState {
+    /// Control database and cell pools.
+    pub db: Db,
+    /// Open the sealed secrets of a store's payment settings.
+    pub master: MasterKeys,
+    /// The built-in test provider, for stores set to `test`.
+    pub test_provider: Arc<dyn PaymentProvider>,
+    /// One connection pool for every store's Stripe calls.
+    pub stripe_http: reqwest::Client,
+    /// The platform's settings, for `stripe_api_base` (shared, not copied per request).
+    pub settings: Arc<Settings>,
 }
 
-/// [`for_store`] by id (the worker's jobs know stores by id only).
-pub async fn for_tenant(
-    state: &AppState,
-    tenant: TenantId,
-) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
-    let settings = platform::settings::payment_settings(state.db.control(), &state.master, tenant).await?;
-    Ok(match (settings.provider, settings.stripe_secret_key) {
-        (Configured::Test, _) => Ok(state.payments.clone()),
-        (Configured::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
-            state.stripe_http.clone(),
-            &state.settings.stripe_api_base,
-            key,
-            settings.stripe_account_id,
-        ))),
-        (Configured::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
-    })
+impl PaymentsState {
+    /// The provider a store charges through, from its payment settings (the
+    /// control plane's; the test provider when it has none). `Err` says why the
+    /// store cannot be charged (Stripe without a secret key): a store set to
+    /// Stripe is never charged through the test provider instead.
+    pub async fn for_store(&self, tenant: &Tenant) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
+        self.for_tenant(tenant.id).await
+    }
+
+    /// [`Self::for_store`] by id (the worker's jobs know stores by id only).
+    pub async fn for_tenant(&self, tenant: TenantId) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
+        let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
+        Ok(match (settings.provider, settings.stripe_secret_key) {
+            (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
+            (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
+                self.stripe_http.clone(),
+                &self.settings.stripe_api_base,
+                key,
+                settings.stripe_account_id,
+            ))),
+            (ProviderKind::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
+        })
+    }
 }

@@ -2,16 +2,23 @@
 
 use chrono::{DateTime, Utc};
 use platform::money::Money;
-use uuid::Uuid;
+
+use super::ProviderKind;
+
+platform::id_type!(
+    /// A charge, ours (the provider's own id, e.g. Stripe's `pi_…`, is kept beside it).
+    PaymentId
+);
+platform::id_type!(
+    /// A refund; also the provider's idempotency key for it.
+    RefundId
+);
 
 /// What a charge came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChargeOutcome {
     /// The money was taken.
-    Succeeded {
-        /// The provider's payment id.
-        payment_id: Uuid,
-    },
+    Succeeded { payment_id: PaymentId },
     /// The provider refused; `code` says why (`card_declined`, …).
     Declined {
         /// Stable reason code.
@@ -19,23 +26,51 @@ pub enum ChargeOutcome {
     },
 }
 
+impl ChargeOutcome {
+    /// A success whose payment id is not known here: settling the recorded
+    /// charge reads it back from the charge's row.
+    pub fn succeeded_unrecorded() -> Self {
+        ChargeOutcome::Succeeded { payment_id: PaymentId::from_uuid(uuid::Uuid::nil()) }
+    }
+}
+
 /// A charge as recorded for an order.
 #[derive(Clone, Debug)]
 pub struct Payment {
-    /// Provider's id.
-    pub id: Uuid,
-    /// `test` or `stripe`.
-    pub provider: String,
-    /// `succeeded` or `failed`.
-    pub status: String,
-    /// Amount charged.
+    pub id: PaymentId,
+    pub provider: ProviderKind,
+    pub status: PaymentStatus,
     pub amount: Money,
     /// Amount refunded so far.
     pub refunded: Money,
     /// Why it failed.
     pub failure_code: Option<String>,
-    /// When.
     pub created_at: DateTime<Utc>,
+}
+
+/// Where a recorded charge is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// A Stripe intent created, its outcome not known yet.
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl PaymentStatus {
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Succeeded, Self::Failed].into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// Why a refund was refused.

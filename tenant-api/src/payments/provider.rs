@@ -4,28 +4,50 @@ use std::{future::Future, pin::Pin};
 
 use platform::{ids::TenantId, money::Money};
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use super::model::{ChargeOutcome, RefundRefusal};
+use super::{
+    model::{ChargeOutcome, RefundId, RefundRefusal},
+    ProviderKind,
+};
+use crate::orders::model::OrderId;
 
 /// A boxed future, so the trait stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A provider's answer: `Err` when the outcome is unknown (no answer, a 5xx).
+pub type Answer<'a, T> = BoxFuture<'a, anyhow::Result<T>>;
 
 /// The store being charged for: its id and the cell holding its rows (the test
 /// provider keeps its ledger there; Stripe will read the store's keys by id).
 #[derive(Clone)]
 pub struct Merchant {
-    /// The store.
     pub tenant_id: TenantId,
     /// Its cell's pool.
     pub cell: PgPool,
 }
 
+/// A charge to make: `amount` for `order` with the shopper's payment `token`.
+#[derive(Clone, Copy, Debug)]
+pub struct Charge<'a> {
+    pub order: OrderId,
+    pub amount: Money,
+    pub token: &'a str,
+}
+
+/// A refund to make of part of the charge of `order`; `id` is its idempotency key.
+#[derive(Clone, Copy, Debug)]
+pub struct Refund<'a> {
+    pub order: OrderId,
+    pub id: RefundId,
+    pub amount: Money,
+    pub reason: Option<&'a str>,
+}
+
 /// A payment provider. Implementations must be idempotent by order id for
 /// charges and by refund id for refunds.
 pub trait PaymentProvider: Send + Sync {
-    /// The name stores and requests use (`test`, `stripe`).
-    fn name(&self) -> &'static str;
+    /// Which provider this is, as stores and requests name it.
+    fn kind(&self) -> ProviderKind;
 
     /// Whether the provider keeps its ledger in the store's own cell, in WAL
     /// order with the orders. Then the order placed before a charge need not be
@@ -37,30 +59,13 @@ pub trait PaymentProvider: Send + Sync {
         false
     }
 
-    /// Charges `amount` for `order` with the shopper's payment `token`. A
-    /// second call for the same order returns the first outcome, never a new charge.
-    fn charge<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        amount: Money,
-        token: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<ChargeOutcome>>;
+    /// Makes a charge. A second call for the same order returns the first
+    /// outcome, never a new charge.
+    fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome>;
 
     /// The outcome of the charge made for `order`, if any (crash recovery).
-    fn lookup<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<ChargeOutcome>>>;
+    fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>>;
 
-    /// Refunds `amount` of the charge of `order`; `refund` is the idempotency key.
-    fn refund<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        refund: Uuid,
-        amount: Money,
-        reason: Option<&'a str>,
-    ) -> BoxFuture<'a, anyhow::Result<Result<(), RefundRefusal>>>;
+    /// Makes a refund, at most once per refund id.
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>>;
 }

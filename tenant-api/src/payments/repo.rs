@@ -5,29 +5,43 @@ use platform::{
     db::TenantTx,
     money::{Currency, Money},
 };
-use uuid::Uuid;
 
-use super::model::{ChargeOutcome, Payment, RefundRefusal};
+use super::{
+    model::{ChargeOutcome, Payment, PaymentId, PaymentStatus, RefundRefusal, StripeEvent},
+    provider::{Charge, Refund},
+    ProviderKind,
+};
+use crate::orders::model::OrderId;
 
-fn outcome(payment_id: Uuid, status: &str, failure_code: Option<String>) -> ChargeOutcome {
-    if status == "succeeded" {
+fn status(stored: &str) -> anyhow::Result<PaymentStatus> {
+    PaymentStatus::parse(stored).ok_or_else(|| anyhow::anyhow!("stored payment status {stored:?} is unknown"))
+}
+
+fn outcome(payment_id: PaymentId, status: PaymentStatus, failure_code: Option<String>) -> ChargeOutcome {
+    if status == PaymentStatus::Succeeded {
         ChargeOutcome::Succeeded { payment_id }
     } else {
         ChargeOutcome::Declined { code: failure_code.unwrap_or_else(|| "declined".into()) }
     }
 }
 
-/// Records a charge for `order` unless one exists, and returns the charge that
-/// stands (the first one): one statement, so concurrent retries agree.
+type OutcomeRow = (PaymentId, String, Option<String>);
+
+fn outcome_of((id, stored, code): OutcomeRow) -> anyhow::Result<ChargeOutcome> {
+    Ok(outcome(id, status(&stored)?, code))
+}
+
+/// Records a charge unless one exists for its order, and returns the charge
+/// that stands (the first one): one statement, so concurrent retries agree.
 pub async fn record_charge(
     tx: &mut TenantTx,
-    order: Uuid,
-    payment_id: Uuid,
-    provider: &str,
-    amount: Money,
+    charge: &Charge<'_>,
+    payment_id: PaymentId,
+    provider: ProviderKind,
     declined: Option<&str>,
 ) -> anyhow::Result<ChargeOutcome> {
-    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+    let stored = if declined.is_some() { PaymentStatus::Failed } else { PaymentStatus::Succeeded };
+    let row: Option<OutcomeRow> = sqlx::query_as(
         "with ins as ( \
              insert into payment (tenant_id, order_id, payment_id, provider, status, amount, currency, failure_code) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (tenant_id, order_id) do nothing \
@@ -38,24 +52,22 @@ pub async fn record_charge(
          where tenant_id = $1 and order_id = $2 and not exists (select 1 from ins)",
     )
     .bind(tx.tenant_id())
-    .bind(order)
+    .bind(charge.order)
     .bind(payment_id)
-    .bind(provider)
-    .bind(if declined.is_some() { "failed" } else { "succeeded" })
-    .bind(amount.amount)
-    .bind(amount.currency.as_str())
+    .bind(provider.as_str())
+    .bind(stored.as_str())
+    .bind(charge.amount.amount)
+    .bind(charge.amount.currency.as_str())
     .bind(declined)
     .fetch_optional(&mut **tx)
     .await?;
-    let (id, status, code) =
-        row.ok_or_else(|| anyhow::anyhow!("a concurrent charge of this order is not visible yet"))?;
-    Ok(outcome(id, &status, code))
+    outcome_of(row.ok_or_else(|| anyhow::anyhow!("a concurrent charge of this order is not visible yet"))?)
 }
 
 /// The test provider's charge of `order`, if one was made (a Stripe charge,
 /// maybe still pending, is Stripe's to answer for).
-pub async fn find_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Option<ChargeOutcome>> {
-    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+pub async fn find_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Option<ChargeOutcome>> {
+    let row: Option<OutcomeRow> = sqlx::query_as(
         "select payment_id, status, failure_code from payment \
          where tenant_id = $1 and order_id = $2 and provider = 'test'",
     )
@@ -63,18 +75,12 @@ pub async fn find_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Optio
     .bind(order)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(id, status, code)| outcome(id, &status, code)))
+    row.map(outcome_of).transpose()
 }
 
 /// Records a refund of part of a successful charge, at most once per refund id;
 /// the conditional update keeps the refunded sum within the charge.
-pub async fn record_refund(
-    tx: &mut TenantTx,
-    order: Uuid,
-    refund: Uuid,
-    amount: Money,
-    reason: Option<&str>,
-) -> anyhow::Result<Result<(), RefundRefusal>> {
+pub async fn record_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Result<Result<(), RefundRefusal>> {
     let done: Option<i64> = sqlx::query_scalar(
         "with prior as (select 1 from refund where tenant_id = $1 and refund_id = $3), \
          p as ( \
@@ -88,10 +94,10 @@ pub async fn record_refund(
          select (select count(*) from r) + (select count(*) from prior)",
     )
     .bind(tx.tenant_id())
-    .bind(order)
-    .bind(refund)
-    .bind(amount.amount)
-    .bind(reason)
+    .bind(refund.order)
+    .bind(refund.id)
+    .bind(refund.amount.amount)
+    .bind(refund.reason)
     .fetch_optional(&mut **tx)
     .await?;
     if done.unwrap_or(0) > 0 {
@@ -100,15 +106,15 @@ pub async fn record_refund(
     let charged: Option<bool> =
         sqlx::query_scalar("select status = 'succeeded' from payment where tenant_id = $1 and order_id = $2")
             .bind(tx.tenant_id())
-            .bind(order)
+            .bind(refund.order)
             .fetch_optional(&mut **tx)
             .await?;
     Ok(Err(if charged == Some(true) { RefundRefusal::ExceedsCharge } else { RefundRefusal::NotCharged }))
 }
 
 /// Every charge recorded for an order (zero or one with the test provider).
-pub async fn payments_for_order(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Vec<Payment>> {
-    type Row = (Uuid, String, String, i64, String, i64, Option<String>, DateTime<Utc>);
+pub async fn payments_for_order(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Vec<Payment>> {
+    type Row = (PaymentId, String, String, i64, String, i64, Option<String>, DateTime<Utc>);
     let rows: Vec<Row> = sqlx::query_as(
         "select payment_id, provider, status, amount, currency, refunded_amount, failure_code, created_at \
          from payment where tenant_id = $1 and order_id = $2 order by created_at",
@@ -118,12 +124,13 @@ pub async fn payments_for_order(tx: &mut TenantTx, order: Uuid) -> anyhow::Resul
     .fetch_all(&mut **tx)
     .await?;
     rows.into_iter()
-        .map(|(id, provider, status, amount, currency, refunded, failure_code, created_at)| {
+        .map(|(id, provider, stored, amount, currency, refunded, failure_code, created_at)| {
             let currency = Currency::parse(currency.trim()).ok_or_else(|| anyhow::anyhow!("bad stored currency"))?;
             Ok(Payment {
                 id,
-                provider,
-                status,
+                provider: ProviderKind::parse(&provider)
+                    .ok_or_else(|| anyhow::anyhow!("stored provider {provider:?} is unknown"))?,
+                status: status(&stored)?,
                 amount: Money::new(amount, currency),
                 refunded: Money::new(refunded, currency),
                 failure_code,
@@ -133,37 +140,34 @@ pub async fn payments_for_order(tx: &mut TenantTx, order: Uuid) -> anyhow::Resul
         .collect()
 }
 
-/// A Stripe charge as recorded for an order.
+/// A Stripe charge as recorded for an order; amounts in minor units.
 pub struct StripeCharge {
-    /// Our id of the charge.
-    pub payment_id: Uuid,
+    pub payment_id: PaymentId,
     /// The PaymentIntent (`pi_…`); none when Stripe refused to create one.
     pub intent_id: Option<String>,
-    /// `pending`, `succeeded` or `failed`.
-    pub status: String,
-    /// Why it failed.
+    pub status: PaymentStatus,
     pub failure_code: Option<String>,
-    /// Amount charged, minor units.
     pub amount: i64,
-    /// Refunded so far, minor units.
     pub refunded: i64,
 }
 
 impl StripeCharge {
     /// The outcome of a settled charge (a pending one reads as declined: ask Stripe first).
     pub fn outcome(&self) -> ChargeOutcome {
-        outcome(self.payment_id, &self.status, self.failure_code.clone())
+        outcome(self.payment_id, self.status, self.failure_code.clone())
     }
 }
 
-type StripeRow = (Uuid, Option<String>, String, Option<String>, i64, i64);
+type StripeRow = (PaymentId, Option<String>, String, Option<String>, i64, i64);
 
-fn stripe_charge((payment_id, intent_id, status, failure_code, amount, refunded): StripeRow) -> StripeCharge {
-    StripeCharge { payment_id, intent_id, status, failure_code, amount, refunded }
+fn stripe_charge(
+    (payment_id, intent_id, stored, failure_code, amount, refunded): StripeRow,
+) -> anyhow::Result<StripeCharge> {
+    Ok(StripeCharge { payment_id, intent_id, status: status(&stored)?, failure_code, amount, refunded })
 }
 
 /// The Stripe charge of `order`, if one was started.
-pub async fn find_stripe_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<Option<StripeCharge>> {
+pub async fn find_stripe_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Option<StripeCharge>> {
     let row: Option<StripeRow> = sqlx::query_as(
         "select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount \
          from payment where tenant_id = $1 and order_id = $2 and provider = 'stripe'",
@@ -172,7 +176,7 @@ pub async fn find_stripe_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Resul
     .bind(order)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(stripe_charge))
+    row.map(stripe_charge).transpose()
 }
 
 /// Records a created, not yet confirmed intent for `order` unless a charge is
@@ -180,7 +184,7 @@ pub async fn find_stripe_charge(tx: &mut TenantTx, order: Uuid) -> anyhow::Resul
 /// `record_charge`).
 pub async fn insert_pending_charge(
     tx: &mut TenantTx,
-    order: Uuid,
+    order: OrderId,
     intent: &str,
     amount: Money,
 ) -> anyhow::Result<StripeCharge> {
@@ -196,13 +200,13 @@ pub async fn insert_pending_charge(
     )
     .bind(tx.tenant_id())
     .bind(order)
-    .bind(Uuid::now_v7())
+    .bind(PaymentId::new())
     .bind(intent)
     .bind(amount.amount)
     .bind(amount.currency.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(stripe_charge).ok_or_else(|| anyhow::anyhow!("a concurrent charge of this order is not visible yet"))
+    stripe_charge(row.ok_or_else(|| anyhow::anyhow!("a concurrent charge of this order is not visible yet"))?)
 }
 
 /// Settles the pending Stripe charge of `order` with `outcome` and returns the
@@ -210,12 +214,12 @@ pub async fn insert_pending_charge(
 /// webhook may race to it).
 pub async fn settle_stripe_charge(
     tx: &mut TenantTx,
-    order: Uuid,
+    order: OrderId,
     settled: &ChargeOutcome,
 ) -> anyhow::Result<ChargeOutcome> {
     let (status, code) = match settled {
-        ChargeOutcome::Succeeded { .. } => ("succeeded", None),
-        ChargeOutcome::Declined { code } => ("failed", Some(code.as_str())),
+        ChargeOutcome::Succeeded { .. } => (PaymentStatus::Succeeded, None),
+        ChargeOutcome::Declined { code } => (PaymentStatus::Failed, Some(code.as_str())),
     };
     sqlx::query(
         "update payment set status = $3, failure_code = $4 \
@@ -223,7 +227,7 @@ pub async fn settle_stripe_charge(
     )
     .bind(tx.tenant_id())
     .bind(order)
-    .bind(status)
+    .bind(status.as_str())
     .bind(code)
     .execute(&mut **tx)
     .await?;
@@ -232,7 +236,7 @@ pub async fn settle_stripe_charge(
 }
 
 /// The order whose Stripe charge is `intent`, in this store only.
-pub async fn order_of_intent(tx: &mut TenantTx, intent: &str) -> anyhow::Result<Option<Uuid>> {
+pub async fn order_of_intent(tx: &mut TenantTx, intent: &str) -> anyhow::Result<Option<OrderId>> {
     Ok(sqlx::query_scalar(
         "select order_id from payment where tenant_id = $1 and provider = 'stripe' and provider_payment_id = $2",
     )
@@ -243,20 +247,15 @@ pub async fn order_of_intent(tx: &mut TenantTx, intent: &str) -> anyhow::Result<
 }
 
 /// Records a webhook event as processed; `false` when it was already (a duplicate delivery).
-pub async fn record_stripe_event(
-    tx: &mut TenantTx,
-    event: &str,
-    event_type: &str,
-    object: Option<&str>,
-) -> anyhow::Result<bool> {
+pub async fn record_stripe_event(tx: &mut TenantTx, event: &StripeEvent) -> anyhow::Result<bool> {
     let inserted = sqlx::query(
         "insert into stripe_event (tenant_id, event_id, event_type, object_id) values ($1, $2, $3, $4) \
          on conflict (tenant_id, event_id) do nothing",
     )
     .bind(tx.tenant_id())
-    .bind(event)
-    .bind(event_type)
-    .bind(object)
+    .bind(&event.id)
+    .bind(&event.kind)
+    .bind(event.object_id.as_deref())
     .execute(&mut **tx)
     .await?
     .rows_affected();

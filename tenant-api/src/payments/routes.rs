@@ -1,21 +1,30 @@
 //! Payments HTTP: `POST /webhooks/stripe` on the store's host.
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Json, Router};
+use axum::{
+    body::Bytes,
+    extract::{FromRef, State},
+    http::HeaderMap,
+    routing::post,
+    Json, Router,
+};
 use platform::{problem::Problem, tenancy::TenantCtx};
 use serde::{Deserialize, Serialize};
 
 use super::{
     model::{EventHandling, StripeEvent},
-    service, Error,
+    service, Error, PaymentsState,
 };
-use crate::startup::AppState;
 
 mod openapi;
 
 pub(crate) use openapi::doc;
 
 /// Payments' routes.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    PaymentsState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/webhooks/stripe", post(stripe_webhook))
 }
 
@@ -61,7 +70,7 @@ struct WebhookResponse {
 }
 
 async fn stripe_webhook(
-    State(state): State<AppState>,
+    State(state): State<PaymentsState>,
     TenantCtx(tenant): TenantCtx,
     headers: HeaderMap,
     body: Bytes,

@@ -11,15 +11,15 @@ use secrecy::ExposeSecret;
 
 use super::{
     model::{ChargeOutcome, EventHandling, StripeEvent},
-    repo, webhook, Error,
+    repo, webhook, Error, PaymentsState,
 };
-use crate::{orders, startup::AppState};
+use crate::orders;
 
 /// Checks `Stripe-Signature` against the store's webhook secret; a store
 /// without one accepts nothing.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
 pub async fn verify_stripe_signature(
-    state: &AppState,
+    state: &PaymentsState,
     tenant: &Tenant,
     header: Option<&str>,
     payload: &[u8],
@@ -40,16 +40,16 @@ pub async fn verify_stripe_signature(
 /// as the change it makes, so a second delivery finds it and does nothing.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id, event_id = %event.id, event_type = %event.kind))]
 pub async fn handle_stripe_event(
-    state: &AppState,
+    state: &PaymentsState,
     tenant: &Tenant,
     event: StripeEvent,
 ) -> Result<EventHandling, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if !repo::record_stripe_event(&mut tx, &event.id, &event.kind, event.object_id.as_deref()).await? {
+    if !repo::record_stripe_event(&mut tx, &event).await? {
         return Ok(EventHandling::Duplicate);
     }
     let settled = match event.kind.as_str() {
-        "payment_intent.succeeded" => Some(ChargeOutcome::Succeeded { payment_id: uuid::Uuid::nil() }),
+        "payment_intent.succeeded" => Some(ChargeOutcome::succeeded_unrecorded()),
         "payment_intent.payment_failed" => {
             Some(ChargeOutcome::Declined { code: event.failure_code.clone().unwrap_or_else(|| "declined".into()) })
         }
@@ -64,14 +64,8 @@ pub async fn handle_stripe_event(
         match repo::order_of_intent(&mut tx, intent).await? {
             Some(order) => {
                 let standing = repo::settle_stripe_charge(&mut tx, order, &outcome).await?;
-                let id = orders::model::OrderId::from_uuid(order);
                 // Conditional transitions: an order the saga or the worker settled already stays as it is.
-                let changed = match standing {
-                    ChargeOutcome::Succeeded { .. } => orders::service::mark_paid(&mut tx, id).await?.is_some(),
-                    ChargeOutcome::Declined { code } => {
-                        orders::service::mark_failed(&mut tx, id, &code).await?.is_some()
-                    }
-                };
+                let changed = orders::service::settle(&mut tx, order, standing).await?;
                 tracing::info!(order_id = %order, changed, "Stripe event applied");
             }
             None => tracing::warn!(payment_intent = intent, "Stripe event for an intent this store never created"),

@@ -23,16 +23,17 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use platform::{db::TenantTx, money::Money};
+use platform::db::TenantTx;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{
-    model::{ChargeOutcome, RefundRefusal},
-    provider::{BoxFuture, Merchant, PaymentProvider},
+    model::{ChargeOutcome, PaymentId, PaymentStatus, RefundRefusal},
+    provider::{Answer, Charge, Merchant, PaymentProvider, Refund},
     repo::{self, StripeCharge},
+    ProviderKind,
 };
+use crate::orders::model::OrderId;
 
 /// The HTTP client every store's Stripe calls share (one connection pool).
 pub fn http_client() -> anyhow::Result<reqwest::Client> {
@@ -68,13 +69,8 @@ impl StripeProvider {
         request
     }
 
-    async fn create_intent(
-        &self,
-        merchant: &Merchant,
-        order: Uuid,
-        amount: Money,
-        token: &str,
-    ) -> anyhow::Result<Reply<Intent>> {
+    async fn create_intent(&self, merchant: &Merchant, charge: &Charge<'_>) -> anyhow::Result<Reply<Intent>> {
+        let Charge { order, amount, token } = *charge;
         let form = [
             ("amount", amount.amount.to_string()),
             ("currency", amount.currency.as_str().to_ascii_lowercase()),
@@ -91,7 +87,7 @@ impl StripeProvider {
         send(request, Step::Create).await
     }
 
-    async fn confirm_intent(&self, order: Uuid, intent: &str) -> anyhow::Result<Reply<Intent>> {
+    async fn confirm_intent(&self, order: OrderId, intent: &str) -> anyhow::Result<Reply<Intent>> {
         let request = self
             .request(reqwest::Method::POST, &format!("/v1/payment_intents/{intent}/confirm"))
             .header("idempotency-key", format!("order-{order}-confirm"))
@@ -111,7 +107,7 @@ impl StripeProvider {
     async fn settle_from(
         &self,
         merchant: &Merchant,
-        order: Uuid,
+        order: OrderId,
         intent: &Intent,
     ) -> anyhow::Result<Option<ChargeOutcome>> {
         let Some(outcome) = intent.outcome() else { return Ok(None) };
@@ -120,35 +116,30 @@ impl StripeProvider {
 }
 
 impl PaymentProvider for StripeProvider {
-    fn name(&self) -> &'static str {
-        "stripe"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Stripe
     }
 
-    fn charge<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        amount: Money,
-        token: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<ChargeOutcome>> {
+    fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         Box::pin(async move {
+            let order = charge.order;
             let intent_id = match find(merchant, order).await? {
-                Some(charge) if charge.status != "pending" => return Ok(charge.outcome()),
-                Some(charge) => {
+                Some(recorded) if recorded.status != PaymentStatus::Pending => return Ok(recorded.outcome()),
+                Some(recorded) => {
                     // An earlier attempt created the intent; it may have confirmed it too.
-                    let intent_id = charge.intent_id.context("a pending Stripe charge without its intent")?;
+                    let intent_id = recorded.intent_id.context("a pending Stripe charge without its intent")?;
                     let intent = self.retrieve_intent(&intent_id).await?;
                     if let Some(outcome) = self.settle_from(merchant, order, &intent).await? {
                         return Ok(outcome);
                     }
                     intent_id
                 }
-                None => match self.create_intent(merchant, order, amount, token).await? {
+                None => match self.create_intent(merchant, &charge).await? {
                     Reply::Ok(intent) => {
                         let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-                        let standing = repo::insert_pending_charge(&mut tx, order, &intent.id, amount).await?;
+                        let standing = repo::insert_pending_charge(&mut tx, order, &intent.id, charge.amount).await?;
                         tx.commit().await?;
-                        if standing.status != "pending" {
+                        if standing.status != PaymentStatus::Pending {
                             return Ok(standing.outcome());
                         }
                         standing.intent_id.context("a pending Stripe charge without its intent")?
@@ -156,8 +147,7 @@ impl PaymentProvider for StripeProvider {
                     Reply::Refused(code) => {
                         let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
                         let outcome =
-                            repo::record_charge(&mut tx, order, Uuid::now_v7(), self.name(), amount, Some(&code))
-                                .await?;
+                            repo::record_charge(&mut tx, &charge, PaymentId::new(), self.kind(), Some(&code)).await?;
                         tx.commit().await?;
                         return Ok(outcome);
                     }
@@ -174,15 +164,11 @@ impl PaymentProvider for StripeProvider {
         })
     }
 
-    fn lookup<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<ChargeOutcome>>> {
+    fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>> {
         Box::pin(async move {
             match find(merchant, order).await? {
                 None => Ok(None),
-                Some(charge) if charge.status != "pending" => Ok(Some(charge.outcome())),
+                Some(charge) if charge.status != PaymentStatus::Pending => Ok(Some(charge.outcome())),
                 Some(charge) => {
                     let intent_id = charge.intent_id.context("a pending Stripe charge without its intent")?;
                     let intent = self.retrieve_intent(&intent_id).await?;
@@ -192,21 +178,15 @@ impl PaymentProvider for StripeProvider {
         })
     }
 
-    fn refund<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        refund: Uuid,
-        amount: Money,
-        reason: Option<&'a str>,
-    ) -> BoxFuture<'a, anyhow::Result<Result<(), RefundRefusal>>> {
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>> {
         Box::pin(async move {
+            let Refund { order, id, amount, reason } = refund;
             let charge = find(merchant, order).await?;
             let Some(StripeCharge { intent_id: Some(intent_id), status, amount: charged, refunded, .. }) = charge
             else {
                 return Ok(Err(RefundRefusal::NotCharged));
             };
-            if status != "succeeded" {
+            if status != PaymentStatus::Succeeded {
                 return Ok(Err(RefundRefusal::NotCharged));
             }
             if refunded + amount.amount > charged {
@@ -216,7 +196,7 @@ impl PaymentProvider for StripeProvider {
                 ("payment_intent", intent_id),
                 ("amount", amount.amount.to_string()),
                 ("metadata[order_id]", order.to_string()),
-                ("metadata[refund_id]", refund.to_string()),
+                ("metadata[refund_id]", id.to_string()),
             ];
             // Stripe's own `reason` is an enum; ours is free text.
             if let Some(reason) = reason {
@@ -224,23 +204,23 @@ impl PaymentProvider for StripeProvider {
             }
             let request = self
                 .request(reqwest::Method::POST, "/v1/refunds")
-                .header("idempotency-key", format!("refund-{refund}"))
+                .header("idempotency-key", format!("refund-{id}"))
                 .form(&form);
             let _: Reply<serde_json::Value> = send(request, Step::Refund).await?;
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-            let result = repo::record_refund(&mut tx, order, refund, amount, reason).await?;
+            let result = repo::record_refund(&mut tx, &refund).await?;
             tx.commit().await?;
             Ok(result)
         })
     }
 }
 
-async fn find(merchant: &Merchant, order: Uuid) -> anyhow::Result<Option<StripeCharge>> {
+async fn find(merchant: &Merchant, order: OrderId) -> anyhow::Result<Option<StripeCharge>> {
     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
     repo::find_stripe_charge(&mut tx, order).await
 }
 
-async fn settle(merchant: &Merchant, order: Uuid, outcome: &ChargeOutcome) -> anyhow::Result<ChargeOutcome> {
+async fn settle(merchant: &Merchant, order: OrderId, outcome: &ChargeOutcome) -> anyhow::Result<ChargeOutcome> {
     let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
     let standing = repo::settle_stripe_charge(&mut tx, order, outcome).await?;
     tx.commit().await?;
@@ -276,8 +256,7 @@ impl Intent {
     /// (`requires_confirmation`, `requires_action`, `processing`).
     pub(super) fn outcome(&self) -> Option<ChargeOutcome> {
         match self.status.as_str() {
-            // The payment id is ours, read back from the charge's row when settled.
-            "succeeded" | "requires_capture" => Some(ChargeOutcome::Succeeded { payment_id: Uuid::nil() }),
+            "succeeded" | "requires_capture" => Some(ChargeOutcome::succeeded_unrecorded()),
             "canceled" => Some(ChargeOutcome::Declined { code: "canceled".into() }),
             // A failed confirmation puts the intent back here, with the reason.
             "requires_payment_method" => {

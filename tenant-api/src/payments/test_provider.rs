@@ -4,37 +4,30 @@
 //! Tokens: `tok_success` succeeds; `tok_decline` is declined (`card_declined`);
 //! anything else is declined as `invalid_token`.
 
-use platform::{db::TenantTx, money::Money};
-use uuid::Uuid;
+use platform::db::TenantTx;
 
 use super::{
-    model::{ChargeOutcome, RefundRefusal},
-    provider::{BoxFuture, Merchant, PaymentProvider},
-    repo,
+    model::{ChargeOutcome, PaymentId, RefundRefusal},
+    provider::{Answer, Charge, Merchant, PaymentProvider, Refund},
+    repo, ProviderKind,
 };
+use crate::orders::model::OrderId;
 
-/// The test provider.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TestProvider;
 
 impl PaymentProvider for TestProvider {
-    fn name(&self) -> &'static str {
-        "test"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Test
     }
 
     fn ledger_in_cell(&self) -> bool {
         true
     }
 
-    fn charge<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        amount: Money,
-        token: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<ChargeOutcome>> {
+    fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         Box::pin(async move {
-            let decision = match token {
+            let decision = match charge.token {
                 "tok_success" => None,
                 "tok_decline" => Some("card_declined"),
                 _ => Some("invalid_token"),
@@ -42,34 +35,23 @@ impl PaymentProvider for TestProvider {
             // The settling transaction that follows every charge commits
             // synchronously and flushes this one with it (see `ledger_in_cell`).
             let mut tx = TenantTx::begin_deferred(&merchant.cell, merchant.tenant_id).await?;
-            let outcome = repo::record_charge(&mut tx, order, Uuid::now_v7(), self.name(), amount, decision).await?;
+            let outcome = repo::record_charge(&mut tx, &charge, PaymentId::new(), self.kind(), decision).await?;
             tx.commit().await?;
             Ok(outcome)
         })
     }
 
-    fn lookup<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<ChargeOutcome>>> {
+    fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>> {
         Box::pin(async move {
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
             repo::find_charge(&mut tx, order).await
         })
     }
 
-    fn refund<'a>(
-        &'a self,
-        merchant: &'a Merchant,
-        order: Uuid,
-        refund: Uuid,
-        amount: Money,
-        reason: Option<&'a str>,
-    ) -> BoxFuture<'a, anyhow::Result<Result<(), RefundRefusal>>> {
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>> {
         Box::pin(async move {
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-            let result = repo::record_refund(&mut tx, order, refund, amount, reason).await?;
+            let result = repo::record_refund(&mut tx, &refund).await?;
             tx.commit().await?;
             Ok(result)
         })

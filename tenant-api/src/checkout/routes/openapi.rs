@@ -1,7 +1,7 @@
 //! Checkout configuration's endpoints in the OpenAPI document; keep in step with [`super::router`].
 
 use platform::openapi::{delete, fragment, get, post, Endpoint};
-use utoipa::openapi::OpenApi;
+use utoipa::{openapi::OpenApi, ToSchema};
 
 use super::{DiscountRequest, DiscountResponse, ShippingRequest, ShippingResponse, TaxRequest, TaxResponse};
 
@@ -12,33 +12,32 @@ fn admin(endpoint: Endpoint) -> Endpoint {
     endpoint.tag("checkout").staff().problems(&[(401, "No staff token or API key of this store.")])
 }
 
+/// Creating one option: 201 with it, or the fields at fault.
+fn create<Request: ToSchema, Response: ToSchema>(path: &str, summary: &str) -> Endpoint {
+    admin(post(path, summary)).body::<Request>().json::<Response>(201, "Created.").problems(&[INVALID])
+}
+
+/// Deleting (or switching off) one option by id.
+fn remove(path: &str, summary: &str, done: &str) -> Endpoint {
+    admin(delete(path, summary)).empty(204, done).problems(&[NOT_FOUND])
+}
+
 /// Checkout configuration's operations.
 pub(crate) fn doc() -> OpenApi {
     fragment([
         admin(get("/admin/shipping-methods", "List shipping methods")).page::<ShippingResponse>(),
-        admin(post("/admin/shipping-methods", "Create a shipping method"))
-            .body::<ShippingRequest>()
-            .json::<ShippingResponse>(201, "Created.")
-            .problems(&[INVALID]),
-        admin(delete("/admin/shipping-methods/{id}", "Delete a shipping method"))
-            .empty(204, "Deleted.")
-            .problems(&[NOT_FOUND]),
+        create::<ShippingRequest, ShippingResponse>("/admin/shipping-methods", "Create a shipping method"),
+        remove("/admin/shipping-methods/{id}", "Delete a shipping method", "Deleted."),
         admin(get("/admin/tax-rates", "List tax rates")).page::<TaxResponse>(),
-        admin(post("/admin/tax-rates", "Create a tax rate"))
-            .body::<TaxRequest>()
-            .json::<TaxResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "A rate for that country and region exists.")]),
-        admin(delete("/admin/tax-rates/{id}", "Delete a tax rate")).empty(204, "Deleted.").problems(&[NOT_FOUND]),
+        create::<TaxRequest, TaxResponse>("/admin/tax-rates", "Create a tax rate")
+            .problems(&[(409, "A rate for that country and region exists.")]),
+        remove("/admin/tax-rates/{id}", "Delete a tax rate", "Deleted."),
         admin(get("/admin/discount-codes", "List discount codes")).page::<DiscountResponse>(),
-        admin(post("/admin/discount-codes", "Create a discount code"))
-            .body::<DiscountRequest>()
-            .json::<DiscountResponse>(201, "Created.")
-            .problems(&[INVALID, (409, "The code exists.")]),
+        create::<DiscountRequest, DiscountResponse>("/admin/discount-codes", "Create a discount code")
+            .problems(&[(409, "The code exists.")]),
         admin(get("/admin/discount-codes/{id}", "Read a discount code"))
             .json::<DiscountResponse>(200, "The code with its use count.")
             .problems(&[NOT_FOUND]),
-        admin(delete("/admin/discount-codes/{id}", "Deactivate a discount code"))
-            .empty(204, "Deactivated.")
-            .problems(&[NOT_FOUND]),
+        remove("/admin/discount-codes/{id}", "Deactivate a discount code", "Deactivated."),
     ])
 }

@@ -11,6 +11,10 @@ use super::{
 const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
 const NO_SHOPPER: (u16, &str) = (401, "No shopper token of this store.");
 
+fn admin(endpoint: Endpoint) -> Endpoint {
+    endpoint.tag("customers").staff().problems(&[(401, "No staff token or API key of this store.")])
+}
+
 fn me(endpoint: Endpoint) -> Endpoint {
     endpoint.tag("customers").bearer().problems(&[NO_SHOPPER])
 }
@@ -55,17 +59,13 @@ pub(crate) fn doc() -> OpenApi {
             .body::<ConfirmResetRequest>()
             .empty(204, "Changed; every refresh token of the customer is revoked.")
             .problems(&[(400, "The token is unknown, used or expired."), INVALID]),
-        get("/admin/customers", "List customers")
-            .tag("customers")
-            .staff()
+        admin(get("/admin/customers", "List customers"))
             .query("q", "Email or name contains.")
             .paged()
             .page::<CustomerResponse>()
-            .problems(&[(400, "A query parameter does not parse."), (401, "No staff token or API key of this store.")]),
-        get("/admin/customers/{id}", "Read a customer with addresses")
-            .tag("customers")
-            .staff()
+            .problems(&[(400, "A query parameter does not parse.")]),
+        admin(get("/admin/customers/{id}", "Read a customer with addresses"))
             .json::<CustomerResponse>(200, "The customer.")
-            .problems(&[(401, "No staff token or API key of this store."), (404, "No such customer in this store.")]),
+            .problems(&[(404, "No such customer in this store.")]),
     ])
 }

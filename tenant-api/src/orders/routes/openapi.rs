@@ -13,6 +13,22 @@ fn admin(endpoint: Endpoint) -> Endpoint {
     endpoint.tag("orders").staff().problems(&[(401, "No staff token or API key of this store."), NOT_FOUND])
 }
 
+/// A staff action on one order: it answers with the order, or 409 when the
+/// order's status does not allow it.
+fn action(path: &str, summary: &str, answer: &str) -> Endpoint {
+    admin(post(path, summary)).json::<OrderResponse>(200, answer).problems(&[CONFLICT])
+}
+
+/// `…/fulfil` and its US spelling.
+fn fulfil(path: &str, summary: &str) -> Endpoint {
+    action(path, summary, "The order, `fulfilled`.").body::<FulfilRequest>().problems(&[INVALID])
+}
+
+/// `…/refund` and its alias `…/refunds`.
+fn refund(path: &str, summary: &str) -> Endpoint {
+    action(path, summary, "The order with the refund.").optional_body::<RefundRequest>().problems(&[INVALID])
+}
+
 /// Checkout and orders' operations.
 pub(crate) fn doc() -> OpenApi {
     let mut doc = fragment([
@@ -47,30 +63,18 @@ pub(crate) fn doc() -> OpenApi {
             .page::<OrderResponse>()
             .problems(&[(400, "A query parameter does not parse.")]),
         admin(get("/admin/orders/{id}", "Read an order with its payments")).json::<OrderResponse>(200, "The order."),
-        admin(post("/admin/orders/{id}/fulfil", "Mark a paid order fulfilled"))
-            .body::<FulfilRequest>()
-            .json::<OrderResponse>(200, "The order, `fulfilled`.")
-            .problems(&[INVALID, CONFLICT]),
-        admin(post("/admin/orders/{id}/fulfill", "Mark a paid order fulfilled (US spelling)"))
-            .body::<FulfilRequest>()
-            .json::<OrderResponse>(200, "The order, `fulfilled`.")
-            .problems(&[INVALID, CONFLICT]),
-        admin(post("/admin/orders/{id}/deliver", "Mark a fulfilled order delivered"))
-            .json::<OrderResponse>(200, "The order, `delivered`.")
-            .problems(&[CONFLICT]),
-        admin(post("/admin/orders/{id}/cancel", "Cancel an order (releases or restocks, refunds what was paid)"))
-            .optional_body::<CancelRequest>()
-            .json::<OrderResponse>(200, "The order, `cancelled`.")
-            .problems(&[CONFLICT]),
-        admin(post("/admin/orders/{id}/refund", "Refund all or part of a paid order"))
-            .describe("Without `amount`, everything not yet refunded.")
-            .optional_body::<RefundRequest>()
-            .json::<OrderResponse>(200, "The order with the refund.")
-            .problems(&[INVALID, CONFLICT]),
-        admin(post("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"))
-            .optional_body::<RefundRequest>()
-            .json::<OrderResponse>(200, "The order with the refund.")
-            .problems(&[INVALID, CONFLICT]),
+        fulfil("/admin/orders/{id}/fulfil", "Mark a paid order fulfilled"),
+        fulfil("/admin/orders/{id}/fulfill", "Mark a paid order fulfilled (US spelling)"),
+        action("/admin/orders/{id}/deliver", "Mark a fulfilled order delivered", "The order, `delivered`."),
+        action(
+            "/admin/orders/{id}/cancel",
+            "Cancel an order (releases or restocks, refunds what was paid)",
+            "The order, `cancelled`.",
+        )
+        .optional_body::<CancelRequest>(),
+        refund("/admin/orders/{id}/refund", "Refund all or part of a paid order")
+            .describe("Without `amount`, everything not yet refunded."),
+        refund("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"),
     ]);
     // Mounted by this context's router (see `super::router`).
     doc.merge(crate::payments::doc());
