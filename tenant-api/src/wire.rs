@@ -1,14 +1,13 @@
-//! Wire shapes every context of the data plane shares: Money objects, list
-//! envelopes and cursors. Like `routes.rs` files, this is a serde boundary;
+//! Wire shapes every context of the data plane shares: Money objects,
+//! timestamps and addresses (list envelopes and cursors are
+//! `platform::extract`'s). Like `routes.rs` files, this is a serde boundary;
 //! domain types never derive serde.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use platform::{
     money::{Currency, Money},
-    problem::{FieldError, Problem},
+    problem::FieldError,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// `{"amount": 1999, "currency": "USD"}`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -37,66 +36,6 @@ impl MoneyDto {
         }
         Ok(Money::new(self.amount, currency))
     }
-}
-
-/// `{"items": [...], "next_cursor": ...|null}`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ListResponse<T> {
-    /// The page.
-    pub items: Vec<T>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
-/// `?limit=&cursor=` as raw strings, so bad values become 400s naming them.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-pub struct PageParams {
-    /// 1–100, default 20.
-    pub limit: Option<String>,
-    /// Opaque cursor.
-    pub cursor: Option<String>,
-}
-
-/// A page request: size and the id to continue after.
-#[derive(Clone, Copy, Debug)]
-pub struct Page {
-    /// Items per page.
-    pub limit: i64,
-    /// Continue after this id (exclusive).
-    pub after: Option<Uuid>,
-}
-
-impl PageParams {
-    /// Validates `limit` and `cursor`.
-    pub fn parse(&self) -> Result<Page, Problem> {
-        let limit = match self.limit.as_deref() {
-            None => 20,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|l| (1..=100).contains(l))
-                .ok_or_else(|| Problem::invalid_parameter("limit", "must be an integer from 1 to 100"))?,
-        };
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(raw) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(raw)
-                    .ok()
-                    .and_then(|b| Uuid::from_slice(&b).ok())
-                    .ok_or_else(|| Problem::invalid_parameter("cursor", "is not a cursor this API issued"))?,
-            ),
-        };
-        Ok(Page { limit, after })
-    }
-}
-
-/// The envelope of a page of items identified by UUIDv7 ids (newest first).
-pub fn page_of<T, D>(items: Vec<T>, page: Page, id: impl Fn(&T) -> Uuid, dto: impl Fn(T) -> D) -> ListResponse<D> {
-    let next_cursor = (items.len() as i64 == page.limit)
-        .then(|| items.last().map(|item| URL_SAFE_NO_PAD.encode(id(item).as_bytes())))
-        .flatten();
-    ListResponse { items: items.into_iter().map(dto).collect(), next_cursor }
 }
 
 /// RFC 3339 UTC with milliseconds, the API's one timestamp format.

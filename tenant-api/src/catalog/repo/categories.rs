@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use super::one_row;
+use super::statements::one_row;
 use crate::catalog::model::{Category, CategoryId, CategoryPatch, NewCategory};
 
 #[derive(sqlx::FromRow)]

@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use super::{one_row, relink};
+use super::statements::{one_row, relink};
 use crate::catalog::model::{Collection, CollectionId, IdOrHandle, NewCollection, ProductId};
 
 #[derive(sqlx::FromRow)]

@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use super::one_row_of_product;
+use super::statements::one_row_of_product;
 use crate::catalog::model::{Media, MediaId, MediaStatus, ProductId};
 
 /// Records a media object of a product, pending its upload.

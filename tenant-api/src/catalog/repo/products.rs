@@ -11,7 +11,7 @@ use platform::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{one_row, relink};
+use super::statements::{one_row, relink};
 use crate::catalog::model::{
     CategoryId, Media, MediaId, MediaStatus, NewProduct, Product, ProductId, ProductOption, ProductPatch,
     ProductStatus, SearchLanguage, Variant, VariantId,

@@ -3,7 +3,7 @@
 use platform::db::TenantTx;
 use sqlx::types::Json;
 
-use super::{one_row, one_row_of_product};
+use super::statements::{one_row, one_row_of_product};
 use crate::catalog::model::{NewVariant, ProductId, VariantId, VariantPatch};
 
 /// Inserts a variant.
