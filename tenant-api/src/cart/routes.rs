@@ -1,13 +1,12 @@
 //! Cart HTTP under `/store/carts`.
 
 use axum::{
-    extract::{FromRef, Path},
+    extract::Path,
     http::StatusCode,
     routing::{get, patch, post},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     extract::{ApiJson, OptionalJson},
     money::{Currency, Money},
     problem::{FieldError, Problem},
@@ -27,12 +26,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The cart's routes.
-pub fn router<S>() -> Router<S>
-where
-    CartState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CartState> {
     Router::new()
         .route("/store/carts", post(create_cart))
         .route("/store/carts/{id}", get(get_cart).patch(update_cart))

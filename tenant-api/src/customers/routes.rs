@@ -2,13 +2,12 @@
 //! customer lists for staff under `/admin/customers`.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{delete, get, post},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ApiQuery, ListResponse, Page},
     problem::{FieldError, Problem},
@@ -31,12 +30,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The customers' routes.
-pub fn router<S>() -> Router<S>
-where
-    CustomersState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CustomersState> {
     Router::new()
         .route("/store/customers", post(register))
         .route("/store/auth/token", post(token))

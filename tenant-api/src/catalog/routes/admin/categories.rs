@@ -48,7 +48,7 @@ pub(crate) async fn create_category(
     staff: Staff,
     ApiJson(body): ApiJson<CreateCategoryRequest>,
 ) -> Result<(StatusCode, Json<CategoryResponse>), Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let mut checks = Checks::default();
     let name = checks.text("name", &body.name, 200);
     let handle = checks.handle_or_derived(body.handle.as_deref(), &name, "name");
@@ -62,7 +62,7 @@ pub(crate) async fn create_category(
 
 /// `GET /admin/categories`: every category, flat (each names its parent).
 pub(crate) async fn list_categories(staff: Staff) -> Result<Json<ListResponse<CategoryResponse>>, Problem> {
-    staff.require(READ)?;
+    staff.allow(READ)?;
     Ok(Json(ListResponse::all(service::categories(&mut staff.begin().await?).await?)))
 }
 
@@ -72,7 +72,7 @@ pub(crate) async fn update_category(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateCategoryRequest>,
 ) -> Result<Json<CategoryResponse>, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = CategoryId::parse(&id).ok_or(Error::CategoryNotFound)?;
     let mut checks = Checks::default();
     let patch = CategoryPatch {
@@ -88,7 +88,7 @@ pub(crate) async fn update_category(
 
 /// `DELETE /admin/categories/{id}`: only a category without children.
 pub(crate) async fn delete_category(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = CategoryId::parse(&id).ok_or(Error::CategoryNotFound)?;
     staff.delete(async |tx| service::delete_category(tx, id).await).await
 }
