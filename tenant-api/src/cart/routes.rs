@@ -18,7 +18,11 @@ use super::{
     service, CartState, Error,
 };
 use crate::{
-    callers::Shopper, catalog::model::VariantId, checkout::model::Code, customers::model::Email, wire::MoneyDto,
+    callers::Shopper,
+    catalog::model::VariantId,
+    checkout::model::Code,
+    customers::model::Email,
+    wire::{nullable, MoneyDto},
 };
 
 mod openapi;
@@ -127,19 +131,10 @@ async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Answer
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateCartRequest {
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     discount_code: Option<Option<String>>,
-}
-
-/// Tells "absent" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 /// A change of details: `None` keeps one, `Some(None)` clears it.

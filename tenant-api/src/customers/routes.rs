@@ -22,7 +22,7 @@ use super::{
 use crate::{
     callers::{SignedIn, Staff},
     cart::model::CartId,
-    wire::{timestamp, AddressDto},
+    wire::{nullable, timestamp, AddressDto},
 };
 
 mod openapi;
@@ -198,19 +198,10 @@ fn gone(error: Error) -> Problem {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateMeRequest {
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     first_name: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     last_name: Option<Option<String>>,
-}
-
-/// Tells "absent" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 /// `PATCH /store/customers/me`: names.

@@ -7,11 +7,14 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, Staff, READ, WRITE};
-use crate::catalog::{
-    model::{CategoryId, CategoryPatch, NewCategory},
-    routes::CategoryResponse,
-    service, Error,
+use super::{checks::Checks, Staff, READ, WRITE};
+use crate::{
+    catalog::{
+        model::{CategoryId, CategoryPatch, NewCategory},
+        routes::CategoryResponse,
+        service, Error,
+    },
+    wire::nullable,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ pub(super) mod variants;
 
 use axum::http::StatusCode;
 use platform::{db::TenantTx, extract::Page, problem::Problem};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::{id_page, ProductResponse};
 use crate::catalog::{
@@ -85,14 +85,4 @@ impl Staff {
     pub(super) fn product(&self, product: Product) -> ProductResponse {
         ProductResponse::new(product, &self.state.media, false)
     }
-}
-
-/// `null` and absent differ for fields that can be cleared: absent → `None`,
-/// `null` → `Some(None)`.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -10,12 +10,15 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
-use crate::catalog::{
-    model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
-    repo,
-    routes::ProductResponse,
-    service, Error,
+use super::{checks::Checks, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
+use crate::{
+    catalog::{
+        model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
+        repo,
+        routes::ProductResponse,
+        service, Error,
+    },
+    wire::nullable,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]

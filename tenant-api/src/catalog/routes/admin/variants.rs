@@ -9,14 +9,14 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, Staff, WRITE};
+use super::{checks::Checks, Staff, WRITE};
 use crate::{
     catalog::{
         model::{NewVariant, ProductId, Sku, VariantId, VariantPatch},
         routes::ProductResponse,
         service, Error,
     },
-    wire::MoneyDto,
+    wire::{nullable, MoneyDto},
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
