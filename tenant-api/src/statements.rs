@@ -43,7 +43,9 @@ params_for_tuples!(
     (A, B, C, D, E),
     (A, B, C, D, E, F),
     (A, B, C, D, E, F, G),
-    (A, B, C, D, E, F, G, H)
+    (A, B, C, D, E, F, G, H),
+    (A, B, C, D, E, F, G, H, I),
+    (A, B, C, D, E, F, G, H, I, J)
 );
 
 fn arguments<'q>(tx: &TenantTx, params: impl Params<'q>) -> sqlx::Result<PgArguments> {
