@@ -2,9 +2,12 @@
 
 use std::{fmt, str::FromStr};
 
-use axum::Router;
+use axum::{extract::FromRef, Router};
 
-use crate::state::AppState;
+use crate::{
+    cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
+    inventory::InventoryState, orders::OrdersState, payments::PaymentsState, state::AppState,
+};
 
 /// A bounded context with its own router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,15 +43,20 @@ impl Context {
         }
     }
 
-    /// The context's routes; every one of them requires a resolved store.
-    pub fn router(self) -> Router<AppState> {
+    /// The context's routes on its own state, taken from the app's once (a
+    /// request clones the context's state, not the app's); every one of them
+    /// requires a resolved store.
+    pub fn router(self, state: &AppState) -> Router {
         match self {
-            Context::Catalog => crate::catalog::router(),
-            Context::Inventory => crate::inventory::router(),
-            Context::Cart => crate::cart::router(),
-            Context::Customers => crate::customers::router(),
-            Context::Checkout => crate::checkout::router(),
-            Context::Orders => crate::orders::router(),
+            Context::Catalog => crate::catalog::router().with_state(CatalogState::from_ref(state)),
+            Context::Inventory => crate::inventory::router().with_state(InventoryState::from_ref(state)),
+            Context::Cart => crate::cart::router().with_state(CartState::from_ref(state)),
+            Context::Customers => crate::customers::router().with_state(CustomersState::from_ref(state)),
+            Context::Checkout => crate::checkout::router().with_state(CheckoutState::from_ref(state)),
+            // Stripe's webhooks settle checkouts: mounted wherever checkout is.
+            Context::Orders => crate::orders::router()
+                .with_state(OrdersState::from_ref(state))
+                .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
         }
     }
 

@@ -20,5 +20,6 @@ pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod state;
+mod statements;
 pub mod wire;
 pub mod worker;

@@ -4,6 +4,24 @@
 //!
 //! [`Problem`]: platform::problem::Problem
 
+use platform::problem::{FieldError, Problem};
+
+/// A 409 caused by one field of the request (a taken handle, email or code):
+/// [`Problem::conflict`] with that field's error, so a form can show it in place.
+pub(crate) fn conflict_on(
+    code: &'static str,
+    detail: &'static str,
+    field: &'static str,
+    message: &'static str,
+) -> Problem {
+    Problem::conflict(code, detail).with_errors(vec![FieldError::new(field, message)])
+}
+
+/// [`conflict_on`] a field whose value another row of the store already has.
+pub(crate) fn taken(code: &'static str, detail: &'static str, field: &'static str) -> Problem {
+    conflict_on(code, detail, field, "is already used in this store")
+}
+
 /// Implements a context's error plumbing for `$error`, an enum with an
 /// `Internal(anyhow::Error)` variant:
 ///

@@ -62,6 +62,7 @@ impl AppState {
             storefront_cache: storefront_cache.clone(),
             media: media.clone(),
             quotas: quotas.clone(),
+            auth: auth.clone(),
         });
         Ok(Self(Arc::new(Parts {
             db,
@@ -83,12 +84,6 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for Authenticator {
-    fn from_ref(state: &AppState) -> Self {
-        state.auth.clone()
-    }
-}
-
 impl FromRef<AppState> for CatalogState {
     fn from_ref(state: &AppState) -> Self {
         state.catalog.clone()
@@ -97,7 +92,7 @@ impl FromRef<AppState> for CatalogState {
 
 impl FromRef<AppState> for InventoryState {
     fn from_ref(state: &AppState) -> Self {
-        InventoryState { db: state.db.clone() }
+        InventoryState { db: state.db.clone(), auth: state.auth.clone() }
     }
 }
 
@@ -147,7 +142,7 @@ impl Application {
 /// host, never limited), then every mounted context behind tenant resolution
 /// and the store's rate limit.
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
-    let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router()));
+    let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router(&state)));
     if !contexts.is_empty() {
         // Inside tenant resolution (a route layer added later runs first): it
         // keys on the resolved store, so an unknown host is a 404, never a 429.
@@ -157,7 +152,6 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
         stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
     }
-    let stores = stores.with_state(state.clone());
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
     with_common_layers(health.merge(stores))
@@ -188,6 +182,7 @@ impl FromRef<AppState> for crate::cart::CartState {
                 guest: state.commerce.guest_cart_ttl_secs,
                 customer: state.commerce.customer_cart_ttl_secs,
             },
+            auth: state.auth.clone(),
         }
     }
 }
@@ -203,13 +198,14 @@ impl FromRef<AppState> for crate::customers::CustomersState {
                 refresh: state.commerce.customer_refresh_token_ttl_secs,
             },
             cart: FromRef::from_ref(state),
+            auth: state.auth.clone(),
         }
     }
 }
 
 impl FromRef<AppState> for crate::checkout::CheckoutState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone() }
+        Self { db: state.db.clone(), auth: state.auth.clone() }
     }
 }
 
@@ -222,6 +218,7 @@ impl FromRef<AppState> for crate::orders::OrdersState {
             payments: FromRef::from_ref(state),
             reservation_ttl_secs: state.commerce.reservation_ttl_secs,
             idempotency_lease_secs: state.commerce.idempotency_lease_secs,
+            auth: state.auth.clone(),
         }
     }
 }

@@ -38,6 +38,17 @@ impl MoneyDto {
     }
 }
 
+/// For fields a `PATCH` can clear, where `null` and absent differ: absent →
+/// `None` (keep), `null` → `Some(None)` (clear). Use with `#[serde(default,
+/// deserialize_with = "nullable")]`; without `default` an absent field is an error.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// RFC 3339 UTC with milliseconds, the API's one timestamp format.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -16,13 +16,16 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-use platform::db::Db;
+use axum::extract::FromRef;
+use platform::{auth::Authenticator, db::Db};
 
 /// What carts need: Redis for the carts, the store's database for prices,
-/// stock and shipping, and how long carts live.
-#[derive(Clone)]
+/// stock and shipping, how long carts live, and the shopper tokens' verifier.
+#[derive(Clone, FromRef)]
 pub struct CartState {
     pub db: Db,
     pub redis: redis::aio::ConnectionManager,
+    #[from_ref(skip)]
     pub ttls: model::Ttls,
+    pub auth: Authenticator,
 }

@@ -1,13 +1,12 @@
 //! Cart HTTP under `/store/carts`.
 
 use axum::{
-    extract::{FromRef, Path},
+    extract::Path,
     http::StatusCode,
     routing::{get, patch, post},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     extract::{ApiJson, OptionalJson},
     money::{Currency, Money},
     problem::{FieldError, Problem},
@@ -16,10 +15,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     model::{CartId, CartView, MAX_LINE_QUANTITY},
-    service, CartState, Error,
+    service::{self, CartAccess},
+    CartState, Error,
 };
 use crate::{
-    callers::Shopper, catalog::model::VariantId, checkout::model::Code, customers::model::Email, wire::MoneyDto,
+    catalog::model::VariantId,
+    checkout::model::Code,
+    customers::model::Email,
+    wire::{nullable, MoneyDto},
 };
 
 mod openapi;
@@ -27,12 +30,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The cart's routes.
-pub fn router<S>() -> Router<S>
-where
-    CartState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CartState> {
     Router::new()
         .route("/store/carts", post(create_cart))
         .route("/store/carts/{id}", get(get_cart).patch(update_cart))
@@ -98,9 +96,21 @@ fn response(view: CartView, currency: Currency) -> Json<CartResponse> {
     })
 }
 
-/// An id that cannot be one we issued names no cart.
-fn cart_id(raw: &str) -> Result<CartId, Error> {
-    CartId::parse(raw).ok_or(Error::NotFound)
+/// A shopper calling the cart's routes.
+type Shopper = crate::callers::Shopper<CartState>;
+
+impl Shopper {
+    /// The cart the path's `id` names, as this shopper asks for it; an id
+    /// that cannot be one we issued names no cart.
+    fn cart(&self, id: &str) -> Result<CartAccess<'_>, Error> {
+        let id = CartId::parse(id).ok_or(Error::NotFound)?;
+        Ok(CartAccess { state: &self.state, tenant: &self.tenant, id, caller: self.customer() })
+    }
+
+    /// The cart an operation left, priced now, in the store's currency.
+    fn answer(&self, view: CartView) -> Answer {
+        Ok(response(view, self.tenant.currency))
+    }
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -111,7 +121,7 @@ struct CreateCartRequest {
 /// `POST /store/carts` with `{}` or `{"email"}`: a guest cart, or with a
 /// customer token the customer's cart.
 async fn create_cart(
-    shopper: Shopper<CartState>,
+    shopper: Shopper,
     OptionalJson(body): OptionalJson<CreateCartRequest>,
 ) -> Result<(StatusCode, Json<CartResponse>), Problem> {
     let email = match body.email.as_deref() {
@@ -126,26 +136,16 @@ async fn create_cart(
 type Answer = Result<Json<CartResponse>, Problem>;
 
 /// `GET /store/carts/{id}`.
-async fn get_cart(shopper: Shopper<CartState>, Path(id): Path<String>) -> Answer {
-    let view = service::get(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer()).await?;
-    Ok(response(view, shopper.tenant.currency))
+async fn get_cart(shopper: Shopper, Path(id): Path<String>) -> Answer {
+    shopper.answer(service::get(shopper.cart(&id)?).await?)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateCartRequest {
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     discount_code: Option<Option<String>>,
-}
-
-/// Tells "absent" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 /// A change of details: `None` keeps one, `Some(None)` clears it.
@@ -170,16 +170,14 @@ impl UpdateCartRequest {
 }
 
 /// `PATCH /store/carts/{id}` with `{"email"?, "discount_code"?}` (null clears).
-async fn update_cart(
-    shopper: Shopper<CartState>,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<UpdateCartRequest>,
-) -> Answer {
+async fn update_cart(shopper: Shopper, Path(id): Path<String>, ApiJson(body): ApiJson<UpdateCartRequest>) -> Answer {
     let (email, discount) = body.parse()?;
-    let view =
-        service::update_details(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), email, discount)
-            .await?;
-    Ok(response(view, shopper.tenant.currency))
+    shopper.answer(service::update_details(shopper.cart(&id)?, email, discount).await?)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct UpdateItemRequest {
+    quantity: i64,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -208,37 +206,22 @@ impl AddItemRequest {
 }
 
 /// `POST /store/carts/{id}/items` with `{"variant_id", "quantity"}`.
-async fn add_item(
-    shopper: Shopper<CartState>,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<AddItemRequest>,
-) -> Answer {
+async fn add_item(shopper: Shopper, Path(id): Path<String>, ApiJson(body): ApiJson<AddItemRequest>) -> Answer {
     let (variant, quantity) = body.parse()?;
-    let view =
-        service::add_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), variant, quantity)
-            .await?;
-    Ok(response(view, shopper.tenant.currency))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct UpdateItemRequest {
-    quantity: i64,
+    shopper.answer(service::add_item(shopper.cart(&id)?, variant, quantity).await?)
 }
 
 /// `PATCH /store/carts/{id}/items/{item_id}` with `{"quantity"}`.
 async fn update_item(
-    shopper: Shopper<CartState>,
+    shopper: Shopper,
     Path((id, item)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateItemRequest>,
 ) -> Answer {
     let quantity = quantity(body.quantity).map_err(|e| Problem::validation(vec![e]))?;
-    let view =
-        service::set_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item, quantity).await?;
-    Ok(response(view, shopper.tenant.currency))
+    shopper.answer(service::set_item(shopper.cart(&id)?, &item, quantity).await?)
 }
 
 /// `DELETE /store/carts/{id}/items/{item_id}`: the cart without the item.
-async fn delete_item(shopper: Shopper<CartState>, Path((id, item)): Path<(String, String)>) -> Answer {
-    let view = service::remove_item(&shopper.state, &shopper.tenant, &cart_id(&id)?, shopper.customer(), &item).await?;
-    Ok(response(view, shopper.tenant.currency))
+async fn delete_item(shopper: Shopper, Path((id, item)): Path<(String, String)>) -> Answer {
+    shopper.answer(service::remove_item(shopper.cart(&id)?, &item).await?)
 }

@@ -19,6 +19,15 @@ use crate::{
     inventory::reservations,
 };
 
+/// An existing cart as a caller names it: the store, the cart's id and who
+/// asks. What every operation on a cart after its creation takes.
+pub struct CartAccess<'a> {
+    pub state: &'a CartState,
+    pub tenant: &'a Tenant,
+    pub id: CartId,
+    pub caller: Option<CustomerId>,
+}
+
 /// A cart the caller may use: a guest cart by its id alone, a customer's cart
 /// only with that customer's token. Anything else is "not found".
 async fn load(state: &CartState, tenant: &Tenant, id: &CartId, caller: Option<CustomerId>) -> Result<Cart, Error> {
@@ -50,27 +59,17 @@ pub async fn create(
 }
 
 /// A cart at current prices.
-pub async fn get(
-    state: &CartState,
-    tenant: &Tenant,
-    id: &CartId,
-    caller: Option<CustomerId>,
-) -> Result<CartView, Error> {
-    let cart = load(state, tenant, id, caller).await?;
+pub async fn get(access: CartAccess<'_>) -> Result<CartView, Error> {
+    let CartAccess { state, tenant, id, caller } = access;
+    let cart = load(state, tenant, &id, caller).await?;
     priced(state, tenant, cart).await
 }
 
 /// Adds units of a variant (merging with its line), checked against the
 /// per-line limit and the stock available now.
-pub async fn add_item(
-    state: &CartState,
-    tenant: &Tenant,
-    id: &CartId,
-    caller: Option<CustomerId>,
-    variant: VariantId,
-    quantity: i32,
-) -> Result<CartView, Error> {
-    let mut cart = load(state, tenant, id, caller).await?;
+pub async fn add_item(access: CartAccess<'_>, variant: VariantId, quantity: i32) -> Result<CartView, Error> {
+    let CartAccess { state, tenant, id, caller } = access;
+    let mut cart = load(state, tenant, &id, caller).await?;
     let pricing = fetch_pricing(state, tenant, &cart, Some(variant)).await?;
     if !pricing.on_sale(variant) {
         return Err(not_for_sale());
@@ -82,15 +81,9 @@ pub async fn add_item(
 }
 
 /// Sets the quantity of an item.
-pub async fn set_item(
-    state: &CartState,
-    tenant: &Tenant,
-    id: &CartId,
-    caller: Option<CustomerId>,
-    item: &str,
-    quantity: i32,
-) -> Result<CartView, Error> {
-    let mut cart = load(state, tenant, id, caller).await?;
+pub async fn set_item(access: CartAccess<'_>, item: &str, quantity: i32) -> Result<CartView, Error> {
+    let CartAccess { state, tenant, id, caller } = access;
+    let mut cart = load(state, tenant, &id, caller).await?;
     let variant = cart.variant_of(item).ok_or(Error::ItemNotFound)?;
     let pricing = fetch_pricing(state, tenant, &cart, None).await?;
     if !pricing.on_sale(variant) {
@@ -138,14 +131,9 @@ fn not_for_sale() -> Error {
 }
 
 /// Removes an item.
-pub async fn remove_item(
-    state: &CartState,
-    tenant: &Tenant,
-    id: &CartId,
-    caller: Option<CustomerId>,
-    item: &str,
-) -> Result<CartView, Error> {
-    let mut cart = load(state, tenant, id, caller).await?;
+pub async fn remove_item(access: CartAccess<'_>, item: &str) -> Result<CartView, Error> {
+    let CartAccess { state, tenant, id, caller } = access;
+    let mut cart = load(state, tenant, &id, caller).await?;
     let variant = cart.variant_of(item).ok_or(Error::ItemNotFound)?;
     let mut redis = state.redis.clone();
     store::remove_lines(&mut redis, tenant.id, &cart.id, &[variant]).await?;
@@ -155,14 +143,12 @@ pub async fn remove_item(
 
 /// Sets or clears the cart's email and discount code.
 pub async fn update_details(
-    state: &CartState,
-    tenant: &Tenant,
-    id: &CartId,
-    caller: Option<CustomerId>,
+    access: CartAccess<'_>,
     email: Option<Option<Email>>,
     discount: Option<Option<Code>>,
 ) -> Result<CartView, Error> {
-    let mut cart = load(state, tenant, id, caller).await?;
+    let CartAccess { state, tenant, id, caller } = access;
+    let mut cart = load(state, tenant, &id, caller).await?;
     let mut redis = state.redis.clone();
     store::set_details(
         &mut redis,

@@ -1,5 +1,7 @@
 use platform::problem::{FieldError, Problem};
 
+use crate::problems::taken;
+
 /// Outcomes of catalog operations that a client handles differently.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -86,17 +88,13 @@ impl From<Error> for Problem {
             }
             Error::MediaNotFound => Problem::not_found("media-not-found", "No such media in this store."),
             Error::Invalid(errors) => Problem::validation(errors),
-            Error::HandleTaken => Problem::conflict("handle-taken", "Another product of this store uses this handle.")
-                .with_errors(vec![FieldError::new("handle", "is already used in this store")]),
-            Error::SkuTaken => Problem::conflict("sku-taken", "Another variant of this store uses this SKU.")
-                .with_errors(vec![FieldError::new("variants[].sku", "is already used in this store")]),
+            Error::HandleTaken => taken("handle-taken", "Another product of this store uses this handle.", "handle"),
+            Error::SkuTaken => taken("sku-taken", "Another variant of this store uses this SKU.", "variants[].sku"),
             Error::CategoryHandleTaken => {
-                Problem::conflict("handle-taken", "Another category of this store uses this handle.")
-                    .with_errors(vec![FieldError::new("handle", "is already used in this store")])
+                taken("handle-taken", "Another category of this store uses this handle.", "handle")
             }
             Error::CollectionHandleTaken => {
-                Problem::conflict("handle-taken", "Another collection of this store uses this handle.")
-                    .with_errors(vec![FieldError::new("handle", "is already used in this store")])
+                taken("handle-taken", "Another collection of this store uses this handle.", "handle")
             }
             Error::UnknownCategory(field) => {
                 Problem::validation(vec![FieldError::new(field, "names no category of this store")])

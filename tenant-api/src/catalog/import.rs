@@ -26,7 +26,7 @@ use super::{
     model::{check_attributes, Attributes, Handle, ProductId, ProductStatus, SearchLanguage, Sku, VariantId},
     Error,
 };
-use crate::inventory;
+use crate::{inventory, statements};
 
 /// Products written per statement: bounds the size of one statement's arrays.
 const CHUNK: usize = 5_000;
@@ -426,46 +426,35 @@ async fn write_chunk(
         }
     }
 
-    sqlx::query(
-        "insert into product (tenant_id, product_id, handle, title, description, status, attributes, \
-                              search_config, price_min) \
-         select $1, u.id, u.handle, u.title, u.description, u.status, u.attributes, $2::regconfig, u.price_min \
-         from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int8[]) \
-              as u(id, handle, title, description, status, attributes, price_min)",
-    )
-    .bind(tx.tenant_id())
-    .bind(language.as_str())
-    .bind(&product_ids)
-    .bind(&handles)
-    .bind(&titles)
-    .bind(&descriptions)
-    .bind(&statuses)
-    .bind(&attributes)
-    .bind(&price_mins)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into product (tenant_id, product_id, handle, title, description, status, attributes, \
+                                    search_config, price_min) \
+               select $1, u.id, u.handle, u.title, u.description, u.status, u.attributes, $2::regconfig, u.price_min \
+               from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int8[]) \
+                    as u(id, handle, title, description, status, attributes, price_min)";
+    let params =
+        (language.as_str(), &product_ids, &handles, &titles, &descriptions, &statuses, &attributes, &price_mins);
+    statements::execute(tx, sql, params).await?;
 
-    sqlx::query(
-        "insert into product_variant (tenant_id, variant_id, product_id, sku, title, price_amount, currency, \
-                                      compare_at_amount, weight_grams, barcode, position) \
-         select $1, u.id, u.product_id, u.sku, u.title, u.price, $2, u.compare_at, u.weight, u.barcode, u.position \
-         from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[], \
-                     $10::text[], $11::int4[]) \
-              as u(id, product_id, sku, title, price, compare_at, weight, barcode, position)",
-    )
-    .bind(tx.tenant_id())
-    .bind(currency.as_str())
-    .bind(&variant_ids)
-    .bind(&variant_products)
-    .bind(&skus)
-    .bind(&variant_titles)
-    .bind(&prices)
-    .bind(&compare_ats)
-    .bind(&weights)
-    .bind(&barcodes)
-    .bind(&positions)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into product_variant (tenant_id, variant_id, product_id, sku, title, price_amount, currency, \
+                                            compare_at_amount, weight_grams, barcode, position) \
+               select $1, u.id, u.product_id, u.sku, u.title, u.price, $2, u.compare_at, u.weight, u.barcode, \
+                      u.position \
+               from unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[], \
+                           $10::text[], $11::int4[]) \
+                    as u(id, product_id, sku, title, price, compare_at, weight, barcode, position)";
+    let params = (
+        currency.as_str(),
+        &variant_ids,
+        &variant_products,
+        &skus,
+        &variant_titles,
+        &prices,
+        &compare_ats,
+        &weights,
+        &barcodes,
+        &positions,
+    );
+    statements::execute(tx, sql, params).await?;
 
     inventory::service::create_levels(tx, &levels)
         .await

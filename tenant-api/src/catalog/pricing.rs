@@ -28,16 +28,11 @@ pub struct SaleVariant {
 #[tracing::instrument(skip_all, fields(variants = ids.len()))]
 pub async fn variants_for_sale(tx: &mut TenantTx, ids: &[VariantId]) -> anyhow::Result<Vec<SaleVariant>> {
     type Row = (VariantId, ProductId, String, String, String, i64, String, bool);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select v.variant_id, v.product_id, p.title, v.title, v.sku, v.price_amount, v.currency, \
-                p.status = 'active' \
-         from product_variant v join product p on p.tenant_id = v.tenant_id and p.product_id = v.product_id \
-         where v.tenant_id = $1 and v.variant_id = any($2)",
-    )
-    .bind(tx.tenant_id())
-    .bind(ids)
-    .fetch_all(&mut **tx)
-    .await?;
+    let sql = "select v.variant_id, v.product_id, p.title, v.title, v.sku, v.price_amount, v.currency, \
+                      p.status = 'active' \
+               from product_variant v join product p on p.tenant_id = v.tenant_id and p.product_id = v.product_id \
+               where v.tenant_id = $1 and v.variant_id = any($2)";
+    let rows: Vec<Row> = crate::statements::fetch_all(tx, sql, (ids,)).await?;
     rows.into_iter()
         .map(|(variant_id, product_id, product_title, variant_title, sku, amount, currency, on_sale)| {
             let currency = Currency::parse(currency.trim())

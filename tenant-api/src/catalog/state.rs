@@ -2,7 +2,8 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use platform::{db::Db, media::MediaStore, quotas::QuotaCache};
+use axum::extract::FromRef;
+use platform::{auth::Authenticator, db::Db, media::MediaStore, quotas::QuotaCache};
 
 use super::cache::StorefrontCache;
 
@@ -21,11 +22,21 @@ pub struct Parts {
     pub media: MediaStore,
     /// The plans' product quotas.
     pub quotas: QuotaCache,
+    /// Verifies staff credentials on `/admin` routes.
+    pub auth: Authenticator,
 }
 
 impl CatalogState {
     pub fn new(parts: Parts) -> Self {
         Self(Arc::new(parts))
+    }
+}
+
+/// For the staff extractor; cloned on `/admin` requests only (a storefront
+/// read takes no principal).
+impl FromRef<CatalogState> for Authenticator {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.auth.clone()
     }
 }
 

@@ -1,5 +1,7 @@
 use platform::problem::{FieldError, Problem};
 
+use crate::problems::{conflict_on, taken};
+
 /// Outcomes of checkout options a client handles differently.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,8 +28,11 @@ crate::error_problems! {
     internal: [],
     Error::NotFound => Problem::not_found("not-found", "No such item in this store."),
     Error::Invalid(errors) => Problem::validation(errors),
-    Error::TaxRateExists => Problem::conflict("tax-rate-exists", "This store has a rate for this country and region.")
-        .with_errors(vec![FieldError::new("region", "already has a rate")]),
-    Error::CodeTaken => Problem::conflict("code-taken", "This store has a discount code with this code.")
-        .with_errors(vec![FieldError::new("code", "is already used in this store")]),
+    Error::TaxRateExists => conflict_on(
+        "tax-rate-exists",
+        "This store has a rate for this country and region.",
+        "region",
+        "already has a rate",
+    ),
+    Error::CodeTaken => taken("code-taken", "This store has a discount code with this code.", "code"),
 }

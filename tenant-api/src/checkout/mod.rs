@@ -14,8 +14,10 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-/// What checkout options need: the store's database.
-#[derive(Clone)]
+/// What checkout options need: the store's database, and the staff
+/// credentials' verifier.
+#[derive(Clone, axum::extract::FromRef)]
 pub struct CheckoutState {
     pub db: platform::db::Db,
+    pub auth: platform::auth::Authenticator,
 }

@@ -11,6 +11,7 @@ use super::model::{
     Country, DiscountCode, DiscountCodeId, DiscountKind, NewDiscountCode, NewShippingMethod, NewTaxRate,
     ShippingMethod, ShippingMethodId, TaxRate, TaxRateId,
 };
+use crate::statements::{fetch_all, fetch_optional, write_one};
 
 fn currency(code: &str) -> anyhow::Result<Currency> {
     Currency::parse(code.trim()).ok_or_else(|| anyhow::anyhow!("stored currency {code:?} is not ISO 4217"))
@@ -94,13 +95,9 @@ pub async fn options_for(
 
 /// Every shipping method of the store.
 pub async fn list_shipping_methods(tx: &mut TenantTx) -> anyhow::Result<Vec<ShippingMethod>> {
-    let rows: Vec<ShippingRow> = sqlx::query_as(&format!(
-        "select {SHIPPING_COLUMNS} from shipping_method where tenant_id = $1 order by shipping_method_id"
-    ))
-    .bind(tx.tenant_id())
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.into_iter().map(shipping).collect()
+    let sql =
+        format!("select {SHIPPING_COLUMNS} from shipping_method where tenant_id = $1 order by shipping_method_id");
+    fetch_all(tx, &sql, ()).await?.into_iter().map(shipping).collect()
 }
 
 /// Adds a shipping method.
@@ -122,17 +119,13 @@ pub async fn insert_shipping_method(tx: &mut TenantTx, method: &NewShippingMetho
 
 /// Removes a shipping method; false when there was none.
 pub async fn delete_shipping_method(tx: &mut TenantTx, id: ShippingMethodId) -> sqlx::Result<bool> {
-    on_one(tx, "delete from shipping_method where tenant_id = $1 and shipping_method_id = $2", id).await
+    write_one(tx, "delete from shipping_method where tenant_id = $1 and shipping_method_id = $2", (id,)).await
 }
 
 /// Every tax rate of the store.
 pub async fn list_tax_rates(tx: &mut TenantTx) -> anyhow::Result<Vec<TaxRate>> {
-    let rows: Vec<TaxRow> =
-        sqlx::query_as(&format!("select {TAX_COLUMNS} from tax_rate where tenant_id = $1 order by country, region"))
-            .bind(tx.tenant_id())
-            .fetch_all(&mut **tx)
-            .await?;
-    rows.into_iter().map(tax).collect()
+    let sql = format!("select {TAX_COLUMNS} from tax_rate where tenant_id = $1 order by country, region");
+    fetch_all(tx, &sql, ()).await?.into_iter().map(tax).collect()
 }
 
 /// Adds a tax rate.
@@ -155,30 +148,20 @@ pub async fn insert_tax_rate(tx: &mut TenantTx, rate: &NewTaxRate) -> Result<Tax
 
 /// Removes a tax rate; false when there was none.
 pub async fn delete_tax_rate(tx: &mut TenantTx, id: TaxRateId) -> sqlx::Result<bool> {
-    on_one(tx, "delete from tax_rate where tenant_id = $1 and tax_rate_id = $2", id).await
+    write_one(tx, "delete from tax_rate where tenant_id = $1 and tax_rate_id = $2", (id,)).await
 }
 
 /// Every discount code of the store, newest first.
 pub async fn list_discount_codes(tx: &mut TenantTx) -> anyhow::Result<Vec<DiscountCode>> {
-    let rows: Vec<DiscountRow> = sqlx::query_as(&format!(
-        "select {DISCOUNT_COLUMNS} from discount_code where tenant_id = $1 order by discount_code_id desc"
-    ))
-    .bind(tx.tenant_id())
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.into_iter().map(discount).collect()
+    let sql =
+        format!("select {DISCOUNT_COLUMNS} from discount_code where tenant_id = $1 order by discount_code_id desc");
+    fetch_all(tx, &sql, ()).await?.into_iter().map(discount).collect()
 }
 
 /// A discount code by id.
 pub async fn find_discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> anyhow::Result<Option<DiscountCode>> {
-    let row: Option<DiscountRow> = sqlx::query_as(&format!(
-        "select {DISCOUNT_COLUMNS} from discount_code where tenant_id = $1 and discount_code_id = $2"
-    ))
-    .bind(tx.tenant_id())
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(discount).transpose()
+    let sql = format!("select {DISCOUNT_COLUMNS} from discount_code where tenant_id = $1 and discount_code_id = $2");
+    fetch_optional(tx, &sql, (id,)).await?.map(discount).transpose()
 }
 
 /// A discount code by what shoppers type.
@@ -224,7 +207,7 @@ pub fn discount_from_row(row: DiscountRow) -> anyhow::Result<DiscountCode> {
 
 /// Switches a code off; false when there was none.
 pub async fn deactivate_discount_code(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::Result<bool> {
-    on_one(tx, "update discount_code set active = false where tenant_id = $1 and discount_code_id = $2", id).await
+    write_one(tx, "update discount_code set active = false where tenant_id = $1 and discount_code_id = $2", (id,)).await
 }
 
 /// Redeems one use of a code, if it applies: a single conditional update, so
@@ -263,14 +246,4 @@ pub async fn unredeem_discount(tx: &mut TenantTx, id: DiscountCodeId) -> sqlx::R
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Runs a statement on one option of the store (`$1` the store, `$2` the
-/// option's id); whether it found the option.
-async fn on_one<Id>(tx: &mut TenantTx, sql: &str, id: Id) -> sqlx::Result<bool>
-where
-    Id: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
-{
-    let done = sqlx::query(sql).bind(tx.tenant_id()).bind(id).execute(&mut **tx).await?;
-    Ok(done.rows_affected() == 1)
 }

@@ -2,13 +2,12 @@
 //! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
 
 use axum::{
-    extract::{FromRef, Path},
+    extract::Path,
     http::StatusCode,
     routing::{delete, get},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ListResponse},
     money::Currency,
@@ -33,12 +32,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The checkout options' routes.
-pub fn router<S>() -> Router<S>
-where
-    CheckoutState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CheckoutState> {
     Router::new()
         .route("/admin/shipping-methods", get(list_shipping).post(create_shipping))
         .route("/admin/shipping-methods/{id}", delete(delete_shipping))

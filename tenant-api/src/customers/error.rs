@@ -1,6 +1,8 @@
 use axum::http::StatusCode;
 use platform::problem::{FieldError, Problem};
 
+use crate::problems::conflict_on;
+
 /// Outcomes of customer operations a client handles differently.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,8 +32,7 @@ crate::error_problems! {
     internal: [],
     Error::NotFound => Problem::not_found("customer-not-found", "No such customer in this store."),
     Error::Invalid(errors) => Problem::validation(errors),
-    Error::EmailTaken => Problem::conflict("email-taken", "A customer of this store uses this email.")
-        .with_errors(vec![FieldError::new("email", "is already registered in this store")]),
+    Error::EmailTaken => conflict_on("email-taken", "A customer of this store uses this email.", "email", "is already registered in this store"),
     Error::InvalidGrant => {
         Problem::new(StatusCode::UNAUTHORIZED, "invalid-grant", "Unauthorized", "The credentials are not valid.")
     },

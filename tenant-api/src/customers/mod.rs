@@ -12,21 +12,29 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-use platform::{auth::Signer, crypto::MasterKeys, db::Db};
+use axum::extract::FromRef;
+use platform::{
+    auth::{Authenticator, Signer},
+    crypto::MasterKeys,
+    db::Db,
+};
 
 use crate::cart::CartState;
 
 /// What shopper accounts need. Signing in adopts the shopper's guest cart,
 /// so the cart's state is part of it.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct CustomersState {
     pub db: Db,
     /// Signs shopper tokens (the platform's key, storefront audience).
     pub signer: Signer,
     /// Seals the reset tokens written to the outbox.
     pub master: MasterKeys,
+    #[from_ref(skip)]
     pub tokens: TokenTtls,
     pub cart: CartState,
+    /// Verifies shopper tokens and staff credentials.
+    pub auth: Authenticator,
 }
 
 /// Lifetimes of shopper tokens, in seconds.

@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use platform::{db::TenantTx, extract::Page};
 
 use super::model::{Address, AddressId, Customer, CustomerId, RefreshFamilyId, SavedAddress};
-use crate::checkout::model::Country;
+use crate::{
+    checkout::model::Country,
+    statements::{execute, fetch_optional, write_one},
+};
 
 type CustomerRow = (CustomerId, String, Option<String>, Option<String>, DateTime<Utc>);
 const CUSTOMER_COLUMNS: &str = "customer_id, email, first_name, last_name, created_at";
@@ -39,25 +42,17 @@ pub async fn insert_customer(
 /// A customer and their password hash, by email (ignoring case).
 pub async fn find_by_email(tx: &mut TenantTx, email: &str) -> sqlx::Result<Option<(Customer, String)>> {
     type Row = (CustomerId, String, Option<String>, Option<String>, DateTime<Utc>, String);
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let sql = format!(
         "select {CUSTOMER_COLUMNS}, password_hash from customer where tenant_id = $1 and lower(email) = lower($2)"
-    ))
-    .bind(tx.tenant_id())
-    .bind(email)
-    .fetch_optional(&mut **tx)
-    .await?;
+    );
+    let row: Option<Row> = fetch_optional(tx, &sql, (email,)).await?;
     Ok(row.map(|(id, email, first, last, created, hash)| (customer((id, email, first, last, created)), hash)))
 }
 
 /// A customer by id.
 pub async fn find_by_id(tx: &mut TenantTx, id: CustomerId) -> sqlx::Result<Option<Customer>> {
-    let row: Option<CustomerRow> =
-        sqlx::query_as(&format!("select {CUSTOMER_COLUMNS} from customer where tenant_id = $1 and customer_id = $2"))
-            .bind(tx.tenant_id())
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.map(customer))
+    let sql = format!("select {CUSTOMER_COLUMNS} from customer where tenant_id = $1 and customer_id = $2");
+    Ok(fetch_optional(tx, &sql, (id,)).await?.map(customer))
 }
 
 /// Changes the name parts given; `None` leaves a part as it is.
@@ -85,12 +80,8 @@ pub async fn update_names(
 
 /// Replaces a customer's password hash.
 pub async fn set_password(tx: &mut TenantTx, id: CustomerId, hash: &str) -> sqlx::Result<()> {
-    sqlx::query("update customer set password_hash = $3, updated_at = now() where tenant_id = $1 and customer_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .bind(hash)
-        .execute(&mut **tx)
-        .await?;
+    let sql = "update customer set password_hash = $3, updated_at = now() where tenant_id = $1 and customer_id = $2";
+    execute(tx, sql, (id, hash)).await?;
     Ok(())
 }
 
@@ -176,14 +167,8 @@ pub async fn list_addresses(tx: &mut TenantTx, customer: CustomerId) -> anyhow::
 
 /// Deletes one of a customer's addresses; false when there was none.
 pub async fn delete_address(tx: &mut TenantTx, customer: CustomerId, id: AddressId) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("delete from customer_address where tenant_id = $1 and customer_id = $2 and address_id = $3")
-            .bind(tx.tenant_id())
-            .bind(customer)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "delete from customer_address where tenant_id = $1 and customer_id = $2 and address_id = $3";
+    write_one(tx, sql, (customer, id)).await
 }
 
 /// Stores a refresh token (hashed).
@@ -194,17 +179,9 @@ pub async fn insert_refresh_token(
     customer: CustomerId,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into customer_refresh_token (tenant_id, token_hash, family_id, customer_id, expires_at) \
-         values ($1, $2, $3, $4, $5)",
-    )
-    .bind(tx.tenant_id())
-    .bind(hash)
-    .bind(family)
-    .bind(customer)
-    .bind(expires_at)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into customer_refresh_token (tenant_id, token_hash, family_id, customer_id, expires_at) \
+               values ($1, $2, $3, $4, $5)";
+    execute(tx, sql, (hash, family, customer, expires_at)).await?;
     Ok(())
 }
 
@@ -244,27 +221,17 @@ pub async fn use_refresh_token(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<O
 
 /// Revokes every token of a family (a used token came back: assume theft).
 pub async fn revoke_family(tx: &mut TenantTx, family: RefreshFamilyId) -> sqlx::Result<()> {
-    sqlx::query(
-        "update customer_refresh_token set revoked_at = now() \
-         where tenant_id = $1 and family_id = $2 and revoked_at is null",
-    )
-    .bind(tx.tenant_id())
-    .bind(family)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "update customer_refresh_token set revoked_at = now() \
+               where tenant_id = $1 and family_id = $2 and revoked_at is null";
+    execute(tx, sql, (family,)).await?;
     Ok(())
 }
 
 /// Revokes every refresh token of a customer (password changed).
 pub async fn revoke_all(tx: &mut TenantTx, customer: CustomerId) -> sqlx::Result<()> {
-    sqlx::query(
-        "update customer_refresh_token set revoked_at = now() \
-         where tenant_id = $1 and customer_id = $2 and revoked_at is null",
-    )
-    .bind(tx.tenant_id())
-    .bind(customer)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "update customer_refresh_token set revoked_at = now() \
+               where tenant_id = $1 and customer_id = $2 and revoked_at is null";
+    execute(tx, sql, (customer,)).await?;
     Ok(())
 }
 
@@ -275,27 +242,16 @@ pub async fn insert_reset(
     customer: CustomerId,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into customer_password_reset (tenant_id, token_hash, customer_id, expires_at) values ($1, $2, $3, $4)",
-    )
-    .bind(tx.tenant_id())
-    .bind(hash)
-    .bind(customer)
-    .bind(expires_at)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into customer_password_reset (tenant_id, token_hash, customer_id, expires_at) \
+               values ($1, $2, $3, $4)";
+    execute(tx, sql, (hash, customer, expires_at)).await?;
     Ok(())
 }
 
 /// Uses a reset token: only an unused, unexpired one matches, once.
 pub async fn use_reset(tx: &mut TenantTx, hash: &[u8]) -> sqlx::Result<Option<CustomerId>> {
-    sqlx::query_scalar(
-        "update customer_password_reset set used_at = now() \
-         where tenant_id = $1 and token_hash = $2 and used_at is null and expires_at > now() \
-         returning customer_id",
-    )
-    .bind(tx.tenant_id())
-    .bind(hash)
-    .fetch_optional(&mut **tx)
-    .await
+    let sql = "update customer_password_reset set used_at = now() \
+               where tenant_id = $1 and token_hash = $2 and used_at is null and expires_at > now() \
+               returning customer_id";
+    Ok(fetch_optional(tx, sql, (hash,)).await?.map(|(customer,)| customer))
 }

@@ -2,13 +2,12 @@
 //! customer lists for staff under `/admin/customers`.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{delete, get, post},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     db::TenantTx,
     extract::{ApiJson, ApiQuery, ListResponse, Page},
     problem::{FieldError, Problem},
@@ -23,7 +22,7 @@ use super::{
 use crate::{
     callers::{SignedIn, Staff},
     cart::model::CartId,
-    wire::{timestamp, AddressDto},
+    wire::{nullable, timestamp, AddressDto},
 };
 
 mod openapi;
@@ -31,12 +30,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The customers' routes.
-pub fn router<S>() -> Router<S>
-where
-    CustomersState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CustomersState> {
     Router::new()
         .route("/store/customers", post(register))
         .route("/store/auth/token", post(token))
@@ -204,19 +198,10 @@ fn gone(error: Error) -> Problem {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateMeRequest {
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     first_name: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "nullable")]
     last_name: Option<Option<String>>,
-}
-
-/// Tells "absent" (keep) from `null` (clear).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 /// `PATCH /store/customers/me`: names.

@@ -1,5 +1,7 @@
 use platform::problem::{FieldError, Problem};
 
+use crate::problems::conflict_on;
+
 /// Outcomes of inventory operations that a client handles differently.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,10 +32,12 @@ impl From<Error> for Problem {
         match error {
             Error::VariantNotFound => Problem::not_found("variant-not-found", "No such variant in this store."),
             Error::InvalidOnHand(message) => Problem::validation(vec![FieldError::new("on_hand", message)]),
-            Error::BelowReserved => {
-                Problem::conflict("below-reserved", "on_hand cannot drop below the units reserved by checkouts.")
-                    .with_errors(vec![FieldError::new("on_hand", "is below the reserved quantity")])
-            }
+            Error::BelowReserved => conflict_on(
+                "below-reserved",
+                "on_hand cannot drop below the units reserved by checkouts.",
+                "on_hand",
+                "is below the reserved quantity",
+            ),
             Error::Internal(cause) => Problem::internal(cause),
         }
     }

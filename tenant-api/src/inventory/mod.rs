@@ -14,8 +14,10 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-/// What inventory's handlers need: the database (a clone is two atomic increments).
-#[derive(Clone)]
+/// What inventory's handlers need: the database, and the staff credentials'
+/// verifier.
+#[derive(Clone, axum::extract::FromRef)]
 pub struct InventoryState {
     pub db: platform::db::Db,
+    pub auth: platform::auth::Authenticator,
 }

@@ -3,29 +3,22 @@
 use platform::db::TenantTx;
 
 use super::model::StockLevel;
-use crate::catalog::model::VariantId;
+use crate::{
+    catalog::model::VariantId,
+    statements::{execute, fetch_optional},
+};
 
 /// Creates stock levels for new variants (one statement for any number).
 pub async fn insert_levels(tx: &mut TenantTx, variants: &[VariantId], on_hand: &[i32]) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into inventory_level (tenant_id, variant_id, on_hand) \
-         select $1, v, n from unnest($2::uuid[], $3::int[]) as u(v, n)",
-    )
-    .bind(tx.tenant_id())
-    .bind(variants)
-    .bind(on_hand)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into inventory_level (tenant_id, variant_id, on_hand) \
+               select $1, v, n from unnest($2::uuid[], $3::int[]) as u(v, n)";
+    execute(tx, sql, (variants, on_hand)).await?;
     Ok(())
 }
 
 pub async fn find_level(tx: &mut TenantTx, variant: VariantId) -> anyhow::Result<Option<StockLevel>> {
-    let row: Option<(i32, i32)> =
-        sqlx::query_as("select on_hand, reserved from inventory_level where tenant_id = $1 and variant_id = $2")
-            .bind(tx.tenant_id())
-            .bind(variant)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let sql = "select on_hand, reserved from inventory_level where tenant_id = $1 and variant_id = $2";
+    let row: Option<(i32, i32)> = fetch_optional(tx, sql, (variant,)).await?;
     Ok(row.map(|(on_hand, reserved)| StockLevel { variant_id: variant, on_hand, reserved }))
 }
 
@@ -35,14 +28,8 @@ pub async fn set_on_hand(
     variant: VariantId,
     on_hand: i32,
 ) -> Result<Option<StockLevel>, sqlx::Error> {
-    let row: Option<(i32, i32)> = sqlx::query_as(
-        "update inventory_level set on_hand = $3, updated_at = now() \
-         where tenant_id = $1 and variant_id = $2 returning on_hand, reserved",
-    )
-    .bind(tx.tenant_id())
-    .bind(variant)
-    .bind(on_hand)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let sql = "update inventory_level set on_hand = $3, updated_at = now() \
+               where tenant_id = $1 and variant_id = $2 returning on_hand, reserved";
+    let row: Option<(i32, i32)> = fetch_optional(tx, sql, (variant, on_hand)).await?;
     Ok(row.map(|(on_hand, reserved)| StockLevel { variant_id: variant, on_hand, reserved }))
 }

@@ -1,12 +1,12 @@
 //! Inventory HTTP: stock levels under `/admin/inventory`.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     routing::get,
     Json, Router,
 };
 use platform::{
-    auth::{Authenticator, StaffPrincipal},
+    auth::StaffPrincipal,
     problem::{ApiJson, Problem},
     tenancy::TenantCtx,
 };
@@ -20,12 +20,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// The inventory context's routes.
-pub fn router<S>() -> Router<S>
-where
-    InventoryState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<InventoryState> {
     Router::new().route("/admin/inventory/{variant_id}", get(get_level).put(put_level))
 }
 

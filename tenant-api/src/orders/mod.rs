@@ -15,14 +15,15 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-use platform::db::Db;
+use axum::extract::FromRef;
+use platform::{auth::Authenticator, db::Db};
 
 use crate::{cart::CartState, payments::PaymentsState};
 
 /// What checkout and order handling need. The saga reads the cart and charges
 /// through the store's provider, so the cart's and payments' states are part
 /// of it.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct OrdersState {
     pub db: Db,
     /// `Idempotency-Key` records.
@@ -30,7 +31,11 @@ pub struct OrdersState {
     pub cart: CartState,
     pub payments: PaymentsState,
     /// How long checkout holds stock for an order awaiting payment.
+    #[from_ref(skip)]
     pub reservation_ttl_secs: u64,
     /// How long an in-flight `Idempotency-Key` blocks a retry from taking over.
+    #[from_ref(skip)]
     pub idempotency_lease_secs: u64,
+    /// Verifies shopper tokens and staff credentials.
+    pub auth: Authenticator,
 }

@@ -16,6 +16,7 @@ use crate::{
     catalog::model::{ProductId, VariantId},
     checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
     customers::model::{Address, CustomerId},
+    statements::fetch_optional,
     wire::AddressDto,
 };
 
@@ -278,14 +279,8 @@ impl TryFrom<OrderRow> for Order {
 
 /// An order with its lines, in one query.
 pub async fn find_order(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!(
-        "select {ORDER_COLUMNS} from sales_order o where o.tenant_id = $1 and o.order_id = $2"
-    ))
-    .bind(tx.tenant_id())
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(Order::try_from).transpose()
+    let sql = format!("select {ORDER_COLUMNS} from sales_order o where o.tenant_id = $1 and o.order_id = $2");
+    fetch_optional::<OrderRow>(tx, &sql, (id,)).await?.map(Order::try_from).transpose()
 }
 
 /// Orders newest first, with their lines, in one query.

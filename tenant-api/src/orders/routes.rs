@@ -2,14 +2,13 @@
 //! under `/admin/orders`.
 
 use axum::{
-    extract::{FromRef, Path},
+    extract::Path,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use platform::{
-    auth::Authenticator,
     extract::{ApiJson, ApiQuery, ListResponse, OptionalJson, Page},
     money::Money,
     problem::{parse_json, FieldError, Problem, PROBLEM_JSON},
@@ -28,7 +27,7 @@ use crate::{
     cart::model::CartId,
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
-    payments::{model::Payment, payments_for_order, PaymentsState, ProviderKind},
+    payments::{model::Payment, payments_for_order, ProviderKind},
     wire::{timestamp, AddressDto, MoneyDto},
 };
 
@@ -36,14 +35,9 @@ mod openapi;
 
 pub(crate) use openapi::doc;
 
-/// The orders' routes, with Stripe's webhooks (they settle checkouts).
-pub fn router<S>() -> Router<S>
-where
-    OrdersState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    PaymentsState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+/// The orders' routes. Stripe's webhooks, which settle checkouts, are
+/// payments' routes: `Context::Orders` mounts both.
+pub fn router() -> Router<OrdersState> {
     Router::new()
         .route("/store/carts/{id}/checkout", post(checkout))
         .route("/store/orders", get(my_orders))
@@ -56,8 +50,6 @@ where
         .route("/admin/orders/{id}/cancel", post(admin_cancel))
         .route("/admin/orders/{id}/refund", post(admin_refund))
         .route("/admin/orders/{id}/refunds", post(admin_refund))
-        // Stripe's webhooks settle checkouts: mounted wherever checkout is.
-        .merge(crate::payments::router())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -11,7 +11,10 @@ use super::{
     provider::{Charge, Refund},
     ProviderKind,
 };
-use crate::orders::model::OrderId;
+use crate::{
+    orders::model::OrderId,
+    statements::{fetch_all, fetch_optional, write_one},
+};
 
 fn status(stored: &str) -> anyhow::Result<PaymentStatus> {
     PaymentStatus::parse(stored).ok_or_else(|| anyhow::anyhow!("stored payment status {stored:?} is unknown"))
@@ -103,26 +106,17 @@ pub async fn record_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Re
     if done.unwrap_or(0) > 0 {
         return Ok(Ok(()));
     }
-    let charged: Option<bool> =
-        sqlx::query_scalar("select status = 'succeeded' from payment where tenant_id = $1 and order_id = $2")
-            .bind(tx.tenant_id())
-            .bind(refund.order)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(Err(if charged == Some(true) { RefundRefusal::ExceedsCharge } else { RefundRefusal::NotCharged }))
+    let sql = "select status = 'succeeded' from payment where tenant_id = $1 and order_id = $2";
+    let charged: Option<(bool,)> = fetch_optional(tx, sql, (refund.order,)).await?;
+    Ok(Err(if charged == Some((true,)) { RefundRefusal::ExceedsCharge } else { RefundRefusal::NotCharged }))
 }
 
 /// Every charge recorded for an order (zero or one with the test provider).
 pub async fn payments_for_order(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Vec<Payment>> {
     type Row = (PaymentId, String, String, i64, String, i64, Option<String>, DateTime<Utc>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select payment_id, provider, status, amount, currency, refunded_amount, failure_code, created_at \
-         from payment where tenant_id = $1 and order_id = $2 order by created_at",
-    )
-    .bind(tx.tenant_id())
-    .bind(order)
-    .fetch_all(&mut **tx)
-    .await?;
+    let sql = "select payment_id, provider, status, amount, currency, refunded_amount, failure_code, created_at \
+               from payment where tenant_id = $1 and order_id = $2 order by created_at";
+    let rows: Vec<Row> = fetch_all(tx, sql, (order,)).await?;
     rows.into_iter()
         .map(|(id, provider, stored, amount, currency, refunded, failure_code, created_at)| {
             let currency = Currency::parse(currency.trim()).ok_or_else(|| anyhow::anyhow!("bad stored currency"))?;
@@ -237,27 +231,13 @@ pub async fn settle_stripe_charge(
 
 /// The order whose Stripe charge is `intent`, in this store only.
 pub async fn order_of_intent(tx: &mut TenantTx, intent: &str) -> anyhow::Result<Option<OrderId>> {
-    Ok(sqlx::query_scalar(
-        "select order_id from payment where tenant_id = $1 and provider = 'stripe' and provider_payment_id = $2",
-    )
-    .bind(tx.tenant_id())
-    .bind(intent)
-    .fetch_optional(&mut **tx)
-    .await?)
+    let sql = "select order_id from payment where tenant_id = $1 and provider = 'stripe' and provider_payment_id = $2";
+    Ok(fetch_optional(tx, sql, (intent,)).await?.map(|(order,)| order))
 }
 
 /// Records a webhook event as processed; `false` when it was already (a duplicate delivery).
 pub async fn record_stripe_event(tx: &mut TenantTx, event: &StripeEvent) -> anyhow::Result<bool> {
-    let inserted = sqlx::query(
-        "insert into stripe_event (tenant_id, event_id, event_type, object_id) values ($1, $2, $3, $4) \
-         on conflict (tenant_id, event_id) do nothing",
-    )
-    .bind(tx.tenant_id())
-    .bind(&event.id)
-    .bind(&event.kind)
-    .bind(event.object_id.as_deref())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    let sql = "insert into stripe_event (tenant_id, event_id, event_type, object_id) values ($1, $2, $3, $4) \
+               on conflict (tenant_id, event_id) do nothing";
+    Ok(write_one(tx, sql, (&event.id, &event.kind, event.object_id.as_deref())).await?)
 }

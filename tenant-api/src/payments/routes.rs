@@ -1,12 +1,6 @@
 //! Payments HTTP: `POST /webhooks/stripe` on the store's host.
 
-use axum::{
-    body::Bytes,
-    extract::{FromRef, State},
-    http::HeaderMap,
-    routing::post,
-    Json, Router,
-};
+use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Json, Router};
 use platform::{problem::Problem, tenancy::TenantCtx};
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +14,7 @@ mod openapi;
 pub(crate) use openapi::doc;
 
 /// Payments' routes.
-pub fn router<S>() -> Router<S>
-where
-    PaymentsState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<PaymentsState> {
     Router::new().route("/webhooks/stripe", post(stripe_webhook))
 }
 

@@ -2,8 +2,8 @@
 
 use platform::db::TenantTx;
 
-use super::statements::one_row;
 use crate::catalog::model::{Category, CategoryId, CategoryPatch, NewCategory};
+use crate::statements::{one_row, write_one};
 
 #[derive(sqlx::FromRow)]
 struct CategoryRow {
@@ -113,7 +113,5 @@ pub async fn update_category(tx: &mut TenantTx, id: CategoryId, patch: &Category
 /// Deletes a category; false when there is none. One with children violates
 /// `category_parent_fkey`.
 pub async fn delete_category(tx: &mut TenantTx, id: CategoryId) -> Result<bool, sqlx::Error> {
-    let query =
-        sqlx::query("delete from category where tenant_id = $1 and category_id = $2").bind(tx.tenant_id()).bind(id);
-    one_row(tx, query).await
+    write_one(tx, "delete from category where tenant_id = $1 and category_id = $2", (id,)).await
 }

@@ -2,8 +2,8 @@
 
 use platform::db::TenantTx;
 
-use super::statements::{one_row, relink};
 use crate::catalog::model::{Collection, CollectionId, IdOrHandle, NewCollection, ProductId};
+use crate::statements::{one_row, relink, write_one};
 
 #[derive(sqlx::FromRow)]
 struct CollectionRow {
@@ -135,7 +135,5 @@ pub async fn replace_collection_products(
 
 /// Deletes a collection; false when there is none.
 pub async fn delete_collection(tx: &mut TenantTx, id: CollectionId) -> Result<bool, sqlx::Error> {
-    let query =
-        sqlx::query("delete from collection where tenant_id = $1 and collection_id = $2").bind(tx.tenant_id()).bind(id);
-    one_row(tx, query).await
+    write_one(tx, "delete from collection where tenant_id = $1 and collection_id = $2", (id,)).await
 }

@@ -2,8 +2,8 @@
 
 use platform::db::TenantTx;
 
-use super::statements::one_row_of_product;
 use crate::catalog::model::{Media, MediaId, MediaStatus, ProductId};
+use crate::statements::{execute, write_one};
 
 /// Records a media object of a product, pending its upload.
 #[allow(clippy::too_many_arguments)]
@@ -16,20 +16,10 @@ pub async fn insert_media(
     byte_size: i64,
     alt: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into product_media (tenant_id, media_id, product_id, storage_key, content_type, byte_size, alt, position) \
-         values ($1, $2, $3, $4, $5, $6, $7, \
-                 (select coalesce(max(position) + 1, 0) from product_media where tenant_id = $1 and product_id = $3))",
-    )
-    .bind(tx.tenant_id())
-    .bind(id)
-    .bind(product)
-    .bind(key)
-    .bind(content_type)
-    .bind(byte_size)
-    .bind(alt)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into product_media (tenant_id, media_id, product_id, storage_key, content_type, byte_size, alt, position) \
+               values ($1, $2, $3, $4, $5, $6, $7, \
+                       (select coalesce(max(position) + 1, 0) from product_media where tenant_id = $1 and product_id = $3))";
+    execute(tx, sql, (id, product, key, content_type, byte_size, alt)).await?;
     Ok(())
 }
 
@@ -60,32 +50,18 @@ pub async fn find_media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> a
 
 /// Marks a media object ready by its storage key (local uploads know only the key).
 pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("update product_media set status = 'ready' where tenant_id = $1 and storage_key = $2")
-        .bind(tx.tenant_id())
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    Ok(result.rows_affected() > 0)
+    let sql = "update product_media set status = 'ready' where tenant_id = $1 and storage_key = $2";
+    Ok(execute(tx, sql, (key,)).await? > 0)
 }
 
 /// Marks a media object ready.
 pub async fn mark_media_ready(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<bool, sqlx::Error> {
-    one_row_of_product(
-        tx,
-        "update product_media set status = 'ready' where tenant_id = $1 and product_id = $2 and media_id = $3",
-        product,
-        id,
-    )
-    .await
+    let sql = "update product_media set status = 'ready' where tenant_id = $1 and product_id = $2 and media_id = $3";
+    write_one(tx, sql, (product, id)).await
 }
 
 /// Deletes a media object's row; false when there is none.
 pub async fn delete_media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> Result<bool, sqlx::Error> {
-    one_row_of_product(
-        tx,
-        "delete from product_media where tenant_id = $1 and product_id = $2 and media_id = $3",
-        product,
-        id,
-    )
-    .await
+    let sql = "delete from product_media where tenant_id = $1 and product_id = $2 and media_id = $3";
+    write_one(tx, sql, (product, id)).await
 }

@@ -6,7 +6,6 @@ mod categories;
 mod collections;
 mod media;
 mod products;
-mod statements;
 mod storefront;
 mod variants;
 

@@ -11,11 +11,11 @@ use platform::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::statements::{one_row, relink};
 use crate::catalog::model::{
     CategoryId, Media, MediaId, MediaStatus, NewProduct, Product, ProductId, ProductOption, ProductPatch,
     ProductStatus, SearchLanguage, Variant, VariantId,
 };
+use crate::statements::{one_row, relink, scalar, write_one};
 
 /// A product row with its variants, options, categories and media aggregated in
 /// the same query, so a page of products costs one round trip.
@@ -180,11 +180,7 @@ pub async fn list_products_any_status(
 
 /// Whether the product exists (any status).
 pub async fn product_exists(tx: &mut TenantTx, id: ProductId) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("select exists(select 1 from product where tenant_id = $1 and product_id = $2)")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(scalar(tx, "select exists(select 1 from product where tenant_id = $1 and product_id = $2)", (id,)).await?)
 }
 
 /// Serializes the store's product-creating transactions until commit, so two
@@ -199,10 +195,7 @@ pub async fn lock_product_count(tx: &mut TenantTx) -> anyhow::Result<()> {
 
 /// How many products the store has, in any status.
 pub async fn count_products(tx: &mut TenantTx) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("select count(*) from product where tenant_id = $1")
-        .bind(tx.tenant_id())
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(scalar(tx, "select count(*) from product where tenant_id = $1", ()).await?)
 }
 
 /// Inserts a product row.
@@ -275,9 +268,7 @@ pub async fn touch_product(tx: &mut TenantTx, id: ProductId) -> Result<(), sqlx:
 
 /// Deletes a product and everything that hangs off it; false when there is none.
 pub async fn delete_product(tx: &mut TenantTx, id: ProductId) -> Result<bool, sqlx::Error> {
-    let query =
-        sqlx::query("delete from product where tenant_id = $1 and product_id = $2").bind(tx.tenant_id()).bind(id);
-    one_row(tx, query).await
+    write_one(tx, "delete from product where tenant_id = $1 and product_id = $2", (id,)).await
 }
 
 /// Replaces a product's options.

@@ -308,18 +308,11 @@ pub async fn facets(
 pub async fn suggest(tx: &mut TenantTx, prefix: &str, limit: i64) -> anyhow::Result<Vec<Suggestion>> {
     set_trigram_threshold(tx).await?;
     let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let rows: Vec<(ProductId, String, String)> = sqlx::query_as(
-        "select product_id, handle, title from product p \
-         where p.tenant_id = $1 and p.status = 'active' and ($2 <% p.title or p.title ilike $3) \
-         order by (p.title ilike $3) desc, word_similarity($2, p.title) desc, p.title, p.product_id \
-         limit $4",
-    )
-    .bind(tx.tenant_id())
-    .bind(prefix)
-    .bind(like)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await?;
+    let sql = "select product_id, handle, title from product p \
+               where p.tenant_id = $1 and p.status = 'active' and ($2 <% p.title or p.title ilike $3) \
+               order by (p.title ilike $3) desc, word_similarity($2, p.title) desc, p.title, p.product_id \
+               limit $4";
+    let rows: Vec<(ProductId, String, String)> = crate::statements::fetch_all(tx, sql, (prefix, like, limit)).await?;
     Ok(rows.into_iter().map(|(id, handle, title)| Suggestion { id, handle, title }).collect())
 }
 

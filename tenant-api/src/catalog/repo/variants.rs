@@ -3,8 +3,8 @@
 use platform::db::TenantTx;
 use sqlx::types::Json;
 
-use super::statements::{one_row, one_row_of_product};
 use crate::catalog::model::{NewVariant, ProductId, VariantId, VariantPatch};
+use crate::statements::{fetch_optional, one_row, scalar, write_one};
 
 /// Inserts a variant.
 #[tracing::instrument(skip_all, fields(variant_id = %id))]
@@ -39,13 +39,8 @@ pub async fn insert_variant(
 
 /// The next free variant position of a product.
 pub async fn next_variant_position(tx: &mut TenantTx, product: ProductId) -> anyhow::Result<i32> {
-    Ok(sqlx::query_scalar(
-        "select coalesce(max(position) + 1, 0) from product_variant where tenant_id = $1 and product_id = $2",
-    )
-    .bind(tx.tenant_id())
-    .bind(product)
-    .fetch_one(&mut **tx)
-    .await?)
+    let sql = "select coalesce(max(position) + 1, 0) from product_variant where tenant_id = $1 and product_id = $2";
+    Ok(scalar(tx, sql, (product,)).await?)
 }
 
 /// Applies a patch to a variant of a product; false when there is none.
@@ -87,33 +82,18 @@ pub async fn variant_prices(
     product: ProductId,
     id: VariantId,
 ) -> anyhow::Result<Option<(i64, Option<i64>)>> {
-    Ok(sqlx::query_as(
-        "select price_amount, compare_at_amount from product_variant \
-         where tenant_id = $1 and product_id = $2 and variant_id = $3",
-    )
-    .bind(tx.tenant_id())
-    .bind(product)
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?)
+    let sql = "select price_amount, compare_at_amount from product_variant \
+               where tenant_id = $1 and product_id = $2 and variant_id = $3";
+    Ok(fetch_optional(tx, sql, (product, id)).await?)
 }
 
 /// Deletes a variant of a product; false when there is none.
 pub async fn delete_variant(tx: &mut TenantTx, product: ProductId, id: VariantId) -> Result<bool, sqlx::Error> {
-    one_row_of_product(
-        tx,
-        "delete from product_variant where tenant_id = $1 and product_id = $2 and variant_id = $3",
-        product,
-        id,
-    )
-    .await
+    let sql = "delete from product_variant where tenant_id = $1 and product_id = $2 and variant_id = $3";
+    write_one(tx, sql, (product, id)).await
 }
 
 /// How many variants a product has.
 pub async fn count_variants(tx: &mut TenantTx, product: ProductId) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("select count(*) from product_variant where tenant_id = $1 and product_id = $2")
-        .bind(tx.tenant_id())
-        .bind(product)
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(scalar(tx, "select count(*) from product_variant where tenant_id = $1 and product_id = $2", (product,)).await?)
 }

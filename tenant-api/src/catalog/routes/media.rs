@@ -75,7 +75,7 @@ pub(super) async fn create_upload(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>), Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let (state, tenant) = (&staff.state, &staff.tenant);
     let product = ProductId::parse(&product).ok_or(Error::ProductNotFound)?;
     let mut errors = Vec::new();
@@ -129,7 +129,7 @@ pub(super) async fn complete_upload(
     staff: Staff,
     Path(path): Path<(String, String)>,
 ) -> Result<Json<MediaResponse>, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let (product, media) = media_path(path)?;
     let (state, tenant) = (&staff.state, &staff.tenant);
     let media = staff
@@ -148,7 +148,7 @@ pub(super) async fn complete_upload(
 
 /// `DELETE /admin/products/{id}/media/{media_id}`.
 pub(super) async fn delete_media(staff: Staff, Path(path): Path<(String, String)>) -> Result<StatusCode, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let (product, media) = media_path(path)?;
     staff.delete(async |tx| service::delete_media(tx, product, media).await).await
 }

@@ -10,14 +10,13 @@ mod store;
 pub(crate) use openapi::doc;
 
 use axum::{
-    extract::{DefaultBodyLimit, FromRef},
+    extract::DefaultBodyLimit,
     http::HeaderMap,
     routing::{get, patch, post, put},
     Router,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use platform::{
-    auth::Authenticator,
     extract::{decode_cursor, parse_limit, Page},
     problem::Problem,
 };
@@ -35,12 +34,7 @@ const IMPORT_BODY_LIMIT: usize = 128 * 1024 * 1024;
 pub(crate) const LOCAL_UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 
 /// The catalog's routes.
-pub fn router<S>() -> Router<S>
-where
-    CatalogState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<CatalogState> {
     use admin::{categories, collections, import, products, variants};
     Router::new()
         .route("/store/products", get(store::list_products))

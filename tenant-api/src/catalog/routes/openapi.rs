@@ -44,6 +44,8 @@ trait Shapes {
     fn updates<B: ToSchema, R: ToSchema>(self, answer: &str, conflict: &str) -> Self;
     /// 204, or 404.
     fn deletes(self) -> Self;
+    /// 204, or 404, or 409 (`conflict`: what keeps it).
+    fn deletes_unless(self, conflict: &str) -> Self;
 }
 
 impl Shapes for Endpoint {
@@ -69,6 +71,10 @@ impl Shapes for Endpoint {
 
     fn deletes(self) -> Self {
         self.empty(204, "Deleted.").problems(&[NOT_FOUND])
+    }
+
+    fn deletes_unless(self, conflict: &str) -> Self {
+        self.deletes().problems(&[(409, conflict)])
     }
 }
 
@@ -129,8 +135,7 @@ pub(crate) fn doc() -> OpenApi {
         admin(patch("/admin/products/{product_id}/variants/{variant_id}", "Change a variant's given fields"))
             .updates::<UpdateVariantRequest, ProductResponse>("The product.", "`sku-taken`."),
         admin(delete("/admin/products/{product_id}/variants/{variant_id}", "Delete a variant"))
-            .deletes()
-            .problems(&[(409, "A product keeps at least one variant.")]),
+            .deletes_unless("A product keeps at least one variant."),
         admin(post("/admin/products/{product_id}/media", "Ask for an upload URL for a product image"))
             .describe("`PUT` the bytes to `upload.url` with `upload.headers`, then call `…/complete`.")
             .writes::<CreateUploadRequest, CreateUploadResponse>(201, "The pending media and where to upload it.")
@@ -145,8 +150,7 @@ pub(crate) fn doc() -> OpenApi {
         admin(patch("/admin/categories/{category_id}", "Rename, re-handle or move a category"))
             .updates::<UpdateCategoryRequest, CategoryResponse>("The category.", "`handle-taken`."),
         admin(delete("/admin/categories/{category_id}", "Delete a category without children"))
-            .deletes()
-            .problems(&[(409, "The category has children.")]),
+            .deletes_unless("The category has children."),
         admin(post("/admin/collections", "Create a collection"))
             .creates::<CollectionRequest, CollectionResponse>("Created.", "`handle-taken`."),
         admin(get("/admin/collections", "List collections")).lists::<CollectionResponse>(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::{
-    extract::{FromRef, FromRequestParts, OriginalUri, Path, Query},
+    extract::{FromRequestParts, OriginalUri, Path, Query},
     http::request::Parts,
     response::Response,
 };
@@ -39,17 +39,13 @@ pub(super) struct StoreRead {
     uri: OriginalUri,
 }
 
-impl<S> FromRequestParts<S> for StoreRead
-where
-    CatalogState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<CatalogState> for StoreRead {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &CatalogState) -> Result<Self, Problem> {
         let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
         let Ok(uri) = OriginalUri::from_request_parts(parts, state).await;
-        Ok(Self { state: CatalogState::from_ref(state), tenant, uri })
+        Ok(Self { state: state.clone(), tenant, uri })
     }
 }
 

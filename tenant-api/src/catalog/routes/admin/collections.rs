@@ -39,7 +39,7 @@ pub(crate) async fn create_collection(
     staff: Staff,
     ApiJson(body): ApiJson<CollectionRequest>,
 ) -> Result<(StatusCode, Json<CollectionResponse>), Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let collection = parse_collection(body)?;
     let collection = staff.write(async |tx| service::create_collection(tx, collection).await).await?;
     Ok((StatusCode::CREATED, Json(collection.into())))
@@ -50,7 +50,7 @@ pub(crate) async fn list_collections(
     staff: Staff,
     params: Result<ApiQuery<AdminListParams>, Problem>,
 ) -> Result<Json<ListResponse<CollectionResponse>>, Problem> {
-    staff.require(READ)?;
+    staff.allow(READ)?;
     let page = params?.0.page()?;
     let after = page.after.map(CollectionId::from_uuid);
     let collections = repo::list_collections(&mut staff.begin().await?, false, page.limit, after).await?;
@@ -59,7 +59,7 @@ pub(crate) async fn list_collections(
 
 /// `GET /admin/collections/{id}`: with products in any status.
 pub(crate) async fn get_collection(staff: Staff, Path(id): Path<String>) -> Result<Json<CollectionResponse>, Problem> {
-    staff.require(READ)?;
+    staff.allow(READ)?;
     let id = IdOrHandle::Id(CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?);
     let collection = repo::find_collection(&mut staff.begin().await?, &id, false).await?;
     Ok(Json(collection.ok_or(Error::CollectionNotFound)?.into()))
@@ -71,7 +71,7 @@ pub(crate) async fn replace_collection(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CollectionRequest>,
 ) -> Result<Json<CollectionResponse>, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?;
     let collection = parse_collection(body)?;
     Ok(Json(staff.write(async |tx| service::update_collection(tx, id, collection).await).await?.into()))
@@ -79,7 +79,7 @@ pub(crate) async fn replace_collection(
 
 /// `DELETE /admin/collections/{id}`.
 pub(crate) async fn delete_collection(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = CollectionId::parse(&id).ok_or(Error::CollectionNotFound)?;
     staff.delete(async |tx| service::delete_collection(tx, id).await).await
 }

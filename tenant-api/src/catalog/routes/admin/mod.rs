@@ -9,20 +9,9 @@ pub(super) mod import;
 pub(super) mod products;
 pub(super) mod variants;
 
-use std::sync::Arc;
-
-use axum::{
-    extract::{FromRef, FromRequestParts},
-    http::{request::Parts, StatusCode},
-};
-use platform::{
-    auth::{Authenticator, StaffPrincipal},
-    db::TenantTx,
-    extract::Page,
-    problem::Problem,
-    tenancy::{Tenant, TenantCtx},
-};
-use serde::{Deserialize, Deserializer};
+use axum::http::StatusCode;
+use platform::{db::TenantTx, extract::Page, problem::Problem};
+use serde::Deserialize;
 
 use super::{id_page, ProductResponse};
 use crate::catalog::{
@@ -49,33 +38,10 @@ impl AdminListParams {
 
 /// A merchant's request to the catalog: the catalog's state, the resolved
 /// store and the staff member or API key calling. Handlers check the scope
-/// themselves, after reading their body, so a bad body is refused first.
-pub(crate) struct Staff {
-    pub(super) state: CatalogState,
-    pub(super) tenant: Arc<Tenant>,
-    principal: StaffPrincipal,
-}
-
-impl<S> FromRequestParts<S> for Staff
-where
-    CatalogState: FromRef<S>,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
-        let principal = StaffPrincipal::from_request_parts(parts, state).await?;
-        Ok(Self { state: CatalogState::from_ref(state), tenant, principal })
-    }
-}
+/// themselves (`allow`), after reading their body, so a bad body is refused first.
+pub(crate) type Staff = crate::callers::Staff<CatalogState>;
 
 impl Staff {
-    pub(super) fn require(&self, scope: &str) -> Result<(), Problem> {
-        self.principal.require(scope)
-    }
-
     /// A transaction of the store; dropping it uncommitted rolls it back.
     pub(super) async fn begin(&self) -> Result<TenantTx, Problem> {
         Ok(self.state.db.tenant_tx(&self.tenant).await?)
@@ -119,14 +85,4 @@ impl Staff {
     pub(super) fn product(&self, product: Product) -> ProductResponse {
         ProductResponse::new(product, &self.state.media, false)
     }
-}
-
-/// `null` and absent differ for fields that can be cleared: absent → `None`,
-/// `null` → `Some(None)`.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

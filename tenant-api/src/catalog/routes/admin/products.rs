@@ -10,12 +10,15 @@ use platform::{
 };
 use serde::Deserialize;
 
-use super::{checks::Checks, nullable, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
-use crate::catalog::{
-    model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
-    repo,
-    routes::ProductResponse,
-    service, Error,
+use super::{checks::Checks, variants::VariantIn, AdminListParams, Staff, READ, WRITE};
+use crate::{
+    catalog::{
+        model::{check_attributes, CategoryId, NewProduct, ProductId, ProductOption, ProductPatch, ProductStatus},
+        repo,
+        routes::ProductResponse,
+        service, Error,
+    },
+    wire::nullable,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -144,7 +147,7 @@ pub(crate) async fn create_product(
     staff: Staff,
     ApiJson(body): ApiJson<CreateProductRequest>,
 ) -> Result<(StatusCode, Json<ProductResponse>), Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let product = parse_new_product(body, staff.tenant.currency)?;
     let (language, max_products) = (staff.language(), staff.max_products().await?);
     let product = staff.write(async |tx| service::create_product(tx, language, max_products, product).await).await?;
@@ -156,7 +159,7 @@ pub(crate) async fn list_products(
     staff: Staff,
     params: Result<ApiQuery<AdminListParams>, Problem>,
 ) -> Result<Json<ListResponse<ProductResponse>>, Problem> {
-    staff.require(READ)?;
+    staff.allow(READ)?;
     let ApiQuery(params) = params?;
     let page = params.page()?;
     let status = match params.status.as_deref().filter(|s| !s.is_empty()) {
@@ -173,7 +176,7 @@ pub(crate) async fn list_products(
 
 /// `GET /admin/products/{id}`: any status.
 pub(crate) async fn get_product(staff: Staff, Path(id): Path<String>) -> Result<Json<ProductResponse>, Problem> {
-    staff.require(READ)?;
+    staff.allow(READ)?;
     let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     let product = service::product_any_status(&mut staff.begin().await?, id).await?;
     Ok(Json(staff.product(product)))
@@ -185,7 +188,7 @@ pub(crate) async fn update_product(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<Json<ProductResponse>, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     let mut checks = Checks::default();
     let patch = ProductPatch {
@@ -205,7 +208,7 @@ pub(crate) async fn update_product(
 
 /// `DELETE /admin/products/{id}`.
 pub(crate) async fn delete_product(staff: Staff, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    staff.require(WRITE)?;
+    staff.allow(WRITE)?;
     let id = ProductId::parse(&id).ok_or(Error::ProductNotFound)?;
     staff.delete(async |tx| service::delete_product(tx, id).await).await
 }
