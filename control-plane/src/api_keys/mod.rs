@@ -10,6 +10,19 @@ mod repo;
 mod routes;
 pub mod service;
 
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, db::Db};
+
+use crate::tenants::store::Announcer;
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::ApiKeysState;
+
+/// What the API-key handlers need.
+#[derive(Clone, FromRef)]
+pub struct ApiKeysState {
+    pub db: Db,
+    pub announcer: Announcer,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

@@ -1,13 +1,13 @@
 //! API-key HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
@@ -15,19 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     model::{ApiKey, ApiKeyId, KeyName, Scope},
-    service::{self, ApiKeysState, Error},
+    service::{self, Error},
+    ApiKeysState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Issue, list and revoke a store's keys.
-pub fn router<S>() -> Router<S>
-where
-    ApiKeysState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<ApiKeysState> {
     Router::new()
         .route("/v1/tenants/{id}/api-keys", post(create).get(list))
         .route("/v1/tenants/{id}/api-keys/{key_id}", delete(revoke))

@@ -1,22 +1,15 @@
 //! API-key rules: issue, list, revoke (announced).
 
-use platform::{db::Db, ids::TenantId, problem::Problem};
+use platform::{ids::TenantId, problem::Problem};
 
 use super::{
     model::{ApiKey, ApiKeyId, IssuedKey, KeyName, Scope},
-    repo,
+    repo, ApiKeysState,
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, Announcer, StoreChange},
+    tenants::store::{self, store_context_error, StoreChange},
 };
-
-/// What the API-key handlers need.
-#[derive(Clone)]
-pub struct ApiKeysState {
-    pub db: Db,
-    pub announcer: Announcer,
-}
 
 store_context_error! {
     /// Outcomes of API-key operations a client handles differently.

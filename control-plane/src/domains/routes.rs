@@ -1,14 +1,14 @@
 //! Custom-domain HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::ListResponse,
     problem::{ApiJson, FieldError, Problem},
 };
@@ -16,19 +16,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     model::{Domain, Host},
-    service::{self, DomainsState, Error},
+    service::{self, Error},
+    DomainsState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Claim, verify and remove a store's custom hosts.
-pub fn router<S>() -> Router<S>
-where
-    DomainsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<DomainsState> {
     Router::new()
         .route("/v1/tenants/{id}/domains", post(add).get(list))
         .route("/v1/tenants/{id}/domains/{host}/verify", post(verify))

@@ -1,34 +1,19 @@
 //! Custom-domain rules: claim, verify by DNS TXT, remove.
 
-use std::sync::Arc;
-
 use platform::{
-    config::Settings,
-    db::Db,
     ids::TenantId,
     problem::{FieldError, Problem},
 };
 use rand_core::{OsRng, RngCore};
 
 use super::{
-    dns::TxtResolver,
     model::{Domain, Host},
-    repo,
+    repo, DomainsState,
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, Announcer, StoreChange},
+    tenants::store::{self, store_context_error, StoreChange},
 };
-
-/// What the domain handlers need.
-#[derive(Clone)]
-pub struct DomainsState {
-    pub db: Db,
-    pub announcer: Announcer,
-    pub dns: Arc<dyn TxtResolver>,
-    /// The platform's domain, whose hosts no store may claim.
-    pub settings: Arc<Settings>,
-}
 
 store_context_error! {
     /// Outcomes of domain operations a client handles differently.

@@ -7,6 +7,16 @@ pub mod model;
 mod routes;
 pub mod service;
 
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, db::Db};
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::StaffState;
+
+/// What the staff handlers need.
+#[derive(Clone, FromRef)]
+pub struct StaffState {
+    pub db: Db,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

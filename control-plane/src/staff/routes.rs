@@ -1,13 +1,13 @@
 //! Staff HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     model::parse_role,
-    service::{self, Error, StaffState},
+    service::{self, Error},
+    StaffState,
 };
 use crate::{
     caller::StoreCaller,
@@ -26,12 +27,7 @@ use crate::{
 pub(super) mod openapi;
 
 /// Add, list and remove a store's members.
-pub fn router<S>() -> Router<S>
-where
-    StaffState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<StaffState> {
     Router::new()
         .route("/v1/tenants/{id}/staff", post(add).get(list))
         .route("/v1/tenants/{id}/staff/{account_id}", delete(remove))

@@ -2,11 +2,11 @@
 
 use platform::{
     auth::Role,
-    db::Db,
     ids::TenantId,
     problem::{FieldError, Problem},
 };
 
+use super::StaffState;
 use crate::{
     audit::{Action, Actor},
     identity::{
@@ -15,12 +15,6 @@ use crate::{
     },
     tenants::store::{self, store_context_error, StoreChange},
 };
-
-/// What the staff handlers need.
-#[derive(Clone)]
-pub struct StaffState {
-    pub db: Db,
-}
 
 store_context_error! {
     /// Outcomes of staff operations a client handles differently.

@@ -1,12 +1,8 @@
 //! Store-settings HTTP.
 
-use axum::{
-    extract::{FromRef, State},
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::State, routing::get, Json, Router};
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Deserializer, Serialize};
@@ -17,19 +13,14 @@ use super::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsUpdate, SmtpUpdate,
     },
-    service::{self, TenantSettingsState},
+    service, TenantSettingsState,
 };
 use crate::{caller::StoreCaller, identity::model::Email, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Read and change a store's payment and notification settings.
-pub fn router<S>() -> Router<S>
-where
-    TenantSettingsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<TenantSettingsState> {
     Router::new()
         .route("/v1/tenants/{id}/payment-settings", get(read_payment).put(put_payment))
         .route("/v1/tenants/{id}/notification-settings", get(read_notification).put(put_notification))

@@ -1,11 +1,8 @@
 //! Store-settings rules: merge a `PUT` into what is stored, seal new secrets,
 //! check what only the merged result can tell.
 
-use std::sync::Arc;
-
 use platform::{
     crypto::{last4, MasterKeys},
-    db::Db,
     ids::TenantId,
     problem::{FieldError, Problem},
 };
@@ -15,21 +12,12 @@ use super::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsSettings, SmtpSettings,
     },
-    repo,
+    repo, TenantSettingsState,
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, Announcer, StoreChange},
+    tenants::store::{self, store_context_error, StoreChange},
 };
-
-/// What the settings handlers need.
-#[derive(Clone)]
-pub struct TenantSettingsState {
-    pub db: Db,
-    pub announcer: Announcer,
-    /// Seals secrets before they are stored.
-    pub master: Arc<MasterKeys>,
-}
 
 store_context_error! {
     /// Outcomes of settings operations a client handles differently.
