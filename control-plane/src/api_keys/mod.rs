@@ -5,6 +5,7 @@
 //! Revoking one is announced as a change of its store, so every data-plane
 //! replica drops its cached keys of the store at once.
 
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;

@@ -14,9 +14,9 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::Error,
     model::{ApiKey, ApiKeyId, KeyName, Scope},
-    service::{self, Error},
-    ApiKeysState,
+    service, ApiKeysState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 

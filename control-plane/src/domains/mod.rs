@@ -8,6 +8,7 @@
 //! answers for the host at once.
 
 pub mod dns;
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;

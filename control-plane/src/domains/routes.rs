@@ -15,9 +15,9 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::Error,
     model::{Domain, Host},
-    service::{self, Error},
-    DomainsState,
+    service, DomainsState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 

@@ -3,6 +3,7 @@
 //! owners included); a store always keeps at least one owner. Memberships
 //! themselves belong to `identity`; this context holds the rules.
 
+pub mod error;
 pub mod model;
 mod routes;
 pub mod service;

@@ -13,11 +13,7 @@ use platform::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{
-    model::parse_role,
-    service::{self, Error},
-    StaffState,
-};
+use super::{error::Error, model::parse_role, service, StaffState};
 use crate::{
     caller::StoreCaller,
     identity::model::{AccountId, Email, Member, Password},

@@ -8,6 +8,7 @@
 //! `PUT` merges: a field left out keeps its stored value (so a merchant can
 //! change one setting without re-sending every secret), `null` clears it.
 
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;

@@ -4,10 +4,11 @@
 use platform::{
     crypto::{last4, MasterKeys},
     ids::TenantId,
-    problem::{FieldError, Problem},
+    problem::FieldError,
 };
 
 use super::{
+    error::{Error, Result},
     model::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsSettings, SmtpSettings,
@@ -16,20 +17,8 @@ use super::{
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, StoreChange},
+    tenants::store::{self, StoreChange},
 };
-
-store_context_error! {
-    /// Outcomes of settings operations a client handles differently.
-    pub enum Error {
-        /// The merged settings break a rule.
-        #[error("invalid")]
-        Invalid(Vec<FieldError>),
-    }
-    as problems {
-        Error::Invalid(errors) => Problem::validation(errors),
-    }
-}
 
 fn seal(master: &MasterKeys, secret: &PlainSecret) -> anyhow::Result<SealedSecret> {
     Ok(SealedSecret { sealed: master.seal(secret.expose())?, last4: last4(secret.expose()) })
