@@ -1,7 +1,7 @@
 //! API-key HTTP.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
@@ -121,13 +121,8 @@ async fn list(
 
 /// `DELETE /v1/tenants/{id}/api-keys/{key_id}`: 204; the key stops working on
 /// every data-plane replica within the time an announcement takes.
-async fn revoke(
-    State(state): State<ApiKeysState>,
-    caller: StoreCaller,
-    Path((_, key_id)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let key = ApiKeyId::parse(&key_id).ok_or_else(|| Problem::from(Error::NotFound))?;
+async fn revoke(State(state): State<ApiKeysState>, caller: StoreCaller) -> Result<StatusCode, Problem> {
+    let (tenant, key) = caller.store_item(Role::Admin, ApiKeyId::parse, Error::NotFound)?;
     service::revoke(&state, tenant, key, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

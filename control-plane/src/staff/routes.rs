@@ -1,7 +1,7 @@
 //! Staff HTTP.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
@@ -87,13 +87,8 @@ async fn list(
 }
 
 /// `DELETE /v1/tenants/{id}/staff/{account_id}`: 204; the account keeps existing.
-async fn remove(
-    State(state): State<StaffState>,
-    caller: StoreCaller,
-    Path((_, account)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let account = AccountId::parse(&account).ok_or_else(|| Problem::from(Error::MemberNotFound))?;
+async fn remove(State(state): State<StaffState>, caller: StoreCaller) -> Result<StatusCode, Problem> {
+    let (tenant, account) = caller.store_item(Role::Admin, AccountId::parse, Error::MemberNotFound)?;
     service::remove(&state, tenant, account, caller.principal.role, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
