@@ -19,8 +19,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use platform::{auth::KeyRing, config::Settings, db::Db};
 
-use self::dns::TxtResolver;
 use crate::tenants::store::Announcer;
+use dns::TxtResolver;
 
 pub(crate) use routes::openapi::doc;
 pub use routes::router;

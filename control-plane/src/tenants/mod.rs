@@ -14,8 +14,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use platform::{auth::KeyRing, config::Settings, crypto::MasterKeys, db::Db};
 
-use self::store::Announcer;
 use crate::{identity::Tokens, settings::ControlSettings};
+use store::Announcer;
 
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
