@@ -1,5 +1,6 @@
 //! Who calls a route under `/v1/tenants/{id}/…`: the principal, the store the
-//! path names, and the request id the audit log keeps.
+//! path names (and the thing in it, `{key_id}`, `{host}`, …), and the request
+//! id the audit log keeps.
 
 use axum::{
     extract::{FromRequestParts, Path},
@@ -7,7 +8,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use platform::{auth::Role, http::RequestIdHeader, ids::TenantId, openapi::Endpoint, problem::Problem};
-use serde::Deserialize;
 
 use crate::{
     audit::Actor,
@@ -20,12 +20,9 @@ pub struct StoreCaller {
     pub principal: Principal,
     /// `{id}` as the path gave it.
     store: String,
+    /// The path's other parameter, if it has one, as it gave it.
+    item: Option<String>,
     request_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StorePath {
-    id: String,
 }
 
 impl StoreCaller {
@@ -43,6 +40,20 @@ impl StoreCaller {
     pub fn store_as_platform_admin(&self) -> Result<TenantId, Problem> {
         self.principal.require_platform_admin()?;
         self.store_id()
+    }
+
+    /// The store, as [`store`](Self::store) checks it, and then the thing the
+    /// path names in it, read by `parse`: an item that does not parse is as
+    /// missing (`missing`) as one that does not exist.
+    pub fn store_item<T>(
+        &self,
+        min: Role,
+        parse: impl FnOnce(&str) -> Option<T>,
+        missing: impl Into<Problem>,
+    ) -> Result<(TenantId, T), Problem> {
+        let tenant = self.store(min)?;
+        let item = self.item.as_deref().and_then(parse).ok_or_else(|| missing.into())?;
+        Ok((tenant, item))
     }
 
     fn store_id(&self) -> Result<TenantId, Problem> {
@@ -72,8 +83,17 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let principal = Principal::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         let Ok(RequestIdHeader(request_id)) = RequestIdHeader::from_request_parts(parts, state).await;
-        let Path(StorePath { id }) =
-            Path::<StorePath>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        Ok(Self { principal, store: id, request_id })
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (mut store, mut item) = (String::new(), None);
+        for (name, value) in params {
+            if name == "id" {
+                store = value;
+            } else {
+                item = Some(value);
+            }
+        }
+        Ok(Self { principal, store, item, request_id })
     }
 }

@@ -65,11 +65,9 @@ impl AppState {
     fn announcer(&self) -> Announcer {
         Announcer::new(self.redis.clone())
     }
-}
 
-impl FromRef<AppState> for KeyRing {
-    fn from_ref(state: &AppState) -> Self {
-        state.keys.clone()
+    fn tokens(&self) -> Tokens {
+        Tokens::new(self.signer.clone(), &self.control)
     }
 }
 
@@ -78,7 +76,7 @@ impl FromRef<AppState> for IdentityState {
         Self {
             db: state.db.clone(),
             redis: state.redis.clone(),
-            tokens: Tokens::new(state.signer.clone(), &state.control),
+            tokens: state.tokens(),
             settings: state.control.clone(),
         }
     }
@@ -93,7 +91,8 @@ impl FromRef<AppState> for TenantsState {
             settings: state.settings.clone(),
             control: state.control.clone(),
             master: state.master.clone(),
-            tokens: Tokens::new(state.signer.clone(), &state.control),
+            tokens: state.tokens(),
+            keys: state.keys.clone(),
         }
     }
 }
@@ -105,31 +104,37 @@ impl FromRef<AppState> for DomainsState {
             announcer: state.announcer(),
             dns: state.dns.clone(),
             settings: state.settings.clone(),
+            keys: state.keys.clone(),
         }
     }
 }
 
 impl FromRef<AppState> for StaffState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone() }
+        Self { db: state.db.clone(), keys: state.keys.clone() }
     }
 }
 
 impl FromRef<AppState> for ApiKeysState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone(), announcer: state.announcer() }
+        Self { db: state.db.clone(), announcer: state.announcer(), keys: state.keys.clone() }
     }
 }
 
 impl FromRef<AppState> for TenantSettingsState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone(), announcer: state.announcer(), master: state.master.clone() }
+        Self {
+            db: state.db.clone(),
+            announcer: state.announcer(),
+            master: state.master.clone(),
+            keys: state.keys.clone(),
+        }
     }
 }
 
 impl FromRef<AppState> for AuditState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone() }
+        Self { db: state.db.clone(), keys: state.keys.clone() }
     }
 }
 
@@ -178,18 +183,17 @@ impl Application {
 }
 
 /// The whole HTTP surface. Every context mounted here has its part in
-/// [`crate::openapi::document`].
+/// [`crate::openapi::document`]; each gets its own state, cut from `state`.
 pub fn router(state: AppState) -> Router {
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document()));
     let api = Router::new()
-        .merge(crate::identity::router())
-        .merge(crate::tenants::router())
-        .merge(crate::domains::router())
-        .merge(crate::staff::router())
-        .merge(crate::api_keys::router())
-        .merge(crate::tenant_settings::router())
-        .merge(crate::audit::router())
-        .with_state(state);
+        .merge(crate::identity::router().with_state(IdentityState::from_ref(&state)))
+        .merge(crate::tenants::router().with_state(TenantsState::from_ref(&state)))
+        .merge(crate::domains::router().with_state(DomainsState::from_ref(&state)))
+        .merge(crate::staff::router().with_state(StaffState::from_ref(&state)))
+        .merge(crate::api_keys::router().with_state(ApiKeysState::from_ref(&state)))
+        .merge(crate::tenant_settings::router().with_state(TenantSettingsState::from_ref(&state)))
+        .merge(crate::audit::router().with_state(AuditState::from_ref(&state)));
     with_common_layers(health.merge(api))
 }

@@ -5,11 +5,25 @@
 //! Revoking one is announced as a change of its store, so every data-plane
 //! replica drops its cached keys of the store at once.
 
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;
 pub mod service;
 
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, db::Db};
+
+use crate::tenants::store::Announcer;
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::ApiKeysState;
+
+/// What the API-key handlers need.
+#[derive(Clone, FromRef)]
+pub struct ApiKeysState {
+    pub db: Db,
+    pub announcer: Announcer,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

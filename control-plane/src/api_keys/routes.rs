@@ -1,33 +1,29 @@
 //! API-key HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::State,
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::Error,
     model::{ApiKey, ApiKeyId, KeyName, Scope},
-    service::{self, ApiKeysState, Error},
+    service, ApiKeysState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Issue, list and revoke a store's keys.
-pub fn router<S>() -> Router<S>
-where
-    ApiKeysState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<ApiKeysState> {
     Router::new()
         .route("/v1/tenants/{id}/api-keys", post(create).get(list))
         .route("/v1/tenants/{id}/api-keys/{key_id}", delete(revoke))
@@ -125,13 +121,8 @@ async fn list(
 
 /// `DELETE /v1/tenants/{id}/api-keys/{key_id}`: 204; the key stops working on
 /// every data-plane replica within the time an announcement takes.
-async fn revoke(
-    State(state): State<ApiKeysState>,
-    caller: StoreCaller,
-    Path((_, key_id)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let key = ApiKeyId::parse(&key_id).ok_or_else(|| Problem::from(Error::NotFound))?;
+async fn revoke(State(state): State<ApiKeysState>, caller: StoreCaller) -> Result<StatusCode, Problem> {
+    let (tenant, key) = caller.store_item(Role::Admin, ApiKeyId::parse, Error::NotFound)?;
     service::revoke(&state, tenant, key, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

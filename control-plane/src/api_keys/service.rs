@@ -1,34 +1,16 @@
 //! API-key rules: issue, list, revoke (announced).
 
-use platform::{db::Db, ids::TenantId, problem::Problem};
+use platform::ids::TenantId;
 
 use super::{
+    error::{Error, Result},
     model::{ApiKey, ApiKeyId, IssuedKey, KeyName, Scope},
-    repo,
+    repo, ApiKeysState,
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, Announcer, StoreChange},
+    tenants::store::{self, StoreChange},
 };
-
-/// What the API-key handlers need.
-#[derive(Clone)]
-pub struct ApiKeysState {
-    pub db: Db,
-    pub announcer: Announcer,
-}
-
-store_context_error! {
-    /// Outcomes of API-key operations a client handles differently.
-    pub enum Error {
-        /// No such key in this store.
-        #[error("api key not found")]
-        NotFound,
-    }
-    as problems {
-        Error::NotFound => Problem::not_found("api-key-not-found", "This store has no such API key."),
-    }
-}
 
 /// Issues a key; its secret is in the result and nowhere else.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]

@@ -21,18 +21,15 @@ use crate::identity::{model::AccountId, Principal};
 pub(super) mod openapi;
 
 /// What the audit log's reader needs.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AuditState {
     pub db: Db,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
 }
 
 /// The audit log endpoint.
-pub fn router<S>() -> Router<S>
-where
-    AuditState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<AuditState> {
     Router::new().route("/v1/audit-log", get(list))
 }
 

@@ -8,11 +8,31 @@
 //! answers for the host at once.
 
 pub mod dns;
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;
 pub mod service;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, config::Settings, db::Db};
+
+use crate::tenants::store::Announcer;
+use dns::TxtResolver;
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::DomainsState;
+
+/// What the domain handlers need.
+#[derive(Clone, FromRef)]
+pub struct DomainsState {
+    pub db: Db,
+    pub announcer: Announcer,
+    pub dns: Arc<dyn TxtResolver>,
+    /// The platform's domain, whose hosts no store may claim.
+    pub settings: Arc<Settings>,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

@@ -1,34 +1,31 @@
 //! Custom-domain HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::ListResponse,
+    ids::TenantId,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
+    error::Error,
     model::{Domain, Host},
-    service::{self, DomainsState, Error},
+    service, DomainsState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Claim, verify and remove a store's custom hosts.
-pub fn router<S>() -> Router<S>
-where
-    DomainsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<DomainsState> {
     Router::new()
         .route("/v1/tenants/{id}/domains", post(add).get(list))
         .route("/v1/tenants/{id}/domains/{host}/verify", post(verify))
@@ -73,9 +70,11 @@ impl From<Domain> for DomainResponse {
     }
 }
 
-/// A host in a path names a claim; one that cannot be a host names none.
-fn path_host(state: &DomainsState, raw: &str) -> Result<Host, Problem> {
-    Host::parse(raw, &state.settings.platform_domain).map_err(|_| Error::NotFound.into())
+/// The store (for admins) and the host its path names; one that cannot be a
+/// host names no claim.
+fn path_host(state: &DomainsState, caller: &StoreCaller) -> Result<(TenantId, Host), Problem> {
+    let parse = |raw: &str| Host::parse(raw, &state.settings.platform_domain).ok();
+    caller.store_item(Role::Admin, parse, Error::NotFound)
 }
 
 /// `POST /v1/tenants/{id}/domains`: claims a host and answers with the TXT record
@@ -104,25 +103,15 @@ async fn list(
 
 /// `POST /v1/tenants/{id}/domains/{host}/verify`: 200 once the TXT record holds
 /// the token; 422 with the record to publish until then.
-async fn verify(
-    State(state): State<DomainsState>,
-    caller: StoreCaller,
-    Path((_, host)): Path<(String, String)>,
-) -> Result<Json<DomainResponse>, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let host = path_host(&state, &host)?;
+async fn verify(State(state): State<DomainsState>, caller: StoreCaller) -> Result<Json<DomainResponse>, Problem> {
+    let (tenant, host) = path_host(&state, &caller)?;
     let domain = service::verify(&state, tenant, &host, &caller.actor()).await?;
     Ok(Json(domain.into()))
 }
 
 /// `DELETE /v1/tenants/{id}/domains/{host}`: 204; the host stops serving the store.
-async fn remove(
-    State(state): State<DomainsState>,
-    caller: StoreCaller,
-    Path((_, host)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let host = path_host(&state, &host)?;
+async fn remove(State(state): State<DomainsState>, caller: StoreCaller) -> Result<StatusCode, Problem> {
+    let (tenant, host) = path_host(&state, &caller)?;
     service::remove(&state, tenant, &host, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

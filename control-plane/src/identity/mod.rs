@@ -10,7 +10,7 @@ mod repo;
 mod routes;
 pub mod service;
 
-use axum::{extract::FromRef, Router};
+use axum::Router;
 
 pub use principal::Principal;
 pub(crate) use routes::openapi::doc;
@@ -18,10 +18,6 @@ pub use routes::TokenResponse;
 pub use service::{IdentityState, Tokens};
 
 /// Sign-in: the token endpoint, the JWKS and OIDC.
-pub fn router<S>() -> Router<S>
-where
-    IdentityState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<IdentityState> {
     routes::router().merge(oidc::router())
 }

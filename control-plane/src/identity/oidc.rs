@@ -2,7 +2,7 @@
 //! PKCE; `state` and `nonce` are single-use and kept in Redis for ten minutes.
 
 use axum::{
-    extract::{FromRef, Query, State},
+    extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Json, Router,
@@ -24,11 +24,7 @@ use super::{
 
 const LOGIN_TTL_SECS: u64 = 600;
 
-pub(super) fn router<S>() -> Router<S>
-where
-    IdentityState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub(super) fn router() -> Router<IdentityState> {
     Router::new().route("/v1/auth/oidc/login", get(login)).route("/v1/auth/oidc/callback", get(callback))
 }
 

@@ -1,7 +1,7 @@
 //! Identity HTTP: the token endpoint, JWKS, OIDC sign-in.
 
 use axum::{
-    extract::{FromRef, State},
+    extract::State,
     routing::{get, post},
     Json, Router,
 };
@@ -19,11 +19,7 @@ use super::{
 pub(super) mod openapi;
 
 /// The token endpoint and the JWKS; [`super::router`] adds OIDC sign-in.
-pub(super) fn router<S>() -> Router<S>
-where
-    IdentityState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub(super) fn router() -> Router<IdentityState> {
     Router::new().route("/v1/auth/token", post(token)).route("/.well-known/jwks.json", get(jwks))
 }
 

@@ -3,10 +3,21 @@
 //! owners included); a store always keeps at least one owner. Memberships
 //! themselves belong to `identity`; this context holds the rules.
 
+pub mod error;
 pub mod model;
 mod routes;
 pub mod service;
 
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, db::Db};
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::StaffState;
+
+/// What the staff handlers need.
+#[derive(Clone, FromRef)]
+pub struct StaffState {
+    pub db: Db,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

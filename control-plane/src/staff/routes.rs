@@ -1,22 +1,19 @@
 //! Staff HTTP.
 
 use axum::{
-    extract::{FromRef, Path, State},
+    extract::State,
     http::StatusCode,
     routing::{delete, post},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{Deserialize, Serialize};
 
-use super::{
-    model::parse_role,
-    service::{self, Error, StaffState},
-};
+use super::{error::Error, model::parse_role, service, StaffState};
 use crate::{
     caller::StoreCaller,
     identity::model::{AccountId, Email, Member, Password},
@@ -26,12 +23,7 @@ use crate::{
 pub(super) mod openapi;
 
 /// Add, list and remove a store's members.
-pub fn router<S>() -> Router<S>
-where
-    StaffState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<StaffState> {
     Router::new()
         .route("/v1/tenants/{id}/staff", post(add).get(list))
         .route("/v1/tenants/{id}/staff/{account_id}", delete(remove))
@@ -95,13 +87,8 @@ async fn list(
 }
 
 /// `DELETE /v1/tenants/{id}/staff/{account_id}`: 204; the account keeps existing.
-async fn remove(
-    State(state): State<StaffState>,
-    caller: StoreCaller,
-    Path((_, account)): Path<(String, String)>,
-) -> Result<StatusCode, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let account = AccountId::parse(&account).ok_or_else(|| Problem::from(Error::MemberNotFound))?;
+async fn remove(State(state): State<StaffState>, caller: StoreCaller) -> Result<StatusCode, Problem> {
+    let (tenant, account) = caller.store_item(Role::Admin, AccountId::parse, Error::MemberNotFound)?;
     service::remove(&state, tenant, account, caller.principal.role, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

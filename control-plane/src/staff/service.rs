@@ -1,78 +1,19 @@
 //! Staff rules: who may add or remove whom, seat quotas, the last owner.
 
-use platform::{
-    auth::Role,
-    db::Db,
-    ids::TenantId,
-    problem::{FieldError, Problem},
-};
+use platform::{auth::Role, ids::TenantId};
 
+use super::{
+    error::{Error, Result},
+    StaffState,
+};
 use crate::{
     audit::{Action, Actor},
     identity::{
         model::{AccountId, Email, Member, Password},
         service as identity,
     },
-    tenants::store::{self, store_context_error, StoreChange},
+    tenants::store::{self, StoreChange},
 };
-
-/// What the staff handlers need.
-#[derive(Clone)]
-pub struct StaffState {
-    pub db: Db,
-}
-
-store_context_error! {
-    /// Outcomes of staff operations a client handles differently.
-    pub enum Error {
-        /// No such member of this store.
-        #[error("member not found")]
-        MemberNotFound,
-        /// The caller's role is too low for this member's role.
-        #[error("forbidden: {0}")]
-        Forbidden(&'static str),
-        /// The email belongs to an account and the password is not its password.
-        #[error("account exists")]
-        AccountExists,
-        /// The account is a member already.
-        #[error("already a member")]
-        AlreadyMember,
-        /// The plan's seats are all taken.
-        #[error("quota exceeded")]
-        QuotaExceeded { max_staff: u32 },
-        /// Removing this member would leave the store without an owner.
-        #[error("last owner")]
-        LastOwner,
-    }
-    as problems {
-        Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
-        Error::Forbidden(why) => Problem::forbidden(why),
-        Error::AccountExists => Problem::conflict(
-            "account-exists",
-            "An account with this email exists; give its password to add it to the store.",
-        )
-        .with_errors(vec![FieldError::new("email", "belongs to an existing account")]),
-        Error::AlreadyMember => {
-            Problem::conflict("member-exists", "This account is already a member of the store.")
-                .with_errors(vec![FieldError::new("email", "is already a member")])
-        }
-        Error::QuotaExceeded { max_staff } => Problem::conflict(
-            "quota-exceeded",
-            format!("The store's plan allows {max_staff} members; upgrade the plan or remove a member first."),
-        )
-        .with("limit", max_staff),
-        Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
-    }
-}
-
-impl From<identity::Error> for Error {
-    fn from(e: identity::Error) -> Self {
-        match e {
-            identity::Error::InvalidGrant => Self::AccountExists,
-            other => Self::Internal(anyhow::anyhow!(other)),
-        }
-    }
-}
 
 /// What the audit log keeps of a member.
 fn summary(member: &Member) -> serde_json::Value {

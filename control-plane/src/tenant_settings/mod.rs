@@ -8,11 +8,29 @@
 //! `PUT` merges: a field left out keeps its stored value (so a merchant can
 //! change one setting without re-sending every secret), `null` clears it.
 
+pub mod error;
 pub mod model;
 mod repo;
 mod routes;
 pub mod service;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, crypto::MasterKeys, db::Db};
+
+use crate::tenants::store::Announcer;
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::TenantSettingsState;
+
+/// What the settings handlers need.
+#[derive(Clone, FromRef)]
+pub struct TenantSettingsState {
+    pub db: Db,
+    pub announcer: Announcer,
+    /// Seals secrets before they are stored.
+    pub master: Arc<MasterKeys>,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

@@ -201,18 +201,6 @@ impl Default for PaymentSettings {
     }
 }
 
-impl PaymentSettings {
-    /// What the audit log keeps (no secrets).
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "provider": self.provider.as_str(),
-            "stripe_secret_key": SealedSecret::summary(self.stripe_secret_key.as_ref()),
-            "stripe_webhook_secret": SealedSecret::summary(self.stripe_webhook_secret.as_ref()),
-            "stripe_account_id": self.stripe_account_id,
-        })
-    }
-}
-
 /// A `PUT` of payment settings.
 pub struct PaymentUpdate {
     /// Provider (always given).
@@ -252,23 +240,6 @@ pub struct NotificationSettings {
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsSettings>,
     pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl NotificationSettings {
-    /// What the audit log keeps (no secrets).
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "email_from": self.email_from,
-            "smtp": self.smtp.as_ref().map(|s| serde_json::json!({
-                "host": s.host, "port": s.port, "username": s.username,
-                "password": SealedSecret::summary(s.password.as_ref()),
-            })),
-            "sms": self.sms.as_ref().map(|s| serde_json::json!({
-                "account_sid": s.account_sid, "from": s.from,
-                "auth_token": SealedSecret::summary(Some(&s.auth_token)),
-            })),
-        })
-    }
 }
 
 /// The `smtp` object of a `PUT`.

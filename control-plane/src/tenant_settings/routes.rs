@@ -1,15 +1,11 @@
 //! Store-settings HTTP.
 
-use axum::{
-    extract::{FromRef, State},
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::State, routing::get, Json, Router};
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     problem::{ApiJson, FieldError, Problem},
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
 
 use super::{
     model::{
@@ -17,22 +13,21 @@ use super::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsUpdate, SmtpUpdate,
     },
-    service::{self, TenantSettingsState},
+    service::{self, Kind},
+    TenantSettingsState,
 };
 use crate::{caller::StoreCaller, identity::model::Email, wire::rfc3339};
 
 pub(super) mod openapi;
 
 /// Read and change a store's payment and notification settings.
-pub fn router<S>() -> Router<S>
-where
-    TenantSettingsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<TenantSettingsState> {
     Router::new()
-        .route("/v1/tenants/{id}/payment-settings", get(read_payment).put(put_payment))
-        .route("/v1/tenants/{id}/notification-settings", get(read_notification).put(put_notification))
+        .route("/v1/tenants/{id}/payment-settings", get(read::<PaymentSettings>).put(put::<PaymentSettings>))
+        .route(
+            "/v1/tenants/{id}/notification-settings",
+            get(read::<NotificationSettings>).put(put::<NotificationSettings>),
+        )
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
@@ -175,112 +170,110 @@ fn check<T, U>(
     })
 }
 
-fn payment_update(request: PaymentSettingsRequest) -> Result<PaymentUpdate, Problem> {
-    let mut errors = Vec::new();
-    let provider = PaymentProvider::parse(&request.provider);
-    if provider.is_none() {
-        errors.push(FieldError::new("provider", "must be test or stripe"));
-    }
-    let update = PaymentUpdate {
-        provider: provider.unwrap_or(PaymentProvider::Test),
-        stripe_secret_key: check(
-            &mut errors,
-            "stripe_secret_key",
-            Change::from_field(request.stripe_secret_key),
-            |v| PlainSecret::stripe_secret_key(&v),
-        ),
-        stripe_webhook_secret: check(
-            &mut errors,
-            "stripe_webhook_secret",
-            Change::from_field(request.stripe_webhook_secret),
-            |v| PlainSecret::stripe_webhook_secret(&v),
-        ),
-        stripe_account_id: check(
-            &mut errors,
-            "stripe_account_id",
-            Change::from_field(request.stripe_account_id),
-            |v| parse_stripe_account_id(&v),
-        ),
-    };
-    if errors.is_empty() {
-        Ok(update)
-    } else {
-        Err(Problem::validation(errors))
-    }
+/// One kind of settings on the wire: the body of its `PUT`, what `GET` shows,
+/// and how the body becomes an update (every field's problem named at once).
+trait Wire: Kind {
+    type Request: DeserializeOwned;
+    type Response: Serialize + From<Self>;
+
+    fn update(request: Self::Request) -> Result<Self::Update, Problem>;
 }
 
-fn notification_update(request: NotificationSettingsRequest) -> Result<NotificationUpdate, Problem> {
-    let mut errors = Vec::new();
-    let email_from = check(&mut errors, "email_from", Change::from_field(request.email_from), |v| {
-        Email::parse(&v).map(|e| e.as_ref().to_owned())
-    });
-    let smtp = Change::from_field(request.smtp).try_map(|smtp| {
-        let host = parse_smtp_host(&smtp.host).map_err(|e| errors.push(FieldError::new("smtp.host", e)));
-        let port = parse_port(smtp.port).map_err(|e| errors.push(FieldError::new("smtp.port", e)));
-        let username = check(&mut errors, "smtp.username", Change::from_field(smtp.username), |v| parse_username(&v));
-        let password =
-            check(&mut errors, "smtp.password", Change::from_field(smtp.password), |v| PlainSecret::opaque(&v));
-        Ok::<_, ()>(SmtpUpdate { host: host?, port: port?, username, password })
-    });
-    let sms = Change::from_field(request.sms).try_map(|sms| {
-        let account_sid =
-            parse_account_sid(&sms.account_sid).map_err(|e| errors.push(FieldError::new("sms.account_sid", e)));
-        let auth_token = match Change::from_field(sms.auth_token) {
-            Change::Clear => {
-                errors.push(FieldError::new("sms.auth_token", "is required"));
-                Change::Keep
-            }
-            change => check(&mut errors, "sms.auth_token", change, |v| PlainSecret::opaque(&v)),
+impl Wire for PaymentSettings {
+    type Request = PaymentSettingsRequest;
+    type Response = PaymentSettingsResponse;
+
+    fn update(request: PaymentSettingsRequest) -> Result<PaymentUpdate, Problem> {
+        let mut errors = Vec::new();
+        let provider = PaymentProvider::parse(&request.provider);
+        if provider.is_none() {
+            errors.push(FieldError::new("provider", "must be test or stripe"));
+        }
+        let update = PaymentUpdate {
+            provider: provider.unwrap_or(PaymentProvider::Test),
+            stripe_secret_key: check(
+                &mut errors,
+                "stripe_secret_key",
+                Change::from_field(request.stripe_secret_key),
+                |v| PlainSecret::stripe_secret_key(&v),
+            ),
+            stripe_webhook_secret: check(
+                &mut errors,
+                "stripe_webhook_secret",
+                Change::from_field(request.stripe_webhook_secret),
+                |v| PlainSecret::stripe_webhook_secret(&v),
+            ),
+            stripe_account_id: check(
+                &mut errors,
+                "stripe_account_id",
+                Change::from_field(request.stripe_account_id),
+                |v| parse_stripe_account_id(&v),
+            ),
         };
-        let from = parse_sms_from(&sms.from).map_err(|e| errors.push(FieldError::new("sms.from", e)));
-        Ok::<_, ()>(SmsUpdate { account_sid: account_sid?, auth_token, from: from? })
-    });
-    match (smtp, sms) {
-        (Ok(smtp), Ok(sms)) if errors.is_empty() => Ok(NotificationUpdate { email_from, smtp, sms }),
-        _ => Err(Problem::validation(errors)),
+        if errors.is_empty() {
+            Ok(update)
+        } else {
+            Err(Problem::validation(errors))
+        }
     }
 }
 
-/// `GET /v1/tenants/{id}/payment-settings`: owners and admins; secrets as last four.
-async fn read_payment(
-    State(state): State<TenantSettingsState>,
-    caller: StoreCaller,
-) -> Result<Json<PaymentSettingsResponse>, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    Ok(Json(service::payment(&state, tenant).await?.into()))
+impl Wire for NotificationSettings {
+    type Request = NotificationSettingsRequest;
+    type Response = NotificationSettingsResponse;
+
+    fn update(request: NotificationSettingsRequest) -> Result<NotificationUpdate, Problem> {
+        let mut errors = Vec::new();
+        let email_from = check(&mut errors, "email_from", Change::from_field(request.email_from), |v| {
+            Email::parse(&v).map(|e| e.as_ref().to_owned())
+        });
+        let smtp = Change::from_field(request.smtp).try_map(|smtp| {
+            let host = parse_smtp_host(&smtp.host).map_err(|e| errors.push(FieldError::new("smtp.host", e)));
+            let port = parse_port(smtp.port).map_err(|e| errors.push(FieldError::new("smtp.port", e)));
+            let username =
+                check(&mut errors, "smtp.username", Change::from_field(smtp.username), |v| parse_username(&v));
+            let password =
+                check(&mut errors, "smtp.password", Change::from_field(smtp.password), |v| PlainSecret::opaque(&v));
+            Ok::<_, ()>(SmtpUpdate { host: host?, port: port?, username, password })
+        });
+        let sms = Change::from_field(request.sms).try_map(|sms| {
+            let account_sid =
+                parse_account_sid(&sms.account_sid).map_err(|e| errors.push(FieldError::new("sms.account_sid", e)));
+            let auth_token = match Change::from_field(sms.auth_token) {
+                Change::Clear => {
+                    errors.push(FieldError::new("sms.auth_token", "is required"));
+                    Change::Keep
+                }
+                change => check(&mut errors, "sms.auth_token", change, |v| PlainSecret::opaque(&v)),
+            };
+            let from = parse_sms_from(&sms.from).map_err(|e| errors.push(FieldError::new("sms.from", e)));
+            Ok::<_, ()>(SmsUpdate { account_sid: account_sid?, auth_token, from: from? })
+        });
+        match (smtp, sms) {
+            (Ok(smtp), Ok(sms)) if errors.is_empty() => Ok(NotificationUpdate { email_from, smtp, sms }),
+            _ => Err(Problem::validation(errors)),
+        }
+    }
 }
 
-/// `PUT /v1/tenants/{id}/payment-settings`: fields left out keep their value,
+/// `GET /v1/tenants/{id}/<kind>-settings`: owners and admins; secrets as last four.
+async fn read<K: Wire>(
+    State(state): State<TenantSettingsState>,
+    caller: StoreCaller,
+) -> Result<Json<K::Response>, Problem> {
+    let tenant = caller.store(Role::Admin)?;
+    Ok(Json(service::read::<K>(&state, tenant).await?.into()))
+}
+
+/// `PUT /v1/tenants/{id}/<kind>-settings`: fields left out keep their value,
 /// `null` clears; answers like `GET`.
-async fn put_payment(
+async fn put<K: Wire>(
     State(state): State<TenantSettingsState>,
     caller: StoreCaller,
-    ApiJson(request): ApiJson<PaymentSettingsRequest>,
-) -> Result<Json<PaymentSettingsResponse>, Problem> {
+    ApiJson(request): ApiJson<K::Request>,
+) -> Result<Json<K::Response>, Problem> {
     let tenant = caller.store(Role::Admin)?;
-    let update = payment_update(request)?;
-    let settings = service::put_payment(&state, tenant, update, &caller.actor()).await?;
-    Ok(Json(settings.into()))
-}
-
-/// `GET /v1/tenants/{id}/notification-settings`: owners and admins; secrets as last four.
-async fn read_notification(
-    State(state): State<TenantSettingsState>,
-    caller: StoreCaller,
-) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    Ok(Json(service::notification(&state, tenant).await?.into()))
-}
-
-/// `PUT /v1/tenants/{id}/notification-settings`: fields left out keep their
-/// value, `null` clears; answers like `GET`.
-async fn put_notification(
-    State(state): State<TenantSettingsState>,
-    caller: StoreCaller,
-    ApiJson(request): ApiJson<NotificationSettingsRequest>,
-) -> Result<Json<NotificationSettingsResponse>, Problem> {
-    let tenant = caller.store(Role::Admin)?;
-    let update = notification_update(request)?;
-    let settings = service::put_notification(&state, tenant, update, &caller.actor()).await?;
+    let update = K::update(request)?;
+    let settings = service::put::<K>(&state, tenant, update, &caller.actor()).await?;
     Ok(Json(settings.into()))
 }

@@ -1,47 +1,25 @@
 //! Store-settings rules: merge a `PUT` into what is stored, seal new secrets,
 //! check what only the merged result can tell.
 
-use std::sync::Arc;
-
 use platform::{
     crypto::{last4, MasterKeys},
-    db::Db,
     ids::TenantId,
-    problem::{FieldError, Problem},
+    problem::FieldError,
 };
 
 use super::{
+    error::{Error, Result},
     model::{
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
         SealedSecret, SmsSettings, SmtpSettings,
     },
-    repo,
+    repo::Stored,
+    TenantSettingsState,
 };
 use crate::{
     audit::{Action, Actor},
-    tenants::store::{self, store_context_error, Announcer, StoreChange},
+    tenants::store::{self, StoreChange},
 };
-
-/// What the settings handlers need.
-#[derive(Clone)]
-pub struct TenantSettingsState {
-    pub db: Db,
-    pub announcer: Announcer,
-    /// Seals secrets before they are stored.
-    pub master: Arc<MasterKeys>,
-}
-
-store_context_error! {
-    /// Outcomes of settings operations a client handles differently.
-    pub enum Error {
-        /// The merged settings break a rule.
-        #[error("invalid")]
-        Invalid(Vec<FieldError>),
-    }
-    as problems {
-        Error::Invalid(errors) => Problem::validation(errors),
-    }
-}
 
 fn seal(master: &MasterKeys, secret: &PlainSecret) -> anyhow::Result<SealedSecret> {
     Ok(SealedSecret { sealed: master.seal(secret.expose())?, last4: last4(secret.expose()) })
@@ -56,122 +34,144 @@ fn apply_secret(
     change.try_map(|plain| seal(master, &plain)).map(|change| change.apply(current))
 }
 
-/// The store's payment settings (the test provider when none were ever set).
-pub async fn payment(state: &TenantSettingsState, tenant: TenantId) -> Result<PaymentSettings> {
-    let mut conn = store::read_live(&state.db, tenant).await?;
-    Ok(repo::find_payment(&mut conn, tenant).await?.unwrap_or_default())
+/// One kind of a store's settings (payment, notification): what a `PUT` of it
+/// holds and how that merges into what is stored.
+pub(super) trait Kind: Stored + Send {
+    type Update: Send;
+    /// How the audit log names a change of it.
+    const ACTION: Action;
+
+    /// `before` with `update` applied, new secrets sealed with `master`;
+    /// refused when the merged settings break a rule only they can tell.
+    fn merge(before: &Self, update: Self::Update, master: &MasterKeys) -> Result<Self>;
+
+    /// What the audit log keeps (no secrets).
+    fn summary(&self) -> serde_json::Value;
 }
 
-/// Replaces the store's payment settings, keeping secrets the update leaves out.
-/// Stripe needs a secret key or a Connect account id, stored or given.
+/// The store's settings of one kind (their defaults when none were ever set:
+/// the test provider, no notifications).
+pub(super) async fn read<K: Kind>(state: &TenantSettingsState, tenant: TenantId) -> Result<K> {
+    let mut conn = store::read_live(&state.db, tenant).await?;
+    Ok(K::find(&mut conn, tenant, false).await?.unwrap_or_default())
+}
+
+/// Replaces the store's settings of one kind with `update` merged into them
+/// (secrets it leaves out are kept), records the change, commits it and
+/// announces it. Nothing on the data plane caches settings today; announcing
+/// keeps that true for whoever adds a cache later.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
-pub async fn put_payment(
+pub(super) async fn put<K: Kind>(
     state: &TenantSettingsState,
     tenant: TenantId,
-    update: PaymentUpdate,
+    update: K::Update,
     actor: &Actor,
-) -> Result<PaymentSettings> {
+) -> Result<K> {
     let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
-    let before = repo::payment_for_update(&mut change, tenant).await?.unwrap_or_default();
-    let mut after = PaymentSettings {
-        provider: update.provider,
-        stripe_secret_key: apply_secret(&state.master, update.stripe_secret_key, before.stripe_secret_key.clone())?,
-        stripe_webhook_secret: apply_secret(
-            &state.master,
-            update.stripe_webhook_secret,
-            before.stripe_webhook_secret.clone(),
-        )?,
-        stripe_account_id: update.stripe_account_id.apply(before.stripe_account_id.clone()),
-        updated_at: None,
-    };
-    if after.provider == PaymentProvider::Stripe
-        && after.stripe_secret_key.is_none()
-        && after.stripe_account_id.is_none()
-    {
-        return Err(Error::Invalid(vec![FieldError::new(
-            "stripe_secret_key",
-            "is required for provider stripe unless stripe_account_id is set",
-        )]));
-    }
-    after.updated_at = Some(repo::upsert_payment(&mut change, tenant, &after).await?);
-    finish(state, change, Action::PaymentSettingsUpdate, before.summary(), after.summary()).await?;
-    Ok(after)
-}
-
-/// The store's notification settings (empty when none were ever set).
-pub async fn notification(state: &TenantSettingsState, tenant: TenantId) -> Result<NotificationSettings> {
-    let mut conn = store::read_live(&state.db, tenant).await?;
-    Ok(repo::find_notification(&mut conn, tenant).await?.unwrap_or_default())
-}
-
-/// Replaces the store's notification settings, keeping secrets the update
-/// leaves out. SMTP with a password needs a user name; SMS needs an auth token,
-/// stored or given.
-#[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
-pub async fn put_notification(
-    state: &TenantSettingsState,
-    tenant: TenantId,
-    update: NotificationUpdate,
-    actor: &Actor,
-) -> Result<NotificationSettings> {
-    let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
-    let before = repo::notification_for_update(&mut change, tenant).await?.unwrap_or_default();
-    let mut errors = Vec::new();
-
-    let smtp = match update.smtp {
-        Change::Keep => before.smtp.clone(),
-        Change::Clear => None,
-        Change::Set(smtp) => {
-            let stored = before.smtp.clone();
-            let username = smtp.username.apply(stored.as_ref().and_then(|s| s.username.clone()));
-            let password = apply_secret(&state.master, smtp.password, stored.and_then(|s| s.password))?;
-            if password.is_some() && username.is_none() {
-                errors.push(FieldError::new("smtp.username", "is required with a password"));
-            }
-            Some(SmtpSettings { host: smtp.host, port: smtp.port, username, password })
-        }
-    };
-    let sms = match update.sms {
-        Change::Keep => before.sms.clone(),
-        Change::Clear => None,
-        Change::Set(sms) => {
-            let stored = before.sms.as_ref().map(|s| s.auth_token.clone());
-            match apply_secret(&state.master, sms.auth_token, stored)? {
-                Some(auth_token) => Some(SmsSettings { account_sid: sms.account_sid, auth_token, from: sms.from }),
-                None => {
-                    errors.push(FieldError::new("sms.auth_token", "is required"));
-                    None
-                }
-            }
-        }
-    };
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
-    let mut after = NotificationSettings {
-        email_from: update.email_from.apply(before.email_from.clone()),
-        smtp,
-        sms,
-        updated_at: None,
-    };
-    after.updated_at = Some(repo::upsert_notification(&mut change, tenant, &after).await?);
-    finish(state, change, Action::NotificationSettingsUpdate, before.summary(), after.summary()).await?;
-    Ok(after)
-}
-
-/// Records the change from `before` to `after`, commits it and announces it.
-/// Nothing on the data plane caches settings today; announcing keeps that true
-/// for whoever adds a cache later.
-async fn finish(
-    state: &TenantSettingsState,
-    mut change: StoreChange<'_>,
-    action: Action,
-    before: serde_json::Value,
-    after: serde_json::Value,
-) -> Result<()> {
-    let tenant = change.tenant();
-    change.audit(action, Some(before), Some(after)).await?;
+    let before = K::find(&mut change, tenant, true).await?.unwrap_or_default();
+    let mut after = K::merge(&before, update, &state.master)?;
+    after.save(&mut change, tenant).await?;
+    change.audit(K::ACTION, Some(before.summary()), Some(after.summary())).await?;
     change.commit().await?;
     state.announcer.store_changed(tenant, Vec::new()).await?;
-    Ok(())
+    Ok(after)
+}
+
+/// Stripe needs a secret key or a Connect account id, stored or given.
+impl Kind for PaymentSettings {
+    type Update = PaymentUpdate;
+    const ACTION: Action = Action::PaymentSettingsUpdate;
+
+    fn merge(before: &Self, update: PaymentUpdate, master: &MasterKeys) -> Result<Self> {
+        let after = PaymentSettings {
+            provider: update.provider,
+            stripe_secret_key: apply_secret(master, update.stripe_secret_key, before.stripe_secret_key.clone())?,
+            stripe_webhook_secret: apply_secret(
+                master,
+                update.stripe_webhook_secret,
+                before.stripe_webhook_secret.clone(),
+            )?,
+            stripe_account_id: update.stripe_account_id.apply(before.stripe_account_id.clone()),
+            updated_at: None,
+        };
+        if after.provider == PaymentProvider::Stripe
+            && after.stripe_secret_key.is_none()
+            && after.stripe_account_id.is_none()
+        {
+            return Err(Error::Invalid(vec![FieldError::new(
+                "stripe_secret_key",
+                "is required for provider stripe unless stripe_account_id is set",
+            )]));
+        }
+        Ok(after)
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "provider": self.provider.as_str(),
+            "stripe_secret_key": SealedSecret::summary(self.stripe_secret_key.as_ref()),
+            "stripe_webhook_secret": SealedSecret::summary(self.stripe_webhook_secret.as_ref()),
+            "stripe_account_id": self.stripe_account_id,
+        })
+    }
+}
+
+/// SMTP with a password needs a user name; SMS needs an auth token, stored or given.
+impl Kind for NotificationSettings {
+    type Update = NotificationUpdate;
+    const ACTION: Action = Action::NotificationSettingsUpdate;
+
+    fn merge(before: &Self, update: NotificationUpdate, master: &MasterKeys) -> Result<Self> {
+        let mut errors = Vec::new();
+        let smtp = match update.smtp {
+            Change::Keep => before.smtp.clone(),
+            Change::Clear => None,
+            Change::Set(smtp) => {
+                let stored = before.smtp.clone();
+                let username = smtp.username.apply(stored.as_ref().and_then(|s| s.username.clone()));
+                let password = apply_secret(master, smtp.password, stored.and_then(|s| s.password))?;
+                if password.is_some() && username.is_none() {
+                    errors.push(FieldError::new("smtp.username", "is required with a password"));
+                }
+                Some(SmtpSettings { host: smtp.host, port: smtp.port, username, password })
+            }
+        };
+        let sms = match update.sms {
+            Change::Keep => before.sms.clone(),
+            Change::Clear => None,
+            Change::Set(sms) => {
+                let stored = before.sms.as_ref().map(|s| s.auth_token.clone());
+                match apply_secret(master, sms.auth_token, stored)? {
+                    Some(auth_token) => Some(SmsSettings { account_sid: sms.account_sid, auth_token, from: sms.from }),
+                    None => {
+                        errors.push(FieldError::new("sms.auth_token", "is required"));
+                        None
+                    }
+                }
+            }
+        };
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        Ok(NotificationSettings {
+            email_from: update.email_from.apply(before.email_from.clone()),
+            smtp,
+            sms,
+            updated_at: None,
+        })
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "email_from": self.email_from,
+            "smtp": self.smtp.as_ref().map(|s| serde_json::json!({
+                "host": s.host, "port": s.port, "username": s.username,
+                "password": SealedSecret::summary(s.password.as_ref()),
+            })),
+            "sms": self.sms.as_ref().map(|s| serde_json::json!({
+                "account_sid": s.account_sid, "from": s.from,
+                "auth_token": SealedSecret::summary(Some(&s.auth_token)),
+            })),
+        })
+    }
 }

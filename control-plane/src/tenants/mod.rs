@@ -9,6 +9,32 @@ mod routes;
 pub mod service;
 pub mod store;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use platform::{auth::KeyRing, config::Settings, crypto::MasterKeys, db::Db};
+
+use crate::{identity::Tokens, settings::ControlSettings};
+use store::Announcer;
+
 pub(crate) use routes::openapi::doc;
 pub use routes::router;
-pub use service::TenantsState;
+
+/// What the registry's handlers and jobs need.
+#[derive(Clone, FromRef)]
+pub struct TenantsState {
+    pub db: Db,
+    /// Purges delete a store's keys here.
+    pub redis: redis::aio::ConnectionManager,
+    pub announcer: Announcer,
+    /// The platform's domain, under which every store has `<slug>.<domain>`.
+    pub settings: Arc<Settings>,
+    /// Sign-up switch, store URLs, the export directory.
+    pub control: Arc<ControlSettings>,
+    /// Seals stored idempotent responses (they hold the owner's first tokens).
+    pub master: Arc<MasterKeys>,
+    /// The owner's first tokens.
+    pub tokens: Tokens,
+    /// Verifies the bearer tokens of its routes.
+    pub keys: KeyRing,
+}

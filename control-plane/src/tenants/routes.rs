@@ -2,14 +2,14 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRef, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
     Json, Router,
 };
 use platform::{
-    auth::{KeyRing, Role},
+    auth::Role,
     extract::{ApiQuery, ListResponse, Page},
     http::RequestIdHeader,
     ids::TenantId,
@@ -23,7 +23,8 @@ use super::{
     idempotency::{self, Claim, IdempotencyKey},
     model::{Locale, NewTenant, PlanId, Slug, TenantRecord, TimeZone},
     repo,
-    service::{self, Actor, Patch, TenantsState},
+    service::{self, Actor, Patch},
+    TenantsState,
 };
 use crate::{
     audit::Action,
@@ -38,12 +39,7 @@ use crate::{
 pub(super) mod openapi;
 
 /// The registry: sign-up, lists, lifecycle, plans.
-pub fn router<S>() -> Router<S>
-where
-    TenantsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+pub fn router() -> Router<TenantsState> {
     Router::new()
         .route("/v1/tenants", post(create).get(list))
         .route("/v1/tenants/{id}", get(read).patch(update).delete(delete))
@@ -293,12 +289,7 @@ async fn delete(State(state): State<TenantsState>, caller: StoreCaller) -> Resul
 
 /// `POST /v1/tenants/{id}/suspend` and `…/resume`: platform admins move a store
 /// from `from` to `to`.
-fn admin_transition<S>(from: TenantStatus, to: TenantStatus, action: Action) -> MethodRouter<S>
-where
-    TenantsState: FromRef<S>,
-    KeyRing: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+fn admin_transition(from: TenantStatus, to: TenantStatus, action: Action) -> MethodRouter<TenantsState> {
     post(move |State(state): State<TenantsState>, caller: StoreCaller| async move {
         let id = caller.store_as_platform_admin()?;
         let record = service::transition(&state, id, &[from], to, action, &caller.actor()).await?;

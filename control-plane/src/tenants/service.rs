@@ -1,12 +1,10 @@
 //! Provisioning and lifecycle rules.
 
-use std::{io::Write, sync::Arc};
+use std::io::Write;
 
 use anyhow::Context;
 use platform::{
     auth::Role,
-    config::Settings,
-    crypto::MasterKeys,
     db::{Db, SystemTx},
     ids::TenantId,
     problem::{FieldError, Problem},
@@ -16,8 +14,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{
     model::{NewTenant, PlanId, TenantRecord},
-    repo,
-    store::Announcer,
+    repo, TenantsState,
 };
 use crate::{
     audit::{self, Action},
@@ -25,27 +22,9 @@ use crate::{
     identity::{
         model::{Account, Email, Password, TokenFamilyId, TokenPair},
         principal::store_not_found,
-        service as identity, Tokens,
+        service as identity,
     },
-    settings::ControlSettings,
 };
-
-/// What the registry's handlers and jobs need.
-#[derive(Clone)]
-pub struct TenantsState {
-    pub db: Db,
-    /// Purges delete a store's keys here.
-    pub redis: redis::aio::ConnectionManager,
-    pub announcer: Announcer,
-    /// The platform's domain, under which every store has `<slug>.<domain>`.
-    pub settings: Arc<Settings>,
-    /// Sign-up switch, store URLs, the export directory.
-    pub control: Arc<ControlSettings>,
-    /// Seals stored idempotent responses (they hold the owner's first tokens).
-    pub master: Arc<MasterKeys>,
-    /// The owner's first tokens.
-    pub tokens: Tokens,
-}
 
 context_error! {
     /// Outcomes of tenant operations a client handles differently.
