@@ -60,11 +60,14 @@ impl StoreCaller {
         TenantId::parse(&self.store).ok_or_else(store_not_found)
     }
 
-    /// Documents `endpoint` as a store's route under `tag`: a bearer token, and
-    /// the problems of a caller without one (401), with too low a role
-    /// (`forbidden`, 403) or without the store or the thing it names (`not_found`, 404).
-    pub fn document(endpoint: Endpoint, tag: &str, forbidden: &str, not_found: &str) -> Endpoint {
-        endpoint.tag(tag).bearer().problems(&[(401, "No valid token."), (403, forbidden), (404, not_found)])
+    /// How a context documents its store routes: each endpoint under `tag`,
+    /// with a bearer token and the problems of a caller without one (401),
+    /// with too low a role (`forbidden`, 403) or without the store or the
+    /// thing it names (`not_found`, 404).
+    pub fn documenter<'a>(tag: &'a str, forbidden: &'a str, not_found: &'a str) -> impl Fn(Endpoint) -> Endpoint + 'a {
+        move |endpoint| {
+            endpoint.tag(tag).bearer().problems(&[(401, "No valid token."), (403, forbidden), (404, not_found)])
+        }
     }
 
     /// The caller as the audit log names it.

@@ -143,70 +143,62 @@ pub struct TenantRecord {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A BCP 47 locale such as `en` or `en-US`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Locale(String);
+/// A string newtype whose value passed `$valid` at parse, with the platform's
+/// default for a store that names none.
+macro_rules! checked_text {
+    ($(#[$doc:meta])* $name:ident, default $default:literal, refused $reason:literal, $valid:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(String);
 
-impl Locale {
-    /// Parses a locale; the reason when it is refused.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        impl $name {
+            /// Parses a value; the reason when it is refused.
+            pub fn parse(value: &str) -> Result<Self, &'static str> {
+                let valid: fn(&str) -> bool = $valid;
+                if valid(value) {
+                    Ok(Self(value.to_owned()))
+                } else {
+                    Err($reason)
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self($default.into())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+checked_text! {
+    /// A BCP 47 locale such as `en` or `en-US` (default `en-US`).
+    Locale, default "en-US", refused "must be a locale such as en or en-US",
+    |value| {
         let mut parts = value.split('-');
         let lang = parts.next().unwrap_or_default();
-        let valid = (2..=3).contains(&lang.len())
+        (2..=3).contains(&lang.len())
             && lang.bytes().all(|b| b.is_ascii_lowercase())
-            && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if valid {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err("must be a locale such as en or en-US")
-        }
+            && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
     }
 }
 
-/// The platform's default: `en-US`.
-impl Default for Locale {
-    fn default() -> Self {
-        Self("en-US".into())
-    }
-}
-
-impl AsRef<str> for Locale {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An IANA time zone name, checked for shape only (`UTC`, `Europe/Berlin`,
-/// `America/Argentina/Salta`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TimeZone(String);
-
-impl TimeZone {
-    /// Parses a time zone name; the reason when it is refused.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
-        let valid = !value.is_empty()
+checked_text! {
+    /// An IANA time zone name, checked for shape only (`UTC`, `Europe/Berlin`,
+    /// `America/Argentina/Salta`; default `UTC`).
+    TimeZone, default "UTC", refused "must be an IANA time zone such as Europe/Berlin",
+    |value| {
+        !value.is_empty()
             && value.len() <= 64
             && value.split('/').all(|p| {
                 !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
-            });
-        if valid {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err("must be an IANA time zone such as Europe/Berlin")
-        }
-    }
-}
-
-/// The platform's default: `UTC`.
-impl Default for TimeZone {
-    fn default() -> Self {
-        Self("UTC".into())
-    }
-}
-
-impl AsRef<str> for TimeZone {
-    fn as_ref(&self) -> &str {
-        &self.0
+            })
     }
 }
 

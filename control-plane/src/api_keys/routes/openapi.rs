@@ -1,22 +1,15 @@
 //! API key endpoints in the OpenAPI document; keep in step with [`super::router`].
 
-use platform::openapi::{delete, fragment, get, post, Endpoint};
+use platform::openapi::{delete, fragment, get, post};
 use utoipa::openapi::OpenApi;
 
 use super::{CreateKeyRequest, CreatedKeyResponse, KeyResponse};
 use crate::caller::StoreCaller;
 
-fn keys(endpoint: Endpoint) -> Endpoint {
-    StoreCaller::document(
-        endpoint,
-        "api-keys",
-        "Too low a role.",
-        "No such store (or another store's), or no such key.",
-    )
-}
-
 /// API key operations.
 pub(crate) fn doc() -> OpenApi {
+    let keys =
+        StoreCaller::documenter("api-keys", "Too low a role.", "No such store (or another store's), or no such key.");
     fragment([
         keys(post("/v1/tenants/{id}/api-keys", "Issue a scoped API key for the store"))
             .body::<CreateKeyRequest>()

@@ -1,22 +1,15 @@
 //! Custom domain endpoints in the OpenAPI document; keep in step with [`super::router`].
 
-use platform::openapi::{delete, fragment, get, post, Endpoint};
+use platform::openapi::{delete, fragment, get, post};
 use utoipa::openapi::OpenApi;
 
 use super::{AddDomainRequest, DomainResponse};
 use crate::caller::StoreCaller;
 
-fn domains(endpoint: Endpoint) -> Endpoint {
-    StoreCaller::document(
-        endpoint,
-        "domains",
-        "Too low a role.",
-        "No such store (or another store's), or no such claim.",
-    )
-}
-
 /// Custom domain operations.
 pub(crate) fn doc() -> OpenApi {
+    let domains =
+        StoreCaller::documenter("domains", "Too low a role.", "No such store (or another store's), or no such claim.");
     fragment([
         domains(post("/v1/tenants/{id}/domains", "Claim a custom host"))
             .body::<AddDomainRequest>()

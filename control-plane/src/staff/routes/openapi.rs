@@ -1,22 +1,18 @@
 //! Staff membership endpoints in the OpenAPI document; keep in step with [`super::router`].
 
-use platform::openapi::{delete, fragment, get, post, Endpoint};
+use platform::openapi::{delete, fragment, get, post};
 use utoipa::openapi::OpenApi;
 
 use super::{AddStaffRequest, MemberResponse};
 use crate::caller::StoreCaller;
 
-fn staff(endpoint: Endpoint) -> Endpoint {
-    StoreCaller::document(
-        endpoint,
+/// Staff operations.
+pub(crate) fn doc() -> OpenApi {
+    let staff = StoreCaller::documenter(
         "staff",
         "Too low a role (adding or removing an admin or owner takes an owner).",
         "No such store (or another store's), or no such member.",
-    )
-}
-
-/// Staff operations.
-pub(crate) fn doc() -> OpenApi {
+    );
     fragment([
         staff(post("/v1/tenants/{id}/staff", "Add a member (a new email creates the account)"))
             .body::<AddStaffRequest>()

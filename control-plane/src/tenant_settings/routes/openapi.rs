@@ -8,15 +8,6 @@ use super::{
 };
 use crate::caller::StoreCaller;
 
-fn settings(endpoint: Endpoint) -> Endpoint {
-    StoreCaller::document(
-        endpoint,
-        "settings",
-        "Too low a role (owners and admins).",
-        "No such store (or another store's).",
-    )
-}
-
 const MERGE: &str = "Fields left out keep their value (secrets need not be re-sent), `null` clears, unknown fields \
                      are refused. Secrets are sealed at rest and shown as `{\"last4\"}`.";
 
@@ -29,6 +20,11 @@ pub(crate) fn doc() -> OpenApi {
 
 /// `GET` and `PUT /v1/tenants/{id}/<kind>-settings`.
 fn read_and_change<Request: ToSchema, Response: ToSchema>(kind: &str) -> [Endpoint; 2] {
+    let settings = StoreCaller::documenter(
+        "settings",
+        "Too low a role (owners and admins).",
+        "No such store (or another store's).",
+    );
     let path = format!("/v1/tenants/{{id}}/{kind}-settings");
     [
         settings(get(&path, &format!("Read {kind} settings")))
