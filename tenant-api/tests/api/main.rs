@@ -15,6 +15,7 @@ mod media;
 mod openapi;
 mod orders;
 mod rate_limits;
+mod races;
 mod recovery;
 mod resolution;
 mod search;
