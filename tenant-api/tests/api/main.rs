@@ -12,6 +12,7 @@ mod helpers;
 mod import;
 mod isolation;
 mod media;
+mod money;
 mod openapi;
 mod orders;
 mod races;
