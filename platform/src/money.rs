@@ -46,6 +46,12 @@ pub struct Money {
 }
 
 impl Money {
+    /// The largest amount accepted as input or produced by arithmetic
+    /// (10^12 minor units, the API contract): a price, a line total, an
+    /// order total. Far below `i64::MAX`, so a bounded amount times a line
+    /// quantity cannot overflow before the bound is checked.
+    pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
     /// `amount` minor units of `currency`; no check, since any `i64` is valid.
     pub fn new(amount: i64, currency: Currency) -> Self {
         Self { amount, currency }

@@ -34,6 +34,9 @@ impl MoneyDto {
         if self.amount < 0 {
             return Err(FieldError::new(format!("{field}.amount"), "must be 0 or more"));
         }
+        if self.amount > Money::MAX_AMOUNT {
+            return Err(too_large(field));
+        }
         Ok(Money::new(self.amount, currency))
     }
 }
@@ -47,6 +50,17 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The field error of quantities whose amount (a line, the cart's or the
+/// order's total) would pass [`Money::MAX_AMOUNT`].
+pub fn quantity_too_large() -> FieldError {
+    FieldError::new("quantity", format!("would make an amount of more than {} minor units", Money::MAX_AMOUNT))
+}
+
+/// The field error of an amount past [`Money::MAX_AMOUNT`], given or computed.
+pub fn too_large(field: &str) -> FieldError {
+    FieldError::new(format!("{field}.amount"), format!("must be at most {} minor units", Money::MAX_AMOUNT))
 }
 
 /// RFC 3339 UTC with milliseconds, the API's one timestamp format.

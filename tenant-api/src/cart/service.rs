@@ -13,7 +13,7 @@ use crate::{
     catalog::{model::VariantId, pricing},
     checkout::{
         self,
-        model::{cheapest, totals, Code},
+        model::{cheapest, line_total, totals, Code},
     },
     customers::model::{CustomerId, Email},
     inventory::reservations,
@@ -55,7 +55,7 @@ pub async fn create(
     };
     let mut redis = state.redis.clone();
     store::create(&mut redis, tenant.id, &cart, state.ttls).await?;
-    Ok(view(cart, &Pricing::default()))
+    view(cart, &Pricing::default())
 }
 
 /// A cart at current prices.
@@ -75,9 +75,10 @@ pub async fn add_item(access: CartAccess<'_>, variant: VariantId, quantity: i32)
         return Err(not_for_sale());
     }
     let wanted = cart.quantity(variant) + quantity;
+    refuse_too_large(&cart, &pricing, variant, wanted)?;
     let change = apply(state, tenant, &cart, variant, quantity, false, &pricing, wanted).await?;
     cart.set(variant, change);
-    Ok(view(cart, &pricing))
+    view(cart, &pricing)
 }
 
 /// Sets the quantity of an item.
@@ -89,9 +90,10 @@ pub async fn set_item(access: CartAccess<'_>, item: &str, quantity: i32) -> Resu
     if !pricing.on_sale(variant) {
         return Err(not_for_sale());
     }
+    refuse_too_large(&cart, &pricing, variant, quantity)?;
     let change = apply(state, tenant, &cart, variant, quantity, true, &pricing, quantity).await?;
     cart.set(variant, change);
-    Ok(view(cart, &pricing))
+    view(cart, &pricing)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -124,6 +126,14 @@ async fn apply(
         Change::OverLineLimit => Err(over_line()),
         Change::OverStock => Err(Error::InsufficientStock { available }),
     }
+}
+
+/// Refuses a quantity whose line or cart amount would pass the bound, before
+/// it is written: a cart that could never be read or checked out.
+fn refuse_too_large(cart: &Cart, pricing: &Pricing, variant: VariantId, wanted: i32) -> Result<(), Error> {
+    let mut after = cart.clone();
+    after.set(variant, wanted);
+    view(after, pricing).map(drop)
 }
 
 fn not_for_sale() -> Error {
@@ -258,7 +268,7 @@ async fn fetch_pricing(
         (pricing::variants_for_sale(&mut tx, &ids).await?, reservations::available(&mut tx, &ids).await?)
     };
     let (shipping, _) = checkout::service::options_for(&mut tx, None, None).await?;
-    let subtotal = subtotal(cart, &variants);
+    let subtotal = subtotal(cart, &variants)?;
     let discount = match cart.discount_code.as_deref().map(Code::parse) {
         Some(Ok(code)) => Some(checkout::service::preview(&mut tx, &code, subtotal, tenant.currency).await?),
         Some(Err(_)) => Some(Err(checkout::service::DiscountRefusal::Unknown)),
@@ -268,13 +278,14 @@ async fn fetch_pricing(
     Ok(Pricing { variants: variants.into_iter().map(|v| (v.variant_id, v)).collect(), available, shipping, discount })
 }
 
-fn subtotal(cart: &Cart, variants: &[pricing::SaleVariant]) -> i64 {
-    cart.lines
-        .iter()
-        .filter_map(|(id, q)| {
-            variants.iter().find(|v| v.variant_id == *id && v.on_sale).map(|v| v.price.amount * i64::from(*q))
-        })
-        .sum()
+fn subtotal(cart: &Cart, variants: &[pricing::SaleVariant]) -> Result<i64, Error> {
+    let lines = cart.lines.iter().filter_map(|(id, q)| {
+        variants.iter().find(|v| v.variant_id == *id && v.on_sale).map(|v| line_total(v.price.amount, *q))
+    });
+    lines
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(checkout::model::sum)
+        .map_err(|_| Error::Invalid(vec![crate::wire::quantity_too_large()]))
 }
 
 async fn priced(state: &CartState, tenant: &Tenant, cart: Cart) -> Result<CartView, Error> {
@@ -284,29 +295,36 @@ async fn priced(state: &CartState, tenant: &Tenant, cart: Cart) -> Result<CartVi
         let mut redis = state.redis.clone();
         store::remove_lines(&mut redis, tenant.id, &cart.id, &gone).await?;
     }
-    Ok(view(cart, &pricing))
+    view(cart, &pricing)
 }
 
-fn view(mut cart: Cart, pricing: &Pricing) -> CartView {
+/// The cart at current prices; a 422 naming `quantity` when an amount would
+/// pass the bound (prices may have risen since the lines were added).
+fn view(mut cart: Cart, pricing: &Pricing) -> Result<CartView, Error> {
+    let too_large = |_| Error::Invalid(vec![crate::wire::quantity_too_large()]);
     cart.lines.retain(|(v, _)| pricing.on_sale(*v));
     let lines: Vec<PricedLine> = cart
         .lines
         .iter()
         .filter_map(|(variant, quantity)| {
             let v = pricing.variants.get(variant)?;
-            Some(PricedLine {
+            let total = match line_total(v.price.amount, *quantity) {
+                Ok(total) => Money::new(total, v.price.currency),
+                Err(e) => return Some(Err(too_large(e))),
+            };
+            Some(Ok(PricedLine {
                 item_id: item_id(&cart.id, *variant),
                 variant_id: *variant,
                 title: v.title.clone(),
                 sku: v.sku.clone(),
                 quantity: *quantity,
                 unit_price: v.price,
-                total: Money::new(v.price.amount * i64::from(*quantity), v.price.currency),
+                total,
                 available: pricing.available.get(variant).copied().unwrap_or(0).max(0),
-            })
+            }))
         })
-        .collect();
-    let subtotal: i64 = lines.iter().map(|l| l.total.amount).sum();
+        .collect::<Result<_, Error>>()?;
+    let subtotal = checkout::model::sum(lines.iter().map(|l| l.total.amount)).map_err(too_large)?;
     let (discount, discount_error) = match &pricing.discount {
         Some(Ok(d)) if d.min_subtotal <= subtotal => (Some(d), None),
         Some(Ok(d)) => (None, Some(checkout::service::DiscountRefusal::BelowMinimum(d.min_subtotal).to_string())),
@@ -315,6 +333,6 @@ fn view(mut cart: Cart, pricing: &Pricing) -> CartView {
     };
     let goods = subtotal - discount.map_or(0, |d| d.amount_off(subtotal));
     let shipping = if lines.is_empty() { None } else { cheapest(&pricing.shipping, goods) };
-    let totals = totals(subtotal, discount, shipping, None);
-    CartView { applied_discount: discount.map(|d| d.code.clone()), cart, lines, totals, discount_error }
+    let totals = totals(subtotal, discount, shipping, None).map_err(too_large)?;
+    Ok(CartView { applied_discount: discount.map(|d| d.code.clone()), cart, lines, totals, discount_error })
 }

@@ -309,6 +309,11 @@ fn variant_fields(record: &Record) -> Result<ValidVariant, RowError> {
     let price =
         whole_number(record, "price", MINOR_UNITS)?.ok_or_else(|| RowError::new(row, "price", "is required"))?;
     let compare_at = whole_number(record, "compare_at_price", MINOR_UNITS)?;
+    for (field, amount) in [("price", Some(price)), ("compare_at_price", compare_at)] {
+        if amount.is_some_and(|a: i64| a > Money::MAX_AMOUNT) {
+            return Err(RowError::new(row, field, format!("must be at most {} minor units", Money::MAX_AMOUNT)));
+        }
+    }
     if compare_at.is_some_and(|c| c < price) {
         return Err(RowError::new(row, "compare_at_price", "must not be below the price"));
     }
@@ -485,6 +490,26 @@ mod tests {
             vec![
                 RowError::new(3, "price", "must be a whole number of minor units, 0 or more"),
                 RowError::new(4, "sku", "appears earlier in this file"),
+            ]
+        );
+    }
+
+    #[test]
+    fn prices_above_ten_to_the_twelve_minor_units_are_row_errors() {
+        let csv = "title,sku,price,compare_at_price\n\
+                   Yacht,Y-1,1000000000000,\n\
+                   Ship,S-1,1000000000001,\n\
+                   Boat,B-1,1,1000000000001\n";
+        let (records, mut errors) = parse_csv(csv.as_bytes());
+        assert!(errors.is_empty());
+        let mut products = group(records, &mut errors);
+        products.retain(|p| !p.variants.is_empty());
+        assert_eq!(products.len(), 1, "only the yacht, at exactly the bound");
+        assert_eq!(
+            errors,
+            vec![
+                RowError::new(2, "price", "must be at most 1000000000000 minor units"),
+                RowError::new(3, "compare_at_price", "must be at most 1000000000000 minor units"),
             ]
         );
     }

@@ -134,7 +134,9 @@ impl DiscountCode {
     /// What the code takes off a subtotal.
     pub fn amount_off(&self, subtotal: i64) -> i64 {
         match self.kind {
-            DiscountKind::Percentage(percent) => subtotal * i64::from(percent) / 100,
+            // In i128: percent is 0..=100, so the result is at most `subtotal`.
+            DiscountKind::Percentage(percent) => i64::try_from(i128::from(subtotal) * i128::from(percent) / 100)
+                .map_or(subtotal, |off| off.min(subtotal)),
             DiscountKind::Fixed(amount) => amount.min(subtotal),
         }
     }
@@ -189,33 +191,57 @@ pub struct Totals {
     pub tax_inclusive: bool,
 }
 
+/// An amount that would pass [`Money::MAX_AMOUNT`] (a line, a subtotal or a
+/// total): refused as a 422, never wrapped or saturated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// `amount` if it is within `0..=Money::MAX_AMOUNT`. Money arithmetic runs in
+/// i128 (no operand is past i64) and comes back through here.
+fn bounded(amount: i128) -> Result<i64, TooLarge> {
+    i64::try_from(amount).ok().filter(|a| (0..=Money::MAX_AMOUNT).contains(a)).ok_or(TooLarge)
+}
+
+/// A line's total, `unit × quantity`.
+pub fn line_total(unit: i64, quantity: i32) -> Result<i64, TooLarge> {
+    bounded(i128::from(unit) * i128::from(quantity))
+}
+
+/// The sum of line totals.
+pub fn sum(amounts: impl IntoIterator<Item = i64>) -> Result<i64, TooLarge> {
+    amounts.into_iter().try_fold(0, |sum, amount| bounded(i128::from(sum) + i128::from(amount)))
+}
+
 /// Rounds `numerator / denominator` half up (both non-negative).
-fn div_round(numerator: i64, denominator: i64) -> i64 {
+fn div_round(numerator: i128, denominator: i128) -> i128 {
     (numerator * 2 + denominator) / (denominator * 2)
 }
 
 /// The one place totals are computed. Discounts apply to goods; shipping's
 /// free threshold and tax look at goods after the discount; tax is not charged
-/// on shipping.
+/// on shipping. `TooLarge` when the subtotal or the total is past the bound.
 pub fn totals(
     subtotal: i64,
     discount: Option<&DiscountCode>,
     shipping: Option<&ShippingMethod>,
     tax: Option<&TaxRate>,
-) -> Totals {
+) -> Result<Totals, TooLarge> {
+    let subtotal = bounded(subtotal.into())?;
+    // At most the subtotal, so goods stay within 0..=subtotal.
     let discount = discount.map_or(0, |d| d.amount_off(subtotal));
-    let goods = subtotal - discount;
-    let shipping = shipping.map_or(0, |m| m.cost(goods));
+    let goods = i128::from(subtotal - discount);
+    let shipping = bounded(shipping.map_or(0, |m| m.cost(subtotal - discount)).into())?;
     let (tax, inclusive) = match tax {
         None => (0, false),
         Some(rate) if rate.inclusive => {
-            let bps = i64::from(rate.rate_bps);
+            let bps = i128::from(rate.rate_bps);
             (goods - div_round(goods * 10_000, 10_000 + bps), true)
         }
-        Some(rate) => (div_round(goods * i64::from(rate.rate_bps), 10_000), false),
+        Some(rate) => (div_round(goods * i128::from(rate.rate_bps), 10_000), false),
     };
-    let total = goods + shipping + if inclusive { 0 } else { tax };
-    Totals { subtotal, discount, shipping, tax, total, tax_inclusive: inclusive }
+    let total = bounded(goods + i128::from(shipping) + if inclusive { 0 } else { tax })?;
+    let tax = bounded(tax)?;
+    Ok(Totals { subtotal, discount, shipping, tax, total, tax_inclusive: inclusive })
 }
 
 /// The cheapest active method for goods worth `goods`.
@@ -258,13 +284,13 @@ mod tests {
 
     #[test]
     fn exclusive_tax_is_added_on_goods_after_the_discount() {
-        let t = totals(10_000, Some(&code(DiscountKind::Percentage(10))), None, Some(&rate(825, false)));
+        let t = totals(10_000, Some(&code(DiscountKind::Percentage(10))), None, Some(&rate(825, false))).unwrap();
         assert_eq!((t.discount, t.tax, t.total), (1_000, 743, 9_743));
     }
 
     #[test]
     fn inclusive_tax_is_the_part_of_the_price_and_adds_nothing() {
-        let t = totals(12_000, None, None, Some(&rate(2_000, true)));
+        let t = totals(12_000, None, None, Some(&rate(2_000, true))).unwrap();
         assert_eq!((t.tax, t.total, t.tax_inclusive), (2_000, 12_000, true));
     }
 
@@ -277,14 +303,45 @@ mod tests {
             free_over: Some(5_000),
             active: true,
         };
-        assert_eq!(totals(5_000, None, Some(&method), None).shipping, 0);
-        let t = totals(5_000, Some(&code(DiscountKind::Fixed(100))), Some(&method), None);
+        assert_eq!(totals(5_000, None, Some(&method), None).unwrap().shipping, 0);
+        let t = totals(5_000, Some(&code(DiscountKind::Fixed(100))), Some(&method), None).unwrap();
         assert_eq!((t.shipping, t.total), (500, 5_400));
     }
 
     #[test]
     fn a_fixed_discount_never_exceeds_the_subtotal() {
-        assert_eq!(totals(300, Some(&code(DiscountKind::Fixed(1_000))), None, None).total, 0);
+        assert_eq!(totals(300, Some(&code(DiscountKind::Fixed(1_000))), None, None).unwrap().total, 0);
+    }
+
+    #[test]
+    fn line_totals_and_sums_past_the_bound_are_refused_not_wrapped() {
+        assert_eq!(line_total(Money::MAX_AMOUNT, 1), Ok(Money::MAX_AMOUNT));
+        assert_eq!(line_total(Money::MAX_AMOUNT, 10), Err(TooLarge));
+        assert_eq!(line_total(i64::MAX, i32::MAX), Err(TooLarge));
+        assert_eq!(sum([Money::MAX_AMOUNT - 1, 1]), Ok(Money::MAX_AMOUNT));
+        assert_eq!(sum([Money::MAX_AMOUNT, 1]), Err(TooLarge));
+        assert_eq!(sum([i64::MAX, i64::MAX]), Err(TooLarge));
+    }
+
+    #[test]
+    fn totals_past_the_bound_are_refused_not_wrapped() {
+        let max = Money::MAX_AMOUNT;
+        assert_eq!(totals(max + 1, None, None, None), Err(TooLarge));
+        assert_eq!(totals(i64::MAX, Some(&code(DiscountKind::Percentage(50))), None, None), Err(TooLarge));
+        assert_eq!(totals(i64::MAX, None, None, Some(&rate(10_000, false))), Err(TooLarge));
+        let method = ShippingMethod {
+            id: ShippingMethodId::new(),
+            name: "Std".into(),
+            price: usd(1),
+            free_over: None,
+            active: true,
+        };
+        assert_eq!(totals(max, None, Some(&method), None), Err(TooLarge), "shipping on top");
+        assert_eq!(totals(max, None, None, Some(&rate(825, false))), Err(TooLarge), "tax on top");
+        let inclusive = totals(max, None, None, Some(&rate(2_000, true))).unwrap();
+        assert_eq!((inclusive.total, inclusive.tax), (max, 166_666_666_667), "inside the price: still fits");
+        let discounted = totals(max, Some(&code(DiscountKind::Percentage(10))), None, Some(&rate(1_000, false)));
+        assert_eq!(discounted.unwrap().total, 990_000_000_000);
     }
 
     #[test]

@@ -182,6 +182,16 @@ pub struct TransitionData {
     pub event: serde_json::Map<String, serde_json::Value>,
 }
 
+/// An order's row as read under its lock, before a transition.
+#[derive(Clone, Copy, Debug)]
+pub struct Locked {
+    pub status: OrderStatus,
+    pub total: i64,
+    /// Refunded so far.
+    pub refunded_total: i64,
+    pub currency: platform::money::Currency,
+}
+
 /// An order row after a transition.
 #[derive(Clone, Debug)]
 pub struct Transitioned {

@@ -1,5 +1,6 @@
-//! Order SQL. Placing an order and every transition are one statement each,
-//! with their outbox event written by the same statement.
+//! Order SQL. Placing an order is one statement; a transition is the
+//! order's row read under its lock, then one statement that changes it and
+//! writes its outbox event.
 
 use chrono::{DateTime, Utc};
 use platform::{
@@ -11,7 +12,7 @@ use platform::{
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::model::{Order, OrderFilter, OrderId, OrderLine, OrderStatus, TransitionData, Transitioned};
+use super::model::{Locked, Order, OrderFilter, OrderId, OrderLine, OrderStatus, TransitionData, Transitioned};
 use crate::{
     catalog::model::{ProductId, VariantId},
     checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
@@ -109,28 +110,56 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
     Ok(row)
 }
 
-/// Moves an order to `to` if its status is one `to` may be reached from, and
-/// writes the event, in one statement. `None` when nothing changed (no such
-/// order, or an illegal transition: the caller reads the order to tell which).
-#[tracing::instrument(skip_all, fields(order_id = %id, to = to.as_str()))]
+/// The order's status and money, read under its row lock (`for update`):
+/// what a transition decides on. The lock is held until the transaction
+/// ends, so no concurrent transition can change the row between this read
+/// and [`transition`]. `None` when there is no such order.
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+pub async fn lock_order(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Locked>> {
+    let row: Option<(String, i64, i64, String)> = sqlx::query_as(
+        "select status, total, refunded_total, currency from sales_order \
+         where tenant_id = $1 and order_id = $2 for update",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|(status, total, refunded_total, currency)| {
+        Ok(Locked {
+            status: OrderStatus::parse(&status)
+                .ok_or_else(|| anyhow::anyhow!("stored status {status:?} is unknown"))?,
+            total,
+            refunded_total,
+            currency: Currency::parse(currency.trim()).ok_or_else(|| anyhow::anyhow!("bad stored currency"))?,
+        })
+    })
+    .transpose()
+}
+
+/// Moves an order from `from` (as read by [`lock_order`]) to `to`, and
+/// writes the event, in one statement: a compare-and-set on the status, so
+/// it updates and writes nothing when the order is not in `from`, when `from`
+/// is not a legal source of `to`, or when the refund would pass the total.
+#[tracing::instrument(skip_all, fields(order_id = %id, from = from.as_str(), to = to.as_str()))]
 pub async fn transition(
     tx: &mut TenantTx,
     id: OrderId,
+    from: OrderStatus,
     to: OrderStatus,
     data: TransitionData,
 ) -> anyhow::Result<Option<Transitioned>> {
-    let sources: Vec<&str> = OrderStatus::sources(to).iter().map(|s| s.as_str()).collect();
+    if !from.can_become(to) {
+        return Ok(None);
+    }
     let mut event = data.event;
     event.insert("order_id".into(), id.to_string().into());
     event.insert("status".into(), to.as_str().into());
     if data.refund > 0 {
         event.insert("refund_amount".into(), data.refund.into());
     }
-    type Row = (String, i64, i64, Option<DiscountCodeId>, DateTime<Utc>);
+    type Row = (i64, i64, Option<DiscountCodeId>, DateTime<Utc>);
     let row: Option<Row> = sqlx::query_as(
-        "with prior as ( \
-             select status from sales_order where tenant_id = $1 and order_id = $2), \
-         o as ( \
+        "with o as ( \
              update sales_order set status = $3, updated_at = now(), \
                  paid_at = case when $3 = 'paid' then now() else paid_at end, \
                  fulfilled_at = case when $3 = 'fulfilled' then now() else fulfilled_at end, \
@@ -140,17 +169,17 @@ pub async fn transition(
                  carrier = coalesce($6, carrier), \
                  cancel_reason = coalesce($7, cancel_reason), \
                  refunded_total = refunded_total + $8 \
-             where tenant_id = $1 and order_id = $2 and status = any($4) and refunded_total + $8 <= total \
+             where tenant_id = $1 and order_id = $2 and status = $4 and refunded_total + $8 <= total \
              returning total, refunded_total, discount_code_id, updated_at), \
          e as ( \
              insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
              select $1, $9, $10, $2, $11 from o) \
-         select prior.status, o.total, o.refunded_total, o.discount_code_id, o.updated_at from o, prior",
+         select total, refunded_total, discount_code_id, updated_at from o",
     )
     .bind(tx.tenant_id())
     .bind(id)
     .bind(to.as_str())
-    .bind(&sources)
+    .bind(from.as_str())
     .bind(data.tracking_number)
     .bind(data.carrier)
     .bind(data.cancel_reason)
@@ -160,16 +189,13 @@ pub async fn transition(
     .bind(serde_json::Value::Object(event))
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|(from, total, refunded_total, discount_code_id, at)| {
-        Ok(Transitioned {
-            from: OrderStatus::parse(&from).ok_or_else(|| anyhow::anyhow!("stored status {from:?} is unknown"))?,
-            total,
-            refunded_total,
-            discount_code_id,
-            at,
-        })
-    })
-    .transpose()
+    Ok(row.map(|(total, refunded_total, discount_code_id, at)| Transitioned {
+        from,
+        total,
+        refunded_total,
+        discount_code_id,
+        at,
+    }))
 }
 
 /// A line as aggregated by [`ORDER_COLUMNS`]: number, variant, product, sku,

@@ -31,7 +31,7 @@ use crate::{
     catalog::{model::VariantId, pricing},
     checkout::{
         self,
-        model::{cheapest, totals, Code, ShippingMethodId},
+        model::{cheapest, line_total, totals, Code, ShippingMethodId},
     },
     customers::model::{Address, CustomerId, Email},
     inventory::reservations,
@@ -137,13 +137,15 @@ async fn place(
     if !unavailable.is_empty() {
         return Err(Error::ItemsUnavailable(unavailable));
     }
+    // Amounts past the bound are refused before any stock is held.
+    let too_large = |_| Error::Invalid(vec![crate::wire::quantity_too_large()]);
     let lines: Vec<OrderLine> = cart
         .lines
         .iter()
         .enumerate()
         .map(|(n, (id, quantity))| {
             let v = &variants[id];
-            OrderLine {
+            Ok(OrderLine {
                 line_no: i32::try_from(n).unwrap_or(i32::MAX),
                 variant_id: *id,
                 product_id: v.product_id,
@@ -151,11 +153,11 @@ async fn place(
                 title: v.title.clone(),
                 quantity: *quantity,
                 unit_price: v.price,
-                total: Money::new(v.price.amount * i64::from(*quantity), v.price.currency),
-            }
+                total: Money::new(line_total(v.price.amount, *quantity).map_err(too_large)?, v.price.currency),
+            })
         })
-        .collect();
-    let subtotal: i64 = lines.iter().map(|l| l.total.amount).sum();
+        .collect::<Result<_, Error>>()?;
+    let subtotal = checkout::model::sum(lines.iter().map(|l| l.total.amount)).map_err(too_large)?;
 
     let email = match (&request.email, &cart.email, request.customer) {
         (Some(email), _, _) => email.as_ref().to_owned(),
@@ -197,7 +199,7 @@ async fn place(
         })?),
         None => cheapest(&methods, goods),
     };
-    let totals = totals(subtotal, discount.as_ref(), shipping, tax.as_ref());
+    let totals = totals(subtotal, discount.as_ref(), shipping, tax.as_ref()).map_err(too_large)?;
 
     let new = NewOrder {
         id: order_id,

@@ -1,14 +1,16 @@
 //! Order rules: the saga's closing steps (shared with the worker's recovery),
 //! and what staff do to orders afterwards.
 //!
-//! **Invariant:** every status change is [`repo::transition`], a conditional
-//! update that writes its outbox event in the same statement; stock moves in
-//! the same transaction. An illegal or concurrent change updates nothing.
+//! **Invariant:** every status change is decided on the order's row read
+//! under its lock ([`repo::lock_order`]), then made by [`repo::transition`], a
+//! compare-and-set on that status that writes its outbox event in the same
+//! statement; stock moves in the same transaction. A change that waited on a
+//! concurrent one sees its result, so an illegal change updates nothing.
 
 use platform::{db::TenantTx, extract::Page, money::Money, tenancy::Tenant};
 
 use super::{
-    model::{Order, OrderFilter, OrderId, OrderStatus, TransitionData, Transitioned},
+    model::{Locked, Order, OrderFilter, OrderId, OrderStatus, TransitionData, Transitioned},
     repo, Error, OrdersState,
 };
 use crate::{
@@ -25,7 +27,7 @@ use crate::{
 /// `None` when the order was no longer waiting (expired, cancelled, or
 /// already finished by another path).
 pub async fn mark_paid(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Transitioned>> {
-    let Some(done) = repo::transition(tx, id, OrderStatus::Paid, TransitionData::default()).await? else {
+    let Some(done) = from_pending(tx, id, OrderStatus::Paid, TransitionData::default()).await? else {
         return Ok(None);
     };
     reservations::commit(tx, id.as_uuid()).await?;
@@ -37,7 +39,7 @@ pub async fn mark_paid(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<
 pub async fn mark_failed(tx: &mut TenantTx, id: OrderId, code: &str) -> anyhow::Result<Option<Transitioned>> {
     let mut data = TransitionData::default();
     data.event.insert("decline_code".into(), code.into());
-    let Some(done) = repo::transition(tx, id, OrderStatus::PaymentFailed, data).await? else {
+    let Some(done) = from_pending(tx, id, OrderStatus::PaymentFailed, data).await? else {
         return Ok(None);
     };
     release(tx, id, &done).await?;
@@ -54,13 +56,32 @@ pub async fn settle(tx: &mut TenantTx, id: OrderId, outcome: ChargeOutcome) -> a
 }
 
 /// Nobody paid before the hold expired: `pending_payment → cancelled`.
+/// `None` when the order was no longer waiting: a charge settled first
+/// keeps it paid (expiry never cancels from `paid`).
 pub async fn mark_expired(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Transitioned>> {
     let data = TransitionData { cancel_reason: Some("expired".into()), ..TransitionData::default() };
-    let Some(done) = repo::transition(tx, id, OrderStatus::Cancelled, data).await? else {
+    let Some(done) = from_pending(tx, id, OrderStatus::Cancelled, data).await? else {
         return Ok(None);
     };
     release(tx, id, &done).await?;
     Ok(Some(done))
+}
+
+/// `pending_payment → to` if the order, read under its lock, still awaits
+/// payment. The lock is what makes the read the truth: a transition that
+/// waited on a concurrent `mark_paid` reads `paid` and changes nothing.
+async fn from_pending(
+    tx: &mut TenantTx,
+    id: OrderId,
+    to: OrderStatus,
+    data: TransitionData,
+) -> anyhow::Result<Option<Transitioned>> {
+    match repo::lock_order(tx, id).await? {
+        Some(Locked { status: OrderStatus::PendingPayment, .. }) => {
+            repo::transition(tx, id, OrderStatus::PendingPayment, to, data).await
+        }
+        _ => Ok(None),
+    }
 }
 
 async fn release(tx: &mut TenantTx, id: OrderId, done: &Transitioned) -> anyhow::Result<()> {
@@ -81,13 +102,28 @@ pub async fn list(tx: &mut TenantTx, filter: &OrderFilter, page: Page) -> Result
     Ok(repo::list_orders(tx, filter, page).await?)
 }
 
-/// Why a transition changed nothing: no such order, or an illegal one.
-async fn refused(tx: &mut TenantTx, id: OrderId, to: OrderStatus) -> Error {
-    match repo::find_order(tx, id).await {
-        Ok(Some(order)) => Error::IllegalTransition { from: order.status, to },
-        Ok(None) => Error::OrderNotFound,
-        Err(e) => Error::Internal(e),
+/// The order read under its lock, if it may become `to`: the state staff
+/// operations decide on, held until their transaction ends.
+async fn lock_for(tx: &mut TenantTx, id: OrderId, to: OrderStatus) -> Result<Locked, Error> {
+    let locked = repo::lock_order(tx, id).await?.ok_or(Error::OrderNotFound)?;
+    if !locked.status.can_become(to) {
+        return Err(Error::IllegalTransition { from: locked.status, to });
     }
+    Ok(locked)
+}
+
+/// [`repo::transition`] from a status read under the lock this transaction
+/// still holds: it cannot find the row changed.
+async fn transition_locked(
+    tx: &mut TenantTx,
+    id: OrderId,
+    locked: &Locked,
+    to: OrderStatus,
+    data: TransitionData,
+) -> Result<Transitioned, Error> {
+    repo::transition(tx, id, locked.status, to, data)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("order {id} changed under its row lock")))
 }
 
 /// Ships an order with a tracking number.
@@ -106,9 +142,8 @@ pub async fn fulfil(
         ..TransitionData::default()
     };
     data.event.insert("tracking_number".into(), tracking_number.into());
-    if repo::transition(&mut tx, id, OrderStatus::Fulfilled, data).await?.is_none() {
-        return Err(refused(&mut tx, id, OrderStatus::Fulfilled).await);
-    }
+    let locked = lock_for(&mut tx, id, OrderStatus::Fulfilled).await?;
+    transition_locked(&mut tx, id, &locked, OrderStatus::Fulfilled, data).await?;
     let order = order(&mut tx, id).await?;
     tx.commit().await?;
     Ok(order)
@@ -118,9 +153,8 @@ pub async fn fulfil(
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 pub async fn deliver(state: &OrdersState, tenant: &Tenant, id: OrderId) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if repo::transition(&mut tx, id, OrderStatus::Delivered, TransitionData::default()).await?.is_none() {
-        return Err(refused(&mut tx, id, OrderStatus::Delivered).await);
-    }
+    let locked = lock_for(&mut tx, id, OrderStatus::Delivered).await?;
+    transition_locked(&mut tx, id, &locked, OrderStatus::Delivered, TransitionData::default()).await?;
     let order = order(&mut tx, id).await?;
     tx.commit().await?;
     Ok(order)
@@ -129,18 +163,16 @@ pub async fn deliver(state: &OrdersState, tenant: &Tenant, id: OrderId) -> Resul
 /// Cancels an order. Before payment: releases the held stock. After payment:
 /// restocks and refunds what was not refunded yet.
 ///
-/// The order's state is decided first, in one transaction (so a concurrent
-/// fulfilment or checkout cannot interleave), and the refund follows; the
-/// refund is idempotent by its id.
+/// The order's state is decided first, on its row read under its lock (a
+/// charge settling concurrently is either before, and this refunds it, or
+/// after, and finds the order cancelled), and the refund follows; the refund
+/// is idempotent by its id.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 pub async fn cancel(state: &OrdersState, tenant: &Tenant, id: OrderId, reason: Option<String>) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    let current = order(&mut tx, id).await?;
-    if !current.status.can_become(OrderStatus::Cancelled) {
-        return Err(Error::IllegalTransition { from: current.status, to: OrderStatus::Cancelled });
-    }
-    let paid = current.status != OrderStatus::PendingPayment;
-    let refund = if paid { current.totals.total - current.refunded_total } else { 0 };
+    let locked = lock_for(&mut tx, id, OrderStatus::Cancelled).await?;
+    let paid = locked.status != OrderStatus::PendingPayment;
+    let refund = if paid { locked.total - locked.refunded_total } else { 0 };
     let refund_id = RefundId::new();
     let mut data = TransitionData {
         cancel_reason: reason.or_else(|| Some("cancelled by staff".into())),
@@ -150,9 +182,7 @@ pub async fn cancel(state: &OrdersState, tenant: &Tenant, id: OrderId, reason: O
     if refund > 0 {
         data.event.insert("refund_id".into(), refund_id.to_string().into());
     }
-    let Some(done) = repo::transition(&mut tx, id, OrderStatus::Cancelled, data).await? else {
-        return Err(refused(&mut tx, id, OrderStatus::Cancelled).await);
-    };
+    let done = transition_locked(&mut tx, id, &locked, OrderStatus::Cancelled, data).await?;
     if done.from == OrderStatus::PendingPayment {
         release(&mut tx, id, &done).await?;
     } else {
@@ -160,7 +190,8 @@ pub async fn cancel(state: &OrdersState, tenant: &Tenant, id: OrderId, reason: O
     }
     tx.commit().await?;
     if refund > 0 {
-        refund_at_provider(state, tenant, id, refund_id, current.money(refund), Some("order cancelled")).await?;
+        let amount = Money::new(refund, locked.currency);
+        refund_at_provider(state, tenant, id, refund_id, amount, Some("order cancelled")).await?;
     }
     let mut tx = state.db.tenant_tx(tenant).await?;
     order(&mut tx, id).await
@@ -177,11 +208,10 @@ pub async fn refund(
     reason: Option<String>,
 ) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    let current = order(&mut tx, id).await?;
-    if !current.status.can_become(OrderStatus::Refunded) {
-        return Err(Error::IllegalTransition { from: current.status, to: OrderStatus::Refunded });
-    }
-    let left = current.totals.total - current.refunded_total;
+    // Locked: two concurrent refunds are decided one after the other, so
+    // neither can refund more than was paid.
+    let locked = lock_for(&mut tx, id, OrderStatus::Refunded).await?;
+    let left = locked.total - locked.refunded_total;
     let amount = amount.unwrap_or(left);
     if amount <= 0 || amount > left {
         return Err(Error::Invalid(vec![platform::problem::FieldError::new(
@@ -193,18 +223,10 @@ pub async fn refund(
     let refund_id = RefundId::new();
     let mut data = TransitionData { refund: amount, ..TransitionData::default() };
     data.event.insert("refund_id".into(), refund_id.to_string().into());
-    // Conditional on the status and on refunded_total + amount <= total: two
-    // concurrent refunds cannot refund more than was paid.
-    if repo::transition(&mut tx, id, to, data).await?.is_none() {
-        return Err(match refused(&mut tx, id, to).await {
-            Error::IllegalTransition { from, .. } if from.can_become(to) => {
-                Error::RefundRefused("A concurrent refund changed what is left; read the order again.".into())
-            }
-            other => other,
-        });
-    }
+    transition_locked(&mut tx, id, &locked, to, data).await?;
     tx.commit().await?;
-    refund_at_provider(state, tenant, id, refund_id, current.money(amount), reason.as_deref()).await?;
+    let amount = Money::new(amount, locked.currency);
+    refund_at_provider(state, tenant, id, refund_id, amount, reason.as_deref()).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     order(&mut tx, id).await
 }

@@ -42,6 +42,9 @@ impl Checks {
         if money.amount < 0 {
             self.fail(format!("{field}.amount"), "must be 0 or more minor units");
         }
+        if money.amount > Money::MAX_AMOUNT {
+            self.0.push(crate::wire::too_large(field));
+        }
         if Currency::parse(&money.currency) != Some(currency) {
             self.fail(format!("{field}.currency"), format!("must be the store's currency, {currency}"));
         }
