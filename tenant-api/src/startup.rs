@@ -76,7 +76,7 @@ impl AppState {
             media,
             commerce: Arc::new(commerce),
             signer,
-            master,
+            master: Arc::new(master),
             payments: Arc::new(TestProvider),
             stripe_http: crate::payments::stripe::http_client()?,
             catalog,
@@ -157,9 +157,10 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     with_common_layers(health.merge(stores))
 }
 
-// Each context's state, derived from the app's per request (axum's `FromRef`):
-// plain structs of handles (pools, `Arc`s; the master keys and the signer copy
-// a few small buffers), so the contexts never see `AppState`.
+// Each context's state, derived from the app's once when its router is
+// mounted (axum's `FromRef`) and cloned for every request: plain structs of
+// handles (pools, connection managers, `Arc`s), so a clone allocates nothing
+// and the contexts never see `AppState`.
 
 impl FromRef<AppState> for crate::payments::PaymentsState {
     fn from_ref(state: &AppState) -> Self {

@@ -58,7 +58,7 @@ pub struct Parts {
     /// Signs shopper tokens (the platform's key, storefront audience).
     pub signer: Signer,
     /// Seals secrets written to the outbox (password reset tokens).
-    pub master: MasterKeys,
+    pub master: Arc<MasterKeys>,
     /// The built-in test provider; `payments::for_store` picks it or Stripe
     /// per store from the store's payment settings.
     pub payments: Arc<dyn PaymentProvider>,

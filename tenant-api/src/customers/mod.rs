@@ -12,6 +12,8 @@ pub use error::Error;
 pub(crate) use routes::doc;
 pub use routes::router;
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use platform::{
     auth::{Authenticator, Signer},
@@ -29,7 +31,7 @@ pub struct CustomersState {
     /// Signs shopper tokens (the platform's key, storefront audience).
     pub signer: Signer,
     /// Seals the reset tokens written to the outbox.
-    pub master: MasterKeys,
+    pub master: Arc<MasterKeys>,
     #[from_ref(skip)]
     pub tokens: TokenTtls,
     pub cart: CartState,

@@ -36,7 +36,7 @@ pub struct PaymentsState {
     /// Control database and cell pools.
     pub db: Db,
     /// Open the sealed secrets of a store's payment settings.
-    pub master: MasterKeys,
+    pub master: Arc<MasterKeys>,
     /// The built-in test provider, for stores set to `test`.
     pub test_provider: Arc<dyn PaymentProvider>,
     /// One connection pool for every store's Stripe calls.
