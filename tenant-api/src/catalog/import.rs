@@ -471,6 +471,16 @@ async fn write_chunk(
 mod tests {
     use super::*;
 
+    /// The products a CSV file imports (those with a valid variant left), and
+    /// the rows it refuses.
+    fn import(csv: &str) -> (Vec<ValidProduct>, Vec<RowError>) {
+        let (records, mut errors) = parse_csv(csv.as_bytes());
+        assert!(errors.is_empty());
+        let mut products = group(records, &mut errors);
+        products.retain(|p| !p.variants.is_empty());
+        (products, errors)
+    }
+
     #[test]
     fn csv_records_group_into_products_and_bad_rows_are_named() {
         let csv = "handle,title,sku,price,attr:color,stock\n\
@@ -478,10 +488,7 @@ mod tests {
                    tee,,TEE-M,1100,,\n\
                    ,Mug,MUG-1,abc,,\n\
                    ,Cap,TEE-S,500,,\n";
-        let (records, mut errors) = parse_csv(csv.as_bytes());
-        assert!(errors.is_empty());
-        let mut products = group(records, &mut errors);
-        products.retain(|p| !p.variants.is_empty());
+        let (products, errors) = import(csv);
         assert_eq!(products.len(), 1, "mug's and cap's only variants are bad");
         assert_eq!(products[0].variants.len(), 2);
         assert_eq!(products[0].attributes.get("color").map(String::as_str), Some("black"));
@@ -500,10 +507,7 @@ mod tests {
                    Yacht,Y-1,1000000000000,\n\
                    Ship,S-1,1000000000001,\n\
                    Boat,B-1,1,1000000000001\n";
-        let (records, mut errors) = parse_csv(csv.as_bytes());
-        assert!(errors.is_empty());
-        let mut products = group(records, &mut errors);
-        products.retain(|p| !p.variants.is_empty());
+        let (products, errors) = import(csv);
         assert_eq!(products.len(), 1, "only the yacht, at exactly the bound");
         assert_eq!(
             errors,
