@@ -559,3 +559,57 @@ impl TestApp {
         body
     }
 }
+
+/// An order `pending_payment` holding `quantity` units, as step 1 leaves it;
+/// `charge` adds the test provider's record of a charge ("succeeded" or "failed").
+pub async fn crashed_checkout(
+    app: &TestApp,
+    store: &TestStore,
+    variant: &str,
+    quantity: i32,
+    charge: Option<&str>,
+    hold_expired: bool,
+) -> uuid::Uuid {
+    let order = uuid::Uuid::now_v7();
+    let variant = uuid::Uuid::parse_str(variant).unwrap();
+    let mut tx = app.tenant_tx(store).await;
+    let statements = [
+        "update inventory_level set reserved = reserved + $4 where tenant_id = $1 and variant_id = $3",
+        "insert into sales_order (tenant_id, order_id, number, status, email, currency, subtotal, total, \
+                                  shipping_address, created_at) \
+         values ($1, $2, (select coalesce(max(number), 1000) + 1 from sales_order where tenant_id = $1), 'pending_payment', 'ann@example.com', 'USD', 1000 * $4, 1000 * $4, \
+                 '{\"name\": \"Ann\", \"line1\": \"1 Main St\", \"city\": \"X\", \"postal_code\": \"1\", \"country\": \"US\"}', \
+                 now() - interval '10 minutes')",
+        "insert into sales_order_line (tenant_id, order_id, line_no, variant_id, product_id, sku, title, quantity, \
+                                       unit_amount, total) \
+         values ($1, $2, 0, $3, gen_random_uuid(), 'SKU', 'Item', $4, 1000, 1000 * $4)",
+        "insert into stock_reservation (tenant_id, order_id, variant_id, quantity, expires_at) \
+         values ($1, $2, $3, $4, now() + case when $5 then interval '-1 minute' else interval '10 minutes' end)",
+    ];
+    for sql in statements {
+        sqlx::query(&format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::int, $5::bool) {sql}"))
+            .bind(store.id())
+            .bind(order)
+            .bind(variant)
+            .bind(quantity)
+            .bind(hold_expired)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    if let Some(status) = charge {
+        sqlx::query(
+            "insert into payment (tenant_id, order_id, payment_id, provider, status, amount, currency) \
+             values ($1, $2, gen_random_uuid(), 'test', $3, $4, 'USD')",
+        )
+        .bind(store.id())
+        .bind(order)
+        .bind(status)
+        .bind(1000 * i64::from(quantity))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    order
+}

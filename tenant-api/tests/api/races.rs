@@ -14,7 +14,7 @@ use tenant_api::{
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp, TestStore};
+use crate::helpers::{crashed_checkout, spawn_app, TestApp, TestStore};
 
 const ROUNDS: usize = 250;
 const QUANTITY: i32 = 2;
@@ -47,7 +47,7 @@ async fn race_rounds(rival: Rival) {
     let mut sold = 0;
     let mut seen = [0usize; 3];
     for round in 0..ROUNDS {
-        let order = pending_order(&app, &store, &variant).await;
+        let order = crashed_checkout(&app, &store, &variant, QUANTITY, None, true).await;
         assert_eq!(app.stock(&store, &variant).await, (initial - sold, QUANTITY), "round {round}: held");
 
         // The settlement holds the row lock for 3 ms before it commits; it
@@ -162,38 +162,4 @@ async fn end_state(app: &TestApp, store: &TestStore, order: Uuid) -> EndState {
         .await
         .unwrap();
     EndState { status, paid, refunded_total, payment: amount.zip(refunded) }
-}
-
-/// An order `pending_payment` holding `QUANTITY` units whose hold has expired,
-/// as checkout's step 2 leaves it when the charge is slow.
-async fn pending_order(app: &TestApp, store: &TestStore, variant: &str) -> Uuid {
-    let order = Uuid::now_v7();
-    let variant = Uuid::parse_str(variant).unwrap();
-    let mut tx = app.tenant_tx(store).await;
-    let statements = [
-        "update inventory_level set reserved = reserved + $4 where tenant_id = $1 and variant_id = $3",
-        "insert into sales_order (tenant_id, order_id, number, status, email, currency, subtotal, total, \
-                                  shipping_address) \
-         values ($1, $2, (select coalesce(max(number), 1000) + 1 from sales_order where tenant_id = $1), \
-                 'pending_payment', 'ann@example.com', 'USD', $5 * $4, $5 * $4, \
-                 '{\"name\": \"Ann\", \"line1\": \"1 Main St\", \"city\": \"X\", \"postal_code\": \"1\", \"country\": \"US\"}')",
-        "insert into sales_order_line (tenant_id, order_id, line_no, variant_id, product_id, sku, title, quantity, \
-                                       unit_amount, total) \
-         values ($1, $2, 0, $3, gen_random_uuid(), 'SKU', 'Item', $4, $5, $5 * $4)",
-        "insert into stock_reservation (tenant_id, order_id, variant_id, quantity, expires_at) \
-         values ($1, $2, $3, $4, now() - interval '1 minute')",
-    ];
-    for sql in statements {
-        sqlx::query(&format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::int, $5::bigint) {sql}"))
-            .bind(store.id())
-            .bind(order)
-            .bind(variant)
-            .bind(QUANTITY)
-            .bind(PRICE)
-            .execute(&mut *tx)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    tx.commit().await.unwrap();
-    order
 }
