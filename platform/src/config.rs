@@ -44,6 +44,17 @@ pub enum RateLimitMode {
     Off,
 }
 
+/// Where the platform runs: `PLATFORM_ENV`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformEnv {
+    /// A developer's machine or a test: the built-in test payment provider is
+    /// every new store's default (the default).
+    Development,
+    /// Real shoppers: no store takes payments through the test provider.
+    Production,
+}
+
 /// Settings shared by both services.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -100,6 +111,8 @@ pub struct Settings {
     /// `STRIPE_API_BASE`: where the Stripe API answers (tests point it at a
     /// local server speaking the same protocol).
     pub stripe_api_base: String,
+    /// `PLATFORM_ENV`: `development` (default) or `production`.
+    pub platform_env: PlatformEnv,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -125,6 +138,7 @@ struct Defaults {
     rate_limits: RateLimitMode,
     rate_limit_replicas: u32,
     stripe_api_base: &'static str,
+    platform_env: PlatformEnv,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -146,6 +160,7 @@ const DEFAULTS: Defaults = Defaults {
     rate_limits: RateLimitMode::On,
     rate_limit_replicas: 1,
     stripe_api_base: "https://api.stripe.com",
+    platform_env: PlatformEnv::Development,
 };
 
 impl Settings {
@@ -249,6 +264,7 @@ impl Settings {
             rate_limits: RateLimitMode::On,
             rate_limit_replicas: 1,
             stripe_api_base: DEFAULTS.stripe_api_base.into(),
+            platform_env: PlatformEnv::Development,
         })
     }
 }

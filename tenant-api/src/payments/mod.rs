@@ -26,7 +26,13 @@ pub use routes::router;
 
 use std::sync::Arc;
 
-use platform::{config::Settings, crypto::MasterKeys, db::Db, ids::TenantId, tenancy::Tenant};
+use platform::{
+    config::{PlatformEnv, Settings},
+    crypto::MasterKeys,
+    db::Db,
+    ids::TenantId,
+    tenancy::Tenant,
+};
 
 /// What payments need: the registry (a store's payment settings, opened with
 /// the master keys), the built-in provider, and the HTTP client and API base
@@ -48,8 +54,9 @@ pub struct PaymentsState {
 impl PaymentsState {
     /// The provider a store charges through, from its payment settings (the
     /// control plane's; the test provider when it has none). `Err` says why the
-    /// store cannot be charged (Stripe without a secret key): a store set to
-    /// Stripe is never charged through the test provider instead.
+    /// store cannot be charged (Stripe without a secret key, or the test
+    /// provider under `PLATFORM_ENV=production`): a store set to Stripe is
+    /// never charged through the test provider instead.
     pub async fn for_store(&self, tenant: &Tenant) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         self.for_tenant(tenant.id).await
     }
@@ -58,6 +65,10 @@ impl PaymentsState {
     pub async fn for_tenant(&self, tenant: TenantId) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
         Ok(match (settings.provider, settings.stripe_secret_key) {
+            // Real shoppers are never "charged" through the test provider.
+            (ProviderKind::Test, _) if self.settings.platform_env == PlatformEnv::Production => {
+                Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned())
+            }
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
             (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
                 self.stripe_http.clone(),

@@ -455,3 +455,23 @@ async fn a_store_is_charged_only_through_its_own_provider() {
     assert_eq!(app.stock(&store, &variant).await, (10, 0));
     assert_eq!(orders_in(&app, &store, "pending_payment").await, 0);
 }
+
+#[tokio::test]
+async fn in_production_the_test_provider_takes_no_payment_and_holds_no_stock() {
+    let app = crate::helpers::spawn_app_configured(|settings| {
+        settings.platform_env = platform::config::PlatformEnv::Production
+    })
+    .await;
+    let store = app.create_store("live").await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 3).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+
+    let (status, problem) =
+        app.checkout(&store, &cart, None, Some("k1"), &checkout_body("ann@example.com", "tok_success")).await;
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["type"], "/problems/payment-provider-unavailable");
+    assert!(problem["detail"].as_str().unwrap().contains("refused in production"), "{problem}");
+    assert_eq!(app.stock(&store, &variant).await, (3, 0), "nothing held");
+    assert_eq!(orders_in(&app, &store, "paid").await + orders_in(&app, &store, "pending_payment").await, 0);
+}
