@@ -65,6 +65,11 @@ pub fn jobs(settings: &CommerceSettings) -> Vec<Job> {
             },
         },
         Job {
+            name: "refund-settlement",
+            every: Duration::from_millis(settings.worker_recovery_every_ms),
+            run: |state| Box::pin(async move { crate::orders::refunds::settle_due(state).await.map(|_| ()) }),
+        },
+        Job {
             name: "outbox-relay",
             every: Duration::from_millis(settings.worker_outbox_every_ms),
             run: |state| Box::pin(async move { crate::outbox::relay_once(state, 500).await.map(|_| ()) }),

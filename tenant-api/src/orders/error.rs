@@ -51,6 +51,9 @@ pub enum Error {
     /// The store's payment provider cannot be charged through by this service.
     #[error("payment provider unavailable")]
     PaymentUnavailable(String),
+    /// No such refund in this store.
+    #[error("refund not found")]
+    RefundNotFound,
     /// The provider refused a refund.
     #[error("refund refused: {0}")]
     RefundRefused(String),
@@ -74,6 +77,7 @@ crate::error_problems! {
     constraints: [],
     internal: [redis::RedisError],
     Error::OrderNotFound => Problem::not_found("order-not-found", "No such order in this store."),
+    Error::RefundNotFound => Problem::not_found("refund-not-found", "No such refund in this store."),
     Error::Cart(e) => e.into(),
     Error::EmptyCart => Problem::validation(vec![FieldError::new("items", "the cart is empty")]),
     Error::Invalid(errors) => Problem::validation(errors),

@@ -6,6 +6,7 @@ mod error;
 pub mod idempotency;
 pub mod jobs;
 pub mod model;
+pub mod refunds;
 mod repo;
 mod routes;
 pub mod saga;

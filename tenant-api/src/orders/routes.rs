@@ -19,6 +19,11 @@ use serde::{Deserialize, Serialize};
 use super::{
     idempotency::{self, Claim},
     model::{Order, OrderFilter, OrderId, OrderStatus},
+    refunds::{
+        self,
+        model::{RefundFilter, RefundRecord, RefundStatus},
+        RefundAsk,
+    },
     saga::{self, Checkout},
     service, Error, OrdersState,
 };
@@ -27,7 +32,10 @@ use crate::{
     cart::model::CartId,
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
-    payments::{model::Payment, payments_for_order, ProviderKind},
+    payments::{
+        model::{Payment, RefundId},
+        payments_for_order, ProviderKind,
+    },
     wire::{timestamp, AddressDto, MoneyDto},
 };
 
@@ -49,7 +57,9 @@ pub fn router() -> Router<OrdersState> {
         .route("/admin/orders/{id}/deliver", post(admin_deliver))
         .route("/admin/orders/{id}/cancel", post(admin_cancel))
         .route("/admin/orders/{id}/refund", post(admin_refund))
-        .route("/admin/orders/{id}/refunds", post(admin_refund))
+        .route("/admin/orders/{id}/refunds", post(admin_refund).get(admin_order_refunds))
+        .route("/admin/refunds", get(admin_refunds))
+        .route("/admin/refunds/{id}/retry", post(admin_retry_refund))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -117,6 +127,53 @@ struct OrderResponse {
     cancelled_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payments: Option<Vec<PaymentResponse>>,
+    /// Every refund attempt (staff views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refunds: Option<Vec<RefundResponse>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RefundResponse {
+    id: String,
+    order_id: String,
+    amount: MoneyDto,
+    /// `pending`, `succeeded` or `failed`.
+    status: &'static str,
+    /// `refund`, `cancellation` or `late_charge`.
+    kind: &'static str,
+    provider: Option<&'static str>,
+    provider_refund_id: Option<String>,
+    failure_code: Option<String>,
+    reason: Option<String>,
+    attempts: i32,
+    last_error: Option<String>,
+    needs_attention: bool,
+    next_attempt_at: Option<String>,
+    created_at: String,
+    settled_at: Option<String>,
+}
+
+impl From<RefundRecord> for RefundResponse {
+    fn from(r: RefundRecord) -> Self {
+        let pending = r.status == RefundStatus::Pending;
+        Self {
+            id: r.id.to_string(),
+            order_id: r.order.to_string(),
+            amount: r.amount.into(),
+            status: r.status.as_str(),
+            kind: r.kind.as_str(),
+            provider: r.provider.map(|p| p.as_str()),
+            provider_refund_id: r.provider_refund_id,
+            failure_code: r.failure_code,
+            reason: r.reason,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            needs_attention: r.needs_attention,
+            next_attempt_at: pending.then(|| timestamp(r.next_attempt_at)),
+            created_at: timestamp(r.created_at),
+            settled_at: r.settled_at.map(timestamp),
+        }
+    }
 }
 
 impl From<Order> for OrderResponse {
@@ -161,6 +218,7 @@ impl From<Order> for OrderResponse {
             delivered_at: o.delivered_at.map(timestamp),
             cancelled_at: o.cancelled_at.map(timestamp),
             payments: None,
+            refunds: None,
         }
     }
 }
@@ -404,8 +462,10 @@ async fn list(
 async fn with_payments(staff: &Admin, order: Order) -> OrderAnswer {
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let payments = payments_for_order(&mut tx, order.id).await?;
+    let refunds = refunds::of_order(&mut tx, order.id).await?;
     let mut response = OrderResponse::from(order);
     response.payments = Some(payments.into_iter().map(Into::into).collect());
+    response.refunds = Some(refunds.into_iter().map(Into::into).collect());
     Ok(Json(response))
 }
 
@@ -455,13 +515,17 @@ async fn admin_deliver(staff: Admin, Path(id): Path<String>) -> OrderAnswer {
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 struct CancelRequest {
     reason: Option<String>,
+    /// Put a paid order's items back on hand (default true).
+    restock: Option<bool>,
 }
 
-/// `POST /admin/orders/{id}/cancel` with `{"reason"?}` (body optional).
+/// `POST /admin/orders/{id}/cancel` with `{"reason"?, "restock"?: true}`
+/// (body optional). Refunds and restocking are admin actions.
 async fn admin_cancel(staff: Admin, Path(id): Path<String>, body: Body<CancelRequest>) -> OrderAnswer {
     staff.allow(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
-    let order = service::cancel(&staff.state, &staff.tenant, id, reason(body.reason)?).await?;
+    let restock = body.restock.unwrap_or(true);
+    let order = service::cancel(&staff.state, &staff.tenant, id, reason(body.reason)?, restock).await?;
     with_payments(&staff, order).await
 }
 
@@ -471,18 +535,89 @@ struct RefundRequest {
     reason: Option<String>,
 }
 
-/// `POST /admin/orders/{id}/refund` with `{"amount"?: Money, "reason"?}`;
-/// without an amount, everything not yet refunded.
-async fn admin_refund(staff: Admin, Path(id): Path<String>, body: Body<RefundRequest>) -> OrderAnswer {
+/// `POST /admin/orders/{id}/refunds` (and `/refund`) with `{"amount"?: Money,
+/// "reason"?}` and an optional `Idempotency-Key`; without an amount,
+/// everything not yet refunded. `200` with the order once the provider
+/// accepted; `202` with the order (its refund `pending`) when the provider
+/// gave no answer yet: the worker settles it. A replay with the same key
+/// answers for the same refund and never refunds again.
+async fn admin_refund(
+    staff: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body<RefundRequest>,
+) -> Result<Response, Problem> {
     staff.allow(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
+    let key = idempotency_key(&headers)?;
     let amount = match &body.amount {
         None => None,
         Some(m) => Some(m.parse("amount", staff.tenant.currency).map_err(|e| Problem::validation(vec![e]))?.amount),
     };
-    let reason = reason(body.reason)?;
-    let order = service::refund(&staff.state, &staff.tenant, id, amount, reason).await?;
-    with_payments(&staff, order).await
+    let ask = RefundAsk { amount, reason: reason(body.reason)?, idempotency_key: key };
+    let refund = refunds::refund(&staff.state.payments, &staff.tenant, id, ask).await?;
+    let status = match refund.status {
+        RefundStatus::Succeeded => StatusCode::OK,
+        RefundStatus::Pending => StatusCode::ACCEPTED,
+        RefundStatus::Failed => {
+            let code = refund.failure_code.unwrap_or_else(|| "refused".into());
+            return Err(Error::RefundRefused(format!("the payment provider refused the refund ({code})")).into());
+        }
+    };
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
+    let order = service::order(&mut tx, id).await?;
+    drop(tx);
+    Ok((status, with_payments(&staff, order).await?).into_response())
+}
+
+/// `GET /admin/orders/{id}/refunds`: every refund attempt of an order.
+async fn admin_order_refunds(
+    staff: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<ListResponse<RefundResponse>>, Problem> {
+    staff.allow(READ)?;
+    let id = order_id(&id)?;
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
+    service::order(&mut tx, id).await?;
+    let refunds = refunds::of_order(&mut tx, id).await?;
+    Ok(Json(ListResponse::all(refunds)))
+}
+
+#[derive(Deserialize, Default)]
+struct RefundQuery {
+    /// `pending`, `succeeded` or `failed`.
+    status: Option<String>,
+    /// Only refunds whose attempts ran out (`true`) or not (`false`).
+    needs_attention: Option<bool>,
+}
+
+/// `GET /admin/refunds?status=&needs_attention=`: the store's refunds,
+/// newest first; `needs_attention=true` lists those an admin should look at.
+async fn admin_refunds(
+    staff: Admin,
+    page: Page,
+    ApiQuery(query): ApiQuery<RefundQuery>,
+) -> Result<Json<ListResponse<RefundResponse>>, Problem> {
+    staff.allow(READ)?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            RefundStatus::parse(raw)
+                .ok_or_else(|| Problem::invalid_parameter("status", "must be one of pending, succeeded, failed"))?,
+        ),
+    };
+    let filter = RefundFilter { status, needs_attention: query.needs_attention };
+    let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
+    let refunds = refunds::list(&mut tx, &filter, page).await?;
+    Ok(Json(page.respond(refunds, |r| r.id.as_uuid(), RefundResponse::from)))
+}
+
+/// `POST /admin/refunds/{id}/retry`: asks the provider about a pending refund
+/// now, its attempts starting over; the refund as it stands after.
+async fn admin_retry_refund(staff: Admin, Path(id): Path<String>) -> Result<Json<RefundResponse>, Problem> {
+    staff.allow(WRITE)?;
+    let id = RefundId::parse(&id).ok_or(Error::RefundNotFound)?;
+    Ok(Json(refunds::retry(&staff.state.payments, &staff.tenant, id).await?.into()))
 }
 
 /// A staff member's reason for a cancel or a refund: trimmed, absent when

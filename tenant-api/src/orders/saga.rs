@@ -23,6 +23,7 @@ use platform::{money::Money, problem::FieldError, tenancy::Tenant};
 
 use super::{
     model::{Order, OrderId, OrderLine, OrderStatus},
+    refunds,
     repo::{self, NewOrder},
     service, Error, OrdersState,
 };
@@ -35,11 +36,7 @@ use crate::{
     },
     customers::model::{Address, CustomerId, Email},
     inventory::reservations,
-    payments::{
-        model::{ChargeOutcome, RefundId},
-        provider::{Charge, Refund},
-        Merchant, PaymentProvider, ProviderKind,
-    },
+    payments::{model::ChargeOutcome, provider::Charge, Merchant, PaymentProvider, ProviderKind},
 };
 
 /// A parsed checkout request.
@@ -263,11 +260,16 @@ async fn charge(
             None => {
                 // Expired or cancelled while the charge ran (or finished by the worker).
                 let current = repo::find_order(&mut tx, order.id).await?.ok_or(Error::OrderNotFound)?;
-                drop(tx);
                 if current.status == OrderStatus::Paid {
                     return Ok(current);
                 }
-                give_back(provider, &merchant, &current).await?;
+                // The money is given back: a pending refund recorded with the
+                // order's state read under its lock, then asked for now.
+                let refund = refunds::give_back(&mut tx, order.id).await?;
+                tx.commit().await?;
+                if let Some(refund) = refund {
+                    refunds::settle_now(&state.payments, tenant, refund).await?;
+                }
                 Err(Error::CheckoutExpired { order_id: order.id })
             }
         },
@@ -279,20 +281,6 @@ async fn charge(
             Err(Error::PaymentDeclined { order_id: order.id, code })
         }
     }
-}
-
-/// Refunds a charge that landed on an order which stopped waiting for it.
-async fn give_back(provider: &dyn PaymentProvider, merchant: &Merchant, order: &Order) -> Result<(), Error> {
-    let refund = Refund {
-        order: order.id,
-        id: RefundId::new(),
-        amount: order.money(order.totals.total),
-        reason: Some("order expired"),
-    };
-    if let Err(refusal) = provider.refund(merchant, refund).await? {
-        tracing::error!(order_id = %order.id, error = %refusal, "cannot refund a late charge");
-    }
-    Ok(())
 }
 
 /// An earlier attempt placed this order and died: finish it from where it is.

@@ -7,21 +7,14 @@
 //! statement; stock moves in the same transaction. A change that waited on a
 //! concurrent one sees its result, so an illegal change updates nothing.
 
-use platform::{db::TenantTx, extract::Page, money::Money, tenancy::Tenant};
+use platform::{db::TenantTx, extract::Page, tenancy::Tenant};
 
 use super::{
     model::{Locked, Order, OrderFilter, OrderId, OrderStatus, TransitionData, Transitioned},
+    refunds::{self, model::RefundKind},
     repo, Error, OrdersState,
 };
-use crate::{
-    checkout,
-    inventory::reservations,
-    payments::{
-        model::{ChargeOutcome, RefundId},
-        provider::Refund,
-        Merchant,
-    },
-};
+use crate::{checkout, inventory::reservations, payments::model::ChargeOutcome};
 
 /// The charge succeeded: `pending_payment → paid`, held stock committed.
 /// `None` when the order was no longer waiting (expired, cancelled, or
@@ -160,95 +153,53 @@ pub async fn deliver(state: &OrdersState, tenant: &Tenant, id: OrderId) -> Resul
     Ok(order)
 }
 
-/// Cancels an order. Before payment: releases the held stock. After payment:
-/// restocks and refunds what was not refunded yet.
+/// Cancels an order. Before payment: releases the held stock. After
+/// payment: puts the items back on hand (unless `restock` is false) and
+/// refunds what was not refunded yet, through the provider of the payment.
 ///
-/// The order's state is decided first, on its row read under its lock (a
-/// charge settling concurrently is either before, and this refunds it, or
-/// after, and finds the order cancelled), and the refund follows; the refund
-/// is idempotent by its id.
+/// The order's state is decided on its row read under its lock (a charge
+/// settling concurrently is either before, and this refunds it, or after,
+/// and finds the order cancelled and gives its money back), and the refund
+/// is recorded `pending` in the same transaction as the cancellation, then
+/// asked of the provider: booked when accepted, else settled by the worker.
 #[tracing::instrument(skip_all, fields(order_id = %id))]
-pub async fn cancel(state: &OrdersState, tenant: &Tenant, id: OrderId, reason: Option<String>) -> Result<Order, Error> {
+pub async fn cancel(
+    state: &OrdersState,
+    tenant: &Tenant,
+    id: OrderId,
+    reason: Option<String>,
+    restock: bool,
+) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let locked = lock_for(&mut tx, id, OrderStatus::Cancelled).await?;
-    let paid = locked.status != OrderStatus::PendingPayment;
-    let refund = if paid { locked.total - locked.refunded_total } else { 0 };
-    let refund_id = RefundId::new();
-    let mut data = TransitionData {
-        cancel_reason: reason.or_else(|| Some("cancelled by staff".into())),
-        refund,
+    let data = TransitionData {
+        cancel_reason: reason.clone().or_else(|| Some("cancelled by staff".into())),
         ..Default::default()
     };
-    if refund > 0 {
-        data.event.insert("refund_id".into(), refund_id.to_string().into());
-    }
     let done = transition_locked(&mut tx, id, &locked, OrderStatus::Cancelled, data).await?;
+    let mut refund = None;
     if done.from == OrderStatus::PendingPayment {
         release(&mut tx, id, &done).await?;
     } else {
-        reservations::restock(&mut tx, id.as_uuid()).await?;
-    }
-    tx.commit().await?;
-    if refund > 0 {
-        let amount = Money::new(refund, locked.currency);
-        refund_at_provider(state, tenant, id, refund_id, amount, Some("order cancelled")).await?;
-    }
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    order(&mut tx, id).await
-}
-
-/// Refunds `amount` (everything not yet refunded when `None`):
-/// `refunded` when nothing is left, `partially_refunded` otherwise.
-#[tracing::instrument(skip_all, fields(order_id = %id))]
-pub async fn refund(
-    state: &OrdersState,
-    tenant: &Tenant,
-    id: OrderId,
-    amount: Option<i64>,
-    reason: Option<String>,
-) -> Result<Order, Error> {
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    // Locked: two concurrent refunds are decided one after the other, so
-    // neither can refund more than was paid.
-    let locked = lock_for(&mut tx, id, OrderStatus::Refunded).await?;
-    let left = locked.total - locked.refunded_total;
-    let amount = amount.unwrap_or(left);
-    if amount <= 0 || amount > left {
-        return Err(Error::Invalid(vec![platform::problem::FieldError::new(
-            "amount",
-            format!("must be more than 0 and at most {left} (what is left to refund)"),
-        )]));
-    }
-    let to = if amount == left { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
-    let refund_id = RefundId::new();
-    let mut data = TransitionData { refund: amount, ..TransitionData::default() };
-    data.event.insert("refund_id".into(), refund_id.to_string().into());
-    transition_locked(&mut tx, id, &locked, to, data).await?;
-    tx.commit().await?;
-    let amount = Money::new(amount, locked.currency);
-    refund_at_provider(state, tenant, id, refund_id, amount, reason.as_deref()).await?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    order(&mut tx, id).await
-}
-
-async fn refund_at_provider(
-    state: &OrdersState,
-    tenant: &Tenant,
-    id: OrderId,
-    refund_id: RefundId,
-    amount: Money,
-    reason: Option<&str>,
-) -> Result<(), Error> {
-    let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
-    let provider = state.payments.for_store(tenant).await?.map_err(Error::PaymentUnavailable)?;
-    let refund = Refund { order: id, id: refund_id, amount, reason };
-    match provider.refund(&merchant, refund).await? {
-        Ok(()) => Ok(()),
-        Err(refusal) => {
-            // The order says refunded but the provider did not: log loudly; a
-            // refund reconciliation job is the follow-up (see ARCHITECTURE.md).
-            tracing::error!(order_id = %id, %refund_id, error = %refusal, "provider refused a recorded refund");
-            Err(Error::RefundRefused(refusal.to_string()))
+        if restock {
+            reservations::restock(&mut tx, id.as_uuid()).await?;
+        }
+        if locked.total - locked.refunded_total - refunds::repo::pending_total(&mut tx, id).await? > 0 {
+            let start = refunds::Start {
+                amount: None,
+                kind: RefundKind::Cancellation,
+                reason: Some(reason.as_deref().unwrap_or("order cancelled")),
+                idempotency_key: None,
+            };
+            refund = Some(refunds::start(&mut tx, id, &locked, start).await?);
         }
     }
+    tx.commit().await?;
+    if let Some(refund) = refund {
+        // The cancellation stands whatever the provider says now: a refund
+        // without an answer stays pending and the worker settles it.
+        refunds::settle_now(&state.payments, tenant, refund).await?;
+    }
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    order(&mut tx, id).await
 }

@@ -10,7 +10,7 @@
 mod error;
 pub mod model;
 pub mod provider;
-mod repo;
+pub(crate) mod repo;
 mod routes;
 pub mod service;
 pub mod stripe;
@@ -64,11 +64,35 @@ impl PaymentsState {
     /// [`Self::for_store`] by id (the worker's jobs know stores by id only).
     pub async fn for_tenant(&self, tenant: TenantId) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
-        Ok(match (settings.provider, settings.stripe_secret_key) {
-            // Real shoppers are never "charged" through the test provider.
-            (ProviderKind::Test, _) if self.settings.platform_env == PlatformEnv::Production => {
-                Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned())
-            }
+        // Real shoppers are never "charged" through the test provider.
+        if settings.provider == ProviderKind::Test && self.settings.platform_env == PlatformEnv::Production {
+            return Ok(Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned()));
+        }
+        Ok(self.provider(settings.provider, settings))
+    }
+
+    /// The provider `kind` of a store, whatever it charges through today: a
+    /// refund goes back through the provider that took the payment (a store
+    /// that moved from Stripe to test still refunds its Stripe charges at
+    /// Stripe). `Err` says why it cannot be reached (Stripe without a key).
+    pub async fn provider_of(
+        &self,
+        tenant: TenantId,
+        kind: ProviderKind,
+    ) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
+        if kind == ProviderKind::Test {
+            return Ok(Ok(self.test_provider.clone()));
+        }
+        let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
+        Ok(self.provider(kind, settings))
+    }
+
+    fn provider(
+        &self,
+        kind: ProviderKind,
+        settings: platform::settings::PaymentSettings,
+    ) -> Result<Arc<dyn PaymentProvider>, String> {
+        match (kind, settings.stripe_secret_key) {
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
             (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
                 self.stripe_http.clone(),
@@ -77,6 +101,6 @@ impl PaymentsState {
                 settings.stripe_account_id,
             ))),
             (ProviderKind::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
-        })
+        }
     }
 }

@@ -7,8 +7,8 @@ use platform::{
 };
 
 use super::{
-    model::{ChargeOutcome, Payment, PaymentId, PaymentStatus, RefundRefusal, StripeEvent},
-    provider::{Charge, Refund},
+    model::{ChargeOutcome, Payment, PaymentId, PaymentStatus, StripeEvent},
+    provider::{Charge, Refund, RefundOutcome},
     ProviderKind,
 };
 use crate::{
@@ -81,34 +81,51 @@ pub async fn find_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Op
     row.map(outcome_of).transpose()
 }
 
-/// Records a refund of part of a successful charge, at most once per refund id;
-/// the conditional update keeps the refunded sum within the charge.
-pub async fn record_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Result<Result<(), RefundRefusal>> {
-    let done: Option<i64> = sqlx::query_scalar(
-        "with prior as (select 1 from refund where tenant_id = $1 and refund_id = $3), \
-         p as ( \
-             update payment set refunded_amount = refunded_amount + $4 \
-             where tenant_id = $1 and order_id = $2 and status = 'succeeded' \
-               and refunded_amount + $4 <= amount and not exists (select 1 from prior) \
-             returning currency), \
-         r as ( \
-             insert into refund (tenant_id, refund_id, order_id, amount, currency, reason) \
-             select $1, $3, $2, $4, currency, $5 from p returning 1) \
-         select (select count(*) from r) + (select count(*) from prior)",
-    )
-    .bind(tx.tenant_id())
-    .bind(refund.order)
-    .bind(refund.id)
-    .bind(refund.amount.amount)
-    .bind(refund.reason)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if done.unwrap_or(0) > 0 {
-        return Ok(Ok(()));
+/// The test provider pays back part of its charge of `refund.order`, once
+/// per refund id: the charge's row is locked, so concurrent refunds of one
+/// charge are decided one after the other and never pass its amount.
+pub async fn test_provider_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Result<RefundOutcome> {
+    let reference = Some(format!("test_re_{}", refund.id));
+    let sql = "select 1 from test_provider_refund where tenant_id = $1 and refund_id = $2";
+    if fetch_optional::<(i32,)>(tx, sql, (refund.id,)).await?.is_some() {
+        return Ok(RefundOutcome::Succeeded { reference });
     }
-    let sql = "select status = 'succeeded' from payment where tenant_id = $1 and order_id = $2";
-    let charged: Option<(bool,)> = fetch_optional(tx, sql, (refund.order,)).await?;
-    Ok(Err(if charged == Some((true,)) { RefundRefusal::ExceedsCharge } else { RefundRefusal::NotCharged }))
+    let sql = "select amount - coalesce((select sum(r.amount) from test_provider_refund r \
+                                         where r.tenant_id = p.tenant_id and r.order_id = p.order_id), 0)::bigint \
+               from payment p where tenant_id = $1 and order_id = $2 and provider = 'test' and status = 'succeeded' \
+               for update";
+    let Some((left,)) = fetch_optional::<(i64,)>(tx, sql, (refund.order,)).await? else {
+        return Ok(RefundOutcome::Failed { code: "not_charged".into() });
+    };
+    if refund.amount.amount > left {
+        return Ok(RefundOutcome::Failed { code: "amount_too_large".into() });
+    }
+    let sql = "insert into test_provider_refund (tenant_id, refund_id, order_id, amount) values ($1, $2, $3, $4)";
+    write_one(tx, sql, (refund.id, refund.order, refund.amount.amount)).await?;
+    Ok(RefundOutcome::Succeeded { reference })
+}
+
+/// The charge of an order money can be refunded from: its id and the
+/// provider that took it (a refund goes back through that provider, whatever
+/// the store uses today). `None` when nothing was charged.
+pub async fn succeeded_payment(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Option<(PaymentId, ProviderKind)>> {
+    let sql =
+        "select payment_id, provider from payment where tenant_id = $1 and order_id = $2 and status = 'succeeded'";
+    let row: Option<(PaymentId, String)> = fetch_optional(tx, sql, (order,)).await?;
+    row.map(|(id, provider)| {
+        let kind =
+            ProviderKind::parse(&provider).ok_or_else(|| anyhow::anyhow!("stored provider {provider:?} is unknown"))?;
+        Ok((id, kind))
+    })
+    .transpose()
+}
+
+/// Books a refund the provider accepted on the charge it came from.
+pub async fn add_refunded(tx: &mut TenantTx, order: OrderId, amount: i64) -> anyhow::Result<()> {
+    let sql = "update payment set refunded_amount = refunded_amount + $3 \
+               where tenant_id = $1 and order_id = $2 and status = 'succeeded'";
+    anyhow::ensure!(write_one(tx, sql, (order, amount)).await?, "no succeeded payment of order {order} to refund");
+    Ok(())
 }
 
 /// Every charge recorded for an order (zero or one with the test provider).
@@ -141,8 +158,6 @@ pub struct StripeCharge {
     pub intent_id: Option<String>,
     pub status: PaymentStatus,
     pub failure_code: Option<String>,
-    pub amount: i64,
-    pub refunded: i64,
 }
 
 impl StripeCharge {
@@ -152,18 +167,16 @@ impl StripeCharge {
     }
 }
 
-type StripeRow = (PaymentId, Option<String>, String, Option<String>, i64, i64);
+type StripeRow = (PaymentId, Option<String>, String, Option<String>);
 
-fn stripe_charge(
-    (payment_id, intent_id, stored, failure_code, amount, refunded): StripeRow,
-) -> anyhow::Result<StripeCharge> {
-    Ok(StripeCharge { payment_id, intent_id, status: status(&stored)?, failure_code, amount, refunded })
+fn stripe_charge((payment_id, intent_id, stored, failure_code): StripeRow) -> anyhow::Result<StripeCharge> {
+    Ok(StripeCharge { payment_id, intent_id, status: status(&stored)?, failure_code })
 }
 
 /// The Stripe charge of `order`, if one was started.
 pub async fn find_stripe_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Option<StripeCharge>> {
     let row: Option<StripeRow> = sqlx::query_as(
-        "select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount \
+        "select payment_id, provider_payment_id, status, failure_code \
          from payment where tenant_id = $1 and order_id = $2 and provider = 'stripe'",
     )
     .bind(tx.tenant_id())
@@ -186,10 +199,10 @@ pub async fn insert_pending_charge(
         "with ins as ( \
              insert into payment (tenant_id, order_id, payment_id, provider, provider_payment_id, status, amount, currency) \
              values ($1, $2, $3, 'stripe', $4, 'pending', $5, $6) on conflict (tenant_id, order_id) do nothing \
-             returning payment_id, provider_payment_id, status, failure_code, amount, refunded_amount) \
+             returning payment_id, provider_payment_id, status, failure_code) \
          select * from ins \
          union all \
-         select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount from payment \
+         select payment_id, provider_payment_id, status, failure_code from payment \
          where tenant_id = $1 and order_id = $2 and not exists (select 1 from ins)",
     )
     .bind(tx.tenant_id())

@@ -65,7 +65,16 @@ pub async fn handle_stripe_event(
             Some(order) => {
                 let standing = repo::settle_stripe_charge(&mut tx, order, &outcome).await?;
                 // Conditional transitions: an order the saga or the worker settled already stays as it is.
+                let succeeded = matches!(standing, ChargeOutcome::Succeeded { .. });
                 let changed = orders::service::settle(&mut tx, order, standing).await?;
+                // A success on an order that stopped waiting (its hold expired,
+                // staff cancelled it): the money is given back, never kept. The
+                // refund is recorded here and the worker asks Stripe for it.
+                if succeeded && !changed {
+                    if let Some(refund) = orders::refunds::give_back(&mut tx, order).await? {
+                        tracing::warn!(order_id = %order, refund_id = %refund.id, "late charge: giving it back");
+                    }
+                }
                 tracing::info!(order_id = %order, changed, "Stripe event applied");
             }
             None => tracing::warn!(payment_intent = intent, "Stripe event for an intent this store never created"),

@@ -28,8 +28,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{
-    model::{ChargeOutcome, PaymentId, PaymentStatus, RefundRefusal},
-    provider::{Answer, Charge, Merchant, PaymentProvider, Refund},
+    model::{ChargeOutcome, PaymentId, PaymentStatus},
+    provider::{Answer, Charge, Merchant, PaymentProvider, Refund, RefundOutcome},
     repo::{self, StripeCharge},
     ProviderKind,
 };
@@ -178,20 +178,13 @@ impl PaymentProvider for StripeProvider {
         })
     }
 
-    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>> {
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, RefundOutcome> {
         Box::pin(async move {
             let Refund { order, id, amount, reason } = refund;
             let charge = find(merchant, order).await?;
-            let Some(StripeCharge { intent_id: Some(intent_id), status, amount: charged, refunded, .. }) = charge
-            else {
-                return Ok(Err(RefundRefusal::NotCharged));
+            let Some(StripeCharge { intent_id: Some(intent_id), status: PaymentStatus::Succeeded, .. }) = charge else {
+                return Ok(RefundOutcome::Failed { code: "not_charged".into() });
             };
-            if status != PaymentStatus::Succeeded {
-                return Ok(Err(RefundRefusal::NotCharged));
-            }
-            if refunded + amount.amount > charged {
-                return Ok(Err(RefundRefusal::ExceedsCharge));
-            }
             let mut form = vec![
                 ("payment_intent", intent_id),
                 ("amount", amount.amount.to_string()),
@@ -206,12 +199,32 @@ impl PaymentProvider for StripeProvider {
                 .request(reqwest::Method::POST, "/v1/refunds")
                 .header("idempotency-key", format!("refund-{id}"))
                 .form(&form);
-            let _: Reply<serde_json::Value> = send(request, Step::Refund).await?;
-            let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-            let result = repo::record_refund(&mut tx, &refund).await?;
-            tx.commit().await?;
-            Ok(result)
+            Ok(match send::<StripeRefund>(request, Step::Refund).await? {
+                Reply::Ok(refund) => refund.outcome(),
+                Reply::Refused(code) => RefundOutcome::Failed { code },
+            })
         })
+    }
+}
+
+/// A Refund, as far as we read it.
+#[derive(Debug, Deserialize)]
+struct StripeRefund {
+    id: String,
+    status: String,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+impl StripeRefund {
+    fn outcome(self) -> RefundOutcome {
+        let reference = Some(self.id);
+        match self.status.as_str() {
+            "succeeded" => RefundOutcome::Succeeded { reference },
+            "failed" | "canceled" => RefundOutcome::Failed { code: self.failure_reason.unwrap_or(self.status) },
+            // `pending`, `requires_action`: accepted, not final.
+            _ => RefundOutcome::Pending { reference },
+        }
     }
 }
 
@@ -305,6 +318,9 @@ async fn send<T: serde::de::DeserializeOwned>(
     let kind = error.as_ref().and_then(|e| e.kind.clone()).unwrap_or_default();
     let refused = match step {
         Step::Create | Step::Confirm if status.as_u16() == 402 || kind == "card_error" => true,
+        // Stripe refused the refund itself (already refunded, more than charged): nothing moved.
+        // A revoked key (401/403) or a rate limit (429) is no answer about the refund.
+        Step::Refund => matches!(status.as_u16(), 400 | 402 | 404) && kind == "invalid_request_error",
         // A payment method that does not exist: the shopper's token is bad, nothing was charged.
         Step::Create => {
             status.as_u16() == 400

@@ -1,5 +1,6 @@
 //! The built-in test provider: decides by token, keeps its ledger in the
-//! store's `payment` and `refund` tables.
+//! store's cell: charges in `payment`, the refunds it made in
+//! `test_provider_refund` (its side, apart from our books in `refund`).
 //!
 //! Tokens: `tok_success` succeeds; `tok_decline` is declined (`card_declined`);
 //! anything else is declined as `invalid_token`.
@@ -7,8 +8,8 @@
 use platform::db::TenantTx;
 
 use super::{
-    model::{ChargeOutcome, PaymentId, RefundRefusal},
-    provider::{Answer, Charge, Merchant, PaymentProvider, Refund},
+    model::{ChargeOutcome, PaymentId},
+    provider::{Answer, Charge, Merchant, PaymentProvider, Refund, RefundOutcome},
     repo, ProviderKind,
 };
 use crate::orders::model::OrderId;
@@ -48,12 +49,12 @@ impl PaymentProvider for TestProvider {
         })
     }
 
-    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>> {
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, RefundOutcome> {
         Box::pin(async move {
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
-            let result = repo::record_refund(&mut tx, &refund).await?;
+            let outcome = repo::test_provider_refund(&mut tx, &refund).await?;
             tx.commit().await?;
-            Ok(result)
+            Ok(outcome)
         })
     }
 }

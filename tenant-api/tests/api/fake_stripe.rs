@@ -40,6 +40,8 @@ struct Ledger {
     refunds: Vec<Value>,
     requests: Vec<String>,
     confirm_fault: Option<Fault>,
+    /// How many refund requests still answer 500 before anything happens.
+    refund_outages: usize,
     next_id: u64,
 }
 
@@ -81,6 +83,16 @@ impl FakeStripe {
 
     pub fn fail_next_confirm(&self, fault: Fault) {
         self.ledger.lock().unwrap().confirm_fault = Some(fault);
+    }
+
+    /// The next `count` refund requests answer 500 and refund nothing (an outage).
+    pub fn fail_next_refunds(&self, count: usize) {
+        self.ledger.lock().unwrap().refund_outages = count;
+    }
+
+    /// The shopper finished paying the intent at Stripe (after 3-D Secure, say).
+    pub fn succeed_intent(&self, id: &str) {
+        self.ledger.lock().unwrap().intents.get_mut(id).expect("intent")["status"] = "succeeded".into();
     }
 }
 
@@ -305,6 +317,10 @@ async fn retrieve_intent(State(ledger): State<Shared>, Path(id): Path<String>, h
 
 async fn create_refund(State(ledger): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     idempotent(&ledger, Method::POST, "/v1/refunds", &headers, &body, |ledger, key, form| {
+        if ledger.refund_outages > 0 {
+            ledger.refund_outages -= 1;
+            return (error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Something went wrong"), false);
+        }
         let intent_id = field(form, "payment_intent").unwrap_or_default().to_owned();
         let Some(intent) =
             ledger.intents.get(&intent_id).filter(|i| i["secret_key"] == key && i["status"] == "succeeded")

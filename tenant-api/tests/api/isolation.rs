@@ -41,6 +41,7 @@ const TENANT_TABLES: &[&str] = &[
     "stock_reservation",
     "stripe_event",
     "tax_rate",
+    "test_provider_refund",
 ];
 
 /// One row of the store in every tenant-owned table.
@@ -76,6 +77,8 @@ async fn seed_every_table(app: &TestApp, store: &TestStore) {
          values ($1, gen_random_uuid(), $3, 100, 'USD')",
         "insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
          values ($1, gen_random_uuid(), 'order.paid', $3, '{}')",
+        "insert into test_provider_refund (tenant_id, refund_id, order_id, amount) \
+         values ($1, gen_random_uuid(), $3, 100)",
         "insert into shipping_method (tenant_id, shipping_method_id, name, amount, currency) \
          values ($1, gen_random_uuid(), 'Standard', 500, 'USD')",
         "insert into tax_rate (tenant_id, tax_rate_id, country, rate_bps) values ($1, gen_random_uuid(), 'US', 800)",

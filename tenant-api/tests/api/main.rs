@@ -18,6 +18,7 @@ mod orders;
 mod races;
 mod rate_limits;
 mod recovery;
+mod refunds;
 mod resolution;
 mod search;
 mod stripe;

@@ -154,7 +154,17 @@ async fn partial_then_full_refunds_move_the_status_and_never_exceed_the_total() 
             .fetch_all(&mut *tx)
             .await
             .unwrap();
-    assert_eq!(topics, ["order.created", "order.paid", "order.partially_refunded", "order.refunded"]);
+    assert_eq!(
+        topics,
+        [
+            "order.created",
+            "order.paid",
+            "order.partially_refunded",
+            "refund.succeeded",
+            "order.refunded",
+            "refund.succeeded"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -100,7 +100,7 @@ async fn race_rounds(rival: Rival) {
                     }
                     Rival::StaffCancel => {
                         let state = OrdersState::from_ref(&app.state);
-                        service::cancel(&state, &store.tenant, id, None).await.unwrap();
+                        service::cancel(&state, &store.tenant, id, None, true).await.unwrap();
                     }
                 }
             }

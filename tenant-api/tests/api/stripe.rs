@@ -13,7 +13,7 @@ use crate::{
     helpers::{checkout_body, spawn_app_configured, TestApp, TestStore},
 };
 
-async fn stripe_app() -> (TestApp, FakeStripe) {
+pub(crate) async fn stripe_app() -> (TestApp, FakeStripe) {
     let fake = FakeStripe::start().await;
     let url = fake.url.clone();
     let app = spawn_app_configured(move |settings| settings.stripe_api_base = url).await;
@@ -21,7 +21,7 @@ async fn stripe_app() -> (TestApp, FakeStripe) {
 }
 
 /// Sets the store's payment settings to Stripe as the control plane does (secrets sealed).
-async fn use_stripe(app: &TestApp, store: &TestStore) {
+pub(crate) async fn use_stripe(app: &TestApp, store: &TestStore) {
     sqlx::query(
         "insert into control.tenant_payment_settings (tenant_id, provider, stripe_secret_key, stripe_webhook_secret) \
          values ($1, 'stripe', $2, $3)",
@@ -38,17 +38,17 @@ fn secret_key(store: &TestStore) -> String {
     format!("sk_test_{}", store.tenant.slug)
 }
 
-fn webhook_secret(store: &TestStore) -> String {
+pub(crate) fn webhook_secret(store: &TestStore) -> String {
     format!("whsec_{}", store.tenant.slug)
 }
 
-fn stripe_body(token: &str) -> Value {
+pub(crate) fn stripe_body(token: &str) -> Value {
     let mut body = checkout_body("ann@example.com", token);
     body["payment"]["provider"] = "stripe".into();
     body
 }
 
-async fn order_of(app: &TestApp, store: &TestStore, order: &str) -> Value {
+pub(crate) async fn order_of(app: &TestApp, store: &TestStore, order: &str) -> Value {
     let token = app.owner_token(store).await;
     app.get_as(&store.host, &format!("/admin/orders/{order}"), Some(&token), StatusCode::OK).await
 }
@@ -64,12 +64,18 @@ async fn only_order(app: &TestApp, store: &TestStore) -> (String, String) {
     (id.to_string(), status)
 }
 
-fn intent_event(event_id: &str, kind: &str, intent: &Value) -> Value {
+pub(crate) fn intent_event(event_id: &str, kind: &str, intent: &Value) -> Value {
     json!({"id": event_id, "object": "event", "type": kind, "data": {"object": intent}})
 }
 
 /// Posts `event` to the store's webhook, signed with `secret` at `timestamp`.
-async fn deliver(app: &TestApp, host: &str, secret: &str, event: &Value, timestamp: i64) -> (StatusCode, Value) {
+pub(crate) async fn deliver(
+    app: &TestApp,
+    host: &str,
+    secret: &str,
+    event: &Value,
+    timestamp: i64,
+) -> (StatusCode, Value) {
     let payload = serde_json::to_vec(event).unwrap();
     let signature = webhook::sign(secret.as_bytes(), &payload, timestamp);
     let (status, body) = deliver_raw(app, host, Some(&signature), payload).await;
@@ -90,7 +96,7 @@ async fn deliver_raw(app: &TestApp, host: &str, signature: Option<&str>, payload
     (response.status(), response.json().await.unwrap_or(Value::Null))
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 

@@ -3,7 +3,7 @@
 use platform::openapi::{fragment, get, post, Endpoint};
 use utoipa::openapi::OpenApi;
 
-use super::{CancelRequest, CheckoutRequest, FulfilRequest, OrderResponse, RefundRequest};
+use super::{CancelRequest, CheckoutRequest, FulfilRequest, OrderResponse, RefundRequest, RefundResponse};
 
 const NOT_FOUND: (u16, &str) = (404, "No such order in this store.");
 const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
@@ -26,7 +26,18 @@ fn fulfil(path: &str, summary: &str) -> Endpoint {
 
 /// `…/refund` and its alias `…/refunds`.
 fn refund(path: &str, summary: &str) -> Endpoint {
-    action(path, summary, "The order with the refund.").optional_body::<RefundRequest>().problems(&[INVALID])
+    action(path, summary, "The order with the refund, booked: the provider accepted it.")
+        .idempotent()
+        .optional_body::<RefundRequest>()
+        .json::<OrderResponse>(
+            202,
+            "The order with the refund `pending`: the provider gave no answer yet; the worker settles it.",
+        )
+        .problems(&[
+            INVALID,
+            (409, "The order's status does not allow a refund, or the provider refused it (`refund-refused`)."),
+            (422, "`amount` is more than what is left, or the same `Idempotency-Key` came with another amount."),
+        ])
 }
 
 /// Checkout and orders' operations.
@@ -75,6 +86,18 @@ pub(crate) fn doc() -> OpenApi {
         refund("/admin/orders/{id}/refund", "Refund all or part of a paid order")
             .describe("Without `amount`, everything not yet refunded."),
         refund("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"),
+        admin(get("/admin/orders/{id}/refunds", "List an order's refunds, oldest first"))
+            .describe("Every refund attempt: `pending`, `succeeded` or `failed`; never paged.")
+            .page::<RefundResponse>(),
+        admin(get("/admin/refunds", "List the store's refunds, newest first"))
+            .query("status", "`pending`, `succeeded` or `failed`.")
+            .query("needs_attention", "`true`: pending refunds whose attempts ran out, for an admin to look at.")
+            .paged()
+            .page::<RefundResponse>()
+            .problems(&[(400, "A query parameter does not parse.")]),
+        admin(post("/admin/refunds/{id}/retry", "Ask the provider about a pending refund again now"))
+            .describe("Its attempts start over; a settled refund is returned as it is.")
+            .json::<RefundResponse>(200, "The refund as it stands after asking."),
     ]);
     // Mounted by this context's router (see `super::router`).
     doc.merge(crate::payments::doc());
