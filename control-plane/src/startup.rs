@@ -128,6 +128,7 @@ impl FromRef<AppState> for TenantSettingsState {
             announcer: state.announcer(),
             master: state.master.clone(),
             keys: state.keys.clone(),
+            platform_env: state.settings.platform_env,
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod service;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use platform::{auth::KeyRing, crypto::MasterKeys, db::Db};
+use platform::{auth::KeyRing, config::PlatformEnv, crypto::MasterKeys, db::Db};
 
 use crate::tenants::store::Announcer;
 
@@ -33,4 +33,7 @@ pub struct TenantSettingsState {
     pub master: Arc<MasterKeys>,
     /// Verifies the bearer tokens of its routes.
     pub keys: KeyRing,
+    /// What merchants are told of their payment settings depends on it.
+    #[from_ref(skip)]
+    pub platform_env: PlatformEnv,
 }

@@ -3,6 +3,7 @@
 use axum::{extract::State, routing::get, Json, Router};
 use platform::{
     auth::Role,
+    config::PlatformEnv,
     problem::{ApiJson, FieldError, Problem},
 };
 use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
@@ -99,17 +100,54 @@ struct PaymentSettingsResponse {
     stripe_secret_key: Option<SecretResponse>,
     stripe_webhook_secret: Option<SecretResponse>,
     stripe_account_id: Option<String>,
+    /// Whether the store's checkout can take payments with these settings.
+    checkout_ready: bool,
+    /// What stops (or weakens) checkout, for the merchant; `null` when nothing.
+    checkout_message: Option<String>,
     updated_at: Option<String>,
 }
 
-impl From<PaymentSettings> for PaymentSettingsResponse {
-    fn from(s: PaymentSettings) -> Self {
-        Self {
-            provider: s.provider.as_str(),
-            stripe_secret_key: secret(s.stripe_secret_key.as_ref()),
-            stripe_webhook_secret: secret(s.stripe_webhook_secret.as_ref()),
-            stripe_account_id: s.stripe_account_id,
-            updated_at: s.updated_at.map(rfc3339),
+/// What a merchant is told of their payment settings: checkout answers `503`
+/// until a provider it may charge through is configured.
+fn checkout_readiness(s: &PaymentSettings, env: PlatformEnv) -> (bool, Option<String>) {
+    match s.provider {
+        PaymentProvider::Test if env == PlatformEnv::Production => (
+            false,
+            Some(
+                "The built-in test provider takes no real payments and is refused in production: checkout is \
+                  closed until you configure Stripe."
+                    .into(),
+            ),
+        ),
+        PaymentProvider::Test => (true, Some("Test mode: payments go through the built-in test provider.".into())),
+        PaymentProvider::Stripe if s.stripe_secret_key.is_none() => {
+            (false, Some("Stripe is selected but no secret key is set: checkout is closed until one is.".into()))
+        }
+        PaymentProvider::Stripe if s.stripe_webhook_secret.is_none() => (
+            true,
+            Some(
+                "No Stripe webhook secret is set: payments confirmed after checkout (3-D Secure) are settled \
+                  only by the platform's reconciliation, later."
+                    .into(),
+            ),
+        ),
+        PaymentProvider::Stripe => (true, None),
+    }
+}
+
+impl Respond for PaymentSettings {
+    type Response = PaymentSettingsResponse;
+
+    fn respond(self, env: PlatformEnv) -> PaymentSettingsResponse {
+        let (checkout_ready, checkout_message) = checkout_readiness(&self, env);
+        PaymentSettingsResponse {
+            provider: self.provider.as_str(),
+            stripe_secret_key: secret(self.stripe_secret_key.as_ref()),
+            stripe_webhook_secret: secret(self.stripe_webhook_secret.as_ref()),
+            stripe_account_id: self.stripe_account_id,
+            checkout_ready,
+            checkout_message,
+            updated_at: self.updated_at.map(rfc3339),
         }
     }
 }
@@ -137,9 +175,12 @@ struct NotificationSettingsResponse {
     updated_at: Option<String>,
 }
 
-impl From<NotificationSettings> for NotificationSettingsResponse {
-    fn from(s: NotificationSettings) -> Self {
-        Self {
+impl Respond for NotificationSettings {
+    type Response = NotificationSettingsResponse;
+
+    fn respond(self, _: PlatformEnv) -> NotificationSettingsResponse {
+        let s = self;
+        NotificationSettingsResponse {
             email_from: s.email_from,
             smtp: s.smtp.map(|smtp| SmtpResponse {
                 password: secret(smtp.password.as_ref()),
@@ -172,16 +213,21 @@ fn check<T, U>(
 
 /// One kind of settings on the wire: the body of its `PUT`, what `GET` shows,
 /// and how the body becomes an update (every field's problem named at once).
-trait Wire: Kind {
+trait Wire: Kind + Respond {
     type Request: DeserializeOwned;
-    type Response: Serialize + From<Self>;
 
     fn update(request: Self::Request) -> Result<Self::Update, Problem>;
 }
 
+/// What `GET` shows of one kind of settings, on this platform (`PLATFORM_ENV`).
+trait Respond: Sized {
+    type Response: Serialize;
+
+    fn respond(self, env: PlatformEnv) -> Self::Response;
+}
+
 impl Wire for PaymentSettings {
     type Request = PaymentSettingsRequest;
-    type Response = PaymentSettingsResponse;
 
     fn update(request: PaymentSettingsRequest) -> Result<PaymentUpdate, Problem> {
         let mut errors = Vec::new();
@@ -220,7 +266,6 @@ impl Wire for PaymentSettings {
 
 impl Wire for NotificationSettings {
     type Request = NotificationSettingsRequest;
-    type Response = NotificationSettingsResponse;
 
     fn update(request: NotificationSettingsRequest) -> Result<NotificationUpdate, Problem> {
         let mut errors = Vec::new();
@@ -262,7 +307,7 @@ async fn read<K: Wire>(
     caller: StoreCaller,
 ) -> Result<Json<K::Response>, Problem> {
     let tenant = caller.store(Role::Admin)?;
-    Ok(Json(service::read::<K>(&state, tenant).await?.into()))
+    Ok(Json(service::read::<K>(&state, tenant).await?.respond(state.platform_env)))
 }
 
 /// `PUT /v1/tenants/{id}/<kind>-settings`: fields left out keep their value,
@@ -275,5 +320,5 @@ async fn put<K: Wire>(
     let tenant = caller.store(Role::Admin)?;
     let update = K::update(request)?;
     let settings = service::put::<K>(&state, tenant, update, &caller.actor()).await?;
-    Ok(Json(settings.into()))
+    Ok(Json(settings.respond(state.platform_env)))
 }

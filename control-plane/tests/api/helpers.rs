@@ -30,9 +30,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(control: ControlSettings) -> TestApp {
+    spawn_app_configured(control, |_| {}).await
+}
+
+/// An app whose platform settings `configure` changed first.
+pub async fn spawn_app_configured(control: ControlSettings, configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_tracing();
     let db = TestDb::create().await.expect("test database");
-    let settings = Settings::for_tests(&db.url()).expect("settings");
+    let mut settings = Settings::for_tests(&db.url()).expect("settings");
+    configure(&mut settings);
     let dns = Arc::new(StaticResolver::default());
     let app = Application::build(settings, control, dns.clone()).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Store, TestApp};
+use crate::helpers::{spawn_app, spawn_app_configured, Store, TestApp};
 
 const SECRET_KEY: &str = "sk_test_51HzYabcdefghijkl4242";
 const WEBHOOK_SECRET: &str = "whsec_Zx9yW8vU7tS6rQ5p9876";
@@ -337,4 +337,40 @@ async fn another_stores_owner_gets_404_and_store_staff_get_403_on_settings() {
     );
     let notification = app.expect("GET", &notification_path(&b), Some(&admin), None, StatusCode::OK).await;
     assert_eq!(notification["email_from"], "no-reply@bravo.localhost");
+}
+
+#[tokio::test]
+async fn merchants_are_told_whether_checkout_can_take_payments() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let dev = app.expect("GET", &payment_path(&store), Some(&store.owner_token), None, StatusCode::OK).await;
+    assert_eq!(dev["checkout_ready"], true, "the dev stack keeps the test provider: {dev}");
+    assert!(dev["checkout_message"].as_str().unwrap().contains("Test mode"));
+
+    let app = spawn_app_configured(control_plane::settings::ControlSettings::for_tests(), |settings| {
+        settings.platform_env = platform::config::PlatformEnv::Production;
+    })
+    .await;
+    let store = app.create_store("alpha").await;
+    let path = payment_path(&store);
+    let prod = app.expect("GET", &path, Some(&store.owner_token), None, StatusCode::OK).await;
+    assert_eq!(prod["checkout_ready"], false, "{prod}");
+    assert!(prod["checkout_message"].as_str().unwrap().contains("configure Stripe"), "{prod}");
+    let body = json!({"provider": "stripe", "stripe_account_id": "acct_1Hz9Test"});
+    let keyless = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    assert_eq!(keyless["checkout_ready"], false);
+    assert!(keyless["checkout_message"].as_str().unwrap().contains("no secret key"), "{keyless}");
+    let ready = put(
+        &app,
+        &path,
+        &store.owner_token,
+        json!({"provider": "stripe", "stripe_secret_key": SECRET_KEY}),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ready["checkout_ready"], true);
+    assert!(ready["checkout_message"].as_str().unwrap().contains("webhook secret"), "{ready}");
+    let body = json!({"provider": "stripe", "stripe_webhook_secret": WEBHOOK_SECRET});
+    let complete = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    assert_eq!((complete["checkout_ready"].clone(), complete["checkout_message"].clone()), (json!(true), Value::Null));
 }
