@@ -72,6 +72,8 @@ pub enum Action {
     StaffRemove,
     PaymentSettingsUpdate,
     NotificationSettingsUpdate,
+    /// An account became a platform admin (an allow-listed OIDC identity's first sign-in).
+    PlatformAdminGrant,
 }
 
 impl Action {
@@ -93,6 +95,7 @@ impl Action {
             Self::StaffRemove => "staff.remove",
             Self::PaymentSettingsUpdate => "settings.payment.update",
             Self::NotificationSettingsUpdate => "settings.notification.update",
+            Self::PlatformAdminGrant => "platform_admin.grant",
         }
     }
 }

@@ -1,5 +1,11 @@
 //! Platform-admin sign-in with OpenID Connect: authorization code flow with
 //! PKCE; `state` and `nonce` are single-use and kept in Redis for ten minutes.
+//!
+//! **Invariant:** only an identity whose verified email is on
+//! `OIDC_ALLOWED_EMAILS` (empty: OIDC sign-in is off) becomes a platform
+//! admin, as a new account of its own bound to (issuer, subject) — its first
+//! sign-in is the audited grant. An OIDC identity is never linked to, and
+//! never promotes, an existing account found by email.
 
 use axum::{
     extract::{Query, State},
@@ -42,12 +48,24 @@ struct OidcConfig {
     redirect: RedirectUrl,
 }
 
+/// The emails allowed to be platform admins through OIDC. Empty: nobody (OIDC
+/// sign-in is off), never "everybody".
+fn allowed_emails(state: &IdentityState) -> Vec<&str> {
+    state.settings.oidc_allowed_emails.split(',').map(str::trim).filter(|e| !e.is_empty()).collect()
+}
+
 fn config(state: &IdentityState) -> Result<OidcConfig, Problem> {
     let c = &state.settings;
     let (Some(issuer), Some(client_id), Some(redirect)) = (&c.oidc_issuer_url, &c.oidc_client_id, &c.oidc_redirect_url)
     else {
         return Err(Problem::not_found("oidc-not-configured", "OIDC sign-in is not configured on this platform."));
     };
+    if allowed_emails(state).is_empty() {
+        return Err(Problem::not_found(
+            "oidc-not-configured",
+            "OIDC sign-in is off on this platform: no email is allowed (OIDC_ALLOWED_EMAILS).",
+        ));
+    }
     Ok(OidcConfig {
         issuer: IssuerUrl::new(issuer.clone()).map_err(|e| Problem::internal(e.into()))?,
         client_id: ClientId::new(client_id.clone()),
@@ -160,9 +178,11 @@ async fn callback(
         }
     }
     let email = claims.email().map(|e| e.as_str().to_owned()).ok_or_else(|| refused("claims", &"no email"))?;
-    let allowed: Vec<&str> =
-        state.settings.oidc_allowed_emails.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
-    if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&email)) {
+    // An unverified email proves nothing about who signs in.
+    if claims.email_verified() != Some(true) {
+        return Err(refused("email_verified", &email));
+    }
+    if !allowed_emails(&state).iter().any(|a| a.eq_ignore_ascii_case(&email)) {
         return Err(refused("allow list", &email));
     }
     let account = service::oidc_admin(&state, claims.issuer().as_str(), claims.subject().as_str(), &email).await?;

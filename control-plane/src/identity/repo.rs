@@ -56,15 +56,10 @@ pub async fn insert_account(
     Ok(row.map(account))
 }
 
-/// Binds an account to an OIDC identity and makes it a platform admin.
-pub async fn bind_oidc_admin(
-    conn: &mut PgConnection,
-    account: AccountId,
-    issuer: &str,
-    subject: &str,
-) -> sqlx::Result<()> {
+/// Binds a new account to its OIDC identity.
+pub async fn bind_oidc(conn: &mut PgConnection, account: AccountId, issuer: &str, subject: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "update control.account set oidc_issuer = $2, oidc_subject = $3, is_platform_admin = true, updated_at = now() \
+        "update control.account set oidc_issuer = $2, oidc_subject = $3, updated_at = now() \
          where account_id = $1",
     )
     .bind(account)

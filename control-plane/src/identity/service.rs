@@ -269,7 +269,10 @@ pub async fn leave_store(conn: &mut PgConnection, tenant: TenantId, account: Acc
     Ok(true)
 }
 
-/// Finds or creates the platform admin account of an OIDC identity.
+/// Finds or creates the platform admin account of an OIDC identity (its email
+/// verified and allow-listed by the caller). The account is its own: an
+/// existing account with that email (a store owner's, say) is neither linked
+/// nor promoted, and the sign-in is refused. Creating it is the audited grant.
 pub async fn oidc_admin(state: &IdentityState, issuer: &str, subject: &str, email: &str) -> Result<AccountId, Error> {
     let mut tx = state.db.control().begin().await?;
     if let Some(account) = repo::find_account_by_oidc(&mut tx, issuer, subject).await? {
@@ -278,13 +281,28 @@ pub async fn oidc_admin(state: &IdentityState, issuer: &str, subject: &str, emai
         }
         return Ok(account.id);
     }
-    let account = match repo::find_account_by_email(&mut tx, email).await? {
-        Some(account) => account,
-        None => repo::insert_account(&mut tx, email, None, true)
-            .await?
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("account created concurrently")))?,
+    let Some(account) = repo::insert_account(&mut tx, email, None, true).await? else {
+        tracing::warn!("OIDC sign-in refused: the email belongs to an account that is not this identity's");
+        return Err(Error::InvalidGrant);
     };
-    repo::bind_oidc_admin(&mut tx, account.id, issuer, subject).await?;
+    repo::bind_oidc(&mut tx, account.id, issuer, subject).await?;
+    let actor = crate::audit::Actor::unauthenticated("system", None);
+    crate::audit::record(
+        &mut tx,
+        crate::audit::Entry {
+            actor: actor.name,
+            actor_id: Some(account.id),
+            tenant_id: None,
+            action: crate::audit::Action::PlatformAdminGrant,
+            before: None,
+            after: Some(serde_json::json!({
+                "account_id": account.id.to_string(), "email": email, "oidc_issuer": issuer,
+                "oidc_subject": subject, "via": "OIDC_ALLOWED_EMAILS",
+            })),
+            request_id: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(account.id)
 }

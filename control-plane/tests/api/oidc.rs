@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::helpers::spawn_app_with;
 
 const CLIENT_ID: &str = "control-plane";
+/// The one email `OIDC_ALLOWED_EMAILS` allows (besides a store owner's in one test).
+const ADMIN_EMAIL: &str = "ops@platform.test";
 
 /// What the provider puts in its next ID token, and what it saw.
 #[derive(Default)]
@@ -28,6 +30,10 @@ struct Behaviour {
     audience: Option<String>,
     expected_challenge: Option<String>,
     pkce_ok: Option<bool>,
+    /// The `email` claim (default `ops@platform.test`).
+    email: Option<String>,
+    /// The `email_verified` claim (default true).
+    email_verified: Option<bool>,
 }
 
 #[derive(Clone)]
@@ -70,8 +76,8 @@ async fn token(State(p): State<Provider>, Form(form): Form<std::collections::Has
         "exp": now + 300,
         "iat": now,
         "nonce": behaviour.nonce.clone(),
-        "email": "ops@platform.test",
-        "email_verified": true,
+        "email": behaviour.email.clone().unwrap_or_else(|| ADMIN_EMAIL.into()),
+        "email_verified": behaviour.email_verified.unwrap_or(true),
     });
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("idp-1".into());
@@ -133,8 +139,13 @@ fn percent_decode(value: &str) -> String {
 }
 
 async fn spawn_with_provider() -> (crate::helpers::TestApp, Provider) {
+    spawn_allowing(&format!("{ADMIN_EMAIL}, owner@shop.test")).await
+}
+
+async fn spawn_allowing(allowed_emails: &str) -> (crate::helpers::TestApp, Provider) {
     let provider = start_provider().await;
     let mut control = ControlSettings::for_tests();
+    control.oidc_allowed_emails = allowed_emails.into();
     control.oidc_issuer_url = Some(provider.issuer.clone());
     control.oidc_client_id = Some(CLIENT_ID.into());
     control.oidc_client_secret = Some("client-secret".to_owned().into());
@@ -191,4 +202,92 @@ async fn without_configuration_oidc_sign_in_is_a_404_problem() {
     let app = crate::helpers::spawn_app().await;
     let body = app.expect("GET", "/v1/auth/oidc/login", None, None, StatusCode::NOT_FOUND).await;
     assert_eq!(body["type"], "/problems/oidc-not-configured");
+}
+
+/// Completes a sign-in whose ID token says `email` (verified or not); the callback's status and body.
+async fn sign_in_as(
+    app: &crate::helpers::TestApp,
+    provider: &Provider,
+    email: &str,
+    verified: bool,
+) -> (StatusCode, Value) {
+    let (state, nonce) = begin_login(app, provider).await;
+    {
+        let mut behaviour = provider.behaviour.lock().unwrap();
+        behaviour.nonce = Some(nonce);
+        behaviour.email = Some(email.into());
+        behaviour.email_verified = Some(verified);
+    }
+    app.call("GET", &format!("/v1/auth/oidc/callback?code=abc&state={state}"), None, None).await
+}
+
+async fn platform_admins(app: &crate::helpers::TestApp) -> Vec<String> {
+    sqlx::query_scalar("select email from control.account where is_platform_admin order by email")
+        .fetch_all(app.state.db.control())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_an_allow_list_oidc_sign_in_is_off() {
+    let (app, _provider) = spawn_allowing(" , ").await;
+    let body = app.expect("GET", "/v1/auth/oidc/login", None, None, StatusCode::NOT_FOUND).await;
+    assert_eq!(body["type"], "/problems/oidc-not-configured");
+    app.expect("GET", "/v1/auth/oidc/callback?code=abc&state=s", None, None, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn an_unverified_or_unlisted_email_never_becomes_a_platform_admin() {
+    let (app, provider) = spawn_with_provider().await;
+    let before = platform_admins(&app).await;
+    let (status, _) = sign_in_as(&app, &provider, ADMIN_EMAIL, false).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an unverified email was trusted");
+    let (status, _) = sign_in_as(&app, &provider, "intruder@evil.test", true).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an email off the allow list was let in");
+    assert_eq!(platform_admins(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_oidc_identity_never_links_to_or_promotes_a_store_owners_account() {
+    let (app, provider) = spawn_with_provider().await;
+    // A store owner signs up with a password; their email is (wrongly) on the allow list too.
+    let store = app.create_store("shop").await;
+    let (status, body) = sign_in_as(&app, &provider, "owner@shop.test", true).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(!platform_admins(&app).await.contains(&"owner@shop.test".to_owned()), "the owner was promoted");
+    let bound: i64 = sqlx::query_scalar("select count(*) from control.account where oidc_subject is not null")
+        .fetch_one(app.state.db.control())
+        .await
+        .unwrap();
+    assert_eq!(bound, 0, "the identity was linked to the owner's account");
+    // The owner's own password sign-in still gives a store role, not platform admin.
+    let (status, token) = app
+        .call(
+            "POST",
+            "/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "password", "email": "owner@shop.test", "password": "owner-password",
+                        "tenant_id": store.id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert_eq!(token["role"], "owner");
+}
+
+#[tokio::test]
+async fn the_first_oidc_sign_in_of_an_allowed_email_is_an_audited_grant() {
+    let (app, provider) = spawn_with_provider().await;
+    let (status, body) = sign_in_as(&app, &provider, ADMIN_EMAIL, true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let log = app.expect("GET", "/v1/audit-log", Some(&token), None, StatusCode::OK).await;
+    let grants: Vec<&Value> =
+        log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "platform_admin.grant").collect();
+    assert_eq!(grants.len(), 1, "{log}");
+    assert_eq!(grants[0]["after"]["email"], ADMIN_EMAIL);
+    // Signing in again is the same account, not a second grant.
+    let (status, _) = sign_in_as(&app, &provider, ADMIN_EMAIL, true).await;
+    assert_eq!(status, StatusCode::OK);
+    let log = app.expect("GET", "/v1/audit-log", Some(&token), None, StatusCode::OK).await;
+    assert_eq!(log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "platform_admin.grant").count(), 1);
 }
