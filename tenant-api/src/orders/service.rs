@@ -18,7 +18,7 @@ use crate::{
     inventory::reservations,
     payments::{
         model::{ChargeOutcome, RefundId},
-        provider::Refund,
+        provider::{Refund, RefundOutcome},
         Merchant,
     },
 };
@@ -47,11 +47,14 @@ pub async fn mark_failed(tx: &mut TenantTx, id: OrderId, code: &str) -> anyhow::
 }
 
 /// Settles an order awaiting payment with its charge's outcome: paid or
-/// failed. `false` when the order was no longer waiting.
+/// failed. `false` when the order was no longer waiting, or the outcome is
+/// not final (the charge waits for the shopper or is processing: the order
+/// keeps waiting with its hold).
 pub async fn settle(tx: &mut TenantTx, id: OrderId, outcome: ChargeOutcome) -> anyhow::Result<bool> {
     Ok(match outcome {
         ChargeOutcome::Succeeded { .. } => mark_paid(tx, id).await?.is_some(),
         ChargeOutcome::Declined { code } => mark_failed(tx, id, &code).await?.is_some(),
+        ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing => false,
     })
 }
 
@@ -243,12 +246,22 @@ async fn refund_at_provider(
     let provider = state.payments.for_store(tenant).await?.map_err(Error::PaymentUnavailable)?;
     let refund = Refund { order: id, id: refund_id, amount, reason };
     match provider.refund(&merchant, refund).await? {
-        Ok(()) => Ok(()),
-        Err(refusal) => {
+        RefundOutcome::Succeeded { .. } => {
+            // Booked once per refund id (a provider that booked it already changes nothing).
+            let mut tx = state.db.tenant_tx(tenant).await?;
+            crate::payments::service::book_refund(&mut tx, &refund).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        RefundOutcome::Pending { reference } => {
+            tracing::warn!(order_id = %id, %refund_id, ?reference, "the provider has not finished a refund yet");
+            Ok(())
+        }
+        RefundOutcome::Failed { code } => {
             // The order says refunded but the provider did not: log loudly; a
             // refund reconciliation job is the follow-up (see ARCHITECTURE.md).
-            tracing::error!(order_id = %id, %refund_id, error = %refusal, "provider refused a recorded refund");
-            Err(Error::RefundRefused(refusal.to_string()))
+            tracing::error!(order_id = %id, %refund_id, error = %code, "provider refused a recorded refund");
+            Err(Error::RefundRefused(code))
         }
     }
 }

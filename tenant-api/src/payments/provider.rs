@@ -6,7 +6,7 @@ use platform::{ids::TenantId, money::Money};
 use sqlx::PgPool;
 
 use super::{
-    model::{ChargeOutcome, RefundId, RefundRefusal},
+    model::{ChargeOutcome, RefundId},
     ProviderKind,
 };
 use crate::orders::model::OrderId;
@@ -43,6 +43,17 @@ pub struct Refund<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// What a provider said of a refund.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Accepted: the money goes back. `reference` is the provider's id for it (Stripe's `re_…`).
+    Succeeded { reference: Option<String> },
+    /// Accepted but not final yet (Stripe `pending` / `requires_action`): ask again later with the same refund id.
+    Pending { reference: Option<String> },
+    /// Refused: no money moved. `code` says why.
+    Failed { code: String },
+}
+
 /// A payment provider. Implementations must be idempotent by order id for
 /// charges and by refund id for refunds.
 pub trait PaymentProvider: Send + Sync {
@@ -66,6 +77,11 @@ pub trait PaymentProvider: Send + Sync {
     /// The outcome of the charge made for `order`, if any (crash recovery).
     fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>>;
 
-    /// Makes a refund, at most once per refund id.
-    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>>;
+    /// Makes a refund, or re-asks about one: at most one refund per refund id (its idempotency key).
+    /// `Err` when the outcome is unknown (no answer, 5xx, timeout).
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, RefundOutcome>;
+
+    /// Cancels the charge of `order` if it has not settled (an expired hold): `Ok(None)` when there was no charge
+    /// or it is now cancelled; `Ok(Some(outcome))` when it had settled after all (e.g. succeeded: a late payment).
+    fn cancel<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>>;
 }

@@ -134,15 +134,13 @@ pub async fn payments_for_order(tx: &mut TenantTx, order: OrderId) -> anyhow::Re
         .collect()
 }
 
-/// A Stripe charge as recorded for an order; amounts in minor units.
+/// A Stripe charge as recorded for an order.
 pub struct StripeCharge {
     pub payment_id: PaymentId,
     /// The PaymentIntent (`pi_…`); none when Stripe refused to create one.
     pub intent_id: Option<String>,
     pub status: PaymentStatus,
     pub failure_code: Option<String>,
-    pub amount: i64,
-    pub refunded: i64,
 }
 
 impl StripeCharge {
@@ -152,18 +150,16 @@ impl StripeCharge {
     }
 }
 
-type StripeRow = (PaymentId, Option<String>, String, Option<String>, i64, i64);
+type StripeRow = (PaymentId, Option<String>, String, Option<String>);
 
-fn stripe_charge(
-    (payment_id, intent_id, stored, failure_code, amount, refunded): StripeRow,
-) -> anyhow::Result<StripeCharge> {
-    Ok(StripeCharge { payment_id, intent_id, status: status(&stored)?, failure_code, amount, refunded })
+fn stripe_charge((payment_id, intent_id, stored, failure_code): StripeRow) -> anyhow::Result<StripeCharge> {
+    Ok(StripeCharge { payment_id, intent_id, status: status(&stored)?, failure_code })
 }
 
 /// The Stripe charge of `order`, if one was started.
 pub async fn find_stripe_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Option<StripeCharge>> {
     let row: Option<StripeRow> = sqlx::query_as(
-        "select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount \
+        "select payment_id, provider_payment_id, status, failure_code \
          from payment where tenant_id = $1 and order_id = $2 and provider = 'stripe'",
     )
     .bind(tx.tenant_id())
@@ -186,10 +182,10 @@ pub async fn insert_pending_charge(
         "with ins as ( \
              insert into payment (tenant_id, order_id, payment_id, provider, provider_payment_id, status, amount, currency) \
              values ($1, $2, $3, 'stripe', $4, 'pending', $5, $6) on conflict (tenant_id, order_id) do nothing \
-             returning payment_id, provider_payment_id, status, failure_code, amount, refunded_amount) \
+             returning payment_id, provider_payment_id, status, failure_code) \
          select * from ins \
          union all \
-         select payment_id, provider_payment_id, status, failure_code, amount, refunded_amount from payment \
+         select payment_id, provider_payment_id, status, failure_code from payment \
          where tenant_id = $1 and order_id = $2 and not exists (select 1 from ins)",
     )
     .bind(tx.tenant_id())
@@ -205,7 +201,8 @@ pub async fn insert_pending_charge(
 
 /// Settles the pending Stripe charge of `order` with `outcome` and returns the
 /// outcome that stands: the first settlement wins (the saga, the worker and a
-/// webhook may race to it).
+/// webhook may race to it). An outcome that is not final only notes where the
+/// intent waits (`requires_action`, or `pending` while it is processing).
 pub async fn settle_stripe_charge(
     tx: &mut TenantTx,
     order: OrderId,
@@ -214,10 +211,12 @@ pub async fn settle_stripe_charge(
     let (status, code) = match settled {
         ChargeOutcome::Succeeded { .. } => (PaymentStatus::Succeeded, None),
         ChargeOutcome::Declined { code } => (PaymentStatus::Failed, Some(code.as_str())),
+        ChargeOutcome::RequiresAction { .. } => (PaymentStatus::RequiresAction, None),
+        ChargeOutcome::Processing => (PaymentStatus::Pending, None),
     };
     sqlx::query(
         "update payment set status = $3, failure_code = $4 \
-         where tenant_id = $1 and order_id = $2 and provider = 'stripe' and status = 'pending'",
+         where tenant_id = $1 and order_id = $2 and provider = 'stripe' and status in ('pending', 'requires_action')",
     )
     .bind(tx.tenant_id())
     .bind(order)
@@ -226,7 +225,7 @@ pub async fn settle_stripe_charge(
     .execute(&mut **tx)
     .await?;
     let charge = find_stripe_charge(tx, order).await?.ok_or_else(|| anyhow::anyhow!("no Stripe charge to settle"))?;
-    Ok(charge.outcome())
+    Ok(if charge.status.is_settled() { charge.outcome() } else { settled.clone() })
 }
 
 /// The order whose Stripe charge is `intent`, in this store only.

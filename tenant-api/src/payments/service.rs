@@ -6,11 +6,12 @@
 //! the order id in the intent's metadata is never trusted, so an event sent
 //! to store A can neither find nor change an order of store B.
 
-use platform::tenancy::Tenant;
+use platform::{db::TenantTx, tenancy::Tenant};
 use secrecy::ExposeSecret;
 
 use super::{
     model::{ChargeOutcome, EventHandling, StripeEvent},
+    provider::Refund,
     repo, webhook, Error, PaymentsState,
 };
 use crate::orders;
@@ -73,4 +74,14 @@ pub async fn handle_stripe_event(
     }
     tx.commit().await?;
     Ok(EventHandling::Processed)
+}
+
+/// Books a refund the provider accepted in `payment.refunded_amount` and
+/// `refund`, once per refund id (a second booking of one id changes nothing).
+/// Stands in for the orders context's own refund records until they land.
+pub async fn book_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Result<()> {
+    if let Err(refusal) = repo::record_refund(tx, refund).await? {
+        tracing::error!(order_id = %refund.order, refund_id = %refund.id, error = %refusal, "cannot book a refund");
+    }
+    Ok(())
 }

@@ -7,8 +7,8 @@
 use platform::db::TenantTx;
 
 use super::{
-    model::{ChargeOutcome, PaymentId, RefundRefusal},
-    provider::{Answer, Charge, Merchant, PaymentProvider, Refund},
+    model::{ChargeOutcome, PaymentId},
+    provider::{Answer, Charge, Merchant, PaymentProvider, Refund, RefundOutcome},
     repo, ProviderKind,
 };
 use crate::orders::model::OrderId;
@@ -48,12 +48,20 @@ impl PaymentProvider for TestProvider {
         })
     }
 
-    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, Result<(), RefundRefusal>> {
+    fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, RefundOutcome> {
         Box::pin(async move {
             let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
             let result = repo::record_refund(&mut tx, &refund).await?;
             tx.commit().await?;
-            Ok(result)
+            Ok(match result {
+                Ok(()) => RefundOutcome::Succeeded { reference: None },
+                Err(refusal) => RefundOutcome::Failed { code: refusal.code().to_owned() },
+            })
         })
+    }
+
+    fn cancel<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>> {
+        // Charges here are final at once: nothing is ever left to cancel.
+        self.lookup(merchant, order)
     }
 }
