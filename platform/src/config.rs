@@ -111,6 +111,9 @@ pub struct Settings {
     /// `STRIPE_API_BASE`: where the Stripe API answers (tests point it at a
     /// local server speaking the same protocol).
     pub stripe_api_base: String,
+    /// `STRIPE_TIMEOUT_SECS`: the most one Stripe call may take, connecting
+    /// included (default 15); past it the call's outcome is unknown.
+    pub stripe_timeout_secs: u64,
     /// `PLATFORM_ENV`: `development` (default) or `production`.
     pub platform_env: PlatformEnv,
 }
@@ -138,6 +141,7 @@ struct Defaults {
     rate_limits: RateLimitMode,
     rate_limit_replicas: u32,
     stripe_api_base: &'static str,
+    stripe_timeout_secs: u64,
     platform_env: PlatformEnv,
 }
 
@@ -160,6 +164,7 @@ const DEFAULTS: Defaults = Defaults {
     rate_limits: RateLimitMode::On,
     rate_limit_replicas: 1,
     stripe_api_base: "https://api.stripe.com",
+    stripe_timeout_secs: 15,
     platform_env: PlatformEnv::Development,
 };
 
@@ -189,6 +194,7 @@ impl Settings {
             self.stripe_api_base.starts_with("https://") || self.stripe_api_base.starts_with("http://"),
             "STRIPE_API_BASE must be an http(s) URL such as https://api.stripe.com"
         );
+        anyhow::ensure!(self.stripe_timeout_secs > 0, "STRIPE_TIMEOUT_SECS must be at least 1");
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -264,6 +270,7 @@ impl Settings {
             rate_limits: RateLimitMode::On,
             rate_limit_replicas: 1,
             stripe_api_base: DEFAULTS.stripe_api_base.into(),
+            stripe_timeout_secs: DEFAULTS.stripe_timeout_secs,
             platform_env: PlatformEnv::Development,
         })
     }

@@ -78,7 +78,6 @@ impl AppState {
             signer,
             master: Arc::new(master),
             payments: Arc::new(TestProvider),
-            stripe_http: crate::payments::stripe::http_client()?,
             catalog,
         })))
     }
@@ -168,7 +167,6 @@ impl FromRef<AppState> for crate::payments::PaymentsState {
             db: state.db.clone(),
             master: state.master.clone(),
             test_provider: state.payments.clone(),
-            stripe_http: state.stripe_http.clone(),
             settings: state.settings.clone(),
         }
     }

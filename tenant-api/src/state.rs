@@ -62,8 +62,6 @@ pub struct Parts {
     /// The built-in test provider; `payments::for_store` picks it or Stripe
     /// per store from the store's payment settings.
     pub payments: Arc<dyn PaymentProvider>,
-    /// The HTTP client (connection pool) of every store's Stripe calls.
-    pub stripe_http: reqwest::Client,
     /// The catalog's part, built once so that a request clones one `Arc`.
     pub catalog: CatalogState,
 }

@@ -46,8 +46,9 @@ where
     Ok(finished)
 }
 
-/// Releases holds past their expiry. An order that was charged after all is
-/// finished as paid instead; one that never was is cancelled (`expired`).
+/// Releases holds past their expiry. The order's charge is cancelled at the
+/// provider first; an order that was charged after all is finished as paid
+/// instead; one that never was is cancelled (`expired`).
 /// Returns how many orders it settled.
 pub async fn expire_reservations<S>(state: &S) -> anyhow::Result<usize>
 where
@@ -59,7 +60,10 @@ where
         // A store whose provider cannot be asked keeps its hold: the
         // charge may have happened, and releasing could oversell.
         let Some(provider) = provider_of(&state, &merchant).await? else { continue };
-        let done = match provider.lookup(&merchant, order).await? {
+        // Cancelled at the provider first, so no payment can land after the
+        // release (an intent waiting on 3-D Secure); one that settled after
+        // all is settled here instead (a late success keeps the order paid).
+        let done = match provider.cancel(&merchant, order).await? {
             Some(outcome) => settle(&merchant, order, outcome).await?,
             None => {
                 let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;

@@ -127,6 +127,26 @@ pub struct OrderLine {
     pub total: Money,
 }
 
+/// What a checkout came to.
+#[derive(Clone, Debug)]
+pub enum Placed {
+    /// Settled: paid (or as an earlier attempt left it).
+    Done(Order),
+    /// Still `pending_payment`, holding its stock: the shopper must finish
+    /// paying (`Some`: 3-D Secure) or the provider is processing (`None`).
+    /// A webhook or the worker settles it; the hold's expiry cancels it.
+    Waiting(Order, Option<PaymentAction>),
+}
+
+/// What the shopper's browser needs to finish a payment (Stripe.js).
+#[derive(Clone, Debug)]
+pub struct PaymentAction {
+    /// The intent's `client_secret`.
+    pub client_secret: String,
+    /// Stripe's `next_action`.
+    pub next_action: serde_json::Value,
+}
+
 /// An order, with its lines.
 #[derive(Clone, Debug)]
 pub struct Order {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     idempotency::{self, Claim},
-    model::{Order, OrderFilter, OrderId, OrderStatus},
+    model::{Order, OrderFilter, OrderId, OrderStatus, PaymentAction, Placed},
     refunds::{
         self,
         model::{RefundFilter, RefundRecord, RefundStatus},
@@ -33,7 +33,7 @@ use crate::{
     checkout::model::{Code, ShippingMethodId},
     customers::model::{CustomerId, Email},
     payments::{
-        model::{Payment, RefundId},
+        model::{Payment, PaymentStatus, RefundId},
         payments_for_order, ProviderKind,
     },
     wire::{timestamp, AddressDto, MoneyDto},
@@ -127,6 +127,10 @@ struct OrderResponse {
     cancelled_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payments: Option<Vec<PaymentResponse>>,
+    /// What the shopper's browser needs to finish paying, on a checkout
+    /// answered `202` with `status: requires_action`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<PaymentActionResponse>,
     /// Every refund attempt (staff views only).
     #[serde(skip_serializing_if = "Option::is_none")]
     refunds: Option<Vec<RefundResponse>>,
@@ -176,6 +180,18 @@ impl From<RefundRecord> for RefundResponse {
     }
 }
 
+/// Stripe's `client_secret` and `next_action` of an intent that waits for
+/// the shopper (3-D Secure): hand them to Stripe.js (`handleNextAction`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct PaymentActionResponse {
+    client_secret: String,
+    #[schema(value_type = Object)]
+    next_action: serde_json::Value,
+}
+
+/// How a shopper sees an order awaiting payment whose charge waits for them.
+const REQUIRES_ACTION: &str = "requires_action";
+
 impl From<Order> for OrderResponse {
     fn from(o: Order) -> Self {
         let money = |amount| MoneyDto::from(Money::new(amount, o.currency));
@@ -219,6 +235,7 @@ impl From<Order> for OrderResponse {
             cancelled_at: o.cancelled_at.map(timestamp),
             payments: None,
             refunds: None,
+            payment: None,
         }
     }
 }
@@ -352,11 +369,20 @@ fn parse_checkout(
     }
 }
 
-/// The status and JSON body of a checkout's result, as sent and as replayed.
-fn outcome(result: Result<Order, Error>) -> (StatusCode, serde_json::Value) {
+/// The status and JSON body of a checkout's result, as sent and as replayed:
+/// `201` settled, `202` while the payment waits (for the shopper when
+/// `status` is `requires_action`, with what they need in `payment`).
+fn outcome(result: Result<Placed, Error>) -> (StatusCode, serde_json::Value) {
+    let json = |response: OrderResponse| serde_json::to_value(response).unwrap_or(serde_json::Value::Null);
     match result {
-        Ok(order) => {
-            (StatusCode::CREATED, serde_json::to_value(OrderResponse::from(order)).unwrap_or(serde_json::Value::Null))
+        Ok(Placed::Done(order)) => (StatusCode::CREATED, json(OrderResponse::from(order))),
+        Ok(Placed::Waiting(order, action)) => {
+            let mut response = OrderResponse::from(order);
+            if let Some(PaymentAction { client_secret, next_action }) = action {
+                response.status = REQUIRES_ACTION;
+                response.payment = Some(PaymentActionResponse { client_secret, next_action });
+            }
+            (StatusCode::ACCEPTED, json(response))
         }
         Err(error) => {
             let problem = Problem::from(error);
@@ -405,7 +431,13 @@ async fn my_order(shopper: SignedIn<OrdersState>, Path(id): Path<String>) -> Res
     if order.customer_id != Some(shopper.customer()) {
         return Err(Error::OrderNotFound.into());
     }
-    Ok(Json(order.into()))
+    let waits_for_shopper = order.status == OrderStatus::PendingPayment
+        && payments_for_order(&mut tx, id).await?.iter().any(|p| p.status == PaymentStatus::RequiresAction);
+    let mut response = OrderResponse::from(order);
+    if waits_for_shopper {
+        response.status = REQUIRES_ACTION;
+    }
+    Ok(Json(response))
 }
 
 #[derive(Deserialize)]

@@ -8,8 +8,11 @@
 //!    order counter — and a sold-out attempt fails before the counter.
 //! 2. Charge through the store's provider with the order id as idempotency key.
 //! 3. One tenant transaction: `paid` + commit the stock + `order.paid`, or
-//!    `payment_failed` + release the stock and the discount use.
-//! 4. Delete the cart (paid only).
+//!    `payment_failed` + release the stock and the discount use. A charge
+//!    that is not final (3-D Secure to finish, or processing) leaves the
+//!    order `pending_payment` with its hold: the checkout answers that it
+//!    waits, and a webhook, the worker or the hold's expiry settles it.
+//! 4. Delete the cart (paid, or waiting on the payment).
 //!
 //! A crash after 1 leaves an order `pending_payment` holding stock: a retry
 //! with the same `Idempotency-Key` resumes it (same order id, so the charge
@@ -22,7 +25,7 @@ use std::collections::HashMap;
 use platform::{money::Money, problem::FieldError, tenancy::Tenant};
 
 use super::{
-    model::{Order, OrderId, OrderLine, OrderStatus},
+    model::{Order, OrderId, OrderLine, OrderStatus, PaymentAction, Placed},
     refunds,
     repo::{self, NewOrder},
     service, Error, OrdersState,
@@ -70,7 +73,7 @@ pub async fn run(
     order_id: OrderId,
     request: Checkout,
     resume: bool,
-) -> Result<Order, Error> {
+) -> Result<Placed, Error> {
     // The store's provider is read while the cart loads (one round trip each, in parallel).
     let (provider, cart) = tokio::join!(
         state.payments.for_store(tenant),
@@ -237,50 +240,56 @@ async fn place(
     })
 }
 
-/// Steps 2 and 3: charge, then mark paid or failed.
+/// Steps 2 and 3: charge, then mark paid or failed (or leave it waiting).
 async fn charge(
     state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
-    mut order: Order,
+    order: Order,
     token: &str,
-) -> Result<Order, Error> {
+) -> Result<Placed, Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
-    let outcome = provider.charge(&merchant, charge).await?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    match outcome {
-        ChargeOutcome::Succeeded { .. } => match service::mark_paid(&mut tx, order.id).await? {
-            Some(done) => {
-                tx.commit().await?;
-                order.status = OrderStatus::Paid;
-                order.paid_at = Some(done.at);
-                Ok(order)
-            }
-            None => {
-                // Expired or cancelled while the charge ran (or finished by the worker).
-                let current = repo::find_order(&mut tx, order.id).await?.ok_or(Error::OrderNotFound)?;
-                if current.status == OrderStatus::Paid {
-                    return Ok(current);
-                }
-                // The money is given back: a pending refund recorded with the
-                // order's state read under its lock, then asked for now.
-                let refund = refunds::give_back(&mut tx, order.id).await?;
-                tx.commit().await?;
-                if let Some(refund) = refund {
-                    refunds::settle_now(&state.payments, tenant, refund).await?;
-                }
-                Err(Error::CheckoutExpired { order_id: order.id })
-            }
-        },
-        ChargeOutcome::Declined { code } => {
-            if service::mark_failed(&mut tx, order.id, &code).await?.is_none() {
-                tracing::warn!(order_id = %order.id, "declined order was no longer pending");
-            }
-            tx.commit().await?;
-            Err(Error::PaymentDeclined { order_id: order.id, code })
+    let code = match provider.charge(&merchant, charge).await? {
+        ChargeOutcome::Succeeded { .. } => return paid(state, tenant, order).await,
+        ChargeOutcome::Declined { code } => code,
+        ChargeOutcome::RequiresAction { client_secret, next_action } => {
+            return Ok(Placed::Waiting(order, Some(PaymentAction { client_secret, next_action })));
         }
+        ChargeOutcome::Processing => return Ok(Placed::Waiting(order, None)),
+    };
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    if service::mark_failed(&mut tx, order.id, &code).await?.is_none() {
+        tracing::warn!(order_id = %order.id, "declined order was no longer pending");
     }
+    tx.commit().await?;
+    Err(Error::PaymentDeclined { order_id: order.id, code })
+}
+
+/// Step 3 of a successful charge: `paid`, or the charge goes back when the
+/// order stopped waiting for it.
+async fn paid(state: &OrdersState, tenant: &Tenant, mut order: Order) -> Result<Placed, Error> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    if let Some(done) = service::mark_paid(&mut tx, order.id).await? {
+        tx.commit().await?;
+        order.status = OrderStatus::Paid;
+        order.paid_at = Some(done.at);
+        return Ok(Placed::Done(order));
+    }
+    // Expired or cancelled while the charge ran (or finished by the worker).
+    let current = repo::find_order(&mut tx, order.id).await?.ok_or(Error::OrderNotFound)?;
+    if current.status == OrderStatus::Paid {
+        return Ok(Placed::Done(current));
+    }
+    // The money is given back: a pending refund recorded with the order's
+    // state read under its lock, then asked for now (the worker settles it
+    // if the provider gives no answer).
+    let refund = refunds::give_back(&mut tx, order.id).await?;
+    tx.commit().await?;
+    if let Some(refund) = refund {
+        refunds::settle_now(&state.payments, tenant, refund).await?;
+    }
+    Err(Error::CheckoutExpired { order_id: order.id })
 }
 
 /// An earlier attempt placed this order and died: finish it from where it is.
@@ -290,7 +299,7 @@ async fn carry_on(
     provider: &dyn PaymentProvider,
     order: Order,
     token: &str,
-) -> Result<Order, Error> {
+) -> Result<Placed, Error> {
     match order.status {
         OrderStatus::PendingPayment => {
             // The charge is idempotent by order id: if the dead attempt charged,
@@ -299,6 +308,6 @@ async fn carry_on(
         }
         OrderStatus::PaymentFailed => Err(Error::PaymentDeclined { order_id: order.id, code: "declined".into() }),
         OrderStatus::Cancelled => Err(Error::CheckoutExpired { order_id: order.id }),
-        _ => Ok(order),
+        _ => Ok(Placed::Done(order)),
     }
 }

@@ -40,11 +40,14 @@ pub async fn mark_failed(tx: &mut TenantTx, id: OrderId, code: &str) -> anyhow::
 }
 
 /// Settles an order awaiting payment with its charge's outcome: paid or
-/// failed. `false` when the order was no longer waiting.
+/// failed. `false` when the order was no longer waiting, or the outcome is
+/// not final (the charge waits for the shopper or is processing: the order
+/// keeps waiting with its hold).
 pub async fn settle(tx: &mut TenantTx, id: OrderId, outcome: ChargeOutcome) -> anyhow::Result<bool> {
     Ok(match outcome {
         ChargeOutcome::Succeeded { .. } => mark_paid(tx, id).await?.is_some(),
         ChargeOutcome::Declined { code } => mark_failed(tx, id, &code).await?.is_some(),
+        ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing => false,
     })
 }
 

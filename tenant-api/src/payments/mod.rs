@@ -24,7 +24,7 @@ pub use repo::payments_for_order;
 pub(crate) use routes::doc;
 pub use routes::router;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use platform::{
     config::{PlatformEnv, Settings},
@@ -35,8 +35,8 @@ use platform::{
 };
 
 /// What payments need: the registry (a store's payment settings, opened with
-/// the master keys), the built-in provider, and the HTTP client and API base
-/// of every store's Stripe calls.
+/// the master keys), the built-in provider, and the platform's settings
+/// (where Stripe answers, how long a call may take).
 #[derive(Clone)]
 pub struct PaymentsState {
     /// Control database and cell pools.
@@ -45,9 +45,8 @@ pub struct PaymentsState {
     pub master: Arc<MasterKeys>,
     /// The built-in test provider, for stores set to `test`.
     pub test_provider: Arc<dyn PaymentProvider>,
-    /// One connection pool for every store's Stripe calls.
-    pub stripe_http: reqwest::Client,
-    /// The platform's settings, for `stripe_api_base` (shared, not copied per request).
+    /// The platform's settings, for `stripe_api_base` and `stripe_timeout_secs`
+    /// (shared, not copied per request).
     pub settings: Arc<Settings>,
 }
 
@@ -68,7 +67,7 @@ impl PaymentsState {
         if settings.provider == ProviderKind::Test && self.settings.platform_env == PlatformEnv::Production {
             return Ok(Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned()));
         }
-        Ok(self.provider(settings.provider, settings))
+        self.provider(settings.provider, settings)
     }
 
     /// The provider `kind` of a store, whatever it charges through today: a
@@ -84,23 +83,23 @@ impl PaymentsState {
             return Ok(Ok(self.test_provider.clone()));
         }
         let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
-        Ok(self.provider(kind, settings))
+        self.provider(kind, settings)
     }
 
     fn provider(
         &self,
         kind: ProviderKind,
         settings: platform::settings::PaymentSettings,
-    ) -> Result<Arc<dyn PaymentProvider>, String> {
-        match (kind, settings.stripe_secret_key) {
+    ) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
+        Ok(match (kind, settings.stripe_secret_key) {
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
             (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
-                self.stripe_http.clone(),
                 &self.settings.stripe_api_base,
-                key,
+                &key,
                 settings.stripe_account_id,
-            ))),
+                Duration::from_secs(self.settings.stripe_timeout_secs),
+            )?)),
             (ProviderKind::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
-        }
+        })
     }
 }

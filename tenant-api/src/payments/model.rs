@@ -24,9 +24,26 @@ pub enum ChargeOutcome {
         /// Stable reason code.
         code: String,
     },
+    /// Not final: the shopper must authenticate (Stripe `requires_action`,
+    /// 3-D Secure) with what the client needs for it. The order keeps
+    /// waiting with its hold; a webhook (or the worker) settles it.
+    RequiresAction {
+        /// The intent's `client_secret`, for Stripe.js on the shopper's side.
+        client_secret: String,
+        /// Stripe's `next_action`, as Stripe sent it (`type`, and its details).
+        next_action: serde_json::Value,
+    },
+    /// Not final, nothing for the shopper to do (Stripe `processing`): a
+    /// webhook or the worker settles it.
+    Processing,
 }
 
 impl ChargeOutcome {
+    /// Whether this outcome is final (the money was taken or refused).
+    pub fn is_final(&self) -> bool {
+        matches!(self, ChargeOutcome::Succeeded { .. } | ChargeOutcome::Declined { .. })
+    }
+
     /// A success whose payment id is not known here: settling the recorded
     /// charge reads it back from the charge's row.
     pub fn succeeded_unrecorded() -> Self {
@@ -53,6 +70,8 @@ pub struct Payment {
 pub enum PaymentStatus {
     /// A Stripe intent created, its outcome not known yet.
     Pending,
+    /// A Stripe intent waiting for the shopper to authenticate (3-D Secure).
+    RequiresAction,
     Succeeded,
     Failed,
 }
@@ -60,28 +79,23 @@ pub enum PaymentStatus {
 impl PaymentStatus {
     /// Parses the stored spelling.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Pending, Self::Succeeded, Self::Failed].into_iter().find(|s| s.as_str() == value)
+        [Self::Pending, Self::RequiresAction, Self::Succeeded, Self::Failed].into_iter().find(|s| s.as_str() == value)
     }
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::RequiresAction => "requires_action",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
         }
     }
-}
 
-/// Why a refund was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum RefundRefusal {
-    /// No successful charge for the order.
-    #[error("nothing was charged for this order")]
-    NotCharged,
-    /// More than what is left of the charge.
-    #[error("the refund exceeds what is left of the charge")]
-    ExceedsCharge,
+    /// Whether the charge has its final outcome (succeeded or failed).
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
 }
 
 /// A Stripe event, as far as we act on it (already verified).

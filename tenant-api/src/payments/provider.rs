@@ -82,4 +82,8 @@ pub trait PaymentProvider: Send + Sync {
     /// 5xx, timeout). The provider books nothing of ours: the orders context
     /// records the refund from this answer.
     fn refund<'a>(&'a self, merchant: &'a Merchant, refund: Refund<'a>) -> Answer<'a, RefundOutcome>;
+
+    /// Cancels the charge of `order` if it has not settled (an expired hold): `Ok(None)` when there was no charge
+    /// or it is now cancelled; `Ok(Some(outcome))` when it had settled after all (e.g. succeeded: a late payment).
+    fn cancel<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>>;
 }

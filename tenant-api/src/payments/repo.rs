@@ -151,7 +151,7 @@ pub async fn payments_for_order(tx: &mut TenantTx, order: OrderId) -> anyhow::Re
         .collect()
 }
 
-/// A Stripe charge as recorded for an order; amounts in minor units.
+/// A Stripe charge as recorded for an order.
 pub struct StripeCharge {
     pub payment_id: PaymentId,
     /// The PaymentIntent (`pi_…`); none when Stripe refused to create one.
@@ -218,7 +218,8 @@ pub async fn insert_pending_charge(
 
 /// Settles the pending Stripe charge of `order` with `outcome` and returns the
 /// outcome that stands: the first settlement wins (the saga, the worker and a
-/// webhook may race to it).
+/// webhook may race to it). An outcome that is not final only notes where the
+/// intent waits (`requires_action`, or `pending` while it is processing).
 pub async fn settle_stripe_charge(
     tx: &mut TenantTx,
     order: OrderId,
@@ -227,10 +228,12 @@ pub async fn settle_stripe_charge(
     let (status, code) = match settled {
         ChargeOutcome::Succeeded { .. } => (PaymentStatus::Succeeded, None),
         ChargeOutcome::Declined { code } => (PaymentStatus::Failed, Some(code.as_str())),
+        ChargeOutcome::RequiresAction { .. } => (PaymentStatus::RequiresAction, None),
+        ChargeOutcome::Processing => (PaymentStatus::Pending, None),
     };
     sqlx::query(
         "update payment set status = $3, failure_code = $4 \
-         where tenant_id = $1 and order_id = $2 and provider = 'stripe' and status = 'pending'",
+         where tenant_id = $1 and order_id = $2 and provider = 'stripe' and status in ('pending', 'requires_action')",
     )
     .bind(tx.tenant_id())
     .bind(order)
@@ -239,7 +242,7 @@ pub async fn settle_stripe_charge(
     .execute(&mut **tx)
     .await?;
     let charge = find_stripe_charge(tx, order).await?.ok_or_else(|| anyhow::anyhow!("no Stripe charge to settle"))?;
-    Ok(charge.outcome())
+    Ok(if charge.status.is_settled() { charge.outcome() } else { settled.clone() })
 }
 
 /// The order whose Stripe charge is `intent`, in this store only.

@@ -1,12 +1,15 @@
 //! A local HTTP server speaking the subset of Stripe's API the provider uses,
 //! started on port 0 for one test: form-encoded `POST /v1/payment_intents`,
-//! `POST /v1/payment_intents/{id}/confirm`, `GET /v1/payment_intents/{id}`,
-//! `POST /v1/refunds`; Bearer secret keys; `Idempotency-Key` replays (same key
-//! and parameters → the first answer with `Idempotent-Replayed: true`; other
-//! parameters → 400 `idempotency_error`); errors in Stripe's `{"error": {...}}`
-//! shape. Payment methods: `pm_card_visa` (and any `pm_card_*`) succeeds,
-//! `pm_card_chargeDeclined` is declined (`card_declined`), anything else does
-//! not exist.
+//! `POST /v1/payment_intents/{id}/confirm`, `POST /v1/payment_intents/{id}/cancel`,
+//! `GET /v1/payment_intents/{id}`, `POST /v1/refunds`; Bearer secret keys;
+//! `Idempotency-Key` replays (same key and parameters, in any order → the
+//! first answer with `Idempotent-Replayed: true`; other parameters → 400
+//! `idempotency_error`); objects with every field Stripe's own client requires,
+//! errors in Stripe's `{"error": {...}}` shape. Payment methods: `pm_card_visa`
+//! (and any `pm_card_*`) succeeds, `pm_card_chargeDeclined` is declined
+//! (`card_declined`), `pm_card_threeDSecure2Required` leaves the intent
+//! `requires_action` (3-D Secure) until the test finishes it, anything else
+//! does not exist.
 
 use std::{
     collections::HashMap,
@@ -33,6 +36,18 @@ pub enum Fault {
     After,
 }
 
+/// How refunds are answered from now on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefundMode {
+    /// Made at once: `succeeded`.
+    #[default]
+    Succeed,
+    /// Accepted, not final: `pending`.
+    Pending,
+    /// 500 before anything happens (an outage): nothing refunded, nothing stored.
+    Outage,
+}
+
 #[derive(Default)]
 struct Ledger {
     intents: HashMap<String, Value>,
@@ -40,8 +55,10 @@ struct Ledger {
     refunds: Vec<Value>,
     requests: Vec<String>,
     confirm_fault: Option<Fault>,
-    /// How many refund requests still answer 500 before anything happens.
+    refund_mode: RefundMode,
+    /// How many refund requests still answer 500 (an outage), whatever the mode.
     refund_outages: usize,
+    hang_confirms: bool,
     next_id: u64,
 }
 
@@ -59,6 +76,7 @@ impl FakeStripe {
             .route("/v1/payment_intents", post(create_intent))
             .route("/v1/payment_intents/{id}", get(retrieve_intent))
             .route("/v1/payment_intents/{id}/confirm", post(confirm_intent))
+            .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
             .route("/v1/refunds", post(create_refund))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -85,14 +103,30 @@ impl FakeStripe {
         self.ledger.lock().unwrap().confirm_fault = Some(fault);
     }
 
-    /// The next `count` refund requests answer 500 and refund nothing (an outage).
+    /// Confirmations from now on never answer (a hung Stripe).
+    pub fn hang_confirms(&self) {
+        self.ledger.lock().unwrap().hang_confirms = true;
+    }
+
+    pub fn answer_refunds(&self, mode: RefundMode) {
+        self.ledger.lock().unwrap().refund_mode = mode;
+    }
+
+    /// The next `count` refund requests answer 500 and refund nothing (an outage that ends).
     pub fn fail_next_refunds(&self, count: usize) {
         self.ledger.lock().unwrap().refund_outages = count;
     }
 
-    /// The shopper finished paying the intent at Stripe (after 3-D Secure, say).
-    pub fn succeed_intent(&self, id: &str) {
-        self.ledger.lock().unwrap().intents.get_mut(id).expect("intent")["status"] = "succeeded".into();
+    /// What the shopper's browser does with Stripe.js: finishes the 3-D Secure
+    /// step of an intent that `requires_action`, so it succeeds. Returns the intent.
+    pub fn authenticate(&self, intent: &str) -> Value {
+        let mut ledger = self.ledger.lock().unwrap();
+        let intent = ledger.intents.get_mut(intent).unwrap();
+        assert_eq!(intent["status"], "requires_action");
+        intent["status"] = "succeeded".into();
+        intent["amount_received"] = intent["amount"].clone();
+        intent["next_action"] = Value::Null;
+        intent.clone()
     }
 }
 
@@ -163,7 +197,11 @@ fn idempotent(
     let Some(key) = secret_key(headers) else {
         return reply(error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, None, "Invalid API Key"), false);
     };
-    let fingerprint = format!("{method} {path} {}", String::from_utf8_lossy(body));
+    let form = parse_form(body);
+    // Stripe compares parameters, not bytes: their order does not matter.
+    let mut params = form.clone();
+    params.sort();
+    let fingerprint = format!("{method} {path} {params:?}");
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(idem) = &idempotency_key {
         if let Some((first, status, stored)) = ledger.replies.get(&(key.clone(), idem.clone())) {
@@ -182,7 +220,6 @@ fn idempotent(
             return reply((*status, stored.clone()), true);
         }
     }
-    let form = parse_form(body);
     let (answer, store) = execute(&mut ledger, &key, &form);
     if let (Some(idem), true) = (idempotency_key, store) {
         ledger.replies.insert((key, idem), (fingerprint, answer.0, answer.1.clone()));
@@ -232,9 +269,12 @@ async fn create_intent(State(ledger): State<Shared>, headers: HeaderMap, body: B
         ledger.next_id += 1;
         let id = format!("pi_fake_{}", ledger.next_id);
         let intent = json!({
-            "id": id, "object": "payment_intent", "amount": amount, "currency": currency,
+            "id": id, "object": "payment_intent", "amount": amount, "amount_capturable": 0, "amount_received": 0,
+            "capture_method": "automatic", "confirmation_method": "automatic", "created": 1_700_000_000,
+            "currency": currency, "livemode": false, "payment_method_types": ["card"],
+            "client_secret": format!("{id}_secret_fake"),
             "status": "requires_confirmation", "payment_method": payment_method, "metadata": metadata,
-            "last_payment_error": null, "secret_key": key,
+            "last_payment_error": null, "next_action": null, "secret_key": key,
         });
         ledger.intents.insert(id, intent.clone());
         ((200, intent), true)
@@ -248,6 +288,10 @@ async fn confirm_intent(
     body: Bytes,
 ) -> Response {
     let path = format!("/v1/payment_intents/{id}/confirm");
+    if ledger.lock().unwrap().hang_confirms {
+        ledger.lock().unwrap().requests.push(format!("POST {path}"));
+        std::future::pending::<()>().await;
+    }
     idempotent(&ledger, Method::POST, &path, &headers, &body, |ledger, key, _| {
         let fault = ledger.confirm_fault.take();
         if fault == Some(Fault::Before) {
@@ -277,7 +321,14 @@ async fn confirm_intent(
                 true,
             );
         }
-        let answer = if intent["payment_method"] == "pm_card_chargeDeclined" {
+        let answer = if intent["payment_method"] == "pm_card_threeDSecure2Required" {
+            intent["status"] = "requires_action".into();
+            intent["next_action"] = json!({
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": "https://hooks.stripe.com/3d_secure_2/fake"},
+            });
+            (200, intent.clone())
+        } else if intent["payment_method"] == "pm_card_chargeDeclined" {
             let decline = json!({"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
                                  "message": "Your card was declined."});
             intent["status"] = "requires_payment_method".into();
@@ -287,12 +338,53 @@ async fn confirm_intent(
             (402, json!({"error": body}))
         } else {
             intent["status"] = "succeeded".into();
+            intent["amount_received"] = intent["amount"].clone();
             (200, intent.clone())
         };
         if fault == Some(Fault::After) {
             return (error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Something went wrong"), true);
         }
         (answer, true)
+    })
+}
+
+async fn cancel_intent(
+    State(ledger): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/payment_intents/{id}/cancel");
+    idempotent(&ledger, Method::POST, &path, &headers, &body, |ledger, key, _| {
+        let Some(intent) = ledger.intents.get_mut(&id).filter(|i| i["secret_key"] == key) else {
+            return (
+                error(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    Some("intent"),
+                    "No such payment_intent",
+                ),
+                true,
+            );
+        };
+        let cancellable = ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"];
+        if !cancellable.iter().any(|s| intent["status"] == *s) {
+            return (
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("payment_intent_unexpected_state"),
+                    None,
+                    "You cannot cancel this PaymentIntent because it has a status of succeeded.",
+                ),
+                true,
+            );
+        }
+        intent["status"] = "canceled".into();
+        intent["next_action"] = Value::Null;
+        intent["canceled_at"] = 1_700_000_100.into();
+        ((200, intent.clone()), true)
     })
 }
 
@@ -317,10 +409,24 @@ async fn retrieve_intent(State(ledger): State<Shared>, Path(id): Path<String>, h
 
 async fn create_refund(State(ledger): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     idempotent(&ledger, Method::POST, "/v1/refunds", &headers, &body, |ledger, key, form| {
-        if ledger.refund_outages > 0 {
-            ledger.refund_outages -= 1;
-            return (error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Something went wrong"), false);
-        }
+        let outage = ledger.refund_outages > 0;
+        ledger.refund_outages = ledger.refund_outages.saturating_sub(1);
+        let status = match ledger.refund_mode {
+            _ if outage => {
+                return (
+                    error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Something went wrong"),
+                    false,
+                )
+            }
+            RefundMode::Outage => {
+                return (
+                    error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Something went wrong"),
+                    false,
+                )
+            }
+            RefundMode::Pending => "pending",
+            RefundMode::Succeed => "succeeded",
+        };
         let intent_id = field(form, "payment_intent").unwrap_or_default().to_owned();
         let Some(intent) =
             ledger.intents.get(&intent_id).filter(|i| i["secret_key"] == key && i["status"] == "succeeded")
@@ -357,7 +463,8 @@ async fn create_refund(State(ledger): State<Shared>, headers: HeaderMap, body: B
             );
         }
         let refund = json!({"id": format!("re_fake_{}", ledger.refunds.len() + 1), "object": "refund",
-                            "amount": amount, "payment_intent": intent_id, "status": "succeeded",
+                            "amount": amount, "created": 1_700_000_200, "currency": intent["currency"].clone(),
+                            "payment_intent": intent_id, "status": status,
                             "metadata": {"order_id": field(form, "metadata[order_id]"), "refund_id": field(form, "metadata[refund_id]")}});
         ledger.refunds.push(refund.clone());
         ((200, refund), true)

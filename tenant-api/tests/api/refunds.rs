@@ -6,9 +6,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
-    fake_stripe::Fault,
     helpers::{checkout_body, spawn_app, TestApp, TestStore},
-    stripe::{deliver, intent_event, now, order_of, stripe_app, stripe_body, use_stripe, webhook_secret},
+    stripe::{
+        checkout_with_3ds, deliver, intent_event, now, order_of, stripe_app, stripe_body, use_stripe, webhook_secret,
+    },
 };
 
 fn usd(amount: i64) -> Value {
@@ -270,45 +271,35 @@ async fn a_cancel_while_stripe_is_down_cancels_now_and_refunds_when_stripe_is_ba
 }
 
 #[tokio::test]
-async fn a_stripe_success_after_the_hold_expired_is_given_back() {
+async fn a_3ds_payment_finished_after_staff_cancelled_the_order_is_given_back() {
     let (app, fake) = stripe_app().await;
     let store = app.create_store("alpha").await;
     use_stripe(&app, &store).await;
+    let staff = app.owner_token(&store).await;
     let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
-    let cart = app.cart_with(&store, None, &variant, 2).await;
-    // The confirmation gets no answer: the order waits, holding its stock.
-    fake.fail_next_confirm(Fault::Before);
-    let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &stripe_body("pm_card_visa")).await;
-    assert!(status.is_server_error(), "{status}");
-    let mut tx = app.tenant_tx(&store).await;
-    let (order,): (uuid::Uuid,) = sqlx::query_as("select order_id from sales_order").fetch_one(&mut *tx).await.unwrap();
-    sqlx::query("update stock_reservation set expires_at = now() - interval '1 minute'")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let order = order.to_string();
-
-    // The hold expires with no charge at Stripe: the order is cancelled, the stock back.
-    tenant_api::orders::jobs::expire_reservations(&app.state).await.unwrap();
-    assert_eq!(order_of(&app, &store, &order).await["status"], "cancelled");
+    // The checkout waits on 3-D Secure, holding its stock.
+    let (_, order) = checkout_with_3ds(&app, &store, &variant, "k3ds").await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    // Staff call it off meanwhile: the hold is released.
+    let cancelled =
+        app.post(&store.host, &format!("/admin/orders/{id}/cancel"), Some(&staff), json!({}), StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(app.stock(&store, &variant).await, (10, 0));
 
-    // Then the shopper's payment succeeds at Stripe after all, and its webhook arrives.
-    let intent = fake.intents().pop().unwrap();
-    fake.succeed_intent(intent["id"].as_str().unwrap());
-    let mut succeeded = intent.clone();
-    succeeded["status"] = "succeeded".into();
-    let event = intent_event("evt_late", "payment_intent.succeeded", &succeeded);
+    // Then the shopper finishes 3-D Secure after all, and Stripe says so.
+    let intent = fake.authenticate(fake.intents()[0]["id"].as_str().unwrap());
+    let event = intent_event("evt_late", "payment_intent.succeeded", &intent);
     let (status, _) = deliver(&app, &store.host, &webhook_secret(&store), &event, now()).await;
     assert_eq!(status, StatusCode::OK);
-
-    let answer = order_of(&app, &store, &order).await;
+    let answer = order_of(&app, &store, &id).await;
     assert_eq!(answer["status"], "cancelled", "a released order is not revived");
-    assert_eq!(answer["refunds"][0]["kind"], "late_charge");
+    assert_eq!(answer["refunds"][0]["kind"], "late_charge", "{answer}");
+    assert_eq!(answer["refunds"][0]["status"], "pending");
+
+    // The worker gives the money back, once.
     make_due(&app, &store).await;
     assert_eq!(settle_due(&app).await, 1);
-    let answer = order_of(&app, &store, &order).await;
+    let answer = order_of(&app, &store, &id).await;
     assert_eq!(answer["refunded_total"], usd(3000), "the late charge was given back: {answer}");
     assert_eq!(answer["payments"][0]["refunded"], usd(3000));
     assert_eq!(fake.refunds().len(), 1);
@@ -385,11 +376,16 @@ async fn refunds_racing_each_other_and_a_cancel_book_exactly_what_the_provider_p
         };
         let (payments, tenant) = (&state.payments, &store.tenant);
         let (cancel, full, part, replay) = tokio::join!(
+            // The cancel starts 0–15 ms after the refunds, so rounds cover it
+            // landing before, between and after their bookings.
             async {
-                tokio::time::sleep(std::time::Duration::from_millis(round % 3)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(round % 6 * 3)).await;
                 service::cancel(&state, tenant, id, None, true).await
             },
-            refunds::refund(payments, tenant, id, ask(None, "full")),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(round / 4 % 4)).await;
+                refunds::refund(payments, tenant, id, ask(None, "full")).await
+            },
             refunds::refund(payments, tenant, id, ask(Some(1000), "part")),
             refunds::refund(payments, tenant, id, ask(Some(1000), "part")),
         );

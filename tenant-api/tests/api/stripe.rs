@@ -8,8 +8,19 @@ use serde_json::{json, Value};
 use tenant_api::payments::webhook;
 use uuid::Uuid;
 
+use axum::extract::FromRef;
+use platform::money::Money;
+use tenant_api::{
+    orders::model::OrderId,
+    payments::{
+        model::RefundId,
+        provider::{Merchant, Refund, RefundOutcome},
+        PaymentsState,
+    },
+};
+
 use crate::{
-    fake_stripe::{FakeStripe, Fault},
+    fake_stripe::{FakeStripe, Fault, RefundMode},
     helpers::{checkout_body, spawn_app_configured, TestApp, TestStore},
 };
 
@@ -388,4 +399,178 @@ async fn a_refund_of_a_stripe_order_is_made_at_stripe() {
     assert_eq!(refunds[0]["payment_intent"], fake.intents()[0]["id"]);
     assert_eq!(refunds[0]["metadata"]["order_id"], id);
     assert_eq!(order_of(&app, &store, id).await["payments"][0]["refunded"]["amount"], 500);
+}
+
+/// Ends every hold of the store now, as time would.
+async fn expire_holds(app: &TestApp, store: &TestStore) {
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query("update stock_reservation set expires_at = now() - interval '1 second' where tenant_id = $1")
+        .bind(store.id())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A signed-in shopper's checkout with a card that needs 3-D Secure; returns
+/// the shopper's token and the 202 answer.
+pub(crate) async fn checkout_with_3ds(app: &TestApp, store: &TestStore, variant: &str, key: &str) -> (String, Value) {
+    let token = app.customer(store, "ann@example.com").await["access_token"].as_str().unwrap().to_owned();
+    let cart = app.cart_with(store, Some(&token), variant, 2).await;
+    let body = stripe_body("pm_card_threeDSecure2Required");
+    let (status, order) = app.checkout(store, &cart, Some(&token), Some(key), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    (token, order)
+}
+
+#[tokio::test]
+async fn a_3ds_checkout_answers_202_requires_action_and_the_succeeded_webhook_pays_it() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+
+    let (token, order) = checkout_with_3ds(&app, &store, &variant, "k3ds").await;
+    let intent = fake.intents().remove(0);
+    assert_eq!(intent["status"], "requires_action");
+    assert_eq!(order["status"], "requires_action");
+    assert_eq!(order["payment"]["client_secret"], intent["client_secret"]);
+    assert_eq!(order["payment"]["next_action"]["type"], "use_stripe_sdk");
+    assert_eq!(order["payment"]["next_action"]["use_stripe_sdk"]["type"], "three_d_secure_redirect");
+    assert_eq!(app.stock(&store, &variant).await, (10, 2), "held while the shopper authenticates");
+    let id = order["id"].as_str().unwrap();
+
+    let mine = app.get_as(&store.host, &format!("/store/orders/{id}"), Some(&token), StatusCode::OK).await;
+    assert_eq!(mine["status"], "requires_action");
+    let admin = order_of(&app, &store, id).await;
+    assert_eq!(admin["status"], "pending_payment");
+    assert_eq!(admin["payments"][0]["status"], "requires_action");
+
+    // The shopper's browser finishes 3-D Secure with Stripe; Stripe says so by webhook.
+    let intent = fake.authenticate(intent["id"].as_str().unwrap());
+    let event = intent_event("evt_3ds", "payment_intent.succeeded", &intent);
+    let (status, body) = deliver(&app, &store.host, &webhook_secret(&store), &event, now()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(order_of(&app, &store, id).await["status"], "paid");
+    assert_eq!(app.stock(&store, &variant).await, (8, 0), "stock committed");
+    let mine = app.get_as(&store.host, &format!("/store/orders/{id}"), Some(&token), StatusCode::OK).await;
+    assert_eq!(mine["status"], "paid");
+    let confirms = fake.requests().iter().filter(|r| r.ends_with("/confirm")).count();
+    assert_eq!(confirms, 1);
+}
+
+#[tokio::test]
+async fn a_3ds_checkout_replayed_with_its_key_answers_the_same_202() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let body = stripe_body("pm_card_threeDSecure2Required");
+
+    let (status, first) = app.checkout(&store, &cart, None, Some("k1"), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (status, replay) = app.checkout(&store, &cart, None, Some("k1"), &body).await;
+    assert_eq!((status, &replay), (StatusCode::ACCEPTED, &first));
+    assert_eq!(fake.intents().len(), 1);
+    assert_eq!(app.stock(&store, &variant).await, (10, 1));
+}
+
+#[tokio::test]
+async fn a_3ds_order_whose_hold_expires_is_cancelled_at_stripe_and_its_stock_released() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let (_, order) = checkout_with_3ds(&app, &store, &variant, "k1").await;
+    let id = order["id"].as_str().unwrap();
+    let intent = fake.intents().remove(0)["id"].as_str().unwrap().to_owned();
+
+    expire_holds(&app, &store).await;
+    let settled = tenant_api::orders::jobs::expire_reservations(&app.state).await.unwrap();
+    assert_eq!(settled, 1);
+    assert!(fake.requests().contains(&format!("POST /v1/payment_intents/{intent}/cancel")), "{:?}", fake.requests());
+    assert_eq!(fake.intents()[0]["status"], "canceled", "no payment can land after the release");
+    let read = order_of(&app, &store, id).await;
+    assert_eq!(read["status"], "cancelled");
+    assert_eq!(read["cancel_reason"], "expired");
+    assert_eq!(read["payments"][0]["status"], "failed");
+    assert_eq!(app.stock(&store, &variant).await, (10, 0), "stock back");
+}
+
+#[tokio::test]
+async fn a_3ds_payment_finished_before_the_expiry_but_not_yet_told_is_paid_not_released() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let (_, order) = checkout_with_3ds(&app, &store, &variant, "k1").await;
+    let id = order["id"].as_str().unwrap();
+    // The shopper authenticated; the webhook has not arrived when the hold expires.
+    fake.authenticate(fake.intents()[0]["id"].as_str().unwrap());
+
+    expire_holds(&app, &store).await;
+    tenant_api::orders::jobs::expire_reservations(&app.state).await.unwrap();
+    assert_eq!(order_of(&app, &store, id).await["status"], "paid", "Stripe refused the cancel: it succeeded");
+    assert_eq!(app.stock(&store, &variant).await, (8, 0));
+    assert_eq!(fake.intents()[0]["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_hung_stripe_leaves_the_checkout_unknown_and_the_order_holding_its_stock() {
+    let fake = FakeStripe::start().await;
+    let url = fake.url.clone();
+    let app = spawn_app_configured(move |settings| {
+        settings.stripe_api_base = url;
+        settings.stripe_timeout_secs = 1;
+    })
+    .await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+
+    fake.hang_confirms();
+    let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &stripe_body("pm_card_visa")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "no answer is an unknown outcome");
+    assert_eq!(only_order(&app, &store).await.1, "pending_payment");
+    assert_eq!(app.stock(&store, &variant).await, (10, 2), "held until the outcome is known");
+}
+
+#[tokio::test]
+async fn stripe_refund_answers_become_succeeded_pending_failed_or_unknown() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+    let (status, order) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_visa")).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let total = order["total"]["amount"].as_i64().unwrap();
+
+    let payments = PaymentsState::from_ref(&app.state);
+    let provider = payments.for_tenant(store.id()).await.unwrap().unwrap();
+    let merchant =
+        Merchant { tenant_id: store.tenant.id, cell: app.state.db.cell(&store.tenant.cell_id).await.unwrap() };
+    let order = OrderId::parse(order["id"].as_str().unwrap()).unwrap();
+    let refund = |id, amount| Refund { order, id, amount: Money::new(amount, store.tenant.currency), reason: None };
+    let first = RefundId::new();
+
+    fake.answer_refunds(RefundMode::Outage);
+    assert!(provider.refund(&merchant, refund(first, 500)).await.is_err(), "a 500 is no answer");
+    assert!(fake.refunds().is_empty());
+
+    fake.answer_refunds(RefundMode::Pending);
+    let pending = provider.refund(&merchant, refund(first, 500)).await.unwrap();
+    assert_eq!(pending, RefundOutcome::Pending { reference: Some("re_fake_1".into()) });
+    // Asked again with the same refund id: the same refund, never a second one.
+    fake.answer_refunds(RefundMode::Succeed);
+    assert_eq!(provider.refund(&merchant, refund(first, 500)).await.unwrap(), pending);
+    assert_eq!(fake.refunds().len(), 1);
+
+    let done = provider.refund(&merchant, refund(RefundId::new(), 700)).await.unwrap();
+    assert_eq!(done, RefundOutcome::Succeeded { reference: Some("re_fake_2".into()) });
+    let refused = provider.refund(&merchant, refund(RefundId::new(), total)).await.unwrap();
+    assert_eq!(refused, RefundOutcome::Failed { code: "amount_too_large".into() });
+    assert_eq!(fake.refunds().len(), 2);
 }

@@ -49,6 +49,12 @@ pub(crate) fn doc() -> OpenApi {
             .idempotent()
             .body::<CheckoutRequest>()
             .json::<OrderResponse>(201, "The order, `paid`.")
+            .json::<OrderResponse>(
+                202,
+                "The order awaits its payment, stock held: `status: requires_action` with `payment` \
+                 (`client_secret`, `next_action`) when the shopper must authenticate (3-D Secure), \
+                 `pending_payment` while the provider processes it. A webhook settles it.",
+            )
             .problems(&[
                 (402, "The payment was declined; the problem carries `order_id` (order `payment_failed`, stock released)."),
                 (404, "No such cart."),
