@@ -17,7 +17,7 @@ use platform::{
 
 use crate::{
     catalog::{cache::StorefrontCache, CatalogState},
-    payments::PaymentProvider,
+    payments::{breaker::Breakers, PaymentProvider},
     settings::CommerceSettings,
 };
 
@@ -64,6 +64,9 @@ pub struct Parts {
     pub payments: Arc<dyn PaymentProvider>,
     /// The HTTP client (connection pool) of every store's Stripe calls.
     pub stripe_http: reqwest::Client,
+    /// The circuit of every store's provider account, shared by every request
+    /// and job of this process.
+    pub breakers: Breakers,
     /// The catalog's part, built once so that a request clones one `Arc`.
     pub catalog: CatalogState,
 }

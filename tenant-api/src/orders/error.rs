@@ -2,7 +2,7 @@ use axum::http::StatusCode;
 use platform::problem::{FieldError, Problem};
 
 use super::model::{OrderId, OrderStatus};
-use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal};
+use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal, payments::breaker::CircuitOpen};
 
 /// Outcomes of checkout and order operations a client handles differently.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,11 @@ pub enum Error {
     /// The store's payment provider cannot be charged through by this service.
     #[error("payment provider unavailable")]
     PaymentUnavailable(String),
+    /// The store's provider account keeps failing (its circuit is open): the
+    /// provider was not called, nothing was charged, and a new order holds no
+    /// stock. `retry_after` is in seconds.
+    #[error("payment provider failing")]
+    ProviderFailing { retry_after: u64 },
     /// The provider refused a refund.
     #[error("refund refused: {0}")]
     RefundRefused(String),
@@ -63,6 +68,22 @@ pub enum Error {
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(open: CircuitOpen) -> Self {
+        Error::ProviderFailing { retry_after: open.retry_after_secs() }
+    }
+}
+
+impl Error {
+    /// A provider's `Err`: its circuit's refusal, or an unknown outcome.
+    pub(crate) fn from_provider(error: anyhow::Error) -> Self {
+        match CircuitOpen::of(&error) {
+            Some(open) => (*open).into(),
+            None => Error::Internal(error),
+        }
+    }
 }
 
 fn variant_errors(variants: &[VariantId], message: &str) -> Vec<FieldError> {
@@ -122,6 +143,16 @@ crate::error_problems! {
         "Payment provider unavailable",
         format!("This store takes payments through {provider}, which cannot be used yet; nothing was charged."),
     ),
+    Error::ProviderFailing { retry_after } => Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment-provider-unavailable",
+        "Payment provider unavailable",
+        "This store's payment provider is not answering; nothing was charged and nothing is held. \
+         Retry after the seconds in Retry-After.",
+    )
+    // `Retry-After` is set from this (`routes::respond`): the checkout's
+    // answer is recorded as a status and a body.
+    .with("retry_after", retry_after),
     Error::IdempotencyMismatch => Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency-key-reused",

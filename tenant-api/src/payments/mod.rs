@@ -5,8 +5,10 @@
 //! store from its payment settings. Every charge is keyed by the order id, so
 //! retrying a charge — from a retried checkout or from the worker's recovery —
 //! never charges twice. Stripe's webhooks (`routes.rs`, `service.rs`) settle
-//! charges whose answer the saga never got.
+//! charges whose answer the saga never got. Calls to an external provider go
+//! through a circuit breaker per store account (`breaker.rs`).
 
+pub mod breaker;
 mod error;
 pub mod model;
 pub mod provider;
@@ -49,6 +51,8 @@ pub struct PaymentsState {
     pub stripe_http: reqwest::Client,
     /// The platform's settings, for `stripe_api_base` (shared, not copied per request).
     pub settings: Arc<Settings>,
+    /// The circuit of every store's provider account (this process's).
+    pub breakers: breaker::Breakers,
 }
 
 impl PaymentsState {
@@ -56,7 +60,8 @@ impl PaymentsState {
     /// control plane's; the test provider when it has none). `Err` says why the
     /// store cannot be charged (Stripe without a secret key, or the test
     /// provider under `PLATFORM_ENV=production`): a store set to Stripe is
-    /// never charged through the test provider instead.
+    /// never charged through the test provider instead. An external provider
+    /// comes wrapped in the account's circuit breaker.
     pub async fn for_store(&self, tenant: &Tenant) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         self.for_tenant(tenant.id).await
     }
@@ -70,12 +75,15 @@ impl PaymentsState {
                 Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned())
             }
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
-            (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
-                self.stripe_http.clone(),
-                &self.settings.stripe_api_base,
-                key,
-                settings.stripe_account_id,
-            ))),
+            (ProviderKind::Stripe, Some(key)) => Ok(self.breakers.guard(
+                tenant,
+                Arc::new(stripe::StripeProvider::new(
+                    self.stripe_http.clone(),
+                    &self.settings.stripe_api_base,
+                    key,
+                    settings.stripe_account_id,
+                )),
+            )),
             (ProviderKind::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
         })
     }

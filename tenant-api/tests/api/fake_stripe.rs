@@ -6,7 +6,9 @@
 //! parameters → 400 `idempotency_error`); errors in Stripe's `{"error": {...}}`
 //! shape. Payment methods: `pm_card_visa` (and any `pm_card_*`) succeeds,
 //! `pm_card_chargeDeclined` is declined (`card_declined`), anything else does
-//! not exist.
+//! not exist. [`FakeStripe::revoke`] makes one secret key answer `401` (a
+//! merchant who rolled its key); [`FakeStripe::set_outage`] makes every
+//! request answer `500` before anything happens.
 
 use std::{
     collections::HashMap,
@@ -40,6 +42,8 @@ struct Ledger {
     refunds: Vec<Value>,
     requests: Vec<String>,
     confirm_fault: Option<Fault>,
+    revoked: Vec<String>,
+    outage: bool,
     next_id: u64,
 }
 
@@ -81,6 +85,33 @@ impl FakeStripe {
 
     pub fn fail_next_confirm(&self, fault: Fault) {
         self.ledger.lock().unwrap().confirm_fault = Some(fault);
+    }
+
+    /// Every request with `secret_key` answers 401 from now on (`restore` undoes it).
+    pub fn revoke(&self, secret_key: &str) {
+        self.ledger.lock().unwrap().revoked.push(secret_key.to_owned());
+    }
+
+    /// `secret_key` is valid again.
+    pub fn restore(&self, secret_key: &str) {
+        self.ledger.lock().unwrap().revoked.retain(|k| k != secret_key);
+    }
+
+    /// While on, every request answers 500 and changes nothing (Stripe is down).
+    pub fn set_outage(&self, on: bool) {
+        self.ledger.lock().unwrap().outage = on;
+    }
+}
+
+/// The answer to a request refused before Stripe looks at it: an outage, or a
+/// missing, malformed or revoked key. `Ok` is the key.
+fn refusal(ledger: &Ledger, headers: &HeaderMap) -> Result<String, (u16, Value)> {
+    if ledger.outage {
+        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Stripe is down"));
+    }
+    match secret_key(headers) {
+        Some(key) if !ledger.revoked.contains(&key) => Ok(key),
+        _ => Err(error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, None, "Invalid API Key")),
     }
 }
 
@@ -148,8 +179,9 @@ fn idempotent(
 ) -> Response {
     let mut ledger = ledger.lock().unwrap();
     ledger.requests.push(format!("{method} {path}"));
-    let Some(key) = secret_key(headers) else {
-        return reply(error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, None, "Invalid API Key"), false);
+    let key = match refusal(&ledger, headers) {
+        Ok(key) => key,
+        Err(refused) => return reply(refused, false),
     };
     let fingerprint = format!("{method} {path} {}", String::from_utf8_lossy(body));
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -287,8 +319,11 @@ async fn confirm_intent(
 async fn retrieve_intent(State(ledger): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let mut ledger = ledger.lock().unwrap();
     ledger.requests.push(format!("GET /v1/payment_intents/{id}"));
-    let key = secret_key(&headers);
-    match ledger.intents.get(&id).filter(|i| key.is_some() && i["secret_key"] == key.as_deref().unwrap()) {
+    let key = match refusal(&ledger, &headers) {
+        Ok(key) => key,
+        Err(refused) => return reply(refused, false),
+    };
+    match ledger.intents.get(&id).filter(|i| i["secret_key"] == key) {
         Some(intent) => reply((200, intent.clone()), false),
         None => reply(
             error(

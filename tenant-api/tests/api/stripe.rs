@@ -13,7 +13,7 @@ use crate::{
     helpers::{checkout_body, spawn_app_configured, TestApp, TestStore},
 };
 
-async fn stripe_app() -> (TestApp, FakeStripe) {
+pub(crate) async fn stripe_app() -> (TestApp, FakeStripe) {
     let fake = FakeStripe::start().await;
     let url = fake.url.clone();
     let app = spawn_app_configured(move |settings| settings.stripe_api_base = url).await;
@@ -21,7 +21,7 @@ async fn stripe_app() -> (TestApp, FakeStripe) {
 }
 
 /// Sets the store's payment settings to Stripe as the control plane does (secrets sealed).
-async fn use_stripe(app: &TestApp, store: &TestStore) {
+pub(crate) async fn use_stripe(app: &TestApp, store: &TestStore) {
     sqlx::query(
         "insert into control.tenant_payment_settings (tenant_id, provider, stripe_secret_key, stripe_webhook_secret) \
          values ($1, 'stripe', $2, $3)",
@@ -34,7 +34,7 @@ async fn use_stripe(app: &TestApp, store: &TestStore) {
     .unwrap();
 }
 
-fn secret_key(store: &TestStore) -> String {
+pub(crate) fn secret_key(store: &TestStore) -> String {
     format!("sk_test_{}", store.tenant.slug)
 }
 
@@ -42,7 +42,7 @@ fn webhook_secret(store: &TestStore) -> String {
     format!("whsec_{}", store.tenant.slug)
 }
 
-fn stripe_body(token: &str) -> Value {
+pub(crate) fn stripe_body(token: &str) -> Value {
     let mut body = checkout_body("ann@example.com", token);
     body["payment"]["provider"] = "stripe".into();
     body
