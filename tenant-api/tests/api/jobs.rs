@@ -397,3 +397,55 @@ async fn a_record_whose_order_was_settled_elsewhere_leaves_the_listing_at_the_ne
     assert_eq!(attempt_of(&app, &store, EXPIRY, stuck).await, Some((1, true)));
     assert_eq!(attempt_of(&app, &store, EXPIRY, settled).await, None, "no longer an expired hold: dropped");
 }
+
+#[tokio::test]
+async fn a_store_with_hundreds_of_stuck_holds_costs_a_run_a_few_provider_calls_and_delays_no_one() {
+    let (app, fake) = stripe_app().await;
+    let stuck = app.create_store("stuck").await;
+    let plain = app.create_store("plain").await;
+    use_stripe(&app, &stuck).await;
+    fake.revoke(&secret_key(&stuck));
+    let on_stuck = app.product_with_stock(&stuck, "Hat", 1000, 1000).await;
+    let on_plain = app.product_with_stock(&plain, "Hat", 1000, 10).await;
+    // 500 expired holds whose Stripe charges are pending, written as step 1
+    // and the intent's creation leave them.
+    let mut tx = app.tenant_tx(&stuck).await;
+    for sql in [
+        "update inventory_level set reserved = 500 where tenant_id = $1 and variant_id = $2",
+        "insert into sales_order (tenant_id, order_id, number, status, email, currency, subtotal, total, \
+                                  shipping_address, created_at) \
+         select $1, gen_random_uuid(), 1000 + g, 'pending_payment', 'ann@example.com', 'USD', 1000, 1000, \
+                '{\"name\": \"Ann\", \"line1\": \"1 Main St\", \"city\": \"X\", \"postal_code\": \"1\", \"country\": \"US\"}', \
+                now() - interval '1 hour' from generate_series(1, 500) g",
+        "insert into stock_reservation (tenant_id, order_id, variant_id, quantity, expires_at) \
+         select $1, order_id, $2, 1, now() - interval '1 minute' from sales_order where tenant_id = $1",
+        "insert into payment (tenant_id, order_id, payment_id, provider, provider_payment_id, status, amount, currency) \
+         select $1, order_id, gen_random_uuid(), 'stripe', 'pi_stuck_' || number, 'pending', 1000, 'USD' \
+         from sales_order where tenant_id = $1",
+    ] {
+        sqlx::query(&format!("with _ as (select $1::uuid, $2::uuid) {sql}"))
+            .bind(stuck.id())
+            .bind(Uuid::parse_str(&on_stuck).unwrap())
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    tx.commit().await.unwrap();
+    let abandoned = crashed_checkout(&app, &plain, &on_plain, 1, None, true).await;
+
+    let started = std::time::Instant::now();
+    assert_eq!(expire_reservations(&app.state).await.unwrap(), 1);
+    eprintln!("one expiry run beside 500 stuck holds: {:?}, {} Stripe calls", started.elapsed(), fake.requests().len());
+    assert_eq!(status_of(&app, &plain, abandoned).await, "cancelled", "released in the same run");
+    let calls = fake.requests().len();
+    assert!(calls <= app.state.commerce.breaker_failures as usize, "{calls} calls: the circuit stops them");
+    let mut tx = app.tenant_tx(&stuck).await;
+    let recorded: i64 = sqlx::query_scalar("select count(*) from job_attempt where tenant_id = $1")
+        .bind(stuck.id())
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(recorded, calls as i64, "each failed call is one order's attempt; the others stay due");
+    assert_eq!(app.stock(&stuck, &on_stuck).await, (1000, 500), "every stuck hold kept");
+}
