@@ -155,10 +155,11 @@ async fn charge_of(state: &PaymentsState, merchant: &Merchant, order: OrderId) -
     }
 }
 
-/// What `source` finds in every cell, each order with its store as a
-/// merchant on that cell. A cell that cannot be scanned is logged and left
-/// for the next run; the others are not held up.
-async fn candidates(
+/// What `source` finds in every cell ([`attempts::due`]), each subject with
+/// its store as a merchant on that cell, ready for [`attempts::settle_each`].
+/// A cell that cannot be scanned is logged and left for the next run; the
+/// others are not held up. Shared with other jobs that settle per store.
+pub(crate) async fn candidates(
     state: &PaymentsState,
     job: &'static str,
     source: &str,
