@@ -31,6 +31,14 @@ pub struct CommerceSettings {
     pub worker_recovery_every_ms: u64,
     /// Worker: pause between outbox relay runs.
     pub worker_outbox_every_ms: u64,
+    /// Worker: failures of one job on one subject (an order) after which it
+    /// waits for staff (`needs_attention`) instead of being retried.
+    pub worker_max_attempts: i32,
+    /// Consecutive unknown outcomes of a store's payment provider account
+    /// that open its circuit (calls then fail at once).
+    pub breaker_failures: u32,
+    /// How long an open circuit refuses calls before one trial call.
+    pub breaker_cool_down_secs: u64,
     /// Memory for cached storefront responses per replica; 0 turns the cache
     /// off, so every storefront read is a tenant transaction (the load suite's
     /// cold-read scenarios run that way).
@@ -50,6 +58,9 @@ impl Default for CommerceSettings {
             worker_expiry_every_ms: 5_000,
             worker_recovery_every_ms: 5_000,
             worker_outbox_every_ms: 500,
+            worker_max_attempts: 8,
+            breaker_failures: 5,
+            breaker_cool_down_secs: 30,
             storefront_cache_bytes: 64 * 1024 * 1024,
         }
     }
@@ -64,11 +75,22 @@ impl CommerceSettings {
             .context("invalid commerce settings in the environment")?;
         anyhow::ensure!(settings.reservation_ttl_secs > 0, "RESERVATION_TTL_SECS must be at least 1");
         anyhow::ensure!(settings.idempotency_lease_secs > 0, "IDEMPOTENCY_LEASE_SECS must be at least 1");
+        anyhow::ensure!(settings.worker_max_attempts > 0, "WORKER_MAX_ATTEMPTS must be at least 1");
+        anyhow::ensure!(settings.breaker_failures > 0, "BREAKER_FAILURES must be at least 1");
+        anyhow::ensure!(settings.breaker_cool_down_secs > 0, "BREAKER_COOL_DOWN_SECS must be at least 1");
         Ok(settings)
     }
 
     /// How long checkout holds stock.
     pub fn reservation_ttl(&self) -> Duration {
         Duration::from_secs(self.reservation_ttl_secs)
+    }
+
+    /// When a provider account's circuit opens and for how long.
+    pub fn breaker(&self) -> crate::payments::breaker::BreakerConfig {
+        crate::payments::breaker::BreakerConfig {
+            failures: self.breaker_failures,
+            cool_down: Duration::from_secs(self.breaker_cool_down_secs),
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::{
     catalog::{self, cache::StorefrontCache, CatalogState},
     contexts::Context,
     inventory::InventoryState,
-    payments::test_provider::TestProvider,
+    payments::{breaker::Breakers, test_provider::TestProvider},
     settings::CommerceSettings,
 };
 
@@ -48,6 +48,7 @@ impl AppState {
         let master = settings.master_keys()?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let commerce = CommerceSettings::from_env()?;
+        let breakers = Breakers::new(commerce.breaker());
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), commerce.storefront_cache_bytes);
         storefront_cache.spawn_listener(client);
@@ -78,6 +79,7 @@ impl AppState {
             signer,
             master: Arc::new(master),
             payments: Arc::new(TestProvider),
+            breakers,
             catalog,
         })))
     }
@@ -168,6 +170,7 @@ impl FromRef<AppState> for crate::payments::PaymentsState {
             master: state.master.clone(),
             test_provider: state.payments.clone(),
             settings: state.settings.clone(),
+            breakers: state.breakers.clone(),
         }
     }
 }
@@ -219,6 +222,12 @@ impl FromRef<AppState> for crate::orders::OrdersState {
             idempotency_lease_secs: state.commerce.idempotency_lease_secs,
             auth: state.auth.clone(),
         }
+    }
+}
+
+impl FromRef<AppState> for crate::worker::attempts::Policy {
+    fn from_ref(state: &AppState) -> Self {
+        Self::from(&*state.commerce)
     }
 }
 

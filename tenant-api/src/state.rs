@@ -17,7 +17,7 @@ use platform::{
 
 use crate::{
     catalog::{cache::StorefrontCache, CatalogState},
-    payments::PaymentProvider,
+    payments::{breaker::Breakers, PaymentProvider},
     settings::CommerceSettings,
 };
 
@@ -62,6 +62,9 @@ pub struct Parts {
     /// The built-in test provider; `payments::for_store` picks it or Stripe
     /// per store from the store's payment settings.
     pub payments: Arc<dyn PaymentProvider>,
+    /// The circuit of every store's provider account, shared by every request
+    /// and job of this process.
+    pub breakers: Breakers,
     /// The catalog's part, built once so that a request clones one `Arc`.
     pub catalog: CatalogState,
 }

@@ -4,7 +4,10 @@
 //! recovery of interrupted checkouts (orders), the outbox relay. Each job runs
 //! on its own interval (configurable, see `CommerceSettings`) until the
 //! process is asked to stop; a failing run is logged and retried next tick.
+//! Within a run, one store's or one subject's failure is recorded against that
+//! subject and the run goes on (`attempts.rs`).
 
+pub mod attempts;
 pub mod sweep;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
@@ -25,6 +28,12 @@ pub struct WorkerState {
 impl FromRef<WorkerState> for PaymentsState {
     fn from_ref(state: &WorkerState) -> Self {
         state.payments.clone()
+    }
+}
+
+impl FromRef<WorkerState> for attempts::Policy {
+    fn from_ref(state: &WorkerState) -> Self {
+        Self::from(&*state.commerce)
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use platform::db::{SystemTx, TenantTx};
+use platform::db::TenantTx;
 use uuid::Uuid;
 
 use crate::catalog::model::VariantId;
@@ -125,16 +125,10 @@ pub async fn available(tx: &mut TenantTx, variants: &[VariantId]) -> anyhow::Res
     Ok(rows.into_iter().collect())
 }
 
-/// Worker: orders, across every store of a cell, holding stock past its expiry.
-pub async fn expired_holds(tx: &mut SystemTx, limit: i64) -> anyhow::Result<Vec<(Uuid, Uuid)>> {
-    Ok(sqlx::query_as(
-        "select distinct tenant_id, order_id from stock_reservation \
-         where status = 'held' and expires_at < now() limit $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await?)
-}
+/// Worker: orders, across every store of a cell, holding stock past its
+/// expiry — the source of the expiry job's scan (`worker::attempts::due`).
+pub const EXPIRED_HOLDS: &str = "select distinct tenant_id, order_id as subject from stock_reservation \
+                                 where status = 'held' and expires_at < now()";
 
 /// Whether an order's hold has expired (checked again inside the tenant's own
 /// transaction before anything is released).

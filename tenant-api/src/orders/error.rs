@@ -2,7 +2,7 @@ use axum::http::StatusCode;
 use platform::problem::{FieldError, Problem};
 
 use super::model::{OrderId, OrderStatus};
-use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal};
+use crate::{catalog::model::VariantId, checkout::service::DiscountRefusal, payments::breaker::CircuitOpen};
 
 /// Outcomes of checkout and order operations a client handles differently.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,21 @@ pub enum Error {
     /// No such refund in this store.
     #[error("refund not found")]
     RefundNotFound,
+    /// The store's provider account keeps failing (its circuit is open): the
+    /// provider was not called, nothing was charged, and a new order holds no
+    /// stock. `retry_after` is in seconds.
+    #[error("payment provider failing")]
+    ProviderFailing { retry_after: u64 },
+    /// The provider gave no answer to the charge (a timeout, a 5xx, no
+    /// connection): the order waits, holding its stock, until a retry with the
+    /// same `Idempotency-Key`, the worker's recovery or a webhook settles it.
+    #[error("payment outcome unknown")]
+    PaymentOutcomeUnknown {
+        /// The waiting order.
+        order_id: OrderId,
+        /// What the provider's call ran into (logged, not shown).
+        cause: anyhow::Error,
+    },
     /// The provider refused a refund.
     #[error("refund refused: {0}")]
     RefundRefused(String),
@@ -66,6 +81,26 @@ pub enum Error {
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(open: CircuitOpen) -> Self {
+        Error::ProviderFailing { retry_after: open.retry_after_secs() }
+    }
+}
+
+impl Error {
+    /// A provider's `Err` charging `order_id`: its circuit's refusal, or an
+    /// unknown outcome (a dependency that failed: `503`, never `500`).
+    pub(crate) fn from_provider(order_id: OrderId, error: anyhow::Error) -> Self {
+        match CircuitOpen::of(&error) {
+            Some(open) => (*open).into(),
+            None => {
+                tracing::warn!(%order_id, error = %format!("{error:#}"), "payment outcome unknown");
+                Error::PaymentOutcomeUnknown { order_id, cause: error }
+            }
+        }
+    }
 }
 
 fn variant_errors(variants: &[VariantId], message: &str) -> Vec<FieldError> {
@@ -126,6 +161,25 @@ crate::error_problems! {
         "Payment provider unavailable",
         format!("This store takes payments through {provider}, which cannot be used yet; nothing was charged."),
     ),
+    Error::ProviderFailing { retry_after } => Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment-provider-unavailable",
+        "Payment provider unavailable",
+        "This store's payment provider is not answering; nothing was charged and nothing is held. \
+         Retry after the seconds in Retry-After.",
+    )
+    // `Retry-After` is set from this (`routes::respond`): the checkout's
+    // answer is recorded as a status and a body.
+    .with("retry_after", retry_after),
+    Error::PaymentOutcomeUnknown { order_id, cause: _ } => Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment-outcome-unknown",
+        "Payment outcome unknown",
+        "The payment provider did not answer in time. The order waits with its items held: retry with the \
+         same Idempotency-Key to learn the outcome (it is never charged twice), or read the order later.",
+    )
+    .with("order_id", order_id.to_string())
+    .with("retry_after", 2),
     Error::IdempotencyMismatch => Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency-key-reused",

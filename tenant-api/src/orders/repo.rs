@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use platform::{
     db::TenantTx,
     extract::Page,
-    ids::TenantId,
     money::{Currency, Money},
 };
 use sqlx::types::Json;
@@ -330,19 +329,8 @@ pub async fn list_orders(tx: &mut TenantTx, filter: &OrderFilter, page: Page) ->
     rows.into_iter().map(Order::try_from).collect()
 }
 
-/// Worker: orders awaiting payment for longer than `grace`, across every store of a cell.
-pub async fn stale_pending(
-    tx: &mut platform::db::SystemTx,
-    grace: std::time::Duration,
-    limit: i64,
-) -> anyhow::Result<Vec<(TenantId, OrderId)>> {
-    Ok(sqlx::query_as(
-        "select tenant_id, order_id from sales_order \
-         where status = 'pending_payment' and created_at < now() - make_interval(secs => $1) \
-         order by created_at limit $2",
-    )
-    .bind(grace.as_secs_f64())
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await?)
-}
+/// Worker: orders awaiting payment for longer than `$2` seconds, across
+/// every store of a cell — the source of the recovery job's scan
+/// (`worker::attempts::due`).
+pub(super) const STALE_PENDING: &str = "select tenant_id, order_id as subject from sales_order \
+     where status = 'pending_payment' and created_at < now() - make_interval(secs => $2)";

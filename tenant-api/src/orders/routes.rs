@@ -1,5 +1,6 @@
 //! Orders HTTP: checkout and order history under `/store`, order management
-//! under `/admin/orders`.
+//! under `/admin/orders`, what the worker's jobs could not do under
+//! `/admin/attention`.
 
 use axum::{
     extract::Path,
@@ -39,6 +40,7 @@ use crate::{
     wire::{timestamp, AddressDto, MoneyDto},
 };
 
+mod attention;
 mod openapi;
 
 pub(crate) use openapi::doc;
@@ -60,6 +62,8 @@ pub fn router() -> Router<OrdersState> {
         .route("/admin/orders/{id}/refunds", post(admin_refund).get(admin_order_refunds))
         .route("/admin/refunds", get(admin_refunds))
         .route("/admin/refunds/{id}/retry", post(admin_retry_refund))
+        .route("/admin/attention", get(attention::list))
+        .route("/admin/attention/{job}/{subject}/retry", post(attention::retry))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -396,7 +400,11 @@ fn outcome(result: Result<Placed, Error>) -> (StatusCode, serde_json::Value) {
 }
 
 fn respond(status: StatusCode, body: serde_json::Value) -> Response {
+    let retry_after = body.get("retry_after").and_then(serde_json::Value::as_u64);
     let mut response = (status, Json(body)).into_response();
+    if let (StatusCode::SERVICE_UNAVAILABLE, Some(seconds)) = (status, retry_after) {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if status.is_client_error() || status.is_server_error() {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     }

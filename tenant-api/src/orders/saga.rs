@@ -19,6 +19,10 @@
 //! cannot happen twice), the worker finishes it from the provider's record of
 //! the charge, and if nobody ever charged it the hold expires and the stock
 //! comes back.
+//!
+//! A store whose provider account keeps failing (its circuit is open, see
+//! `payments::breaker`) is answered `503` with `Retry-After` before step 1:
+//! nothing is held and the provider is not called.
 
 use std::collections::HashMap;
 
@@ -86,6 +90,8 @@ pub async fn run(
             format!("must be {}, this store's provider", provider.kind().as_str()),
         )]));
     }
+    // A provider account that keeps failing is not asked, and no stock is held for it.
+    state.payments.breakers.check(tenant.id, provider.kind())?;
     if resume {
         let mut tx = state.db.tenant_tx(tenant).await?;
         let existing = repo::find_order(&mut tx, order_id).await?;
@@ -103,7 +109,18 @@ pub async fn run(
         return Err(Error::EmptyCart);
     }
     let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
-    let order = charge(state, tenant, provider.as_ref(), order, &request.payment_token).await?;
+    let order = match charge(state, tenant, provider.as_ref(), order, &request.payment_token).await {
+        Err(refused @ Error::ProviderFailing { .. }) => {
+            // The circuit opened since the check above. The provider was not
+            // called, and nothing else charges an order this attempt placed,
+            // so its hold is released now rather than at its expiry.
+            let mut tx = state.db.tenant_tx(tenant).await?;
+            service::mark_failed(&mut tx, order_id, "provider_unavailable").await?;
+            tx.commit().await?;
+            return Err(refused);
+        }
+        charged => charged?,
+    };
     cart::service::clear(&state.cart, tenant, &cart).await?;
     Ok(order)
 }
@@ -250,7 +267,7 @@ async fn charge(
 ) -> Result<Placed, Error> {
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
-    let code = match provider.charge(&merchant, charge).await? {
+    let code = match provider.charge(&merchant, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
         ChargeOutcome::Succeeded { .. } => return paid(state, tenant, order).await,
         ChargeOutcome::Declined { code } => code,
         ChargeOutcome::RequiresAction { client_secret, next_action } => {

@@ -5,8 +5,10 @@
 //! store from its payment settings. Every charge is keyed by the order id, so
 //! retrying a charge — from a retried checkout or from the worker's recovery —
 //! never charges twice. Stripe's webhooks (`routes.rs`, `service.rs`) settle
-//! charges whose answer the saga never got.
+//! charges whose answer the saga never got. Calls to an external provider go
+//! through a circuit breaker per store account (`breaker.rs`).
 
+pub mod breaker;
 mod error;
 pub mod model;
 pub mod provider;
@@ -48,6 +50,8 @@ pub struct PaymentsState {
     /// The platform's settings, for `stripe_api_base` and `stripe_timeout_secs`
     /// (shared, not copied per request).
     pub settings: Arc<Settings>,
+    /// The circuit of every store's provider account (this process's).
+    pub breakers: breaker::Breakers,
 }
 
 impl PaymentsState {
@@ -55,7 +59,8 @@ impl PaymentsState {
     /// control plane's; the test provider when it has none). `Err` says why the
     /// store cannot be charged (Stripe without a secret key, or the test
     /// provider under `PLATFORM_ENV=production`): a store set to Stripe is
-    /// never charged through the test provider instead.
+    /// never charged through the test provider instead. An external provider
+    /// comes wrapped in the account's circuit breaker.
     pub async fn for_store(&self, tenant: &Tenant) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         self.for_tenant(tenant.id).await
     }
@@ -67,7 +72,7 @@ impl PaymentsState {
         if settings.provider == ProviderKind::Test && self.settings.platform_env == PlatformEnv::Production {
             return Ok(Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned()));
         }
-        self.provider(settings.provider, settings)
+        self.provider(tenant, settings.provider, settings)
     }
 
     /// The provider `kind` of a store, whatever it charges through today: a
@@ -83,22 +88,26 @@ impl PaymentsState {
             return Ok(Ok(self.test_provider.clone()));
         }
         let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
-        self.provider(kind, settings)
+        self.provider(tenant, kind, settings)
     }
 
     fn provider(
         &self,
+        tenant: TenantId,
         kind: ProviderKind,
         settings: platform::settings::PaymentSettings,
     ) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
         Ok(match (kind, settings.stripe_secret_key) {
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
-            (ProviderKind::Stripe, Some(key)) => Ok(Arc::new(stripe::StripeProvider::new(
-                &self.settings.stripe_api_base,
-                &key,
-                settings.stripe_account_id,
-                Duration::from_secs(self.settings.stripe_timeout_secs),
-            )?)),
+            (ProviderKind::Stripe, Some(key)) => Ok(self.breakers.guard(
+                tenant,
+                Arc::new(stripe::StripeProvider::new(
+                    &self.settings.stripe_api_base,
+                    &key,
+                    settings.stripe_account_id,
+                    Duration::from_secs(self.settings.stripe_timeout_secs),
+                )?),
+            )),
             (ProviderKind::Stripe, None) => Err("stripe (no secret key is set)".to_owned()),
         })
     }

@@ -10,6 +10,9 @@
 //! (`card_declined`), `pm_card_threeDSecure2Required` leaves the intent
 //! `requires_action` (3-D Secure) until the test finishes it, anything else
 //! does not exist.
+//! [`FakeStripe::revoke`] makes one secret key answer `401` (a merchant who
+//! rolled its key); [`FakeStripe::set_outage`] makes every request answer
+//! `500` before anything happens.
 
 use std::{
     collections::HashMap,
@@ -59,6 +62,8 @@ struct Ledger {
     /// How many refund requests still answer 500 (an outage), whatever the mode.
     refund_outages: usize,
     hang_confirms: bool,
+    revoked: Vec<String>,
+    outage: bool,
     next_id: u64,
 }
 
@@ -128,6 +133,33 @@ impl FakeStripe {
         intent["next_action"] = Value::Null;
         intent.clone()
     }
+
+    /// Every request with `secret_key` answers 401 from now on (`restore` undoes it).
+    pub fn revoke(&self, secret_key: &str) {
+        self.ledger.lock().unwrap().revoked.push(secret_key.to_owned());
+    }
+
+    /// `secret_key` is valid again.
+    pub fn restore(&self, secret_key: &str) {
+        self.ledger.lock().unwrap().revoked.retain(|k| k != secret_key);
+    }
+
+    /// While on, every request answers 500 and changes nothing (Stripe is down).
+    pub fn set_outage(&self, on: bool) {
+        self.ledger.lock().unwrap().outage = on;
+    }
+}
+
+/// The answer to a request refused before Stripe looks at it: an outage, or a
+/// missing, malformed or revoked key. `Ok` is the key.
+fn refusal(ledger: &Ledger, headers: &HeaderMap) -> Result<String, (u16, Value)> {
+    if ledger.outage {
+        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, None, "Stripe is down"));
+    }
+    match secret_key(headers) {
+        Some(key) if !ledger.revoked.contains(&key) => Ok(key),
+        _ => Err(error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, None, "Invalid API Key")),
+    }
 }
 
 fn error(status: StatusCode, kind: &str, code: Option<&str>, param: Option<&str>, message: &str) -> (u16, Value) {
@@ -194,8 +226,9 @@ fn idempotent(
 ) -> Response {
     let mut ledger = ledger.lock().unwrap();
     ledger.requests.push(format!("{method} {path}"));
-    let Some(key) = secret_key(headers) else {
-        return reply(error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, None, "Invalid API Key"), false);
+    let key = match refusal(&ledger, headers) {
+        Ok(key) => key,
+        Err(refused) => return reply(refused, false),
     };
     let form = parse_form(body);
     // Stripe compares parameters, not bytes: their order does not matter.
@@ -391,8 +424,11 @@ async fn cancel_intent(
 async fn retrieve_intent(State(ledger): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let mut ledger = ledger.lock().unwrap();
     ledger.requests.push(format!("GET /v1/payment_intents/{id}"));
-    let key = secret_key(&headers);
-    match ledger.intents.get(&id).filter(|i| key.is_some() && i["secret_key"] == key.as_deref().unwrap()) {
+    let key = match refusal(&ledger, &headers) {
+        Ok(key) => key,
+        Err(refused) => return reply(refused, false),
+    };
+    match ledger.intents.get(&id).filter(|i| i["secret_key"] == key) {
         Some(intent) => reply((200, intent.clone()), false),
         None => reply(
             error(

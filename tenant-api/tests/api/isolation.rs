@@ -25,6 +25,7 @@ const TENANT_TABLES: &[&str] = &[
     "customer_refresh_token",
     "discount_code",
     "inventory_level",
+    "job_attempt",
     "notification_template",
     "order_counter",
     "outbox_event",
@@ -84,6 +85,8 @@ async fn seed_every_table(app: &TestApp, store: &TestStore) {
         "insert into tax_rate (tenant_id, tax_rate_id, country, rate_bps) values ($1, gen_random_uuid(), 'US', 800)",
         "insert into stripe_event (tenant_id, event_id, event_type, object_id) \
          values ($1, 'evt_secret', 'payment_intent.succeeded', 'pi_secret')",
+        "insert into job_attempt (tenant_id, job, subject, job_attempt_id, attempts, next_attempt_at, last_error) \
+         values ($1, 'reservation-expiry', $3, gen_random_uuid(), 1, now(), 'secret failure')",
     ] {
         // Every statement binds the same four values; unused ones are ignored by casting them away.
         let sql = format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::uuid) {statement}");

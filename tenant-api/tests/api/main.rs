@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod import;
 mod isolation;
+mod jobs;
 mod media;
 mod money;
 mod openapi;

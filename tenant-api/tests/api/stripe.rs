@@ -45,7 +45,7 @@ pub(crate) async fn use_stripe(app: &TestApp, store: &TestStore) {
     .unwrap();
 }
 
-fn secret_key(store: &TestStore) -> String {
+pub(crate) fn secret_key(store: &TestStore) -> String {
     format!("sk_test_{}", store.tenant.slug)
 }
 
@@ -203,8 +203,10 @@ async fn a_checkout_retried_with_its_idempotency_key_after_an_outage_creates_one
     let body = stripe_body("pm_card_visa");
 
     fake.fail_next_confirm(Fault::Before);
-    let (status, _) = app.checkout(&store, &cart, None, Some("retry-me"), &body).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "Stripe's outage is an unknown outcome");
+    let (status, problem) = app.checkout(&store, &cart, None, Some("retry-me"), &body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "Stripe's outage is an unknown outcome: {problem}");
+    assert_eq!(problem["type"], "/problems/payment-outcome-unknown");
+    assert!(problem["order_id"].is_string());
     assert_eq!(only_order(&app, &store).await.1, "pending_payment");
 
     let (status, order) = app.checkout(&store, &cart, None, Some("retry-me"), &body).await;
@@ -229,7 +231,7 @@ async fn the_worker_settles_a_charge_whose_answer_was_lost_by_retrieving_the_int
 
     fake.fail_next_confirm(Fault::After);
     let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &stripe_body("pm_card_visa")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (order, state) = only_order(&app, &store).await;
     assert_eq!(state, "pending_payment");
     assert_eq!(app.stock(&store, &variant).await, (10, 2), "held while the outcome is unknown");
@@ -252,7 +254,7 @@ async fn a_signed_webhook_settles_a_pending_order_and_a_duplicate_delivery_does_
     let cart = app.cart_with(&store, None, &variant, 2).await;
     fake.fail_next_confirm(Fault::After);
     let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &stripe_body("pm_card_visa")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (order, _) = only_order(&app, &store).await;
     let intent = fake.intents().remove(0);
 
@@ -285,7 +287,7 @@ async fn a_payment_failed_webhook_fails_the_order_and_releases_its_stock() {
     let cart = app.cart_with(&store, None, &variant, 2).await;
     fake.fail_next_confirm(Fault::After);
     let (status, _) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_chargeDeclined")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (order, _) = only_order(&app, &store).await;
     let intent = fake.intents().remove(0);
 
@@ -348,7 +350,7 @@ async fn a_webhook_of_one_store_cannot_settle_another_stores_order() {
     let cart = app.cart_with(&bravo, None, &variant, 2).await;
     fake.fail_next_confirm(Fault::After);
     let (status, _) = app.checkout(&bravo, &cart, None, None, &stripe_body("pm_card_visa")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (order, _) = only_order(&app, &bravo).await;
     let intent = fake.intents().remove(0);
     assert_eq!(intent["metadata"]["order_id"], order.as_str());
@@ -532,7 +534,7 @@ async fn a_hung_stripe_leaves_the_checkout_unknown_and_the_order_holding_its_sto
 
     fake.hang_confirms();
     let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &stripe_body("pm_card_visa")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "no answer is an unknown outcome");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no answer is an unknown outcome");
     assert_eq!(only_order(&app, &store).await.1, "pending_payment");
     assert_eq!(app.stock(&store, &variant).await, (10, 2), "held until the outcome is known");
 }

@@ -33,6 +33,7 @@ use super::{
 use crate::{
     payments::{
         self,
+        breaker::CircuitOpen,
         model::RefundId,
         provider::{Refund, RefundOutcome},
         Merchant, PaymentsState,
@@ -176,6 +177,17 @@ async fn attempt(state: &PaymentsState, merchant: &Merchant, record: RefundRecor
             let ask = Refund { order: record.order, id, amount: record.amount, reason: record.reason.as_deref() };
             match tokio::time::timeout(ASK_TIMEOUT, provider.refund(merchant, ask)).await {
                 Ok(Ok(outcome)) => Ok(outcome),
+                // The account's circuit is open: the provider was not asked,
+                // so this is no failed attempt; ask again once it may close.
+                Ok(Err(e)) if CircuitOpen::of(&e).is_some() => {
+                    let wait = CircuitOpen::of(&e).map_or(POLL_SECS, |open| open.retry_after_secs() as f64);
+                    let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
+                    repo::retry_later(&mut tx, id, None, None, wait, MAX_ATTEMPTS).await?;
+                    let after =
+                        repo::lock(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
+                    tx.commit().await?;
+                    return Ok(after);
+                }
                 Ok(Err(e)) => Err(format!("{e:#}")),
                 Err(_) => Err(format!("no answer within {ASK_TIMEOUT:?}")),
             }

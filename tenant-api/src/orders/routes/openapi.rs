@@ -3,7 +3,10 @@
 use platform::openapi::{fragment, get, post, Endpoint};
 use utoipa::openapi::OpenApi;
 
-use super::{CancelRequest, CheckoutRequest, FulfilRequest, OrderResponse, RefundRequest, RefundResponse};
+use super::{
+    attention::AttentionResponse, CancelRequest, CheckoutRequest, FulfilRequest, OrderResponse, RefundRequest,
+    RefundResponse,
+};
 
 const NOT_FOUND: (u16, &str) = (404, "No such order in this store.");
 const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
@@ -104,6 +107,29 @@ pub(crate) fn doc() -> OpenApi {
         admin(post("/admin/refunds/{id}/retry", "Ask the provider about a pending refund again now"))
             .describe("Its attempts start over; a settled refund is returned as it is.")
             .json::<RefundResponse>(200, "The refund as it stands after asking."),
+        get("/admin/attention", "List what the worker's jobs failed to do for this store, newest first")
+            .tag("orders")
+            .staff()
+            .describe(
+                "An order whose provider errs is retried with backoff; after the worker's maximum attempts it \
+                 `needs_attention` and is left alone until an admin retries it.",
+            )
+            .query("needs_attention", "`true` or `false`: only those records.")
+            .paged()
+            .page::<AttentionResponse>()
+            .problems(&[
+                (400, "A query parameter does not parse."),
+                (401, "No staff token or API key of this store."),
+            ]),
+        post("/admin/attention/{job}/{subject}/retry", "Have the job try a subject again at its next run (admins)")
+            .tag("orders")
+            .staff()
+            .json::<AttentionResponse>(200, "The record, due now and no longer needing attention.")
+            .problems(&[
+                (401, "No staff token or API key of this store."),
+                (403, "Not an admin or owner of the store."),
+                (404, "The store has no such record."),
+            ]),
     ]);
     // Mounted by this context's router (see `super::router`).
     doc.merge(crate::payments::doc());
