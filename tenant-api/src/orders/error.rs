@@ -60,6 +60,9 @@ pub enum Error {
     /// The same `Idempotency-Key` is being processed.
     #[error("idempotency key in flight")]
     IdempotencyInFlight,
+    /// Another key-less checkout of this cart is running.
+    #[error("checkout in progress")]
+    CheckoutInProgress,
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -127,6 +130,10 @@ crate::error_problems! {
         "idempotency-key-reused",
         "Idempotency key reused",
         "This Idempotency-Key was used with a different request.",
+    ),
+    Error::CheckoutInProgress => Problem::conflict(
+        "checkout-in-progress",
+        "This cart is being checked out by another request; retry later to get its answer.",
     ),
     Error::IdempotencyInFlight => Problem::conflict(
         "idempotency-in-flight",

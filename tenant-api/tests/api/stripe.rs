@@ -177,6 +177,34 @@ async fn a_declined_card_answers_402_with_the_order_and_releases_the_stock() {
 }
 
 #[tokio::test]
+async fn concurrent_keyless_checkouts_of_one_stripe_cart_create_one_payment_intent() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 100).await;
+    let body = stripe_body("pm_card_visa");
+    let rounds = 5;
+    for round in 0..rounds {
+        let cart = app.cart_with(&store, None, &variant, 1).await;
+        let results =
+            futures_util::future::join_all((0..8).map(|_| app.checkout(&store, &cart, None, None, &body))).await;
+        let created: Vec<&Value> = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, b)| b).collect();
+        assert!(!created.is_empty(), "round {round}: {results:?}");
+        assert!(created.iter().all(|b| b["id"] == created[0]["id"]), "round {round}: {results:?}");
+        for (status, problem) in &results {
+            assert!(
+                *status == StatusCode::CREATED
+                    || (*status == StatusCode::CONFLICT && problem["type"] == "/problems/checkout-in-progress"),
+                "round {round}: {status}: {problem}"
+            );
+        }
+        assert_eq!(fake.intents().len(), round + 1, "round {round}: one PaymentIntent per cart");
+    }
+    assert!(fake.intents().iter().all(|i| i["status"] == "succeeded"));
+    assert_eq!(app.stock(&store, &variant).await, (100 - rounds as i32, 0));
+}
+
+#[tokio::test]
 async fn a_checkout_retried_with_its_idempotency_key_after_an_outage_creates_one_payment_intent() {
     let (app, fake) = stripe_app().await;
     let store = app.create_store("alpha").await;
@@ -199,6 +227,31 @@ async fn a_checkout_retried_with_its_idempotency_key_after_an_outage_creates_one
     assert_eq!(fake.intents().len(), 1, "one PaymentIntent for the order");
     let creates = fake.requests().iter().filter(|r| *r == "POST /v1/payment_intents").count();
     assert_eq!(creates, 1, "the resumed saga found its intent and did not create another");
+    assert_eq!(app.stock(&store, &variant).await, (9, 0));
+}
+
+#[tokio::test]
+async fn a_keyless_checkout_retried_after_an_outage_resumes_its_order_and_creates_one_payment_intent() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let body = stripe_body("pm_card_visa");
+
+    fake.fail_next_confirm(Fault::After);
+    let (status, _) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "Stripe's outage is an unknown outcome");
+    let (pending, _) = only_order(&app, &store).await;
+
+    // Charged already, though nobody heard: the retry settles that order, not a new one.
+    let (status, order) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!((order["id"].as_str().unwrap(), order["status"].as_str().unwrap()), (pending.as_str(), "paid"));
+    let (status, replay) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!((status, &replay), (StatusCode::CREATED, &order));
+
+    assert_eq!(fake.intents().len(), 1, "one PaymentIntent for the cart");
     assert_eq!(app.stock(&store, &variant).await, (9, 0));
 }
 
