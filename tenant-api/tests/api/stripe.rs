@@ -280,6 +280,40 @@ async fn the_worker_settles_a_charge_whose_answer_was_lost_by_retrieving_the_int
 }
 
 #[tokio::test]
+async fn a_cart_whose_order_was_charged_is_not_checked_out_again_under_another_key_or_none() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+    let body = stripe_body("pm_card_visa");
+    fake.fail_next_confirm(Fault::After);
+    let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &body).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (order, _) = only_order(&app, &store).await;
+
+    // Charged, though nobody heard yet: the shopper gives up on the key.
+    for key in [None, Some("k2")] {
+        let (status, problem) = app.checkout(&store, &cart, None, key, &body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{key:?}: {problem}");
+        assert_eq!(problem["type"], "/problems/checkout-in-progress");
+    }
+    // The worker settles it, where the cart is not at hand.
+    let finished = tenant_api::orders::jobs::recover_pending_payments(&app.state, Duration::ZERO).await.unwrap();
+    assert_eq!(finished, 1);
+    let (status, problem) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["type"], "/problems/cart-checked-out");
+    assert_eq!(problem["order_id"], order.as_str());
+    // Bought: the cart is gone, as after a checkout that saw its payment.
+    let (status, _) = app.checkout(&store, &cart, None, Some("k3"), &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(fake.intents().len(), 1, "one PaymentIntent for the cart");
+    assert_eq!(app.stock(&store, &variant).await, (8, 0));
+    app.get_as(&store.host, &format!("/store/carts/{cart}"), None, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
 async fn a_signed_webhook_settles_a_pending_order_and_a_duplicate_delivery_does_nothing() {
     let (app, fake) = stripe_app().await;
     let store = app.create_store("alpha").await;

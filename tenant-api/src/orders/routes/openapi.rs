@@ -43,8 +43,9 @@ pub(crate) fn doc() -> OpenApi {
                 (404, "No such cart."),
                 (
                     409,
-                    "Out of stock, a refused discount, the same `Idempotency-Key` still in flight, or the cart being \
-                     checked out by another request (`checkout-in-progress`).",
+                    "Out of stock, a refused discount, the same `Idempotency-Key` still in flight, the cart being \
+                     checked out by another request (`checkout-in-progress`), or bought already (`cart-checked-out`, \
+                     carrying `order_id`).",
                 ),
                 (422, "Invalid fields, or the same `Idempotency-Key` with another body."),
             ]),
