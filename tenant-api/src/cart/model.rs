@@ -5,7 +5,7 @@ use platform::money::Money;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::{catalog::model::VariantId, checkout::model::Totals, customers::model::CustomerId};
+use crate::{catalog::model::VariantId, checkout::model::Totals, customers::model::CustomerId, orders::model::OrderId};
 
 /// Most units of one variant a cart line may hold.
 pub const MAX_LINE_QUANTITY: i32 = 99;
@@ -61,6 +61,9 @@ pub struct Cart {
     pub discount_code: Option<String>,
     /// Quantities by variant, ordered by variant id.
     pub lines: Vec<(VariantId, i32)>,
+    /// The last order checkout placed from this cart: while it waits for its
+    /// charge, or once it is paid, the cart is not checked out again.
+    pub placed_order: Option<OrderId>,
 }
 
 impl Cart {

@@ -17,6 +17,7 @@ use crate::{
     },
     customers::model::{CustomerId, Email},
     inventory::reservations,
+    orders::model::OrderId,
 };
 
 /// An existing cart as a caller names it: the store, the cart's id and who
@@ -52,6 +53,7 @@ pub async fn create(
         email: email.map(|e| e.as_ref().to_owned()),
         discount_code: None,
         lines: Vec::new(),
+        placed_order: None,
     };
     let mut redis = state.redis.clone();
     store::create(&mut redis, tenant.id, &cart, state.ttls).await?;
@@ -195,6 +197,14 @@ pub async fn cart_for_checkout(
     caller: Option<CustomerId>,
 ) -> Result<Cart, Error> {
     load(state, tenant, id.ok_or(Error::NotFound)?, caller).await
+}
+
+/// Notes on the cart the order checkout placed from it (see
+/// [`Cart::placed_order`]).
+pub async fn note_placed_order(state: &CartState, tenant: &Tenant, cart: &Cart, order: OrderId) -> Result<(), Error> {
+    let mut redis = state.redis.clone();
+    store::set_placed_order(&mut redis, tenant.id, &cart.id, order).await?;
+    Ok(())
 }
 
 /// Deletes a bought cart.

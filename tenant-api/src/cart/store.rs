@@ -1,11 +1,12 @@
 //! Carts in Redis: one hash per cart under `t:{<tenant>}:cart:<id>`.
 //!
 //! Fields: `created`, `customer` (owner, absent for guests), `email`,
-//! `discount`, and `v:<variant id>` → quantity. Changes that must check and
+//! `discount`, `order` (the last order placed from it), and `v:<variant id>`
+//! → quantity. Changes that must check and
 //! write together run as Lua scripts, which Redis executes atomically.
 
 use super::model::{Cart, CartId, Ttls};
-use crate::{catalog::model::VariantId, customers::model::CustomerId};
+use crate::{catalog::model::VariantId, customers::model::CustomerId, orders::model::OrderId};
 use platform::ids::TenantId;
 use redis::aio::ConnectionManager;
 
@@ -70,13 +71,21 @@ pub async fn load(
     if flat.is_empty() {
         return Ok(None);
     }
-    let mut cart = Cart { id: id.clone(), customer: None, email: None, discount_code: None, lines: Vec::new() };
+    let mut cart = Cart {
+        id: id.clone(),
+        customer: None,
+        email: None,
+        discount_code: None,
+        lines: Vec::new(),
+        placed_order: None,
+    };
     for pair in flat.chunks(2) {
         let [field, value] = pair else { continue };
         match field.as_str() {
             "customer" => cart.customer = CustomerId::parse(value),
             "email" => cart.email = Some(value.clone()),
             "discount" => cart.discount_code = Some(value.clone()),
+            "order" => cart.placed_order = OrderId::parse(value),
             other => {
                 if let Some(variant) = other.strip_prefix("v:").and_then(VariantId::parse) {
                     let quantity: i32 = value.parse().unwrap_or(0);
@@ -192,6 +201,26 @@ pub async fn set_details(
         }
     }
     pipe.query_async(redis).await
+}
+
+/// Notes the order checkout placed from a cart, if the cart still exists.
+pub async fn set_placed_order(
+    redis: &mut ConnectionManager,
+    tenant: TenantId,
+    id: &CartId,
+    order: OrderId,
+) -> redis::RedisResult<()> {
+    const SCRIPT: &str = r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        return redis.call('HSET', KEYS[1], 'order', ARGV[1])";
+    redis::cmd("EVAL")
+        .arg(SCRIPT)
+        .arg(1)
+        .arg(cart_key(tenant, id))
+        .arg(order.to_string())
+        .query_async::<i64>(redis)
+        .await
+        .map(|_| ())
 }
 
 /// The cart a customer is using, if it still exists.

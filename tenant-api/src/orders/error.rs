@@ -78,6 +78,13 @@ pub enum Error {
     /// The same `Idempotency-Key` is being processed.
     #[error("idempotency key in flight")]
     IdempotencyInFlight,
+    /// Another checkout of this cart is running, or its order still waits
+    /// for its charge to settle.
+    #[error("checkout in progress")]
+    CheckoutInProgress,
+    /// The cart was bought already (its order is paid).
+    #[error("cart checked out")]
+    CartCheckedOut { order_id: OrderId },
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -186,6 +193,13 @@ crate::error_problems! {
         "Idempotency key reused",
         "This Idempotency-Key was used with a different request.",
     ),
+    Error::CheckoutInProgress => Problem::conflict(
+        "checkout-in-progress",
+        "This cart is being checked out by another request; retry later to get its answer.",
+    ),
+    Error::CartCheckedOut { order_id } => {
+        Problem::conflict("cart-checked-out", "This cart was bought already.").with("order_id", order_id.to_string())
+    },
     Error::IdempotencyInFlight => Problem::conflict(
         "idempotency-in-flight",
         "A request with this Idempotency-Key is still being processed; retry later.",

@@ -271,26 +271,36 @@ async fn checkout(
     let customer = principal.map(|p| CustomerId::from_uuid(p.customer_id));
     let checkout = parse_checkout(CartId::parse(&cart_id), customer, request)?;
 
-    let Some(key) = key else {
-        let (status, body) = finish_detached(state, tenant, OrderId::new(), checkout, false, None).await?;
-        return Ok(respond(status, body));
-    };
+    let endpoint = format!("POST /store/carts/{cart_id}/checkout");
     let caller = customer.map_or_else(|| "guest".to_owned(), |c| format!("customer:{c}"));
-    let record = idempotency::record_key(tenant.id, &format!("POST /store/carts/{cart_id}/checkout"), &caller, &key);
     let hash = idempotency::request_hash(&body);
     let mut redis = state.redis.clone();
     let fresh = OrderId::new();
-    let (order_id, resume) =
-        match idempotency::claim(&mut redis, &record, &hash, fresh.as_uuid(), state.idempotency_lease_secs).await? {
-            Claim::New => (fresh, false),
-            Claim::Resume(order) => (OrderId::from_uuid(order), true),
-            Claim::Replay { status, body } => {
-                return Ok(respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-            }
-            Claim::Mismatch => return Err(Error::IdempotencyMismatch.into()),
-            Claim::InFlight => return Err(Error::IdempotencyInFlight.into()),
-        };
-    let (status, body) = finish_detached(state, tenant, order_id, checkout, resume, Some((record, hash))).await?;
+    let lease = state.idempotency_lease_secs;
+    // Without a key, the cart is the key: its claim locks the cart for the attempt.
+    let (record, claim) = match &key {
+        Some(key) => {
+            let record = idempotency::record_key(tenant.id, &endpoint, &caller, key);
+            let claim = idempotency::claim(&mut redis, &record, &hash, fresh.as_uuid(), lease).await?;
+            (record, claim)
+        }
+        None => {
+            let record = idempotency::cart_record_key(tenant.id, &endpoint, &caller, &cart_id);
+            let claim = idempotency::claim_cart(&mut redis, &record, &hash, fresh.as_uuid(), lease).await?;
+            (record, claim)
+        }
+    };
+    let (order_id, resume) = match claim {
+        Claim::New => (fresh, false),
+        Claim::Resume(order) => (OrderId::from_uuid(order), true),
+        Claim::Replay { status, body } => {
+            return Ok(respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+        }
+        Claim::Mismatch => return Err(Error::IdempotencyMismatch.into()),
+        Claim::InFlight if key.is_none() => return Err(Error::CheckoutInProgress.into()),
+        Claim::InFlight => return Err(Error::IdempotencyInFlight.into()),
+    };
+    let (status, body) = finish_detached(state, tenant, order_id, checkout, resume, (record, hash)).await?;
     Ok(respond(status, body))
 }
 
@@ -303,18 +313,16 @@ async fn finish_detached(
     order_id: OrderId,
     checkout: Checkout,
     resume: bool,
-    record: Option<(String, String)>,
+    (record, hash): (String, String),
 ) -> Result<(StatusCode, serde_json::Value), Problem> {
     let task = tokio::spawn(async move {
         let (status, body) = outcome(saga::run(&state, &tenant, order_id, checkout, resume).await);
-        if let Some((record, hash)) = record {
-            let mut redis = state.redis.clone();
-            if status.is_server_error() {
-                // Our failure: the next retry resumes this order at once.
-                idempotency::abandon(&mut redis, &record, &hash, order_id.as_uuid()).await?;
-            } else {
-                idempotency::complete(&mut redis, &record, &hash, order_id.as_uuid(), status.as_u16(), &body).await?;
-            }
+        let mut redis = state.redis.clone();
+        if status.is_server_error() {
+            // Our failure: the next retry resumes this order at once.
+            idempotency::abandon(&mut redis, &record, &hash, order_id.as_uuid()).await?;
+        } else {
+            idempotency::complete(&mut redis, &record, &hash, order_id.as_uuid(), status.as_u16(), &body).await?;
         }
         Ok::<_, anyhow::Error>((status, body))
     });

@@ -14,6 +14,11 @@
 //!    waits, and a webhook, the worker or the hold's expiry settles it.
 //! 4. Delete the cart (paid, or waiting on the payment).
 //!
+//! The cart notes the order placed from it (between 1 and 2), so a later
+//! checkout of the same cart — with another key, or after its idempotency
+//! record is gone — is refused while that order waits for its charge and once
+//! it is paid (by this saga, the worker or a webhook): a cart pays once.
+//!
 //! A crash after 1 leaves an order `pending_payment` holding stock: a retry
 //! with the same `Idempotency-Key` resumes it (same order id, so the charge
 //! cannot happen twice), the worker finishes it from the provider's record of
@@ -108,7 +113,11 @@ pub async fn run(
     if cart.lines.is_empty() {
         return Err(Error::EmptyCart);
     }
+    if let Some(previous) = cart.placed_order.filter(|p| *p != order_id) {
+        refuse_if_bought(state, tenant, &cart, previous).await?;
+    }
     let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
+    cart::service::note_placed_order(&state.cart, tenant, &cart, order_id).await?;
     let order = match charge(state, tenant, provider.as_ref(), order, &request.payment_token).await {
         Err(refused @ Error::ProviderFailing { .. }) => {
             // The circuit opened since the check above. The provider was not
@@ -123,6 +132,30 @@ pub async fn run(
     };
     cart::service::clear(&state.cart, tenant, &cart).await?;
     Ok(order)
+}
+
+/// A cart whose last order is waiting for its charge, or was paid, is not
+/// bought again; after a decline, a cancellation or an expiry it may be.
+async fn refuse_if_bought(
+    state: &OrdersState,
+    tenant: &Tenant,
+    cart: &cart::model::Cart,
+    previous: OrderId,
+) -> Result<(), Error> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let status = repo::find_order(&mut tx, previous).await?.map(|o| o.status);
+    drop(tx);
+    match status {
+        // Never placed (lost with its deferred commit), or nothing was kept.
+        None | Some(OrderStatus::PaymentFailed | OrderStatus::Cancelled) => Ok(()),
+        // Another attempt, the worker or a webhook settles it first.
+        Some(OrderStatus::PendingPayment) => Err(Error::CheckoutInProgress),
+        Some(_) => {
+            // Paid, but settled where the cart was not at hand.
+            cart::service::clear(&state.cart, tenant, cart).await?;
+            Err(Error::CartCheckedOut { order_id: previous })
+        }
+    }
 }
 
 /// Step 1: validate, hold stock, redeem the discount, insert the order.

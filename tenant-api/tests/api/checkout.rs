@@ -389,6 +389,125 @@ async fn concurrent_duplicates_of_one_key_make_one_order_and_agree_on_it() {
     assert_eq!(app.stock(&store, &variant).await, (9, 0));
 }
 
+async fn payments_in(app: &TestApp, store: &TestStore, status: &str) -> i64 {
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query_scalar("select count(*) from payment where status = $1").bind(status).fetch_one(&mut *tx).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_keyless_checkout_while_the_cart_is_being_checked_out_is_a_409() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let body = checkout_body("ann@example.com", "tok_success");
+    // The state a first key-less attempt is in while it runs: the cart claimed, with a live lease.
+    let key = tenant_api::orders::idempotency::cart_record_key(
+        store.id(),
+        &format!("POST /store/carts/{cart}/checkout"),
+        "guest",
+        &cart,
+    );
+    let mut redis = app.state.redis.clone();
+    let claim =
+        tenant_api::orders::idempotency::claim_cart(&mut redis, &key, "first", uuid::Uuid::now_v7(), 30).await.unwrap();
+    assert!(matches!(claim, tenant_api::orders::idempotency::Claim::New));
+
+    // Another body too: the cart is locked, whatever the retry says.
+    for token in ["tok_success", "tok_decline"] {
+        let (status, problem) = app.checkout(&store, &cart, None, None, &checkout_body("bob@example.com", token)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert_eq!(problem["type"], "/problems/checkout-in-progress");
+    }
+    let (status, _) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.stock(&store, &variant).await, (10, 0), "nothing held");
+    assert_eq!(orders_in(&app, &store, "pending_payment").await + orders_in(&app, &store, "paid").await, 0);
+}
+
+#[tokio::test]
+async fn a_keyless_retry_after_success_replays_the_order_without_charging_again() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+    let body = checkout_body("ann@example.com", "tok_success");
+    let first = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+
+    let retry = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(retry, first, "the first status and body exactly");
+    // A bought cart is not bought again, whatever the retry's body says.
+    let (status, other) =
+        app.checkout(&store, &cart, None, None, &checkout_body("bob@example.com", "tok_success")).await;
+    assert_eq!((status, &other["id"]), (StatusCode::CREATED, &first.1["id"]));
+    let (status, declined) =
+        app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_decline")).await;
+    assert_eq!((status, &declined["id"]), (StatusCode::CREATED, &first.1["id"]));
+
+    assert_eq!(orders_in(&app, &store, "paid").await, 1);
+    assert_eq!(payments_in(&app, &store, "succeeded").await, 1);
+    assert_eq!(app.stock(&store, &variant).await, (8, 0));
+    // A client key is a request of its own: the cart is gone, nothing to buy.
+    let (status, _) = app.checkout(&store, &cart, None, Some("later"), &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_keyless_retry_after_a_decline_may_pay_with_another_card() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let declined = checkout_body("ann@example.com", "tok_decline");
+
+    let (status, first) = app.checkout(&store, &cart, None, None, &declined).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{first}");
+    // A decline blocks nothing: the same card again is a new attempt (a card
+    // may be topped up), declined again on an order of its own.
+    let (status, second) = app.checkout(&store, &cart, None, None, &declined).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{second}");
+    assert_ne!(second["order_id"], first["order_id"]);
+    assert_eq!(app.stock(&store, &variant).await, (10, 0), "declines hold nothing");
+
+    let (status, paid) =
+        app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["status"], "paid");
+    // And once paid, a retry of the declined request replays the payment.
+    let (status, replay) = app.checkout(&store, &cart, None, None, &declined).await;
+    assert_eq!((status, &replay["id"]), (StatusCode::CREATED, &paid["id"]));
+
+    assert_eq!(payments_in(&app, &store, "failed").await, 2);
+    assert_eq!(payments_in(&app, &store, "succeeded").await, 1);
+    assert_eq!(app.stock(&store, &variant).await, (9, 0));
+}
+
+#[tokio::test]
+async fn a_cart_changed_after_a_decline_is_checked_out_as_it_is_now() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let (status, _) = app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_decline")).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+
+    app.post(
+        &store.host,
+        &format!("/store/carts/{cart}/items"),
+        None,
+        json!({"variant_id": variant, "quantity": 2}),
+        StatusCode::OK,
+    )
+    .await;
+    let (status, order) =
+        app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(order["items"][0]["quantity"], 3);
+    assert_eq!(order["total"], usd(2700));
+    assert_eq!(app.stock(&store, &variant).await, (7, 0));
+}
+
 #[tokio::test]
 async fn every_step_writes_an_outbox_event_and_the_relay_publishes_them_in_order() {
     let app = spawn_app().await;

@@ -56,6 +56,47 @@ async fn five_hundred_buyers_for_the_last_fifty_units_make_exactly_fifty_paid_or
     assert_eq!(numbers, (1001..1051).collect::<Vec<_>>(), "sold-out attempts never take an order number");
 }
 
+/// The charges the test provider took, counted in its ledger.
+async fn succeeded_payments(app: &TestApp, store: &TestStore) -> i64 {
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query_scalar("select count(*) from payment where status = 'succeeded'").fetch_one(&mut *tx).await.unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_keyless_checkouts_of_one_cart_charge_it_once() {
+    let app = spawn_app_with_pool(16).await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 900, 1000).await;
+    let body = checkout_body("ann@example.com", "tok_success");
+    let rounds = 20;
+    let (mut replayed, mut refused) = (0, 0);
+    for round in 0..rounds {
+        let cart = app.cart_with(&store, None, &variant, 2).await;
+        // Eight retries of one key-less checkout, all sent before any answer comes back.
+        let results = join_all((0..8).map(|_| app.checkout(&store, &cart, None, None, &body))).await;
+        let created: Vec<&serde_json::Value> =
+            results.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, b)| b).collect();
+        assert!(!created.is_empty(), "round {round}: {results:?}");
+        assert!(created.iter().all(|b| b["id"] == created[0]["id"]), "round {round}: one order: {results:?}");
+        assert_eq!(created[0]["status"], "paid");
+        for (status, problem) in &results {
+            assert!(
+                *status == StatusCode::CREATED
+                    || (*status == StatusCode::CONFLICT && problem["type"] == "/problems/checkout-in-progress"),
+                "round {round}: {status}: {problem}"
+            );
+        }
+        assert_eq!(succeeded_payments(&app, &store).await, round + 1, "round {round}: one charge per cart");
+        replayed += created.len() - 1;
+        refused += results.len() - created.len();
+    }
+    eprintln!("{rounds} rounds of 8: {replayed} retries replayed the order, {refused} were refused as in progress");
+    assert_eq!(app.stock(&store, &variant).await, (1000 - 2 * rounds as i32, 0), "one order's units per cart");
+    let mut tx = app.tenant_tx(&store).await;
+    let orders: i64 = sqlx::query_scalar("select count(*) from sales_order").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(orders, rounds, "no second order was even placed");
+}
+
 #[tokio::test]
 async fn a_discount_code_with_ten_uses_left_is_redeemed_exactly_ten_times_by_a_hundred_checkouts() {
     let app = spawn_app_with_pool(16).await;

@@ -194,6 +194,34 @@ async fn a_declined_card_answers_402_with_the_order_and_releases_the_stock() {
 }
 
 #[tokio::test]
+async fn concurrent_keyless_checkouts_of_one_stripe_cart_create_one_payment_intent() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 100).await;
+    let body = stripe_body("pm_card_visa");
+    let rounds = 5;
+    for round in 0..rounds {
+        let cart = app.cart_with(&store, None, &variant, 1).await;
+        let results =
+            futures_util::future::join_all((0..8).map(|_| app.checkout(&store, &cart, None, None, &body))).await;
+        let created: Vec<&Value> = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, b)| b).collect();
+        assert!(!created.is_empty(), "round {round}: {results:?}");
+        assert!(created.iter().all(|b| b["id"] == created[0]["id"]), "round {round}: {results:?}");
+        for (status, problem) in &results {
+            assert!(
+                *status == StatusCode::CREATED
+                    || (*status == StatusCode::CONFLICT && problem["type"] == "/problems/checkout-in-progress"),
+                "round {round}: {status}: {problem}"
+            );
+        }
+        assert_eq!(fake.intents().len(), round + 1, "round {round}: one PaymentIntent per cart");
+    }
+    assert!(fake.intents().iter().all(|i| i["status"] == "succeeded"));
+    assert_eq!(app.stock(&store, &variant).await, (100 - rounds as i32, 0));
+}
+
+#[tokio::test]
 async fn a_checkout_retried_with_its_idempotency_key_after_an_outage_creates_one_payment_intent() {
     let (app, fake) = stripe_app().await;
     let store = app.create_store("alpha").await;
@@ -222,6 +250,31 @@ async fn a_checkout_retried_with_its_idempotency_key_after_an_outage_creates_one
 }
 
 #[tokio::test]
+async fn a_keyless_checkout_retried_after_an_outage_resumes_its_order_and_creates_one_payment_intent() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 1).await;
+    let body = stripe_body("pm_card_visa");
+
+    fake.fail_next_confirm(Fault::After);
+    let (status, _) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "Stripe's outage is an unknown outcome");
+    let (pending, _) = only_order(&app, &store).await;
+
+    // Charged already, though nobody heard: the retry settles that order, not a new one.
+    let (status, order) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!((order["id"].as_str().unwrap(), order["status"].as_str().unwrap()), (pending.as_str(), "paid"));
+    let (status, replay) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!((status, &replay), (StatusCode::CREATED, &order));
+
+    assert_eq!(fake.intents().len(), 1, "one PaymentIntent for the cart");
+    assert_eq!(app.stock(&store, &variant).await, (9, 0));
+}
+
+#[tokio::test]
 async fn the_worker_settles_a_charge_whose_answer_was_lost_by_retrieving_the_intent() {
     let (app, fake) = stripe_app().await;
     let store = app.create_store("alpha").await;
@@ -243,6 +296,40 @@ async fn the_worker_settles_a_charge_whose_answer_was_lost_by_retrieving_the_int
     let confirms = fake.requests().iter().filter(|r| r.ends_with("/confirm")).count();
     assert_eq!(confirms, 1, "recovery retrieves, never confirms");
     assert!(fake.requests().iter().any(|r| r.starts_with("GET /v1/payment_intents/")));
+}
+
+#[tokio::test]
+async fn a_cart_whose_order_was_charged_is_not_checked_out_again_under_another_key_or_none() {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+    let body = stripe_body("pm_card_visa");
+    fake.fail_next_confirm(Fault::After);
+    let (status, _) = app.checkout(&store, &cart, None, Some("k1"), &body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (order, _) = only_order(&app, &store).await;
+
+    // Charged, though nobody heard yet: the shopper gives up on the key.
+    for key in [None, Some("k2")] {
+        let (status, problem) = app.checkout(&store, &cart, None, key, &body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{key:?}: {problem}");
+        assert_eq!(problem["type"], "/problems/checkout-in-progress");
+    }
+    // The worker settles it, where the cart is not at hand.
+    let finished = tenant_api::orders::jobs::recover_pending_payments(&app.state, Duration::ZERO).await.unwrap();
+    assert_eq!(finished, 1);
+    let (status, problem) = app.checkout(&store, &cart, None, None, &body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["type"], "/problems/cart-checked-out");
+    assert_eq!(problem["order_id"], order.as_str());
+    // Bought: the cart is gone, as after a checkout that saw its payment.
+    let (status, _) = app.checkout(&store, &cart, None, Some("k3"), &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(fake.intents().len(), 1, "one PaymentIntent for the cart");
+    assert_eq!(app.stock(&store, &variant).await, (8, 0));
+    app.get_as(&store.host, &format!("/store/carts/{cart}"), None, StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]

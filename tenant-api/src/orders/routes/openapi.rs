@@ -61,7 +61,12 @@ pub(crate) fn doc() -> OpenApi {
             .problems(&[
                 (402, "The payment was declined; the problem carries `order_id` (order `payment_failed`, stock released)."),
                 (404, "No such cart."),
-                (409, "Out of stock, a refused discount, or the same `Idempotency-Key` still in flight."),
+                (
+                    409,
+                    "Out of stock, a refused discount, the same `Idempotency-Key` still in flight, the cart being \
+                     checked out by another request (`checkout-in-progress`), or bought already (`cart-checked-out`, \
+                     carrying `order_id`).",
+                ),
                 (422, "Invalid fields, or the same `Idempotency-Key` with another body."),
             ]),
         get("/store/orders", "List the signed-in customer's orders, newest first")
