@@ -21,13 +21,20 @@ use crate::{
     catalog::{self, cache::StorefrontCache, CatalogState},
     contexts::Context,
     inventory::InventoryState,
-    payments::{breaker::Breakers, test_provider::TestProvider},
+    payments::{breaker::Breakers, test_provider::TestProvider, PaymentProvider},
     settings::CommerceSettings,
 };
 
 impl AppState {
     /// Connects to PostgreSQL and Redis and starts following tenant announcements.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        Self::connect_with(settings, Arc::new(TestProvider)).await
+    }
+
+    /// [`Self::connect`] with another provider in the built-in provider's
+    /// place (stores set to `test` charge and refund through it): how a
+    /// provider outside this crate is run end to end against the trait.
+    pub async fn connect_with(settings: Settings, built_in: Arc<dyn PaymentProvider>) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
         let client = settings.redis_client()?;
         let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
@@ -78,7 +85,7 @@ impl AppState {
             commerce: Arc::new(commerce),
             signer,
             master: Arc::new(master),
-            payments: Arc::new(TestProvider),
+            payments: built_in,
             breakers,
             catalog,
         })))
@@ -108,8 +115,18 @@ impl Application {
     /// Connects, binds `TENANT_API_ADDR` (port 0 picks a free one) and mounts
     /// the given contexts.
     pub async fn build(settings: Settings, contexts: &[Context]) -> anyhow::Result<Self> {
+        Self::build_with(settings, contexts, Arc::new(TestProvider)).await
+    }
+
+    /// [`Self::build`] with `built_in` in the built-in test provider's place
+    /// (see [`AppState::connect_with`]).
+    pub async fn build_with(
+        settings: Settings,
+        contexts: &[Context],
+        built_in: Arc<dyn PaymentProvider>,
+    ) -> anyhow::Result<Self> {
         let addr = settings.tenant_api_addr;
-        let state = AppState::connect(settings).await?;
+        let state = AppState::connect_with(settings, built_in).await?;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let router = router(state.clone(), contexts);
         Ok(Self { listener, router, state })

@@ -26,6 +26,7 @@ use super::{model::OrderId, repo, service};
 use crate::{
     inventory::reservations,
     payments::{
+        self,
         breaker::CircuitOpen,
         model::{ChargeOutcome, PaymentStatus},
         payments_for_order, Merchant, PaymentProvider, PaymentsState,
@@ -169,7 +170,16 @@ async fn charge_of(state: &PaymentsState, merchant: &Merchant, order: OrderId, a
             };
             match answer {
                 Ok(Some(ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing)) => Ok(Charge::Waiting),
-                Ok(Some(outcome)) => Ok(Charge::Settled(outcome)),
+                Ok(Some(outcome)) => {
+                    // A provider that keeps its own books: its answer settles our row.
+                    if !provider.records_payments() {
+                        let mut tx = TenantTx::begin(&merchant.cell, merchant.tenant_id).await?;
+                        payments::repo::record_outcome(&mut tx, order, payment.provider, payment.amount, &outcome)
+                            .await?;
+                        tx.commit().await?;
+                    }
+                    Ok(Charge::Settled(outcome))
+                }
                 Ok(None) => Ok(Charge::None),
                 Err(e) if CircuitOpen::of(&e).is_some() => Ok(Charge::NotNow),
                 Err(e) => Err(e.context(format!("asking {} for the charge", payment.provider.as_str()))),

@@ -48,7 +48,7 @@ use crate::{
     },
     customers::model::{Address, CustomerId, Email},
     inventory::reservations,
-    payments::{model::ChargeOutcome, provider::Charge, Merchant, PaymentProvider, ProviderKind},
+    payments::{self, model::ChargeOutcome, provider::Charge, Merchant, PaymentProvider, ProviderKind},
 };
 
 /// A parsed checkout request.
@@ -301,14 +301,30 @@ async fn charge(
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
     let code = match provider.charge(&merchant, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
-        ChargeOutcome::Succeeded { .. } => return paid(state, tenant, order).await,
+        ChargeOutcome::Succeeded { .. } => return paid(state, tenant, provider, order).await,
         ChargeOutcome::Declined { code } => code,
-        ChargeOutcome::RequiresAction { client_secret, next_action } => {
-            return Ok(Placed::Waiting(order, Some(PaymentAction { client_secret, next_action })));
+        waiting @ (ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing) => {
+            if !provider.records_payments() {
+                let mut tx = state.db.tenant_tx(tenant).await?;
+                let amount = order.money(order.totals.total);
+                payments::repo::record_outcome(&mut tx, order.id, provider.kind(), amount, &waiting).await?;
+                tx.commit().await?;
+            }
+            let action = match waiting {
+                ChargeOutcome::RequiresAction { client_secret, next_action } => {
+                    Some(PaymentAction { client_secret, next_action })
+                }
+                _ => None,
+            };
+            return Ok(Placed::Waiting(order, action));
         }
-        ChargeOutcome::Processing => return Ok(Placed::Waiting(order, None)),
     };
     let mut tx = state.db.tenant_tx(tenant).await?;
+    if !provider.records_payments() {
+        let declined = ChargeOutcome::Declined { code: code.clone() };
+        payments::repo::record_outcome(&mut tx, order.id, provider.kind(), order.money(order.totals.total), &declined)
+            .await?;
+    }
     if service::mark_failed(&mut tx, order.id, &code).await?.is_none() {
         tracing::warn!(order_id = %order.id, "declined order was no longer pending");
     }
@@ -318,8 +334,18 @@ async fn charge(
 
 /// Step 3 of a successful charge: `paid`, or the charge goes back when the
 /// order stopped waiting for it.
-async fn paid(state: &OrdersState, tenant: &Tenant, mut order: Order) -> Result<Placed, Error> {
+async fn paid(
+    state: &OrdersState,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    mut order: Order,
+) -> Result<Placed, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
+    if !provider.records_payments() {
+        let succeeded = ChargeOutcome::succeeded_unrecorded();
+        payments::repo::record_outcome(&mut tx, order.id, provider.kind(), order.money(order.totals.total), &succeeded)
+            .await?;
+    }
     if let Some(done) = service::mark_paid(&mut tx, order.id).await? {
         tx.commit().await?;
         order.status = OrderStatus::Paid;

@@ -232,6 +232,10 @@ impl PaymentProvider for Guarded {
         self.inner.ledger_in_cell()
     }
 
+    fn records_payments(&self) -> bool {
+        self.inner.records_payments()
+    }
+
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         self.call(self.inner.charge(merchant, charge))
     }

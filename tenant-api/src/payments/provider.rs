@@ -70,6 +70,14 @@ pub trait PaymentProvider: Send + Sync {
         false
     }
 
+    /// Whether the provider writes the store's `payment` row of each charge
+    /// itself (the built-in test provider and Stripe do, to keep what they
+    /// need between calls). Any other provider keeps its own books, and the
+    /// orders context records the `payment` row from each outcome it reports.
+    fn records_payments(&self) -> bool {
+        false
+    }
+
     /// Makes a charge. A second call for the same order returns the first
     /// outcome, never a new charge.
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome>;

@@ -257,3 +257,33 @@ pub async fn record_stripe_event(tx: &mut TenantTx, event: &StripeEvent) -> anyh
                on conflict (tenant_id, event_id) do nothing";
     Ok(write_one(tx, sql, (&event.id, &event.kind, event.object_id.as_deref())).await?)
 }
+
+/// Records what a provider that keeps its own books said of the charge of
+/// `order` (see `PaymentProvider::records_payments`): a new row in the
+/// outcome's status, or a waiting row (`pending`, `requires_action`) settled
+/// by a final outcome. A settled row never changes: the first settlement wins.
+pub async fn record_outcome(
+    tx: &mut TenantTx,
+    order: OrderId,
+    provider: ProviderKind,
+    amount: Money,
+    outcome: &ChargeOutcome,
+) -> anyhow::Result<()> {
+    let (stored, code) = match outcome {
+        ChargeOutcome::Succeeded { .. } => (PaymentStatus::Succeeded, None),
+        ChargeOutcome::Declined { code } => (PaymentStatus::Failed, Some(code.as_str())),
+        ChargeOutcome::RequiresAction { .. } => (PaymentStatus::RequiresAction, None),
+        ChargeOutcome::Processing => (PaymentStatus::Pending, None),
+    };
+    let sql =
+        "insert into payment (tenant_id, order_id, payment_id, provider, status, amount, currency, failure_code) \
+               values ($1, $2, $3, $4, $5, $6, $7, $8) \
+               on conflict (tenant_id, order_id) do update set status = excluded.status, \
+                   failure_code = excluded.failure_code \
+               where payment.status in ('pending', 'requires_action') \
+                 and excluded.status in ('succeeded', 'failed')";
+    let params =
+        (order, PaymentId::new(), provider.as_str(), stored.as_str(), amount.amount, amount.currency.as_str(), code);
+    crate::statements::execute(tx, sql, params).await?;
+    Ok(())
+}

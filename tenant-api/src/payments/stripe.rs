@@ -139,6 +139,10 @@ impl PaymentProvider for StripeProvider {
         ProviderKind::Stripe
     }
 
+    fn records_payments(&self) -> bool {
+        true
+    }
+
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         Box::pin(async move {
             let order = charge.order;

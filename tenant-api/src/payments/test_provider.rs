@@ -26,6 +26,10 @@ impl PaymentProvider for TestProvider {
         true
     }
 
+    fn records_payments(&self) -> bool {
+        true
+    }
+
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         Box::pin(async move {
             let decision = match charge.token {

@@ -76,10 +76,26 @@ pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings)) -> Test
     start(db, Context::ALL, configure).await
 }
 
+/// Every context, with `provider` in the built-in test provider's place.
+pub async fn spawn_app_with_provider(provider: Arc<dyn tenant_api::payments::PaymentProvider>) -> TestApp {
+    init_test_tracing();
+    let db = Arc::new(TestDb::create().await.expect("test database"));
+    start_with(db, Context::ALL, |_| {}, provider).await
+}
+
 async fn start(db: Arc<TestDb>, contexts: &[Context], configure: impl FnOnce(&mut Settings)) -> TestApp {
+    start_with(db, contexts, configure, Arc::new(tenant_api::payments::test_provider::TestProvider)).await
+}
+
+async fn start_with(
+    db: Arc<TestDb>,
+    contexts: &[Context],
+    configure: impl FnOnce(&mut Settings),
+    provider: Arc<dyn tenant_api::payments::PaymentProvider>,
+) -> TestApp {
     let mut settings = Settings::for_tests(&db.url()).expect("settings");
     configure(&mut settings);
-    let app = Application::build(settings, contexts).await.expect("app builds");
+    let app = Application::build_with(settings, contexts, provider).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));

@@ -22,4 +22,5 @@ mod recovery;
 mod refunds;
 mod resolution;
 mod search;
+mod slow_bank;
 mod stripe;
