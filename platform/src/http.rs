@@ -72,7 +72,10 @@ impl Layers {
 
 /// Wraps `router` with the chosen shared layers, in [`with_common_layers`]' order.
 pub fn with_layers(router: Router, layers: Layers) -> Router {
-    let mut router = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+    let mut router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(refuse_nul));
     if layers.metrics {
         router = router.layer(middleware::from_fn(record_metrics));
     }
@@ -88,6 +91,27 @@ pub fn with_layers(router: Router, layers: Layers) -> Router {
             .layer(SetRequestIdLayer::new(REQUEST_ID, CountedRequestId));
     }
     router
+}
+
+/// A NUL (`%00`) in the path or the query is a `400` problem before any
+/// routing, tenant resolution or handler sees it: nothing downstream (a
+/// PostgreSQL text, a cache key, a file name) can hold one safely.
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    fn has_nul(text: &str) -> bool {
+        text.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    }
+    let uri = request.uri();
+    let field = if has_nul(uri.path()) {
+        Some("path")
+    } else if uri.query().is_some_and(has_nul) {
+        Some("query")
+    } else {
+        None
+    };
+    match field {
+        Some(field) => Problem::invalid_parameter(field, "must not contain a NUL character (%00)").into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// Request ids for requests that bring none: UUID-shaped (version 8), a random

@@ -225,7 +225,12 @@ where
 }
 
 /// Parses a JSON document into `T`, mapping failures to problems that name the field.
+/// A NUL character in any string or key of the body is refused before the
+/// body means anything (PostgreSQL text cannot hold one): `400` naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if let Some(field) = nul_in_json(bytes) {
+        return Err(Problem::invalid_parameter(&field, "must not contain a NUL character (\\u0000)"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -249,6 +254,38 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     })?;
     deserializer.end().map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Where a JSON body holds a NUL character, as a field path (`title`,
+/// `items[0].sku`); `None` when it holds none. A raw NUL byte is invalid JSON
+/// (left to the parser), so only the `\u0000` escape needs looking for; the
+/// body is walked only when that text occurs.
+fn nul_in_json(bytes: &[u8]) -> Option<String> {
+    let escaped = bytes.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|b| *b == b'0'));
+    if !escaped {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+        match value {
+            serde_json::Value::String(s) => {
+                s.contains('\0').then(|| if path.is_empty() { "body".into() } else { path.into() })
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| walk(item, &format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                if key.contains('\0') {
+                    Some(join(&key.replace('\0', "\\u0000")))
+                } else {
+                    walk(item, &join(key))
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "")
 }
 
 /// serde reports a missing field as a message on the enclosing object.
@@ -321,5 +358,23 @@ mod tests {
         let p = Problem::internal(anyhow::anyhow!("password=hunter2 connection refused"));
         assert!(!p.body().to_string().contains("hunter2"));
         assert_eq!(p.body()["status"], 500);
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_anywhere_in_a_json_body_is_a_400_naming_its_field() {
+        let body = br#"{"title": "Hat", "items": [{"sku": "A\u0000B"}]}"#;
+        let problem = parse_json::<serde_json::Value>(body).unwrap_err();
+        assert_eq!(problem.status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem.errors[0].field, "items[0].sku");
+        let problem = parse_json::<serde_json::Value>(br#"{"a\u0000": 1}"#).unwrap_err();
+        assert_eq!(problem.errors[0].field, "a\\u0000");
+        // An escaped backslash followed by `u0000` is text, not a NUL.
+        assert!(parse_json::<serde_json::Value>(br#"{"title": "C:\\u0000"}"#).is_ok());
+        assert!(parse_json::<serde_json::Value>(br#"{"title": "plain"}"#).is_ok());
     }
 }

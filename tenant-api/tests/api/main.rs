@@ -9,6 +9,7 @@ mod customers;
 mod fake_stripe;
 mod health;
 mod helpers;
+mod hostile;
 mod import;
 mod isolation;
 mod jobs;
