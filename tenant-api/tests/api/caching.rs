@@ -132,3 +132,41 @@ async fn a_product_updated_through_one_replica_is_read_changed_through_another()
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn unknown_parameters_are_refused_and_parameter_order_is_one_cache_entry() {
+    for attempt in 0..3 {
+        let app = spawn_app().await;
+        let store = app.create_store(&format!("beta{attempt}")).await;
+        let staff = app.staff(&store).await;
+        app.create_product(&store, &staff, "Tee", "TEE", 100).await;
+        let resets = app.state.storefront_cache.resets();
+        assert_eq!(app.titles(&store, "/store/products?limit=5&sort=title").await, ["Tee"]);
+        rename_in_database(&app, &store, "tee", "Renamed Tee").await;
+        // The same parameters in another order are the same entry: still cached.
+        let reordered = app.titles(&store, "/store/products?sort=title&limit=5").await;
+        if app.state.storefront_cache.resets() != resets {
+            continue;
+        }
+        assert_eq!(reordered, ["Tee"], "one entry for one set of parameters");
+
+        // Junk never reaches (or fills) the cache: it is a 400 naming the parameter.
+        for path in
+            ["/store/products?junk=1", "/store/products/tee?v=2", "/store/categories?x=", "/store/collections?q=a"]
+        {
+            let problem = app.get_json(&store.host, path, StatusCode::BAD_REQUEST).await;
+            assert!(problem["errors"][0]["field"].is_string(), "{path}: {problem}");
+        }
+        let long = "a".repeat(201);
+        let problem = app.get_json(&store.host, &format!("/store/products?q={long}"), StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "q");
+        let filters: String = (0..21).map(|i| format!("&attr.size=s{i}")).collect();
+        let problem =
+            app.get_json(&store.host, &format!("/store/products?limit=5{filters}"), StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "attr.size");
+        // Known parameters still work, attribute filters included.
+        app.get_json(&store.host, "/store/products?attr.size=M&facets=true", StatusCode::OK).await;
+        return;
+    }
+    panic!("the storefront cache was reset during every attempt");
+}

@@ -31,12 +31,70 @@ use crate::catalog::{
 /// The query string as sent: repeated keys keep every value.
 type Pairs = Vec<(String, String)>;
 
-/// A storefront read: the catalog's state, the resolved store and the path
-/// and query exactly as sent, which key the store's cache.
+/// A storefront read: the catalog's state, the resolved store, the path and
+/// query as sent, and the cache key built from them.
 pub(super) struct StoreRead {
     state: CatalogState,
     tenant: Arc<Tenant>,
     uri: OriginalUri,
+    key: String,
+}
+
+/// The longest `q` a storefront read takes, in characters.
+const MAX_Q_CHARS: usize = 200;
+/// The most `attr.<name>` values one product list filters on.
+const MAX_ATTRIBUTE_FILTERS: usize = 20;
+
+/// The query parameters a storefront read takes (its route as matched), and
+/// whether `attr.<name>` filters are among them. Any other is refused.
+fn accepted(route: &str) -> (&'static [&'static str], bool) {
+    match route {
+        "/store/products" => {
+            (&["q", "category", "collection", "price_min", "price_max", "sort", "limit", "cursor", "facets"], true)
+        }
+        "/store/search/suggest" => (&["q", "limit"], false),
+        "/store/collections" => (&["limit", "cursor"], false),
+        _ => (&[], false),
+    }
+}
+
+/// The store's cache key of a read: its path and its parameters sorted by
+/// name (repeated values in the order sent). Unknown parameters are a `400`,
+/// never part of a key, so `?junk=N` can neither bypass the cache nor fill
+/// it; `q` and the number of attribute filters are bounded.
+fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
+    let Some(query) = uri.query().filter(|q| !q.is_empty()) else { return Ok(uri.path().to_owned()) };
+    let Query(pairs) = Query::<Pairs>::try_from_uri(uri).map_err(|e| Problem::bad_request(e.body_text()))?;
+    let (names, attributes) = accepted(route);
+    let mut filters = 0;
+    for (name, value) in &pairs {
+        if name.starts_with("attr.") && attributes && name.len() > "attr.".len() {
+            filters += 1;
+            if filters > MAX_ATTRIBUTE_FILTERS {
+                return Err(Problem::invalid_parameter(
+                    name,
+                    format!("at most {MAX_ATTRIBUTE_FILTERS} attribute filters per request"),
+                ));
+            }
+        } else if !names.contains(&name.as_str()) {
+            return Err(Problem::invalid_parameter(name, "is not a parameter of this read"));
+        }
+        if value.chars().count() > MAX_Q_CHARS {
+            return Err(Problem::invalid_parameter(name, format!("must be at most {MAX_Q_CHARS} characters")));
+        }
+    }
+    let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut key = String::with_capacity(uri.path().len() + query.len() + 8);
+    key.push_str(uri.path());
+    for (name, value) in sorted {
+        // No NUL reaches here (refused at the edge): a safe separator.
+        key.push('\0');
+        key.push_str(name);
+        key.push('=');
+        key.push_str(value);
+    }
+    Ok(key)
 }
 
 impl FromRequestParts<CatalogState> for StoreRead {
@@ -45,14 +103,15 @@ impl FromRequestParts<CatalogState> for StoreRead {
     async fn from_request_parts(parts: &mut Parts, state: &CatalogState) -> Result<Self, Problem> {
         let TenantCtx(tenant) = TenantCtx::from_request_parts(parts, state).await?;
         let Ok(uri) = OriginalUri::from_request_parts(parts, state).await;
-        Ok(Self { state: state.clone(), tenant, uri })
+        let route = parts.extensions.get::<axum::extract::MatchedPath>().map_or("", |m| m.as_str());
+        let key = cache_key(route, &uri.0)?;
+        Ok(Self { state: state.clone(), tenant, uri, key })
     }
 }
 
 impl StoreRead {
     fn cache_key(&self) -> String {
-        let uri = &self.uri.0;
-        uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned())
+        self.key.clone()
     }
 
     /// The store's cached body for this request, or the value `read` produces
