@@ -53,8 +53,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let master = settings.master_keys()?;
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
-        let redis =
-            redis::aio::ConnectionManager::new(settings.redis_client()?).await.context("cannot connect to Redis")?;
+        let redis = settings.redis_manager().await?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
         crate::identity::service::ensure_bootstrap_admin(&db, &control).await?;

@@ -116,6 +116,9 @@ pub struct Settings {
     pub stripe_timeout_secs: u64,
     /// `PLATFORM_ENV`: `development` (default) or `production`.
     pub platform_env: PlatformEnv,
+    /// `REDIS_TIMEOUT_MS`: the most connecting to Redis or one command may
+    /// take (default 2000); past it the caller gets a `503`, never a hang.
+    pub redis_timeout_ms: u64,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -143,6 +146,7 @@ struct Defaults {
     stripe_api_base: &'static str,
     stripe_timeout_secs: u64,
     platform_env: PlatformEnv,
+    redis_timeout_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -166,6 +170,7 @@ const DEFAULTS: Defaults = Defaults {
     stripe_api_base: "https://api.stripe.com",
     stripe_timeout_secs: 15,
     platform_env: PlatformEnv::Development,
+    redis_timeout_ms: 2000,
 };
 
 impl Settings {
@@ -195,6 +200,7 @@ impl Settings {
             "STRIPE_API_BASE must be an http(s) URL such as https://api.stripe.com"
         );
         anyhow::ensure!(self.stripe_timeout_secs > 0, "STRIPE_TIMEOUT_SECS must be at least 1");
+        anyhow::ensure!(self.redis_timeout_ms > 0, "REDIS_TIMEOUT_MS must be at least 1");
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -222,6 +228,18 @@ impl Settings {
     /// A Redis client for `REDIS_URL` (connections are made by its users).
     pub fn redis_client(&self) -> anyhow::Result<redis::Client> {
         redis::Client::open(self.redis_url.expose_secret()).context("REDIS_URL is not a valid Redis URL")
+    }
+
+    /// The shared Redis connection: it reconnects by itself, and connecting or
+    /// any command past `REDIS_TIMEOUT_MS` fails (a timeout the callers turn
+    /// into a `503`) instead of hanging on a Redis that stopped answering.
+    pub async fn redis_manager(&self) -> anyhow::Result<redis::aio::ConnectionManager> {
+        let timeout = Duration::from_millis(self.redis_timeout_ms);
+        let config =
+            redis::aio::ConnectionManagerConfig::new().set_connection_timeout(timeout).set_response_timeout(timeout);
+        redis::aio::ConnectionManager::new_with_config(self.redis_client()?, config)
+            .await
+            .context("cannot connect to Redis")
     }
 
     /// The master keys; an error naming MASTER_KEY when it is not set or malformed.
@@ -272,6 +290,7 @@ impl Settings {
             stripe_api_base: DEFAULTS.stripe_api_base.into(),
             stripe_timeout_secs: DEFAULTS.stripe_timeout_secs,
             platform_env: PlatformEnv::Development,
+            redis_timeout_ms: DEFAULTS.redis_timeout_ms,
         })
     }
 }

@@ -100,7 +100,18 @@ impl Problem {
     }
 
     /// 500. The cause is logged, never sent.
+    ///
+    /// A dependency that did not answer (PostgreSQL's pool timed out or its
+    /// connection broke, Redis timed out or is unreachable, a timeout elapsed)
+    /// is not our bug: that cause becomes a `503` problem with `Retry-After`,
+    /// so no caller ever sees a `500` for a dependency that is down or hung.
     pub fn internal(cause: anyhow::Error) -> Self {
+        if let Some(dependency) = unavailable_dependency(&cause) {
+            let mut problem =
+                Self::unavailable(format!("{dependency} is not answering; retry in a moment.")).with("retry_after", 1);
+            problem.cause = Some(Arc::new(cause));
+            return problem;
+        }
         let mut problem = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -161,11 +172,38 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Which dependency, if any, `cause` says did not answer.
+fn unavailable_dependency(cause: &anyhow::Error) -> Option<&'static str> {
+    cause.chain().find_map(|error| {
+        if let Some(error) = error.downcast_ref::<sqlx::Error>() {
+            return matches!(
+                error,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            )
+            .then_some("The database");
+        }
+        if let Some(error) = error.downcast_ref::<redis::RedisError>() {
+            return (error.is_timeout()
+                || error.is_io_error()
+                || error.is_connection_dropped()
+                || error.is_connection_refusal())
+            .then_some("The cache (Redis)");
+        }
+        error.is::<tokio::time::error::Elapsed>().then_some("A dependency")
+    })
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body()).expect("problem serializes");
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // A 503 that says when to come back says it in the header too.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            if let Some(seconds) = self.extensions.get("retry_after").and_then(serde_json::Value::as_u64) {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ProblemCause(cause));
         }
@@ -376,5 +414,25 @@ mod nul_tests {
         // An escaped backslash followed by `u0000` is text, not a NUL.
         assert!(parse_json::<serde_json::Value>(br#"{"title": "C:\\u0000"}"#).is_ok());
         assert!(parse_json::<serde_json::Value>(br#"{"title": "plain"}"#).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn a_dependency_that_does_not_answer_is_a_503_with_retry_after_never_a_500() {
+        let pool = Problem::internal(anyhow::Error::from(sqlx::Error::PoolTimedOut).context("loading the cart"));
+        assert_eq!(pool.status, StatusCode::SERVICE_UNAVAILABLE);
+        let response = pool.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let redis = redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"));
+        assert_eq!(Problem::internal(redis.into()).status, StatusCode::SERVICE_UNAVAILABLE);
+        // Our own bugs stay 500s.
+        let bug = Problem::internal(anyhow::anyhow!("stored status \"shipped\" is unknown"));
+        assert_eq!(bug.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let constraint = Problem::internal(sqlx::Error::RowNotFound.into());
+        assert_eq!(constraint.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

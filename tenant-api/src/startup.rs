@@ -37,7 +37,7 @@ impl AppState {
     pub async fn connect_with(settings: Settings, built_in: Arc<dyn PaymentProvider>) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
         let client = settings.redis_client()?;
-        let redis = redis::aio::ConnectionManager::new(client.clone()).await.context("cannot connect to Redis")?;
+        let redis = settings.redis_manager().await?;
         let resolver =
             TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
         let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);

@@ -6,6 +6,7 @@ mod checkout;
 mod concurrency;
 mod cross_store;
 mod customers;
+mod degraded;
 mod fake_stripe;
 mod health;
 mod helpers;
