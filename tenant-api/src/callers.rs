@@ -10,7 +10,7 @@ use axum::{
     http::request::Parts,
 };
 use platform::{
-    auth::{CustomerPrincipal, StaffPrincipal},
+    auth::{CustomerPrincipal, Scope, StaffPrincipal},
     problem::Problem,
     tenancy::{Tenant, TenantCtx},
 };
@@ -35,10 +35,19 @@ pub type Shopper<St> = Caller<St, Option<CustomerPrincipal>>;
 pub type SignedIn<St> = Caller<St, CustomerPrincipal>;
 
 impl<St> Staff<St> {
-    /// Refuses a caller without `scope` (403); handlers check it before
-    /// they read anything else of the request.
-    pub fn allow(&self, scope: &str) -> Result<(), Problem> {
+    /// Allows an action of every store role (reads; products, media,
+    /// inventory; fulfilling and delivering): refuses an API key without
+    /// `scope` (403). Handlers check it before they read anything else of the
+    /// request.
+    pub fn allow(&self, scope: Scope) -> Result<(), Problem> {
         self.principal.require(scope)
+    }
+
+    /// Allows an action of the store's admins and owners only (refunds,
+    /// cancellations, checkout options, retries): refuses a `staff` token,
+    /// and an API key without `scope` (403), before anything else.
+    pub fn allow_admin(&self, scope: Scope) -> Result<(), Problem> {
+        self.principal.require_admin(scope)
     }
 }
 

@@ -8,36 +8,6 @@ platform::id_type!(
     ApiKeyId
 );
 
-/// The data-plane areas a key can be scoped to.
-pub const AREAS: &[&str] = &["catalog", "inventory", "orders", "customers"];
-
-/// A scope: `<area>:read`, `<area>:write`, `<area>:*` (both) or `*` (everything).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scope(String);
-
-impl Scope {
-    /// Parses a scope; the reason when it is not one.
-    pub fn parse(value: &str) -> Result<Self, &'static str> {
-        if value == "*" {
-            return Ok(Self(value.to_owned()));
-        }
-        let valid = value
-            .split_once(':')
-            .is_some_and(|(area, action)| AREAS.contains(&area) && matches!(action, "read" | "write" | "*"));
-        if valid {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err("must be one of catalog, inventory, orders, customers followed by :read, :write or :*, or *")
-        }
-    }
-}
-
-impl AsRef<str> for Scope {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A key's display name: 1–100 characters, trimmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyName(String);
@@ -68,6 +38,8 @@ pub struct ApiKey {
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
+    /// Each a [`platform::auth::Grant`] as text, which the data plane parses
+    /// with the same definition.
     pub scopes: Vec<String>,
     pub created_at: DateTime<Utc>,
     /// Last authenticated a request (when the data plane records it).
@@ -98,15 +70,18 @@ pub struct IssuedKey {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyName, Scope};
+    use platform::auth::Grant;
+
+    use super::KeyName;
 
     #[test]
-    fn scopes_come_from_the_fixed_list() {
-        for ok in ["*", "catalog:read", "catalog:write", "inventory:*", "orders:read", "customers:write"] {
-            assert!(Scope::parse(ok).is_ok(), "{ok}");
+    fn scopes_come_from_the_platforms_list_of_areas() {
+        for ok in ["*", "catalog:read", "inventory:*", "orders:read", "customers:write", "checkout:*", "webhooks:write"]
+        {
+            assert!(Grant::parse(ok).is_ok(), "{ok}");
         }
         for bad in ["", "catalog", "catalog:", "catalog:delete", "billing:read", "*:read", "Catalog:read", " *"] {
-            assert!(Scope::parse(bad).is_err(), "{bad}");
+            assert!(Grant::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -7,7 +7,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
-    auth::Role,
+    auth::{Grant, Role},
     extract::{ListResponse, Page},
     problem::{ApiJson, FieldError, Problem},
 };
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     error::Error,
-    model::{ApiKey, ApiKeyId, KeyName, Scope},
+    model::{ApiKey, ApiKeyId, KeyName},
     service, ApiKeysState,
 };
 use crate::{caller::StoreCaller, wire::rfc3339};
@@ -72,15 +72,15 @@ impl From<ApiKey> for KeyResponse {
 
 const MAX_SCOPES: usize = 32;
 
-fn validate(request: CreateKeyRequest) -> Result<(KeyName, Vec<Scope>), Problem> {
+fn validate(request: CreateKeyRequest) -> Result<(KeyName, Vec<Grant>), Problem> {
     let mut errors = Vec::new();
     let name = KeyName::parse(&request.name).map_err(|e| errors.push(FieldError::new("name", e))).ok();
     if request.scopes.is_empty() || request.scopes.len() > MAX_SCOPES {
         errors.push(FieldError::new("scopes", format!("must list 1 to {MAX_SCOPES} scopes")));
     }
-    let mut scopes: Vec<Scope> = Vec::new();
+    let mut scopes: Vec<Grant> = Vec::new();
     for (i, raw) in request.scopes.iter().enumerate() {
-        match Scope::parse(raw) {
+        match Grant::parse(raw) {
             Ok(scope) if !scopes.contains(&scope) => scopes.push(scope),
             Ok(_) => {}
             Err(e) => errors.push(FieldError::new(format!("scopes[{i}]"), e)),

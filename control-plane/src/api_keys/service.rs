@@ -1,10 +1,10 @@
 //! API-key rules: issue, list, revoke (announced).
 
-use platform::ids::TenantId;
+use platform::{auth::Grant, ids::TenantId};
 
 use super::{
     error::{Error, Result},
-    model::{ApiKey, ApiKeyId, IssuedKey, KeyName, Scope},
+    model::{ApiKey, ApiKeyId, IssuedKey, KeyName},
     repo, ApiKeysState,
 };
 use crate::{
@@ -18,11 +18,11 @@ pub async fn create(
     state: &ApiKeysState,
     tenant: TenantId,
     name: &KeyName,
-    scopes: &[Scope],
+    scopes: &[Grant],
     actor: &Actor,
 ) -> Result<IssuedKey> {
     let (secret, prefix, hash) = platform::auth::new_api_key();
-    let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
+    let scopes: Vec<String> = scopes.iter().map(Grant::to_string).collect();
     let mut change = StoreChange::begin(&state.db, tenant, actor).await?;
     let created_by = actor.account_id;
     let new = repo::NewKey { tenant, name: name.as_ref(), prefix: &prefix, hash: &hash, scopes: &scopes, created_by };

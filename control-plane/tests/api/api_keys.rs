@@ -60,6 +60,28 @@ async fn a_created_key_is_shown_once_stored_hashed_and_authenticates_for_its_sto
 }
 
 #[tokio::test]
+async fn keys_are_scoped_to_every_data_plane_area_including_checkout_and_webhooks() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let scopes = json!([
+        "catalog:read",
+        "inventory:write",
+        "orders:*",
+        "customers:read",
+        "checkout:read",
+        "checkout:write",
+        "checkout:*",
+        "webhooks:read",
+        "webhooks:write",
+        "webhooks:*"
+    ]);
+    let body = create_key(&app, &store, scopes.clone()).await;
+    assert_eq!(body["scopes"], scopes);
+    let record = authenticator(&app).api_key(body["key"].as_str().unwrap()).await.unwrap().expect("authenticates");
+    assert_eq!(json!(record.scopes), scopes);
+}
+
+#[tokio::test]
 async fn a_revoked_key_stops_authenticating_and_revoking_again_is_harmless() {
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;

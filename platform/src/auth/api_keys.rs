@@ -29,7 +29,8 @@ pub struct ApiKeyRecord {
     pub id: ApiKeyId,
     /// The only store the key opens.
     pub tenant_id: TenantId,
-    /// What it may do, e.g. `catalog:write`; see [`super::StaffPrincipal::require`].
+    /// What it may do as stored, e.g. `catalog:write` (each a [`super::Grant`]);
+    /// see [`super::StaffPrincipal::require`].
     pub scopes: Vec<String>,
 }
 

@@ -8,7 +8,8 @@
 //! with a public key, expired, foreign-audience and unknown-key tokens all fail.
 //!
 //! One file per concept, all re-exported here (callers name `platform::auth::X`):
-//! `claims` and `role` (what a token says, for whom), `key_ring` (verifying),
+//! `claims` and `role` (what a token says, for whom), `scopes` (what an
+//! action needs and an API key holds, for both planes), `key_ring` (verifying),
 //! `signer` (issuing), `api_keys` (creating and hashing stores' keys),
 //! `authenticator` (the data plane's verifier of both), and the two principals
 //! of a store, `staff` and `customer`, extracted as `principal` describes.
@@ -20,6 +21,7 @@ mod customer;
 mod key_ring;
 mod principal;
 mod role;
+mod scopes;
 mod signer;
 mod staff;
 
@@ -29,5 +31,6 @@ pub use claims::{Claims, AUDIENCE, STOREFRONT_AUDIENCE};
 pub use customer::CustomerPrincipal;
 pub use key_ring::{jwks, AuthError, KeyRing};
 pub use role::Role;
+pub use scopes::{Access, Area, Grant, Scope};
 pub use signer::Signer;
 pub use staff::{Actor, StaffPrincipal};

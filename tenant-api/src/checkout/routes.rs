@@ -1,5 +1,6 @@
 //! Checkout options HTTP: `/admin/shipping-methods`, `/admin/tax-rates`,
-//! `/admin/discount-codes` (staff token or API key with `checkout:*` scopes).
+//! `/admin/discount-codes`: every staff token and `checkout:read` keys read;
+//! only admins' and owners' tokens and `checkout:write` keys change them.
 
 use axum::{
     extract::Path,
@@ -8,6 +9,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
+    auth::{Area, Scope},
     db::TenantTx,
     extract::{ApiJson, ListResponse},
     money::Currency,
@@ -260,8 +262,8 @@ type Admin = Staff<CheckoutState>;
 /// A created option, or why not.
 type Created<T> = Result<(StatusCode, Json<T>), Problem>;
 
-const READ: &str = "checkout:read";
-const WRITE: &str = "checkout:write";
+const READ: Scope = Scope::read(Area::Checkout);
+const WRITE: Scope = Scope::write(Area::Checkout);
 
 impl Staff<CheckoutState> {
     /// Runs `work` in a transaction of the store that is dropped (read only).
@@ -294,7 +296,7 @@ impl Staff<CheckoutState> {
     where
         Error: From<E>,
     {
-        self.allow(WRITE)?;
+        self.allow_admin(WRITE)?;
         let new = parse(self.tenant.currency)?;
         Ok((StatusCode::CREATED, Json(self.write(async |tx| insert(tx, new).await).await?.into())))
     }
@@ -316,7 +318,7 @@ impl Staff<CheckoutState> {
         parse: fn(&str) -> Option<Id>,
         delete: impl AsyncFnOnce(&mut TenantTx, Id) -> sqlx::Result<bool>,
     ) -> Result<StatusCode, Problem> {
-        self.allow(WRITE)?;
+        self.allow_admin(WRITE)?;
         let id = parse(raw).ok_or(Error::NotFound)?;
         if self.write(async |tx| delete(tx, id).await).await? {
             Ok(StatusCode::NO_CONTENT)

@@ -8,6 +8,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
+    auth::{Area, Scope},
     db::TenantTx,
     extract::{ApiJson, ApiQuery, ListResponse, Page},
     problem::{FieldError, Problem},
@@ -315,13 +316,16 @@ struct AdminListParams {
     q: Option<String>,
 }
 
+/// Staff read the store's customers; nothing under `/admin/customers` writes.
+const READ: Scope = Scope::read(Area::Customers);
+
 /// `GET /admin/customers?q=&limit=&cursor=`.
 async fn admin_list(
     staff: Staff<CustomersState>,
     params: Result<ApiQuery<AdminListParams>, Problem>,
     page: Result<Page, Problem>,
 ) -> Result<Json<ListResponse<CustomerResponse>>, Problem> {
-    staff.allow("customers:read")?;
+    staff.allow(READ)?;
     let (ApiQuery(params), page) = (params?, page?);
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
@@ -331,7 +335,7 @@ async fn admin_list(
 
 /// `GET /admin/customers/{id}`.
 async fn admin_get(staff: Staff<CustomersState>, Path(id): Path<String>) -> Result<Json<CustomerResponse>, Problem> {
-    staff.allow("customers:read")?;
+    staff.allow(READ)?;
     let id = CustomerId::parse(&id).ok_or(Error::NotFound)?;
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;
     let customer = service::customer(&mut tx, id).await?;

@@ -6,7 +6,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
-    auth::StaffPrincipal,
+    auth::{Area, Scope, StaffPrincipal},
     problem::{ApiJson, Problem},
     tenancy::TenantCtx,
 };
@@ -60,7 +60,7 @@ async fn get_level(
     principal: StaffPrincipal,
     Path(variant): Path<String>,
 ) -> Result<Json<StockResponse>, Problem> {
-    principal.require("inventory:read")?;
+    principal.require(Scope::read(Area::Inventory))?;
     let variant = variant_id(&variant)?;
     let level = service::level(&mut state.db.tenant_tx(&tenant).await?, variant).await?;
     Ok(Json(level.into()))
@@ -74,7 +74,7 @@ async fn put_level(
     Path(variant): Path<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
 ) -> Result<Json<StockResponse>, Problem> {
-    principal.require("inventory:write")?;
+    principal.require(Scope::write(Area::Inventory))?;
     let variant = variant_id(&variant)?;
     let on_hand =
         i32::try_from(body.on_hand).ok().filter(|n| *n >= 0).ok_or(Error::InvalidOnHand("must be 0 to 2147483647"))?;

@@ -10,6 +10,7 @@ use axum::{
     Json, Router,
 };
 use platform::{
+    auth::{Area, Scope},
     extract::{ApiJson, ApiQuery, ListResponse, OptionalJson, Page},
     money::Money,
     problem::{parse_json, FieldError, Problem, PROBLEM_JSON},
@@ -426,8 +427,8 @@ type Body<T> = Result<OptionalJson<T>, Problem>;
 /// What the order routes answer.
 type OrderAnswer = Result<Json<OrderResponse>, Problem>;
 
-const READ: &str = "orders:read";
-const WRITE: &str = "orders:write";
+const READ: Scope = Scope::read(Area::Orders);
+const WRITE: Scope = Scope::write(Area::Orders);
 
 fn order_id(raw: &str) -> Result<OrderId, Error> {
     OrderId::parse(raw).ok_or(Error::OrderNotFound)
@@ -570,7 +571,7 @@ struct CancelRequest {
 /// `POST /admin/orders/{id}/cancel` with `{"reason"?, "restock"?: true}`
 /// (body optional). Refunds and restocking are admin actions.
 async fn admin_cancel(staff: Admin, Path(id): Path<String>, body: Body<CancelRequest>) -> OrderAnswer {
-    staff.allow(WRITE)?;
+    staff.allow_admin(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let restock = body.restock.unwrap_or(true);
     let order = service::cancel(&staff.state, &staff.tenant, id, reason(body.reason)?, restock).await?;
@@ -595,7 +596,7 @@ async fn admin_refund(
     headers: HeaderMap,
     body: Body<RefundRequest>,
 ) -> Result<Response, Problem> {
-    staff.allow(WRITE)?;
+    staff.allow_admin(WRITE)?;
     let (id, OptionalJson(body)) = (order_id(&id)?, body?);
     let key = idempotency_key(&headers)?;
     let amount = match &body.amount {
@@ -663,7 +664,7 @@ async fn admin_refunds(
 /// `POST /admin/refunds/{id}/retry`: asks the provider about a pending refund
 /// now, its attempts starting over; the refund as it stands after.
 async fn admin_retry_refund(staff: Admin, Path(id): Path<String>) -> Result<Json<RefundResponse>, Problem> {
-    staff.allow(WRITE)?;
+    staff.allow_admin(WRITE)?;
     let id = RefundId::parse(&id).ok_or(Error::RefundNotFound)?;
     Ok(Json(refunds::retry(&staff.state.payments, &staff.tenant, id).await?.into()))
 }

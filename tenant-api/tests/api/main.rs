@@ -23,6 +23,7 @@ mod rate_limits;
 mod recovery;
 mod refunds;
 mod resolution;
+mod roles;
 mod search;
 mod slow_bank;
 mod stripe;

@@ -7,19 +7,24 @@ use super::{DiscountRequest, DiscountResponse, ShippingRequest, ShippingResponse
 
 const NOT_FOUND: (u16, &str) = (404, "Not found in this store.");
 const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
+const ADMINS_ONLY: (u16, &str) =
+    (403, "A `staff` token (admins and owners only), or an API key without `checkout:write`.");
 
 fn admin(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("checkout").staff().problems(&[(401, "No staff token or API key of this store.")])
+    endpoint
+        .tag("checkout")
+        .staff()
+        .problems(&[(401, "No staff token or API key of this store."), (403, "An API key without `checkout:read`.")])
 }
 
 /// Creating one option: 201 with it, or the fields at fault.
 fn create<Request: ToSchema, Response: ToSchema>(path: &str, summary: &str) -> Endpoint {
-    admin(post(path, summary)).body::<Request>().json::<Response>(201, "Created.").problems(&[INVALID])
+    admin(post(path, summary)).body::<Request>().json::<Response>(201, "Created.").problems(&[INVALID, ADMINS_ONLY])
 }
 
 /// Deleting (or switching off) one option by id.
 fn remove(path: &str, summary: &str, done: &str) -> Endpoint {
-    admin(delete(path, summary)).empty(204, done).problems(&[NOT_FOUND])
+    admin(delete(path, summary)).empty(204, done).problems(&[NOT_FOUND, ADMINS_ONLY])
 }
 
 /// Checkout configuration's operations.

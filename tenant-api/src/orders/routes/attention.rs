@@ -5,7 +5,6 @@
 
 use axum::{extract::Path, Json};
 use platform::{
-    auth::Role,
     extract::{ApiQuery, ListResponse, Page},
     problem::Problem,
 };
@@ -80,10 +79,7 @@ pub(super) async fn retry(
     staff: Admin,
     Path((job, subject)): Path<(String, String)>,
 ) -> Result<Json<AttentionResponse>, Problem> {
-    staff.allow(WRITE)?;
-    if staff.principal.role < Role::Admin {
-        return Err(Problem::forbidden("Only the store's admins and owners retry what a job gave up on."));
-    }
+    staff.allow_admin(WRITE)?;
     let not_found = || Problem::not_found("attention-not-found", "This store has no such job record.");
     let subject = Uuid::parse_str(&subject).map_err(|_| not_found())?;
     let mut tx = staff.state.db.tenant_tx(&staff.tenant).await?;

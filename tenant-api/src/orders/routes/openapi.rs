@@ -11,9 +11,15 @@ use super::{
 const NOT_FOUND: (u16, &str) = (404, "No such order in this store.");
 const INVALID: (u16, &str) = (422, "A field breaks a rule; `errors` names each.");
 const CONFLICT: (u16, &str) = (409, "The order's status does not allow this.");
+const ADMINS_ONLY: (u16, &str) =
+    (403, "A `staff` token (admins and owners only), or an API key without `orders:write`.");
 
 fn admin(endpoint: Endpoint) -> Endpoint {
-    endpoint.tag("orders").staff().problems(&[(401, "No staff token or API key of this store."), NOT_FOUND])
+    endpoint.tag("orders").staff().problems(&[
+        (401, "No staff token or API key of this store."),
+        (403, "An API key without the `orders:` scope this needs."),
+        NOT_FOUND,
+    ])
 }
 
 /// A staff action on one order: it answers with the order, or 409 when the
@@ -30,6 +36,7 @@ fn fulfil(path: &str, summary: &str) -> Endpoint {
 /// `…/refund` and its alias `…/refunds`.
 fn refund(path: &str, summary: &str) -> Endpoint {
     action(path, summary, "The order with the refund, booked: the provider accepted it.")
+        .problems(&[ADMINS_ONLY])
         .idempotent()
         .optional_body::<RefundRequest>()
         .json::<OrderResponse>(
@@ -96,7 +103,8 @@ pub(crate) fn doc() -> OpenApi {
             "Cancel an order (releases or restocks, refunds what was paid)",
             "The order, `cancelled`.",
         )
-        .optional_body::<CancelRequest>(),
+        .optional_body::<CancelRequest>()
+        .problems(&[ADMINS_ONLY]),
         refund("/admin/orders/{id}/refund", "Refund all or part of a paid order")
             .describe("Without `amount`, everything not yet refunded."),
         refund("/admin/orders/{id}/refunds", "Refund all or part of a paid order (alias of `…/refund`)"),
@@ -111,7 +119,8 @@ pub(crate) fn doc() -> OpenApi {
             .problems(&[(400, "A query parameter does not parse.")]),
         admin(post("/admin/refunds/{id}/retry", "Ask the provider about a pending refund again now"))
             .describe("Its attempts start over; a settled refund is returned as it is.")
-            .json::<RefundResponse>(200, "The refund as it stands after asking."),
+            .json::<RefundResponse>(200, "The refund as it stands after asking.")
+            .problems(&[ADMINS_ONLY]),
         get("/admin/attention", "List what the worker's jobs failed to do for this store, newest first")
             .tag("orders")
             .staff()
@@ -125,6 +134,7 @@ pub(crate) fn doc() -> OpenApi {
             .problems(&[
                 (400, "A query parameter does not parse."),
                 (401, "No staff token or API key of this store."),
+                (403, "An API key without `orders:read`."),
             ]),
         post("/admin/attention/{job}/{subject}/retry", "Have the job try a subject again at its next run (admins)")
             .tag("orders")
@@ -132,7 +142,7 @@ pub(crate) fn doc() -> OpenApi {
             .json::<AttentionResponse>(200, "The record, due now and no longer needing attention.")
             .problems(&[
                 (401, "No staff token or API key of this store."),
-                (403, "Not an admin or owner of the store."),
+                ADMINS_ONLY,
                 (404, "The store has no such record."),
             ]),
     ]);

@@ -10,7 +10,12 @@ pub(super) mod products;
 pub(super) mod variants;
 
 use axum::http::StatusCode;
-use platform::{db::TenantTx, extract::Page, problem::Problem};
+use platform::{
+    auth::{Area, Scope},
+    db::TenantTx,
+    extract::Page,
+    problem::Problem,
+};
 use serde::Deserialize;
 
 use super::{id_page, ProductResponse};
@@ -19,8 +24,8 @@ use crate::catalog::{
     CatalogState, Error,
 };
 
-const READ: &str = "catalog:read";
-pub(super) const WRITE: &str = "catalog:write";
+const READ: Scope = Scope::read(Area::Catalog);
+pub(super) const WRITE: Scope = Scope::write(Area::Catalog);
 
 /// `?status=&limit=&cursor=` of the admin lists (`status`: products only).
 #[derive(Deserialize, utoipa::ToSchema)]
