@@ -41,6 +41,8 @@ pub struct Problem {
     detail: String,
     errors: Vec<FieldError>,
     extensions: serde_json::Map<String, serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
     cause: Option<Arc<anyhow::Error>>,
 }
 
@@ -58,6 +60,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
+            retry_after: None,
             cause: None,
         }
     }
@@ -116,6 +119,29 @@ impl Problem {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
     }
 
+    /// 503 `overloaded`: a bounded resource (password hashing, say) is busy;
+    /// the client should retry after `retry_after_secs`.
+    pub fn overloaded(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Service overloaded", detail)
+            .with_retry_after(retry_after_secs)
+    }
+
+    /// 413: the body is larger than this endpoint accepts.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            "The request body is larger than this endpoint accepts.",
+        )
+    }
+
+    /// Sends `Retry-After: <seconds>` with the problem.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// Adds field errors.
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
@@ -166,6 +192,9 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self.body()).expect("problem serializes");
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ProblemCause(cause));
         }
@@ -217,9 +246,13 @@ where
                 "Send the body as application/json.",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| Problem::bad_request(format!("cannot read the body: {e}")))?;
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::payload_too_large()
+            } else {
+                Problem::bad_request(format!("cannot read the body: {e}"))
+            }
+        })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
