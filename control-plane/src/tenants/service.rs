@@ -56,7 +56,7 @@ context_error! {
         Error::Invalid(errors) => Problem::validation(errors),
         Error::OwnerExists => Problem::validation(vec![FieldError::new(
             "owner_password",
-            "cannot open a store for this owner_email; use another email or that account's password",
+            "is not accepted with this owner_email",
         )]),
         Error::NotFound => store_not_found(),
         Error::InvalidState(why) => Problem::conflict("invalid-state", why),
