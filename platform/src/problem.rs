@@ -41,8 +41,9 @@ pub struct Problem {
     detail: String,
     errors: Vec<FieldError>,
     extensions: serde_json::Map<String, serde_json::Value>,
-    /// Seconds for a `Retry-After` header (429, 503).
-    retry_after: Option<u64>,
+    /// Seconds for a `Retry-After` header (429, 503); `u16` keeps `Problem`
+    /// small enough to return by value (clippy's `result_large_err`).
+    retry_after: Option<u16>,
     cause: Option<Arc<anyhow::Error>>,
 }
 
@@ -138,7 +139,7 @@ impl Problem {
 
     /// Sends `Retry-After: <seconds>` with the problem.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(u16::try_from(seconds).unwrap_or(u16::MAX));
         self
     }
 
