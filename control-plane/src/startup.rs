@@ -53,7 +53,6 @@ impl AppState {
         control: ControlSettings,
         dns: Arc<dyn TxtResolver>,
     ) -> anyhow::Result<Self> {
-        control.check_production(settings.platform_env)?;
         let master = settings.master_keys()?;
         let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
         let redis =
