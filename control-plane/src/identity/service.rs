@@ -106,9 +106,13 @@ pub async fn password_grant(
 ) -> Result<TokenPair, Error> {
     let mut conn = state.db.control().acquire().await?;
     let account = repo::find_account_by_email(&mut conn, email).await?;
+    // No connection is held while waiting for a hashing permit and hashing:
+    // a burst of sign-ins must not drain the pool every other route needs.
+    drop(conn);
     let Some(account) = verified(&state.hasher, account, password).await? else {
         return Err(Error::InvalidGrant);
     };
+    let mut conn = state.db.control().acquire().await?;
     let (tenant, role) = match tenant {
         Some(tenant) => {
             let role = repo::membership_role(&mut conn, tenant, account.id).await?.ok_or(Error::InvalidGrant)?;
