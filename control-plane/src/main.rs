@@ -57,6 +57,9 @@ async fn main() -> anyhow::Result<()> {
         return platform::db::migrate(&settings.connect_options()?).await;
     }
     let control = ControlSettings::from_env()?;
+    // With `Settings::check_production` (run by `from_env`): production never
+    // starts on a secret published in this repository.
+    control.check_production(settings.platform_env)?;
     let dns = Arc::new(SystemResolver::new()?);
 
     match cli.command {

@@ -1,6 +1,6 @@
 //! Settings only the control plane reads (shared ones are `platform::config`).
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Control-plane settings from the environment (see `.env.example`); a variable
@@ -29,6 +29,12 @@ pub struct ControlSettings {
     pub store_url_template: String,
     /// Where purges write a store's export (JSON lines) before deleting it.
     pub export_dir: String,
+    /// `PASSWORD_HASH_PERMITS`: argon2 hashes or verifications running at once
+    /// (each holds 19 MiB); unset means two per core, at least 2.
+    pub password_hash_permits: Option<usize>,
+    /// `PASSWORD_HASH_WAIT_MS`: how long a request waits for a permit before
+    /// it gets a `503 overloaded` problem with `Retry-After: 1`.
+    pub password_hash_wait_ms: u64,
 }
 
 impl Default for ControlSettings {
@@ -46,6 +52,8 @@ impl Default for ControlSettings {
             oidc_allowed_emails: String::new(),
             store_url_template: "http://{slug}.localhost:8000".into(),
             export_dir: ".dev/exports".into(),
+            password_hash_permits: None,
+            password_hash_wait_ms: 2000,
         }
     }
 }
@@ -56,6 +64,36 @@ impl ControlSettings {
         Ok(platform::config::Settings::figment().extract()?)
     }
 
+    /// With `PLATFORM_ENV=production`, refuses a bootstrap admin whose password
+    /// is missing (the email set without it) or published in this repository.
+    /// No bootstrap email at all is fine: the first admin exists already.
+    pub fn check_production(&self, env: platform::config::PlatformEnv) -> anyhow::Result<()> {
+        if env != platform::config::PlatformEnv::Production || self.bootstrap_admin_email.is_none() {
+            return Ok(());
+        }
+        match &self.bootstrap_admin_password {
+            None => anyhow::bail!(
+                "PLATFORM_ENV=production refuses development secrets: BOOTSTRAP_ADMIN_EMAIL is set but \
+                 BOOTSTRAP_ADMIN_PASSWORD is not"
+            ),
+            Some(password) if platform::config::PUBLIC_PASSWORDS.contains(&password.expose_secret().trim()) => {
+                anyhow::bail!(
+                    "PLATFORM_ENV=production refuses development secrets: BOOTSTRAP_ADMIN_PASSWORD is a \
+                     development value published in this repository"
+                )
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The bound on concurrent password hashing these settings describe.
+    pub fn hasher(&self) -> platform::password::Hasher {
+        platform::password::Hasher::new(
+            self.password_hash_permits.unwrap_or_else(platform::password::Hasher::default_permits),
+            std::time::Duration::from_millis(self.password_hash_wait_ms),
+        )
+    }
+
     /// Settings for tests: sign-up open, no OIDC, exports under the system temp dir.
     pub fn for_tests() -> Self {
         Self {
@@ -64,5 +102,37 @@ impl ControlSettings {
             export_dir: std::env::temp_dir().join("commerce-exports").to_string_lossy().into_owned(),
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use platform::config::PlatformEnv::{Development, Production};
+
+    use super::ControlSettings;
+
+    #[test]
+    fn production_refuses_a_missing_or_published_bootstrap_password() {
+        let mut settings = ControlSettings::for_tests();
+        let refusal = settings.check_production(Production).expect_err("published password").to_string();
+        assert!(refusal.contains("BOOTSTRAP_ADMIN_PASSWORD is a development value"), "{refusal}");
+        settings.bootstrap_admin_password = None;
+        let refusal = settings.check_production(Production).expect_err("missing password").to_string();
+        assert!(refusal.contains("BOOTSTRAP_ADMIN_PASSWORD is not"), "{refusal}");
+    }
+
+    #[test]
+    fn production_accepts_a_real_bootstrap_password_or_none_at_all() {
+        let mut settings = ControlSettings::for_tests();
+        settings.bootstrap_admin_password = Some("a long password from the vault".to_owned().into());
+        settings.check_production(Production).unwrap();
+        settings.bootstrap_admin_email = None;
+        settings.bootstrap_admin_password = None;
+        settings.check_production(Production).unwrap();
+    }
+
+    #[test]
+    fn development_accepts_the_published_bootstrap_password() {
+        ControlSettings::for_tests().check_production(Development).unwrap();
     }
 }

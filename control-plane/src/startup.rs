@@ -19,7 +19,7 @@ use crate::{
     api_keys::ApiKeysState,
     audit::AuditState,
     domains::{dns::TxtResolver, DomainsState},
-    identity::{IdentityState, Tokens},
+    identity::{password::Hasher, IdentityState, Tokens},
     settings::ControlSettings,
     staff::StaffState,
     tenant_settings::TenantSettingsState,
@@ -42,6 +42,8 @@ pub struct AppState {
     pub keys: KeyRing,
     /// Looks up TXT records for domain verification.
     pub dns: Arc<dyn TxtResolver>,
+    /// The one bound on concurrent argon2 work every context hashes under.
+    pub hasher: Hasher,
 }
 
 impl AppState {
@@ -56,9 +58,10 @@ impl AppState {
         let redis = settings.redis_manager().await?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
-        crate::identity::service::ensure_bootstrap_admin(&db, &control).await?;
+        let hasher = control.hasher();
+        crate::identity::service::ensure_bootstrap_admin(&db, &control, &hasher).await?;
         let (settings, control, master) = (Arc::new(settings), Arc::new(control), Arc::new(master));
-        Ok(Self { db, redis, settings, control, master, signer, keys, dns })
+        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher })
     }
 
     fn announcer(&self) -> Announcer {
@@ -76,6 +79,7 @@ impl FromRef<AppState> for IdentityState {
             db: state.db.clone(),
             redis: state.redis.clone(),
             tokens: state.tokens(),
+            hasher: state.hasher.clone(),
             settings: state.control.clone(),
         }
     }
@@ -91,6 +95,7 @@ impl FromRef<AppState> for TenantsState {
             control: state.control.clone(),
             master: state.master.clone(),
             tokens: state.tokens(),
+            hasher: state.hasher.clone(),
             keys: state.keys.clone(),
         }
     }
@@ -110,7 +115,7 @@ impl FromRef<AppState> for DomainsState {
 
 impl FromRef<AppState> for StaffState {
     fn from_ref(state: &AppState) -> Self {
-        Self { db: state.db.clone(), keys: state.keys.clone() }
+        Self { db: state.db.clone(), keys: state.keys.clone(), hasher: state.hasher.clone() }
     }
 }
 

@@ -124,6 +124,24 @@ pub struct Settings {
 /// The master key of test settings (never used outside tests).
 const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
 
+/// Master keys published in this repository (`.env.example`, docker-compose,
+/// the k8s dev overlay, tests, the bench script): anyone can open what they seal.
+const PUBLIC_MASTER_KEYS: &[&str] = &[
+    "ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYnk=",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    TEST_MASTER_KEY,
+    "YmVuY2gtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=",
+    "REPLACE_WITH_BASE64_32_BYTES",
+];
+
+/// Media signing keys published in this repository (the default among them).
+const PUBLIC_MEDIA_SIGNING_KEYS: &[&str] = &[DEFAULTS.media_signing_key, "test-media-signing-key-0123456789"];
+
+/// Passwords published in this repository for the bootstrap admin and demo
+/// accounts; the control plane refuses them in production.
+pub const PUBLIC_PASSWORDS: &[&str] =
+    &["change-me-now", "admin-dev-password", "bootstrap-password", "bench-password", "demo-password", "REPLACE_ME"];
+
 #[derive(Serialize)]
 struct Defaults {
     database_url: &'static str,
@@ -178,7 +196,39 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let settings: Settings = Self::figment().extract().context("invalid configuration in the environment")?;
         settings.validate()?;
+        settings.check_production()?;
         Ok(settings)
+    }
+
+    /// With `PLATFORM_ENV=production`, refuses a missing master key and any
+    /// secret whose value is published in this repository (the development
+    /// defaults): they pass every shape check, so only this catches a
+    /// production deployment that forgot to set them. Run by [`Self::from_env`],
+    /// so every binary stops at start-up with a message naming each variable.
+    pub fn check_production(&self) -> anyhow::Result<()> {
+        if self.platform_env != PlatformEnv::Production {
+            return Ok(());
+        }
+        let mut refused = Vec::new();
+        match &self.master_key {
+            None => refused.push("MASTER_KEY is not set (generate one with `openssl rand -base64 32`)"),
+            Some(key) if PUBLIC_MASTER_KEYS.contains(&key.expose_secret().trim()) => {
+                refused.push("MASTER_KEY is a development value published in this repository")
+            }
+            Some(_) => {}
+        }
+        if PUBLIC_MEDIA_SIGNING_KEYS.contains(&self.media_signing_key.expose_secret().trim()) {
+            refused.push(
+                "MEDIA_SIGNING_KEY is unset or a development value published in this repository \
+                 (generate one with `openssl rand -base64 32`)",
+            );
+        }
+        anyhow::ensure!(
+            refused.is_empty(),
+            "PLATFORM_ENV=production refuses development secrets: {}",
+            refused.join("; ")
+        );
+        Ok(())
     }
 
     /// The layered source, for services that extract their own extra settings from
@@ -292,5 +342,56 @@ impl Settings {
             platform_env: PlatformEnv::Development,
             redis_timeout_ms: DEFAULTS.redis_timeout_ms,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PlatformEnv, Settings, DEFAULTS};
+
+    fn production() -> Settings {
+        let mut settings = Settings::for_tests("postgres://postgres@127.0.0.1/unused").unwrap();
+        settings.platform_env = PlatformEnv::Production;
+        settings.master_key = Some("cHJvZHVjdGlvbi1tYXN0ZXIta2V5LW9mLTMyLWJ5dGU=".into());
+        settings.media_signing_key = "a-real-media-signing-key-from-the-vault".into();
+        settings
+    }
+
+    fn refusal(settings: &Settings) -> String {
+        settings.check_production().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn production_accepts_real_secrets() {
+        production().check_production().unwrap();
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_published_master_key() {
+        let mut settings = production();
+        settings.master_key = None;
+        assert!(refusal(&settings).contains("MASTER_KEY is not set"), "{}", refusal(&settings));
+        for published in
+            ["ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYnk=", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+        {
+            settings.master_key = Some(published.into());
+            assert!(refusal(&settings).contains("MASTER_KEY is a development value"), "{}", refusal(&settings));
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_default_media_signing_key() {
+        let mut settings = production();
+        settings.media_signing_key = DEFAULTS.media_signing_key.into();
+        let message = refusal(&settings);
+        assert!(message.contains("MEDIA_SIGNING_KEY") && !message.contains("MASTER_KEY"), "{message}");
+    }
+
+    #[test]
+    fn development_accepts_the_development_defaults() {
+        let mut settings = Settings::for_tests("postgres://postgres@127.0.0.1/unused").unwrap();
+        settings.media_signing_key = DEFAULTS.media_signing_key.into();
+        settings.master_key = None;
+        settings.check_production().unwrap();
     }
 }

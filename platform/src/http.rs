@@ -75,6 +75,7 @@ pub fn with_layers(router: Router, layers: Layers) -> Router {
     let mut router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(problem_for_too_large))
         .layer(middleware::from_fn(refuse_nul));
     if layers.metrics {
         router = router.layer(middleware::from_fn(record_metrics));
@@ -149,6 +150,20 @@ fn make_span(request: &Request) -> tracing::Span {
         request_id,
         tenant_id = tracing::field::Empty,
     )
+}
+
+/// axum's own body-limit rejection (a handler taking `Bytes`, `String` or
+/// `Json` past `DefaultBodyLimit`) is `text/plain`; every error we send is a
+/// problem, so a bare 413 becomes one. Only the status is looked at on the way
+/// out, so other responses cost one comparison.
+async fn problem_for_too_large(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(http::header::CONTENT_TYPE).is_none_or(|v| v != crate::problem::PROBLEM_JSON)
+    {
+        return Problem::payload_too_large().into_response();
+    }
+    response
 }
 
 async fn not_found() -> Problem {

@@ -41,6 +41,9 @@ pub struct Problem {
     detail: String,
     errors: Vec<FieldError>,
     extensions: serde_json::Map<String, serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429, 503); `u16` keeps `Problem`
+    /// small enough to return by value (clippy's `result_large_err`).
+    retry_after: Option<u16>,
     cause: Option<Arc<anyhow::Error>>,
 }
 
@@ -58,6 +61,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
+            retry_after: None,
             cause: None,
         }
     }
@@ -125,6 +129,29 @@ impl Problem {
     /// 503: a dependency is down.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
+    }
+
+    /// 503 `overloaded`: a bounded resource (password hashing, say) is busy;
+    /// the client should retry after `retry_after_secs`.
+    pub fn overloaded(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Service overloaded", detail)
+            .with_retry_after(retry_after_secs)
+    }
+
+    /// 413: the body is larger than this endpoint accepts.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            "The request body is larger than this endpoint accepts.",
+        )
+    }
+
+    /// Sends `Retry-After: <seconds>` with the problem.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(u16::try_from(seconds).unwrap_or(u16::MAX));
+        self
     }
 
     /// Adds field errors.
@@ -199,10 +226,11 @@ impl IntoResponse for Problem {
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         // A 503 that says when to come back says it in the header too.
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            if let Some(seconds) = self.extensions.get("retry_after").and_then(serde_json::Value::as_u64) {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            }
+        let from_body = (self.status == StatusCode::SERVICE_UNAVAILABLE)
+            .then(|| self.extensions.get("retry_after").and_then(serde_json::Value::as_u64))
+            .flatten();
+        if let Some(seconds) = self.retry_after.map(u64::from).or(from_body) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(ProblemCause(cause));
@@ -255,9 +283,13 @@ where
                 "Send the body as application/json.",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| Problem::bad_request(format!("cannot read the body: {e}")))?;
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::payload_too_large()
+            } else {
+                Problem::bad_request(format!("cannot read the body: {e}"))
+            }
+        })?;
         parse_json(&bytes).map(ApiJson)
     }
 }

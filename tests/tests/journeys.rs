@@ -183,13 +183,24 @@ async fn an_api_key_from_the_control_plane_authenticates_on_the_data_plane_until
 async fn a_plan_change_reaches_the_data_planes_quota_cache_within_a_second() {
     let platform = Platform::start().await.unwrap();
     let store = sign_up(&platform, "grower").await;
-    let (id, owner) = (store["id"].as_str().unwrap(), store["credentials"]["access_token"].as_str().unwrap());
+    let id = store["id"].as_str().unwrap();
     let tenant = TenantId::parse(id).unwrap();
     let starter = platform.data.quotas.get(tenant).await.unwrap().unwrap();
     assert_eq!((starter.plan.as_str(), starter.max_staff), ("starter", 3));
 
+    // Plans are granted by a platform admin, never by the store's owner.
+    let (_, token) = platform
+        .control_call(
+            "POST",
+            "/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "password", "email": "admin@platform.test", "password": "bootstrap-password"})),
+        )
+        .await
+        .unwrap();
+    let admin = token["access_token"].as_str().unwrap();
     let (status, _) = platform
-        .control_call("PATCH", &format!("/v1/tenants/{id}"), Some(owner), Some(json!({"plan": "growth"})))
+        .control_call("PATCH", &format!("/v1/tenants/{id}"), Some(admin), Some(json!({"plan": "growth"})))
         .await
         .unwrap();
     assert_eq!(status, 200);

@@ -25,6 +25,8 @@ pub struct IdentityState {
     /// Pending OIDC logins.
     pub redis: redis::aio::ConnectionManager,
     pub tokens: Tokens,
+    /// Bounds concurrent argon2 work.
+    pub hasher: password::Hasher,
     /// The OIDC client and its allow list.
     pub settings: Arc<ControlSettings>,
 }
@@ -60,6 +62,9 @@ context_error! {
         /// Malformed input.
         #[error("invalid request")]
         Invalid(Vec<FieldError>),
+        /// Every password-hashing permit is taken: retry shortly.
+        #[error("overloaded")]
+        Overloaded,
     }
     as problems {
         Error::InvalidGrant => Problem::new(
@@ -73,6 +78,21 @@ context_error! {
             "is required: this account belongs to several stores",
         )]),
         Error::Invalid(errors) => Problem::validation(errors),
+        Error::Overloaded => overloaded(),
+    }
+}
+
+/// The answer when password hashing is saturated: 503 with `Retry-After: 1`.
+pub fn overloaded() -> Problem {
+    Problem::overloaded("Too many sign-ins are being checked at once; retry in a moment.", 1)
+}
+
+impl From<password::HashError> for Error {
+    fn from(e: password::HashError) -> Self {
+        match e {
+            password::HashError::Overloaded => Self::Overloaded,
+            password::HashError::Failed(e) => Self::Internal(e),
+        }
     }
 }
 
@@ -86,9 +106,13 @@ pub async fn password_grant(
 ) -> Result<TokenPair, Error> {
     let mut conn = state.db.control().acquire().await?;
     let account = repo::find_account_by_email(&mut conn, email).await?;
-    let Some(account) = verified(account, password).await? else {
+    // No connection is held while waiting for a hashing permit and hashing:
+    // a burst of sign-ins must not drain the pool every other route needs.
+    drop(conn);
+    let Some(account) = verified(&state.hasher, account, password).await? else {
         return Err(Error::InvalidGrant);
     };
+    let mut conn = state.db.control().acquire().await?;
     let (tenant, role) = match tenant {
         Some(tenant) => {
             let role = repo::membership_role(&mut conn, tenant, account.id).await?.ok_or(Error::InvalidGrant)?;
@@ -104,13 +128,17 @@ pub async fn password_grant(
     issue_pair(&mut conn, &state.tokens, account.id, tenant, role, TokenFamilyId::new()).await
 }
 
-async fn verified(account: Option<Account>, password: &str) -> anyhow::Result<Option<Account>> {
+async fn verified(
+    hasher: &password::Hasher,
+    account: Option<Account>,
+    password: &str,
+) -> Result<Option<Account>, password::HashError> {
     match account {
         Some(account) => match account.password_hash.clone() {
-            Some(hash) => Ok(password::verify(hash, password.to_owned()).await?.then_some(account)),
+            Some(hash) => Ok(hasher.verify(hash, password.to_owned()).await?.then_some(account)),
             None => Ok(None),
         },
-        None => password::dummy_verify(password.to_owned()).await.map(|_| None),
+        None => hasher.dummy_verify(password.to_owned()).await.map(|_| None),
     }
 }
 
@@ -171,7 +199,11 @@ pub async fn issue_pair(
 
 /// Creates the first platform admin from `BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`
 /// unless an account with that email exists.
-pub async fn ensure_bootstrap_admin(db: &Db, settings: &ControlSettings) -> anyhow::Result<()> {
+pub async fn ensure_bootstrap_admin(
+    db: &Db,
+    settings: &ControlSettings,
+    hasher: &password::Hasher,
+) -> anyhow::Result<()> {
     let (Some(email), Some(password)) = (&settings.bootstrap_admin_email, &settings.bootstrap_admin_password) else {
         return Ok(());
     };
@@ -182,7 +214,7 @@ pub async fn ensure_bootstrap_admin(db: &Db, settings: &ControlSettings) -> anyh
     if repo::find_account_by_email(&mut conn, email.as_ref()).await?.is_some() {
         return Ok(());
     }
-    let hash = password::hash(password.expose().to_owned()).await?;
+    let hash = hasher.hash(password.expose().to_owned()).await.map_err(anyhow::Error::from)?;
     if repo::insert_account(&mut conn, email.as_ref(), Some(&hash), true).await?.is_some() {
         tracing::info!(email = email.as_ref(), "bootstrap platform admin created");
     }
@@ -193,19 +225,20 @@ pub async fn ensure_bootstrap_admin(db: &Db, settings: &ControlSettings) -> anyh
 /// account must prove the password, so nobody can attach a store to someone else.
 pub async fn find_or_create_owner(
     conn: &mut PgConnection,
+    hasher: &password::Hasher,
     email: &Email,
     password: &Password,
 ) -> Result<Account, Error> {
     if let Some(account) = repo::find_account_by_email(conn, email.as_ref()).await? {
-        return verified(Some(account), password.expose()).await?.ok_or(Error::InvalidGrant);
+        return verified(hasher, Some(account), password.expose()).await?.ok_or(Error::InvalidGrant);
     }
-    let hash = password::hash(password.expose().to_owned()).await?;
+    let hash = hasher.hash(password.expose().to_owned()).await?;
     match repo::insert_account(conn, email.as_ref(), Some(&hash), false).await? {
         Some(account) => Ok(account),
         // Created concurrently by another request: it must still prove the password.
         None => {
             let account = repo::find_account_by_email(conn, email.as_ref()).await?;
-            verified(account, password.expose()).await?.ok_or(Error::InvalidGrant)
+            verified(hasher, account, password.expose()).await?.ok_or(Error::InvalidGrant)
         }
     }
 }

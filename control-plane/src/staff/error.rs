@@ -25,6 +25,9 @@ store_context_error! {
         /// Removing this member would leave the store without an owner.
         #[error("last owner")]
         LastOwner,
+        /// Password hashing is saturated.
+        #[error("overloaded")]
+        Overloaded,
     }
     as problems {
         Error::MemberNotFound => Problem::not_found("member-not-found", "This store has no such member."),
@@ -44,6 +47,7 @@ store_context_error! {
         )
         .with("limit", max_staff),
         Error::LastOwner => Problem::conflict("last-owner", "A store keeps at least one owner."),
+        Error::Overloaded => identity::overloaded(),
     }
 }
 
@@ -51,6 +55,7 @@ impl From<identity::Error> for Error {
     fn from(e: identity::Error) -> Self {
         match e {
             identity::Error::InvalidGrant => Self::AccountExists,
+            identity::Error::Overloaded => Self::Overloaded,
             other => Self::Internal(anyhow::anyhow!(other)),
         }
     }

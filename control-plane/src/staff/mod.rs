@@ -20,4 +20,6 @@ pub struct StaffState {
     pub db: Db,
     /// Verifies the bearer tokens of its routes.
     pub keys: KeyRing,
+    /// Bounds concurrent argon2 work (a new member's password).
+    pub hasher: crate::identity::password::Hasher,
 }

@@ -37,7 +37,7 @@ pub async fn add(
     }
     // The row lock makes the seat count and the insert one step for this store.
     let mut change = StoreChange::begin_locked(&state.db, tenant, actor).await?;
-    let account = identity::find_or_create_owner(&mut change, email, password).await?;
+    let account = identity::find_or_create_owner(&mut change, &state.hasher, email, password).await?;
     if identity::find_member(&mut change, tenant, account.id).await?.is_some() {
         return Err(Error::AlreadyMember);
     }

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use platform::{auth::KeyRing, config::Settings, crypto::MasterKeys, db::Db};
 
-use crate::{identity::Tokens, settings::ControlSettings};
+use crate::{
+    identity::{password::Hasher, Tokens},
+    settings::ControlSettings,
+};
 use store::Announcer;
 
 pub(crate) use routes::openapi::doc;
@@ -35,6 +38,8 @@ pub struct TenantsState {
     pub master: Arc<MasterKeys>,
     /// The owner's first tokens.
     pub tokens: Tokens,
+    /// Bounds concurrent argon2 work (the owner's password).
+    pub hasher: Hasher,
     /// Verifies the bearer tokens of its routes.
     pub keys: KeyRing,
 }

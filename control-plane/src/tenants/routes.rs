@@ -121,7 +121,7 @@ async fn create(
         return Err(Problem::forbidden("Self-service sign-up is disabled on this platform."));
     }
     let request: CreateTenantRequest = parse_json(&body)?;
-    let (tenant, email, password) = validate(request)?;
+    let (tenant, email, password) = validate(request, is_admin)?;
     let key = idempotency_key(&headers)?;
     let actor = actor(principal.as_ref(), request_id);
 
@@ -175,7 +175,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Proble
         .map_err(|e| Problem::invalid_parameter("Idempotency-Key", e))
 }
 
-fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password), Problem> {
+/// The plan of every self-service store; only a platform admin opens a store on another.
+const DEFAULT_PLAN: &str = "starter";
+
+fn validate(request: CreateTenantRequest, is_admin: bool) -> Result<(NewTenant, Email, Password), Problem> {
     let mut errors = Vec::new();
     let slug = Slug::parse(request.slug.trim()).map_err(|e| errors.push(FieldError::new("slug", e))).ok();
     let name = request.name.trim().to_owned();
@@ -196,7 +199,18 @@ fn validate(request: CreateTenantRequest) -> Result<(NewTenant, Email, Password)
         Some(raw) => TimeZone::parse(&raw).map_err(|e| errors.push(FieldError::new("timezone", e))).ok(),
         None => Some(TimeZone::default()),
     };
-    let plan = PlanId::new(request.plan.unwrap_or_else(|| "starter".into()));
+    // Self-service sign-up may name the default plan (the contract lets a client
+    // send `plan`), never another: a plan is granted, not chosen.
+    let plan = match request.plan {
+        Some(plan) if !is_admin && plan != DEFAULT_PLAN => {
+            errors.push(FieldError::new(
+                "plan",
+                format!("only a platform admin may open a store on another plan than {DEFAULT_PLAN}"),
+            ));
+            PlanId::new(DEFAULT_PLAN)
+        }
+        plan => PlanId::new(plan.unwrap_or_else(|| DEFAULT_PLAN.into())),
+    };
     match (slug, email, password, currency, locale, timezone) {
         (Some(slug), Some(email), Some(password), Some(currency), Some(locale), Some(timezone))
             if errors.is_empty() =>
@@ -250,13 +264,19 @@ struct PatchRequest {
     branding: Option<serde_json::Value>,
 }
 
-/// `PATCH /v1/tenants/{id}`: name and branding (admins), plan (owners, platform admins).
+/// `PATCH /v1/tenants/{id}`: name and branding (store admins and owners), plan
+/// (platform admins only: a plan is what the store pays for, so its own staff
+/// cannot grant it; the audit entry's before/after show the old and new plan).
 async fn update(
     State(state): State<TenantsState>,
     caller: StoreCaller,
     ApiJson(request): ApiJson<PatchRequest>,
 ) -> Result<Json<TenantResponse>, Problem> {
-    let id = caller.store(if request.plan.is_some() { Role::Owner } else { Role::Admin })?;
+    // The store first, so another store's caller gets 404 whatever the body says.
+    let id = caller.store(Role::Admin)?;
+    if request.plan.is_some() {
+        caller.principal.require_platform_admin()?;
+    }
     let mut errors = Vec::new();
     if let Some(name) = &request.name {
         if name.trim().is_empty() || name.chars().count() > 200 {

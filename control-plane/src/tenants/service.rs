@@ -36,7 +36,9 @@ context_error! {
         #[error("invalid")]
         Invalid(Vec<FieldError>),
         /// The owner email belongs to an account whose password was not given.
-        #[error("owner exists")]
+        /// Answered as a plain validation failure that does not say an account
+        /// exists (see ARCHITECTURE.md, "Sign-up and account enumeration").
+        #[error("owner credentials refused")]
         OwnerExists,
         /// No such store (or not visible to the caller).
         #[error("not found")]
@@ -44,18 +46,21 @@ context_error! {
         /// The store's state does not allow this.
         #[error("invalid state: {0}")]
         InvalidState(&'static str),
+        /// Password hashing is saturated.
+        #[error("overloaded")]
+        Overloaded,
     }
     as problems {
         Error::SlugTaken => Problem::conflict("slug-taken", "Another store uses this slug.")
             .with_errors(vec![FieldError::new("slug", "is taken")]),
         Error::Invalid(errors) => Problem::validation(errors),
-        Error::OwnerExists => Problem::conflict(
-            "owner-exists",
-            "An account with this email exists; give its password to open another store with it.",
-        )
-        .with_errors(vec![FieldError::new("owner_email", "belongs to an existing account")]),
+        Error::OwnerExists => Problem::validation(vec![FieldError::new(
+            "owner_password",
+            "is not accepted with this owner_email",
+        )]),
         Error::NotFound => store_not_found(),
         Error::InvalidState(why) => Problem::conflict("invalid-state", why),
+        Error::Overloaded => identity::overloaded(),
     }
 }
 
@@ -64,6 +69,7 @@ impl From<identity::Error> for Error {
         match e {
             identity::Error::InvalidGrant => Self::OwnerExists,
             identity::Error::Invalid(errors) => Self::Invalid(errors),
+            identity::Error::Overloaded => Self::Overloaded,
             other => Self::Internal(anyhow::anyhow!(other)),
         }
     }
@@ -99,7 +105,7 @@ pub async fn onboard(
     let record = repo::insert_tenant(conn, TenantId::new(), &tenant, &cell).await?.ok_or(Error::SlugTaken)?;
     let email_from = format!("no-reply@{}.{}", record.slug, state.settings.platform_domain);
     repo::insert_default_settings(conn, record.id, &email_from).await?;
-    let owner = identity::find_or_create_owner(conn, owner_email, owner_password).await?;
+    let owner = identity::find_or_create_owner(conn, &state.hasher, owner_email, owner_password).await?;
     identity::add_membership(conn, record.id, owner.id, Role::Owner).await?;
     let tokens =
         identity::issue_pair(conn, &state.tokens, owner.id, Some(record.id), Role::Owner, TokenFamilyId::new()).await?;

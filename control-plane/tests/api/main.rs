@@ -1,5 +1,6 @@
 mod api_keys;
 mod domains;
+mod edge;
 mod health;
 mod helpers;
 mod identity;

@@ -189,7 +189,7 @@ async fn the_plans_seat_quota_is_enforced_with_409_quota_exceeded() {
     app.expect(
         "PATCH",
         &format!("/v1/tenants/{}", store.id),
-        Some(&store.owner_token),
+        Some(&app.admin_token().await),
         Some(json!({"plan": "growth"})),
         StatusCode::OK,
     )
@@ -324,7 +324,7 @@ async fn the_data_plane_reads_plan_quotas_cached_until_the_store_change_is_annou
     app.expect(
         "PATCH",
         &format!("/v1/tenants/{}", store.id),
-        Some(&store.owner_token),
+        Some(&app.admin_token().await),
         Some(json!({"plan": "growth"})),
         StatusCode::OK,
     )

@@ -17,6 +17,9 @@ pub struct Api {
     pub tenant_api: String,
     /// Stores answer on `<slug>.<platform_domain>`.
     pub platform_domain: String,
+    /// A platform admin's token, signed in once on first need (only an admin
+    /// opens a store on another plan than `starter`).
+    admin: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// A store the suite created, with what scenarios need to drive it. Written to
@@ -63,6 +66,7 @@ impl Api {
             control_plane: control_plane.trim_end_matches('/').to_owned(),
             tenant_api: tenant_api.trim_end_matches('/').to_owned(),
             platform_domain: platform_domain.to_owned(),
+            admin: Default::default(),
         })
     }
 
@@ -86,13 +90,29 @@ impl Api {
     }
 
     /// Opens a store on `plan` through `POST /v1/tenants`; returns it and the call's latency.
+    /// Self-service sign-up gets `starter`; another plan is opened by the
+    /// platform admin of `BOOTSTRAP_ADMIN_EMAIL` / `BOOTSTRAP_ADMIN_PASSWORD`
+    /// (default: the test harness's admin).
     pub async fn sign_up(&self, slug: &str, plan: &str) -> anyhow::Result<(Store, Duration)> {
-        let outcome = self
-            .send(self.http.post(format!("{}/v1/tenants", self.control_plane)).json(&json!({
-                "slug": slug, "name": format!("Load {slug}"), "currency": "USD", "plan": plan,
-                "owner_email": format!("owner@{slug}.load.test"), "owner_password": "load-test-password",
-            })))
-            .await;
+        let mut request = self.http.post(format!("{}/v1/tenants", self.control_plane)).json(&json!({
+            "slug": slug, "name": format!("Load {slug}"), "currency": "USD", "plan": plan,
+            "owner_email": format!("owner@{slug}.load.test"), "owner_password": "load-test-password",
+        }));
+        if plan != "starter" {
+            let token = self
+                .admin
+                .get_or_try_init(|| {
+                    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+                    let (email, password) = (
+                        env("BOOTSTRAP_ADMIN_EMAIL", "admin@platform.test"),
+                        env("BOOTSTRAP_ADMIN_PASSWORD", "bootstrap-password"),
+                    );
+                    async move { self.admin_token(&email, &password).await }
+                })
+                .await?;
+            request = request.bearer_auth(token);
+        }
+        let outcome = self.send(request).await;
         anyhow::ensure!(outcome.status == 201, "sign-up of {slug}: {} {}", outcome.status, outcome.body);
         let store = Store {
             id: outcome.body["id"].as_str().context("id")?.to_owned(),

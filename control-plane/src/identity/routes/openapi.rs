@@ -22,6 +22,7 @@ pub(crate) fn doc() -> OpenApi {
                 (400, "The body does not parse."),
                 (401, "Wrong email, password or refresh token."),
                 (422, "A field breaks a rule; `errors` names each."),
+                (503, "Password hashing is saturated; retry after `Retry-After` seconds."),
             ]),
         get("/.well-known/jwks.json", "Public signing keys (JWKS)").tag("auth").other(
             200,

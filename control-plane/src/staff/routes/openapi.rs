@@ -17,7 +17,11 @@ pub(crate) fn doc() -> OpenApi {
         staff(post("/v1/tenants/{id}/staff", "Add a member (a new email creates the account)"))
             .body::<AddStaffRequest>()
             .json::<MemberResponse>(201, "The member.")
-            .problems(&[(409, "Already a member, or the plan's seats are used up."), (422, "A field breaks a rule.")]),
+            .problems(&[
+                (409, "Already a member, or the plan's seats are used up."),
+                (422, "A field breaks a rule."),
+                (503, "Password hashing is saturated; retry after `Retry-After` seconds."),
+            ]),
         staff(get("/v1/tenants/{id}/staff", "List the store's members")).paged().page::<MemberResponse>(),
         staff(delete("/v1/tenants/{id}/staff/{account_id}", "Remove a member"))
             .empty(204, "Removed; the account's refresh tokens for the store are revoked.")

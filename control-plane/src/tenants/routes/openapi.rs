@@ -48,7 +48,9 @@ pub(crate) fn doc() -> OpenApi {
         tenants(post("/v1/tenants", "Open a store (self-service sign-up, or a platform admin)"))
             .describe(
                 "One idempotent operation: registry row, cell placement, default settings and templates, owner \
-                 account and first tokens. An existing owner email must prove its password.",
+                 account and first tokens. An existing owner email must prove its password (a wrong one is a \
+                 422 on `owner_password` that does not say whether the email has an account). Self-service \
+                 stores start on `starter`; only a platform admin may name another `plan`.",
             )
             .optional_bearer()
             .idempotent()
@@ -57,7 +59,13 @@ pub(crate) fn doc() -> OpenApi {
             .problems(&[
                 (403, "Self-service sign-up is disabled."),
                 (409, "The slug is taken, or the same `Idempotency-Key` is still in flight."),
-                (422, "Invalid or reserved slug, bad fields, or the same `Idempotency-Key` with another body."),
+                (413, "The body is too large."),
+                (
+                    422,
+                    "Invalid or reserved slug, bad fields, a plan other than `starter` without a platform admin's \
+                     token, owner credentials that cannot be used, or the same `Idempotency-Key` with another body.",
+                ),
+                (503, "Password hashing is saturated; retry after `Retry-After` seconds."),
             ]),
         tenants(get("/v1/tenants", "List stores (platform admins: all; staff: their own)"))
             .bearer()
@@ -72,12 +80,17 @@ pub(crate) fn doc() -> OpenApi {
             .problems(&[UNAUTHORIZED, NOT_FOUND]),
         tenants(patch(
             "/v1/tenants/{id}",
-            "Change a store's name, branding (admins) or plan (owners, platform admins)",
+            "Change a store's name, branding (store admins, owners) or plan (platform admins only; audited)",
         ))
         .bearer()
         .body::<PatchRequest>()
         .json::<TenantResponse>(200, "The store.")
-        .problems(&[UNAUTHORIZED, (403, "Too low a role."), NOT_FOUND, (422, "A field breaks a rule.")]),
+        .problems(&[
+            UNAUTHORIZED,
+            (403, "Too low a role (changing `plan` takes a platform admin)."),
+            NOT_FOUND,
+            (422, "A field breaks a rule."),
+        ]),
         tenants(delete("/v1/tenants/{id}", "Delete a store (soft; the owner or a platform admin)"))
             .bearer()
             .json::<TenantResponse>(200, "The store, `deleted`; it stops answering at once.")
