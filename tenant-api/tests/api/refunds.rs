@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tenant_api::payments::breaker::{BreakerConfig, Breakers};
 
 use crate::{
+    fake_stripe::FakeStripe,
     helpers::{checkout_body, spawn_app, TestApp, TestStore},
     stripe::{
         checkout_with_3ds, deliver, intent_event, now, order_of, stripe_app, stripe_body, use_stripe, webhook_secret,
@@ -53,6 +54,24 @@ async fn test_provider_refunds(app: &TestApp, store: &TestStore, order: &str) ->
     .fetch_one(&mut *tx)
     .await
     .unwrap()
+}
+
+/// A store on Stripe (the fake) with a 15.00 product in stock, and its owner's token.
+async fn stripe_shop() -> (TestApp, FakeStripe, TestStore, String, String) {
+    let (app, fake) = stripe_app().await;
+    let store = app.create_store("alpha").await;
+    use_stripe(&app, &store).await;
+    let staff = app.owner_token(&store).await;
+    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    (app, fake, store, staff, variant)
+}
+
+/// An order of `quantity` of `variant` paid through Stripe; its id.
+async fn paid_by_stripe(app: &TestApp, store: &TestStore, variant: &str, quantity: i64) -> String {
+    let cart = app.cart_with(store, None, variant, quantity).await;
+    let (status, order) = app.checkout(store, &cart, None, None, &stripe_body("pm_card_visa")).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    order["id"].as_str().unwrap().to_owned()
 }
 
 /// Makes every pending refund of the store due now, as if its backoff had passed.
@@ -129,15 +148,8 @@ async fn concurrent_refunds_never_pass_what_was_paid() {
 
 #[tokio::test]
 async fn a_refund_while_stripe_is_down_stays_pending_and_the_worker_settles_it_once() {
-    let (app, fake) = stripe_app().await;
-    let store = app.create_store("alpha").await;
-    use_stripe(&app, &store).await;
-    let staff = app.owner_token(&store).await;
-    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
-    let cart = app.cart_with(&store, None, &variant, 2).await;
-    let (status, order) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_visa")).await;
-    assert_eq!(status, StatusCode::CREATED, "{order}");
-    let order = order["id"].as_str().unwrap().to_owned();
+    let (app, fake, store, staff, variant) = stripe_shop().await;
+    let order = paid_by_stripe(&app, &store, &variant, 2).await;
 
     fake.fail_next_refunds(2);
     let (status, answer) = refund(&app, &store, &staff, &order, Some("r1"), json!({"amount": usd(500)})).await;
@@ -174,14 +186,8 @@ async fn a_refund_while_stripe_is_down_stays_pending_and_the_worker_settles_it_o
 
 #[tokio::test]
 async fn a_refund_whose_attempts_run_out_needs_attention_and_an_admin_can_retry_it() {
-    let (app, fake) = stripe_app().await;
-    let store = app.create_store("alpha").await;
-    use_stripe(&app, &store).await;
-    let staff = app.owner_token(&store).await;
-    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
-    let cart = app.cart_with(&store, None, &variant, 1).await;
-    let (_, order) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_visa")).await;
-    let order = order["id"].as_str().unwrap().to_owned();
+    let (app, fake, store, staff, variant) = stripe_shop().await;
+    let order = paid_by_stripe(&app, &store, &variant, 1).await;
 
     let attempts = tenant_api::orders::refunds::MAX_ATTEMPTS as usize;
     fake.fail_next_refunds(attempts);
@@ -216,14 +222,8 @@ async fn a_refund_whose_attempts_run_out_needs_attention_and_an_admin_can_retry_
 
 #[tokio::test]
 async fn a_store_that_moved_from_stripe_to_test_refunds_its_stripe_charges_at_stripe() {
-    let (app, fake) = stripe_app().await;
-    let store = app.create_store("alpha").await;
-    use_stripe(&app, &store).await;
-    let staff = app.owner_token(&store).await;
-    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
-    let cart = app.cart_with(&store, None, &variant, 1).await;
-    let (_, order) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_visa")).await;
-    let order = order["id"].as_str().unwrap().to_owned();
+    let (app, fake, store, staff, variant) = stripe_shop().await;
+    let order = paid_by_stripe(&app, &store, &variant, 1).await;
     sqlx::query("update control.tenant_payment_settings set provider = 'test' where tenant_id = $1")
         .bind(store.id())
         .execute(app.state.db.control())
@@ -256,14 +256,8 @@ async fn cancelling_a_paid_order_without_restocking_refunds_it_and_keeps_the_ite
 
 #[tokio::test]
 async fn a_cancel_while_stripe_is_down_cancels_now_and_refunds_when_stripe_is_back() {
-    let (app, fake) = stripe_app().await;
-    let store = app.create_store("alpha").await;
-    use_stripe(&app, &store).await;
-    let staff = app.owner_token(&store).await;
-    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
-    let cart = app.cart_with(&store, None, &variant, 2).await;
-    let (_, order) = app.checkout(&store, &cart, None, None, &stripe_body("pm_card_visa")).await;
-    let id = order["id"].as_str().unwrap().to_owned();
+    let (app, fake, store, staff, variant) = stripe_shop().await;
+    let id = paid_by_stripe(&app, &store, &variant, 2).await;
 
     fake.fail_next_refunds(1);
     let order =
@@ -280,11 +274,7 @@ async fn a_cancel_while_stripe_is_down_cancels_now_and_refunds_when_stripe_is_ba
 
 #[tokio::test]
 async fn a_3ds_payment_finished_after_staff_cancelled_the_order_is_given_back() {
-    let (app, fake) = stripe_app().await;
-    let store = app.create_store("alpha").await;
-    use_stripe(&app, &store).await;
-    let staff = app.owner_token(&store).await;
-    let variant = app.product_with_stock(&store, "Hat", 1500, 10).await;
+    let (app, fake, store, staff, variant) = stripe_shop().await;
     // The checkout waits on 3-D Secure, holding its stock.
     let (_, order) = checkout_with_3ds(&app, &store, &variant, "k3ds").await;
     let id = order["id"].as_str().unwrap().to_owned();
