@@ -86,15 +86,18 @@ pub async fn find_charge(tx: &mut TenantTx, order: OrderId) -> anyhow::Result<Op
 /// charge are decided one after the other and never pass its amount.
 pub async fn test_provider_refund(tx: &mut TenantTx, refund: &Refund<'_>) -> anyhow::Result<RefundOutcome> {
     let reference = Some(format!("test_re_{}", refund.id));
-    let sql = "select 1 from test_provider_refund where tenant_id = $1 and refund_id = $2";
-    if fetch_optional::<(i32,)>(tx, sql, (refund.id,)).await?.is_some() {
-        return Ok(RefundOutcome::Succeeded { reference });
-    }
+    // The charge's row is locked first, so the look-up of this refund id
+    // below sees a concurrent ask of the same id that committed meanwhile.
     let sql = "select amount - coalesce((select sum(r.amount) from test_provider_refund r \
                                          where r.tenant_id = p.tenant_id and r.order_id = p.order_id), 0)::bigint \
                from payment p where tenant_id = $1 and order_id = $2 and provider = 'test' and status = 'succeeded' \
                for update";
-    let Some((left,)) = fetch_optional::<(i64,)>(tx, sql, (refund.order,)).await? else {
+    let charge: Option<(i64,)> = fetch_optional(tx, sql, (refund.order,)).await?;
+    let sql = "select 1 from test_provider_refund where tenant_id = $1 and refund_id = $2";
+    if fetch_optional::<(i32,)>(tx, sql, (refund.id,)).await?.is_some() {
+        return Ok(RefundOutcome::Succeeded { reference });
+    }
+    let Some((left,)) = charge else {
         return Ok(RefundOutcome::Failed { code: "not_charged".into() });
     };
     if refund.amount.amount > left {
