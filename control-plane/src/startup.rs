@@ -54,7 +54,7 @@ impl AppState {
         dns: Arc<dyn TxtResolver>,
     ) -> anyhow::Result<Self> {
         let master = settings.master_keys()?;
-        let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
+        let db = Db::connect(&settings.connect_options()?, settings.pool_limits()).await?;
         let redis = settings.redis_manager().await?;
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);

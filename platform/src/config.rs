@@ -62,6 +62,13 @@ pub struct Settings {
     pub database_url: SecretString,
     /// Connections per cell pool.
     pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_MS`: how long a request queues for a pooled connection.
+    pub db_acquire_timeout_ms: u64,
+    /// `DB_TIMEOUT_MS`: how long the liveness probe waits before calling the
+    /// database down (then requests get a `503` at once).
+    pub db_timeout_ms: u64,
+    /// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout` on pooled connections.
+    pub db_statement_timeout_ms: u64,
     /// Redis for carts, idempotency, rate limits and announcements.
     pub redis_url: SecretString,
     /// Stores answer on `<slug>.<platform_domain>`.
@@ -146,6 +153,9 @@ pub const PUBLIC_PASSWORDS: &[&str] =
 struct Defaults {
     database_url: &'static str,
     db_max_connections: u32,
+    db_acquire_timeout_ms: u64,
+    db_timeout_ms: u64,
+    db_statement_timeout_ms: u64,
     redis_url: &'static str,
     platform_domain: &'static str,
     control_plane_addr: &'static str,
@@ -170,6 +180,9 @@ struct Defaults {
 const DEFAULTS: Defaults = Defaults {
     database_url: "postgres://postgres@127.0.0.1:5432/commerce",
     db_max_connections: 32,
+    db_acquire_timeout_ms: 5000,
+    db_timeout_ms: 1000,
+    db_statement_timeout_ms: 30_000,
     redis_url: "redis://127.0.0.1:6379/0",
     platform_domain: "localhost",
     control_plane_addr: "127.0.0.1:8080",
@@ -244,6 +257,13 @@ impl Settings {
             self.master_keys()?;
         }
         anyhow::ensure!(self.db_max_connections > 0, "DB_MAX_CONNECTIONS must be at least 1");
+        for (value, name) in [
+            (self.db_acquire_timeout_ms, "DB_ACQUIRE_TIMEOUT_MS"),
+            (self.db_timeout_ms, "DB_TIMEOUT_MS"),
+            (self.db_statement_timeout_ms, "DB_STATEMENT_TIMEOUT_MS"),
+        ] {
+            anyhow::ensure!(value > 0, "{name} must be at least 1");
+        }
         anyhow::ensure!(self.rate_limit_replicas > 0, "RATE_LIMIT_REPLICAS must be at least 1");
         anyhow::ensure!(
             self.stripe_api_base.starts_with("https://") || self.stripe_api_base.starts_with("http://"),
@@ -299,6 +319,16 @@ impl Settings {
         crate::crypto::MasterKeys::from_config(&self.master_key_id, key, &self.master_keys_previous)
     }
 
+    /// The pools' limits, from the `DB_*` settings.
+    pub fn pool_limits(&self) -> crate::db::PoolLimits {
+        crate::db::PoolLimits {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            answer_timeout: Duration::from_millis(self.db_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+        }
+    }
+
     /// How long resolved hosts stay cached.
     pub fn tenant_cache_ttl(&self) -> Duration {
         Duration::from_secs(self.tenant_cache_ttl_secs)
@@ -315,6 +345,9 @@ impl Settings {
         Ok(Self {
             database_url: database_url.into(),
             db_max_connections: 8,
+            db_acquire_timeout_ms: DEFAULTS.db_acquire_timeout_ms,
+            db_timeout_ms: DEFAULTS.db_timeout_ms,
+            db_statement_timeout_ms: DEFAULTS.db_statement_timeout_ms,
             redis_url: redis_url.into(),
             platform_domain: "localhost".into(),
             control_plane_addr: "127.0.0.1:0".parse()?,

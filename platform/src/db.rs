@@ -18,6 +18,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     Connection, PgConnection, PgPool, Postgres, Transaction,
 };
+use tokio::sync::watch;
 
 use crate::{ids::TenantId, tenancy::Tenant};
 
@@ -45,12 +46,50 @@ pub const DEFAULT_CELL: &str = "default";
 /// while idle fails its next query; idle connections are closed after a minute
 /// so that window stays short.
 pub async fn connect_pool(options: &PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options =
-        options.clone().options([("search_path", "commerce,control,public")]).application_name("commerce-platform");
+    connect_pool_with(options, &PoolLimits { max_connections, ..PoolLimits::default() }).await
+}
+
+/// How a service's pools wait on PostgreSQL (`DB_*` settings).
+#[derive(Clone, Copy, Debug)]
+pub struct PoolLimits {
+    /// Connections per cell pool (`DB_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection (`DB_ACQUIRE_TIMEOUT_MS`).
+    /// Generous on purpose: under a flash sale hundreds of checkouts queue here
+    /// legitimately, and a database that stopped answering is caught by the
+    /// liveness probe long before, whatever this says.
+    pub acquire_timeout: Duration,
+    /// How long the liveness probe waits for `select 1` before calling the
+    /// database down (`DB_TIMEOUT_MS`), and so about how long a request takes
+    /// to get its `503` once it stopped answering.
+    pub answer_timeout: Duration,
+    /// PostgreSQL's own `statement_timeout` on every pooled connection
+    /// (`DB_STATEMENT_TIMEOUT_MS`): a statement running longer is cancelled by
+    /// the server, and the request answers `503`.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            answer_timeout: Duration::from_secs(1),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+async fn connect_pool_with(options: &PgConnectOptions, limits: &PoolLimits) -> anyhow::Result<PgPool> {
+    let statement_timeout = limits.statement_timeout.as_millis().to_string();
+    let options = options
+        .clone()
+        .options([("search_path", "commerce,control,public"), ("statement_timeout", statement_timeout.as_str())])
+        .application_name("commerce-platform");
     PgPoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(limits.max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(limits.acquire_timeout)
         .test_before_acquire(false)
         .idle_timeout(Duration::from_secs(60))
         .connect_with(options)
@@ -110,20 +149,48 @@ async fn remote_cells(control: &PgPool) -> anyhow::Result<Vec<(String, PgConnect
 /// The database side of a service: the control pool and one pool per cell.
 ///
 /// Cheap to clone. Cell pools are opened on first use of a cell and kept.
+///
+/// **Liveness.** Each pool has a probe: a connection of its own that runs
+/// `select 1` every [`PROBE_INTERVAL`] and calls the database down when no
+/// answer comes within `answer_timeout` (or the connection fails). While a
+/// cell is down, beginning a transaction there fails at once with
+/// [`DatabaseUnavailable`] (a `503` problem), and requests already waiting
+/// for a connection or for their `BEGIN` are released with it, so a frozen
+/// or vanished PostgreSQL costs a request about a second, not a hang. The
+/// probe keeps asking; the first answer lets requests through again, with no
+/// restart. The probe is separate from the pool on purpose: a pool busy
+/// under a flash sale (requests queueing for connections) is not a database
+/// that stopped answering, and must not be refused as one.
 #[derive(Clone)]
 pub struct Db {
     control: PgPool,
-    cells: Arc<RwLock<HashMap<String, PgPool>>>,
-    max_connections: u32,
+    cells: Arc<RwLock<HashMap<String, Cell>>>,
+    limits: PoolLimits,
 }
+
+/// One cell's pool and what its probe last saw.
+#[derive(Clone)]
+struct Cell {
+    pool: PgPool,
+    alive: watch::Receiver<bool>,
+}
+
+/// How often each pool's liveness probe asks.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The database did not answer its liveness probe: requests get a `503`.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is not answering")]
+pub struct DatabaseUnavailable;
 
 impl Db {
     /// Connects to the control database; it also serves as the default cell.
-    pub async fn connect(options: &PgConnectOptions, max_connections: u32) -> anyhow::Result<Self> {
-        let control = connect_pool(options, max_connections).await?;
+    pub async fn connect(options: &PgConnectOptions, limits: PoolLimits) -> anyhow::Result<Self> {
+        let control = connect_pool_with(options, &limits).await?;
+        let alive = spawn_probe(options.clone(), limits.answer_timeout);
         let mut cells = HashMap::new();
-        cells.insert(DEFAULT_CELL.to_owned(), control.clone());
-        Ok(Self { control, cells: Arc::new(RwLock::new(cells)), max_connections })
+        cells.insert(DEFAULT_CELL.to_owned(), Cell { pool: control.clone(), alive });
+        Ok(Self { control, cells: Arc::new(RwLock::new(cells)), limits })
     }
 
     /// The control database: the tenant registry and other platform tables.
@@ -134,50 +201,77 @@ impl Db {
 
     /// The pool of a cell, opening it on first use.
     pub async fn cell(&self, cell_id: &str) -> anyhow::Result<PgPool> {
-        if let Some(pool) = self.cells.read().expect("cell map poisoned").get(cell_id) {
-            return Ok(pool.clone());
+        Ok(self.open(cell_id).await?.pool)
+    }
+
+    async fn open(&self, cell_id: &str) -> anyhow::Result<Cell> {
+        if let Some(cell) = self.cells.read().expect("cell map poisoned").get(cell_id) {
+            return Ok(cell.clone());
         }
         let options = remote_cells(&self.control)
             .await?
             .into_iter()
             .find_map(|(id, options)| (id == cell_id).then_some(options))
             .with_context(|| format!("unknown cell {cell_id}"))?;
-        let pool = connect_pool(&options, self.max_connections).await?;
+        let pool = connect_pool_with(&options, &self.limits).await?;
+        let alive = spawn_probe(options, self.limits.answer_timeout);
         let mut cells = self.cells.write().expect("cell map poisoned");
-        Ok(cells.entry(cell_id.to_owned()).or_insert(pool).clone())
+        Ok(cells.entry(cell_id.to_owned()).or_insert(Cell { pool, alive }).clone())
     }
 
     /// Every open pool with its cell id, for readiness checks and metrics.
     pub fn open_cells(&self) -> Vec<(String, PgPool)> {
         let cells = self.cells.read().expect("cell map poisoned");
-        cells.iter().map(|(id, pool)| (id.clone(), pool.clone())).collect()
+        cells.iter().map(|(id, cell)| (id.clone(), cell.pool.clone())).collect()
+    }
+
+    /// Whether the cell's probe last got an answer (false for a cell not open).
+    pub fn is_alive(&self, cell_id: &str) -> bool {
+        self.cells.read().expect("cell map poisoned").get(cell_id).is_some_and(|cell| *cell.alive.borrow())
+    }
+
+    /// How long the probe waits for an answer (`DB_TIMEOUT_MS`).
+    pub fn answer_timeout(&self) -> Duration {
+        self.limits.answer_timeout
+    }
+
+    /// Runs `work` against the control database unless its probe calls it
+    /// down, giving up on it as soon as the probe does: for the few reads that
+    /// go to the control pool directly on a request's path (a store's payment
+    /// settings), so they cost a `503` rather than a hang too.
+    pub async fn on_control<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        let cell = self.open(DEFAULT_CELL).await?;
+        while_alive(&cell, work).await
     }
 
     /// Begins a unit of work for one tenant in its cell.
     pub async fn tenant_tx(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
-        let pool = self.cell(&tenant.cell_id).await?;
-        TenantTx::begin(&pool, tenant.id).await
+        let cell = self.open(&tenant.cell_id).await?;
+        while_alive(&cell, TenantTx::begin(&cell.pool, tenant.id)).await
     }
 
     /// Begins a unit of work for one tenant whose commit does not wait for an
     /// fsync; see [`TenantTx::begin_deferred`] for when that is sound.
     pub async fn tenant_tx_deferred(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
-        let pool = self.cell(&tenant.cell_id).await?;
-        TenantTx::begin_deferred(&pool, tenant.id).await
+        let cell = self.open(&tenant.cell_id).await?;
+        while_alive(&cell, TenantTx::begin_deferred(&cell.pool, tenant.id)).await
     }
 
     /// Begins a tenant-scoped read whose statements run on their generic plan;
     /// see [`TenantTx::begin_generic`] for which reads that suits.
     pub async fn tenant_tx_generic(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
-        let pool = self.cell(&tenant.cell_id).await?;
-        TenantTx::begin_generic(&pool, tenant.id).await
+        let cell = self.open(&tenant.cell_id).await?;
+        while_alive(&cell, TenantTx::begin_generic(&cell.pool, tenant.id)).await
     }
 
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
     /// function; every use is a place where isolation is the caller's job.
     pub async fn system_tx(&self, cell_id: &str) -> anyhow::Result<SystemTx> {
-        let pool = self.cell(cell_id).await?;
-        SystemTx::begin(&pool).await
+        let cell = self.open(cell_id).await?;
+        while_alive(&cell, SystemTx::begin(&cell.pool)).await
     }
 
     /// Closes every pool, waiting for connections to be returned.
@@ -186,6 +280,63 @@ impl Db {
             pool.close().await;
         }
     }
+}
+
+/// Runs `begin` unless the cell is down, and gives up on it (dropping the
+/// half-begun transaction) as soon as the probe sees the cell go down.
+async fn while_alive<T>(cell: &Cell, begin: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let mut alive = cell.alive.clone();
+    if !*alive.borrow_and_update() {
+        return Err(DatabaseUnavailable.into());
+    }
+    let down = async {
+        // A probe that ended (its service is shutting down) never reports.
+        if alive.wait_for(|up| !*up).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        begun = begin => begun,
+        () = down => Err(DatabaseUnavailable.into()),
+    }
+}
+
+/// Starts a pool's liveness probe; it stops when every holder of the
+/// receiver (the service's `Db`) is gone.
+fn spawn_probe(options: PgConnectOptions, answer_timeout: Duration) -> watch::Receiver<bool> {
+    let (report, alive) = watch::channel(true);
+    tokio::spawn(async move {
+        let mut conn: Option<PgConnection> = None;
+        let mut ticks = tokio::time::interval(PROBE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !report.is_closed() {
+            ticks.tick().await;
+            let answer = tokio::time::timeout(answer_timeout, async {
+                if conn.is_none() {
+                    conn = Some(PgConnection::connect_with(&options).await?);
+                }
+                let Some(conn) = conn.as_mut() else { unreachable!("connected above") };
+                sqlx::query("select 1").execute(conn).await.map(drop)
+            })
+            .await;
+            let up = matches!(answer, Ok(Ok(())));
+            if !up {
+                // Timed out mid-query or broken: never reuse it.
+                conn = None;
+            }
+            report.send_if_modified(|was| {
+                let changed = *was != up;
+                if changed && up {
+                    tracing::info!("the database answers again");
+                } else if changed {
+                    tracing::warn!(timeout_ms = answer_timeout.as_millis() as u64, "the database stopped answering");
+                }
+                *was = up;
+                changed
+            });
+        }
+    });
+    alive
 }
 
 /// A transaction in which only one tenant's rows exist.

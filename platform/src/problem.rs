@@ -202,11 +202,21 @@ impl std::fmt::Display for Problem {
 /// Which dependency, if any, `cause` says did not answer.
 fn unavailable_dependency(cause: &anyhow::Error) -> Option<&'static str> {
     cause.chain().find_map(|error| {
+        if error.is::<crate::db::DatabaseUnavailable>() {
+            return Some("The database");
+        }
         if let Some(error) = error.downcast_ref::<sqlx::Error>() {
-            return matches!(
-                error,
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
-            )
+            // The server cancelled a statement past `statement_timeout` (57014),
+            // is shutting down or starting (57P01, 57P03), or is full (53300).
+            let server_refused = error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| matches!(code.as_ref(), "57014" | "57P01" | "57P03" | "53300"));
+            return (server_refused
+                || matches!(
+                    error,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+                ))
             .then_some("The database");
         }
         if let Some(error) = error.downcast_ref::<redis::RedisError>() {

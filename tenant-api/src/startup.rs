@@ -35,7 +35,7 @@ impl AppState {
     /// place (stores set to `test` charge and refund through it): how a
     /// provider outside this crate is run end to end against the trait.
     pub async fn connect_with(settings: Settings, built_in: Arc<dyn PaymentProvider>) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
+        let db = Db::connect(&settings.connect_options()?, settings.pool_limits()).await?;
         let client = settings.redis_client()?;
         let redis = settings.redis_manager().await?;
         let resolver =

@@ -67,7 +67,8 @@ impl PaymentsState {
 
     /// [`Self::for_store`] by id (the worker's jobs know stores by id only).
     pub async fn for_tenant(&self, tenant: TenantId) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
-        let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
+        let settings =
+            self.db.on_control(platform::settings::payment_settings(self.db.control(), &self.master, tenant)).await?;
         // Real shoppers are never "charged" through the test provider.
         if settings.provider == ProviderKind::Test && self.settings.platform_env == PlatformEnv::Production {
             return Ok(Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned()));
@@ -87,7 +88,8 @@ impl PaymentsState {
         if kind == ProviderKind::Test {
             return Ok(Ok(self.test_provider.clone()));
         }
-        let settings = platform::settings::payment_settings(self.db.control(), &self.master, tenant).await?;
+        let settings =
+            self.db.on_control(platform::settings::payment_settings(self.db.control(), &self.master, tenant)).await?;
         self.provider(tenant, kind, settings)
     }
 

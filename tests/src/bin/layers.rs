@@ -90,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
     for host in hosts.lines().filter_map(|l| l.split_whitespace().next()) {
         by_host_cache.insert(host.to_owned(), body.clone()).await;
     }
-    let db = Db::connect(&settings.connect_options()?, settings.db_max_connections).await?;
+    let db = Db::connect(&settings.connect_options()?, settings.pool_limits()).await?;
     let resolver = TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
 
     let bare = || Router::new().route("/store/products", get(by_host)).with_state(ByHost(by_host_cache.clone()));
