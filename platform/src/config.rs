@@ -129,7 +129,7 @@ pub struct Settings {
 }
 
 /// The master key of test settings (never used outside tests).
-const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
+pub const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
 
 /// Master keys published in this repository (`.env.example`, docker-compose,
 /// the k8s dev overlay, tests, the bench script): anyone can open what they seal.

@@ -234,7 +234,8 @@ pub fn init_test_tracing() {
         } else {
             crate::telemetry::get_subscriber("off", format, std::io::sink)
         };
-        crate::telemetry::init_subscriber(subscriber);
+        // A test binary that captures logs installs its own subscriber first.
+        let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }
 
