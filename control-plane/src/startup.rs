@@ -12,6 +12,7 @@ use platform::{
     crypto::MasterKeys,
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
+    media::MediaStore,
 };
 use tokio::net::TcpListener;
 
@@ -44,6 +45,10 @@ pub struct AppState {
     pub dns: Arc<dyn TxtResolver>,
     /// The one bound on concurrent argon2 work every context hashes under.
     pub hasher: Hasher,
+    /// Media storage, for purges.
+    pub media: MediaStore,
+    /// Outgoing HTTP (media deletes), with a time-out.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -59,9 +64,14 @@ impl AppState {
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
         let hasher = control.hasher();
+        let media = MediaStore::from_settings(&settings)?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
         crate::identity::service::ensure_bootstrap_admin(&db, &control, &hasher).await?;
         let (settings, control, master) = (Arc::new(settings), Arc::new(control), Arc::new(master));
-        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher })
+        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher, media, http })
     }
 
     fn announcer(&self) -> Announcer {
@@ -97,6 +107,8 @@ impl FromRef<AppState> for TenantsState {
             tokens: state.tokens(),
             hasher: state.hasher.clone(),
             keys: state.keys.clone(),
+            media: state.media.clone(),
+            http: state.http.clone(),
         }
     }
 }

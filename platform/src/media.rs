@@ -300,6 +300,91 @@ impl MediaStore {
     }
 }
 
+/// How [`MediaStore::removal`] removes a store's objects.
+#[derive(Debug)]
+pub enum Removal {
+    /// Local backend: the store's directory was removed.
+    Local {
+        /// How many files it held.
+        files: u64,
+    },
+    /// s3 backend: one presigned `DELETE` per object, for the caller's HTTP client
+    /// to send (this process's SDK client has no HTTP connector: it only presigns).
+    S3 {
+        /// The deletes to send.
+        requests: Vec<PresignedDelete>,
+    },
+}
+
+/// A presigned `DELETE` of one object.
+#[derive(Clone, Debug)]
+pub struct PresignedDelete {
+    /// The object.
+    pub key: String,
+    /// Absolute URL to send the `DELETE` to.
+    pub url: String,
+    /// Headers the request must carry.
+    pub headers: Vec<(String, String)>,
+}
+
+impl MediaStore {
+    /// Removes every object of `tenant`: the local backend deletes the store's
+    /// directory at once; the s3 backend presigns a `DELETE` for each of `keys`
+    /// (the store's recorded objects) for the caller to send. Keys of another
+    /// store are skipped. Safe to repeat: nothing there is not an error.
+    pub async fn removal(&self, tenant: TenantId, keys: &[String]) -> anyhow::Result<Removal> {
+        match &*self.0 {
+            Backend::Local { dir, .. } => {
+                let root = dir.join(tenant.as_uuid().to_string());
+                let files = count_files(&root).await?;
+                match tokio::fs::remove_dir_all(&root).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).context("cannot remove the store's media directory"),
+                }
+                Ok(Removal::Local { files })
+            }
+            Backend::S3 { client, bucket, .. } => {
+                let mut requests = Vec::with_capacity(keys.len());
+                for key in keys.iter().filter_map(|k| ObjectKey::parse_for(tenant, k)) {
+                    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(UPLOAD_TTL)?;
+                    let request = client
+                        .delete_object()
+                        .bucket(bucket)
+                        .key(key.as_str())
+                        .presigned(config)
+                        .await
+                        .context("cannot presign an S3 delete")?;
+                    let headers = request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+                    requests.push(PresignedDelete { key: key.0, url: request.uri().to_owned(), headers });
+                }
+                Ok(Removal::S3 { requests })
+            }
+        }
+    }
+}
+
+/// Files under `root` (0 when it does not exist).
+async fn count_files(root: &Path) -> anyhow::Result<u64> {
+    let mut files = 0;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).context("cannot list the store's media directory"),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            if entry.file_type().await?.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    Ok(files)
+}
+
 fn local_path(dir: &Path, key: &ObjectKey) -> PathBuf {
     // ObjectKey admits no empty, `.` or `..` segment, so this stays under `dir`.
     dir.join(key.as_str())

@@ -239,6 +239,50 @@ pub fn init_test_tracing() {
     });
 }
 
+/// A moto S3-compatible server on a free port, killed when dropped
+/// (`infra/scripts/test.sh` installs `moto_server` from PyPI).
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts the server and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port();
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is needed (infra/scripts/test.sh installs it: pip install 'moto[server]')");
+        let moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "moto_server did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        moto
+    }
+
+    /// Settings of the s3 media backend on this server's `bucket`.
+    pub fn configure(&self, settings: &mut crate::config::Settings, bucket: &str) {
+        settings.media_backend = crate::config::MediaBackend::S3;
+        settings.s3_bucket = Some(bucket.into());
+        settings.s3_endpoint = Some(self.endpoint.clone());
+        settings.aws_access_key_id = Some("testing".into());
+        settings.aws_secret_access_key = Some("testing".into());
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

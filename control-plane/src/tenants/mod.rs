@@ -12,7 +12,7 @@ pub mod store;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use platform::{auth::KeyRing, config::Settings, crypto::MasterKeys, db::Db};
+use platform::{auth::KeyRing, config::Settings, crypto::MasterKeys, db::Db, media::MediaStore};
 
 use crate::{
     identity::{password::Hasher, Tokens},
@@ -42,4 +42,8 @@ pub struct TenantsState {
     pub hasher: Hasher,
     /// Verifies the bearer tokens of its routes.
     pub keys: KeyRing,
+    /// Purges remove a store's media objects.
+    pub media: MediaStore,
+    /// Sends the presigned deletes of purged objects (with a time-out).
+    pub http: reqwest::Client,
 }

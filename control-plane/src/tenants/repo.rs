@@ -178,12 +178,6 @@ pub async fn update(
     Ok(())
 }
 
-/// Marks a deleted store purged.
-pub async fn mark_purged(conn: &mut PgConnection, id: TenantId) -> anyhow::Result<()> {
-    sqlx::query("update control.tenant set purged_at = now() where tenant_id = $1").bind(id).execute(conn).await?;
-    Ok(())
-}
-
 /// Verified and pending custom hosts of a store.
 pub async fn hosts(conn: &mut PgConnection, id: TenantId) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar("select host from control.tenant_domain where tenant_id = $1")

@@ -318,6 +318,7 @@ fn admin_transition(from: TenantStatus, to: TenantStatus, action: Action) -> Met
 }
 
 /// `POST /v1/tenants/{id}/purge`: platform admins only, deleted stores only.
+/// Repeating it answers the first purge's result and changes nothing.
 async fn purge(State(state): State<TenantsState>, caller: StoreCaller) -> Result<Json<serde_json::Value>, Problem> {
     let id = caller.store_as_platform_admin()?;
     let purged = service::purge(&state, id, &caller.actor()).await?;
@@ -325,6 +326,8 @@ async fn purge(State(state): State<TenantsState>, caller: StoreCaller) -> Result
         "id": id.to_string(),
         "export_path": purged.export_path,
         "rows": purged.rows,
+        "control_rows": purged.control_rows,
+        "media_objects": purged.media_objects,
         "redis_keys": purged.redis_keys,
     })))
 }

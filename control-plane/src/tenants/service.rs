@@ -7,6 +7,7 @@ use platform::{
     auth::Role,
     db::{Db, SystemTx},
     ids::TenantId,
+    media::Removal,
     problem::{FieldError, Problem},
     tenancy::TenantStatus,
 };
@@ -286,75 +287,160 @@ async fn finish_change(
     Ok(after)
 }
 
-/// What a purge removed.
+/// What a purge removed, as the API answers it and the registry row keeps it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Purged {
     /// Where the export was written.
     pub export_path: String,
     /// Rows exported (and deleted) from the cell.
     pub rows: u64,
+    /// Registry rows exported (secrets left out) and deleted: domains,
+    /// members, API keys, settings.
+    pub control_rows: u64,
+    /// Media objects removed from the store's bucket prefix or directory.
+    pub media_objects: u64,
+    /// Redis keys deleted.
     pub redis_keys: u64,
 }
 
-/// Removes a deleted store's data for good, after writing all of it as JSON lines:
-/// every row in its cell, its Redis keys, its local media, and its credentials
-/// and settings in the registry. The registry row stays (status `deleted`,
-/// `purged_at` set) so the slug is not reused by accident and the audit log
-/// keeps its subject.
+/// Registry tables holding a store's rows besides `tenant` itself, exported
+/// (these columns left out) and then deleted by a purge. `audit_log` stays: it
+/// is the platform's record, and the purge is its last entry.
+const CONTROL_TABLES: &[(&str, &[&str])] = &[
+    ("tenant_domain", &["verification_token"]),
+    ("membership", &[]),
+    ("api_key", &["key_hash"]),
+    ("tenant_payment_settings", &["stripe_secret_key", "stripe_webhook_secret"]),
+    ("tenant_notification_settings", &["smtp_password", "sms_auth_token"]),
+    ("refresh_token", &["token_hash"]),
+];
+
+/// Removes a deleted store's data for good, after writing all of it as JSON
+/// lines: its registry rows (secrets left out), every row in its cell, the
+/// keys of its media objects. Then its media objects, its cell rows, its Redis
+/// keys and its registry rows are deleted. The registry row stays (status
+/// `deleted`, `purged_at` and `purge_result` set) so the slug is not reused by
+/// accident and the audit log keeps its subject.
+///
+/// **Invariant:** a purge is done once. It runs holding the registry row's
+/// lock, so a concurrent second call waits, and a purged store answers the
+/// stored result without touching its export. A purge that fails midway
+/// (storage down) deleted nothing it had not exported and can be repeated.
 #[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn purge(state: &TenantsState, id: TenantId, actor: &Actor) -> Result<Purged, Error> {
     let record = get(&state.db, id).await?;
     if record.status != TenantStatus::Deleted {
         return Err(Error::InvalidState("Only a deleted store can be purged; delete it first."));
     }
+    let mut control = state.db.control().begin().await?;
+    let done: Option<serde_json::Value> =
+        sqlx::query_scalar("select purge_result from control.tenant where tenant_id = $1 for update")
+            .bind(id)
+            .fetch_one(&mut *control)
+            .await?;
+    if let Some(done) = done {
+        return Ok(serde_json::from_value(done).context("stored purge result")?);
+    }
+
     let mut tx = state.db.system_tx(&record.cell_id).await?;
     let tables = tenant_tables(&mut tx).await?;
-
     std::fs::create_dir_all(&state.control.export_dir).context("creating the export directory")?;
     let path = std::path::Path::new(&state.control.export_dir).join(format!("{id}.jsonl"));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).context("creating the export file")?);
-    writeln!(file, "{}", serde_json::json!({"table": "control.tenant", "row": summary(&record)})).context("export")?;
+    // Written aside and renamed: a failed attempt never leaves half an export
+    // where a finished one is expected.
+    let partial = path.with_extension("jsonl.partial");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).context("creating the export file")?);
+    let mut line = |table: &str, row: &serde_json::Value| {
+        writeln!(file, "{}", serde_json::json!({"table": table, "row": row})).context("export")
+    };
+    line("control.tenant", &summary(&record))?;
+    let mut control_rows = 0u64;
+    for (table, secrets) in CONTROL_TABLES {
+        let secrets: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
+        let exported: Vec<serde_json::Value> =
+            sqlx::query_scalar(&format!("select to_jsonb(t) - $2::text[] from control.{table} t where tenant_id = $1"))
+                .bind(id)
+                .bind(&secrets)
+                .fetch_all(&mut *control)
+                .await?;
+        for row in &exported {
+            line(&format!("control.{table}"), row)?;
+        }
+        control_rows += exported.len() as u64;
+    }
     let mut rows = 0u64;
+    let mut media_keys = Vec::new();
     for table in &tables {
-        let lines: Vec<serde_json::Value> =
+        let exported: Vec<serde_json::Value> =
             sqlx::query_scalar(&format!("select to_jsonb(t) from commerce.{table} t where tenant_id = $1"))
                 .bind(id)
                 .fetch_all(&mut *tx)
                 .await?;
-        for row in lines {
-            writeln!(file, "{}", serde_json::json!({"table": table, "row": row})).context("export")?;
-            rows += 1;
+        for row in &exported {
+            if table == "product_media" {
+                if let Some(key) = row["storage_key"].as_str() {
+                    media_keys.push(key.to_owned());
+                }
+            }
+            line(table, row)?;
         }
+        rows += exported.len() as u64;
     }
     file.flush().context("export")?;
     file.into_inner().map_err(|e| anyhow::anyhow!("export: {e}"))?.sync_all().context("export")?;
+    std::fs::rename(&partial, &path).context("moving the export in place")?;
 
+    // Objects first: if storage fails, nothing is deleted yet and the purge
+    // can be repeated.
+    let media_objects = remove_media(state, id, &media_keys).await?;
     delete_in_dependency_order(&mut tx, &tables, id).await?;
     tx.commit().await?;
-
     let redis_keys = delete_redis_keys(state, id).await?;
-    let media = std::path::Path::new(&std::env::var("MEDIA_LOCAL_DIR").unwrap_or_else(|_| ".dev/media".into()))
-        .join(id.to_string());
-    if media.exists() {
-        std::fs::remove_dir_all(&media).context("removing local media")?;
-    }
 
-    let mut tx = state.db.control().begin().await?;
-    for table in [
-        "api_key",
-        "membership",
-        "tenant_domain",
-        "tenant_payment_settings",
-        "tenant_notification_settings",
-        "refresh_token",
-    ] {
-        sqlx::query(&format!("delete from control.{table} where tenant_id = $1")).bind(id).execute(&mut *tx).await?;
+    for (table, _) in CONTROL_TABLES {
+        sqlx::query(&format!("delete from control.{table} where tenant_id = $1"))
+            .bind(id)
+            .execute(&mut *control)
+            .await?;
     }
-    repo::mark_purged(&mut tx, id).await?;
-    let removed = serde_json::json!({"rows": rows, "redis_keys": redis_keys, "export": path.display().to_string()});
-    audit::record(&mut tx, actor.entry(id, Action::TenantPurge, Some(summary(&record)), Some(removed))).await?;
-    tx.commit().await?;
+    let purged = Purged { export_path: path.display().to_string(), rows, control_rows, media_objects, redis_keys };
+    let result = serde_json::to_value(&purged).context("purge result")?;
+    sqlx::query("update control.tenant set purged_at = now(), purge_result = $2 where tenant_id = $1")
+        .bind(id)
+        .bind(&result)
+        .execute(&mut *control)
+        .await?;
+    audit::record(&mut control, actor.entry(id, Action::TenantPurge, Some(summary(&record)), Some(result))).await?;
+    control.commit().await?;
     announce(state, &record).await?;
-    Ok(Purged { export_path: path.display().to_string(), rows, redis_keys })
+    Ok(purged)
+}
+
+/// Deletes the store's media objects: its directory (local) or each recorded
+/// object (s3, presigned `DELETE`s, each with a time-out). An object already
+/// gone counts as removed.
+async fn remove_media(state: &TenantsState, id: TenantId, keys: &[String]) -> anyhow::Result<u64> {
+    match state.media.removal(id, keys).await? {
+        Removal::Local { files } => Ok(files),
+        Removal::S3 { requests } => {
+            let mut removed = 0;
+            for request in requests {
+                let mut send = state.http.delete(&request.url);
+                for (name, value) in &request.headers {
+                    send = send.header(name, value);
+                }
+                let answer = send.send().await.with_context(|| format!("deleting media object {}", request.key))?;
+                let status = answer.status();
+                anyhow::ensure!(
+                    status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
+                    "deleting media object {}: storage answered {status}",
+                    request.key
+                );
+                removed += 1;
+            }
+            Ok(removed)
+        }
+    }
 }
 
 /// Every tenant-owned table of the cell (found in the catalog, so none is forgotten).

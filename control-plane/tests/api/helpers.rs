@@ -156,4 +156,55 @@ impl TestApp {
             body,
         }
     }
+
+    /// A product "Mug" (SKU `MUG`, 3 in stock) in the store's cell and a Redis
+    /// key under its prefix, written as the data plane would.
+    pub async fn seed_product(&self, store: &Store) {
+        let app = self;
+        let id: uuid::Uuid = store.id.parse().unwrap();
+        let tenant = platform::tenancy::Tenant {
+            id: platform::ids::TenantId::from_uuid(id),
+            slug: store.slug.clone(),
+            status: platform::tenancy::TenantStatus::Active,
+            cell_id: "default".into(),
+            plan: "starter".into(),
+            currency: platform::money::Currency::parse("USD").unwrap(),
+            locale: "en-US".into(),
+        };
+        let mut tx = app.state.db.tenant_tx(&tenant).await.unwrap();
+        tenant_api::catalog::service::create_product(
+            &mut tx,
+            tenant_api::catalog::model::SearchLanguage::for_locale(&tenant.locale),
+            None,
+            tenant_api::catalog::model::NewProduct {
+                title: "Mug".into(),
+                handle: tenant_api::catalog::model::Handle::parse("mug").unwrap(),
+                description: None,
+                status: tenant_api::catalog::model::ProductStatus::Active,
+                attributes: Default::default(),
+                options: Vec::new(),
+                category_ids: Vec::new(),
+                variants: vec![tenant_api::catalog::model::NewVariant {
+                    sku: tenant_api::catalog::model::Sku::parse("MUG").unwrap(),
+                    title: "Default".into(),
+                    price: platform::money::Money::new(900, tenant.currency),
+                    compare_at_price: None,
+                    weight_grams: None,
+                    barcode: None,
+                    options: Default::default(),
+                    stock: 3,
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let mut redis = app.state.redis.clone();
+        redis::cmd("SET")
+            .arg(format!("t:{{{}}}:cart:x", store.id))
+            .arg("1")
+            .query_async::<()>(&mut redis)
+            .await
+            .unwrap();
+    }
 }

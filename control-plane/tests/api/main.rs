@@ -7,6 +7,7 @@ mod identity;
 mod oidc;
 mod openapi;
 mod provisioning;
+mod purge;
 mod staff;
 mod tenant_settings;
 mod tenants;

@@ -196,51 +196,7 @@ async fn a_deleted_store_is_purged_after_an_export_of_all_its_data() {
     let b = app.create_store("bravo").await;
     // Data in the cell and in Redis for both stores.
     for store in [&a, &b] {
-        let id: uuid::Uuid = store.id.parse().unwrap();
-        let tenant = platform::tenancy::Tenant {
-            id: platform::ids::TenantId::from_uuid(id),
-            slug: store.slug.clone(),
-            status: platform::tenancy::TenantStatus::Active,
-            cell_id: "default".into(),
-            plan: "starter".into(),
-            currency: platform::money::Currency::parse("USD").unwrap(),
-            locale: "en-US".into(),
-        };
-        let mut tx = app.state.db.tenant_tx(&tenant).await.unwrap();
-        tenant_api::catalog::service::create_product(
-            &mut tx,
-            tenant_api::catalog::model::SearchLanguage::for_locale(&tenant.locale),
-            None,
-            tenant_api::catalog::model::NewProduct {
-                title: "Mug".into(),
-                handle: tenant_api::catalog::model::Handle::parse("mug").unwrap(),
-                description: None,
-                status: tenant_api::catalog::model::ProductStatus::Active,
-                attributes: Default::default(),
-                options: Vec::new(),
-                category_ids: Vec::new(),
-                variants: vec![tenant_api::catalog::model::NewVariant {
-                    sku: tenant_api::catalog::model::Sku::parse("MUG").unwrap(),
-                    title: "Default".into(),
-                    price: platform::money::Money::new(900, tenant.currency),
-                    compare_at_price: None,
-                    weight_grams: None,
-                    barcode: None,
-                    options: Default::default(),
-                    stock: 3,
-                }],
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        let mut redis = app.state.redis.clone();
-        redis::cmd("SET")
-            .arg(format!("t:{{{}}}:cart:x", store.id))
-            .arg("1")
-            .query_async::<()>(&mut redis)
-            .await
-            .unwrap();
+        app.seed_product(store).await;
     }
     let path = format!("/v1/tenants/{}", a.id);
     let body = app.expect("POST", &format!("{path}/purge"), Some(&admin), None, StatusCode::CONFLICT).await;

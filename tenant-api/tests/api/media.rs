@@ -1,49 +1,11 @@
 //! Product media: presigned uploads to S3 (a real S3-compatible server, moto),
 //! and the local backend's signed upload URLs.
 
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
-use platform::config::MediaBackend;
+use platform::testkit::Moto;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_configured, TestApp, TestStore};
-
-/// A moto S3 server on a free port, killed when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is needed (infra/scripts/test.sh installs it: pip install 'moto[server]')");
-        let moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
-        let started = Instant::now();
-        while reqwest::get(&moto.endpoint).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "moto_server did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn product_of(app: &TestApp, store: &TestStore) -> (String, crate::helpers::Auth) {
     let staff = app.staff(store).await;
@@ -81,15 +43,7 @@ async fn an_s3_presigned_upload_lands_in_the_bucket_under_the_store_prefix() {
     let put_policy =
         reqwest::Client::new().put(format!("{}/{bucket}?policy", moto.endpoint)).json(&policy).send().await.unwrap();
     assert!(put_policy.status().is_success(), "bucket policy: {}", put_policy.status());
-    let endpoint = moto.endpoint.clone();
-    let app = spawn_app_configured(|settings| {
-        settings.media_backend = MediaBackend::S3;
-        settings.s3_bucket = Some(bucket.into());
-        settings.s3_endpoint = Some(endpoint);
-        settings.aws_access_key_id = Some("testing".into());
-        settings.aws_secret_access_key = Some("testing".into());
-    })
-    .await;
+    let app = spawn_app_configured(|settings| moto.configure(settings, bucket)).await;
     let store = app.create_store("alpha").await;
     let (product, staff) = product_of(&app, &store).await;
     let bytes = b"\x89PNG fake image bytes".to_vec();
