@@ -58,7 +58,8 @@ impl Receiver {
     /// Answers the first `failures` requests with 500; hangs while `hanging`.
     pub async fn start_with(failures: usize, hanging: bool) -> Self {
         let (hang, watch) = tokio::sync::watch::channel(hanging);
-        let state = Arc::new(Behaviour { failures: AtomicUsize::new(failures), hang: Some(watch), ..Default::default() });
+        let state =
+            Arc::new(Behaviour { failures: AtomicUsize::new(failures), hang: Some(watch), ..Default::default() });
         let router = Router::new().route("/hook", post(receive)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
@@ -183,7 +184,8 @@ pub async fn emit(app: &TestApp, store: &TestStore, topic: &str, count: usize) -
 async fn paid_order(app: &TestApp, store: &TestStore) -> String {
     let variant = app.product_with_stock(store, "Mug", 1999, 5).await;
     let cart = app.cart_with(store, None, &variant, 1).await;
-    let (status, order) = app.checkout(store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
+    let (status, order) =
+        app.checkout(store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     order["id"].as_str().unwrap().to_owned()
 }
@@ -220,7 +222,14 @@ async fn a_webhook_shows_its_secret_once_and_receives_paid_orders_signed_with_it
     assert_eq!(body["data"]["id"], order.as_str());
     assert!(body["timestamp"].is_string());
     let log = app
-        .admin("GET", &store, &format!("/admin/webhooks/{}/deliveries", created["id"].as_str().unwrap()), &auth, None, StatusCode::OK)
+        .admin(
+            "GET",
+            &store,
+            &format!("/admin/webhooks/{}/deliveries", created["id"].as_str().unwrap()),
+            &auth,
+            None,
+            StatusCode::OK,
+        )
         .await;
     let delivery = &log["items"][0];
     assert_eq!(delivery["id"], received[0].id.as_str(), "webhook-id is the delivery's id");
@@ -241,8 +250,9 @@ async fn unknown_events_and_malformed_urls_are_422_naming_the_field() {
         (json!({"url": "not a url", "events": ["order.paid"]}), "url"),
         (json!({"url": "http://user:pw@127.0.0.1/hook", "events": ["order.paid"]}), "url"),
     ] {
-        let problem =
-            app.admin("POST", &store, "/admin/webhooks", &auth, Some(body.clone()), StatusCode::UNPROCESSABLE_ENTITY).await;
+        let problem = app
+            .admin("POST", &store, "/admin/webhooks", &auth, Some(body.clone()), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
     }
     let listed = app.admin("GET", &store, "/admin/webhooks", &auth, None, StatusCode::OK).await;
@@ -324,8 +334,9 @@ async fn staff_read_webhooks_but_only_admins_and_write_keys_create_or_delete_the
     app.admin("POST", &store, "/admin/webhooks", &staff, Some(body.clone()), StatusCode::FORBIDDEN).await;
     app.admin("GET", &store, "/admin/webhooks", &staff, None, StatusCode::OK).await;
     app.admin("GET", &store, "/admin/notifications/deliveries", &staff, None, StatusCode::OK).await;
-    let admin =
-        Auth::Staff(platform::testkit::staff_token(app.state.db.control(), store.id(), platform::auth::Role::Admin).await);
+    let admin = Auth::Staff(
+        platform::testkit::staff_token(app.state.db.control(), store.id(), platform::auth::Role::Admin).await,
+    );
     let created = app.admin("POST", &store, "/admin/webhooks", &admin, Some(body.clone()), StatusCode::CREATED).await;
     let path = format!("/admin/webhooks/{}", created["id"].as_str().unwrap());
     app.admin("DELETE", &store, &path, &staff, None, StatusCode::FORBIDDEN).await;
@@ -404,4 +415,26 @@ async fn a_stores_webhook_never_receives_another_stores_events() {
     for order in orders {
         assert!(ids.contains(&order), "{order} delivered to A");
     }
+}
+
+#[tokio::test]
+async fn product_changes_reach_a_webhook_subscribed_to_them() {
+    let app = app_with_local_targets().await;
+    let store = app.create_store("products-hooked").await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &store, &receiver.url, &["product.created", "product.updated", "product.deleted"]).await;
+    let auth = owner(&app, &store).await;
+    let product = app.create_product(&store, &auth, "Kettle", "KET-1", 2500).await;
+    let path = format!("/admin/products/{}", product["id"].as_str().unwrap());
+    app.admin("PATCH", &store, &path, &auth, Some(json!({"title": "Steel kettle"})), StatusCode::OK).await;
+    app.admin("DELETE", &store, &path, &auth, None, StatusCode::NO_CONTENT).await;
+    let deliverer = deliverer(&app, |_| {});
+    pump(&app, &deliverer, "three product events", || receiver.accepted().len() == 3).await;
+
+    let bodies: Vec<Value> = receiver.answered().iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
+    let of = |kind: &str| bodies.iter().find(|b| b["type"] == kind).unwrap_or_else(|| panic!("no {kind}: {bodies:?}"));
+    assert_eq!(of("product.created")["data"]["title"], "Kettle");
+    assert_eq!(of("product.updated")["data"]["title"], "Steel kettle");
+    assert_eq!(of("product.deleted")["data"]["id"], product["id"]);
+    assert!(bodies.iter().all(|b| b["data"]["id"] == product["id"]), "{bodies:?}");
 }
