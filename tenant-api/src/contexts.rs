@@ -6,7 +6,8 @@ use axum::{extract::FromRef, Router};
 
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
-    inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState, state::AppState,
+    inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState,
+    state::AppState,
 };
 
 /// A bounded context with its own router.
@@ -30,8 +31,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in mounting order.
-    pub const ALL: &'static [Context] =
-        &[
+    pub const ALL: &'static [Context] = &[
         Context::Catalog,
         Context::Inventory,
         Context::Cart,

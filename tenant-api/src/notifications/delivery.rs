@@ -244,9 +244,9 @@ impl Sender {
         match delivery.channel {
             Channel::Webhook => self.send_webhook(pool, delivery).await,
             // The email and SMS senders plug in here.
-            Channel::Email | Channel::Sms => Ok(Outcome::Undeliverable {
-                error: format!("no {} sender in this build", delivery.channel.as_str()),
-            }),
+            Channel::Email | Channel::Sms => {
+                Ok(Outcome::Undeliverable { error: format!("no {} sender in this build", delivery.channel.as_str()) })
+            }
         }
     }
 

@@ -169,29 +169,25 @@ pub async fn insert_deliveries(tx: &mut SystemTx, new: Vec<NewDelivery>) -> anyh
     if new.is_empty() {
         return Ok(0);
     }
-    let mut columns: (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>, Vec<&str>, Vec<String>, Vec<String>, Vec<serde_json::Value>) =
-        Default::default();
-    for d in new {
-        columns.0.push(d.tenant_id.as_uuid());
-        columns.1.push(Uuid::now_v7());
-        columns.2.push(d.event_id);
-        columns.3.push(d.channel.as_str());
-        columns.4.push(d.target);
-        columns.5.push(d.topic);
-        columns.6.push(d.payload);
-    }
+    let tenants: Vec<Uuid> = new.iter().map(|d| d.tenant_id.as_uuid()).collect();
+    let ids: Vec<Uuid> = new.iter().map(|_| Uuid::now_v7()).collect();
+    let events: Vec<Uuid> = new.iter().map(|d| d.event_id).collect();
+    let channels: Vec<&str> = new.iter().map(|d| d.channel.as_str()).collect();
+    let targets: Vec<&str> = new.iter().map(|d| d.target.as_str()).collect();
+    let topics: Vec<&str> = new.iter().map(|d| d.topic.as_str()).collect();
+    let payloads: Vec<&serde_json::Value> = new.iter().map(|d| &d.payload).collect();
     let done = sqlx::query(
         "insert into notification_delivery (tenant_id, delivery_id, event_id, channel, target, topic, payload) \
          select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) \
          on conflict (tenant_id, event_id, channel, target) do nothing",
     )
-    .bind(&columns.0)
-    .bind(&columns.1)
-    .bind(&columns.2)
-    .bind(&columns.3)
-    .bind(&columns.4)
-    .bind(&columns.5)
-    .bind(&columns.6)
+    .bind(&tenants)
+    .bind(&ids)
+    .bind(&events)
+    .bind(&channels)
+    .bind(&targets)
+    .bind(&topics)
+    .bind(&payloads)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -200,7 +196,10 @@ pub async fn insert_deliveries(tx: &mut SystemTx, new: Vec<NewDelivery>) -> anyh
 
 /// The active webhooks of the given stores with their events, for the
 /// fan-out (the relay's `SystemTx`, across stores).
-pub async fn webhooks_of(tx: &mut SystemTx, stores: &[Uuid]) -> anyhow::Result<Vec<(TenantId, WebhookId, Vec<String>)>> {
+pub async fn webhooks_of(
+    tx: &mut SystemTx,
+    stores: &[Uuid],
+) -> anyhow::Result<Vec<(TenantId, WebhookId, Vec<String>)>> {
     Ok(sqlx::query_as(
         "select tenant_id, webhook_id, events from webhook_subscription \
          where tenant_id = any($1) and deleted_at is null order by tenant_id, webhook_id",

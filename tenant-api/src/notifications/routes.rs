@@ -18,7 +18,9 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    model::{Channel, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, NewWebhook, WebhookEvent, WebhookId, WebhookUrl},
+    model::{
+        Channel, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, NewWebhook, WebhookEvent, WebhookId, WebhookUrl,
+    },
     repo, service, Error, NotificationsState,
 };
 use crate::{callers::Staff, wire::timestamp};
@@ -39,6 +41,7 @@ pub fn router() -> Router<NotificationsState> {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MerchantWebhookRequest)]
 struct WebhookRequest {
     /// Where events are `POST`ed: `http` or `https`, a public address.
     url: String,
@@ -47,6 +50,7 @@ struct WebhookRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MerchantWebhookResponse)]
 struct WebhookResponse {
     id: String,
     url: String,
@@ -125,7 +129,8 @@ impl DeliveryQuery {
         let channel = match self.channel.as_deref() {
             None | Some("") => None,
             Some(raw) => Some(
-                Channel::parse(raw).ok_or_else(|| Problem::invalid_parameter("channel", "must be webhook, email or sms"))?,
+                Channel::parse(raw)
+                    .ok_or_else(|| Problem::invalid_parameter("channel", "must be webhook, email or sms"))?,
             ),
         };
         Ok(DeliveryFilter { status, channel })
@@ -240,7 +245,11 @@ async fn dead_letters(
     log(&admin, DeliveryFilter { status: Some(DeliveryStatus::Dead), channel: None }, page?).await
 }
 
-async fn log(admin: &Admin, filter: DeliveryFilter, page: Page) -> Result<Json<ListResponse<DeliveryResponse>>, Problem> {
+async fn log(
+    admin: &Admin,
+    filter: DeliveryFilter,
+    page: Page,
+) -> Result<Json<ListResponse<DeliveryResponse>>, Problem> {
     let mut tx = admin.state.db.tenant_tx(&admin.tenant).await?;
     let deliveries = repo::list_deliveries(&mut tx, filter, None, page).await?;
     Ok(Json(page.respond(deliveries, |d| d.id.as_uuid(), DeliveryResponse::from)))

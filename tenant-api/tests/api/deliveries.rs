@@ -58,7 +58,12 @@ async fn two_workers_side_by_side_deliver_each_event_exactly_once() {
     one.drain().await;
     two.drain().await;
     let answered = receiver.answered();
-    assert_eq!(answered.len(), 30, "no event was sent twice: {:?}", receiver.accepted().values().filter(|n| **n > 1).count());
+    assert_eq!(
+        answered.len(),
+        30,
+        "no event was sent twice: {:?}",
+        receiver.accepted().values().filter(|n| **n > 1).count()
+    );
 }
 
 #[tokio::test]
@@ -150,10 +155,19 @@ async fn a_delivery_is_dead_lettered_after_the_schedule_and_a_replay_delivers_it
     assert_eq!(letter["last_status"], 500);
     assert!(letter["last_error"].as_str().unwrap().contains("500"), "{letter}");
     let id = letter["id"].as_str().unwrap().to_owned();
-    let filtered =
-        app.admin("GET", &store, "/admin/notifications/deliveries?status=dead&channel=webhook", &auth, None, StatusCode::OK).await;
+    let filtered = app
+        .admin(
+            "GET",
+            &store,
+            "/admin/notifications/deliveries?status=dead&channel=webhook",
+            &auth,
+            None,
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(filtered["items"][0]["id"], id.as_str());
-    let none = app.admin("GET", &store, "/admin/notifications/deliveries?channel=email", &auth, None, StatusCode::OK).await;
+    let none =
+        app.admin("GET", &store, "/admin/notifications/deliveries?channel=email", &auth, None, StatusCode::OK).await;
     assert_eq!(none["items"], Value::Array(vec![]));
     app.admin("GET", &store, "/admin/notifications/deliveries?status=lost", &auth, None, StatusCode::BAD_REQUEST).await;
     // Nothing more is tried on its own.
