@@ -46,7 +46,12 @@ async fn two_workers_side_by_side_deliver_each_event_exactly_once() {
     emit(&app, &store, "order.paid", 30).await;
     tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
     // Many sends of the one store at once, so both workers claim from it.
-    let (one, two) = (deliverer(&app, |s| s.store_in_flight = 8), deliverer(&app, |s| s.store_in_flight = 8));
+    // Leases far longer than a send: a busy machine must not make one expire.
+    let busy = |s: &mut tenant_api::notifications::delivery::DeliverySettings| {
+        s.store_in_flight = 8;
+        s.lease = Duration::from_secs(120);
+    };
+    let (one, two) = (deliverer(&app, busy), deliverer(&app, busy));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while receiver.accepted().len() < 30 {
         assert!(tokio::time::Instant::now() < deadline, "only {} delivered", receiver.accepted().len());
