@@ -69,6 +69,23 @@ async fn two_workers_side_by_side_deliver_each_event_exactly_once() {
         "no event was sent twice: {:?}",
         receiver.accepted().values().filter(|n| **n > 1).count()
     );
+
+    // The log pages through all thirty, newest first, each once.
+    let auth = owner(&app, &store).await;
+    let (mut seen, mut cursor) = (std::collections::BTreeSet::new(), None::<String>);
+    loop {
+        let query = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let path = format!("/admin/notifications/deliveries?status=succeeded&limit=12{query}");
+        let page = app.admin("GET", &store, &path, &auth, None, StatusCode::OK).await;
+        for item in page["items"].as_array().unwrap() {
+            assert!(seen.insert(item["id"].as_str().unwrap().to_owned()), "listed twice: {item}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
 }
 
 #[tokio::test]
