@@ -126,6 +126,11 @@ pub struct Settings {
     /// `REDIS_TIMEOUT_MS`: the most connecting to Redis or one command may
     /// take (default 2000); past it the caller gets a `503`, never a hang.
     pub redis_timeout_ms: u64,
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`: merchant webhooks may target loopback
+    /// and private networks (default `false`; the dev stack sets `true` so a
+    /// local receiver works). Off, such URLs are refused when created and
+    /// again when the address is resolved at send time.
+    pub webhook_allow_private_targets: bool,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -175,6 +180,7 @@ struct Defaults {
     stripe_timeout_secs: u64,
     platform_env: PlatformEnv,
     redis_timeout_ms: u64,
+    webhook_allow_private_targets: bool,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -202,6 +208,7 @@ const DEFAULTS: Defaults = Defaults {
     stripe_timeout_secs: 15,
     platform_env: PlatformEnv::Development,
     redis_timeout_ms: 2000,
+    webhook_allow_private_targets: false,
 };
 
 impl Settings {
@@ -376,6 +383,8 @@ impl Settings {
             stripe_timeout_secs: DEFAULTS.stripe_timeout_secs,
             platform_env: PlatformEnv::Development,
             redis_timeout_ms: DEFAULTS.redis_timeout_ms,
+            // Tests with a local receiver turn it on, the SSRF tests leave it off.
+            webhook_allow_private_targets: false,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Settings of the data plane beyond the shared ones: token and cart lifetimes,
-//! the checkout's reservation window, and the worker's intervals.
+//! the checkout's reservation window, the worker's intervals, and how
+//! notifications are delivered.
 
 use std::time::Duration;
 
@@ -31,6 +32,22 @@ pub struct CommerceSettings {
     pub worker_recovery_every_ms: u64,
     /// Worker: pause between outbox relay runs.
     pub worker_outbox_every_ms: u64,
+    /// Worker: pause between runs of the notification delivery job.
+    pub worker_delivery_every_ms: u64,
+    /// The most one webhook request may take, connecting included; past it
+    /// the attempt failed and is retried.
+    pub webhook_timeout_secs: u64,
+    /// Waits before each retry of a failed delivery, in seconds; after the
+    /// last one fails the delivery is dead-lettered. Standard Webhooks'
+    /// schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    pub webhook_retry_schedule_secs: Vec<u64>,
+    /// How long a claimed delivery belongs to the worker that claimed it; a
+    /// worker killed mid-send leaves it to another after this. Longer than
+    /// `webhook_timeout_secs`, so a slow send is never sent twice at once.
+    pub notification_lease_secs: u64,
+    /// Deliveries of one store in flight at once in one worker process: a
+    /// store whose endpoint hangs holds up only these.
+    pub notification_store_in_flight: u32,
     /// Worker: failures of one job on one subject (an order) after which it
     /// waits for staff (`needs_attention`) instead of being retried.
     pub worker_max_attempts: i32,
@@ -58,6 +75,11 @@ impl Default for CommerceSettings {
             worker_expiry_every_ms: 5_000,
             worker_recovery_every_ms: 5_000,
             worker_outbox_every_ms: 500,
+            worker_delivery_every_ms: 500,
+            webhook_timeout_secs: 15,
+            webhook_retry_schedule_secs: vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+            notification_lease_secs: 60,
+            notification_store_in_flight: 4,
             worker_max_attempts: 8,
             breaker_failures: 5,
             breaker_cool_down_secs: 30,
@@ -76,6 +98,12 @@ impl CommerceSettings {
         anyhow::ensure!(settings.reservation_ttl_secs > 0, "RESERVATION_TTL_SECS must be at least 1");
         anyhow::ensure!(settings.idempotency_lease_secs > 0, "IDEMPOTENCY_LEASE_SECS must be at least 1");
         anyhow::ensure!(settings.worker_max_attempts > 0, "WORKER_MAX_ATTEMPTS must be at least 1");
+        anyhow::ensure!(settings.webhook_timeout_secs > 0, "WEBHOOK_TIMEOUT_SECS must be at least 1");
+        anyhow::ensure!(
+            settings.notification_lease_secs > settings.webhook_timeout_secs,
+            "NOTIFICATION_LEASE_SECS must be longer than WEBHOOK_TIMEOUT_SECS"
+        );
+        anyhow::ensure!(settings.notification_store_in_flight > 0, "NOTIFICATION_STORE_IN_FLIGHT must be at least 1");
         anyhow::ensure!(settings.breaker_failures > 0, "BREAKER_FAILURES must be at least 1");
         anyhow::ensure!(settings.breaker_cool_down_secs > 0, "BREAKER_COOL_DOWN_SECS must be at least 1");
         Ok(settings)

@@ -242,6 +242,17 @@ impl FromRef<AppState> for crate::orders::OrdersState {
     }
 }
 
+impl FromRef<AppState> for crate::notifications::NotificationsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            auth: state.auth.clone(),
+            master: state.master.clone(),
+            allow_private_targets: state.settings.webhook_allow_private_targets,
+        }
+    }
+}
+
 impl FromRef<AppState> for crate::worker::attempts::Policy {
     fn from_ref(state: &AppState) -> Self {
         Self::from(&*state.commerce)
@@ -250,7 +261,19 @@ impl FromRef<AppState> for crate::worker::attempts::Policy {
 
 impl FromRef<AppState> for crate::worker::WorkerState {
     fn from_ref(state: &AppState) -> Self {
-        Self { payments: FromRef::from_ref(state), commerce: state.commerce.clone() }
+        let settings = crate::notifications::delivery::DeliverySettings::new(
+            &state.commerce,
+            state.settings.webhook_allow_private_targets,
+        );
+        Self {
+            payments: FromRef::from_ref(state),
+            commerce: state.commerce.clone(),
+            deliverer: Arc::new(crate::notifications::delivery::Deliverer::new(
+                state.db.clone(),
+                state.master.clone(),
+                settings,
+            )),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `tenant-api worker`: background work that must not run inside a request.
 //!
 //! Jobs are added by the contexts that need them: reservation expiry and the
-//! recovery of interrupted checkouts (orders), the outbox relay. Each job runs
+//! recovery of interrupted checkouts (orders), the outbox relay and the
+//! notification deliveries it fans events out to. Each job runs
 //! on its own interval (configurable, see `CommerceSettings`) until the
 //! process is asked to stop; a failing run is logged and retried next tick.
 //! Within a run, one store's or one subject's failure is recorded against that
@@ -15,14 +16,16 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use platform::db::Db;
 
-use crate::{payments::PaymentsState, settings::CommerceSettings};
+use crate::{notifications::delivery::Deliverer, payments::PaymentsState, settings::CommerceSettings};
 
 /// What the jobs use: the cells and the payment providers (in
-/// [`PaymentsState`]) and the intervals.
+/// [`PaymentsState`]), the intervals, and the sender of notifications (its
+/// sends outlive a run, so it lives as long as the worker).
 #[derive(Clone)]
 pub struct WorkerState {
     pub payments: PaymentsState,
     pub commerce: Arc<CommerceSettings>,
+    pub deliverer: Arc<Deliverer>,
 }
 
 impl FromRef<WorkerState> for PaymentsState {
@@ -83,11 +86,18 @@ pub fn jobs(settings: &CommerceSettings) -> Vec<Job> {
             every: Duration::from_millis(settings.worker_outbox_every_ms),
             run: |state| Box::pin(async move { crate::outbox::relay_once(state, 500).await.map(|_| ()) }),
         },
+        Job {
+            name: "notification-delivery",
+            every: Duration::from_millis(settings.worker_delivery_every_ms),
+            run: |state| Box::pin(async move { state.deliverer.run_once().await.map(|_| ()) }),
+        },
     ]
 }
 
-/// Runs every job until `stop` resolves; in-flight runs finish first. Takes
-/// any state the worker's derives from (the binary's `AppState`).
+/// Runs every job until `stop` resolves; in-flight runs and notification
+/// sends finish first. Takes any state the worker's derives from (the
+/// binary's `AppState`). The jobs are tasks of this future: dropping it (a
+/// killed worker, in tests) ends them and their sends where they are.
 pub async fn run<S>(state: S, stop: impl Future<Output = ()>) -> anyhow::Result<()>
 where
     WorkerState: FromRef<S>,
@@ -96,11 +106,11 @@ where
     let jobs = jobs(&state.commerce);
     tracing::info!(jobs = jobs.len(), "worker started");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut handles = Vec::new();
+    let mut handles = tokio::task::JoinSet::new();
     for job in jobs {
         let state = state.clone();
         let mut stop_rx = stop_rx.clone();
-        handles.push(tokio::spawn(async move {
+        handles.spawn(async move {
             loop {
                 let started = std::time::Instant::now();
                 if let Err(e) = (job.run)(&state).await {
@@ -114,13 +124,12 @@ where
                     _ = stop_rx.wait_for(|stop| *stop) => break,
                 }
             }
-        }));
+        });
     }
     stop.await;
     stop_tx.send_replace(true);
-    for handle in handles {
-        let _ = handle.await;
-    }
+    while handles.join_next().await.is_some() {}
+    state.deliverer.drain().await;
     state.payments.db.close().await;
     tracing::info!("worker stopped");
     Ok(())

@@ -50,7 +50,18 @@ pub async fn create_product(
     repo::replace_product_categories(tx, id, &product.category_ids).await?;
     repo::touch_product(tx, id).await?;
     // Read back through the same query the storefront uses, so both see one shape.
-    product_any_status(tx, id).await
+    let created = product_any_status(tx, id).await?;
+    announce(tx, "product.created", &created).await?;
+    Ok(created)
+}
+
+/// Writes a product event (merchant webhooks) in the change's transaction.
+async fn announce(tx: &mut TenantTx, topic: &str, product: &Product) -> Result<()> {
+    let payload = serde_json::json!({
+        "handle": product.handle, "title": product.title, "status": product.status.as_str(),
+    });
+    crate::outbox::insert(tx, topic, product.id, payload).await?;
+    Ok(())
 }
 
 /// A product in any status (staff).
@@ -77,12 +88,16 @@ pub async fn update_product(
     if let Some(categories) = &patch.category_ids {
         repo::replace_product_categories(tx, id, categories).await?;
     }
-    product_any_status(tx, id).await
+    let updated = product_any_status(tx, id).await?;
+    announce(tx, "product.updated", &updated).await?;
+    Ok(updated)
 }
 
 /// Deletes a product with its variants, stock levels and media rows.
 pub async fn delete_product(tx: &mut TenantTx, id: ProductId) -> Result<()> {
-    repo::delete_product(tx, id).await?.then_some(()).ok_or(Error::ProductNotFound)
+    repo::delete_product(tx, id).await?.then_some(()).ok_or(Error::ProductNotFound)?;
+    crate::outbox::insert(tx, "product.deleted", id, serde_json::json!({})).await?;
+    Ok(())
 }
 
 /// Adds a variant to a product.

@@ -26,6 +26,7 @@ const TENANT_TABLES: &[&str] = &[
     "discount_code",
     "inventory_level",
     "job_attempt",
+    "notification_delivery",
     "notification_template",
     "order_counter",
     "outbox_event",
@@ -43,6 +44,7 @@ const TENANT_TABLES: &[&str] = &[
     "stripe_event",
     "tax_rate",
     "test_provider_refund",
+    "webhook_subscription",
 ];
 
 /// One row of the store in every tenant-owned table.
@@ -87,6 +89,10 @@ async fn seed_every_table(app: &TestApp, store: &TestStore) {
          values ($1, 'evt_secret', 'payment_intent.succeeded', 'pi_secret')",
         "insert into job_attempt (tenant_id, job, subject, job_attempt_id, attempts, next_attempt_at, last_error) \
          values ($1, 'reservation-expiry', $3, gen_random_uuid(), 1, now(), 'secret failure')",
+        "insert into webhook_subscription (tenant_id, webhook_id, url, events, secret_sealed) \
+         values ($1, gen_random_uuid(), 'https://hooks.example.com/secret', '{order.paid}', 'k1:secret')",
+        "insert into notification_delivery (tenant_id, delivery_id, event_id, channel, target, topic, payload) \
+         values ($1, gen_random_uuid(), gen_random_uuid(), 'email', 'secret@example.com', 'order.paid', '{}')",
     ] {
         // Every statement binds the same four values; unused ones are ignored by casting them away.
         let sql = format!("with _ as (select $1::uuid, $2::uuid, $3::uuid, $4::uuid) {statement}");

@@ -139,7 +139,7 @@ fn worker_without_breaker(app: &TestApp) -> WorkerState {
         breakers: Breakers::new(BreakerConfig { failures: u32::MAX, ..BreakerConfig::default() }),
         ..PaymentsState::from_ref(&app.state)
     };
-    WorkerState { payments, commerce: app.state.commerce.clone() }
+    WorkerState { payments, ..WorkerState::from_ref(&app.state) }
 }
 
 /// Seconds from the record's last failure to its next attempt.

@@ -1,0 +1,217 @@
+//! The delivery queue: retries keep the `webhook-id`, workers side by side
+//! or killed mid-batch deliver every event (at least once, exactly once
+//! after de-duplication), a hanging store delays no other, and dead letters
+//! are listed and replayed.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tenant_api::worker::{self, WorkerState};
+
+use crate::{
+    helpers::Auth,
+    webhooks::{app_with_local_targets, deliverer, emit, owner, pump, subscribe, verify, Receiver},
+};
+
+#[tokio::test]
+async fn a_receiver_failing_once_gets_the_same_webhook_id_again() {
+    let app = app_with_local_targets().await;
+    let store = app.create_store("flaky").await;
+    let receiver = Receiver::start_with(1, false).await;
+    let secret = subscribe(&app, &store, &receiver.url, &["order.paid"]).await["secret"].as_str().unwrap().to_owned();
+    emit(&app, &store, "order.paid", 1).await;
+    let deliverer = deliverer(&app, |_| {});
+    pump(&app, &deliverer, "the retry accepted", || receiver.accepted().len() == 1).await;
+    deliverer.drain().await;
+
+    let answered = receiver.answered();
+    assert_eq!(answered.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 200], "{answered:?}");
+    assert_eq!(answered[0].id, answered[1].id, "a retry keeps its webhook-id");
+    assert_eq!(answered[0].body, answered[1].body, "and its body");
+    assert!(answered.iter().all(|r| verify(&secret, r)));
+    let auth = owner(&app, &store).await;
+    let log = app.admin("GET", &store, "/admin/notifications/deliveries", &auth, None, StatusCode::OK).await;
+    let delivery = &log["items"][0];
+    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64()), (Some("succeeded"), Some(2)), "{log}");
+    assert_eq!(delivery["last_status"], 200);
+}
+
+#[tokio::test]
+async fn two_workers_side_by_side_deliver_each_event_exactly_once() {
+    let app = app_with_local_targets().await;
+    let store = app.create_store("busy").await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &store, &receiver.url, &["order.paid"]).await;
+    emit(&app, &store, "order.paid", 30).await;
+    tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
+    // Many sends of the one store at once, so both workers claim from it.
+    // Leases far longer than a send: a busy machine must not make one expire.
+    let busy = |s: &mut tenant_api::notifications::delivery::DeliverySettings| {
+        s.store_in_flight = 8;
+        s.lease = Duration::from_secs(120);
+    };
+    let (one, two) = (deliverer(&app, busy), deliverer(&app, busy));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while receiver.accepted().len() < 30 {
+        assert!(tokio::time::Instant::now() < deadline, "only {} delivered", receiver.accepted().len());
+        let (a, b) = tokio::join!(one.run_once(), two.run_once());
+        a.unwrap();
+        b.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    one.drain().await;
+    two.drain().await;
+    let answered = receiver.answered();
+    assert_eq!(
+        answered.len(),
+        30,
+        "no event was sent twice: {:?}",
+        receiver.accepted().values().filter(|n| **n > 1).count()
+    );
+
+    // The log pages through all thirty, newest first, each once.
+    let auth = owner(&app, &store).await;
+    let (mut seen, mut cursor) = (std::collections::BTreeSet::new(), None::<String>);
+    loop {
+        let query = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let path = format!("/admin/notifications/deliveries?status=succeeded&limit=12{query}");
+        let page = app.admin("GET", &store, &path, &auth, None, StatusCode::OK).await;
+        for item in page["items"].as_array().unwrap() {
+            assert!(seen.insert(item["id"].as_str().unwrap().to_owned()), "listed twice: {item}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_loses_nothing_and_another_delivers_every_event() {
+    let app = app_with_local_targets().await;
+    let store = app.create_store("killed").await;
+    let receiver = Receiver::start_with(0, true).await;
+    subscribe(&app, &store, &receiver.url, &["order.paid"]).await;
+    emit(&app, &store, "order.paid", 6).await;
+
+    // The first worker (every job, its sends its own) claims the six, sends
+    // them to an endpoint that does not answer yet, and is killed.
+    let first = WorkerState {
+        deliverer: std::sync::Arc::new(deliverer(&app, |s| {
+            s.store_in_flight = 8;
+            s.timeout = Duration::from_secs(60);
+        })),
+        ..worker_state(&app)
+    };
+    let killed = tokio::spawn(worker::run(first, std::future::pending()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while receiver.arrivals() < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "the first worker never sent all six");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    killed.abort();
+    assert!(killed.await.unwrap_err().is_cancelled());
+    let leased: i64 = sqlx::query_scalar(
+        "select count(*) from commerce.notification_delivery where status = 'pending' and leased_until is not null",
+    )
+    .fetch_one(app.state.db.control())
+    .await
+    .unwrap();
+    assert_eq!(leased, 6, "the killed worker's claims stay in the queue");
+    receiver.release();
+
+    // Another worker takes them over once their leases run out.
+    let second = deliverer(&app, |s| s.store_in_flight = 8);
+    pump(&app, &second, "all six delivered", || receiver.accepted().len() == 6).await;
+    second.drain().await;
+    let auth = owner(&app, &store).await;
+    let log = app.admin("GET", &store, "/admin/notifications/deliveries", &auth, None, StatusCode::OK).await;
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    assert!(items.iter().all(|d| d["status"] == "succeeded"), "{log}");
+    assert_eq!(receiver.accepted().len(), 6, "every event once after de-duplication by webhook-id");
+}
+
+#[tokio::test]
+async fn a_store_whose_endpoint_hangs_does_not_delay_another_stores_delivery() {
+    let app = app_with_local_targets().await;
+    let slow = app.create_store("hangs").await;
+    let fast = app.create_store("answers").await;
+    let hanging = Receiver::start_with(0, true).await;
+    let answering = Receiver::start().await;
+    subscribe(&app, &slow, &hanging.url, &["order.paid"]).await;
+    subscribe(&app, &fast, &answering.url, &["order.paid"]).await;
+    // The hanging store's backlog is older and larger than a run's share of it.
+    emit(&app, &slow, "order.paid", 12).await;
+    emit(&app, &fast, "order.paid", 1).await;
+    let deliverer = deliverer(&app, |s| {
+        s.store_in_flight = 4;
+        s.timeout = Duration::from_secs(120);
+        s.lease = Duration::from_secs(180);
+    });
+    pump(&app, &deliverer, "the other store's event", || answering.accepted().len() == 1).await;
+    assert!(hanging.answered().is_empty(), "the hanging store is still waiting");
+    assert!(hanging.arrivals() <= 4, "no more of its sends in flight than its share: {}", hanging.arrivals());
+    hanging.release();
+    pump(&app, &deliverer, "the hanging store's backlog", || hanging.accepted().len() == 12).await;
+    deliverer.drain().await;
+}
+
+#[tokio::test]
+async fn a_delivery_is_dead_lettered_after_the_schedule_and_a_replay_delivers_it() {
+    let app = app_with_local_targets().await;
+    let store = app.create_store("dead").await;
+    let receiver = Receiver::start_with(usize::MAX, false).await;
+    subscribe(&app, &store, &receiver.url, &["order.paid"]).await;
+    emit(&app, &store, "order.paid", 1).await;
+    let deliverer = deliverer(&app, |_| {});
+    pump(&app, &deliverer, "three failed attempts", || receiver.answered().len() == 3).await;
+    deliverer.drain().await;
+
+    let auth = owner(&app, &store).await;
+    let dead = app.admin("GET", &store, "/admin/notifications/dead-letters", &auth, None, StatusCode::OK).await;
+    let letter = &dead["items"][0];
+    assert_eq!((letter["status"].as_str(), letter["attempts"].as_i64()), (Some("dead"), Some(3)), "{dead}");
+    assert_eq!(letter["last_status"], 500);
+    assert!(letter["last_error"].as_str().unwrap().contains("500"), "{letter}");
+    let id = letter["id"].as_str().unwrap().to_owned();
+    let filtered = app
+        .admin(
+            "GET",
+            &store,
+            "/admin/notifications/deliveries?status=dead&channel=webhook",
+            &auth,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(filtered["items"][0]["id"], id.as_str());
+    let none =
+        app.admin("GET", &store, "/admin/notifications/deliveries?channel=email", &auth, None, StatusCode::OK).await;
+    assert_eq!(none["items"], Value::Array(vec![]));
+    app.admin("GET", &store, "/admin/notifications/deliveries?status=lost", &auth, None, StatusCode::BAD_REQUEST).await;
+    // Nothing more is tried on its own.
+    deliverer.run_once().await.unwrap();
+    deliverer.drain().await;
+    assert_eq!(receiver.answered().len(), 3);
+
+    let replay = format!("/admin/notifications/dead-letters/{id}/replay");
+    let staff = app.staff(&store).await;
+    app.admin("POST", &store, &replay, &staff, None, StatusCode::FORBIDDEN).await;
+    receiver.fail_all(false);
+    let replayed = app.admin("POST", &store, &replay, &auth, None, StatusCode::OK).await;
+    assert_eq!((replayed["status"].as_str(), replayed["attempts"].as_i64()), (Some("pending"), Some(0)));
+    pump(&app, &deliverer, "the replay delivered", || receiver.accepted().len() == 1).await;
+    deliverer.drain().await;
+    assert_eq!(receiver.answered().last().unwrap().id, id, "the replay keeps the webhook-id");
+    app.admin("POST", &store, &replay, &auth, None, StatusCode::CONFLICT).await;
+    let key = Auth::Key(platform::testkit::api_key(app.state.db.control(), store.id(), &["webhooks:read"]).await);
+    app.admin("POST", &store, &replay, &key, None, StatusCode::FORBIDDEN).await;
+}
+
+fn worker_state(app: &crate::helpers::TestApp) -> WorkerState {
+    use axum::extract::FromRef;
+    WorkerState::from_ref(&app.state)
+}
