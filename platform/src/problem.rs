@@ -311,6 +311,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if let Some(field) = nul_in_json(bytes) {
         return Err(Problem::invalid_parameter(&field, "must not contain a NUL character (\\u0000)"));
     }
+    // Every body of this API is an object. serde reads a struct from an array
+    // too (fields by position), so `[…]` would be accepted as an object whose
+    // field names nobody checked: refused before parsing.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Problem::validation(vec![FieldError::new("body", "must be a JSON object")]));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

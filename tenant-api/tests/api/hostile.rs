@@ -39,3 +39,18 @@ async fn a_nul_in_a_body_path_or_query_is_a_400_problem_and_nothing_is_written()
         .await;
     assert_eq!(order["status"], "paid");
 }
+
+#[tokio::test]
+async fn a_body_that_is_a_json_array_is_a_422_naming_the_body_and_changes_nothing() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let staff = app.owner_token(&store).await;
+    // serde would read a struct from an array, field by field in order.
+    let body = json!(["Hat", "hat", null, "active"]);
+    let problem = app.post(&store.host, "/admin/products", Some(&staff), body, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+    let listed = app.get_as(&store.host, "/admin/products", Some(&staff), StatusCode::OK).await;
+    assert_eq!(listed["items"], json!([]), "nothing was written");
+    let cart = app.post(&store.host, "/store/carts", None, json!([]), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(cart["errors"][0]["field"], "body", "{cart}");
+}
