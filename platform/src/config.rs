@@ -126,6 +126,15 @@ pub struct Settings {
     /// `REDIS_TIMEOUT_MS`: the most connecting to Redis or one command may
     /// take (default 2000); past it the caller gets a `503`, never a hang.
     pub redis_timeout_ms: u64,
+    /// `TRUSTED_PROXIES`: comma-separated CIDRs of the proxies whose
+    /// `X-Forwarded-For` names the client (default none: the TCP peer is the client).
+    pub trusted_proxies: String,
+    /// `EDGE_REQUESTS_PER_SECOND`: requests per second one client address may
+    /// send the data plane, before Host resolution (default 1000; 0 is off).
+    pub edge_requests_per_second: u32,
+    /// `EDGE_HOST_LOOKUPS_PER_SECOND`: registry lookups per second this replica
+    /// spends on hosts it has not resolved before (default 100; 0 is unbounded).
+    pub edge_host_lookups_per_second: u32,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -175,6 +184,9 @@ struct Defaults {
     stripe_timeout_secs: u64,
     platform_env: PlatformEnv,
     redis_timeout_ms: u64,
+    trusted_proxies: &'static str,
+    edge_requests_per_second: u32,
+    edge_host_lookups_per_second: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -202,6 +214,9 @@ const DEFAULTS: Defaults = Defaults {
     stripe_timeout_secs: 15,
     platform_env: PlatformEnv::Development,
     redis_timeout_ms: 2000,
+    trusted_proxies: "",
+    edge_requests_per_second: 1000,
+    edge_host_lookups_per_second: 100,
 };
 
 impl Settings {
@@ -271,6 +286,7 @@ impl Settings {
         );
         anyhow::ensure!(self.stripe_timeout_secs > 0, "STRIPE_TIMEOUT_SECS must be at least 1");
         anyhow::ensure!(self.redis_timeout_ms > 0, "REDIS_TIMEOUT_MS must be at least 1");
+        self.trusted_proxies()?;
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -339,7 +355,14 @@ impl Settings {
         std::num::NonZeroU32::new(self.rate_limit_replicas).unwrap_or(std::num::NonZeroU32::MIN)
     }
 
+    /// `TRUSTED_PROXIES`, parsed (a malformed list is refused at startup).
+    pub fn trusted_proxies(&self) -> anyhow::Result<crate::edge::TrustedProxies> {
+        crate::edge::TrustedProxies::parse(&self.trusted_proxies)
+    }
+
     /// Settings for tests: the environment's servers, every other value fixed.
+    /// Every test talks from 127.0.0.1, so the per-client edge limit and the
+    /// host-lookup budget are off; the edge tests turn them on.
     pub fn for_tests(database_url: &str) -> anyhow::Result<Self> {
         let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULTS.redis_url.into());
         Ok(Self {
@@ -376,6 +399,9 @@ impl Settings {
             stripe_timeout_secs: DEFAULTS.stripe_timeout_secs,
             platform_env: PlatformEnv::Development,
             redis_timeout_ms: DEFAULTS.redis_timeout_ms,
+            trusted_proxies: String::new(),
+            edge_requests_per_second: 0,
+            edge_host_lookups_per_second: 0,
         })
     }
 }
