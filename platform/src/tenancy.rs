@@ -113,13 +113,16 @@ pub fn normalize_host(raw: &str) -> Option<String> {
         // IPv6 literal: never a store.
         return None;
     }
-    let host = raw.rsplit_once(':').map_or(raw, |(host, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) {
-            host
-        } else {
-            raw
-        }
-    });
+    let host = raw.rsplit_once(':').map_or(
+        raw,
+        |(host, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                host
+            } else {
+                raw
+            }
+        },
+    );
     let host = host.strip_suffix('.').unwrap_or(host);
     is_dns_name(host).then(|| host.to_ascii_lowercase())
 }
@@ -262,14 +265,12 @@ impl TenantResolver {
         }
         metrics::counter!("tenant_cache_misses_total").increment(1);
         // Concurrent misses for one host share a single registry lookup.
-        self.0
-            .cache
-            .try_get_with(host.clone(), self.lookup(host))
-            .await
-            .map_err(|e| match e.downcast_ref::<HostLookupsBusy>() {
+        self.0.cache.try_get_with(host.clone(), self.lookup(host)).await.map_err(|e| {
+            match e.downcast_ref::<HostLookupsBusy>() {
                 Some(busy) => anyhow::Error::new(*busy),
                 None => anyhow::anyhow!("tenant lookup failed: {e:#}"),
-            })
+            }
+        })
     }
 
     /// Asks the registry, within the budget unless `host` is known.
@@ -413,8 +414,7 @@ pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request:
         Ok(Some(tenant)) if matches!(tenant.status, TenantStatus::Active | TenantStatus::Suspended) => tenant,
         Ok(_) => return Problem::not_found("store-not-found", "No store answers on this host.").into_response(),
         Err(e) if e.is::<HostLookupsBusy>() => {
-            return Problem::overloaded("Too many new hosts are being looked up; retry in a second.", 1)
-                .into_response()
+            return Problem::overloaded("Too many new hosts are being looked up; retry in a second.", 1).into_response()
         }
         Err(e) => return Problem::internal(e).into_response(),
     };
@@ -489,7 +489,8 @@ mod budget_tests {
 
     #[tokio::test]
     async fn hosts_that_cannot_name_a_store_are_unknown_without_a_lookup() {
-        let resolver = TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
+        let resolver =
+            TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
         for host in ["shop.test", "ab.shop.test", "a.b.shop.test", "localhost", "10.0.0.1", "bad_host.example.com"] {
             assert!(resolver.resolve(host).await.unwrap().is_none(), "{host}");
         }
@@ -498,7 +499,8 @@ mod budget_tests {
 
     #[tokio::test]
     async fn new_hosts_past_the_budget_are_refused_without_a_lookup() {
-        let resolver = TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
+        let resolver =
+            TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
         for host in ["abc.shop.test", "www.example.com"] {
             let failed = resolver.resolve(host).await.unwrap_err();
             assert!(!failed.is::<HostLookupsBusy>(), "{failed:#}");
