@@ -423,6 +423,16 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_trusted_proxies_list_stops_start_up() {
+        let mut settings = Settings::for_tests("postgres://postgres@127.0.0.1/unused").unwrap();
+        settings.trusted_proxies = "10.0.0.0/8, ten".into();
+        let refusal = format!("{:#}", settings.validate().expect_err("refused"));
+        assert!(refusal.contains("TRUSTED_PROXIES"), "{refusal}");
+        settings.trusted_proxies = "10.0.0.0/8, 192.168.1.7".into();
+        settings.validate().unwrap();
+    }
+
+    #[test]
     fn production_accepts_real_secrets() {
         production().check_production().unwrap();
     }

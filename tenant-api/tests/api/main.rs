@@ -7,6 +7,7 @@ mod concurrency;
 mod cross_store;
 mod customers;
 mod degraded;
+mod edge;
 mod fake_stripe;
 mod health;
 mod helpers;
