@@ -155,9 +155,10 @@ impl EdgeLimit {
     /// `count` requests per `period` per client, all at once at most; `None`
     /// when `count` is 0 (off).
     ///
-    /// Call inside a Tokio runtime: a task drops the state of clients not seen
-    /// for a while every minute (and ends with the last clone), so a flood of
-    /// distinct addresses cannot keep memory forever.
+    /// Inside a Tokio runtime a task drops the state of clients not seen for a
+    /// while every minute (and ends with the last clone), so a flood of
+    /// distinct addresses cannot keep memory forever; outside one nothing is
+    /// dropped.
     pub fn new(count: u32, period: Duration, trusted: TrustedProxies) -> Option<Self> {
         let count = NonZeroU32::new(count)?;
         let config = GovernorConfigBuilder::default()
@@ -167,7 +168,10 @@ impl EdgeLimit {
             .finish()?;
         let config = Arc::new(config);
         let limiter = Arc::downgrade(config.limiter());
-        tokio::spawn(async move {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Some(Self { config });
+        };
+        runtime.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
@@ -294,6 +298,26 @@ mod tests {
     fn without_a_peer_every_request_shares_one_key() {
         let trusted = TrustedProxies::parse("0.0.0.0/0").unwrap();
         assert_eq!(client_ip(None, &forwarded(&["203.0.113.9"]), &trusted), ip("0.0.0.0"));
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_is_a_429_problem_and_requests_without_a_peer_share_one_allowance() {
+        use tower::ServiceExt as _;
+        let limit = EdgeLimit::per_second(2, TrustedProxies::default()).unwrap();
+        let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" })).layer(limit.layer());
+        for _ in 0..2 {
+            let response = router.clone().oneshot(Request::new(Body::empty())).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let refused = router.oneshot(Request::new(Body::empty())).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(refused.into_body(), usize::MAX).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "/problems/rate-limited");
+        assert_eq!(problem["status"], 429);
+        assert_eq!(limit.clients(), 1);
     }
 
     #[test]
