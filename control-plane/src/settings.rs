@@ -35,6 +35,10 @@ pub struct ControlSettings {
     /// `PASSWORD_HASH_WAIT_MS`: how long a request waits for a permit before
     /// it gets a `503 overloaded` problem with `Retry-After: 1`.
     pub password_hash_wait_ms: u64,
+    /// `EDGE_AUTH_PER_MINUTE`: requests per minute one client address may
+    /// send to sign-in (`POST /v1/auth/token`, OIDC's start and callback) and
+    /// sign-up (`POST /v1/tenants`), all at once at most; 0 is off.
+    pub edge_auth_per_minute: u32,
 }
 
 impl Default for ControlSettings {
@@ -54,6 +58,7 @@ impl Default for ControlSettings {
             export_dir: ".dev/exports".into(),
             password_hash_permits: None,
             password_hash_wait_ms: 2000,
+            edge_auth_per_minute: 10,
         }
     }
 }
@@ -94,9 +99,12 @@ impl ControlSettings {
         )
     }
 
-    /// Settings for tests: sign-up open, no OIDC, exports under the system temp dir.
+    /// Settings for tests: sign-up open, no OIDC, exports under the system
+    /// temp dir, and no per-client limit on sign-in (every test talks from
+    /// 127.0.0.1; the edge tests turn it on).
     pub fn for_tests() -> Self {
         Self {
+            edge_auth_per_minute: 0,
             bootstrap_admin_email: Some("admin@platform.test".into()),
             bootstrap_admin_password: Some("bootstrap-password".to_owned().into()),
             export_dir: std::env::temp_dir().join("commerce-exports").to_string_lossy().into_owned(),

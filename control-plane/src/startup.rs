@@ -2,7 +2,7 @@
 //! Each context declares the state it needs; [`AppState`] holds everything once
 //! and hands each its part through `FromRef`, so no context knows this module.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
 use axum::{extract::FromRef, Router};
@@ -11,6 +11,7 @@ use platform::{
     config::Settings,
     crypto::MasterKeys,
     db::Db,
+    edge::EdgeLimit,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
 };
@@ -49,6 +50,8 @@ pub struct AppState {
     pub media: MediaStore,
     /// Outgoing HTTP (media deletes), with a time-out.
     pub http: reqwest::Client,
+    /// Sign-in and sign-up requests per client address (`None`: off).
+    pub auth_limit: Option<EdgeLimit>,
 }
 
 impl AppState {
@@ -69,9 +72,10 @@ impl AppState {
             .timeout(std::time::Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let auth_limit = EdgeLimit::per_minute(control.edge_auth_per_minute, settings.trusted_proxies()?);
         crate::identity::service::ensure_bootstrap_admin(&db, &control, &hasher).await?;
         let (settings, control, master) = (Arc::new(settings), Arc::new(control), Arc::new(master));
-        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher, media, http })
+        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher, media, http, auth_limit })
     }
 
     fn announcer(&self) -> Announcer {
@@ -193,7 +197,9 @@ impl Application {
     /// Serves until `stop` resolves, then drains in-flight requests.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "control-plane listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await?;
+        // The peer address is the sign-in limit's key (`platform::edge`).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(stop).await?;
         self.state.db.close().await;
         Ok(())
     }
@@ -201,10 +207,18 @@ impl Application {
 
 /// The whole HTTP surface. Every context mounted here has its part in
 /// [`crate::openapi::document`]; each gets its own state, cut from `state`.
+/// Sign-in and sign-up, where an anonymous caller makes us hash a password or
+/// open a store, are held to the per-client limit (`EDGE_AUTH_PER_MINUTE`).
 pub fn router(state: AppState) -> Router {
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document()));
-    let api = Router::new()
+    let mut anonymous = Router::new()
+        .merge(crate::identity::sign_in_router().with_state(IdentityState::from_ref(&state)))
+        .merge(crate::tenants::sign_up_router().with_state(TenantsState::from_ref(&state)));
+    if let Some(limit) = &state.auth_limit {
+        anonymous = anonymous.route_layer(limit.layer());
+    }
+    let api = anonymous
         .merge(crate::identity::router().with_state(IdentityState::from_ref(&state)))
         .merge(crate::tenants::router().with_state(TenantsState::from_ref(&state)))
         .merge(crate::domains::router().with_state(DomainsState::from_ref(&state)))

@@ -85,6 +85,9 @@ export CONTROL_PLANE_ADDR=127.0.0.1:18080 TENANT_API_ADDR=127.0.0.1:18000 PLATFO
 export LOG_FORMAT=json RUST_LOG=warn DB_MAX_CONNECTIONS=${DB_MAX_CONNECTIONS:-32}
 export MASTER_KEY=${MASTER_KEY:-$(printf 'bench-only-master-key-32-bytes!!' | base64)}
 export BOOTSTRAP_ADMIN_EMAIL=admin@bench.test BOOTSTRAP_ADMIN_PASSWORD=bench-password
+# Every client here is 127.0.0.1, opening stores by the thousand and resolving
+# each host cold: the per-address limits and the new-host lookup budget are off.
+export EDGE_REQUESTS_PER_SECOND=0 EDGE_AUTH_PER_MINUTE=0 EDGE_HOST_LOOKUPS_PER_SECOND=0
 wait_up() { for _ in $(seq 150); do curl -fs "$1/healthz" >/dev/null && return 0; sleep 0.1; done; log "$1 did not come up"; return 1; }
 start_tenant_api() { # port [env...]: starts a tenant-api, sets TA_PID
     local port=$1; shift

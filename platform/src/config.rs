@@ -131,6 +131,15 @@ pub struct Settings {
     /// local receiver works). Off, such URLs are refused when created and
     /// again when the address is resolved at send time.
     pub webhook_allow_private_targets: bool,
+    /// `TRUSTED_PROXIES`: comma-separated CIDRs of the proxies whose
+    /// `X-Forwarded-For` names the client (default none: the TCP peer is the client).
+    pub trusted_proxies: String,
+    /// `EDGE_REQUESTS_PER_SECOND`: requests per second one client address may
+    /// send the data plane, before Host resolution (default 1000; 0 is off).
+    pub edge_requests_per_second: u32,
+    /// `EDGE_HOST_LOOKUPS_PER_SECOND`: registry lookups per second this replica
+    /// spends on hosts it has not resolved before (default 100; 0 is unbounded).
+    pub edge_host_lookups_per_second: u32,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -181,6 +190,9 @@ struct Defaults {
     platform_env: PlatformEnv,
     redis_timeout_ms: u64,
     webhook_allow_private_targets: bool,
+    trusted_proxies: &'static str,
+    edge_requests_per_second: u32,
+    edge_host_lookups_per_second: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -209,6 +221,9 @@ const DEFAULTS: Defaults = Defaults {
     platform_env: PlatformEnv::Development,
     redis_timeout_ms: 2000,
     webhook_allow_private_targets: false,
+    trusted_proxies: "",
+    edge_requests_per_second: 1000,
+    edge_host_lookups_per_second: 100,
 };
 
 impl Settings {
@@ -278,6 +293,7 @@ impl Settings {
         );
         anyhow::ensure!(self.stripe_timeout_secs > 0, "STRIPE_TIMEOUT_SECS must be at least 1");
         anyhow::ensure!(self.redis_timeout_ms > 0, "REDIS_TIMEOUT_MS must be at least 1");
+        self.trusted_proxies()?;
         anyhow::ensure!(
             !self.platform_domain.is_empty() && !self.platform_domain.starts_with('.'),
             "PLATFORM_DOMAIN must be a host name such as localhost or shop.example.com"
@@ -346,7 +362,14 @@ impl Settings {
         std::num::NonZeroU32::new(self.rate_limit_replicas).unwrap_or(std::num::NonZeroU32::MIN)
     }
 
+    /// `TRUSTED_PROXIES`, parsed (a malformed list is refused at startup).
+    pub fn trusted_proxies(&self) -> anyhow::Result<crate::edge::TrustedProxies> {
+        crate::edge::TrustedProxies::parse(&self.trusted_proxies)
+    }
+
     /// Settings for tests: the environment's servers, every other value fixed.
+    /// Every test talks from 127.0.0.1, so the per-client edge limit and the
+    /// host-lookup budget are off; the edge tests turn them on.
     pub fn for_tests(database_url: &str) -> anyhow::Result<Self> {
         let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULTS.redis_url.into());
         Ok(Self {
@@ -385,6 +408,9 @@ impl Settings {
             redis_timeout_ms: DEFAULTS.redis_timeout_ms,
             // Tests with a local receiver turn it on, the SSRF tests leave it off.
             webhook_allow_private_targets: false,
+            trusted_proxies: String::new(),
+            edge_requests_per_second: 0,
+            edge_host_lookups_per_second: 0,
         })
     }
 }
@@ -403,6 +429,16 @@ mod tests {
 
     fn refusal(settings: &Settings) -> String {
         settings.check_production().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn a_malformed_trusted_proxies_list_stops_start_up() {
+        let mut settings = Settings::for_tests("postgres://postgres@127.0.0.1/unused").unwrap();
+        settings.trusted_proxies = "10.0.0.0/8, ten".into();
+        let refusal = format!("{:#}", settings.validate().expect_err("refused"));
+        assert!(refusal.contains("TRUSTED_PROXIES"), "{refusal}");
+        settings.trusted_proxies = "10.0.0.0/8, 192.168.1.7".into();
+        settings.validate().unwrap();
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! - [`settings`], [`quotas`]: what the control plane decides per store
 //!   (payment and notification settings, plan quotas), as the data plane reads it.
 //! - [`rate_limit`]: per-store request rate limits from the plan's quota.
+//! - [`edge`]: the client address (`TRUSTED_PROXIES`) and per-client limits
+//!   in front of everything else.
 //!
 //! House style wants a doc comment on every `pub` item here; the lint below
 //! holds us to it.
@@ -31,6 +33,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod db;
+pub mod edge;
 pub mod extract;
 pub mod http;
 pub mod ids;

@@ -6,7 +6,13 @@
 //! replica drops the affected entries at once, so a suspension takes effect
 //! everywhere within the time a Redis message takes.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use axum::{
@@ -15,6 +21,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use governor::{DefaultDirectRateLimiter, Quota};
 use moka::{future::Cache, Expiry};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -96,30 +103,49 @@ pub async fn announce_change(redis: &mut redis::aio::ConnectionManager, change: 
     crate::announce::publish(redis, TENANT_CHANGES_CHANNEL, &payload).await.context("cannot announce a tenant change")
 }
 
-/// Lower-cases a `Host` value and strips the port and a trailing dot.
-/// `None` when nothing that could be a host name is left.
+/// Lower-cases a `Host` value and strips the port and one trailing dot.
+/// `None` unless what is left is a DNS name: at most 253 characters, labels
+/// of 1 to 63 letters, digits and inner dashes, a top-level label that is not
+/// all digits (`10.0.0.1` is an address, never a store).
 pub fn normalize_host(raw: &str) -> Option<String> {
     let raw = raw.trim();
-    let host = if raw.starts_with('[') {
+    if raw.starts_with('[') {
         // IPv6 literal: never a store.
         return None;
-    } else {
-        raw.rsplit_once(':').map_or(
-            raw,
-            |(host, port)| {
-                if port.bytes().all(|b| b.is_ascii_digit()) {
-                    host
-                } else {
-                    raw
-                }
-            },
-        )
+    }
+    let host = raw.rsplit_once(':').map_or(
+        raw,
+        |(host, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                host
+            } else {
+                raw
+            }
+        },
+    );
+    let host = host.strip_suffix('.').unwrap_or(host);
+    is_dns_name(host).then(|| host.to_ascii_lowercase())
+}
+
+fn is_dns_name(host: &str) -> bool {
+    if host.is_empty() || host.len() > 253 {
+        return false;
+    }
+    let valid_label = |label: &[u8]| {
+        (1..=63).contains(&label.len())
+            && label.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let valid = !host.is_empty()
-        && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    valid.then_some(host)
+    host.split('.').all(|label| valid_label(label.as_bytes()))
+        && !host.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether `slug` could be a store's slug (3 to 63 characters of `a-z`, `0-9`
+/// and inner dashes, as the control plane allows): anything else is not
+/// looked up.
+fn could_be_slug(slug: &str) -> bool {
+    (3..=63).contains(&slug.len()) && !slug.contains('.')
 }
 
 type Entry = Option<Arc<Tenant>>;
@@ -137,7 +163,28 @@ impl Expiry<String, Entry> for EntryExpiry {
     }
 }
 
+/// A host the registry was not asked about, because this replica's budget of
+/// lookups for hosts it has not resolved before is spent
+/// (`EDGE_HOST_LOOKUPS_PER_SECOND`). A `503` with `Retry-After: 1`.
+#[derive(Clone, Copy, Debug, thiserror::Error)]
+#[error("too many new hosts to look up right now")]
+pub struct HostLookupsBusy;
+
+/// How long a host that resolved to a store stays exempt from the lookup
+/// budget after its last resolution.
+const KNOWN_HOST_TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// Resolves hosts to tenants through the registry, with an in-process cache.
+///
+/// **Unknown hosts are bounded.** A host that cannot name a store (not a DNS
+/// name, a slug the control plane would refuse, the platform domain itself)
+/// is unknown without a query. Any other host not in the cache costs one
+/// registry lookup, drawn from a budget per replica (GCRA, a second's worth
+/// at once); past it the request is refused with [`HostLookupsBusy`] and
+/// nothing is cached. Hosts that resolved to a store within the last day, and
+/// hosts named by an announcement, never wait for the budget: a flood of
+/// random hosts costs the registry at most the budget and never turns a real
+/// store away, even one whose cache entry has just expired or been dropped.
 ///
 /// Cheap to clone: one `Arc`. The resolving middleware clones its state on
 /// every request, and a struct of five shared handles cost five contended
@@ -152,6 +199,12 @@ struct Resolver {
     platform_suffix: String,
     subscribed: watch::Sender<bool>,
     hooks: std::sync::RwLock<Vec<ChangeHook>>,
+    /// Hosts that resolved to a store lately, or were announced: exempt from `budget`.
+    known: moka::sync::Cache<String, ()>,
+    /// Registry lookups per second for other hosts; `None` is unbounded.
+    budget: Option<DefaultDirectRateLimiter>,
+    /// Registry lookups made, for tests and `tenant_registry_lookups_total`.
+    lookups: AtomicU64,
 }
 
 /// Called with every announced tenant change (after the host cache dropped it),
@@ -159,8 +212,15 @@ struct Resolver {
 pub type ChangeHook = Arc<dyn Fn(&TenantChange) + Send + Sync>;
 
 impl TenantResolver {
-    /// A resolver reading the registry in `control`, for stores under `platform_domain`.
+    /// A resolver reading the registry in `control`, for stores under
+    /// `platform_domain`, with no bound on lookups of new hosts.
     pub fn new(control: PgPool, platform_domain: &str, ttl: Duration) -> Self {
+        Self::with_lookup_budget(control, platform_domain, ttl, 0)
+    }
+
+    /// [`Self::new`] spending at most `lookups_per_second` registry lookups
+    /// per second on hosts not resolved lately (0: unbounded).
+    pub fn with_lookup_budget(control: PgPool, platform_domain: &str, ttl: Duration, lookups_per_second: u32) -> Self {
         let cache = Cache::builder()
             .max_capacity(1_000_000)
             .expire_after(EntryExpiry { known: ttl, unknown: ttl.min(Duration::from_secs(5)) })
@@ -172,12 +232,31 @@ impl TenantResolver {
             platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()),
             subscribed: watch::channel(false).0,
             hooks: std::sync::RwLock::default(),
+            known: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_idle(KNOWN_HOST_TTL).build(),
+            budget: std::num::NonZeroU32::new(lookups_per_second)
+                .map(|rate| DefaultDirectRateLimiter::direct(Quota::per_second(rate))),
+            lookups: AtomicU64::new(0),
         }))
+    }
+
+    /// Registry lookups this resolver has made since it started.
+    pub fn registry_lookups(&self) -> u64 {
+        self.0.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Whether `host` (normalized) could name a store at all: a possible slug
+    /// under the platform domain, or a custom domain (two labels at least,
+    /// not under the platform domain, which the control plane refuses).
+    fn could_name_a_store(&self, host: &str) -> bool {
+        match host.strip_suffix(self.0.platform_suffix.as_str()) {
+            Some(slug) => could_be_slug(slug),
+            None => host.contains('.') && host != &self.0.platform_suffix[1..],
+        }
     }
 
     /// The tenant a `Host` header names, if any, in any status.
     pub async fn resolve(&self, raw_host: &str) -> anyhow::Result<Option<Arc<Tenant>>> {
-        let Some(host) = normalize_host(raw_host) else {
+        let Some(host) = normalize_host(raw_host).filter(|host| self.could_name_a_store(host)) else {
             return Ok(None);
         };
         if let Some(entry) = self.0.cache.get(&host).await {
@@ -186,14 +265,32 @@ impl TenantResolver {
         }
         metrics::counter!("tenant_cache_misses_total").increment(1);
         // Concurrent misses for one host share a single registry lookup.
-        self.0
-            .cache
-            .try_get_with(host.clone(), self.lookup(host))
-            .await
-            .map_err(|e| anyhow::anyhow!("tenant lookup failed: {e:#}"))
+        self.0.cache.try_get_with(host.clone(), self.lookup(host)).await.map_err(|e| {
+            match e.downcast_ref::<HostLookupsBusy>() {
+                Some(busy) => anyhow::Error::new(*busy),
+                None => anyhow::anyhow!("tenant lookup failed: {e:#}"),
+            }
+        })
     }
 
+    /// Asks the registry, within the budget unless `host` is known.
     async fn lookup(&self, host: String) -> anyhow::Result<Entry> {
+        if let Some(budget) = &self.0.budget {
+            if !self.0.known.contains_key(&host) && budget.check().is_err() {
+                metrics::counter!("tenant_lookups_refused_total").increment(1);
+                return Err(HostLookupsBusy.into());
+            }
+        }
+        self.0.lookups.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("tenant_registry_lookups_total").increment(1);
+        let entry = self.query(&host).await?;
+        if entry.is_some() {
+            self.0.known.insert(host, ());
+        }
+        Ok(entry)
+    }
+
+    async fn query(&self, host: &str) -> anyhow::Result<Entry> {
         type Row = (uuid::Uuid, String, String, String, String, String, String);
         const COLUMNS: &str = "t.tenant_id, t.slug, t.status, t.cell_id, t.plan, t.currency, t.locale";
         let row: Option<Row> = match host.strip_suffix(self.0.platform_suffix.as_str()) {
@@ -208,7 +305,7 @@ impl TenantResolver {
                     "select {COLUMNS} from control.tenant_domain d join control.tenant t using (tenant_id) \
                      where d.host = $1 and d.verified_at is not null"
                 ))
-                .bind(&host)
+                .bind(host)
                 .fetch_optional(&self.0.control)
                 .await?
             }
@@ -238,6 +335,9 @@ impl TenantResolver {
         for host in &change.hosts {
             if let Some(host) = normalize_host(host) {
                 self.0.cache.invalidate(&host).await;
+                // The control plane vouches for it: its next lookup is not
+                // held to the budget (a store just opened, a domain just verified).
+                self.0.known.insert(host, ());
             }
         }
         // Custom domains the announcement did not list still carry the tenant id.
@@ -300,8 +400,9 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantCtx {
 
 /// Middleware: resolve the request's store from `Host` or refuse the request.
 ///
-/// Unknown (or deleted) store → 404; suspended → 423. Records `tenant_id` on the
-/// request span.
+/// Unknown (or deleted) store → 404; suspended → 423; a new host past the
+/// lookup budget ([`HostLookupsBusy`]) → 503 `overloaded` with `Retry-After: 1`.
+/// Records `tenant_id` on the request span.
 pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request: Request, next: Next) -> Response {
     let host = request
         .headers()
@@ -312,6 +413,9 @@ pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request:
     let tenant = match resolver.resolve(host).await {
         Ok(Some(tenant)) if matches!(tenant.status, TenantStatus::Active | TenantStatus::Suspended) => tenant,
         Ok(_) => return Problem::not_found("store-not-found", "No store answers on this host.").into_response(),
+        Err(e) if e.is::<HostLookupsBusy>() => {
+            return Problem::overloaded("Too many new hosts are being looked up; retry in a second.", 1).into_response()
+        }
         Err(e) => return Problem::internal(e).into_response(),
     };
     tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
@@ -341,8 +445,69 @@ mod tests {
 
     #[test]
     fn hosts_that_cannot_name_a_store_are_rejected() {
-        for bad in ["", "[::1]:8000", "a b.example.com", "x/y", "evil.com%00"] {
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        let long_host = format!("{}.com", "abcdefghi.".repeat(25));
+        for bad in [
+            "",
+            "[::1]:8000",
+            "a b.example.com",
+            "x/y",
+            "evil.com%00",
+            "a..b.example.com",
+            ".example.com",
+            "-shop.example.com",
+            "shop-.example.com",
+            "shop_1.example.com",
+            "shop.example.com..",
+            "10.0.0.1",
+            "10.0.0.1:8000",
+            "café.example.com",
+            &long_label,
+            &long_host,
+        ] {
             assert_eq!(normalize_host(bad), None, "{bad:?}");
         }
+        let longest_label = format!("{}.example.com", "a".repeat(63));
+        assert_eq!(normalize_host(&longest_label), Some(longest_label.clone()));
+        assert_eq!(normalize_host("1shop.example.com").as_deref(), Some("1shop.example.com"));
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use std::time::Duration;
+
+    use super::{HostLookupsBusy, TenantResolver};
+
+    fn unreachable_registry() -> sqlx::PgPool {
+        // Nothing listens on port 1: every lookup that is made fails.
+        sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(200))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hosts_that_cannot_name_a_store_are_unknown_without_a_lookup() {
+        let resolver =
+            TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
+        for host in ["shop.test", "ab.shop.test", "a.b.shop.test", "localhost", "10.0.0.1", "bad_host.example.com"] {
+            assert!(resolver.resolve(host).await.unwrap().is_none(), "{host}");
+        }
+        assert_eq!(resolver.registry_lookups(), 0);
+    }
+
+    #[tokio::test]
+    async fn new_hosts_past_the_budget_are_refused_without_a_lookup() {
+        let resolver =
+            TenantResolver::with_lookup_budget(unreachable_registry(), "shop.test", Duration::from_secs(300), 2);
+        for host in ["abc.shop.test", "www.example.com"] {
+            let failed = resolver.resolve(host).await.unwrap_err();
+            assert!(!failed.is::<HostLookupsBusy>(), "{failed:#}");
+        }
+        assert_eq!(resolver.registry_lookups(), 2);
+        let refused = resolver.resolve("other.example.com").await.unwrap_err();
+        assert!(refused.is::<HostLookupsBusy>(), "{refused:#}");
+        assert_eq!(resolver.registry_lookups(), 2);
     }
 }

@@ -1,6 +1,6 @@
 //! Building and running the data plane; `main` and the tests share this path.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::{extract::FromRef, middleware, Router};
@@ -8,6 +8,7 @@ use platform::{
     auth::{Authenticator, Signer},
     config::{RateLimitMode, Settings},
     db::Db,
+    edge::EdgeLimit,
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
@@ -38,8 +39,13 @@ impl AppState {
         let db = Db::connect(&settings.connect_options()?, settings.pool_limits()).await?;
         let client = settings.redis_client()?;
         let redis = settings.redis_manager().await?;
-        let resolver =
-            TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
+        let resolver = TenantResolver::with_lookup_budget(
+            db.control().clone(),
+            &settings.platform_domain,
+            settings.tenant_cache_ttl(),
+            settings.edge_host_lookups_per_second,
+        );
+        let edge = EdgeLimit::per_second(settings.edge_requests_per_second, settings.trusted_proxies()?);
         let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);
         let hook_auth = auth.clone();
         // A revoked API key is announced as a change of its store.
@@ -79,6 +85,7 @@ impl AppState {
             auth,
             quotas,
             rate_limits,
+            edge,
             settings: Arc::new(settings),
             storefront_cache,
             media,
@@ -150,15 +157,18 @@ impl Application {
     /// Serves until `stop` resolves, then drains in-flight requests.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "tenant-api listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await?;
+        // The peer address is the edge limit's key (`platform::edge`).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(stop).await?;
         self.state.db.close().await;
         Ok(())
     }
 }
 
 /// The whole HTTP surface: health endpoints and the OpenAPI document (any
-/// host, never limited), then every mounted context behind tenant resolution
-/// and the store's rate limit.
+/// host, never limited by a store's plan), then every mounted context behind
+/// tenant resolution and the store's rate limit; in front of all of it, before
+/// any other layer, the per-client edge limit (`EDGE_REQUESTS_PER_SECOND`).
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router(&state)));
     if !contexts.is_empty() {
@@ -172,7 +182,13 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     }
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
-    with_common_layers(health.merge(stores))
+    let router = with_common_layers(health.merge(stores));
+    match &state.edge {
+        // Outermost: a flood from one address is refused before request ids,
+        // spans, metrics or Host resolution cost anything.
+        Some(edge) => router.layer(edge.layer()),
+        None => router,
+    }
 }
 
 // Each context's state, derived from the app's once when its router is

@@ -9,6 +9,7 @@ use platform::{
     config::Settings,
     crypto::MasterKeys,
     db::Db,
+    edge::EdgeLimit,
     media::MediaStore,
     quotas::QuotaCache,
     rate_limit::RateLimits,
@@ -48,6 +49,8 @@ pub struct Parts {
     pub quotas: QuotaCache,
     /// Request rate limiters per store (mounted unless `RATE_LIMITS=off`).
     pub rate_limits: RateLimits,
+    /// Requests per client address, before anything else (`None`: off).
+    pub edge: Option<EdgeLimit>,
     pub settings: Arc<Settings>,
     /// Cached storefront responses, dropped on catalog writes in every replica.
     pub storefront_cache: StorefrontCache,

@@ -17,7 +17,14 @@ pub(crate) use routes::openapi::doc;
 pub use routes::TokenResponse;
 pub use service::{IdentityState, Tokens};
 
-/// Sign-in: the token endpoint, the JWKS and OIDC.
+/// The JWKS.
 pub fn router() -> Router<IdentityState> {
-    routes::router().merge(oidc::router())
+    routes::router()
+}
+
+/// Sign-in: the token endpoint and OIDC's start and callback. Apart from
+/// [`router`] so that start-up can hold them to the per-client limit
+/// (`EDGE_AUTH_PER_MINUTE`).
+pub fn sign_in_router() -> Router<IdentityState> {
+    routes::sign_in_router().merge(oidc::router())
 }

@@ -18,9 +18,14 @@ use super::{
 
 pub(super) mod openapi;
 
-/// The token endpoint and the JWKS; [`super::router`] adds OIDC sign-in.
+/// The JWKS.
 pub(super) fn router() -> Router<IdentityState> {
-    Router::new().route("/v1/auth/token", post(token)).route("/.well-known/jwks.json", get(jwks))
+    Router::new().route("/.well-known/jwks.json", get(jwks))
+}
+
+/// The token endpoint; [`super::sign_in_router`] adds OIDC sign-in.
+pub(super) fn sign_in_router() -> Router<IdentityState> {
+    Router::new().route("/v1/auth/token", post(token))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

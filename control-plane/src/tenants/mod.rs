@@ -21,7 +21,7 @@ use crate::{
 use store::Announcer;
 
 pub(crate) use routes::openapi::doc;
-pub use routes::router;
+pub use routes::{router, sign_up_router};
 
 /// What the registry's handlers and jobs need.
 #[derive(Clone, FromRef)]

@@ -38,10 +38,10 @@ use crate::{
 
 pub(super) mod openapi;
 
-/// The registry: sign-up, lists, lifecycle, plans.
+/// The registry: lists, lifecycle, plans ([`sign_up_router`] opens stores).
 pub fn router() -> Router<TenantsState> {
     Router::new()
-        .route("/v1/tenants", post(create).get(list))
+        .route("/v1/tenants", get(list))
         .route("/v1/tenants/{id}", get(read).patch(update).delete(delete))
         .route(
             "/v1/tenants/{id}/suspend",
@@ -53,6 +53,12 @@ pub fn router() -> Router<TenantsState> {
         )
         .route("/v1/tenants/{id}/purge", post(purge))
         .route("/v1/plans", get(plans))
+}
+
+/// `POST /v1/tenants`, sign-up: apart from [`router`] so that start-up can
+/// hold it to the per-client limit (`EDGE_AUTH_PER_MINUTE`).
+pub fn sign_up_router() -> Router<TenantsState> {
+    Router::new().route("/v1/tenants", post(create))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,11 +1,15 @@
 //! The control plane's edge: plans are granted, never self-chosen; sign-up
 //! does not say whether an email has an account; password hashing is bounded;
-//! an oversized body is a problem.
+//! an oversized body is a problem; sign-in and sign-up are limited per client
+//! address, and `X-Forwarded-For` names the client only from a trusted proxy.
 
+use std::net::IpAddr;
+
+use control_plane::settings::ControlSettings;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_configured, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 fn signup(slug: &str, email: &str, password: &str) -> Value {
     json!({"slug": slug, "name": "Shop", "currency": "USD", "owner_email": email, "owner_password": password})
@@ -199,4 +203,97 @@ async fn a_body_over_the_limit_is_a_413_problem() {
         assert_eq!(body["type"], "/problems/payload-too-large", "{method} {path}: {body}");
         assert_eq!(body["status"], 413);
     }
+}
+
+/// The control plane with sign-in and sign-up held to 10 per minute per
+/// client address, and `trusted` as its proxies.
+async fn spawn_limited_app(trusted: &str) -> TestApp {
+    let control = ControlSettings { edge_auth_per_minute: 10, ..ControlSettings::for_tests() };
+    spawn_app_configured(control, |settings| settings.trusted_proxies = trusted.into()).await
+}
+
+/// A client whose connections come from `local` (any 127.0.0.0/8 address
+/// reaches the server on 127.0.0.1).
+fn client_from(local: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(local.parse::<IpAddr>().unwrap()).build().unwrap()
+}
+
+/// A refresh grant with a token that does not exist: a cheap 401.
+async fn sign_in(app: &TestApp, client: &reqwest::Client, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = client
+        .post(format!("{}/v1/auth/token", app.address))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": "not-a-token"}));
+    if let Some(forwarded_for) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    request.send().await.unwrap()
+}
+
+async fn assert_rate_limited(response: reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/rate-limited", "{body}");
+    assert_eq!(body["status"], 429);
+}
+
+#[tokio::test]
+async fn the_eleventh_sign_in_from_one_address_in_a_minute_is_a_429_problem_and_other_addresses_are_served() {
+    let app = spawn_limited_app("").await;
+    let here = client_from("127.0.0.1");
+    for attempt in 1..=10 {
+        assert_eq!(sign_in(&app, &here, None).await.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    assert_rate_limited(sign_in(&app, &here, None).await).await;
+
+    // One allowance per address for every anonymous entry: sign-up and OIDC's start too.
+    let sign_up =
+        here.post(format!("{}/v1/tenants", app.address)).json(&signup("alpha", "owner@alpha.test", "owner-password"));
+    assert_rate_limited(sign_up.send().await.unwrap()).await;
+    assert_rate_limited(here.get(format!("{}/v1/auth/oidc/login", app.address)).send().await.unwrap()).await;
+    assert_eq!(tenant_count(&app).await, 0, "a refused sign-up opens nothing");
+    // Routes that hash nothing for anonymous callers are not limited.
+    let list = here.get(format!("{}/v1/tenants", app.address)).send().await.unwrap();
+    assert_eq!(list.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(here.get(format!("{}/healthz", app.address)).send().await.unwrap().status(), StatusCode::OK);
+
+    // Another address has its own allowance.
+    let elsewhere = client_from("127.0.0.2");
+    let grant = json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    let response = elsewhere.post(format!("{}/v1/auth/token", app.address)).json(&grant).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let sign_up = elsewhere.post(format!("{}/v1/tenants", app.address)).json(&signup(
+        "alpha",
+        "owner@alpha.test",
+        "owner-password",
+    ));
+    assert_eq!(sign_up.send().await.unwrap().status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_only_when_a_trusted_proxy_sends_it() {
+    let app = spawn_limited_app("127.0.0.3/32").await;
+
+    // An untrusted peer rotating the header gets no fresh allowance.
+    let direct = client_from("127.0.0.1");
+    for attempt in 1..=10 {
+        let spoofed = format!("198.51.100.{attempt}");
+        assert_eq!(sign_in(&app, &direct, Some(&spoofed)).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_rate_limited(sign_in(&app, &direct, Some("198.51.100.99")).await).await;
+
+    // Through the trusted proxy, each client it names has its own allowance.
+    let proxy = client_from("127.0.0.3");
+    for attempt in 1..=10 {
+        let status = sign_in(&app, &proxy, Some("203.0.113.1")).await.status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    assert_rate_limited(sign_in(&app, &proxy, Some("203.0.113.1")).await).await;
+    // What the client wrote left of the proxy's entry changes nothing.
+    assert_rate_limited(sign_in(&app, &proxy, Some("192.0.2.50, 203.0.113.1")).await).await;
+    assert_eq!(sign_in(&app, &proxy, Some("203.0.113.2")).await.status(), StatusCode::UNAUTHORIZED);
+    // The proxy's own requests, naming nobody, are the proxy's.
+    assert_eq!(sign_in(&app, &proxy, None).await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -8,6 +8,7 @@ mod cross_store;
 mod customers;
 mod degraded;
 mod deliveries;
+mod edge;
 mod fake_stripe;
 mod health;
 mod helpers;
