@@ -60,6 +60,13 @@ pub struct CommerceSettings {
     /// off, so every storefront read is a tenant transaction (the load suite's
     /// cold-read scenarios run that way).
     pub storefront_cache_bytes: u64,
+    /// `PASSWORD_HASH_PERMITS`: argon2 hashes or verifications of shoppers'
+    /// passwords (sign-up, sign-in, reset) that run at once (default two per
+    /// core); the same setting bounds the control plane's.
+    pub password_hash_permits: Option<usize>,
+    /// `PASSWORD_HASH_WAIT_MS`: how long a shopper's sign-in waits for a
+    /// permit before a `503 overloaded` with `Retry-After: 1`.
+    pub password_hash_wait_ms: u64,
 }
 
 impl Default for CommerceSettings {
@@ -84,11 +91,21 @@ impl Default for CommerceSettings {
             breaker_failures: 5,
             breaker_cool_down_secs: 30,
             storefront_cache_bytes: 64 * 1024 * 1024,
+            password_hash_permits: None,
+            password_hash_wait_ms: 2000,
         }
     }
 }
 
 impl CommerceSettings {
+    /// The bound on concurrent argon2 work of shoppers' passwords.
+    pub fn hasher(&self) -> platform::password::Hasher {
+        platform::password::Hasher::new(
+            self.password_hash_permits.unwrap_or_else(platform::password::Hasher::default_permits),
+            Duration::from_millis(self.password_hash_wait_ms),
+        )
+    }
+
     /// Reads the environment (`RESERVATION_TTL_SECS=…` and so on) over the defaults.
     pub fn from_env() -> anyhow::Result<Self> {
         let settings: Self = figment::Figment::from(figment::providers::Serialized::defaults(Self::default()))

@@ -89,9 +89,10 @@ impl AppState {
             settings: Arc::new(settings),
             storefront_cache,
             media,
-            commerce: Arc::new(commerce),
+            commerce: Arc::new(commerce.clone()),
             signer,
             master: Arc::new(master),
+            hasher: commerce.hasher(),
             payments: built_in,
             breakers,
             catalog,
@@ -234,6 +235,7 @@ impl FromRef<AppState> for crate::customers::CustomersState {
             },
             cart: FromRef::from_ref(state),
             auth: state.auth.clone(),
+            hasher: state.hasher.clone(),
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct Parts {
     pub signer: Signer,
     /// Seals secrets written to the outbox (password reset tokens).
     pub master: Arc<MasterKeys>,
+    /// The one bound on concurrent argon2 work of shoppers' passwords.
+    pub hasher: platform::password::Hasher,
     /// The built-in test provider; `payments::for_store` picks it or Stripe
     /// per store from the store's payment settings.
     pub payments: Arc<dyn PaymentProvider>,

@@ -21,9 +21,21 @@ pub enum Error {
     /// The reset token is unknown, used or expired.
     #[error("invalid reset token")]
     InvalidResetToken,
+    /// Every password-hashing permit stayed taken for the whole wait.
+    #[error("password hashing is saturated")]
+    Overloaded,
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<platform::password::HashError> for Error {
+    fn from(e: platform::password::HashError) -> Self {
+        match e {
+            platform::password::HashError::Overloaded => Self::Overloaded,
+            platform::password::HashError::Failed(e) => Self::Internal(e),
+        }
+    }
 }
 
 crate::error_problems! {
@@ -36,6 +48,7 @@ crate::error_problems! {
     Error::InvalidGrant => {
         Problem::new(StatusCode::UNAUTHORIZED, "invalid-grant", "Unauthorized", "The credentials are not valid.")
     },
+    Error::Overloaded => Problem::overloaded("Too many passwords are being checked at once; retry in a moment.", 1),
     Error::InvalidResetToken => Problem::validation(vec![FieldError::new(
         "token",
         "is not a valid password reset token (unknown, used or expired)",

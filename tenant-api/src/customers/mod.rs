@@ -37,6 +37,8 @@ pub struct CustomersState {
     pub cart: CartState,
     /// Verifies shopper tokens and staff credentials.
     pub auth: Authenticator,
+    /// Bounds concurrent argon2 work (`503` past it, never unbounded memory).
+    pub hasher: platform::password::Hasher,
 }
 
 /// Lifetimes of shopper tokens, in seconds.

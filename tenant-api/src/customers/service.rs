@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use platform::{auth::hash_secret, db::TenantTx, extract::Page, password, tenancy::Tenant};
+use platform::{auth::hash_secret, db::TenantTx, extract::Page, tenancy::Tenant};
 use rand_core::{OsRng, RngCore};
 
 use super::{
@@ -22,7 +22,7 @@ const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
 /// Registers a customer.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
 pub async fn register(state: &CustomersState, tenant: &Tenant, new: NewCustomer) -> Result<Customer, Error> {
-    let hash = password::hash(new.password.expose().to_owned()).await?;
+    let hash = state.hasher.hash(new.password.expose().to_owned()).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     let customer =
         repo::insert_customer(&mut tx, new.email.as_ref(), &hash, new.first_name.as_deref(), new.last_name.as_deref())
@@ -45,8 +45,8 @@ pub async fn sign_in(state: &CustomersState, tenant: &Tenant, email: &str, passw
     let found = repo::find_by_email(&mut tx, email.trim()).await?;
     drop(tx);
     let customer = match found {
-        Some((customer, hash)) => password::verify(hash, password.to_owned()).await?.then_some(customer),
-        None => password::dummy_verify(password.to_owned()).await.map(|_| None)?,
+        Some((customer, hash)) => state.hasher.verify(hash, password.to_owned()).await?.then_some(customer),
+        None => state.hasher.dummy_verify(password.to_owned()).await.map(|_| None)?,
     };
     let customer = customer.ok_or(Error::InvalidGrant)?;
     let mut tx = state.db.tenant_tx(tenant).await?;
@@ -180,7 +180,7 @@ pub async fn confirm_password_reset(
     token: &str,
     new_password: &Password,
 ) -> Result<(), Error> {
-    let hash = password::hash(new_password.expose().to_owned()).await?;
+    let hash = state.hasher.hash(new_password.expose().to_owned()).await?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     let customer = repo::use_reset(&mut tx, &hash_secret(token)).await?.ok_or(Error::InvalidResetToken)?;
     repo::set_password(&mut tx, customer, &hash).await?;

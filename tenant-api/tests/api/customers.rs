@@ -240,3 +240,33 @@ async fn staff_list_and_search_customers() {
     app.get_as(&store.host, &path, Some(&staff), StatusCode::OK).await;
     app.get_as(&store.host, "/admin/customers", None, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn shopper_password_hashing_past_its_bound_answers_503_with_retry_after_and_recovers() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    app.customer(&store, "ann@example.com").await;
+    let sign_in = json!({"email": "ann@example.com", "password": "correct horse"});
+    let sign_up = json!({"email": "bob@example.com", "password": "correct horse"});
+
+    let every_permit = app.state.hasher.saturate().await;
+    for (path, body) in [("/store/auth/token", &sign_in), ("/store/customers", &sign_up)] {
+        let response = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .header("host", &store.host)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(response.headers()["retry-after"], "1", "{path}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["type"], "/problems/overloaded", "{path}: {problem}");
+    }
+    drop(every_permit);
+
+    app.post(&store.host, "/store/auth/token", None, sign_in, StatusCode::OK).await;
+    // The refused sign-up wrote nothing: the email is still free.
+    app.post(&store.host, "/store/customers", None, sign_up, StatusCode::CREATED).await;
+}
