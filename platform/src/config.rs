@@ -126,6 +126,10 @@ pub struct Settings {
     /// `REDIS_TIMEOUT_MS`: the most connecting to Redis or one command may
     /// take (default 2000); past it the caller gets a `503`, never a hang.
     pub redis_timeout_ms: u64,
+    /// `JWKS_URL`: where the data plane fetches the control plane's public
+    /// signing keys (`<control plane>/.well-known/jwks.json`); unset, it reads
+    /// them from the control database (tests, single-process development).
+    pub jwks_url: Option<String>,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -376,6 +380,7 @@ impl Settings {
             stripe_timeout_secs: DEFAULTS.stripe_timeout_secs,
             platform_env: PlatformEnv::Development,
             redis_timeout_ms: DEFAULTS.redis_timeout_ms,
+            jwks_url: None,
         })
     }
 }

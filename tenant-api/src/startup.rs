@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use axum::{extract::FromRef, middleware, Router};
 use platform::{
-    auth::{Authenticator, Signer},
+    auth::{Authenticator, KeyRing, Signer, STOREFRONT_AUDIENCE},
     config::{RateLimitMode, Settings},
     db::Db,
     http::{health_router, shutdown_signal, with_common_layers, Health},
@@ -40,7 +40,13 @@ impl AppState {
         let redis = settings.redis_manager().await?;
         let resolver =
             TenantResolver::new(db.control().clone(), &settings.platform_domain, settings.tenant_cache_ttl());
-        let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);
+        // Staff tokens are only verified here: with the control plane's JWKS
+        // when `JWKS_URL` is set, else from the control database.
+        let keys = match &settings.jwks_url {
+            Some(url) => KeyRing::from_jwks(url, &settings.jwt_issuer)?,
+            None => KeyRing::new(db.control().clone(), &settings.jwt_issuer),
+        };
+        let auth = Authenticator::new(db.control().clone(), keys);
         let hook_auth = auth.clone();
         // A revoked API key is announced as a change of its store.
         resolver.on_change(Arc::new(move |change| {
@@ -53,7 +59,9 @@ impl AppState {
         let rate_limits = RateLimits::new(quotas.clone(), settings.rate_limit_replicas());
         rate_limits.follow(&resolver);
         let master = settings.master_keys()?;
-        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        // Shopper tokens only: this process never reads a staff key's private half.
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer, STOREFRONT_AUDIENCE).await?;
+        signer.spawn_reload();
         let commerce = CommerceSettings::from_env()?;
         let breakers = Breakers::new(commerce.breaker());
         resolver.spawn_listener(client.clone());
