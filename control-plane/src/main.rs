@@ -84,9 +84,8 @@ async fn main() -> anyhow::Result<()> {
         Command::RotateKeys { audience } => {
             let audiences = match audience.as_deref() {
                 None => Audience::ALL.to_vec(),
-                Some(raw) => vec![Audience::parse(raw).with_context(|| {
-                    format!("--audience {raw}: must be commerce-platform or commerce-storefront")
-                })?],
+                Some(raw) => vec![Audience::parse(raw)
+                    .with_context(|| format!("--audience {raw}: must be commerce-platform or commerce-storefront"))?],
             };
             let state = SigningKeysState::from_ref(&AppState::connect(settings, control, dns).await?);
             let actor = control_plane::audit::Actor::unauthenticated("system", None);

@@ -44,7 +44,10 @@ pub(super) async fn lock(conn: &mut PgConnection) -> sqlx::Result<()> {
 }
 
 /// When the key signing for `audience` was created, if there is one.
-pub(super) async fn newest_created_at(conn: &mut PgConnection, audience: Audience) -> sqlx::Result<Option<DateTime<Utc>>> {
+pub(super) async fn newest_created_at(
+    conn: &mut PgConnection,
+    audience: Audience,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar("select max(created_at) from control.signing_key where audience = $1 and retired_at is null")
         .bind(audience.as_str())
         .fetch_one(conn)

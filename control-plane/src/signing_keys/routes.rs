@@ -22,9 +22,7 @@ pub(super) mod openapi;
 
 /// Listing and rotating the signing keys.
 pub fn router() -> Router<SigningKeysState> {
-    Router::new()
-        .route("/v1/admin/signing-keys", get(list))
-        .route("/v1/admin/signing-keys/rotate", post(rotate))
+    Router::new().route("/v1/admin/signing-keys", get(list)).route("/v1/admin/signing-keys/rotate", post(rotate))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

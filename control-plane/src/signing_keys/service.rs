@@ -78,7 +78,11 @@ pub fn spawn_schedule(state: SigningKeysState) {
             match rotate_due(&state).await {
                 Ok(rotations) => {
                     for rotation in rotations {
-                        tracing::info!(audience = rotation.audience.as_str(), kid = rotation.kid, "rotated a signing key");
+                        tracing::info!(
+                            audience = rotation.audience.as_str(),
+                            kid = rotation.kid,
+                            "rotated a signing key"
+                        );
                     }
                 }
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot check the signing keys' age"),

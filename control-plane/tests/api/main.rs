@@ -7,6 +7,7 @@ mod identity;
 mod oidc;
 mod openapi;
 mod provisioning;
+mod signing_keys;
 mod staff;
 mod tenant_settings;
 mod tenants;

@@ -107,12 +107,7 @@ impl KeyRing {
     }
 
     fn with_source(source: Source, issuer: &str) -> Self {
-        Self {
-            source: Arc::new(source),
-            issuer: issuer.into(),
-            keys: Arc::default(),
-            last_attempt: Arc::default(),
-        }
+        Self { source: Arc::new(source), issuer: issuer.into(), keys: Arc::default(), last_attempt: Arc::default() }
     }
 
     /// The issuer tokens must name.
@@ -251,7 +246,12 @@ async fn fetch_jwks(client: &reqwest::Client, url: &reqwest::Url) -> anyhow::Res
         .filter_map(|k| {
             let audience = k["aud"].as_str().filter(|a| [AUDIENCE, STOREFRONT_AUDIENCE].contains(a))?;
             let public = URL_SAFE_NO_PAD.decode(k["x"].as_str()?).ok().filter(|p| p.len() == 32)?;
-            Some(PublicKey { kid: k["kid"].as_str()?.to_owned(), public, audience: audience.to_owned(), retires_at: None })
+            Some(PublicKey {
+                kid: k["kid"].as_str()?.to_owned(),
+                public,
+                audience: audience.to_owned(),
+                retires_at: None,
+            })
         })
         .collect())
 }

@@ -73,8 +73,7 @@ impl Signer {
             audience == AUDIENCE || audience == STOREFRONT_AUDIENCE,
             "no signing keys for audience {audience}"
         );
-        let source =
-            Source { control: control.clone(), master: master.clone(), issuer: issuer.to_owned(), audience };
+        let source = Source { control: control.clone(), master: master.clone(), issuer: issuer.to_owned(), audience };
         let current = source.newest().await?;
         Ok(Self { current: Arc::new(RwLock::new(current)), source: Arc::new(source) })
     }
