@@ -47,16 +47,16 @@ pub enum AuthError {
 /// The keys come from `control.signing_key` ([`KeyRing::new`]: the control
 /// plane, tests, single-process development) or from the control plane's JWKS
 /// over HTTP ([`KeyRing::from_jwks`]: the data plane with `JWKS_URL`). Read
-/// keys are kept for [`KEYS_MAX_AGE`]; an unknown `kid` re-reads them at most
+/// keys are kept for [`KEYS_MAX_AGE`]; an unknown `kid` re-reads them, at most
 /// once a second.
 #[derive(Clone)]
 pub struct KeyRing {
     source: Arc<Source>,
     issuer: Arc<str>,
     keys: Arc<RwLock<Keys>>,
-    /// When the keys were last read, successfully or not; held while reading,
-    /// so concurrent requests with a new `kid` wait for one read instead of
-    /// failing past it.
+    /// When the last read of the keys ended, successfully or not; held while
+    /// reading, so concurrent requests with a new `kid` wait for one read
+    /// instead of failing past it.
     last_attempt: Arc<tokio::sync::Mutex<Option<Instant>>>,
 }
 
@@ -155,16 +155,23 @@ impl KeyRing {
     }
 
     /// The key `kid`: from the keys read unless they are older than
-    /// [`KEYS_MAX_AGE`] or do not know it, then read again (at most once a
-    /// second). Keys read before a failed read still serve the kids they know
-    /// for [`KEYS_STALE_LIMIT`]; past it, or for a kid they do not know, a
-    /// failed read is [`AuthError::Unavailable`].
+    /// [`KEYS_MAX_AGE`] or do not know it, then read again. Reads are at
+    /// least a second apart: a request waits for the next one (at most a
+    /// second plus [`JWKS_TIMEOUT`]) rather than being refused, and every
+    /// request waiting when a read ends takes its result without reading
+    /// again, so a flood of unknown kids costs one read a second. Keys read
+    /// before a failed read still serve the kids they know for
+    /// [`KEYS_STALE_LIMIT`]; past it, or for a kid they do not know, a failed
+    /// read is [`AuthError::Unavailable`].
     async fn key(&self, kid: &str) -> Result<RingKey, AuthError> {
         if let Some(key) = self.cached(kid, KEYS_MAX_AGE) {
             return Ok(key);
         }
+        let arrived = Instant::now();
         let mut last = self.last_attempt.lock().await;
-        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+        if !last.is_some_and(|at| at >= arrived) {
+            let wait = last.map_or(Duration::ZERO, |at| Duration::from_secs(1).saturating_sub(at.elapsed()));
+            tokio::time::sleep(wait).await;
             // A failure is remembered in `Keys::failing` and answered below.
             let _ = self.read(&mut last).await;
         }
@@ -186,13 +193,14 @@ impl KeyRing {
         keys.by_kid.get(kid).cloned()
     }
 
-    /// Reads every active key from the source; the caller holds `last_attempt`.
+    /// Reads every active key from the source; the caller holds
+    /// `last_attempt`, set when the read ends.
     async fn read(&self, last: &mut Option<Instant>) -> Result<(), AuthError> {
-        *last = Some(Instant::now());
         let read = match &*self.source {
             Source::Database(control) => public_keys(control).await,
             Source::Jwks { url, client } => fetch_jwks(client, url).await,
         };
+        *last = Some(Instant::now());
         let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         match read {
             Ok(read) => {

@@ -25,5 +25,6 @@ mod refunds;
 mod resolution;
 mod roles;
 mod search;
+mod signing_keys;
 mod slow_bank;
 mod stripe;
