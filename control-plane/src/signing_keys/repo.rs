@@ -6,9 +6,12 @@ use sqlx::{PgConnection, PgPool};
 
 use super::model::{Audience, KeyStatus, SigningKey};
 
+/// kid, audience, created_at, retired_at, status.
+type Row = (String, String, DateTime<Utc>, Option<DateTime<Utc>>, String);
+
 /// Every key, newest first, with its status; never a private half.
 pub(super) async fn list(control: &PgPool) -> sqlx::Result<Vec<SigningKey>> {
-    let rows: Vec<(String, String, DateTime<Utc>, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "select k.kid, k.audience, k.created_at, k.retired_at, \
                 case when k.retired_at <= now() then 'retired' \
                      when k.retired_at is not null then 'retiring' \

@@ -168,7 +168,7 @@ async fn the_schedule_rotates_only_keys_older_than_the_rotation_period() {
     let rotations = signing_keys::service::rotate_due(&state).await.unwrap();
     assert_eq!(rotations.len(), 1, "{rotations:?}");
     assert_eq!(rotations[0].audience, Audience::Platform);
-    assert_eq!(rotations[0].retiring, [old_kid.clone()]);
+    assert_eq!(rotations[0].retiring, vec![old_kid]);
     assert_eq!(state.signer.kid(), rotations[0].kid);
     // A second replica checking right after finds nothing due.
     assert!(signing_keys::service::rotate_due(&state).await.unwrap().is_empty());

@@ -83,10 +83,13 @@ struct RingKey {
 }
 
 /// One active key's public half, as stored.
+#[derive(sqlx::FromRow)]
 struct PublicKey {
     kid: String,
+    #[sqlx(rename = "public_key")]
     public: Vec<u8>,
     audience: String,
+    #[sqlx(rename = "retired_at")]
     retires_at: Option<DateTime<Utc>>,
 }
 
@@ -230,17 +233,13 @@ impl KeyRing {
 
 /// Every key that still verifies (never retired, or retiring later), both audiences.
 async fn public_keys(control: &PgPool) -> anyhow::Result<Vec<PublicKey>> {
-    let rows: Vec<(String, Vec<u8>, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "select kid, public_key, audience, retired_at from control.signing_key \
          where retired_at is null or retired_at > now() \
          order by audience = 'commerce-platform' desc, created_at desc, kid desc",
     )
     .fetch_all(control)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(kid, public, audience, retires_at)| PublicKey { kid, public, audience, retires_at })
-        .collect())
+    .await?)
 }
 
 /// The control plane's JWKS: Ed25519 keys with our `aud` member; any other key is skipped.
