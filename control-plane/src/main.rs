@@ -90,13 +90,12 @@ async fn main() -> anyhow::Result<()> {
             let state = SigningKeysState::from_ref(&AppState::connect(settings, control, dns).await?);
             let actor = control_plane::audit::Actor::unauthenticated("system", None);
             for rotation in signing_keys::service::rotate(&state, &audiences, &actor).await? {
-                println!(
-                    "{}: {} signs now; {} retire at {}",
-                    rotation.audience.as_str(),
-                    rotation.kid,
-                    if rotation.retiring.is_empty() { "no keys".to_owned() } else { rotation.retiring.join(", ") },
-                    rotation.retire_at.to_rfc3339(),
-                );
+                let retiring = if rotation.retiring.is_empty() {
+                    "its audience's first key".to_owned()
+                } else {
+                    format!("{} verify until {}", rotation.retiring.join(", "), rotation.retire_at.to_rfc3339())
+                };
+                println!("{}: {} signs now; {retiring}", rotation.audience.as_str(), rotation.kid);
             }
             Ok(())
         }
