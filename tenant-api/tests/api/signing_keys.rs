@@ -134,3 +134,45 @@ async fn an_unreachable_jwks_answers_503_within_about_a_second() {
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     drop(hung);
 }
+
+#[tokio::test]
+async fn after_a_storefront_rotation_the_signer_reloads_and_old_shopper_tokens_still_verify() {
+    let db = Arc::new(TestDb::create().await.expect("test database"));
+    let control_plane = spawn_control_plane(&db).await;
+    let app = spawn_app_on(db, |_| {}).await;
+    let store = app.create_store("alpha").await;
+    let old = app.customer(&store, "ann@example.com").await["access_token"].as_str().unwrap().to_owned();
+    let old_kid = app.state.signer.kid();
+    assert_eq!(kid(&old), old_kid);
+
+    let admin = platform_admin_token(&app.client, &control_plane).await;
+    let rotated: serde_json::Value = app
+        .client
+        .post(format!("{control_plane}/v1/admin/signing-keys/rotate"))
+        .bearer_auth(admin)
+        .json(&json!({"audience": STOREFRONT_AUDIENCE}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rotated["rotated"][0]["retiring"], json!([old_kid]));
+    // What the signer's periodic reload (every SIGNER_RELOAD_INTERVAL) does.
+    app.state.signer.reload().await.unwrap();
+    assert_eq!(app.state.signer.kid(), rotated["rotated"][0]["kid"].as_str().unwrap());
+
+    let signed_in = app
+        .post(
+            &store.host,
+            "/store/auth/token",
+            None,
+            json!({"email": "ann@example.com", "password": "correct horse"}),
+            StatusCode::OK,
+        )
+        .await;
+    let new = signed_in["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(kid(&new), app.state.signer.kid());
+    app.get_as(&store.host, "/store/customers/me", Some(&new), StatusCode::OK).await;
+    app.get_as(&store.host, "/store/customers/me", Some(&old), StatusCode::OK).await;
+}
