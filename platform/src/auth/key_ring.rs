@@ -159,10 +159,11 @@ impl KeyRing {
 
     /// The key `kid`: from the keys read unless they are older than
     /// [`KEYS_MAX_AGE`] or do not know it, then read again. Reads are at
-    /// least a second apart: a request waits for the next one (at most a
-    /// second plus [`JWKS_TIMEOUT`]) rather than being refused, and every
-    /// request waiting when a read ends takes its result without reading
-    /// again, so a flood of unknown kids costs one read a second. Keys read
+    /// least a second apart: a request with an unknown kid waits for the next
+    /// one (at most a second plus [`JWKS_TIMEOUT`]) rather than being refused,
+    /// and every request waiting when a read ends takes its result without
+    /// reading again, so a flood of unknown kids costs one read a second; a
+    /// known kid never waits for the second to pass. Keys read
     /// before a failed read still serve the kids they know for
     /// [`KEYS_STALE_LIMIT`]; past it, or for a kid they do not know, a failed
     /// read is [`AuthError::Unavailable`].
@@ -170,12 +171,19 @@ impl KeyRing {
         if let Some(key) = self.cached(kid, KEYS_MAX_AGE) {
             return Ok(key);
         }
+        let known = self.cached(kid, KEYS_STALE_LIMIT).is_some();
         let arrived = Instant::now();
         let mut last = self.last_attempt.lock().await;
-        if !last.is_some_and(|at| at >= arrived) {
+        // A failure is remembered in `Keys::failing` and answered below.
+        if known {
+            // Known but old: re-read if none was tried this second, else
+            // serve what is known rather than wait.
+            if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                let _ = self.read(&mut last).await;
+            }
+        } else if !last.is_some_and(|at| at >= arrived) {
             let wait = last.map_or(Duration::ZERO, |at| Duration::from_secs(1).saturating_sub(at.elapsed()));
             tokio::time::sleep(wait).await;
-            // A failure is remembered in `Keys::failing` and answered below.
             let _ = self.read(&mut last).await;
         }
         drop(last);
