@@ -1,5 +1,5 @@
 //! The control plane: the tenant registry, provisioning, per-store settings,
-//! identity and the audit log. It owns the `control` schema.
+//! identity, signing keys and the audit log. It owns the `control` schema.
 
 pub mod api_keys;
 pub mod audit;
@@ -9,6 +9,7 @@ mod error;
 pub mod identity;
 pub mod openapi;
 pub mod settings;
+pub mod signing_keys;
 pub mod staff;
 pub mod startup;
 pub mod tenant_settings;

@@ -7,6 +7,7 @@ use control_plane::{
     domains::dns::SystemResolver,
     identity::model::{Email, Password},
     settings::ControlSettings,
+    signing_keys::{self, model::Audience, SigningKeysState},
     startup::{AppState, Application},
     tenants::{
         model::{NewTenant, Slug},
@@ -35,6 +36,13 @@ enum Command {
         /// The store's slug.
         #[arg(long, default_value = "demo")]
         slug: String,
+    },
+    /// Rotate the JWT signing keys now (audited as `system`): a new key signs;
+    /// the old ones verify until their tokens have expired.
+    RotateKeys {
+        /// Only this audience (`commerce-platform` or `commerce-storefront`); both by default.
+        #[arg(long)]
+        audience: Option<String>,
     },
 }
 
@@ -69,9 +77,28 @@ async fn main() -> anyhow::Result<()> {
             if resumed > 0 {
                 tracing::info!(resumed, "finished interrupted provisioning");
             }
+            signing_keys::service::spawn_schedule(SigningKeysState::from_ref(app.state()));
             app.run_until_stopped().await
         }
         Command::Migrate => unreachable!("handled above"),
+        Command::RotateKeys { audience } => {
+            let audiences = match audience.as_deref() {
+                None => Audience::ALL.to_vec(),
+                Some(raw) => vec![Audience::parse(raw)
+                    .with_context(|| format!("--audience {raw}: must be commerce-platform or commerce-storefront"))?],
+            };
+            let state = SigningKeysState::from_ref(&AppState::connect(settings, control, dns).await?);
+            let actor = control_plane::audit::Actor::unauthenticated("system", None);
+            for rotation in signing_keys::service::rotate(&state, &audiences, &actor).await? {
+                let retiring = if rotation.retiring.is_empty() {
+                    "its audience's first key".to_owned()
+                } else {
+                    format!("{} verify until {}", rotation.retiring.join(", "), rotation.retire_at.to_rfc3339())
+                };
+                println!("{}: {} signs now; {retiring}", rotation.audience.as_str(), rotation.kid);
+            }
+            Ok(())
+        }
         Command::SeedDemo { slug } => {
             let state = TenantsState::from_ref(&AppState::connect(settings, control, dns).await?);
             let tenant = NewTenant::new(

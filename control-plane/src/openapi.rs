@@ -22,6 +22,7 @@ pub fn document() -> OpenApi {
             crate::api_keys::doc(),
             crate::tenant_settings::doc(),
             crate::audit::doc(),
+            crate::signing_keys::doc(),
         ],
     )
 }

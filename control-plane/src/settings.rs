@@ -15,6 +15,12 @@ pub struct ControlSettings {
     pub bootstrap_admin_password: Option<SecretString>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// `CUSTOMER_ACCESS_TOKEN_TTL_SECS`, the data plane's setting read here too:
+    /// how long a rotated storefront key keeps verifying (plus a margin).
+    pub customer_access_token_ttl_secs: u64,
+    /// `SIGNING_KEY_ROTATE_DAYS`: the schedule rotates an audience's signing
+    /// key once it is this old (default 30; 0 turns the schedule off).
+    pub signing_key_rotate_days: u64,
     /// OIDC issuer for platform admins (discovery at `<issuer>/.well-known/openid-configuration`).
     pub oidc_issuer_url: Option<String>,
     pub oidc_client_id: Option<String>,
@@ -49,6 +55,8 @@ impl Default for ControlSettings {
             bootstrap_admin_password: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            customer_access_token_ttl_secs: 900,
+            signing_key_rotate_days: 30,
             oidc_issuer_url: None,
             oidc_client_id: None,
             oidc_client_secret: None,

@@ -7,7 +7,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use axum::{extract::FromRef, Router};
 use platform::{
-    auth::{KeyRing, Signer},
+    auth::{KeyRing, Signer, AUDIENCE},
     config::Settings,
     crypto::MasterKeys,
     db::Db,
@@ -23,6 +23,7 @@ use crate::{
     domains::{dns::TxtResolver, DomainsState},
     identity::{password::Hasher, IdentityState, Tokens},
     settings::ControlSettings,
+    signing_keys::SigningKeysState,
     staff::StaffState,
     tenant_settings::TenantSettingsState,
     tenants::{store::Announcer, TenantsState},
@@ -64,7 +65,8 @@ impl AppState {
         let master = settings.master_keys()?;
         let db = Db::connect(&settings.connect_options()?, settings.pool_limits()).await?;
         let redis = settings.redis_manager().await?;
-        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer, AUDIENCE).await?;
+        signer.spawn_reload();
         let keys = KeyRing::new(db.control().clone(), &settings.jwt_issuer);
         let hasher = control.hasher();
         let media = MediaStore::from_settings(&settings)?;
@@ -153,6 +155,18 @@ impl FromRef<AppState> for TenantSettingsState {
     }
 }
 
+impl FromRef<AppState> for SigningKeysState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            master: state.master.clone(),
+            signer: state.signer.clone(),
+            keys: state.keys.clone(),
+            control: state.control.clone(),
+        }
+    }
+}
+
 impl FromRef<AppState> for AuditState {
     fn from_ref(state: &AppState) -> Self {
         Self { db: state.db.clone(), keys: state.keys.clone() }
@@ -225,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::staff::router().with_state(StaffState::from_ref(&state)))
         .merge(crate::api_keys::router().with_state(ApiKeysState::from_ref(&state)))
         .merge(crate::tenant_settings::router().with_state(TenantSettingsState::from_ref(&state)))
-        .merge(crate::audit::router().with_state(AuditState::from_ref(&state)));
+        .merge(crate::audit::router().with_state(AuditState::from_ref(&state)))
+        .merge(crate::signing_keys::router().with_state(SigningKeysState::from_ref(&state)));
     with_common_layers(health.merge(api))
 }

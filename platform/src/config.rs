@@ -140,6 +140,10 @@ pub struct Settings {
     /// `EDGE_HOST_LOOKUPS_PER_SECOND`: registry lookups per second this replica
     /// spends on hosts it has not resolved before (default 100; 0 is unbounded).
     pub edge_host_lookups_per_second: u32,
+    /// `JWKS_URL`: where the data plane fetches the control plane's public
+    /// signing keys (`<control plane>/.well-known/jwks.json`); unset, it reads
+    /// them from the control database (tests, single-process development).
+    pub jwks_url: Option<String>,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -411,6 +415,7 @@ impl Settings {
             trusted_proxies: String::new(),
             edge_requests_per_second: 0,
             edge_host_lookups_per_second: 0,
+            jwks_url: None,
         })
     }
 }

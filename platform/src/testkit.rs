@@ -193,17 +193,17 @@ impl Drop for TestDb {
 
 /// A staff token of `tenant` with `role`, signed like the control plane signs.
 pub async fn staff_token(control: &sqlx::PgPool, tenant: crate::ids::TenantId, role: crate::auth::Role) -> String {
-    let signer = test_signer(control).await;
+    let signer = test_signer(control, crate::auth::AUDIENCE).await;
     signer
         .issue(&uuid::Uuid::now_v7().to_string(), Some(tenant), role, std::time::Duration::from_secs(900))
         .expect("token")
 }
 
-/// The signer of the test database (the key is created on first use).
-pub async fn test_signer(control: &sqlx::PgPool) -> crate::auth::Signer {
+/// The signer of `audience` in the test database (the key is created on first use).
+pub async fn test_signer(control: &sqlx::PgPool, audience: &'static str) -> crate::auth::Signer {
     let settings = crate::config::Settings::for_tests(&server_url()).expect("settings");
     let master = settings.master_keys().expect("test master key");
-    crate::auth::Signer::load_or_create(control, &master, &settings.jwt_issuer).await.expect("signing key")
+    crate::auth::Signer::load_or_create(control, &master, &settings.jwt_issuer, audience).await.expect("signing key")
 }
 
 /// An API key of `tenant` with `scopes`, stored like the control plane stores it.

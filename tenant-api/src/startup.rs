@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use axum::{extract::FromRef, middleware, Router};
 use platform::{
-    auth::{Authenticator, Signer},
+    auth::{Authenticator, KeyRing, Signer, STOREFRONT_AUDIENCE},
     config::{RateLimitMode, Settings},
     db::Db,
     edge::EdgeLimit,
@@ -46,7 +46,13 @@ impl AppState {
             settings.edge_host_lookups_per_second,
         );
         let edge = EdgeLimit::per_second(settings.edge_requests_per_second, settings.trusted_proxies()?);
-        let auth = Authenticator::new(db.control().clone(), &settings.jwt_issuer);
+        // Staff tokens are only verified here: with the control plane's JWKS
+        // when `JWKS_URL` is set, else from the control database.
+        let keys = match &settings.jwks_url {
+            Some(url) => KeyRing::from_jwks(url, &settings.jwt_issuer)?,
+            None => KeyRing::new(db.control().clone(), &settings.jwt_issuer),
+        };
+        let auth = Authenticator::new(db.control().clone(), keys);
         let hook_auth = auth.clone();
         // A revoked API key is announced as a change of its store.
         resolver.on_change(Arc::new(move |change| {
@@ -59,7 +65,9 @@ impl AppState {
         let rate_limits = RateLimits::new(quotas.clone(), settings.rate_limit_replicas());
         rate_limits.follow(&resolver);
         let master = settings.master_keys()?;
-        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
+        // Shopper tokens only: this process never reads a staff key's private half.
+        let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer, STOREFRONT_AUDIENCE).await?;
+        signer.spawn_reload();
         let commerce = CommerceSettings::from_env()?;
         let breakers = Breakers::new(commerce.breaker());
         resolver.spawn_listener(client.clone());

@@ -74,6 +74,8 @@ pub enum Action {
     NotificationSettingsUpdate,
     /// An account became a platform admin (an allow-listed OIDC identity's first sign-in).
     PlatformAdminGrant,
+    /// A signing key of one audience was replaced by a new one.
+    SigningKeyRotate,
 }
 
 impl Action {
@@ -96,6 +98,7 @@ impl Action {
             Self::PaymentSettingsUpdate => "settings.payment.update",
             Self::NotificationSettingsUpdate => "settings.notification.update",
             Self::PlatformAdminGrant => "platform_admin.grant",
+            Self::SigningKeyRotate => "signing_key.rotate",
         }
     }
 }

@@ -5,7 +5,7 @@ use axum::{
     http::request::Parts,
 };
 use platform::{
-    auth::{bearer, KeyRing, Role},
+    auth::{bearer, keys_unavailable, AuthError, KeyRing, Role},
     ids::TenantId,
     problem::Problem,
 };
@@ -77,9 +77,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let token = bearer(parts).ok_or_else(refused)?;
-        let claims = KeyRing::from_ref(state).verify(token).await.map_err(|e| {
-            tracing::debug!(error = %e, "token refused");
-            refused()
+        let claims = KeyRing::from_ref(state).verify(token).await.map_err(|e| match e {
+            AuthError::Unavailable => keys_unavailable(),
+            e => {
+                tracing::debug!(error = %e, "token refused");
+                refused()
+            }
         })?;
         let account_id = AccountId::parse(&claims.sub).ok_or_else(refused)?;
         // Shopper tokens carry another audience and fail `verify`; refusing the

@@ -22,7 +22,10 @@ async fn create_key(app: &TestApp, store: &Store, scopes: Value) -> Value {
 }
 
 fn authenticator(app: &TestApp) -> Authenticator {
-    Authenticator::new(app.state.db.control().clone(), &app.state.settings.jwt_issuer)
+    Authenticator::new(
+        app.state.db.control().clone(),
+        platform::auth::KeyRing::new(app.state.db.control().clone(), &app.state.settings.jwt_issuer),
+    )
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod oidc;
 mod openapi;
 mod provisioning;
 mod purge;
+mod signing_keys;
 mod staff;
 mod tenant_settings;
 mod tenants;

@@ -6,8 +6,11 @@ use axum::http::request::Parts;
 use moka::future::Cache;
 use sqlx::PgPool;
 
-use super::{hash_secret, ApiKeyRecord, Claims, KeyRing};
-use crate::ids::{ApiKeyId, TenantId};
+use super::{hash_secret, ApiKeyRecord, AuthError, Claims, KeyRing};
+use crate::{
+    ids::{ApiKeyId, TenantId},
+    problem::Problem,
+};
 
 /// Everything the data plane needs to authenticate a request. Cheap to clone;
 /// clones share the key ring and the API-key cache.
@@ -22,10 +25,11 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// An authenticator over the control database.
-    pub fn new(control: PgPool, issuer: &str) -> Self {
+    /// An authenticator verifying tokens with `keys` and reading API keys
+    /// from the control database.
+    pub fn new(control: PgPool, keys: KeyRing) -> Self {
         Self {
-            keys: KeyRing::new(control.clone(), issuer),
+            keys,
             api_keys: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(30))
@@ -66,17 +70,31 @@ impl Authenticator {
     }
 
     /// The claims of the request's bearer token if it verifies for `audience`
-    /// and is bound to `tenant`; `None` for every refusal alike.
-    pub(super) async fn store_token(&self, parts: &Parts, audience: &str, tenant: TenantId) -> Option<Claims> {
-        let token = bearer(parts)?;
-        let claims = self
-            .keys
-            .verify_for(token, audience)
-            .await
-            .map_err(|e| tracing::debug!(error = %e, audience, "token refused"))
-            .ok()?;
-        (claims.tid.as_deref() == Some(tenant.to_string().as_str())).then_some(claims)
+    /// and is bound to `tenant`; `None` for every refusal alike. Fails (503)
+    /// only when the signing keys cannot be read.
+    pub(super) async fn store_token(
+        &self,
+        parts: &Parts,
+        audience: &str,
+        tenant: TenantId,
+    ) -> Result<Option<Claims>, Problem> {
+        let Some(token) = bearer(parts) else { return Ok(None) };
+        let claims = match self.keys.verify_for(token, audience).await {
+            Ok(claims) => claims,
+            Err(AuthError::Unavailable) => return Err(keys_unavailable()),
+            Err(e) => {
+                tracing::debug!(error = %e, audience, "token refused");
+                return Ok(None);
+            }
+        };
+        Ok((claims.tid.as_deref() == Some(tenant.to_string().as_str())).then_some(claims))
     }
+}
+
+/// The 503 of a token that cannot be checked because the signing keys cannot
+/// be read (the control plane's JWKS or database does not answer).
+pub fn keys_unavailable() -> Problem {
+    Problem::unavailable("The platform's signing keys cannot be read; retry in a moment.").with_retry_after(1)
 }
 
 /// The bearer token of a request, if any.

@@ -27,13 +27,14 @@ impl CustomerPrincipal {
     pub(super) const REFUSED: &str = "A valid customer token of this store is required.";
 
     /// The shopper of `tenant` whose storefront token the request carries;
-    /// `None` for every refusal alike. Never fails: nothing is looked up.
+    /// `None` for every refusal alike. Fails (503) only when the signing keys
+    /// cannot be read.
     pub(super) async fn authenticate(
         auth: &Authenticator,
         parts: &Parts,
         tenant: TenantId,
-    ) -> anyhow::Result<Option<Self>> {
-        let Some(claims) = auth.store_token(parts, STOREFRONT_AUDIENCE, tenant).await else { return Ok(None) };
+    ) -> Result<Option<Self>, Problem> {
+        let Some(claims) = auth.store_token(parts, STOREFRONT_AUDIENCE, tenant).await? else { return Ok(None) };
         if Role::parse(&claims.role) != Some(Role::Customer) {
             return Ok(None);
         }

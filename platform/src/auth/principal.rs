@@ -14,7 +14,7 @@ use super::{Authenticator, CustomerPrincipal, StaffPrincipal};
 use crate::{problem::Problem, tenancy::TenantCtx};
 
 /// Writes the same extractor for each principal type, which must have
-/// `async fn authenticate(&Authenticator, &Parts, TenantId) -> anyhow::Result<Option<Self>>`
+/// `async fn authenticate(&Authenticator, &Parts, TenantId) -> Result<Option<Self>, Problem>`
 /// and `const REFUSED: &str`. (A generic impl of axum's trait over our types is
 /// not allowed by the orphan rule, hence a macro.)
 macro_rules! principal_extractor {

@@ -65,12 +65,12 @@ impl StaffPrincipal {
 
     /// The caller of `tenant` by its API key (`x-api-key`, which wins) or its
     /// staff token (bearer, any store role); `None` for every refusal alike.
-    /// Fails only when the key lookup does.
+    /// Fails only when the key lookup does or the signing keys cannot be read.
     pub(super) async fn authenticate(
         auth: &Authenticator,
         parts: &Parts,
         tenant: TenantId,
-    ) -> anyhow::Result<Option<Self>> {
+    ) -> Result<Option<Self>, Problem> {
         if let Some(key) = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
             let record = auth.api_key(key.trim()).await?.filter(|record| record.tenant_id == tenant);
             return Ok(record.map(|record| Self {
@@ -81,7 +81,7 @@ impl StaffPrincipal {
                 scopes: Some(record.scopes.iter().filter_map(|s| Grant::parse(s).ok()).collect()),
             }));
         }
-        let Some(claims) = auth.store_token(parts, AUDIENCE, tenant).await else { return Ok(None) };
+        let Some(claims) = auth.store_token(parts, AUDIENCE, tenant).await? else { return Ok(None) };
         let role = Role::parse(&claims.role).filter(|r| !matches!(r, Role::PlatformAdmin | Role::Customer));
         Ok(role.map(|role| Self { tenant_id: tenant, actor: Actor::Account(claims.sub), role, scopes: None }))
     }

@@ -76,6 +76,12 @@ pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings)) -> Test
     start(db, Context::ALL, configure).await
 }
 
+/// An app over `db` (shared with another service, say) whose settings `configure` adjusts.
+pub async fn spawn_app_on(db: Arc<TestDb>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_tracing();
+    start(db, Context::ALL, configure).await
+}
+
 /// Every context, with `provider` in the built-in test provider's place.
 pub async fn spawn_app_with_provider(provider: Arc<dyn tenant_api::payments::PaymentProvider>) -> TestApp {
     init_test_tracing();

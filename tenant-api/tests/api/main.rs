@@ -27,6 +27,7 @@ mod refunds;
 mod resolution;
 mod roles;
 mod search;
+mod signing_keys;
 mod slow_bank;
 mod stripe;
 mod webhooks;
