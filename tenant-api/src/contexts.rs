@@ -6,7 +6,8 @@ use axum::{extract::FromRef, Router};
 
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
-    inventory::InventoryState, orders::OrdersState, payments::PaymentsState, state::AppState,
+    inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState,
+    state::AppState,
 };
 
 /// A bounded context with its own router.
@@ -24,12 +25,21 @@ pub enum Context {
     Checkout,
     /// Checkout saga, order history and management (`/store/carts/{id}/checkout`, `/store/orders`, `/admin/orders`).
     Orders,
+    /// Email template overrides (`/admin/notifications/templates`).
+    Notifications,
 }
 
 impl Context {
     /// Every context, in mounting order.
-    pub const ALL: &'static [Context] =
-        &[Context::Catalog, Context::Inventory, Context::Cart, Context::Customers, Context::Checkout, Context::Orders];
+    pub const ALL: &'static [Context] = &[
+        Context::Catalog,
+        Context::Inventory,
+        Context::Cart,
+        Context::Customers,
+        Context::Checkout,
+        Context::Orders,
+        Context::Notifications,
+    ];
 
     /// The context's name on the command line.
     pub fn name(self) -> &'static str {
@@ -40,6 +50,7 @@ impl Context {
             Context::Customers => "customers",
             Context::Checkout => "checkout",
             Context::Orders => "orders",
+            Context::Notifications => "notifications",
         }
     }
 
@@ -57,6 +68,7 @@ impl Context {
             Context::Orders => crate::orders::router()
                 .with_state(OrdersState::from_ref(state))
                 .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
+            Context::Notifications => crate::notifications::router().with_state(NotificationsState::from_ref(state)),
         }
     }
 
@@ -69,6 +81,7 @@ impl Context {
             Context::Customers => crate::customers::doc(),
             Context::Checkout => crate::checkout::doc(),
             Context::Orders => crate::orders::doc(),
+            Context::Notifications => crate::notifications::doc(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod contexts;
 pub mod customers;
 pub mod inventory;
+pub mod notifications;
 pub mod openapi;
 pub mod orders;
 pub mod outbox;

@@ -56,6 +56,7 @@ impl AppState {
         let signer = Signer::load_or_create(db.control(), &master, &settings.jwt_issuer).await?;
         let commerce = CommerceSettings::from_env()?;
         let breakers = Breakers::new(commerce.breaker());
+        let senders = crate::notifications::Senders::from_settings(&commerce, &settings.platform_domain)?;
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), commerce.storefront_cache_bytes);
         storefront_cache.spawn_listener(client);
@@ -88,6 +89,7 @@ impl AppState {
             payments: built_in,
             breakers,
             catalog,
+            senders,
         })))
     }
 }
@@ -237,6 +239,17 @@ impl FromRef<AppState> for crate::orders::OrdersState {
             payments: FromRef::from_ref(state),
             reservation_ttl_secs: state.commerce.reservation_ttl_secs,
             idempotency_lease_secs: state.commerce.idempotency_lease_secs,
+            auth: state.auth.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::notifications::NotificationsState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            master: state.master.clone(),
+            senders: state.senders.clone(),
             auth: state.auth.clone(),
         }
     }

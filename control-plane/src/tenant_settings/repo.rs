@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use platform::ids::TenantId;
 use sqlx::PgConnection;
 
-use super::model::{NotificationSettings, PaymentProvider, PaymentSettings, SealedSecret, SmsSettings, SmtpSettings, SmtpTls};
+use super::model::{
+    NotificationSettings, PaymentProvider, PaymentSettings, SealedSecret, SmsSettings, SmtpSettings, SmtpTls,
+};
 
 /// One kind of a store's settings as stored: a row per store, written whole.
 pub(super) trait Stored: Default + Sized {
