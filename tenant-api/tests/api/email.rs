@@ -177,7 +177,7 @@ async fn smtp_replies_say_whether_a_retry_can_help() {
 }
 
 #[tokio::test]
-async fn without_store_smtp_the_platform_relay_writes_eml_files() {
+async fn without_store_smtp_the_platform_relay_sends_or_writes_eml_files() {
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;
     paid_order(&app, &store, "ann@example.com", None).await;
@@ -197,6 +197,15 @@ async fn without_store_smtp_the_platform_relay_writes_eml_files() {
     assert!(mail.contains("From: \"Store alpha\" <no-reply@localhost>") || mail.contains("<no-reply@localhost>"));
     assert!(mail.contains("Subject: Store alpha: order #"));
     std::fs::remove_dir_all(dir).unwrap();
+
+    // An SMTP relay in lettre's URL form.
+    let sink = SmtpSink::start().await;
+    state.senders.mailer =
+        Mailer::new(&format!("smtp://127.0.0.1:{}", sink.port), Duration::from_secs(10), "no-reply@localhost".into())
+            .unwrap();
+    let sent = email::send(&state, store.id(), "order.paid", &payload, "ann@example.com").await.unwrap();
+    assert_eq!((sent.transport, sent.code), ("relay", Some(250)));
+    assert_eq!(sink.messages()[0].from, "no-reply@localhost");
 
     // No relay at all: a permanent failure that says so.
     state.senders.mailer = Mailer::new("", Duration::from_secs(10), "no-reply@localhost".into()).unwrap();
