@@ -173,10 +173,9 @@ async fn sms_goes_only_where_there_is_a_phone_settings_and_a_working_provider() 
         assert_eq!((failure.retryable, failure.code), (retryable, Some(status)), "{failure}");
     }
     // Nothing answers: transient, within the timeout.
-    let mut state = state_for(&app, &format!("http://127.0.0.1:{}", crate::fake_smtp::silent().await));
-    state.senders.sms =
-        SmsGateway::new(&format!("http://127.0.0.1:{}", crate::fake_smtp::silent().await), Duration::from_millis(300))
-            .unwrap();
+    let mut state = state_for(&app, &url);
+    let silent = format!("http://127.0.0.1:{}", crate::fake_smtp::silent().await);
+    state.senders.sms = SmsGateway::new(&silent, Duration::from_millis(300)).unwrap();
     let failure = tokio::time::timeout(
         Duration::from_secs(30),
         sms::send(&state, store.id(), "order.paid", &payload, "+4915112345678"),
