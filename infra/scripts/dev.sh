@@ -8,6 +8,9 @@
 #                   Redis that services.sh started (never a system server)
 #   dev.sh status   what runs
 #   dev.sh logs [control-plane|tenant-api|worker]   follow the logs
+#   dev.sh mail [N]        the newest N (default 10) mails the platform relay
+#                          wrote (SMTP_URL=file://DIR, default .dev/mail)
+#   dev.sh mail show [K]   the K-th newest mail (default 1), whole
 #
 # Configuration: .env if it exists, else .env.example; a variable already set
 # to a non-empty value in the environment wins over the file.
@@ -271,6 +274,42 @@ cmd_logs() {
     exec tail -n 50 -F "${files[@]}"
 }
 
+# The directory of SMTP_URL=file://DIR (relative to the repository).
+mail_dir() {
+    local url=${SMTP_URL:-file://.dev/mail}
+    [[ $url == file://* ]] || die "SMTP_URL=$url is not a file:// relay; the mail went to that server"
+    printf '%s\n' "${url#file://}"
+}
+
+# Newest first: the .eml files lettre's file transport wrote.
+newest_mails() {
+    local dir
+    dir=$(mail_dir)
+    [[ -d $dir ]] || return 0
+    find "$dir" -maxdepth 1 -name '*.eml' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-
+}
+
+cmd_mail() {
+    local count file header
+    if [[ ${1:-} == show ]]; then
+        count=${2:-1}
+        [[ $count =~ ^[1-9][0-9]*$ ]] || die "usage: dev.sh mail show [K]"
+        file=$(newest_mails | sed -n "${count}p")
+        [[ -n $file ]] || die "no mail number $count in $(mail_dir)"
+        printf '==> %s\n' "$file"
+        cat "$file"
+        return
+    fi
+    count=${1:-10}
+    [[ $count =~ ^[1-9][0-9]*$ ]] || die "usage: dev.sh mail [N] | dev.sh mail show [K]"
+    newest_mails | head -n "$count" | while read -r file; do
+        printf '%s  %s\n' "$(date -r "$file" '+%F %T')" "$file"
+        for header in To Subject; do
+            grep -m1 -i "^$header:" "$file" | sed 's/^/    /' || true
+        done
+    done
+}
+
 case ${1:-} in
 up) cmd_up ;;
 down) cmd_down ;;
@@ -278,6 +317,10 @@ status) cmd_status ;;
 logs)
     shift
     cmd_logs "$@"
+    ;;
+mail)
+    shift
+    cmd_mail "$@"
     ;;
 *)
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

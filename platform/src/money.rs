@@ -24,6 +24,35 @@ impl Currency {
     }
 }
 
+impl Currency {
+    /// Digits after the decimal point of a major unit (ISO 4217's minor unit):
+    /// 2 for most, 0 for the yen and won, 3 for the dinars of Bahrain, Kuwait
+    /// and others.
+    pub fn exponent(&self) -> u32 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            "CLF" | "UYW" => 4,
+            _ => 2,
+        }
+    }
+
+    /// The sign written before an amount, when it is unambiguous enough for a
+    /// receipt; `None` writes the code after the amount instead.
+    fn symbol(&self) -> Option<&'static str> {
+        Some(match self.as_str() {
+            "USD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            "JPY" => "¥",
+            "INR" => "₹",
+            "KRW" => "₩",
+            _ => return None,
+        })
+    }
+}
+
 impl AsRef<str> for Currency {
     fn as_ref(&self) -> &str {
         self.as_str()
@@ -58,6 +87,29 @@ impl Money {
     }
 }
 
+/// A price as a shopper reads it, in the currency's own exponent: `$19.99`,
+/// `€5.00`, `¥500`, `-$1.50`, `12.345 KWD`. No grouping of thousands and no
+/// locale (emails and pages are in English today).
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exponent = self.currency.exponent();
+        let scale = 10u64.pow(exponent);
+        let magnitude = self.amount.unsigned_abs();
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let major = magnitude / scale;
+        let minor = magnitude % scale;
+        let number = if exponent == 0 {
+            major.to_string()
+        } else {
+            format!("{major}.{minor:0width$}", width = exponent as usize)
+        };
+        match self.currency.symbol() {
+            Some(symbol) => write!(f, "{sign}{symbol}{number}"),
+            None => write!(f, "{sign}{number} {}", self.currency),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +120,17 @@ mod tests {
         for bad in ["usd", "US", "USDX", "U$D", ""] {
             assert!(Currency::parse(bad).is_none(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn prices_are_written_in_the_currencys_exponent() {
+        let money = |amount, code| Money::new(amount, Currency::parse(code).unwrap()).to_string();
+        assert_eq!(money(1999, "USD"), "$19.99");
+        assert_eq!(money(5, "EUR"), "€0.05");
+        assert_eq!(money(500, "JPY"), "¥500");
+        assert_eq!(money(12345, "KWD"), "12.345 KWD");
+        assert_eq!(money(-150, "USD"), "-$1.50");
+        assert_eq!(money(100_000, "CHF"), "1000.00 CHF");
+        assert_eq!(money(i64::MIN, "USD"), "-$92233720368547758.08");
     }
 }

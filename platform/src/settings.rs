@@ -58,6 +58,39 @@ pub struct PaymentSettings {
     pub stripe_account_id: Option<String>,
 }
 
+/// How an SMTP relay is spoken to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SmtpTls {
+    /// Plain text throughout (a relay on a private network, a local sink).
+    None,
+    /// Plain, then upgraded with `STARTTLS` (required, never skipped): port 587.
+    #[default]
+    StartTls,
+    /// TLS from the first byte ("SMTPS"): port 465.
+    Tls,
+}
+
+impl SmtpTls {
+    /// Parses the stored or requested name (`none`, `starttls`, `tls`); `None` for any other.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            _ => None,
+        }
+    }
+
+    /// The name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+}
+
 /// SMTP relay of a store.
 #[derive(Clone, Debug)]
 pub struct SmtpSettings {
@@ -69,6 +102,8 @@ pub struct SmtpSettings {
     pub username: Option<String>,
     /// Goes with `username`; opened from its sealed form, never logged.
     pub password: Option<SecretString>,
+    /// Plain, STARTTLS or implicit TLS.
+    pub tls: SmtpTls,
 }
 
 /// SMS sender of a store (Twilio-style credentials).
@@ -133,6 +168,7 @@ type NotificationRow = (
     Option<i32>,
     Option<String>,
     Option<String>,
+    String,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -145,14 +181,15 @@ pub async fn notification_settings(
     tenant: TenantId,
 ) -> anyhow::Result<NotificationSettings> {
     let row: Option<NotificationRow> = sqlx::query_as(
-        "select email_from, smtp_host, smtp_port, smtp_username, smtp_password, \
+        "select email_from, smtp_host, smtp_port, smtp_username, smtp_password, smtp_tls, \
                 sms_account_sid, sms_auth_token, sms_from \
          from control.tenant_notification_settings where tenant_id = $1",
     )
     .bind(tenant)
     .fetch_optional(control)
     .await?;
-    let Some((email_from, smtp_host, smtp_port, smtp_username, smtp_password, sms_sid, sms_token, sms_from)) = row
+    let Some((email_from, smtp_host, smtp_port, smtp_username, smtp_password, smtp_tls, sms_sid, sms_token, sms_from)) =
+        row
     else {
         return Ok(NotificationSettings::default());
     };
@@ -162,6 +199,7 @@ pub async fn notification_settings(
             port: u16::try_from(port).context("stored SMTP port")?,
             username: smtp_username,
             password: open(master, smtp_password, "SMTP password")?,
+            tls: SmtpTls::parse(&smtp_tls).with_context(|| format!("unknown SMTP tls {smtp_tls}"))?,
         }),
         _ => None,
     };

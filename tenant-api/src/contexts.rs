@@ -25,7 +25,8 @@ pub enum Context {
     Checkout,
     /// Checkout saga, order history and management (`/store/carts/{id}/checkout`, `/store/orders`, `/admin/orders`).
     Orders,
-    /// Merchant webhooks and the notification log (`/admin/webhooks`, `/admin/notifications`).
+    /// Merchant webhooks, the notification log and email template overrides
+    /// (`/admin/webhooks`, `/admin/notifications`).
     Notifications,
 }
 

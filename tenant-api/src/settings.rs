@@ -1,6 +1,6 @@
 //! Settings of the data plane beyond the shared ones: token and cart lifetimes,
-//! the checkout's reservation window, the worker's intervals, and how
-//! notifications are delivered.
+//! the checkout's reservation window, the worker's intervals, how
+//! notifications are delivered, and where email and SMS go.
 
 use std::time::Duration;
 
@@ -67,6 +67,25 @@ pub struct CommerceSettings {
     /// `PASSWORD_HASH_WAIT_MS`: how long a shopper's sign-in waits for a
     /// permit before a `503 overloaded` with `Retry-After: 1`.
     pub password_hash_wait_ms: u64,
+    /// The platform's mail relay for stores without SMTP settings of their
+    /// own, in lettre's URL form: `smtp://host:port` (plain),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://host`
+    /// (TLS), or `file:///dir` (each mail written as an `.eml` file: the dev
+    /// stack's `.dev/mail`). Empty: no relay, so such stores' email fails
+    /// permanently (and says so).
+    pub smtp_url: String,
+    /// Longest an SMTP exchange (connect, every command, the whole mail) may take.
+    pub smtp_timeout_ms: u64,
+    /// `From` of stores without an `email_from`; empty: `no-reply@<PLATFORM_DOMAIN>`.
+    pub email_from: String,
+    /// Where Twilio's REST API answers (tests point it at a local fake).
+    pub twilio_api_url: String,
+    /// Longest a call to the SMS provider may take.
+    pub sms_timeout_ms: u64,
+    /// A store's public address for links in messages, `{slug}` replaced (the
+    /// control plane's setting of the same name); empty:
+    /// `https://{slug}.<PLATFORM_DOMAIN>`.
+    pub store_url_template: String,
 }
 
 impl Default for CommerceSettings {
@@ -93,6 +112,12 @@ impl Default for CommerceSettings {
             storefront_cache_bytes: 64 * 1024 * 1024,
             password_hash_permits: None,
             password_hash_wait_ms: 2000,
+            smtp_url: String::new(),
+            smtp_timeout_ms: 10_000,
+            email_from: String::new(),
+            twilio_api_url: "https://api.twilio.com".into(),
+            sms_timeout_ms: 10_000,
+            store_url_template: String::new(),
         }
     }
 }
@@ -123,6 +148,8 @@ impl CommerceSettings {
         anyhow::ensure!(settings.notification_store_in_flight > 0, "NOTIFICATION_STORE_IN_FLIGHT must be at least 1");
         anyhow::ensure!(settings.breaker_failures > 0, "BREAKER_FAILURES must be at least 1");
         anyhow::ensure!(settings.breaker_cool_down_secs > 0, "BREAKER_COOL_DOWN_SECS must be at least 1");
+        anyhow::ensure!(settings.smtp_timeout_ms > 0, "SMTP_TIMEOUT_MS must be at least 1");
+        anyhow::ensure!(settings.sms_timeout_ms > 0, "SMS_TIMEOUT_MS must be at least 1");
         Ok(settings)
     }
 

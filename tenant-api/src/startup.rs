@@ -70,6 +70,7 @@ impl AppState {
         signer.spawn_reload();
         let commerce = CommerceSettings::from_env()?;
         let breakers = Breakers::new(commerce.breaker());
+        let senders = crate::notifications::Senders::from_settings(&commerce, &settings.platform_domain)?;
         resolver.spawn_listener(client.clone());
         let storefront_cache = StorefrontCache::new(redis.clone(), commerce.storefront_cache_bytes);
         storefront_cache.spawn_listener(client);
@@ -104,6 +105,7 @@ impl AppState {
             payments: built_in,
             breakers,
             catalog,
+            senders,
         })))
     }
 }
@@ -275,6 +277,7 @@ impl FromRef<AppState> for crate::notifications::NotificationsState {
             auth: state.auth.clone(),
             master: state.master.clone(),
             allow_private_targets: state.settings.webhook_allow_private_targets,
+            senders: state.senders.clone(),
         }
     }
 }
@@ -294,10 +297,9 @@ impl FromRef<AppState> for crate::worker::WorkerState {
         Self {
             payments: FromRef::from_ref(state),
             commerce: state.commerce.clone(),
-            deliverer: Arc::new(crate::notifications::delivery::Deliverer::new(
-                state.db.clone(),
-                state.master.clone(),
+            deliverer: Arc::new(crate::notifications::delivery::Deliverer::with_messages(
                 settings,
+                crate::notifications::NotificationsState::from_ref(state),
             )),
         }
     }

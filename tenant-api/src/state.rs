@@ -72,4 +72,6 @@ pub struct Parts {
     pub breakers: Breakers,
     /// The catalog's part, built once so that a request clones one `Arc`.
     pub catalog: CatalogState,
+    /// Email and SMS senders (relay, cached store transports, HTTP client).
+    pub senders: crate::notifications::Senders,
 }

@@ -1,7 +1,7 @@
 //! Store-settings types. Plain secrets live in [`SecretString`]s until sealed.
 
 use chrono::{DateTime, Utc};
-pub use platform::settings::PaymentProvider;
+pub use platform::settings::{PaymentProvider, SmtpTls};
 use secrecy::{ExposeSecret, SecretString};
 
 /// One field of a `PUT`: left out keeps the stored value, `null` clears it, a
@@ -221,6 +221,7 @@ pub struct SmtpSettings {
     pub username: Option<String>,
     /// Password, sealed.
     pub password: Option<SealedSecret>,
+    pub tls: SmtpTls,
 }
 
 /// A store's SMS sender as stored.
@@ -248,6 +249,8 @@ pub struct SmtpUpdate {
     pub port: u16,
     pub username: Change<String>,
     pub password: Change<PlainSecret>,
+    /// Left out: `starttls`.
+    pub tls: SmtpTls,
 }
 
 /// The `sms` object of a `PUT`.

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use platform::ids::TenantId;
 use sqlx::PgConnection;
 
-use super::model::{NotificationSettings, PaymentProvider, PaymentSettings, SealedSecret, SmsSettings, SmtpSettings};
+use super::model::{
+    NotificationSettings, PaymentProvider, PaymentSettings, SealedSecret, SmsSettings, SmtpSettings, SmtpTls,
+};
 
 /// One kind of a store's settings as stored: a row per store, written whole.
 pub(super) trait Stored: Default + Sized {
@@ -89,6 +91,7 @@ struct NotificationRow {
     smtp_username: Option<String>,
     smtp_password: Option<String>,
     smtp_password_last4: Option<String>,
+    smtp_tls: String,
     sms_account_sid: Option<String>,
     sms_auth_token: Option<String>,
     sms_auth_token_last4: Option<String>,
@@ -101,7 +104,7 @@ impl Stored for NotificationSettings {
         let lock = if lock { " for update" } else { "" };
         let row: Option<NotificationRow> = sqlx::query_as(&format!(
             "select email_from, smtp_host, smtp_port, smtp_username, smtp_password, smtp_password_last4, \
-                    sms_account_sid, sms_auth_token, sms_auth_token_last4, sms_from, updated_at \
+                    smtp_tls, sms_account_sid, sms_auth_token, sms_auth_token_last4, sms_from, updated_at \
              from control.tenant_notification_settings where tenant_id = $1{lock}"
         ))
         .bind(tenant)
@@ -114,6 +117,8 @@ impl Stored for NotificationSettings {
                 port: u16::try_from(port)?,
                 username: row.smtp_username,
                 password: secret(row.smtp_password, row.smtp_password_last4),
+                tls: SmtpTls::parse(&row.smtp_tls)
+                    .ok_or_else(|| anyhow::anyhow!("unknown stored SMTP tls {}", row.smtp_tls))?,
             }),
             _ => None,
         };
@@ -131,14 +136,14 @@ impl Stored for NotificationSettings {
         let updated_at = sqlx::query_scalar(
             "insert into control.tenant_notification_settings (tenant_id, email_from, smtp_host, smtp_port, \
                  smtp_username, smtp_password, smtp_password_last4, sms_account_sid, sms_auth_token, \
-                 sms_auth_token_last4, sms_from) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 sms_auth_token_last4, sms_from, smtp_tls) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              on conflict (tenant_id) do update set email_from = excluded.email_from, \
                  smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port, \
                  smtp_username = excluded.smtp_username, smtp_password = excluded.smtp_password, \
                  smtp_password_last4 = excluded.smtp_password_last4, sms_account_sid = excluded.sms_account_sid, \
                  sms_auth_token = excluded.sms_auth_token, sms_auth_token_last4 = excluded.sms_auth_token_last4, \
-                 sms_from = excluded.sms_from, updated_at = now() \
+                 sms_from = excluded.sms_from, smtp_tls = excluded.smtp_tls, updated_at = now() \
              returning updated_at",
         )
         .bind(tenant)
@@ -152,6 +157,7 @@ impl Stored for NotificationSettings {
         .bind(sms.map(|s| &s.auth_token.sealed))
         .bind(sms.map(|s| &s.auth_token.last4))
         .bind(sms.map(|s| &s.from))
+        .bind(smtp.map_or(SmtpTls::default(), |s| s.tls).as_str())
         .fetch_one(conn)
         .await?;
         self.updated_at = Some(updated_at);

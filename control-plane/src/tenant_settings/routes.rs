@@ -12,7 +12,7 @@ use super::{
     model::{
         parse_account_sid, parse_port, parse_sms_from, parse_smtp_host, parse_stripe_account_id, parse_username,
         Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
-        SealedSecret, SmsUpdate, SmtpUpdate,
+        SealedSecret, SmsUpdate, SmtpTls, SmtpUpdate,
     },
     service::{self, Kind},
     TenantSettingsState,
@@ -62,6 +62,8 @@ struct SmtpRequest {
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     password: Option<Option<String>>,
+    /// `none`, `starttls` (the default) or `tls`.
+    tls: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -158,6 +160,7 @@ struct SmtpResponse {
     port: u16,
     username: Option<String>,
     password: Option<SecretResponse>,
+    tls: &'static str,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -187,6 +190,7 @@ impl Respond for NotificationSettings {
                 host: smtp.host,
                 port: smtp.port,
                 username: smtp.username,
+                tls: smtp.tls.as_str(),
             }),
             sms: s.sms.map(|sms| SmsResponse {
                 auth_token: secret(Some(&sms.auth_token)),
@@ -279,7 +283,12 @@ impl Wire for NotificationSettings {
                 check(&mut errors, "smtp.username", Change::from_field(smtp.username), |v| parse_username(&v));
             let password =
                 check(&mut errors, "smtp.password", Change::from_field(smtp.password), |v| PlainSecret::opaque(&v));
-            Ok::<_, ()>(SmtpUpdate { host: host?, port: port?, username, password })
+            let tls = match smtp.tls.as_deref() {
+                None => Ok(SmtpTls::default()),
+                Some(tls) => SmtpTls::parse(tls)
+                    .ok_or_else(|| errors.push(FieldError::new("smtp.tls", "must be none, starttls or tls"))),
+            };
+            Ok::<_, ()>(SmtpUpdate { host: host?, port: port?, username, password, tls: tls? })
         });
         let sms = Change::from_field(request.sms).try_map(|sms| {
             let account_sid =

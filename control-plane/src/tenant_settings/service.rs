@@ -133,7 +133,7 @@ impl Kind for NotificationSettings {
                 if password.is_some() && username.is_none() {
                     errors.push(FieldError::new("smtp.username", "is required with a password"));
                 }
-                Some(SmtpSettings { host: smtp.host, port: smtp.port, username, password })
+                Some(SmtpSettings { host: smtp.host, port: smtp.port, username, password, tls: smtp.tls })
             }
         };
         let sms = match update.sms {
@@ -165,7 +165,7 @@ impl Kind for NotificationSettings {
         serde_json::json!({
             "email_from": self.email_from,
             "smtp": self.smtp.as_ref().map(|s| serde_json::json!({
-                "host": s.host, "port": s.port, "username": s.username,
+                "host": s.host, "port": s.port, "username": s.username, "tls": s.tls.as_str(),
                 "password": SealedSecret::summary(s.password.as_ref()),
             })),
             "sms": self.sms.as_ref().map(|s| serde_json::json!({

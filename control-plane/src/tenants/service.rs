@@ -114,54 +114,12 @@ pub async fn onboard(
     Ok(Onboarded { record, owner, tokens })
 }
 
-/// The platform's default message templates, copied into every new store.
-const DEFAULT_TEMPLATES: &[(&str, &str, Option<&str>, &str)] = &[
-    (
-        "order.paid",
-        "email",
-        Some("Your order {{ order.number }} is confirmed"),
-        "Thank you for your order. We will let you know when it ships.",
-    ),
-    (
-        "order.fulfilled",
-        "email",
-        Some("Your order {{ order.number }} is on its way"),
-        "Tracking number: {{ order.tracking_number }}",
-    ),
-    ("order.refunded", "email", Some("Your refund for order {{ order.number }}"), "We refunded {{ refund.amount }}."),
-    ("customer.password_reset", "email", Some("Reset your password"), "Use this link within an hour: {{ reset_url }}"),
-    ("order.fulfilled", "sms", None, "Your order {{ order.number }} shipped. Tracking: {{ order.tracking_number }}"),
-];
-
-/// The cell part of opening a store (idempotent, so a crash is resumed by running
-/// it again): default templates in the store's cell, then status `active`, then
-/// the announcement that drops any cached "unknown host".
+/// The last step of opening a store (idempotent, so a crash is resumed by
+/// running it again): status `active`, then the announcement that drops any
+/// cached "unknown host". Nothing is copied into the store's cell: email
+/// templates are compiled into tenant-api, and the cell holds only a
+/// merchant's overrides.
 pub async fn finish_provisioning(state: &TenantsState, record: &TenantRecord) -> anyhow::Result<()> {
-    let tenant = platform::tenancy::Tenant {
-        id: record.id,
-        slug: record.slug.clone(),
-        status: TenantStatus::Provisioning,
-        cell_id: record.cell_id.clone(),
-        plan: record.plan.as_ref().to_owned(),
-        currency: record.currency,
-        locale: record.locale.clone(),
-    };
-    let mut tx = state.db.tenant_tx(&tenant).await?;
-    for (event, channel, subject, body) in DEFAULT_TEMPLATES {
-        sqlx::query(
-            "insert into notification_template (tenant_id, template_id, event, channel, subject, body) \
-             values ($1, $2, $3, $4, $5, $6) on conflict (tenant_id, event, channel, locale) do nothing",
-        )
-        .bind(record.id)
-        .bind(uuid::Uuid::now_v7())
-        .bind(event)
-        .bind(channel)
-        .bind(subject)
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     sqlx::query("update control.tenant set status = 'active', updated_at = now() where tenant_id = $1 and status = 'provisioning'")
         .bind(record.id)
         .execute(state.db.control())

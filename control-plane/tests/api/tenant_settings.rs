@@ -213,7 +213,8 @@ async fn notification_secrets_are_sealed_masked_and_opened_for_the_data_plane() 
     assert_eq!(body["email_from"], "hello@alpha.example");
     assert_eq!(
         body["smtp"],
-        json!({"host": "smtp.mailer.example", "port": 587, "username": "alpha", "password": {"last4": "7731"}})
+        json!({"host": "smtp.mailer.example", "port": 587, "username": "alpha", "password": {"last4": "7731"},
+               "tls": "starttls"})
     );
     assert_eq!(
         body["sms"],
@@ -230,11 +231,12 @@ async fn notification_secrets_are_sealed_masked_and_opened_for_the_data_plane() 
         &app,
         &path,
         &store.owner_token,
-        json!({"smtp": {"host": "smtp.mailer.example", "port": 2525}}),
+        json!({"smtp": {"host": "smtp.mailer.example", "port": 2525, "tls": "tls"}}),
         StatusCode::OK,
     )
     .await;
     assert_eq!(body["smtp"]["port"], 2525);
+    assert_eq!(body["smtp"]["tls"], "tls");
     assert_eq!(body["smtp"]["username"], "alpha");
     assert_eq!(body["smtp"]["password"], json!({"last4": "7731"}));
     assert_eq!(body["email_from"], "hello@alpha.example");
@@ -245,6 +247,7 @@ async fn notification_secrets_are_sealed_masked_and_opened_for_the_data_plane() 
     let smtp = opened.smtp.unwrap();
     assert_eq!((smtp.host.as_str(), smtp.port, smtp.username.as_deref()), ("smtp.mailer.example", 2525, Some("alpha")));
     assert_eq!(smtp.password.unwrap().expose_secret(), SMTP_PASSWORD);
+    assert_eq!(smtp.tls, platform::settings::SmtpTls::Tls);
     let sms = opened.sms.unwrap();
     assert_eq!(sms.auth_token.expose_secret(), SMS_TOKEN);
     assert_eq!(sms.from, "+4915112345678");
@@ -289,6 +292,7 @@ async fn bad_notification_settings_name_each_field_and_write_nothing() {
     for (body, field) in [
         (json!({"smtp": {"host": "smtp.example.com", "port": 70000}}), "smtp.port"),
         (json!({"smtp": {"port": 25}}), "smtp.host"),
+        (json!({"smtp": {"host": "smtp.example.com", "port": 25, "tls": "ssl"}}), "smtp.tls"),
         (json!({"smtp": {"host": "smtp.example.com", "port": 25, "password": SMTP_PASSWORD}}), "smtp.username"),
         (json!({"sms": {"account_sid": "AC1", "from": "Shop"}}), "sms.auth_token"),
         (json!({"sms": {"auth_token": SMS_TOKEN, "from": "Shop"}}), "sms.account_sid"),

@@ -24,14 +24,14 @@ async fn onboarding_returns_the_store_url_and_working_owner_credentials() {
         app.expect("GET", &format!("/v1/tenants/{}", store.id), Some(&store.owner_token), None, StatusCode::OK).await;
     assert_eq!(read["id"], body["id"]);
     assert_eq!(read["status"], "active");
-    // Provisioning copied the default templates into the store's cell.
+    // Email templates are compiled in: provisioning copies none into the cell.
     let templates: i64 =
         sqlx::query_scalar("select count(*) from commerce.notification_template where tenant_id = $1::uuid")
             .bind(&store.id)
             .fetch_one(app.state.db.control())
             .await
             .unwrap();
-    assert!(templates >= 4, "{templates} templates");
+    assert_eq!(templates, 0);
 }
 
 #[tokio::test]
@@ -197,6 +197,16 @@ async fn a_deleted_store_is_purged_after_an_export_of_all_its_data() {
     // Data in the cell and in Redis for both stores.
     for store in [&a, &b] {
         app.seed_product(store).await;
+        // A merchant's email template override.
+        sqlx::query(
+            "insert into commerce.notification_template (tenant_id, template_id, event, channel, subject, body, html) \
+             values ($1::uuid, $2, 'order.paid', 'email', 'Thanks', 'Thanks', '<p>Thanks</p>')",
+        )
+        .bind(&store.id)
+        .bind(uuid::Uuid::now_v7())
+        .execute(app.state.db.control())
+        .await
+        .unwrap();
     }
     let path = format!("/v1/tenants/{}", a.id);
     let body = app.expect("POST", &format!("{path}/purge"), Some(&admin), None, StatusCode::CONFLICT).await;

@@ -92,6 +92,9 @@ struct Sender {
     master: Arc<MasterKeys>,
     settings: DeliverySettings,
     client: OnceLock<reqwest::Client>,
+    /// Email and SMS senders; `None`: those deliveries are undeliverable
+    /// (a deliverer built for webhooks alone, as in tests).
+    messages: Option<super::NotificationsState>,
 }
 
 /// What one attempt came to.
@@ -108,8 +111,22 @@ enum Outcome {
 impl Deliverer {
     /// A deliverer over the cells of `db`, opening webhook secrets with `master`.
     pub fn new(db: Db, master: Arc<MasterKeys>, settings: DeliverySettings) -> Self {
+        Self::sending(db, master, settings, None)
+    }
+
+    /// [`Self::new`] that sends email and SMS too, through `messages`' senders.
+    pub fn with_messages(settings: DeliverySettings, messages: super::NotificationsState) -> Self {
+        Self::sending(messages.db.clone(), messages.master.clone(), settings, Some(messages))
+    }
+
+    fn sending(
+        db: Db,
+        master: Arc<MasterKeys>,
+        settings: DeliverySettings,
+        messages: Option<super::NotificationsState>,
+    ) -> Self {
         Self {
-            sender: Arc::new(Sender { db, master, settings, client: OnceLock::new() }),
+            sender: Arc::new(Sender { db, master, settings, client: OnceLock::new(), messages }),
             stores: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
         }
@@ -243,10 +260,29 @@ impl Sender {
     async fn send(&self, pool: &PgPool, delivery: &Claimed) -> anyhow::Result<Outcome> {
         match delivery.channel {
             Channel::Webhook => self.send_webhook(pool, delivery).await,
-            // The email and SMS senders plug in here.
-            Channel::Email | Channel::Sms => {
-                Ok(Outcome::Undeliverable { error: format!("no {} sender in this build", delivery.channel.as_str()) })
+            Channel::Email | Channel::Sms => Ok(self.send_message(delivery).await),
+        }
+    }
+
+    /// An email or a text message, through the store's own settings or the
+    /// platform's relay ([`super::messages`]).
+    async fn send_message(&self, delivery: &Claimed) -> Outcome {
+        let Some(state) = &self.messages else {
+            return Outcome::Undeliverable {
+                error: format!("no {} sender in this process", delivery.channel.as_str()),
+            };
+        };
+        let (tenant, topic, payload, to) = (delivery.tenant_id, &delivery.topic, &delivery.payload, &delivery.target);
+        let sent = match delivery.channel {
+            Channel::Sms => super::sms::send(state, tenant, topic, payload, to).await,
+            _ => super::email::send(state, tenant, topic, payload, to).await,
+        };
+        match sent {
+            Ok(info) => Outcome::Delivered { status: info.code.map(i32::from) },
+            Err(failure) if failure.retryable => {
+                Outcome::Failed { status: failure.code.map(i32::from), error: failure.reason }
             }
+            Err(failure) => Outcome::Undeliverable { error: failure.reason },
         }
     }
 

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use platform::db::SystemTx;
 use uuid::Uuid;
 
+use platform::ids::TenantId;
+
 use super::{
+    messages::model::Event as MessageEvent,
     model::{Channel, WebhookEvent},
     repo::{self, NewDelivery},
 };
@@ -88,15 +91,62 @@ pub fn webhook_body(event: &Event, name: WebhookEvent) -> serde_json::Value {
     })
 }
 
-/// Email recipients of the events: none yet. The email channel (templates,
-/// SMTP) plugs in here: the store's notification settings and the event
-/// (order confirmation to the order's `email`, …) give `target` = the address.
-async fn email_targets(_tx: &mut SystemTx, _events: &[Event]) -> anyhow::Result<Vec<NewDelivery>> {
-    Ok(Vec::new())
+/// Email to the shopper, for the events that send one
+/// ([`MessageEvent::for_topic`]): to the payload's `email` (account events) or
+/// the order's (order events, read here in the relay's transaction). The
+/// payload is the event's own; the sender reads the rest when it sends.
+async fn email_targets(tx: &mut SystemTx, events: &[Event]) -> anyhow::Result<Vec<NewDelivery>> {
+    let mut deliveries = Vec::new();
+    for event in events {
+        let Some(kind) = MessageEvent::for_topic(&event.topic) else { continue };
+        let to = match event.payload.get("email").and_then(serde_json::Value::as_str) {
+            Some(email) => Some(email.to_owned()),
+            None if kind.is_order() => order_contact(tx, event).await?.map(|(email, _)| email),
+            None => None,
+        };
+        if let Some(to) = to.filter(|t| !t.is_empty()) {
+            deliveries.push(message(event, Channel::Email, to));
+        }
+    }
+    Ok(deliveries)
 }
 
-/// SMS recipients of the events: none yet (see [`email_targets`]; `target`
-/// = the phone number).
-async fn sms_targets(_tx: &mut SystemTx, _events: &[Event]) -> anyhow::Result<Vec<NewDelivery>> {
-    Ok(Vec::new())
+/// A text message to the phone of the order's shipping address, for the
+/// events with an SMS template (order confirmation and shipping).
+async fn sms_targets(tx: &mut SystemTx, events: &[Event]) -> anyhow::Result<Vec<NewDelivery>> {
+    let mut deliveries = Vec::new();
+    for event in events {
+        let Some(kind) = MessageEvent::for_topic(&event.topic) else { continue };
+        if super::templates::default_sms(kind).is_none() {
+            continue;
+        }
+        if let Some((_, Some(phone))) = order_contact(tx, event).await? {
+            if !phone.trim().is_empty() {
+                deliveries.push(message(event, Channel::Sms, phone));
+            }
+        }
+    }
+    Ok(deliveries)
+}
+
+fn message(event: &Event, channel: Channel, target: String) -> NewDelivery {
+    NewDelivery {
+        tenant_id: TenantId::from_uuid(event.tenant_id),
+        event_id: event.event_id,
+        channel,
+        target,
+        topic: event.topic.clone(),
+        payload: event.payload.clone(),
+    }
+}
+
+/// The email and shipping phone of the order an event is about.
+async fn order_contact(tx: &mut SystemTx, event: &Event) -> anyhow::Result<Option<(String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "select email, shipping_address->>'phone' from sales_order where tenant_id = $1 and order_id = $2",
+    )
+    .bind(event.tenant_id)
+    .bind(event.aggregate_id)
+    .fetch_optional(&mut **tx)
+    .await?)
 }

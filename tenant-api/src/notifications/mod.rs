@@ -6,13 +6,14 @@
 //! worker's delivery job leases due rows, sends them outside any transaction
 //! and records the outcome ([`delivery`]). Webhooks are signed per Standard
 //! Webhooks ([`signature`]) and sent only to public addresses ([`guard`]).
-//! Email and SMS plug in at [`fanout::targets`] and [`delivery::send`], one
-//! `match` arm per [`model::Channel`] each.
+//! Email and SMS ([`messages`]) plug in at [`fanout::targets`] and the
+//! deliverer's send, one `match` arm per [`model::Channel`] each.
 
 pub mod delivery;
 mod error;
 pub mod fanout;
 pub mod guard;
+pub mod messages;
 pub mod model;
 mod repo;
 mod routes;
@@ -22,10 +23,11 @@ pub mod signature;
 use std::sync::Arc;
 
 pub use error::Error;
-pub(crate) use routes::doc;
+pub use messages::{email, sms, templates, Links, Senders};
 pub use routes::router;
 
-/// What the webhook and notification-log routes need: the store's database,
+/// What the webhook, notification-log and template routes and the senders
+/// need: the store's database,
 /// the staff credentials' verifier, the master keys sealing webhook secrets,
 /// and whether webhooks may target private networks.
 #[derive(Clone, axum::extract::FromRef)]
@@ -36,4 +38,14 @@ pub struct NotificationsState {
     /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`.
     #[from_ref(skip)]
     pub allow_private_targets: bool,
+    /// How email and SMS leave this process.
+    pub senders: Senders,
+}
+
+/// The context's operations in the OpenAPI document: webhooks and the
+/// notification log, then the message templates.
+pub(crate) fn doc() -> utoipa::openapi::OpenApi {
+    let mut doc = routes::doc();
+    doc.merge(messages::doc());
+    doc
 }

@@ -221,6 +221,8 @@ pub struct Claimed {
     pub id: DeliveryId,
     pub channel: Channel,
     pub target: String,
+    /// The event's topic (webhooks: the contract's event name).
+    pub topic: String,
     pub payload: serde_json::Value,
     /// Attempts before this one.
     pub attempts: i32,

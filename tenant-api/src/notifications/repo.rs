@@ -230,7 +230,7 @@ pub async fn claim(
 ) -> anyhow::Result<Vec<Claimed>> {
     let busy_ids: Vec<Uuid> = busy.iter().map(|r| r.tenant_id.as_uuid()).collect();
     let busy_free: Vec<i32> = busy.iter().map(|r| r.free).collect();
-    type Row = (Uuid, Uuid, String, String, serde_json::Value, i32, DateTime<Utc>);
+    type Row = (Uuid, Uuid, String, String, String, serde_json::Value, i32, DateTime<Utc>);
     let rows: Vec<Row> = sqlx::query_as(
         "with due as ( \
              select d.tenant_id, d.delivery_id, \
@@ -249,7 +249,7 @@ pub async fn claim(
              for update of d skip locked) \
          update notification_delivery d set leased_until = now() + make_interval(secs => $5) \
          from picked p where d.tenant_id = p.tenant_id and d.delivery_id = p.delivery_id \
-         returning d.tenant_id, d.delivery_id, d.channel, d.target, d.payload, d.attempts, d.leased_until",
+         returning d.tenant_id, d.delivery_id, d.channel, d.target, d.topic, d.payload, d.attempts, d.leased_until",
     )
     .bind(&busy_ids)
     .bind(&busy_free)
@@ -260,12 +260,13 @@ pub async fn claim(
     .await?;
     tx.commit().await?;
     rows.into_iter()
-        .map(|(tenant_id, id, channel, target, payload, attempts, leased_until)| {
+        .map(|(tenant_id, id, channel, target, topic, payload, attempts, leased_until)| {
             Ok(Claimed {
                 tenant_id: TenantId::from_uuid(tenant_id),
                 id: DeliveryId::from_uuid(id),
                 channel: Channel::parse(&channel).ok_or_else(|| anyhow::anyhow!("stored channel {channel:?}"))?,
                 target,
+                topic,
                 payload,
                 attempts,
                 leased_until,

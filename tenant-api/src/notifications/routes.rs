@@ -38,6 +38,7 @@ pub fn router() -> Router<NotificationsState> {
         .route("/admin/notifications/deliveries", get(list_deliveries))
         .route("/admin/notifications/dead-letters", get(dead_letters))
         .route("/admin/notifications/dead-letters/{id}/replay", post(replay))
+        .merge(super::messages::router())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
