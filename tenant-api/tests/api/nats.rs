@@ -53,9 +53,9 @@ impl Names {
     }
 }
 
-/// Places and pays an order; its id.
-async fn paid_order(app: &TestApp, store: &TestStore) -> String {
-    let variant = app.product_with_stock(store, "Hat", 900, 10).await;
+/// Places and pays an order for a new product called `title`; the order's id.
+async fn paid_order(app: &TestApp, store: &TestStore, title: &str) -> String {
+    let variant = app.product_with_stock(store, title, 900, 10).await;
     let cart = app.cart_with(store, None, &variant, 1).await;
     let (status, order) =
         app.checkout(store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
@@ -97,7 +97,7 @@ async fn a_paid_orders_events_reach_the_stream_once_under_their_subjects() {
     };
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;
-    let order = paid_order(&app, &store).await;
+    let order = paid_order(&app, &store, "Hat").await;
     let names = Names::new();
     let stream = names.stream_to(&app, &url);
 
@@ -154,7 +154,8 @@ async fn each_stores_events_carry_their_own_store_id() {
     };
     let app = spawn_app().await;
     let (alpha, beta) = (app.create_store("alpha").await, app.create_store("beta").await);
-    let orders = [(paid_order(&app, &alpha).await, alpha.id()), (paid_order(&app, &beta).await, beta.id())];
+    let orders =
+        [(paid_order(&app, &alpha, "Hat").await, alpha.id()), (paid_order(&app, &beta, "Hat").await, beta.id())];
     tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
     let names = Names::new();
     publish_once(&app.state, &names.stream_to(&app, &url), 500).await.unwrap();
@@ -180,7 +181,7 @@ async fn with_nats_unreachable_a_run_fails_marks_nothing_and_a_later_run_streams
     };
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;
-    paid_order(&app, &store).await;
+    paid_order(&app, &store, "Hat").await;
     tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
     let names = Names::new();
 
@@ -207,6 +208,35 @@ async fn with_nats_unreachable_a_run_fails_marks_nothing_and_a_later_run_streams
     assert!(sent >= 2, "{sent}");
     assert_eq!(streamed(&app, &store).await, sent as i64);
     assert_eq!(messages(&js, &names).await.len() as u64, sent);
+
+    js.delete_stream(&names.stream).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_deleted_under_the_job_is_created_again_by_a_later_run() {
+    let Some((url, js)) = nats("a_stream_deleted_under_the_job_is_created_again_by_a_later_run").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    paid_order(&app, &store, "Hat").await;
+    tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
+    let names = Names::new();
+    let stream = names.stream_to(&app, &url);
+    let first = publish_once(&app.state, &stream, 500).await.unwrap();
+
+    js.delete_stream(&names.stream).await.unwrap();
+    paid_order(&app, &store, "Cap").await;
+    tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
+    // The kept connection publishes into no stream: the run fails, marks nothing.
+    let run = publish_once(&app.state, &stream, 500).await;
+    assert!(run.is_err(), "{run:?}");
+    assert_eq!(streamed(&app, &store).await, first as i64);
+    // The next one connects again and makes the stream anew.
+    let second = publish_once(&app.state, &stream, 500).await.unwrap();
+    assert!(second >= 2, "{second}");
+    assert_eq!(messages(&js, &names).await.len() as u64, second);
+    assert_eq!(streamed(&app, &store).await, (first + second) as i64);
 
     js.delete_stream(&names.stream).await.unwrap();
 }
