@@ -8,6 +8,11 @@
 //! and the email and SMS hooks) in the transaction that marks it published,
 //! so none is lost between the two and none fanned out twice. Sending is the
 //! delivery job's (`notifications::delivery`).
+//!
+//! Published events are also streamed to NATS JetStream when `NATS_URL` is
+//! set ([`nats`]), by a job of their own.
+
+pub mod nats;
 
 use axum::extract::FromRef;
 use platform::db::{Db, SystemTx, TenantTx};

@@ -1,6 +1,7 @@
 //! Settings of the data plane beyond the shared ones: token and cart lifetimes,
 //! the checkout's reservation window, the worker's intervals, how
-//! notifications are delivered, and where email and SMS go.
+//! notifications are delivered, where email and SMS go, and the optional NATS
+//! stream of domain events.
 
 use std::time::Duration;
 
@@ -86,6 +87,20 @@ pub struct CommerceSettings {
     /// control plane's setting of the same name); empty:
     /// `https://{slug}.<PLATFORM_DOMAIN>`.
     pub store_url_template: String,
+    /// `NATS_URL`: the NATS server the worker streams domain events to
+    /// (`nats://host:4222`, `tls://…`); empty (the default): no stream, and
+    /// the `nats-publish` job does not run.
+    pub nats_url: String,
+    /// `NATS_SUBJECT_PREFIX`: events go to `<prefix>.<topic>`
+    /// (`commerce.events.order.paid`); the stream takes `<prefix>.>`.
+    pub nats_subject_prefix: String,
+    /// `NATS_STREAM`: the JetStream stream, created if missing.
+    pub nats_stream: String,
+    /// Worker: pause between runs of the `nats-publish` job.
+    pub worker_nats_every_ms: u64,
+    /// Longest a connection to NATS, a stream look-up or one publish
+    /// acknowledgement may take.
+    pub nats_timeout_ms: u64,
 }
 
 impl Default for CommerceSettings {
@@ -118,6 +133,11 @@ impl Default for CommerceSettings {
             twilio_api_url: "https://api.twilio.com".into(),
             sms_timeout_ms: 10_000,
             store_url_template: String::new(),
+            nats_url: String::new(),
+            nats_subject_prefix: "commerce.events".into(),
+            nats_stream: "COMMERCE_EVENTS".into(),
+            worker_nats_every_ms: 1_000,
+            nats_timeout_ms: 2_000,
         }
     }
 }
@@ -150,6 +170,21 @@ impl CommerceSettings {
         anyhow::ensure!(settings.breaker_cool_down_secs > 0, "BREAKER_COOL_DOWN_SECS must be at least 1");
         anyhow::ensure!(settings.smtp_timeout_ms > 0, "SMTP_TIMEOUT_MS must be at least 1");
         anyhow::ensure!(settings.sms_timeout_ms > 0, "SMS_TIMEOUT_MS must be at least 1");
+        anyhow::ensure!(settings.nats_timeout_ms > 0, "NATS_TIMEOUT_MS must be at least 1");
+        anyhow::ensure!(
+            !settings.nats_subject_prefix.is_empty()
+                && settings.nats_subject_prefix.split('.').all(|token| {
+                    !token.is_empty() && !token.contains(|c: char| c.is_whitespace() || c == '*' || c == '>')
+                }),
+            "NATS_SUBJECT_PREFIX must be dot-separated tokens without spaces or wildcards"
+        );
+        anyhow::ensure!(
+            !settings.nats_stream.is_empty()
+                && !settings
+                    .nats_stream
+                    .contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')),
+            "NATS_STREAM must be a name without spaces, '.', '*', '>' or slashes"
+        );
         Ok(settings)
     }
 

@@ -301,6 +301,7 @@ impl FromRef<AppState> for crate::worker::WorkerState {
                 settings,
                 crate::notifications::NotificationsState::from_ref(state),
             )),
+            events: crate::outbox::nats::EventStream::new(&state.commerce).map(Arc::new),
         }
     }
 }

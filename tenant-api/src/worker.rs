@@ -2,7 +2,8 @@
 //!
 //! Jobs are added by the contexts that need them: reservation expiry and the
 //! recovery of interrupted checkouts (orders), the outbox relay and the
-//! notification deliveries it fans events out to. Each job runs
+//! notification deliveries it fans events out to, and (with `NATS_URL`) the
+//! stream of published events to NATS. Each job runs
 //! on its own interval (configurable, see `CommerceSettings`) until the
 //! process is asked to stop; a failing run is logged and retried next tick.
 //! Within a run, one store's or one subject's failure is recorded against that
@@ -16,16 +17,21 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use platform::db::Db;
 
-use crate::{notifications::delivery::Deliverer, payments::PaymentsState, settings::CommerceSettings};
+use crate::{
+    notifications::delivery::Deliverer, outbox::nats::EventStream, payments::PaymentsState, settings::CommerceSettings,
+};
 
 /// What the jobs use: the cells and the payment providers (in
 /// [`PaymentsState`]), the intervals, and the sender of notifications (its
-/// sends outlive a run, so it lives as long as the worker).
+/// sends outlive a run, so it lives as long as the worker), and the NATS
+/// stream of events when `NATS_URL` is set (its connection is kept between
+/// runs).
 #[derive(Clone)]
 pub struct WorkerState {
     pub payments: PaymentsState,
     pub commerce: Arc<CommerceSettings>,
     pub deliverer: Arc<Deliverer>,
+    pub events: Option<Arc<EventStream>>,
 }
 
 impl FromRef<WorkerState> for PaymentsState {
@@ -58,9 +64,9 @@ pub struct Job {
     pub run: JobFn,
 }
 
-/// Every job the worker runs.
+/// Every job the worker runs; `nats-publish` only when `NATS_URL` is set.
 pub fn jobs(settings: &CommerceSettings) -> Vec<Job> {
-    vec![
+    let mut jobs = vec![
         Job {
             name: "reservation-expiry",
             every: Duration::from_millis(settings.worker_expiry_every_ms),
@@ -91,7 +97,22 @@ pub fn jobs(settings: &CommerceSettings) -> Vec<Job> {
             every: Duration::from_millis(settings.worker_delivery_every_ms),
             run: |state| Box::pin(async move { state.deliverer.run_once().await.map(|_| ()) }),
         },
-    ]
+    ];
+    if EventStream::new(settings).is_some() {
+        jobs.push(Job {
+            name: "nats-publish",
+            every: Duration::from_millis(settings.worker_nats_every_ms),
+            run: |state| {
+                Box::pin(async move {
+                    match &state.events {
+                        Some(stream) => crate::outbox::nats::publish_once(state, stream, 500).await.map(|_| ()),
+                        None => Ok(()),
+                    }
+                })
+            },
+        });
+    }
+    jobs
 }
 
 /// Runs every job until `stop` resolves; in-flight runs and notification

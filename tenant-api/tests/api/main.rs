@@ -20,6 +20,7 @@ mod isolation;
 mod jobs;
 mod media;
 mod money;
+mod nats;
 mod openapi;
 mod orders;
 mod races;
