@@ -316,11 +316,15 @@ pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOp
             stop(child).await?;
         }
         let mut recorder = Recorder::default();
-        let mut last = started;
+        let (mut first, mut last) = (None::<Instant>, started);
         for accepted in got.values() {
             recorder.record(250, accepted.at - started);
+            first = Some(first.map_or(accepted.at, |f| f.min(accepted.at)));
             last = last.max(accepted.at);
         }
+        let first = first.unwrap_or(started);
+        // Past the start-up and the first relay: first email to last.
+        let steady = (got.len().saturating_sub(1)) as f64 / (last - first).as_secs_f64().max(1e-3);
         let name = format!("deliver: {} queued confirmations, {workers} worker{}", paid.len(), plural(workers));
         let mut report = recorder.report(&name, last - started);
         report.notes.push(format!(
@@ -332,11 +336,13 @@ pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOp
             delivery.missing.push(format!("{name}: {} of {} never arrived", paid.len() - got.len(), paid.len()));
         }
         delivery.notes.push(format!(
-            "{workers} worker{}: {} emails in {:.2} s = {:.0} emails/s.",
+            "{workers} worker{}: {} emails in {:.2} s from start = {:.0} emails/s \
+             (first email after {:.2} s; first to last {steady:.0} emails/s).",
             plural(workers),
             got.len(),
             report.seconds,
-            report.rate()
+            report.rate(),
+            (first - started).as_secs_f64()
         ));
         delivery.reports.push(report);
     }
