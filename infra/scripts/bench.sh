@@ -17,6 +17,11 @@
 #  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S
 #  6. write ceilings: pgbench tpcb-like, redis-benchmark
 #  7. load tool scenarios: browse, cart, checkout, flash sale, probe, noisy neighbour
+#  7b. notification delivery (load run deliver): the load tool's SMTP sink and
+#     `tenant-api worker` processes it starts; BENCH_DELIVER_ORDERS (2000)
+#     confirmations queued with no worker, then emptied by one worker and by
+#     two; then order paid → email accepted with checkout at full rate. Worker
+#     intervals BENCH_WORKER_OUTBOX_MS / BENCH_WORKER_DELIVERY_MS (100 / 100)
 #  8. soak: BENCH_SOAK_SECONDS (600) of mixed traffic, RSS sampled every 10 s
 #  9. tenant scale: stores up to BENCH_SCALE_STORES (10,000); tenant-api
 #     restarted; each host resolved cold then warm; RSS per 1,000 stores
@@ -37,6 +42,9 @@ CONNS=${BENCH_CONNECTIONS:-64}
 SOAK=${BENCH_SOAK_SECONDS:-600}
 SCALE=${BENCH_SCALE_STORES:-10000}
 REPEAT=${BENCH_REPEAT:-3}
+DELIVER_ORDERS=${BENCH_DELIVER_ORDERS:-2000}
+WORKER_OUTBOX_MS=${BENCH_WORKER_OUTBOX_MS:-100}
+WORKER_DELIVERY_MS=${BENCH_WORKER_DELIVERY_MS:-100}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/commerce-target}
 [[ -d $HOME/.cargo/bin && :$PATH: != *":$HOME/.cargo/bin:"* ]] && PATH=$HOME/.cargo/bin:$PATH
@@ -257,6 +265,11 @@ for scenario in browse cart checkout flash probe noisy; do
 done
 log "scenario checkout with 8 buyers"
 "${RUN[@]}" --buyers 8 checkout | tee "$WORK/checkout8.md"
+# No worker ran so far: the load tool starts its own (the first drains what
+# the scenarios above queued) with SMTP_URL pointing at its sink.
+log "scenario deliver: $DELIVER_ORDERS queued emails, 1 then 2 workers; paid -> email under checkout"
+"${RUN[@]}" --worker-bin "$BIN/tenant-api" --deliver-orders "$DELIVER_ORDERS" \
+    --outbox-every-ms "$WORKER_OUTBOX_MS" --delivery-every-ms "$WORKER_DELIVERY_MS" deliver | tee "$WORK/deliver.md"
 log "soak: ${SOAK}s"
 "${RUN[@]}" --soak-seconds "$SOAK" --watch tenant-api="$TA_PID" --watch control-plane="$CP_PID" soak | tee "$WORK/soak.md"
 RSS_CP=$(rss "$CP_PID")
@@ -333,6 +346,16 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB") with 16 buyers, $(ratio "$(rate_of "$WORK/checkout8.md" checkout)" "$PG_TPCB") with 8."
     echo
     for f in probe noisy soak; do grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; done
+    echo "## Notification delivery (load run deliver)"
+    echo
+    echo "Worker intervals: WORKER_OUTBOX_EVERY_MS=$WORKER_OUTBOX_MS, WORKER_DELIVERY_EVERY_MS=$WORKER_DELIVERY_MS; email through the load tool's SMTP sink (SMTP_URL)."
+    echo
+    echo "| phase | emails/s | p50 ms | p99 ms | p99.9 ms | statuses | notes |"
+    echo "|---|---:|---:|---:|---:|---|---|"
+    rows "$WORK/deliver.md"
+    echo
+    grep '^Delivery:' "$WORK/deliver.md" || true
+    echo
     echo "### Soak samples"
     echo
     awk '/^Soak samples/ {on=1; next} on && /^\|/ {print} on && /^Soak trend/ {exit}' "$WORK/soak.md"

@@ -2,12 +2,14 @@
 //!
 //!     load setup --stores 100 --products 1000 --fixture stores.json --hosts-file hosts.txt
 //!     load run --fixture stores.json browse|cart|checkout|flash|probe|noisy|soak
+//!     load run --fixture stores.json --worker-bin target/release/tenant-api deliver
 //!     load provision --count 9900 --hosts-file hosts.txt
 //!     load resolve --hosts-file hosts.txt
 //!     load suite --quick                      # everything small, as CI runs it
 //!
 //! Exits non-zero when an invariant breaks (a 5xx, an oversold unit, a
-//! cross-store answer, a host that does not resolve); speed is reported, never
+//! cross-store answer, a host that does not resolve, a paid order whose
+//! confirmation never reaches the SMTP sink); speed is reported, never
 //! judged.
 
 use std::{
@@ -19,6 +21,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use tests::load::{
     client::{Api, Store},
+    deliver::{self, DeliverOptions, WorkerSpec},
     fleet::{self, Flood},
     scenarios::{self, Skew},
     stats::Report,
@@ -113,6 +116,8 @@ enum Scenario {
     Flash,
     Noisy,
     Soak,
+    /// Notification delivery: needs `--worker-bin` (it starts worker processes).
+    Deliver,
 }
 
 #[derive(Args, Clone)]
@@ -151,6 +156,22 @@ struct Options {
     sample_seconds: u64,
     #[arg(long, default_value_t = 16)]
     soak_shoppers: usize,
+    /// Deliver: the `tenant-api` binary, started as `tenant-api worker`
+    /// processes (with this environment) against the tool's SMTP sink. Without
+    /// it the suite leaves the deliver scenario out.
+    #[arg(long)]
+    worker_bin: Option<PathBuf>,
+    /// Deliver: orders queued (with no worker running) for each throughput run.
+    #[arg(long, default_value_t = 500)]
+    deliver_orders: usize,
+    /// Deliver: the workers' `WORKER_OUTBOX_EVERY_MS` and `WORKER_DELIVERY_EVERY_MS`.
+    #[arg(long, default_value_t = 100)]
+    outbox_every_ms: u64,
+    #[arg(long, default_value_t = 100)]
+    delivery_every_ms: u64,
+    /// Deliver: the longest wait for a phase's emails (and the backlog's drain).
+    #[arg(long, default_value_t = 600)]
+    deliver_timeout_secs: u64,
     /// Processes whose RSS the soak samples, as name=pid.
     #[arg(long = "watch", value_parser = parse_watch)]
     watch: Vec<(String, u32)>,
@@ -252,7 +273,11 @@ async fn main() -> anyhow::Result<()> {
                 Scenario::Flash,
                 Scenario::Noisy,
                 Scenario::Soak,
+                Scenario::Deliver,
             ] {
+                if matches!(scenario, Scenario::Deliver) && options.worker_bin.is_none() {
+                    continue;
+                }
                 run_scenario(&api, &run, &opened, &options, scenario, &mut outcome).await?;
             }
             let hosts: Vec<String> = opened.iter().map(|s| s.host.clone()).collect();
@@ -336,6 +361,27 @@ async fn run_scenario(
             outcome.push(report);
         }
         Scenario::Noisy => noisy(api, run, stores, options, outcome).await?,
+        Scenario::Deliver => {
+            let binary = options.worker_bin.clone().context("the deliver scenario needs --worker-bin")?;
+            let deliver_options = DeliverOptions {
+                orders: options.deliver_orders,
+                buyers: options.buyers,
+                carts: options.carts,
+                duration,
+                timeout: Duration::from_secs(options.deliver_timeout_secs),
+                workers: WorkerSpec {
+                    binary,
+                    outbox_every_ms: options.outbox_every_ms,
+                    delivery_every_ms: options.delivery_every_ms,
+                },
+            };
+            let delivery = deliver::deliver(api, stores, run, &deliver_options).await?;
+            for report in delivery.reports {
+                outcome.push(report);
+            }
+            outcome.extra.push(format!("Delivery: {}", delivery.notes.join(" ")));
+            outcome.failures.extend(delivery.missing);
+        }
         Scenario::Soak => {
             let soak = fleet::soak(
                 api,

@@ -205,11 +205,17 @@ impl Api {
 
     /// Checks a cart out with the test provider.
     pub async fn checkout(&self, host: &str, cart: &str, key: &str, token: &str) -> Outcome {
+        self.checkout_as(host, cart, key, token, "buyer@load.test").await
+    }
+
+    /// Checks a cart out with the test provider for the buyer `email` (where
+    /// the order's confirmation goes).
+    pub async fn checkout_as(&self, host: &str, cart: &str, key: &str, token: &str, email: &str) -> Outcome {
         self.send(
             self.store(reqwest::Method::POST, host, &format!("/store/carts/{cart}/checkout"))
                 .header("idempotency-key", key)
                 .json(&json!({
-                    "email": "buyer@load.test",
+                    "email": email,
                     "shipping_address": {"name": "Buyer", "line1": "1 Load St", "city": "Testville",
                                          "postal_code": "10115", "country": "US"},
                     "payment": {"provider": "test", "token": token},

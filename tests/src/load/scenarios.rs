@@ -233,6 +233,29 @@ pub async fn cart(api: &Api, stores: &[Store], duration: Duration, concurrency: 
 /// then `concurrency` buyers check them out with `tok_success`. Only the
 /// checkout call is timed; the rate is orders per second.
 pub async fn checkout(api: &Api, stores: &[Store], duration: Duration, concurrency: usize, carts: usize) -> Report {
+    checkout_orders(api, stores, duration, concurrency, carts, "buyer").await.0
+}
+
+/// An order answered `201 paid`: its buyer's email (unique per order) and
+/// when the answer arrived.
+#[derive(Clone, Debug)]
+pub struct Paid {
+    /// The checkout's email, `<prefix>-<n>@load.test`.
+    pub email: String,
+    /// When the `201` was read.
+    pub at: Instant,
+}
+
+/// The checkout scenario's driver, which also returns the orders paid: each
+/// cart `n` is checked out for `<email_prefix>-<n>@load.test`.
+pub async fn checkout_orders(
+    api: &Api,
+    stores: &[Store],
+    duration: Duration,
+    concurrency: usize,
+    carts: usize,
+    email_prefix: &str,
+) -> (Report, Vec<Paid>) {
     let prepared: Vec<(String, String)> = stream::iter(0..carts)
         .map(|n| {
             let api = api.clone();
@@ -257,21 +280,33 @@ pub async fn checkout(api: &Api, stores: &[Store], duration: Duration, concurren
     let deadline = started + duration;
     let workers = (0..concurrency).map(|worker| {
         let (api, prepared, next) = (api.clone(), prepared.clone(), next.clone());
+        let email_prefix = email_prefix.to_owned();
         tokio::spawn(async move {
             let mut recorder = Recorder::default();
+            let mut paid = Vec::new();
             while Instant::now() < deadline {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some((host, cart)) = prepared.get(n) else { break };
-                let outcome = api.checkout(host, cart, &format!("load-{worker}-{cart}"), "tok_success").await;
+                let email = format!("{email_prefix}-{n}@load.test");
+                let outcome =
+                    api.checkout_as(host, cart, &format!("load-{worker}-{cart}"), "tok_success", &email).await;
                 recorder.record(outcome.status, outcome.latency);
+                if outcome.status == 201 && outcome.body["status"] == "paid" {
+                    paid.push(Paid { email, at: Instant::now() });
+                }
             }
-            recorder
+            (recorder, paid)
         })
     });
-    let recorder = merge(workers).await;
+    let mut recorder = Recorder::default();
+    let mut paid = Vec::new();
+    for (one, orders) in futures_util::future::join_all(workers).await.into_iter().flatten() {
+        recorder.merge(&one);
+        paid.extend(orders);
+    }
     let mut report = recorder.report(&format!("checkout ({concurrency} buyers)"), started.elapsed());
     report.notes.push(format!("{ready} carts built beforehand (untimed), {} checked out", recorder.count()));
-    report
+    (report, paid)
 }
 
 /// What a flash sale must show.
