@@ -33,7 +33,7 @@ use anyhow::Context as _;
 use axum::{
     body::Body,
     extract::ConnectInfo,
-    http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode},
+    http::{HeaderMap, Request, Response},
 };
 use governor::middleware::NoOpMiddleware;
 use ipnet::IpNet;
@@ -43,7 +43,7 @@ use tower_governor::{
     GovernorError, GovernorLayer,
 };
 
-use crate::problem::{Problem, PROBLEM_JSON};
+use crate::problem::Problem;
 
 /// `X-Forwarded-For`, appended to by every proxy on the way.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
@@ -225,26 +225,16 @@ fn refusal(error: GovernorError) -> Response<Body> {
 pub fn too_many_requests(retry_after_secs: u64) -> Response<Body> {
     // A flood is answered with this many times a second: serialized once.
     static BODY: OnceLock<Vec<u8>> = OnceLock::new();
-    let body = BODY.get_or_init(|| {
-        let problem = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            "Too many requests from this address; retry after the seconds in Retry-After.",
-        );
-        serde_json::to_vec(&problem.body()).expect("problem serializes")
-    });
-    let mut response = Response::new(Body::from(body.as_slice()));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-    response
+    let detail = "Too many requests from this address; retry after the seconds in Retry-After.";
+    crate::rate_limit::too_many_requests(&BODY, detail, retry_after_secs.max(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{header, HeaderValue, StatusCode};
+
+    use crate::problem::PROBLEM_JSON;
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

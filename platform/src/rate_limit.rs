@@ -85,20 +85,10 @@ impl axum::response::IntoResponse for RateLimited {
         // A flooding store is answered with this many times a second, so the
         // body (the same for every store) is serialized once.
         static BODY: OnceLock<Vec<u8>> = OnceLock::new();
-        let body = BODY.get_or_init(|| {
-            let problem = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                "This store is receiving more requests than its plan allows; retry after the seconds in Retry-After.",
-            );
-            serde_json::to_vec(&problem.body()).expect("problem serializes")
-        });
-        let mut response = Response::new(Body::from(body.as_slice()));
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        let detail =
+            "This store is receiving more requests than its plan allows; retry after the seconds in Retry-After.";
+        let mut response = too_many_requests(&BODY, detail, self.retry_after_secs());
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_secs()));
         headers.insert(RATELIMIT_LIMIT, HeaderValue::from(self.limit));
         headers.insert(RATELIMIT_REMAINING, HeaderValue::from_static("0"));
         response
@@ -251,6 +241,25 @@ where
             }
         }
     }
+}
+
+/// A `429` `/problems/rate-limited` with `detail` and `Retry-After`, its body
+/// serialized once into `body` (refusals come by the thousand a second).
+pub(crate) fn too_many_requests(
+    body: &'static OnceLock<Vec<u8>>,
+    detail: &'static str,
+    retry_after_secs: u64,
+) -> Response {
+    let body = body.get_or_init(|| {
+        let problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
+        serde_json::to_vec(&problem.body()).expect("problem serializes")
+    });
+    let mut response = Response::new(Body::from(body.as_slice()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
 }
 
 #[cfg(test)]
