@@ -10,13 +10,17 @@ use aes_gcm::{
 };
 use anyhow::Context;
 use base64::{engine::general_purpose::STANDARD, Engine};
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
 
 /// The keys that seal and open secrets.
 #[derive(Clone)]
 pub struct MasterKeys {
     current_id: String,
     keys: Vec<(String, Aes256Gcm)>,
+    /// HMAC-SHA256 keyed by the current key's bytes: the root of [`MasterKeys::derive`].
+    deriver: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for MasterKeys {
@@ -32,18 +36,31 @@ impl MasterKeys {
             !current_id.is_empty() && !current_id.contains(':'),
             "MASTER_KEY_ID must be non-empty without ':'"
         );
-        let mut keys = vec![(current_id.to_owned(), cipher(current.expose_secret()).context("MASTER_KEY")?)];
+        let bytes = key_bytes(current.expose_secret()).context("MASTER_KEY")?;
+        let mut keys = vec![(current_id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)))];
+        let deriver = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes any key length");
         for entry in previous.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, key) = entry.split_once(':').context("MASTER_KEYS_PREVIOUS entries are id:base64")?;
             keys.push((id.to_owned(), cipher(key).with_context(|| format!("MASTER_KEYS_PREVIOUS {id}"))?));
         }
-        Ok(Self { current_id: current_id.to_owned(), keys })
+        Ok(Self { current_id: current_id.to_owned(), keys, deriver })
     }
 
     /// A random key, for tests.
     pub fn random() -> Self {
         let key = Aes256Gcm::generate_key(OsRng);
-        Self { current_id: "test".into(), keys: vec![("test".into(), Aes256Gcm::new(&key))] }
+        let deriver = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        Self { current_id: "test".into(), keys: vec![("test".into(), Aes256Gcm::new(&key))], deriver }
+    }
+
+    /// A 32-byte key for `purpose` (HMAC-SHA256 of the label under the current
+    /// key): signing keys that need no secret of their own. Different labels
+    /// give unrelated keys; none reveals the master key. Rotating the master
+    /// key changes every derived key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.deriver.clone();
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// Encrypts a secret under the current key.
@@ -81,9 +98,13 @@ impl MasterKeys {
 }
 
 fn cipher(base64_key: &str) -> anyhow::Result<Aes256Gcm> {
+    Ok(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key_bytes(base64_key)?)))
+}
+
+fn key_bytes(base64_key: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = STANDARD.decode(base64_key.trim()).context("must be base64")?;
     anyhow::ensure!(bytes.len() == 32, "must be 32 bytes (AES-256), got {}", bytes.len());
-    Ok(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)))
+    Ok(bytes)
 }
 
 /// The last four characters of a secret: all the API ever shows of it.
@@ -132,6 +153,14 @@ mod tests {
         assert!(keys.open(&tampered).is_err());
         assert!(MasterKeys::random().open(&sealed).is_err());
         assert!(MasterKeys::from_config("k1", &"c2hvcnQ=".to_owned().into(), "").is_err());
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_purpose_and_the_key() {
+        let keys = MasterKeys::from_config("k1", &key(), "").unwrap();
+        assert_eq!(keys.derive("a"), MasterKeys::from_config("k1", &key(), "").unwrap().derive("a"));
+        assert_ne!(keys.derive("a"), keys.derive("b"));
+        assert_ne!(keys.derive("a"), MasterKeys::random().derive("a"));
     }
 
     #[test]

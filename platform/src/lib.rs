@@ -21,6 +21,8 @@
 //! - [`rate_limit`]: per-store request rate limits from the plan's quota.
 //! - [`edge`]: the client address (`TRUSTED_PROXIES`) and per-client limits
 //!   in front of everything else.
+//! - [`web`]: server-rendered pages: CSRF tokens, cookies, HTML responses with
+//!   `ETag`/`304`, form bodies, problem answers as HTML.
 //!
 //! House style wants a doc comment on every `pub` item here; the lint below
 //! holds us to it.
@@ -47,6 +49,7 @@ pub mod rate_limit;
 pub mod settings;
 pub mod telemetry;
 pub mod tenancy;
+pub mod web;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

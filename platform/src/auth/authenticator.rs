@@ -79,6 +79,16 @@ impl Authenticator {
         tenant: TenantId,
     ) -> Result<Option<Claims>, Problem> {
         let Some(token) = bearer(parts) else { return Ok(None) };
+        self.store_token_value(token, audience, tenant).await
+    }
+
+    /// [`Self::store_token`] of a token given as text (a page's session cookie).
+    pub(super) async fn store_token_value(
+        &self,
+        token: &str,
+        audience: &str,
+        tenant: TenantId,
+    ) -> Result<Option<Claims>, Problem> {
         let claims = match self.keys.verify_for(token, audience).await {
             Ok(claims) => claims,
             Err(AuthError::Unavailable) => return Err(keys_unavailable()),

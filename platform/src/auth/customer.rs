@@ -34,7 +34,19 @@ impl CustomerPrincipal {
         parts: &Parts,
         tenant: TenantId,
     ) -> Result<Option<Self>, Problem> {
-        let Some(claims) = auth.store_token(parts, STOREFRONT_AUDIENCE, tenant).await? else { return Ok(None) };
+        match super::authenticator::bearer(parts) {
+            Some(token) => Self::from_token(auth, token, tenant).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl CustomerPrincipal {
+    /// The shopper of `tenant` whose storefront token is `token` (a page's
+    /// session cookie rather than an `Authorization` header); `None` for
+    /// every refusal alike. Fails (503) only when the signing keys cannot be read.
+    pub async fn from_token(auth: &Authenticator, token: &str, tenant: TenantId) -> Result<Option<Self>, Problem> {
+        let Some(claims) = auth.store_token_value(token, STOREFRONT_AUDIENCE, tenant).await? else { return Ok(None) };
         if Role::parse(&claims.role) != Some(Role::Customer) {
             return Ok(None);
         }
