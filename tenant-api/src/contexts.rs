@@ -7,7 +7,7 @@ use axum::{extract::FromRef, Router};
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
     inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState,
-    state::AppState,
+    state::AppState, web::WebState,
 };
 
 /// A bounded context with its own router.
@@ -28,6 +28,8 @@ pub enum Context {
     /// Merchant webhooks, the notification log and email template overrides
     /// (`/admin/webhooks`, `/admin/notifications`).
     Notifications,
+    /// Storefront HTML pages (`/`, `/products/{handle}`, `/cart`, `/checkout`, …).
+    Pages,
 }
 
 impl Context {
@@ -40,6 +42,7 @@ impl Context {
         Context::Checkout,
         Context::Orders,
         Context::Notifications,
+        Context::Pages,
     ];
 
     /// The context's name on the command line.
@@ -52,6 +55,7 @@ impl Context {
             Context::Checkout => "checkout",
             Context::Orders => "orders",
             Context::Notifications => "notifications",
+            Context::Pages => "pages",
         }
     }
 
@@ -70,6 +74,7 @@ impl Context {
                 .with_state(OrdersState::from_ref(state))
                 .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
             Context::Notifications => crate::notifications::router().with_state(NotificationsState::from_ref(state)),
+            Context::Pages => crate::web::router().with_state(WebState::from_ref(state)),
         }
     }
 
@@ -83,6 +88,7 @@ impl Context {
             Context::Checkout => crate::checkout::doc(),
             Context::Orders => crate::orders::doc(),
             Context::Notifications => crate::notifications::doc(),
+            Context::Pages => crate::web::doc(),
         }
     }
 }

@@ -22,5 +22,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 mod statements;
+pub mod web;
 pub mod wire;
 pub mod worker;

@@ -13,7 +13,7 @@ pub mod saga;
 pub mod service;
 
 pub use error::Error;
-pub(crate) use routes::doc;
+pub(crate) use routes::{checkout_once, doc};
 pub use routes::router;
 
 use axum::extract::FromRef;
