@@ -31,12 +31,7 @@ macro_rules! from_problem {
     )*};
 }
 
-from_problem!(
-    crate::catalog::Error,
-    crate::cart::Error,
-    crate::customers::Error,
-    crate::orders::Error,
-);
+from_problem!(crate::catalog::Error, crate::cart::Error, crate::customers::Error, crate::orders::Error,);
 
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Self {

@@ -83,7 +83,9 @@ pub fn theme_errors(branding: &serde_json::Value) -> Vec<FieldError> {
     match branding.get("logo_url") {
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::String(u)) if is_logo_url(u) => {}
-        Some(_) => errors.push(FieldError::new("branding.logo_url", "must be an https:// URL of at most 2048 characters")),
+        Some(_) => {
+            errors.push(FieldError::new("branding.logo_url", "must be an https:// URL of at most 2048 characters"))
+        }
     }
     errors
 }

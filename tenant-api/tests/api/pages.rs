@@ -25,7 +25,8 @@ impl Page {
     /// The value of the first hidden input `name`.
     fn field(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no field {name} in {}", self.body)) + marker.len();
+        let start =
+            self.body.find(&marker).unwrap_or_else(|| panic!("no field {name} in {}", self.body)) + marker.len();
         self.body[start..].split('"').next().unwrap().to_owned()
     }
 
@@ -262,7 +263,11 @@ async fn add_to_cart_and_checkout_place_one_order_even_when_submitted_twice() {
     assert_eq!(order["status"], "paid");
     assert_eq!(order["total"]["amount"], 3998);
     let number = order["number"].as_i64().unwrap().to_string();
-    assert!(confirmation.body.contains(&format!("<strong id=\"order-number\">{number}</strong>")), "{}", confirmation.body);
+    assert!(
+        confirmation.body.contains(&format!("<strong id=\"order-number\">{number}</strong>")),
+        "{}",
+        confirmation.body
+    );
     assert!(confirmation.body.contains("$39.98"));
     assert_eq!(orders(&app, &store).await.len(), 1);
     assert_eq!(app.stock(&store, &variant).await, (3, 0));
@@ -308,7 +313,8 @@ async fn a_form_without_its_csrf_token_is_403_and_changes_nothing() {
     let missing = browser.post("/cart/items", &[("variant_id", &variant), ("quantity", "1")]).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert_eq!(missing.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-    let forged = browser.post("/cart/items", &[("csrf_token", "abc.def"), ("variant_id", &variant), ("quantity", "1")]).await;
+    let forged =
+        browser.post("/cart/items", &[("csrf_token", "abc.def"), ("variant_id", &variant), ("quantity", "1")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(!browser.cookies.contains_key("cart"), "no cart was made");
     let checkout = browser.post("/checkout", &checkout_fields("n1", "tok_success")).await;
@@ -320,7 +326,8 @@ async fn a_form_without_its_csrf_token_is_403_and_changes_nothing() {
     let page = elsewhere.get("/products/other").await;
     let token = page.field("csrf_token");
     let mut back = elsewhere.on(&store);
-    let crossed = back.post("/cart/items", &[("csrf_token", &token), ("variant_id", &variant), ("quantity", "1")]).await;
+    let crossed =
+        back.post("/cart/items", &[("csrf_token", &token), ("variant_id", &variant), ("quantity", "1")]).await;
     assert_eq!(crossed.status, StatusCode::FORBIDDEN);
     assert!(orders(&app, &store).await.is_empty());
     assert_eq!(app.stock(&store, &variant).await, (5, 0));
@@ -475,7 +482,14 @@ async fn shoppers_sign_up_see_their_orders_sign_out_and_sign_in_again() {
     assert!(account.body.contains("Bo") && account.body.contains("/orders/"), "{}", account.body);
     let staff = app.owner_token(&store).await;
     let listed = orders(&app, &store).await;
-    let order = app.get_as(&store.host, &format!("/admin/orders/{}", listed[0]["id"].as_str().unwrap()), Some(&staff), StatusCode::OK).await;
+    let order = app
+        .get_as(
+            &store.host,
+            &format!("/admin/orders/{}", listed[0]["id"].as_str().unwrap()),
+            Some(&staff),
+            StatusCode::OK,
+        )
+        .await;
     assert!(order["customer_id"].is_string(), "{order}");
 
     let signed_out = browser.submit(&account, "/sign-out", &[]).await;
@@ -484,9 +498,12 @@ async fn shoppers_sign_up_see_their_orders_sign_out_and_sign_in_again() {
     assert_eq!(browser.get("/account").await.location(), "/sign-in");
 
     let sign_in = browser.get("/sign-in").await;
-    let wrong = browser.submit(&sign_in, "/sign-in", &[("email", "bo@example.com"), ("password", "nope nope nope")]).await;
+    let wrong =
+        browser.submit(&sign_in, "/sign-in", &[("email", "bo@example.com"), ("password", "nope nope nope")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let right = browser.submit(&sign_in, "/sign-in", &[("email", "bo@example.com"), ("password", "correct horse battery")]).await;
+    let right = browser
+        .submit(&sign_in, "/sign-in", &[("email", "bo@example.com"), ("password", "correct horse battery")])
+        .await;
     assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
     assert!(browser.get("/account").await.body.contains("Your account"));
 }
@@ -510,18 +527,19 @@ async fn the_password_reset_pages_take_a_request_and_the_emailed_link() {
     let link = browser.get("/password-reset?token=prt_unknown").await;
     assert!(link.body.contains("action=\"/password-reset/confirm\""), "{}", link.body);
     assert_eq!(link.field("token"), "prt_unknown");
-    let refused = browser.submit(&link, "/password-reset/confirm", &[("token", "prt_unknown"), ("password", "another fine password")]).await;
+    let refused = browser
+        .submit(&link, "/password-reset/confirm", &[("token", "prt_unknown"), ("password", "another fine password")])
+        .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("href=\"#token\""), "{}", refused.body);
 
     // The real link: its token (sealed in the outbox for the email) sets a new password once.
     let mut tx = app.tenant_tx(&store).await;
-    let sealed: String = sqlx::query_scalar(
-        "select payload->>'token_sealed' from outbox_event where topic = 'customer.password_reset'",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let sealed: String =
+        sqlx::query_scalar("select payload->>'token_sealed' from outbox_event where topic = 'customer.password_reset'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     drop(tx);
     let token = app.state.master.open(&sealed).unwrap().expose_secret().to_owned();
     let link = browser.get(&format!("/password-reset?token={token}")).await;

@@ -22,9 +22,7 @@ use super::{
     ProductResponse,
 };
 use crate::catalog::{
-    model::{
-        Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, SearchLanguage, Sort,
-    },
+    model::{Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, SearchLanguage, Sort},
     repo, service, CatalogState,
 };
 

@@ -5,7 +5,9 @@ use axum::{extract::Query, http::StatusCode, response::Response};
 use platform::{problem::FieldError, web::Form};
 use serde::Deserialize;
 
-use super::{buy::order_key, page_errors, see_other, Error, Session, Visit, CART_COOKIE, REFRESH_COOKIE, SESSION_COOKIE};
+use super::{
+    buy::order_key, page_errors, see_other, Error, Session, Visit, CART_COOKIE, REFRESH_COOKIE, SESSION_COOKIE,
+};
 use crate::{
     customers::{
         self,
@@ -90,11 +92,13 @@ pub(super) async fn sign_up_page(visit: Visit) -> Result<Response, Error> {
 pub(super) async fn sign_up(visit: Visit, form: Form) -> Result<Response, Error> {
     visit.check_csrf(&form)?;
     let mut errors = Vec::new();
-    let email = Email::parse(form.get("email").unwrap_or_default()).map_err(|e| errors.push(FieldError::new("email", e)));
-    let password =
-        Password::parse(form.get("password").unwrap_or_default()).map_err(|e| errors.push(FieldError::new("password", e)));
+    let email =
+        Email::parse(form.get("email").unwrap_or_default()).map_err(|e| errors.push(FieldError::new("email", e)));
+    let password = Password::parse(form.get("password").unwrap_or_default())
+        .map_err(|e| errors.push(FieldError::new("password", e)));
     let text = |name| form.text(name).map(str::to_owned);
-    let typed = serde_json::json!({"email": text("email"), "first_name": text("first_name"), "last_name": text("last_name")});
+    let typed =
+        serde_json::json!({"email": text("email"), "first_name": text("first_name"), "last_name": text("last_name")});
     let refuse = |status, errors: Vec<FieldError>| {
         let invalid: serde_json::Map<_, _> = errors.iter().map(|e| (e.field.clone(), true.into())).collect();
         serde_json::json!({"form": typed, "errors": page_errors(&errors), "invalid": invalid, "status": status})
@@ -102,10 +106,13 @@ pub(super) async fn sign_up(visit: Visit, form: Form) -> Result<Response, Error>
     let (Ok(email), Ok(password)) = (email, password) else {
         let session = Session { customer: None, cookies: Vec::new() };
         let page = refuse(422, errors);
-        return visit.account_form("sign_up.html", "Create an account", session, StatusCode::UNPROCESSABLE_ENTITY, page).await;
+        return visit
+            .account_form("sign_up.html", "Create an account", session, StatusCode::UNPROCESSABLE_ENTITY, page)
+            .await;
     };
     let secret = password.expose().to_owned();
-    let new = NewCustomer { email: email.clone(), password, first_name: text("first_name"), last_name: text("last_name") };
+    let new =
+        NewCustomer { email: email.clone(), password, first_name: text("first_name"), last_name: text("last_name") };
     match customers::service::register(&visit.state.customers, &visit.tenant, new).await {
         Ok(_) => {}
         Err(customers::Error::EmailTaken) => {
@@ -141,7 +148,8 @@ pub(super) async fn account(visit: Visit) -> Result<Response, Error> {
         .map(|o| {
             serde_json::json!({
                 "number": o.number,
-                "url": format!("/orders/{}?key={}", o.id, order_key(&visit, o.id)),
+                "id": o.id.to_string(),
+                "key": order_key(&visit, o.id),
                 "date": o.created_at.format("%Y-%m-%d").to_string(),
                 "status": o.status.as_str().replace('_', " "),
                 "total": o.money(o.totals.total).to_string(),
@@ -208,7 +216,8 @@ pub(super) async fn confirm_reset(visit: Visit, form: Form) -> Result<Response, 
     match customers::service::confirm_password_reset(&visit.state.customers, &visit.tenant, &token, &password).await {
         Ok(()) => Ok(see_other("/sign-in", None)),
         Err(customers::Error::InvalidResetToken) => {
-            let (session, page) = refuse(FieldError::new("token", "this link is used, expired or unknown; ask for a new one"));
+            let (session, page) =
+                refuse(FieldError::new("token", "this link is used, expired or unknown; ask for a new one"));
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             visit.account_form("password_reset.html", "Reset your password", session, status, page).await
         }

@@ -14,9 +14,7 @@ use serde::Serialize;
 use super::{Error, Visit};
 use crate::{
     catalog::{
-        model::{
-            CollectionId, IdOrHandle, MediaStatus, Page, Product, ProductFilter, SearchLanguage, Sort,
-        },
+        model::{CollectionId, IdOrHandle, MediaStatus, Page, Product, ProductFilter, SearchLanguage, Sort},
         service,
     },
     web::render::{CSRF_SLOT, CSS, JS},
@@ -74,7 +72,8 @@ pub(super) async fn home(visit: Visit) -> Result<Response, Error> {
             let mut tx = visit.state.catalog.db.tenant_tx_generic(&visit.tenant).await?;
             let page = Page { limit: LISTING_SIZE, after: None };
             let language = SearchLanguage::for_locale(&visit.tenant.locale);
-            let found = service::search_products(&mut tx, language, &ProductFilter::default(), Sort::Newest, &page).await?;
+            let found =
+                service::search_products(&mut tx, language, &ProductFilter::default(), Sort::Newest, &page).await?;
             let categories = service::categories(&mut tx).await?;
             let collections = service::active_collections(&mut tx, 20).await?;
             drop(tx);
@@ -84,10 +83,8 @@ pub(super) async fn home(visit: Visit) -> Result<Response, Error> {
                 .filter(|c| c.parent_id.is_none())
                 .map(|c| Link { handle: c.handle, name: c.name })
                 .collect();
-            let collections: Vec<_> = collections
-                .into_iter()
-                .map(|c| serde_json::json!({"handle": c.handle, "title": c.title}))
-                .collect();
+            let collections: Vec<_> =
+                collections.into_iter().map(|c| serde_json::json!({"handle": c.handle, "title": c.title})).collect();
             let page = serde_json::json!({"products": products, "categories": categories, "collections": collections});
             visit.render("home.html", "Home", CSRF_SLOT, None, page)
         })
@@ -141,11 +138,13 @@ impl Listing {
 
     fn parse(raw: Option<&str>) -> Result<Self, Error> {
         let pairs: Vec<(String, String)> = match raw {
-            Some(raw) => axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-                &format!("/?{raw}").parse().map_err(|_| Problem::bad_request("The query cannot be read."))?,
-            )
-            .map_err(|e| Problem::bad_request(e.body_text()))?
-            .0,
+            Some(raw) => {
+                axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+                    &format!("/?{raw}").parse().map_err(|_| Problem::bad_request("The query cannot be read."))?,
+                )
+                .map_err(|e| Problem::bad_request(e.body_text()))?
+                .0
+            }
             None => Vec::new(),
         };
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -156,7 +155,9 @@ impl Listing {
                 continue;
             }
             if value.chars().count() > MAX_VALUE_CHARS {
-                return Err(Problem::invalid_parameter(&name, format!("must be at most {MAX_VALUE_CHARS} characters")).into());
+                return Err(
+                    Problem::invalid_parameter(&name, format!("must be at most {MAX_VALUE_CHARS} characters")).into()
+                );
             }
             if name.starts_with("attr.") && name.len() > "attr.".len() {
                 attributes += 1;
@@ -363,6 +364,7 @@ pub(super) async fn asset(headers: HeaderMap, Path(file): Path<String>) -> Respo
     let path = format!("/assets/{file}");
     match [&*CSS, &*JS].into_iter().find(|a| a.path == path) {
         Some(asset) => web::asset(&headers, asset.content_type, asset.body.clone(), web::Caching::Immutable),
-        None => (StatusCode::NOT_FOUND, web::error_page(StatusCode::NOT_FOUND, "Not found", "No such file.")).into_response(),
+        None => (StatusCode::NOT_FOUND, web::error_page(StatusCode::NOT_FOUND, "Not found", "No such file."))
+            .into_response(),
     }
 }

@@ -371,10 +371,12 @@ pub(super) async fn place_order(visit: Visit, form: Form) -> Result<Response, Er
             let notice = format!("Payment declined: {detail} Try another payment method.");
             visit.checkout_page(session, status, typed, &[], Some(notice)).await
         }
-        (StatusCode::CONFLICT, "/problems/cart-checked-out") => match answer["order_id"].as_str().and_then(OrderId::parse) {
-            Some(order) => Ok(see_other(&order_url(&visit, order), session.cookies)),
-            None => Err(Problem::conflict("cart-checked-out", detail).into()),
-        },
+        (StatusCode::CONFLICT, "/problems/cart-checked-out") => {
+            match answer["order_id"].as_str().and_then(OrderId::parse) {
+                Some(order) => Ok(see_other(&order_url(&visit, order), session.cookies)),
+                None => Err(Problem::conflict("cart-checked-out", detail).into()),
+            }
+        }
         _ => {
             let problem = Problem::new(status, "checkout-failed", "Checkout failed", detail);
             Err(problem.into())
@@ -394,15 +396,24 @@ async fn checkout_waiting(
     let deadline = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
     loop {
         let orders = visit.state.orders.clone();
-        let result =
-            crate::orders::checkout_once(orders, visit.tenant.clone(), cart_id, session.customer, key.clone(), body.clone())
-                .await;
+        let result = crate::orders::checkout_once(
+            orders,
+            visit.tenant.clone(),
+            cart_id,
+            session.customer,
+            key.clone(),
+            body.clone(),
+        )
+        .await;
         let (status, answer) = match result {
             Ok(answer) => answer,
             Err(problem) => (problem.status(), problem.body()),
         };
         let in_flight = status == StatusCode::CONFLICT
-            && matches!(answer["type"].as_str(), Some("/problems/idempotency-in-flight" | "/problems/checkout-in-progress"));
+            && matches!(
+                answer["type"].as_str(),
+                Some("/problems/idempotency-in-flight" | "/problems/checkout-in-progress")
+            );
         if !in_flight || tokio::time::Instant::now() >= deadline {
             return (status, answer);
         }
@@ -427,7 +438,11 @@ pub(super) struct KeyQuery {
 
 /// `GET /orders/{id}?key=`: the order's number, lines and total. A missing
 /// or wrong key, or another store's order, is a `404`.
-pub(super) async fn order(visit: Visit, Path(id): Path<String>, Query(query): Query<KeyQuery>) -> Result<Response, Error> {
+pub(super) async fn order(
+    visit: Visit,
+    Path(id): Path<String>,
+    Query(query): Query<KeyQuery>,
+) -> Result<Response, Error> {
     let not_found = || Error::from(crate::orders::Error::OrderNotFound);
     let order_id = OrderId::parse(&id).ok_or_else(not_found)?;
     let key = query.key.unwrap_or_default();
