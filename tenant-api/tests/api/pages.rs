@@ -553,3 +553,33 @@ async fn the_password_reset_pages_take_a_request_and_the_emailed_link() {
     let reused = browser.submit(&link, "/password-reset/confirm", &fields).await;
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn pages_wear_the_store_name_and_theme_and_follow_their_changes() {
+    let app = spawn_app().await;
+    let store = app.create_store("pages-theme").await;
+    let mut browser = Browser::new(&app, &store);
+    let plain = browser.get("/").await;
+    assert!(!plain.body.contains("--primary:"), "no theme, no override");
+    sqlx::query(
+        "update control.tenant set name = 'Alpha Goods', \
+         branding = '{\"primary_color\": \"#0a7d33\", \"logo_url\": \"https://cdn.example/logo.png\"}' \
+         where tenant_id = $1",
+    )
+    .bind(store.id())
+    .execute(app.state.db.control())
+    .await
+    .unwrap();
+    app.announce(&store).await;
+    let mut themed = browser.get("/").await;
+    for _ in 0..50 {
+        if themed.body.contains("Alpha Goods") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        themed = browser.get("/").await;
+    }
+    assert!(themed.body.contains("<title>Home · Alpha Goods</title>"), "{}", themed.body);
+    assert!(themed.body.contains("--primary:#0a7d33;--on-primary:#ffffff"), "{}", themed.body);
+    assert!(themed.body.contains("cdn.example"), "{}", themed.body);
+}
