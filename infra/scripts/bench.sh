@@ -267,7 +267,7 @@ checkpoint
 log "load tool scenarios"
 RUN=("${LOAD[@]}" run --fixture "$WORK/stores.json" --duration "$DURATION" --concurrency "$CONNS")
 : >"$WORK/suite.md"
-for scenario in browse cart checkout flash probe noisy; do
+for scenario in browse pages cart checkout flash probe noisy; do
     log "scenario $scenario"
     "${RUN[@]}" "$scenario" | tee "$WORK/$scenario.md"
 done

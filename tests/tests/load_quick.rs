@@ -9,7 +9,7 @@ use tests::{
     load::{
         client::Api,
         fleet::{self, Flood},
-        scenarios::{self, Skew},
+        scenarios::{self, Skew, WarmRead},
         stats::Report,
     },
     Platform,
@@ -37,6 +37,8 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
     let short = Duration::from_millis(500);
     for report in [
         scenarios::browse(&api, &stores, short, 8, Skew::Zipf).await,
+        scenarios::warm_reads(&api, &stores, short, 4, WarmRead::Home).await,
+        scenarios::warm_reads(&api, &stores, short, 4, WarmRead::ProductPage).await,
         scenarios::cart(&api, &stores, short, 4).await,
         scenarios::checkout(&api, &stores, short, 4, 40).await,
     ] {

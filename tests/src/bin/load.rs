@@ -1,7 +1,7 @@
 //! The load tool: drives running services over loopback and prints Markdown.
 //!
 //!     load setup --stores 100 --products 1000 --fixture stores.json --hosts-file hosts.txt
-//!     load run --fixture stores.json browse|cart|checkout|flash|probe|noisy|soak
+//!     load run --fixture stores.json browse|pages|cart|checkout|flash|probe|noisy|soak
 //!     load run --fixture stores.json --worker-bin target/release/tenant-api deliver
 //!     load provision --count 9900 --hosts-file hosts.txt
 //!     load resolve --hosts-file hosts.txt
@@ -23,7 +23,7 @@ use tests::load::{
     client::{Api, Store},
     deliver::{self, DeliverOptions, WorkerSpec},
     fleet::{self, Flood},
-    scenarios::{self, Skew},
+    scenarios::{self, Skew, WarmRead},
     stats::Report,
 };
 
@@ -111,6 +111,8 @@ enum Command {
 enum Scenario {
     Probe,
     Browse,
+    /// Warm reads of the JSON list, the home page and a product page, one after another.
+    Pages,
     Cart,
     Checkout,
     Flash,
@@ -268,6 +270,7 @@ async fn main() -> anyhow::Result<()> {
             for scenario in [
                 Scenario::Probe,
                 Scenario::Browse,
+                Scenario::Pages,
                 Scenario::Cart,
                 Scenario::Checkout,
                 Scenario::Flash,
@@ -331,6 +334,13 @@ async fn run_scenario(
                 // Once to warm the caches, then measured.
                 scenarios::browse(api, stores, Duration::from_secs(1), options.concurrency, skew).await;
                 outcome.push(scenarios::browse(api, stores, duration, options.concurrency, skew).await);
+            }
+        }
+        Scenario::Pages => {
+            for read in [WarmRead::List, WarmRead::Home, WarmRead::ProductPage] {
+                // Once to warm the caches, then measured.
+                scenarios::warm_reads(api, stores, Duration::from_secs(1), options.concurrency, read).await;
+                outcome.push(scenarios::warm_reads(api, stores, duration, options.concurrency, read).await);
             }
         }
         Scenario::Cart => outcome.push(scenarios::cart(api, stores, duration, options.concurrency.min(32)).await),

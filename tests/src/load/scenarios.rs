@@ -156,6 +156,49 @@ pub async fn seed_catalog(
 
 /// Storefront reads for `duration`: product list 60 %, detail 30 %, search 10 %.
 pub async fn browse(api: &Api, stores: &[Store], duration: Duration, concurrency: usize, skew: Skew) -> Report {
+    let name = format!("browse ({skew:?}, {concurrency} conns)");
+    reads(api, stores, duration, concurrency, skew, &name, browse_request).await
+}
+
+/// What [`warm_reads`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarmRead {
+    /// `GET /store/products?limit=20` (JSON).
+    List,
+    /// `GET /` (the storefront's home page, HTML).
+    Home,
+    /// `GET /products/{handle}` (a product page, HTML; the store's first 10 products).
+    ProductPage,
+}
+
+/// One kind of warm read for `duration`, uniform over the stores: the JSON
+/// list and the storefront pages beside it, so their figures share a run.
+pub async fn warm_reads(api: &Api, stores: &[Store], duration: Duration, concurrency: usize, read: WarmRead) -> Report {
+    let name = format!("warm {read:?} ({concurrency} conns)");
+    let request = match read {
+        WarmRead::List => {
+            |api: &Api, store: &Store, _: &mut Rng| api.store(Method::GET, &store.host, "/store/products?limit=20")
+        }
+        WarmRead::Home => |api: &Api, store: &Store, _: &mut Rng| api.store(Method::GET, &store.host, "/"),
+        WarmRead::ProductPage => |api: &Api, store: &Store, rng: &mut Rng| {
+            let hot = store.handles.len().min(10);
+            let path = if hot == 0 { "/".to_owned() } else { format!("/products/{}", store.handles[rng.below(hot)]) };
+            api.store(Method::GET, &store.host, &path)
+        },
+    };
+    reads(api, stores, duration, concurrency, Skew::Uniform, &name, request).await
+}
+
+/// `concurrency` workers sending `request` to stores picked by `skew` for `duration`.
+async fn reads(
+    api: &Api,
+    stores: &[Store],
+    duration: Duration,
+    concurrency: usize,
+    skew: Skew,
+    name: &str,
+    request: fn(&Api, &Store, &mut Rng) -> reqwest::RequestBuilder,
+) -> Report {
     let stores = Arc::new(stores.to_vec());
     let picker = Arc::new(Picker::new(stores.len(), skew));
     let started = Instant::now();
@@ -167,14 +210,14 @@ pub async fn browse(api: &Api, stores: &[Store], duration: Duration, concurrency
             let mut recorder = Recorder::default();
             while Instant::now() < deadline {
                 let store = &stores[picker.pick(&mut rng)];
-                let outcome = api.send(browse_request(&api, store, &mut rng)).await;
+                let outcome = api.send(request(&api, store, &mut rng)).await;
                 recorder.record(outcome.status, outcome.latency);
             }
             recorder
         })
     });
     let recorder = merge(workers).await;
-    let mut report = recorder.report(&format!("browse ({skew:?}, {concurrency} conns)"), started.elapsed());
+    let mut report = recorder.report(name, started.elapsed());
     report.notes.push(format!("{} stores", stores.len()));
     report
 }
