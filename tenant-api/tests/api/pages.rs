@@ -583,3 +583,31 @@ async fn pages_wear_the_store_name_and_theme_and_follow_their_changes() {
     assert!(themed.body.contains("--primary:#0a7d33;--on-primary:#ffffff"), "{}", themed.body);
     assert!(themed.body.contains("cdn.example"), "{}", themed.body);
 }
+
+#[tokio::test]
+async fn a_stripe_store_checkout_page_carries_the_payment_element_and_no_token_field() {
+    let app = spawn_app().await;
+    let store = app.create_store("pages-stripe").await;
+    app.product_with_stock(&store, "Shirt", 1000, 5).await;
+    sqlx::query("insert into control.tenant_payment_settings (tenant_id, provider) values ($1, 'stripe')")
+        .bind(store.id())
+        .execute(app.state.db.control())
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&app, &store);
+    assert_eq!(browser.add_to_cart("shirt", "1").await.status, StatusCode::SEE_OTHER);
+    let page = browser.get("/checkout").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<script src=\"https://js.stripe.com/v3/\" defer></script>"), "{}", page.body);
+    assert!(page.body.contains("id=\"payment-element\""));
+    assert!(page.body.contains("data-stripe-amount=\"1000\" data-stripe-currency=\"usd\""), "{}", page.body);
+    // The token is filled by Stripe.js; without it the form still posts and is refused by field.
+    assert!(page.body.contains("type=\"hidden\" name=\"payment_token\""));
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self' https://js.stripe.com") && csp.contains("frame-ancestors 'none'"));
+    let test_store = app.create_store("pages-stripe-not").await;
+    app.product_with_stock(&test_store, "Shirt", 1000, 5).await;
+    let mut other = Browser::new(&app, &test_store);
+    other.add_to_cart("shirt", "1").await;
+    assert!(!other.get("/checkout").await.body.contains("js.stripe.com"));
+}
