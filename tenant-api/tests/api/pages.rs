@@ -611,3 +611,43 @@ async fn a_stripe_store_checkout_page_carries_the_payment_element_and_no_token_f
     other.add_to_cart("shirt", "1").await;
     assert!(!other.get("/checkout").await.body.contains("js.stripe.com"));
 }
+
+/// Not a check: prints warm requests per second of the JSON list, the home
+/// page and a product page, one after another in one run (debug build,
+/// shared cores: a rough ratio only). Run with `--ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn warm_pages_beside_the_warm_json_list() {
+    let app = spawn_app().await;
+    let store = app.create_store("pages-warm").await;
+    for i in 0..20 {
+        app.seed_product(&store, &format!("Product {i}"), ProductStatus::Active, 1000 + i).await;
+    }
+    for path in ["/store/products?limit=20", "/", "/products/product-3"] {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.address);
+        let _ = client.get(&url).header("host", &store.host).send().await.unwrap().bytes().await;
+        let started = std::time::Instant::now();
+        let duration = std::time::Duration::from_secs(3);
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (client, url, host) = (client.clone(), url.clone(), store.host.clone());
+                tokio::spawn(async move {
+                    let mut done = 0u64;
+                    while started.elapsed() < duration {
+                        let response = client.get(&url).header("host", &host).send().await.unwrap();
+                        assert_eq!(response.status(), StatusCode::OK);
+                        let _ = response.bytes().await;
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.unwrap();
+        }
+        println!("{path}: {:.0} req/s", total as f64 / started.elapsed().as_secs_f64());
+    }
+}
