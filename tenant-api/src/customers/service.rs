@@ -79,6 +79,19 @@ pub async fn refresh(state: &CustomersState, tenant: &Tenant, refresh_token: &st
     Ok(pair)
 }
 
+/// Signs out: the refresh token's whole family (every token of that sign-in)
+/// is revoked, so the token cannot renew a session again. An unknown token
+/// is no error: there is nothing left to end.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
+pub async fn sign_out(state: &CustomersState, tenant: &Tenant, refresh_token: &str) -> Result<(), Error> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    if let Some(used) = repo::use_refresh_token(&mut tx, &hash_secret(refresh_token)).await? {
+        repo::revoke_family(&mut tx, used.family_id).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 type Issued = (TokenPair, String, RefreshFamilyId, chrono::DateTime<chrono::Utc>);
 
 fn issue_pair(

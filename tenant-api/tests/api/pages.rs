@@ -492,10 +492,15 @@ async fn shoppers_sign_up_see_their_orders_sign_out_and_sign_in_again() {
         .await;
     assert!(order["customer_id"].is_string(), "{order}");
 
+    let refresh = browser.cookies["refresh"].clone();
     let signed_out = browser.submit(&account, "/sign-out", &[]).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     assert!(!browser.cookies.contains_key("session"));
     assert_eq!(browser.get("/account").await.location(), "/sign-in");
+    // The refresh token is revoked, not just forgotten by the browser.
+    browser.cookies.insert("refresh".into(), refresh);
+    assert_eq!(browser.get("/account").await.location(), "/sign-in");
+    assert!(!browser.cookies.contains_key("refresh"), "a refused refresh cookie is cleared");
 
     let sign_in = browser.get("/sign-in").await;
     let wrong =

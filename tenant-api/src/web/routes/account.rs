@@ -126,9 +126,13 @@ pub(super) async fn sign_up(visit: Visit, form: Form) -> Result<Response, Error>
     visit.signed_in(pair).await
 }
 
-/// `POST /sign-out` → `303` to `/`, without the session and cart cookies.
+/// `POST /sign-out` → `303` to `/`, without the session and cart cookies;
+/// the refresh token (and its family) is revoked.
 pub(super) async fn sign_out(visit: Visit, form: Form) -> Result<Response, Error> {
     visit.check_csrf(&form)?;
+    if let Some(refresh) = platform::web::cookie(&visit.headers, REFRESH_COOKIE).filter(|t| !t.is_empty()) {
+        customers::service::sign_out(&visit.state.customers, &visit.tenant, refresh).await?;
+    }
     let cookies = [SESSION_COOKIE, REFRESH_COOKIE, CART_COOKIE].map(|name| visit.clear_cookie(name));
     Ok(see_other("/", cookies))
 }
