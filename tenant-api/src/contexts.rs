@@ -6,8 +6,8 @@ use axum::{extract::FromRef, Router};
 
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
-    inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState,
-    state::AppState,
+    dashboard::DashboardState, inventory::InventoryState, notifications::NotificationsState, orders::OrdersState,
+    payments::PaymentsState, state::AppState,
 };
 
 /// A bounded context with its own router.
@@ -28,11 +28,27 @@ pub enum Context {
     /// Merchant webhooks, the notification log and email template overrides
     /// (`/admin/webhooks`, `/admin/notifications`).
     Notifications,
+    /// The merchant dashboard's pages (`/dashboard`), which call the other
+    /// contexts' `/admin` routes in process.
+    Dashboard,
 }
 
 impl Context {
     /// Every context, in mounting order.
     pub const ALL: &'static [Context] = &[
+        Context::Catalog,
+        Context::Inventory,
+        Context::Cart,
+        Context::Customers,
+        Context::Checkout,
+        Context::Orders,
+        Context::Notifications,
+        Context::Dashboard,
+    ];
+
+    /// The contexts whose routes are the store's API (every one but the
+    /// dashboard, which is a client of them).
+    pub const API: &'static [Context] = &[
         Context::Catalog,
         Context::Inventory,
         Context::Cart,
@@ -52,6 +68,7 @@ impl Context {
             Context::Checkout => "checkout",
             Context::Orders => "orders",
             Context::Notifications => "notifications",
+            Context::Dashboard => "dashboard",
         }
     }
 
@@ -70,6 +87,7 @@ impl Context {
                 .with_state(OrdersState::from_ref(state))
                 .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
             Context::Notifications => crate::notifications::router().with_state(NotificationsState::from_ref(state)),
+            Context::Dashboard => crate::dashboard::router().with_state(DashboardState::from_ref(state)),
         }
     }
 
@@ -83,6 +101,8 @@ impl Context {
             Context::Checkout => crate::checkout::doc(),
             Context::Orders => crate::orders::doc(),
             Context::Notifications => crate::notifications::doc(),
+            // Pages, not API operations: the document lists the JSON API.
+            Context::Dashboard => utoipa::openapi::OpenApiBuilder::new().build(),
         }
     }
 }

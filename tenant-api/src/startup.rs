@@ -87,6 +87,7 @@ impl AppState {
             quotas: quotas.clone(),
             auth: auth.clone(),
         });
+        let dashboard = crate::dashboard::DashboardParts::new(&settings, &master)?;
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -106,6 +107,7 @@ impl AppState {
             breakers,
             catalog,
             senders,
+            dashboard,
         })))
     }
 }
@@ -302,6 +304,23 @@ impl FromRef<AppState> for crate::worker::WorkerState {
                 crate::notifications::NotificationsState::from_ref(state),
             )),
             events: crate::outbox::nats::EventStream::new(&state.commerce).map(Arc::new),
+        }
+    }
+}
+
+/// The dashboard calls the store's API contexts in process (every one,
+/// whichever this replica mounts for the outside), behind none of the outer
+/// layers: its own request already passed tenant resolution and the limits.
+impl FromRef<AppState> for crate::dashboard::DashboardState {
+    fn from_ref(state: &AppState) -> Self {
+        let api = Context::API.iter().fold(Router::new(), |router, context| router.merge(context.router(state)));
+        Self {
+            api: platform::loopback::Loopback::new(api),
+            control: state.dashboard.control.clone(),
+            templates: state.dashboard.templates.clone(),
+            uploads: state.dashboard.uploads.clone(),
+            page_key: state.dashboard.page_key.clone(),
+            cookies: platform::web::Cookies::for_env(state.settings.platform_env),
         }
     }
 }

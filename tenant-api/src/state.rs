@@ -74,4 +74,6 @@ pub struct Parts {
     pub catalog: CatalogState,
     /// Email and SMS senders (relay, cached store transports, HTTP client).
     pub senders: crate::notifications::Senders,
+    /// The dashboard's control plane client, templates and upload client.
+    pub dashboard: crate::dashboard::DashboardParts,
 }
