@@ -13,7 +13,7 @@ use platform::{
     http::REQUEST_ID,
     loopback::{encode, path_with, Answer, Call},
     templates::data,
-    web::{self, Caching, Csrf, Form, CSRF_FIELD},
+    web::{self, Caching, Csrf, CsrfRefused, Form, CSRF_FIELD},
 };
 use serde_json::json;
 
@@ -105,11 +105,8 @@ impl Console {
     }
 
     /// Checks a form's CSRF token before anything is called (403 page).
-    fn check(&self, form: &Form) -> Result<(), Response> {
-        self.state
-            .page_key
-            .check_csrf(CSRF_SCOPE, &self.headers, form.get(CSRF_FIELD))
-            .map_err(IntoResponse::into_response)
+    fn check(&self, form: &Form) -> Result<(), CsrfRefused> {
+        self.state.page_key.check_csrf(CSRF_SCOPE, &self.headers, form.get(CSRF_FIELD))
     }
 
     fn page(&self, name: &str, page: Value) -> Response {
@@ -211,8 +208,8 @@ async fn sign_in(State(state): State<AdminPagesState>, headers: HeaderMap, form:
 
 /// `POST /admin/sign-out`.
 async fn sign_out(console: Console, form: Form) -> Response {
-    if let Err(page) = console.check(&form) {
-        return page;
+    if let Err(refused) = console.check(&form) {
+        return refused.into_response();
     }
     signed_out(&console.state)
 }
@@ -270,8 +267,8 @@ async fn resume(console: Console, Path(id): Path<String>, form: Form) -> Respons
 }
 
 async fn transition(console: Console, id: &str, action: &str, form: Form) -> Response {
-    if let Err(page) = console.check(&form) {
-        return page;
+    if let Err(refused) = console.check(&form) {
+        return refused.into_response();
     }
     let id = encode(id);
     match console.send(Call::new(Method::POST, &format!("/v1/tenants/{id}/{action}"))).await {
@@ -282,8 +279,8 @@ async fn transition(console: Console, id: &str, action: &str, form: Form) -> Res
 
 /// `POST /admin/stores/{id}/plan` with `plan`.
 async fn change_plan(console: Console, Path(id): Path<String>, form: Form) -> Response {
-    if let Err(page) = console.check(&form) {
-        return page;
+    if let Err(refused) = console.check(&form) {
+        return refused.into_response();
     }
     let id = encode(&id);
     let body = json!({"plan": form.text("plan").unwrap_or_default()});

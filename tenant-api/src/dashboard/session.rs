@@ -14,7 +14,7 @@ use platform::{
     http::REQUEST_ID,
     loopback::{Answer, Call},
     tenancy::{Tenant, TenantCtx},
-    web::{self, Caching, Csrf, CSRF_FIELD},
+    web::{self, Caching, Csrf, CsrfRefused, CSRF_FIELD},
 };
 
 use super::{control::Unavailable, DashboardState};
@@ -165,7 +165,7 @@ impl Desk {
 
     /// Refuses a form whose CSRF token is missing or wrong (403 page), before
     /// anything is read or written.
-    pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), Response> {
+    pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), CsrfRefused> {
         check_csrf(&self.state, &self.tenant, &self.headers, submitted)
     }
 }
@@ -180,14 +180,14 @@ pub fn csrf(state: &DashboardState, tenant: &Tenant, headers: &HeaderMap) -> Csr
     state.page_key.csrf(&csrf_scope(tenant), headers)
 }
 
-/// A 403 page unless `submitted` is the visitor's form token for `tenant`.
+/// Refused (a 403 page) unless `submitted` is the visitor's form token for `tenant`.
 pub fn check_csrf(
     state: &DashboardState,
     tenant: &Tenant,
     headers: &HeaderMap,
     submitted: Option<&str>,
-) -> Result<(), Response> {
-    state.page_key.check_csrf(&csrf_scope(tenant), headers, submitted).map_err(IntoResponse::into_response)
+) -> Result<(), CsrfRefused> {
+    state.page_key.check_csrf(&csrf_scope(tenant), headers, submitted)
 }
 
 /// Template `name` as a page that is never cached, with the form token (and

@@ -4,7 +4,7 @@ use axum::{
     body::Bytes,
     extract::{multipart::Multipart, DefaultBodyLimit, Path, Query},
     http::{Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use minijinja::context;
 use platform::loopback::{encode, path_with, Call};
@@ -66,7 +66,7 @@ pub(super) async fn new_product(desk: Desk) -> Response {
 pub(super) async fn create_product(desk: Desk, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut errors = Errors::default();
     let mut variant = json!({"sku": fields.get("sku").unwrap_or_default()});
@@ -119,7 +119,7 @@ pub(super) async fn product(desk: Desk, Path(id): Path<String>) -> Response {
 pub(super) async fn update_product(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut body = json!({
         "title": fields.get("title").unwrap_or_default(),
@@ -140,7 +140,7 @@ pub(super) async fn update_product(desk: Desk, Path(id): Path<String>, fields: F
 pub(super) async fn add_variant(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut errors = Errors::default();
     let mut body = json!({"sku": fields.get("sku").unwrap_or_default()});
@@ -164,7 +164,7 @@ pub(super) async fn add_variant(desk: Desk, Path(id): Path<String>, fields: Form
 pub(super) async fn update_variant(desk: Desk, Path((id, variant)): Path<(String, String)>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut errors = Errors::default();
     let mut body = json!({});
@@ -184,7 +184,7 @@ pub(super) async fn update_variant(desk: Desk, Path((id, variant)): Path<(String
 pub(super) async fn set_stock(desk: Desk, Path(variant): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut errors = Errors::default();
     let on_hand = integer(&fields, "on_hand", "on_hand", &mut errors);
@@ -237,8 +237,8 @@ pub(super) async fn upload_image(desk: Desk, Path(id): Path<String>, multipart: 
         Ok(upload) => upload,
         Err(detail) => return desk.error(StatusCode::BAD_REQUEST, &detail, Vec::new()),
     };
-    if let Err(page) = desk.check_csrf(upload.fields.csrf()) {
-        return page;
+    if let Err(refused) = desk.check_csrf(upload.fields.csrf()) {
+        return refused.into_response();
     }
     let Some((content_type, bytes)) = upload.file else {
         let mut errors = Errors::default();

@@ -10,14 +10,14 @@ mod setup;
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
 use minijinja::{context, Value};
 use platform::{
     tenancy::TenantCtx,
-    web::{self, Form},
+    web::{self, CsrfRefused, Form},
 };
 
 use super::{
@@ -62,7 +62,7 @@ pub fn router() -> Router<DashboardState> {
 /// A form's fields after its CSRF check: a missing or wrong token is a 403
 /// page before anything is called (a body that is not a form was already a
 /// 400 page).
-fn form(desk: &Desk, form: Form) -> Result<Fields, Response> {
+fn form(desk: &Desk, form: Form) -> Result<Fields, CsrfRefused> {
     let fields = Fields(form.0);
     desk.check_csrf(fields.csrf())?;
     Ok(fields)
@@ -128,7 +128,7 @@ async fn sign_in(
     form: Form,
 ) -> Response {
     if let Err(refused) = session::check_csrf(&state, &tenant, &headers, form.get(web::CSRF_FIELD)) {
-        return refused;
+        return refused.into_response();
     }
     let (Some(email), Some(password)) = (form.text("email"), form.get("password").filter(|p| !p.is_empty())) else {
         let field = if form.text("email").is_none() { "email" } else { "password" };
@@ -164,8 +164,8 @@ async fn sign_in(
 
 /// `POST /dashboard/sign-out`: drops the session cookies.
 async fn sign_out(desk: Desk, fields: Form) -> Response {
-    if let Err(page) = form(&desk, fields) {
-        return page;
+    if let Err(refused) = form(&desk, fields) {
+        return refused.into_response();
     }
     session::signed_out(&desk.state)
 }

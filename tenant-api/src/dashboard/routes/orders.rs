@@ -3,7 +3,7 @@
 use axum::{
     extract::{Path, Query},
     http::{HeaderName, Method},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use minijinja::context;
 use platform::loopback::{encode, Call};
@@ -53,7 +53,7 @@ pub(super) async fn order(desk: Desk, Path(id): Path<String>) -> Response {
 pub(super) async fn fulfil(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut body = json!({"tracking_number": fields.get("tracking_number").unwrap_or_default()});
     if let Some(carrier) = fields.get("carrier") {
@@ -67,7 +67,7 @@ pub(super) async fn fulfil(desk: Desk, Path(id): Path<String>, fields: Form) -> 
 pub(super) async fn refund(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let currency = desk.tenant.currency;
     let mut body = json!({});
@@ -93,7 +93,7 @@ pub(super) async fn refund(desk: Desk, Path(id): Path<String>, fields: Form) -> 
 pub(super) async fn cancel(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let mut body = json!({"restock": fields.get("restock").is_some()});
     if let Some(reason) = fields.get("reason") {

@@ -6,7 +6,7 @@
 use axum::{
     extract::Path,
     http::{Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use minijinja::context;
 use platform::web::{self, Form};
@@ -70,7 +70,7 @@ async fn page(desk: &Desk, status: StatusCode, created: Option<serde_json::Value
 pub(super) async fn add_staff(desk: Desk, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let password = fields.0.iter().find(|(n, _)| n == "password").map(|(_, v)| v.as_str()).unwrap_or_default();
     let body = json!({"email": fields.get("email").unwrap_or_default(), "password": password,
@@ -87,7 +87,7 @@ pub(super) async fn add_staff(desk: Desk, fields: Form) -> Response {
 pub(super) async fn create_api_key(desk: Desk, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let scopes = fields.all("scopes");
     if scopes.is_empty() {
@@ -105,8 +105,8 @@ pub(super) async fn create_api_key(desk: Desk, fields: Form) -> Response {
 
 /// `POST /dashboard/settings/api-keys/{id}/revoke`.
 pub(super) async fn revoke_api_key(desk: Desk, Path(id): Path<String>, fields: Form) -> Response {
-    if let Err(page) = form(&desk, fields) {
-        return page;
+    if let Err(refused) = form(&desk, fields) {
+        return refused.into_response();
     }
     let path = format!("/v1/tenants/{}/api-keys/{}", desk.tenant.id, encode(&id));
     match desk.control(Method::DELETE, &path, None).await {
@@ -119,7 +119,7 @@ pub(super) async fn revoke_api_key(desk: Desk, Path(id): Path<String>, fields: F
 pub(super) async fn add_domain(desk: Desk, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let path = format!("/v1/tenants/{}/domains", desk.tenant.id);
     match desk.control(Method::POST, &path, Some(&json!({"host": fields.get("host").unwrap_or_default()}))).await {
@@ -130,8 +130,8 @@ pub(super) async fn add_domain(desk: Desk, fields: Form) -> Response {
 
 /// `POST /dashboard/settings/domains/{host}/verify`.
 pub(super) async fn verify_domain(desk: Desk, Path(host): Path<String>, fields: Form) -> Response {
-    if let Err(page) = form(&desk, fields) {
-        return page;
+    if let Err(refused) = form(&desk, fields) {
+        return refused.into_response();
     }
     let path = format!("/v1/tenants/{}/domains/{}/verify", desk.tenant.id, encode(&host));
     match desk.control(Method::POST, &path, None).await {

@@ -4,7 +4,7 @@
 use axum::{
     extract::Path,
     http::{Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use minijinja::context;
 use platform::loopback::{encode, Call};
@@ -18,19 +18,17 @@ use crate::dashboard::{
     session::Desk,
 };
 
-fn resource(desk: &Desk, slug: &str) -> Result<&'static Resource, Response> {
-    RESOURCES
-        .iter()
-        .find(|r| r.slug == slug)
-        .ok_or_else(|| desk.error(StatusCode::NOT_FOUND, "No such page.", Vec::new()))
+fn resource(slug: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.slug == slug)
+}
+
+fn no_such_page(desk: &Desk) -> Response {
+    desk.error(StatusCode::NOT_FOUND, "No such page.", Vec::new())
 }
 
 /// `GET /dashboard/setup/{resource}`.
 pub(super) async fn list(desk: Desk, Path(slug): Path<String>) -> Response {
-    let resource = match resource(&desk, &slug) {
-        Ok(resource) => resource,
-        Err(page) => return page,
-    };
+    let Some(resource) = resource(&slug) else { return no_such_page(&desk) };
     page(&desk, resource, None, StatusCode::OK).await
 }
 
@@ -52,13 +50,10 @@ async fn page(desk: &Desk, resource: &Resource, created: Option<serde_json::Valu
 /// `POST /dashboard/setup/{resource}`: the create form. A webhook's secret is
 /// shown once, on the page this answers with; other creations go back to the list.
 pub(super) async fn create(desk: Desk, Path(slug): Path<String>, fields: Form) -> Response {
-    let resource = match resource(&desk, &slug) {
-        Ok(resource) => resource,
-        Err(page) => return page,
-    };
+    let Some(resource) = resource(&slug) else { return no_such_page(&desk) };
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let body = match resource.body(&fields, desk.tenant.currency) {
         Ok(body) => body,
@@ -75,12 +70,9 @@ pub(super) async fn create(desk: Desk, Path(slug): Path<String>, fields: Form) -
 
 /// `POST /dashboard/setup/{resource}/{id}/delete`.
 pub(super) async fn delete(desk: Desk, Path((slug, id)): Path<(String, String)>, fields: Form) -> Response {
-    let resource = match resource(&desk, &slug) {
-        Ok(resource) => resource,
-        Err(page) => return page,
-    };
-    if let Err(page) = form(&desk, fields) {
-        return page;
+    let Some(resource) = resource(&slug) else { return no_such_page(&desk) };
+    if let Err(refused) = form(&desk, fields) {
+        return refused.into_response();
     }
     match desk.fetch(Call::new(Method::DELETE, &format!("{}/{}", resource.api, encode(&id)))).await {
         Ok(_) => web::see_other(&format!("/dashboard/setup/{slug}")),
@@ -111,7 +103,7 @@ pub(super) async fn template(desk: Desk, Path(event): Path<String>) -> Response 
 pub(super) async fn save_template(desk: Desk, Path(event): Path<String>, fields: Form) -> Response {
     let fields = match form(&desk, fields) {
         Ok(fields) => fields,
-        Err(page) => return page,
+        Err(refused) => return refused.into_response(),
     };
     let path = format!("/admin/notifications/templates/{}", encode(&event));
     let call = if fields.get("revert").is_some() {
