@@ -87,7 +87,13 @@ impl Context {
                 .with_state(OrdersState::from_ref(state))
                 .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
             Context::Notifications => crate::notifications::router().with_state(NotificationsState::from_ref(state)),
-            Context::Dashboard => crate::dashboard::router().with_state(DashboardState::from_ref(state)),
+            // Expired sessions are renewed before any page runs.
+            Context::Dashboard => {
+                let dashboard = DashboardState::from_ref(state);
+                crate::dashboard::router()
+                    .route_layer(axum::middleware::from_fn_with_state(dashboard.clone(), crate::dashboard::renew))
+                    .with_state(dashboard)
+            }
         }
     }
 

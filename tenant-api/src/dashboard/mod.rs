@@ -18,6 +18,7 @@ mod session;
 
 pub use control::ControlPlane;
 pub use routes::router;
+pub use session::renew;
 
 use platform::{
     loopback::Loopback,

@@ -5,8 +5,9 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{ConnectInfo, FromRef, FromRequestParts},
-    http::{header, request::Parts, HeaderMap, HeaderName, Method, StatusCode},
+    extract::{ConnectInfo, FromRef, FromRequestParts, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use minijinja::{context, Value};
@@ -225,7 +226,7 @@ pub fn control_unavailable() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "The platform's sign-in service did not answer; try again in a moment.",
     );
-    response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     response
 }
 
@@ -242,4 +243,80 @@ pub fn signed_out(state: &DashboardState) -> Response {
 /// development; for the browser session).
 pub fn set_cookie(response: &mut Response, state: &DashboardState, name: &str, value: &str) {
     response.headers_mut().append(header::SET_COOKIE, state.cookies.set(name, value, None));
+}
+
+/// Middleware of every dashboard route: renews a session whose access token
+/// has expired (or will within a minute) with the refresh cookie, through the
+/// control plane's refresh grant, before the page runs; the page then calls
+/// the API with the new token and the browser gets the new cookies. A refused
+/// refresh token signs the visitor out; a control plane that does not answer
+/// is a 503 page. The token's `exp` is read unverified, only to decide whether
+/// to renew: the API verifies every token it is given.
+pub async fn renew(State(state): State<DashboardState>, mut request: Request, next: Next) -> Response {
+    let cookies = request.headers();
+    let (Some(access), Some(refresh)) = (web::cookie(cookies, SESSION_COOKIE), web::cookie(cookies, REFRESH_COOKIE))
+    else {
+        return next.run(request).await;
+    };
+    if !expiring(access) {
+        return next.run(request).await;
+    }
+    let tokens = match state.control.refresh(refresh).await {
+        Ok(Some(tokens)) => tokens,
+        Ok(None) => return signed_out(&state),
+        Err(Unavailable) => return control_unavailable(),
+    };
+    let refresh = tokens.refresh.as_deref().unwrap_or(refresh).to_owned();
+    // The page's own request carries the new pair (and every other cookie as it was).
+    let others: Vec<String> = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            !pair.starts_with(&format!("{SESSION_COOKIE}=")) && !pair.starts_with(&format!("{REFRESH_COOKIE}="))
+        })
+        .map(str::to_owned)
+        .collect();
+    let mut jar = others;
+    jar.push(format!("{SESSION_COOKIE}={}", tokens.access));
+    jar.push(format!("{REFRESH_COOKIE}={refresh}"));
+    if let Ok(value) = HeaderValue::from_str(&jar.join("; ")) {
+        request.headers_mut().insert(header::COOKIE, value);
+    }
+    let mut response = next.run(request).await;
+    set_cookie(&mut response, &state, SESSION_COOKIE, &tokens.access);
+    set_cookie(&mut response, &state, REFRESH_COOKIE, &refresh);
+    response
+}
+
+/// Whether a JWT's `exp` is less than a minute away (or unreadable: `false`,
+/// and the API refuses it).
+fn expiring(token: &str) -> bool {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
+    let exp = payload
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_i64));
+    exp.is_some_and(|exp| exp - 60 <= chrono::Utc::now().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+    fn token(exp: i64) -> String {
+        format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}")))
+    }
+
+    #[test]
+    fn only_tokens_expiring_within_a_minute_are_renewed() {
+        let now = chrono::Utc::now().timestamp();
+        assert!(super::expiring(&token(now - 5)));
+        assert!(super::expiring(&token(now + 30)));
+        assert!(!super::expiring(&token(now + 600)));
+        assert!(!super::expiring("not-a-token"));
+    }
 }

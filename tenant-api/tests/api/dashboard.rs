@@ -367,3 +367,32 @@ async fn sign_in_is_a_503_page_when_the_control_plane_does_not_answer() {
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(answer.set_cookies.iter().all(|c| !c.starts_with("dashboard_session")));
 }
+
+/// A token whose `exp` is long past (its signature is nothing: the renewal
+/// reads `exp` only, and the API would refuse it).
+fn expired_token() -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    format!("e30.{}.x", URL_SAFE_NO_PAD.encode(r#"{"exp":1}"#))
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_with_the_refresh_cookie() {
+    let (app, control_plane) = spawn().await;
+    let (store, _) = open_store(&app, &control_plane, "alpha").await;
+    let browser = signed_in(&app, &store, &owner("alpha")).await;
+    let first_refresh = browser.cookie("dashboard_refresh").expect("refresh cookie");
+
+    browser.set_cookie("dashboard_session", &expired_token());
+    let page = browser.get("/dashboard/products").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.set_cookies.iter().any(|c| c.starts_with("dashboard_session=")), "{:?}", page.set_cookies);
+    assert_ne!(browser.cookie("dashboard_session").unwrap(), expired_token());
+    assert_ne!(browser.cookie("dashboard_refresh").unwrap(), first_refresh);
+
+    // A refresh token already used is refused: signed out.
+    browser.set_cookie("dashboard_session", &expired_token());
+    browser.set_cookie("dashboard_refresh", &first_refresh);
+    let page = browser.get("/dashboard/products").await;
+    assert_eq!(page.location.as_deref(), Some("/dashboard/sign-in"));
+    assert_eq!(browser.cookie("dashboard_session"), None);
+}
