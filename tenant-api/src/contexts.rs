@@ -46,17 +46,11 @@ impl Context {
         Context::Dashboard,
     ];
 
-    /// The contexts whose routes are the store's API (every one but the
+    /// Whether the context's routes are the store's API (every one but the
     /// dashboard, which is a client of them).
-    pub const API: &'static [Context] = &[
-        Context::Catalog,
-        Context::Inventory,
-        Context::Cart,
-        Context::Customers,
-        Context::Checkout,
-        Context::Orders,
-        Context::Notifications,
-    ];
+    pub fn is_api(self) -> bool {
+        self != Context::Dashboard
+    }
 
     /// The context's name on the command line.
     pub fn name(self) -> &'static str {

@@ -313,7 +313,10 @@ impl FromRef<AppState> for crate::worker::WorkerState {
 /// layers: its own request already passed tenant resolution and the limits.
 impl FromRef<AppState> for crate::dashboard::DashboardState {
     fn from_ref(state: &AppState) -> Self {
-        let api = Context::API.iter().fold(Router::new(), |router, context| router.merge(context.router(state)));
+        let api = Context::ALL
+            .iter()
+            .filter(|context| context.is_api())
+            .fold(Router::new(), |router, context| router.merge(context.router(state)));
         Self {
             api: platform::loopback::Loopback::new(api),
             control: state.dashboard.control.clone(),
