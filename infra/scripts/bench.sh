@@ -12,7 +12,8 @@
 #
 #  1. set-up: fresh database, release builds, stores and catalogs (load setup)
 #  2. HTTP ceilings: nginx with a 2-byte file and with a real product-list body
-#  3. warm reads (wrk, Host spread over every store): product list, hot product detail
+#  3. warm reads (wrk, Host spread over every store): product list, hot product detail,
+#     and the storefront pages beside them: home page, hot product page (HTML)
 #  4. middleware priced layer by layer (tests/src/bin/layers.rs)
 #  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S
 #  6. write ceilings: pgbench tpcb-like, redis-benchmark
@@ -138,6 +139,9 @@ request = function()
   local e = entries[math.random(#entries)]
   local path = "/store/products?limit=20"
   if mode == "detail" then path = "/store/products/" .. e[2] end
+  -- Storefront pages (HTML): the same cache, plus rendering and a CSRF token per answer.
+  if mode == "home" then path = "/" end
+  if mode == "page" then path = "/products/" .. e[2] end
   return wrk.format("GET", path, { Host = e[1] })
 end
 LUA
@@ -208,6 +212,10 @@ warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
 wrk_run warm-list "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
 warm HOSTS_FILE="$WORK/hot.txt" MODE=detail
 wrk_run warm-detail "$CONNS" "$URL" HOSTS_FILE="$WORK/hot.txt" MODE=detail
+warm HOSTS_FILE="$WORK/hosts.txt" MODE=home
+wrk_run warm-home "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=home
+warm HOSTS_FILE="$WORK/hot.txt" MODE=page
+wrk_run warm-page "$CONNS" "$URL" HOSTS_FILE="$WORK/hot.txt" MODE=page
 RSS_READS_TA=$(rss "$TA_PID")
 
 # --- middleware, layer by layer ------------------------------------------------------
@@ -317,6 +325,8 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo "|---|---:|---:|---:|---:|---:|"
     echo "| warm product list | $(get warm-list 2) | $(get warm-list 3) | $(get warm-list 4) | $(get warm-list 5) | $(ratio "$(get warm-list 2)" "$(get nginx-list 2)") × nginx (same bytes) |"
     echo "| warm product detail (10 hot products per store) | $(get warm-detail 2) | $(get warm-detail 3) | $(get warm-detail 4) | $(get warm-detail 5) | $(ratio "$(get warm-detail 2)" "$(get nginx-list 2)") × nginx |"
+    echo "| warm home page (HTML) | $(get warm-home 2) | $(get warm-home 3) | $(get warm-home 4) | $(get warm-home 5) | $(ratio "$(get warm-home 2)" "$(get warm-list 2)") × warm list |"
+    echo "| warm product page (HTML, 10 hot products per store) | $(get warm-page 2) | $(get warm-page 3) | $(get warm-page 4) | $(get warm-page 5) | $(ratio "$(get warm-page 2)" "$(get warm-detail 2)") × warm detail |"
     echo "| cold product list (cache off) | $(get cold-list 2) | $(get cold-list 3) | $(get cold-list 4) | $(get cold-list 5) | $(ratio "$(get cold-list 2)" "$PG_S") × pgbench -S |"
     echo "| cold product detail (cache off, every product) | $(get cold-detail 2) | $(get cold-detail 3) | $(get cold-detail 4) | $(get cold-detail 5) | $(ratio "$(get cold-detail 2)" "$PG_S") × pgbench -S |"
     echo

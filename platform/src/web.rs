@@ -19,6 +19,8 @@
 //!   (the `303` after a form), [`error_page`], and the [`html_problems`]
 //!   middleware that turns a problem+json answer of a page route (a layer's
 //!   `404`, `423`, `429`, `503`) into an HTML page with the same status.
+//! - [`Theme`]: a store's colours and logo from its `branding`, checked (the
+//!   control plane refuses bad values; pages ignore any that slipped in).
 //! - [`Form`]: an `application/x-www-form-urlencoded` body as name/value pairs,
 //!   so a handler can name the field at fault itself.
 //!
@@ -37,7 +39,11 @@ use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::{config::PlatformEnv, crypto::MasterKeys, problem::PROBLEM_JSON};
+use crate::{
+    config::PlatformEnv,
+    crypto::MasterKeys,
+    problem::{FieldError, PROBLEM_JSON},
+};
 
 /// `Content-Type` of every page.
 pub const TEXT_HTML: &str = "text/html; charset=utf-8";
@@ -464,9 +470,91 @@ fn form_pairs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
+/// Colours and logo from the store's `branding` (control plane, `PATCH
+/// /v1/tenants/{id}`). Values are checked again here, whatever was stored:
+/// a colour that is not `#rrggbb` or a logo that is not an `https://` URL (or
+/// a path of the store's own media) is ignored, so nothing a merchant typed
+/// reaches CSS or an attribute unchecked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Theme {
+    /// `#rrggbb`: buttons, links and the header's accent.
+    pub primary_color: Option<String>,
+    /// The logo in the header: `https://…` or the store's own `/media/…`.
+    pub logo_url: Option<String>,
+}
+
+impl Theme {
+    /// The theme in a store's `branding` object; unknown keys are ignored.
+    pub fn from_branding(branding: &serde_json::Value) -> Self {
+        let text = |key: &str| branding.get(key).and_then(serde_json::Value::as_str);
+        Self {
+            primary_color: text("primary_color").filter(|c| is_color(c)).map(str::to_ascii_lowercase),
+            logo_url: text("logo_url").filter(|u| is_logo_url(u)).map(str::to_owned),
+        }
+    }
+
+    /// The field errors of a `branding` object's theme keys (the control plane
+    /// checks `PATCH /v1/tenants/{id}` with them).
+    pub fn errors(branding: &serde_json::Value) -> Vec<FieldError> {
+        theme_errors(branding)
+    }
+
+    /// The text colour on the primary colour with the better contrast
+    /// (WCAG relative luminance): `#000000` or `#ffffff`.
+    pub fn on_primary(&self) -> &'static str {
+        let Some(color) = &self.primary_color else { return "#ffffff" };
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&color[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+        // Contrast with black is (L + 0.05) / 0.05, with white 1.05 / (L + 0.05).
+        if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) {
+            "#000000"
+        } else {
+            "#ffffff"
+        }
+    }
+}
+
+/// `#rrggbb`.
+pub fn is_color(value: &str) -> bool {
+    value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `https://…` without quotes, spaces or angle brackets (at most 2,048
+/// characters), or a path under `/media/`.
+pub fn is_logo_url(value: &str) -> bool {
+    let clean = value.len() <= 2048 && !value.bytes().any(|b| b.is_ascii_whitespace() || b"\"'<>\\`".contains(&b));
+    clean && (value.starts_with("https://") && value.len() > "https://".len() || value.starts_with("/media/"))
+}
+
+/// The errors of the theme keys of a `branding` object.
+fn theme_errors(branding: &serde_json::Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match branding.get("primary_color") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(c)) if is_color(c) => {}
+        Some(_) => errors.push(FieldError::new("branding.primary_color", "must be a colour as #rrggbb")),
+    }
+    match branding.get("logo_url") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(u)) if is_logo_url(u) => {}
+        Some(_) => {
+            errors.push(FieldError::new("branding.logo_url", "must be an https:// URL of at most 2048 characters"))
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn with_cookie(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -532,5 +620,24 @@ mod tests {
         assert!(form_pairs(b"a=%ff").is_none());
         assert!(form_pairs(b"a=%4").is_none());
         assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;");
+    }
+
+    #[test]
+    fn only_checked_theme_values_are_used() {
+        let theme = Theme::from_branding(&json!({"primary_color": "#AABBCC", "logo_url": "https://cdn.example/l.png"}));
+        assert_eq!(theme.primary_color.as_deref(), Some("#aabbcc"));
+        assert_eq!(theme.logo_url.as_deref(), Some("https://cdn.example/l.png"));
+        let hostile = json!({"primary_color": "red;}body{display:none", "logo_url": "javascript:alert(1)"});
+        assert_eq!(Theme::from_branding(&hostile), Theme::default());
+        assert_eq!(Theme::errors(&hostile).len(), 2);
+        assert!(Theme::errors(&json!({"primary_color": "#000000", "other": 1})).is_empty());
+    }
+
+    #[test]
+    fn text_on_the_primary_colour_keeps_its_contrast() {
+        let on = |c: &str| Theme { primary_color: Some(c.into()), logo_url: None }.on_primary();
+        assert_eq!(on("#ffff00"), "#000000");
+        assert_eq!(on("#1a237e"), "#ffffff");
+        assert_eq!(on("#000000"), "#ffffff");
     }
 }

@@ -7,7 +7,7 @@ use axum::{extract::FromRef, Router};
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
     dashboard::DashboardState, inventory::InventoryState, notifications::NotificationsState, orders::OrdersState,
-    payments::PaymentsState, state::AppState,
+    payments::PaymentsState, state::AppState, web::WebState,
 };
 
 /// A bounded context with its own router.
@@ -31,6 +31,8 @@ pub enum Context {
     /// The merchant dashboard's pages (`/dashboard`), which call the other
     /// contexts' `/admin` routes in process.
     Dashboard,
+    /// Storefront HTML pages (`/`, `/products/{handle}`, `/cart`, `/checkout`, …).
+    Pages,
 }
 
 impl Context {
@@ -44,12 +46,13 @@ impl Context {
         Context::Orders,
         Context::Notifications,
         Context::Dashboard,
+        Context::Pages,
     ];
 
     /// Whether the context's routes are the store's API (every one but the
-    /// dashboard, which is a client of them).
+    /// pages: the storefront's and the dashboard, which is a client of the API).
     pub fn is_api(self) -> bool {
-        self != Context::Dashboard
+        !matches!(self, Context::Dashboard | Context::Pages)
     }
 
     /// The context's name on the command line.
@@ -63,6 +66,7 @@ impl Context {
             Context::Orders => "orders",
             Context::Notifications => "notifications",
             Context::Dashboard => "dashboard",
+            Context::Pages => "pages",
         }
     }
 
@@ -88,6 +92,7 @@ impl Context {
                     .route_layer(axum::middleware::from_fn_with_state(dashboard.clone(), crate::dashboard::renew))
                     .with_state(dashboard)
             }
+            Context::Pages => crate::web::router().with_state(WebState::from_ref(state)),
         }
     }
 
@@ -103,6 +108,7 @@ impl Context {
             Context::Notifications => crate::notifications::doc(),
             // Pages, not API operations: the document lists the JSON API.
             Context::Dashboard => utoipa::openapi::OpenApiBuilder::new().build(),
+            Context::Pages => crate::web::doc(),
         }
     }
 }

@@ -23,5 +23,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 mod statements;
+pub mod web;
 pub mod wire;
 pub mod worker;

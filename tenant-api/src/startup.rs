@@ -80,6 +80,16 @@ impl AppState {
         {
             anyhow::bail!("cannot subscribe to announcements in Redis");
         }
+        // A store's name or branding is part of its cached pages: its
+        // announcement drops them with the names cached for the pages.
+        let store_fronts = crate::web::store::StoreFronts::new(db.clone());
+        let (hook_cache, hook_fronts) = (storefront_cache.clone(), store_fronts.clone());
+        resolver.on_change(Arc::new(move |change| {
+            let tenant = platform::ids::TenantId::from_uuid(change.tenant_id);
+            hook_cache.forget(tenant);
+            hook_fronts.forget(tenant);
+        }));
+        let page_key = platform::web::PageKey::from_master(&master, "storefront");
         let catalog = CatalogState::new(catalog::state::Parts {
             db: db.clone(),
             storefront_cache: storefront_cache.clone(),
@@ -87,7 +97,7 @@ impl AppState {
             quotas: quotas.clone(),
             auth: auth.clone(),
         });
-        let dashboard = crate::dashboard::DashboardParts::new(&settings, &master)?;
+        let dashboard = crate::dashboard::DashboardParts::new(&settings)?;
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -108,6 +118,8 @@ impl AppState {
             catalog,
             senders,
             dashboard,
+            page_key,
+            store_fronts,
         })))
     }
 }
@@ -183,16 +195,21 @@ impl Application {
 /// tenant resolution and the store's rate limit; in front of all of it, before
 /// any other layer, the per-client edge limit (`EDGE_REQUESTS_PER_SECOND`).
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
-    let mut stores = contexts.iter().fold(Router::new(), |router, context| router.merge(context.router(&state)));
-    if !contexts.is_empty() {
+    let stores = contexts.iter().fold(Router::new(), |router, context| {
+        let mut routes = context.router(&state);
         // Inside tenant resolution (a route layer added later runs first): it
         // keys on the resolved store, so an unknown host is a 404, never a 429.
         if state.settings.rate_limits == RateLimitMode::On {
-            stores = stores.route_layer(state.rate_limits.layer());
+            routes = routes.route_layer(state.rate_limits.layer());
         }
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
-        stores = stores.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
-    }
+        routes = routes.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
+        if *context == Context::Pages {
+            // Outside resolution and the limit: their refusals (404, 423, 429, 503) become pages.
+            routes = routes.route_layer(middleware::from_fn(platform::web::html_problems));
+        }
+        router.merge(routes)
+    });
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
     let router = with_common_layers(health.merge(stores));
@@ -284,6 +301,22 @@ impl FromRef<AppState> for crate::notifications::NotificationsState {
     }
 }
 
+impl FromRef<AppState> for crate::web::WebState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            catalog: state.catalog.clone(),
+            cart: FromRef::from_ref(state),
+            customers: FromRef::from_ref(state),
+            orders: FromRef::from_ref(state),
+            payments: FromRef::from_ref(state),
+            auth: state.auth.clone(),
+            key: state.page_key.clone(),
+            cookies: platform::web::Cookies::for_env(state.settings.platform_env),
+            stores: state.store_fronts.clone(),
+        }
+    }
+}
+
 impl FromRef<AppState> for crate::worker::attempts::Policy {
     fn from_ref(state: &AppState) -> Self {
         Self::from(&*state.commerce)
@@ -322,7 +355,7 @@ impl FromRef<AppState> for crate::dashboard::DashboardState {
             control: state.dashboard.control.clone(),
             templates: state.dashboard.templates.clone(),
             uploads: state.dashboard.uploads.clone(),
-            page_key: state.dashboard.page_key.clone(),
+            page_key: state.page_key.clone(),
             cookies: platform::web::Cookies::for_env(state.settings.platform_env),
         }
     }

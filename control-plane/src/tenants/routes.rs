@@ -298,6 +298,9 @@ async fn update(
     if let Some(branding) = &request.branding {
         if !branding.is_object() || branding.to_string().len() > 16 * 1024 {
             errors.push(FieldError::new("branding", "must be a JSON object of at most 16 KiB"));
+        } else {
+            // The storefront's theme keys (`primary_color`, `logo_url`) must be usable as they are.
+            errors.extend(platform::web::Theme::errors(branding));
         }
     }
     if !errors.is_empty() {

@@ -189,6 +189,20 @@ async fn owners_patch_name_and_branding_admins_patch_the_plan_and_invalid_plans_
 }
 
 #[tokio::test]
+async fn a_storefront_theme_in_branding_must_be_a_colour_and_an_https_logo() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let path = format!("/v1/tenants/{}", a.id);
+    let hostile = json!({"branding": {"primary_color": "red;}body{display:none", "logo_url": "javascript:alert(1)"}});
+    let body = app.expect("PATCH", &path, Some(&a.owner_token), Some(hostile), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["branding.primary_color", "branding.logo_url"]);
+    let theme = json!({"branding": {"primary_color": "#0a7d33", "logo_url": "https://cdn.example/logo.png"}});
+    let body = app.expect("PATCH", &path, Some(&a.owner_token), Some(theme), StatusCode::OK).await;
+    assert_eq!(body["branding"]["logo_url"], "https://cdn.example/logo.png");
+}
+
+#[tokio::test]
 async fn a_deleted_store_is_purged_after_an_export_of_all_its_data() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;

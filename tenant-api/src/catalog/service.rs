@@ -7,7 +7,7 @@ use super::{
     model::{
         Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, IdOrHandle, Media, MediaId, NewCategory,
         NewCollection, NewProduct, NewVariant, Page, Product, ProductFilter, ProductId, ProductOption, ProductPage,
-        ProductPatch, SearchLanguage, Sort, VariantId, VariantPatch,
+        ProductPatch, SearchLanguage, Sort, Suggestion, VariantId, VariantPatch,
     },
     repo, Error, Result,
 };
@@ -198,6 +198,31 @@ pub async fn search_products(
     let (items, next) =
         repo::list_active_products(tx, language, filter, categories.as_deref(), collection, sort, page).await?;
     Ok(ProductPage { items, next })
+}
+
+/// One active product, by id or handle (an id-shaped handle is read as an id).
+pub async fn active_product(tx: &mut TenantTx, id_or_handle: &str) -> Result<Product> {
+    let product = match ProductId::parse(id_or_handle) {
+        Some(id) => repo::find_active_product_by_id(tx, id).await?,
+        None => repo::find_active_product_by_handle(tx, id_or_handle).await?,
+    };
+    product.ok_or(Error::ProductNotFound)
+}
+
+/// One collection with its active products' ids.
+pub async fn active_collection(tx: &mut TenantTx, collection: &IdOrHandle<CollectionId>) -> Result<Collection> {
+    repo::find_collection(tx, collection, true).await?.ok_or(Error::CollectionNotFound)
+}
+
+/// The first `limit` collections, with their active products' ids.
+pub async fn active_collections(tx: &mut TenantTx, limit: i64) -> Result<Vec<Collection>> {
+    Ok(repo::list_collections(tx, true, limit, None).await?)
+}
+
+/// Autocomplete over active products' titles: prefix first, then trigram
+/// similarity (typos still suggest).
+pub async fn suggest(tx: &mut TenantTx, prefix: &str, limit: i64) -> Result<Vec<Suggestion>> {
+    Ok(repo::suggest(tx, prefix, limit).await?)
 }
 
 /// Facet counts of the active products matching the filter.

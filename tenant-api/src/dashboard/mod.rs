@@ -33,23 +33,17 @@ pub struct DashboardParts {
     pub control: ControlPlane,
     pub templates: Templates,
     pub uploads: reqwest::Client,
-    pub page_key: PageKey,
 }
 
 impl DashboardParts {
     /// The control plane client, the parsed templates and the upload client.
-    pub fn new(settings: &platform::config::Settings, master: &platform::crypto::MasterKeys) -> anyhow::Result<Self> {
+    pub fn new(settings: &platform::config::Settings) -> anyhow::Result<Self> {
         let uploads = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .connect_timeout(std::time::Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self {
-            control: ControlPlane::from_settings(settings)?,
-            templates: pages::templates()?,
-            uploads,
-            page_key: PageKey::from_master(master, "store-pages"),
-        })
+        Ok(Self { control: ControlPlane::from_settings(settings)?, templates: pages::templates()?, uploads })
     }
 }
 
@@ -64,7 +58,8 @@ pub struct DashboardState {
     /// Puts image bytes to a presigned S3 URL (the local backend's upload URL
     /// is called in process); bounded by its own time-out.
     pub uploads: reqwest::Client,
-    /// Signs the forms' CSRF tokens.
+    /// Signs the forms' CSRF tokens: the storefront's key, so the store host's
+    /// one `csrf` cookie (scope: the store) serves both.
     pub page_key: PageKey,
     /// Session cookies: `HttpOnly`, `SameSite=Lax`, `Secure` outside development.
     pub cookies: Cookies,

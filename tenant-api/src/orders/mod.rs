@@ -13,8 +13,8 @@ pub mod saga;
 pub mod service;
 
 pub use error::Error;
-pub(crate) use routes::doc;
 pub use routes::router;
+pub(crate) use routes::{checkout_once, doc};
 
 use axum::extract::FromRef;
 use platform::{auth::Authenticator, db::Db};

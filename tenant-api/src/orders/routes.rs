@@ -268,9 +268,26 @@ async fn checkout(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, Problem> {
     let key = idempotency_key(&headers)?;
-    let request: CheckoutRequest = parse_json(body.to_string().as_bytes())?;
     let customer = principal.map(|p| CustomerId::from_uuid(p.customer_id));
-    let checkout = parse_checkout(CartId::parse(&cart_id), customer, request)?;
+    let (status, body) = checkout_once(state, tenant, &cart_id, customer, key, body).await?;
+    Ok(respond(status, body))
+}
+
+/// A checkout of `cart_id` with the JSON body of `POST
+/// /store/carts/{id}/checkout`, under `key` (else the cart's own key): the
+/// status and body the API answers, and replays for the same key and body.
+/// The storefront's checkout form calls this too, so a page and the API
+/// follow the same rules (parsing, idempotency, the saga).
+pub(crate) async fn checkout_once(
+    state: OrdersState,
+    tenant: std::sync::Arc<Tenant>,
+    cart_id: &str,
+    customer: Option<CustomerId>,
+    key: Option<String>,
+    body: serde_json::Value,
+) -> Result<(StatusCode, serde_json::Value), Problem> {
+    let request: CheckoutRequest = parse_json(body.to_string().as_bytes())?;
+    let checkout = parse_checkout(CartId::parse(cart_id), customer, request)?;
 
     let endpoint = format!("POST /store/carts/{cart_id}/checkout");
     let caller = customer.map_or_else(|| "guest".to_owned(), |c| format!("customer:{c}"));
@@ -286,7 +303,7 @@ async fn checkout(
             (record, claim)
         }
         None => {
-            let record = idempotency::cart_record_key(tenant.id, &endpoint, &caller, &cart_id);
+            let record = idempotency::cart_record_key(tenant.id, &endpoint, &caller, cart_id);
             let claim = idempotency::claim_cart(&mut redis, &record, &hash, fresh.as_uuid(), lease).await?;
             (record, claim)
         }
@@ -294,15 +311,12 @@ async fn checkout(
     let (order_id, resume) = match claim {
         Claim::New => (fresh, false),
         Claim::Resume(order) => (OrderId::from_uuid(order), true),
-        Claim::Replay { status, body } => {
-            return Ok(respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-        }
+        Claim::Replay { status, body } => return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)),
         Claim::Mismatch => return Err(Error::IdempotencyMismatch.into()),
         Claim::InFlight if key.is_none() => return Err(Error::CheckoutInProgress.into()),
         Claim::InFlight => return Err(Error::IdempotencyInFlight.into()),
     };
-    let (status, body) = finish_detached(state, tenant, order_id, checkout, resume, (record, hash)).await?;
-    Ok(respond(status, body))
+    finish_detached(state, tenant, order_id, checkout, resume, (record, hash)).await
 }
 
 /// Runs the saga and records its answer under the idempotency key, in a task

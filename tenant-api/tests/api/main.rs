@@ -24,6 +24,7 @@ mod money;
 mod nats;
 mod openapi;
 mod orders;
+mod pages;
 mod races;
 mod rate_limits;
 mod recovery;

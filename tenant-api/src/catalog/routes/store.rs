@@ -22,10 +22,8 @@ use super::{
     ProductResponse,
 };
 use crate::catalog::{
-    model::{
-        Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, ProductId, SearchLanguage, Sort,
-    },
-    repo, service, CatalogState, Error,
+    model::{Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, SearchLanguage, Sort},
+    repo, service, CatalogState,
 };
 
 /// The query string as sent: repeated keys keep every value.
@@ -304,11 +302,7 @@ pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> 
 pub(super) async fn get_product(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
     let media = &read.state.media;
     read.cached(move |mut tx| async move {
-        let product = match ProductId::parse(&id_or_handle) {
-            Some(id) => repo::find_active_product_by_id(&mut tx, id).await?,
-            None => repo::find_active_product_by_handle(&mut tx, &id_or_handle).await?,
-        };
-        Ok(ProductResponse::new(product.ok_or(Error::ProductNotFound)?, media, true))
+        Ok(ProductResponse::new(service::active_product(&mut tx, &id_or_handle).await?, media, true))
     })
     .await
 }
@@ -330,7 +324,7 @@ pub(super) async fn suggest(read: StoreRead, ApiQuery(pairs): ApiQuery<Pairs>) -
         return Err(Problem::invalid_parameter("q", "must be 1 to 100 characters"));
     }
     read.cached(move |mut tx| async move {
-        let suggestions = repo::suggest(&mut tx, &prefix, limit).await?;
+        let suggestions = service::suggest(&mut tx, &prefix, limit).await?;
         Ok(ListResponse::<Suggestion>::all(suggestions.into_iter().map(|s| Suggestion {
             id: s.id.to_string(),
             handle: s.handle,
@@ -392,8 +386,7 @@ pub(super) async fn list_collections(read: StoreRead, ApiQuery(pairs): ApiQuery<
 pub(super) async fn get_collection(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
     read.cached(move |mut tx| async move {
         let collection = IdOrHandle::parse(&id_or_handle, CollectionId::parse);
-        let collection = repo::find_collection(&mut tx, &collection, true).await?;
-        Ok(CollectionResponse::from(collection.ok_or(Error::CollectionNotFound)?))
+        Ok(CollectionResponse::from(service::active_collection(&mut tx, &collection).await?))
     })
     .await
 }
