@@ -1,6 +1,7 @@
 //! The control plane: the tenant registry, provisioning, per-store settings,
 //! identity, signing keys and the audit log. It owns the `control` schema.
 
+pub mod admin_pages;
 pub mod api_keys;
 pub mod audit;
 mod caller;

@@ -18,6 +18,7 @@ use platform::{
 use tokio::net::TcpListener;
 
 use crate::{
+    admin_pages::AdminPagesState,
     api_keys::ApiKeysState,
     audit::AuditState,
     domains::{dns::TxtResolver, DomainsState},
@@ -53,6 +54,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Sign-in and sign-up requests per client address (`None`: off).
     pub auth_limit: Option<EdgeLimit>,
+    /// The admin pages' templates.
+    pub templates: platform::templates::Templates,
+    /// Signs the admin pages' CSRF tokens (derived from the master key).
+    pub page_key: platform::web::PageKey,
 }
 
 impl AppState {
@@ -76,8 +81,25 @@ impl AppState {
             .build()?;
         let auth_limit = EdgeLimit::per_minute(control.edge_auth_per_minute, settings.trusted_proxies()?);
         crate::identity::service::ensure_bootstrap_admin(&db, &control, &hasher).await?;
+        let templates = crate::admin_pages::templates()?;
+        let page_key = platform::web::PageKey::from_master(&master, "platform-admin-pages");
         let (settings, control, master) = (Arc::new(settings), Arc::new(control), Arc::new(master));
-        Ok(Self { db, redis, settings, control, master, signer, keys, dns, hasher, media, http, auth_limit })
+        Ok(Self {
+            db,
+            redis,
+            settings,
+            control,
+            master,
+            signer,
+            keys,
+            dns,
+            hasher,
+            media,
+            http,
+            auth_limit,
+            templates,
+            page_key,
+        })
     }
 
     fn announcer(&self) -> Announcer {
@@ -173,6 +195,20 @@ impl FromRef<AppState> for AuditState {
     }
 }
 
+/// The admin pages call the API in process: the same routes [`router`]
+/// serves, without the outer layers their own request already passed.
+impl FromRef<AppState> for AdminPagesState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            api: platform::loopback::Loopback::new(anonymous_api(state).merge(api(state))),
+            keys: state.keys.clone(),
+            templates: state.templates.clone(),
+            page_key: state.page_key.clone(),
+            cookies: platform::web::Cookies::for_env(state.settings.platform_env),
+        }
+    }
+}
+
 /// A bound, not yet running, control-plane server.
 pub struct Application {
     listener: TcpListener,
@@ -226,20 +262,34 @@ impl Application {
 pub fn router(state: AppState) -> Router {
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document()));
-    let mut anonymous = Router::new()
-        .merge(crate::identity::sign_in_router().with_state(IdentityState::from_ref(&state)))
-        .merge(crate::tenants::sign_up_router().with_state(TenantsState::from_ref(&state)));
+    let pages = AdminPagesState::from_ref(&state);
+    let html = axum::middleware::from_fn(platform::web::html_problems);
+    let mut anonymous =
+        anonymous_api(&state).merge(crate::admin_pages::sign_in_router().with_state(pages.clone()).layer(html.clone()));
     if let Some(limit) = &state.auth_limit {
         anonymous = anonymous.route_layer(limit.layer());
     }
-    let api = anonymous
-        .merge(crate::identity::router().with_state(IdentityState::from_ref(&state)))
-        .merge(crate::tenants::router().with_state(TenantsState::from_ref(&state)))
-        .merge(crate::domains::router().with_state(DomainsState::from_ref(&state)))
-        .merge(crate::staff::router().with_state(StaffState::from_ref(&state)))
-        .merge(crate::api_keys::router().with_state(ApiKeysState::from_ref(&state)))
-        .merge(crate::tenant_settings::router().with_state(TenantSettingsState::from_ref(&state)))
-        .merge(crate::audit::router().with_state(AuditState::from_ref(&state)))
-        .merge(crate::signing_keys::router().with_state(SigningKeysState::from_ref(&state)));
-    with_common_layers(health.merge(api))
+    let routes = anonymous.merge(api(&state)).merge(crate::admin_pages::router().with_state(pages).layer(html));
+    with_common_layers(health.merge(routes))
+}
+
+/// Sign-in and sign-up: what an anonymous caller can make us hash a password
+/// or open a store with.
+fn anonymous_api(state: &AppState) -> Router {
+    Router::new()
+        .merge(crate::identity::sign_in_router().with_state(IdentityState::from_ref(state)))
+        .merge(crate::tenants::sign_up_router().with_state(TenantsState::from_ref(state)))
+}
+
+/// Every other `/v1` route.
+fn api(state: &AppState) -> Router {
+    Router::new()
+        .merge(crate::identity::router().with_state(IdentityState::from_ref(state)))
+        .merge(crate::tenants::router().with_state(TenantsState::from_ref(state)))
+        .merge(crate::domains::router().with_state(DomainsState::from_ref(state)))
+        .merge(crate::staff::router().with_state(StaffState::from_ref(state)))
+        .merge(crate::api_keys::router().with_state(ApiKeysState::from_ref(state)))
+        .merge(crate::tenant_settings::router().with_state(TenantSettingsState::from_ref(state)))
+        .merge(crate::audit::router().with_state(AuditState::from_ref(state)))
+        .merge(crate::signing_keys::router().with_state(SigningKeysState::from_ref(state)))
 }

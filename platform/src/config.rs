@@ -144,6 +144,13 @@ pub struct Settings {
     /// signing keys (`<control plane>/.well-known/jwks.json`); unset, it reads
     /// them from the control database (tests, single-process development).
     pub jwks_url: Option<String>,
+    /// `CONTROL_PLANE_URL`: the control plane's base URL, where the merchant
+    /// dashboard signs staff in (`POST /v1/auth/token`); unset, dashboard
+    /// sign-in answers 503.
+    pub control_plane_url: Option<String>,
+    /// `CONTROL_PLANE_TIMEOUT_MS`: the most one call to the control plane may
+    /// take, connecting included (default 2000); past it the page is a 503.
+    pub control_plane_timeout_ms: u64,
 }
 
 /// The master key of test settings (never used outside tests).
@@ -197,6 +204,7 @@ struct Defaults {
     trusted_proxies: &'static str,
     edge_requests_per_second: u32,
     edge_host_lookups_per_second: u32,
+    control_plane_timeout_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -228,6 +236,7 @@ const DEFAULTS: Defaults = Defaults {
     trusted_proxies: "",
     edge_requests_per_second: 1000,
     edge_host_lookups_per_second: 100,
+    control_plane_timeout_ms: 2000,
 };
 
 impl Settings {
@@ -416,6 +425,8 @@ impl Settings {
             edge_requests_per_second: 0,
             edge_host_lookups_per_second: 0,
             jwks_url: None,
+            control_plane_url: None,
+            control_plane_timeout_ms: DEFAULTS.control_plane_timeout_ms,
         })
     }
 }

@@ -14,8 +14,10 @@
 //! - [`http`]: request ids, tracing spans, metrics, health endpoints, serving
 //!   with graceful shutdown.
 //! - [`announce`]: Redis pub/sub between replicas, for cache invalidation.
+//! - [`loopback`]: pages calling their own service's JSON API in process.
 //! - [`media`]: object storage (local directory or S3) with presigned uploads.
 //! - [`telemetry`]: JSON logs.
+//! - [`templates`]: the compiled-in templates of server-rendered pages.
 //! - [`settings`], [`quotas`]: what the control plane decides per store
 //!   (payment and notification settings, plan quotas), as the data plane reads it.
 //! - [`rate_limit`]: per-store request rate limits from the plan's quota.
@@ -39,6 +41,7 @@ pub mod edge;
 pub mod extract;
 pub mod http;
 pub mod ids;
+pub mod loopback;
 pub mod media;
 pub mod money;
 pub mod openapi;
@@ -48,6 +51,7 @@ pub mod quotas;
 pub mod rate_limit;
 pub mod settings;
 pub mod telemetry;
+pub mod templates;
 pub mod tenancy;
 pub mod web;
 

@@ -283,6 +283,143 @@ impl Drop for Moto {
     }
 }
 
+/// A browser without a browser, for tests of server-rendered pages: keeps
+/// the cookies its answers set (one host's worth), sends `Host`, follows no
+/// redirect (a test asserts the `303` and its `Location`), and reads a page's
+/// CSRF token from its forms.
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    host: Option<String>,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+/// What a page request answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: reqwest::StatusCode,
+    /// The `Location` of a redirect.
+    pub location: Option<String>,
+    /// Every `Set-Cookie` value, as sent.
+    pub set_cookies: Vec<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of the first form's `csrf_token` field.
+    pub fn csrf(&self) -> String {
+        let field = format!("name=\"{}\" value=\"", crate::web::CSRF_FIELD);
+        let start = self.body.find(&field).unwrap_or_else(|| panic!("no CSRF field in: {}", self.body)) + field.len();
+        self.body[start..].split('"').next().unwrap_or_default().to_owned()
+    }
+}
+
+impl Browser {
+    /// A browser talking to `base` (`http://127.0.0.1:<port>`), sending `host` as `Host`.
+    pub fn new(base: &str, host: Option<&str>) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { client, base: base.to_owned(), host: host.map(str::to_owned), cookies: Default::default() }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    /// `POST path` with a urlencoded form of `fields`.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = fields
+            .iter()
+            .map(|(name, value)| format!("{}={}", crate::loopback::encode(name), crate::loopback::encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// `POST path` with a `multipart/form-data` body of text `fields` and one
+    /// file (`name`, file name, content type, bytes), as a browser sends a form
+    /// with a file input.
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> Answer {
+        let boundary = "----commerce-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, file_name, content_type, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        self.send(request).await
+    }
+
+    /// The value of cookie `name`, if the browser holds it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("cookies").get(name).cloned()
+    }
+
+    /// Puts a cookie in the jar (a cookie of another site, say).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().expect("cookies").insert(name.to_owned(), value.to_owned());
+    }
+
+    async fn send(&self, mut request: reqwest::RequestBuilder) -> Answer {
+        if let Some(host) = &self.host {
+            request = request.header("host", host);
+        }
+        let jar: Vec<String> =
+            self.cookies.lock().expect("cookies").iter().map(|(name, value)| format!("{name}={value}")).collect();
+        if !jar.is_empty() {
+            request = request.header("cookie", jar.join("; "));
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let location = header("location");
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        {
+            let mut cookies = self.cookies.lock().expect("cookies");
+            for cookie in &set_cookies {
+                let pair = cookie.split(';').next().unwrap_or_default();
+                let Some((name, value)) = pair.split_once('=') else { continue };
+                if value.is_empty() || cookie.contains("Max-Age=0") {
+                    cookies.remove(name.trim());
+                } else {
+                    cookies.insert(name.trim().to_owned(), value.to_owned());
+                }
+            }
+        }
+        let body = response.text().await.unwrap_or_default();
+        Answer { status, location, set_cookies, body }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -6,8 +6,8 @@ use axum::{extract::FromRef, Router};
 
 use crate::{
     cart::CartState, catalog::CatalogState, checkout::CheckoutState, customers::CustomersState,
-    inventory::InventoryState, notifications::NotificationsState, orders::OrdersState, payments::PaymentsState,
-    state::AppState, web::WebState,
+    dashboard::DashboardState, inventory::InventoryState, notifications::NotificationsState, orders::OrdersState,
+    payments::PaymentsState, state::AppState, web::WebState,
 };
 
 /// A bounded context with its own router.
@@ -28,6 +28,9 @@ pub enum Context {
     /// Merchant webhooks, the notification log and email template overrides
     /// (`/admin/webhooks`, `/admin/notifications`).
     Notifications,
+    /// The merchant dashboard's pages (`/dashboard`), which call the other
+    /// contexts' `/admin` routes in process.
+    Dashboard,
     /// Storefront HTML pages (`/`, `/products/{handle}`, `/cart`, `/checkout`, …).
     Pages,
 }
@@ -42,8 +45,15 @@ impl Context {
         Context::Checkout,
         Context::Orders,
         Context::Notifications,
+        Context::Dashboard,
         Context::Pages,
     ];
+
+    /// Whether the context's routes are the store's API (every one but the
+    /// pages: the storefront's and the dashboard, which is a client of the API).
+    pub fn is_api(self) -> bool {
+        !matches!(self, Context::Dashboard | Context::Pages)
+    }
 
     /// The context's name on the command line.
     pub fn name(self) -> &'static str {
@@ -55,6 +65,7 @@ impl Context {
             Context::Checkout => "checkout",
             Context::Orders => "orders",
             Context::Notifications => "notifications",
+            Context::Dashboard => "dashboard",
             Context::Pages => "pages",
         }
     }
@@ -74,6 +85,13 @@ impl Context {
                 .with_state(OrdersState::from_ref(state))
                 .merge(crate::payments::router().with_state(PaymentsState::from_ref(state))),
             Context::Notifications => crate::notifications::router().with_state(NotificationsState::from_ref(state)),
+            // Expired sessions are renewed before any page runs.
+            Context::Dashboard => {
+                let dashboard = DashboardState::from_ref(state);
+                crate::dashboard::router()
+                    .route_layer(axum::middleware::from_fn_with_state(dashboard.clone(), crate::dashboard::renew))
+                    .with_state(dashboard)
+            }
             Context::Pages => crate::web::router().with_state(WebState::from_ref(state)),
         }
     }
@@ -88,6 +106,8 @@ impl Context {
             Context::Checkout => crate::checkout::doc(),
             Context::Orders => crate::orders::doc(),
             Context::Notifications => crate::notifications::doc(),
+            // Pages, not API operations: the document lists the JSON API.
+            Context::Dashboard => utoipa::openapi::OpenApiBuilder::new().build(),
             Context::Pages => crate::web::doc(),
         }
     }

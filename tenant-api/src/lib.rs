@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod contexts;
 pub mod customers;
+pub mod dashboard;
 pub mod inventory;
 pub mod notifications;
 pub mod openapi;

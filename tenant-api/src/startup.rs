@@ -97,6 +97,7 @@ impl AppState {
             quotas: quotas.clone(),
             auth: auth.clone(),
         });
+        let dashboard = crate::dashboard::DashboardParts::new(&settings)?;
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -116,6 +117,7 @@ impl AppState {
             breakers,
             catalog,
             senders,
+            dashboard,
             page_key,
             store_fronts,
         })))
@@ -335,6 +337,26 @@ impl FromRef<AppState> for crate::worker::WorkerState {
                 crate::notifications::NotificationsState::from_ref(state),
             )),
             events: crate::outbox::nats::EventStream::new(&state.commerce).map(Arc::new),
+        }
+    }
+}
+
+/// The dashboard calls the store's API contexts in process (every one,
+/// whichever this replica mounts for the outside), behind none of the outer
+/// layers: its own request already passed tenant resolution and the limits.
+impl FromRef<AppState> for crate::dashboard::DashboardState {
+    fn from_ref(state: &AppState) -> Self {
+        let api = Context::ALL
+            .iter()
+            .filter(|context| context.is_api())
+            .fold(Router::new(), |router, context| router.merge(context.router(state)));
+        Self {
+            api: platform::loopback::Loopback::new(api),
+            control: state.dashboard.control.clone(),
+            templates: state.dashboard.templates.clone(),
+            uploads: state.dashboard.uploads.clone(),
+            page_key: state.page_key.clone(),
+            cookies: platform::web::Cookies::for_env(state.settings.platform_env),
         }
     }
 }

@@ -74,6 +74,8 @@ pub struct Parts {
     pub catalog: CatalogState,
     /// Email and SMS senders (relay, cached store transports, HTTP client).
     pub senders: crate::notifications::Senders,
+    /// The dashboard's control plane client, templates and upload client.
+    pub dashboard: crate::dashboard::DashboardParts,
     /// Signs the pages' CSRF tokens and order links (derived from the master key).
     pub page_key: platform::web::PageKey,
     /// Stores' names and themes for the pages, dropped on announcements.

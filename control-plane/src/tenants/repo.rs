@@ -66,13 +66,16 @@ pub async fn list(
     only: Option<TenantId>,
     status: Option<TenantStatus>,
     plan: Option<&PlanId>,
+    search: Option<&str>,
     after: Option<TenantId>,
     limit: i64,
 ) -> anyhow::Result<Vec<TenantRecord>> {
+    // `strpos`, not `like`: the text is the admin's, `%` and `_` included.
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "select {COLUMNS} from control.tenant \
          where ($1::uuid is null or tenant_id = $1) and ($2::text is null or status = $2) \
            and ($3::text is null or plan = $3) and ($4::uuid is null or tenant_id < $4) \
+           and ($6::text is null or strpos(lower(slug), lower($6)) > 0 or strpos(lower(name), lower($6)) > 0) \
          order by tenant_id desc limit $5"
     ))
     .bind(only)
@@ -80,6 +83,7 @@ pub async fn list(
     .bind(plan.map(PlanId::as_ref))
     .bind(after)
     .bind(limit)
+    .bind(search)
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(record).collect()

@@ -231,6 +231,8 @@ fn validate(request: CreateTenantRequest, is_admin: bool) -> Result<(NewTenant, 
 struct Filter {
     status: Option<String>,
     plan: Option<String>,
+    /// Part of the slug or name, any case.
+    q: Option<String>,
 }
 
 /// `GET /v1/tenants`: platform admins list every store; staff see their own.
@@ -252,7 +254,11 @@ async fn list(
     let only = if principal.is_platform_admin() { None } else { principal.tenant_id };
     let after = page.after.map(TenantId::from_uuid);
     let mut conn = state.db.control().acquire().await?;
-    let records = repo::list(&mut conn, only, status, plan.as_ref(), after, page.limit).await?;
+    let search = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if search.is_some_and(|q| q.chars().count() > 100) {
+        return Err(Problem::invalid_parameter("q", "must be at most 100 characters"));
+    }
+    let records = repo::list(&mut conn, only, status, plan.as_ref(), search, after, page.limit).await?;
     Ok(Json(page.respond(records, |r| r.id.as_uuid(), |r| tenant_response(&state, &r))))
 }
 

@@ -1,3 +1,4 @@
+mod admin_pages;
 mod api_keys;
 mod domains;
 mod edge;

@@ -50,6 +50,21 @@ impl TestStore {
     }
 }
 
+/// The control plane's real router on a port of its own over `db`; its address.
+pub async fn spawn_control_plane(db: &TestDb) -> String {
+    let settings = Settings::for_tests(&db.url()).expect("settings");
+    let app = control_plane::startup::Application::build(
+        settings,
+        control_plane::settings::ControlSettings::for_tests(),
+        Arc::new(control_plane::domains::dns::StaticResolver::default()),
+    )
+    .await
+    .expect("control plane builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    address
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Context::ALL).await
 }

@@ -6,6 +6,7 @@ mod checkout;
 mod concurrency;
 mod cross_store;
 mod customers;
+mod dashboard;
 mod degraded;
 mod deliveries;
 mod edge;

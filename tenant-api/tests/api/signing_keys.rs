@@ -3,37 +3,20 @@
 
 use std::{sync::Arc, time::Duration};
 
-use control_plane::{domains::dns::StaticResolver, settings::ControlSettings};
 use platform::{
     auth::{Claims, Role, AUDIENCE, STOREFRONT_AUDIENCE},
-    config::Settings,
     testkit::{staff_token, TestDb},
 };
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_configured, spawn_app_on, Auth, TestApp};
+use crate::helpers::{spawn_app, spawn_app_configured, spawn_app_on, spawn_control_plane, Auth, TestApp};
 
 /// The `kid` of a JWT's header.
 fn kid(token: &str) -> String {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     let header = URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
     serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"].as_str().unwrap().to_owned()
-}
-
-/// The control plane's real router on a port of its own over `db`; its address.
-async fn spawn_control_plane(db: &TestDb) -> String {
-    let settings = Settings::for_tests(&db.url()).expect("settings");
-    let app = control_plane::startup::Application::build(
-        settings,
-        ControlSettings::for_tests(),
-        Arc::new(StaticResolver::default()),
-    )
-    .await
-    .expect("control plane builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    address
 }
 
 async fn platform_admin_token(client: &reqwest::Client, control_plane: &str) -> String {

@@ -71,6 +71,7 @@ pub(crate) fn doc() -> OpenApi {
             .bearer()
             .query("status", "provisioning | active | suspended | deleted.")
             .query("plan", "A plan id.")
+            .query("q", "Only stores whose slug or name contains this text (any case).")
             .paged()
             .page::<TenantResponse>()
             .problems(&[(400, "A query parameter does not parse."), UNAUTHORIZED]),
