@@ -90,6 +90,15 @@ impl Api {
         }
     }
 
+    /// A control-plane `DELETE`; what is already gone (404) counts as deleted.
+    pub async fn control_delete(&self, what: &str, path: &str, ok: &[u16]) -> Result<(), String> {
+        let answer = self.control(Method::DELETE, path, None).await?;
+        if !answer.is_not_found() {
+            answer.expect(what, ok)?;
+        }
+        Ok(())
+    }
+
     /// A control-plane call carrying an `Idempotency-Key`.
     pub async fn control_keyed(
         &self,

@@ -107,11 +107,7 @@ impl Crud for ApiKey {
 
     async fn delete(api: &Api, state: ApiKeyState) -> Result<(), String> {
         let path = format!("{}/{}", keys(&state), text(&state.id).unwrap_or(""));
-        let answer = api.control(Method::DELETE, &path, None).await?;
-        if !answer.is_not_found() {
-            answer.expect("revoke API key", &[204])?;
-        }
-        Ok(())
+        api.control_delete("revoke API key", &path, &[204]).await
     }
 
     fn import(id: &str) -> Result<ApiKeyState, String> {

@@ -106,11 +106,7 @@ impl Crud for Domain {
 
     async fn delete(api: &Api, state: DomainState) -> Result<(), String> {
         let path = format!("{}/{}", domains(&state), text(&state.host).unwrap_or(""));
-        let answer = api.control(Method::DELETE, &path, None).await?;
-        if !answer.is_not_found() {
-            answer.expect("remove domain", &[204])?;
-        }
-        Ok(())
+        api.control_delete("remove domain", &path, &[204]).await
     }
 
     fn import(id: &str) -> Result<DomainState, String> {

@@ -97,11 +97,7 @@ impl Crud for Staff {
 
     async fn delete(api: &Api, state: StaffState) -> Result<(), String> {
         let path = format!("{}/{}", members(&state), text(&state.account_id).unwrap_or(""));
-        let answer = api.control(Method::DELETE, &path, None).await?;
-        if !answer.is_not_found() {
-            answer.expect("remove staff", &[204])?;
-        }
-        Ok(())
+        api.control_delete("remove staff", &path, &[204]).await
     }
 
     fn import(id: &str) -> Result<StaffState, String> {

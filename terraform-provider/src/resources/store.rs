@@ -183,10 +183,7 @@ impl Crud for Store {
     }
 
     async fn delete(api: &Api, state: StoreState) -> Result<(), String> {
-        let answer = api.control(Method::DELETE, &path(&state), None).await?;
-        if !answer.is_not_found() {
-            answer.expect("delete store", &[200, 204])?;
-        }
+        api.control_delete("delete store", &path(&state), &[200, 204]).await?;
         if state.purge_on_destroy.as_ref_option() == Some(&true) {
             api.control(Method::POST, &format!("{}/purge", path(&state)), None).await?.expect("purge store", &[200])?;
         }
