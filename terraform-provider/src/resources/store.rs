@@ -205,3 +205,28 @@ impl Crud for Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(name: &str, password: &str) -> StoreState {
+        let mut state = Store::import("").unwrap();
+        state.slug = Value::Value("fleet-north".into());
+        state.name = Value::Value(name.into());
+        state.currency = Value::Value("USD".into());
+        state.owner_email = Value::Value("owner@fleet-north.example".into());
+        state.owner_password = Value::Value(password.into());
+        state
+    }
+
+    #[test]
+    fn a_retried_declaration_sends_the_same_idempotency_key_and_a_changed_one_another() {
+        let key = idempotency_key(&declared("Fleet North", "secret-one"));
+        assert!(key.starts_with("terraform-fleet-north-"), "{key}");
+        // The password is no part of it (the key is stored in the clear); the platform
+        // still compares whole bodies, so a retry with another password gets a 422.
+        assert_eq!(key, idempotency_key(&declared("Fleet North", "secret-two")));
+        assert_ne!(key, idempotency_key(&declared("Fleet South", "secret-one")));
+    }
+}
