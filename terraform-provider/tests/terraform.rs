@@ -193,7 +193,9 @@ async fn terraform_plans_applies_changes_imports_and_destroys_a_store_fleet() {
     assert_eq!(keys["items"].as_array().unwrap().len(), 1, "{keys}");
     // The webhook, read on the data plane with the key Terraform holds.
     let state = tf.expect(&fleet, &["output", "-json"], 0).await;
-    assert!(state.contains("fleet-north"), "{state}");
+    assert!(state.contains("fleet-north") && state.contains("_commerce-verification."), "{state}");
+    // data.commerce_plans, read from GET /v1/plans.
+    assert!(state.contains("\"starter\"") && state.contains("\"growth\""), "{state}");
     let show = tf.expect(&fleet, &["show", "-json"], 0).await;
     let show: Value = serde_json::from_str(show.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
     let resources = show["values"]["root_module"]["resources"].as_array().unwrap().clone();
