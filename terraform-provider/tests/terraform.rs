@@ -118,8 +118,9 @@ async fn terraform_plans_applies_changes_imports_and_destroys_a_store_fleet() {
     let platform = Platform::start_with(|s| s.webhook_allow_private_targets = true).await.unwrap();
     let token = platform_token(&platform).await;
 
-    let work =
-        std::env::temp_dir().join(format!("commerce-tf-{}-{}", std::process::id(), platform.control_plane.len()));
+    // The control plane's port makes the folder this run's own.
+    let port = platform.control_plane.rsplit(':').next().unwrap();
+    let work = std::env::temp_dir().join(format!("commerce-tf-{}-{port}", std::process::id()));
     let fleet = work.join("fleet");
     let imported = work.join("import");
     for dir in [&fleet, &imported] {
