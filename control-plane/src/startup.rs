@@ -115,6 +115,7 @@ impl FromRef<AppState> for IdentityState {
     fn from_ref(state: &AppState) -> Self {
         Self {
             db: state.db.clone(),
+            keys: state.keys.clone(),
             redis: state.redis.clone(),
             tokens: state.tokens(),
             hasher: state.hasher.clone(),

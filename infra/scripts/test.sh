@@ -54,6 +54,13 @@ if ! command -v moto_server >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
 fi
 
+# The Terraform provider's build (tf-provider, via tonic-build) compiles the
+# plugin protocol with protoc. Installed once from Debian if missing.
+if ! command -v protoc >/dev/null 2>&1; then
+    log "installing protobuf-compiler (protoc, for terraform-provider's build)"
+    { apt-get update -qq && apt-get install -y -qq protobuf-compiler; } >&2
+fi
+
 rc=0
 cargo test --workspace --all-targets "$@" || rc=$?
 exit "$rc"

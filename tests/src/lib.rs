@@ -29,20 +29,26 @@ pub struct Platform {
 impl Platform {
     /// Starts both services, every context mounted.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts both services with the test settings as `adjust` changes them.
+    pub async fn start_with(adjust: impl Fn(&mut Settings)) -> anyhow::Result<Self> {
         platform::testkit::init_test_tracing();
         let db = TestDb::create().await?;
         let dns = Arc::new(StaticResolver::default());
+        let settings = || -> anyhow::Result<Settings> {
+            let mut settings = Settings::for_tests(&db.url())?;
+            adjust(&mut settings);
+            Ok(settings)
+        };
         let cp = control_plane::startup::Application::build(
-            Settings::for_tests(&db.url())?,
+            settings()?,
             control_plane::settings::ControlSettings::for_tests(),
             dns.clone(),
         )
         .await?;
-        let ta = tenant_api::startup::Application::build(
-            Settings::for_tests(&db.url())?,
-            tenant_api::contexts::Context::ALL,
-        )
-        .await?;
+        let ta = tenant_api::startup::Application::build(settings()?, tenant_api::contexts::Context::ALL).await?;
         let platform = Self {
             control_plane: format!("http://127.0.0.1:{}", cp.port()),
             tenant_api: format!("http://127.0.0.1:{}", ta.port()),

@@ -15,7 +15,7 @@ use crate::identity::{model::AccountId, Principal};
 /// Who does something, for the audit log.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    /// `account:<id>`, `anonymous`, `system`.
+    /// `account:<id>`, `platform_token:<id>`, `anonymous`, `system`.
     pub name: String,
     /// The account, when there is one.
     pub account_id: Option<AccountId>,
@@ -76,6 +76,10 @@ pub enum Action {
     PlatformAdminGrant,
     /// A signing key of one audience was replaced by a new one.
     SigningKeyRotate,
+    /// A platform API token was minted.
+    PlatformTokenCreate,
+    /// A platform API token was revoked.
+    PlatformTokenRevoke,
 }
 
 impl Action {
@@ -99,6 +103,8 @@ impl Action {
             Self::NotificationSettingsUpdate => "settings.notification.update",
             Self::PlatformAdminGrant => "platform_admin.grant",
             Self::SigningKeyRotate => "signing_key.rotate",
+            Self::PlatformTokenCreate => "platform_token.create",
+            Self::PlatformTokenRevoke => "platform_token.revoke",
         }
     }
 }

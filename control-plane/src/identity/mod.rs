@@ -5,6 +5,7 @@
 pub mod model;
 pub mod oidc;
 pub mod password;
+pub mod platform_tokens;
 pub mod principal;
 mod repo;
 mod routes;

@@ -50,3 +50,22 @@ pub struct TokenPair {
     pub tenant_id: Option<TenantId>,
     pub role: Role,
 }
+
+platform::id_type!(
+    /// A platform API token (`identity::platform_tokens`): its id, never its secret.
+    PlatformTokenId
+);
+
+/// A platform API token as listed: never its secret.
+#[derive(Clone, Debug)]
+pub struct PlatformToken {
+    pub id: PlatformTokenId,
+    pub name: String,
+    /// The first characters, to recognise it.
+    pub prefix: String,
+    /// The platform admin it acts as.
+    pub created_by: AccountId,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}

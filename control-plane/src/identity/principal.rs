@@ -1,16 +1,22 @@
-//! Who is calling a control-plane route, from the bearer token.
+//! Who is calling a control-plane route, from the bearer token: a signed
+//! access token (JWT), or a platform API token (`cpt_…`, `platform_tokens`).
 
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::request::Parts,
 };
 use platform::{
-    auth::{bearer, keys_unavailable, AuthError, KeyRing, Role},
+    auth::{bearer, hash_secret, keys_unavailable, AuthError, KeyRing, Role},
+    db::Db,
     ids::TenantId,
     problem::Problem,
 };
 
-use super::model::AccountId;
+use super::{
+    model::{AccountId, PlatformTokenId},
+    platform_tokens::PREFIX,
+    repo,
+};
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
@@ -20,6 +26,8 @@ pub struct Principal {
     pub role: Role,
     /// The store the token is bound to (none for platform admins).
     pub tenant_id: Option<TenantId>,
+    /// The platform API token the caller used, if it used one rather than a JWT.
+    pub platform_token: Option<PlatformTokenId>,
 }
 
 impl Principal {
@@ -53,9 +61,13 @@ impl Principal {
         Ok(())
     }
 
-    /// How the audit log names the caller.
+    /// How the audit log names the caller: the account, or the platform token
+    /// acting for it (the entry's `actor_id` is the account either way).
     pub fn actor(&self) -> String {
-        format!("account:{}", self.account_id)
+        match self.platform_token {
+            Some(token) => format!("platform_token:{token}"),
+            None => format!("account:{}", self.account_id),
+        }
     }
 }
 
@@ -71,12 +83,16 @@ fn refused() -> Problem {
 impl<S> FromRequestParts<S> for Principal
 where
     KeyRing: FromRef<S>,
+    Db: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let token = bearer(parts).ok_or_else(refused)?;
+        if token.starts_with(PREFIX) {
+            return platform_token(&Db::from_ref(state), token).await;
+        }
         let claims = KeyRing::from_ref(state).verify(token).await.map_err(|e| match e {
             AuthError::Unavailable => keys_unavailable(),
             e => {
@@ -96,13 +112,23 @@ where
         if (role == Role::PlatformAdmin) == tenant_id.is_some() {
             return Err(refused());
         }
-        Ok(Self { account_id, role, tenant_id })
+        Ok(Self { account_id, role, tenant_id, platform_token: None })
     }
+}
+
+/// A platform API token's caller: its minter as platform admin, while the token
+/// is live (see `repo::find_live_platform_token`).
+async fn platform_token(db: &Db, token: &str) -> Result<Principal, Problem> {
+    let mut conn = db.control().acquire().await.map_err(anyhow::Error::from)?;
+    let found = repo::find_live_platform_token(&mut conn, &hash_secret(token)).await.map_err(anyhow::Error::from)?;
+    let (id, account_id) = found.ok_or_else(refused)?;
+    Ok(Principal { account_id, role: Role::PlatformAdmin, tenant_id: None, platform_token: Some(id) })
 }
 
 impl<S> OptionalFromRequestParts<S> for Principal
 where
     KeyRing: FromRef<S>,
+    Db: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Problem;

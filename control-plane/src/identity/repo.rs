@@ -5,7 +5,7 @@ use platform::{auth::Role, ids::TenantId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::model::{Account, AccountId, Member, TokenFamilyId};
+use super::model::{Account, AccountId, Member, PlatformToken, PlatformTokenId, TokenFamilyId};
 
 type AccountRow = (Uuid, String, Option<String>, bool);
 
@@ -292,4 +292,82 @@ pub async fn is_platform_admin(conn: &mut PgConnection, account: AccountId) -> s
         .fetch_optional(conn)
         .await?
         .unwrap_or(false))
+}
+
+type PlatformTokenRow = (Uuid, String, String, Uuid, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+const PLATFORM_TOKEN_COLUMNS: &str = "platform_token_id, name, prefix, created_by, created_at, expires_at, revoked_at";
+
+fn platform_token(
+    (id, name, prefix, created_by, created_at, expires_at, revoked_at): PlatformTokenRow,
+) -> PlatformToken {
+    PlatformToken {
+        id: PlatformTokenId::from_uuid(id),
+        name,
+        prefix,
+        created_by: AccountId::from_uuid(created_by),
+        created_at,
+        expires_at,
+        revoked_at,
+    }
+}
+
+/// Stores a new platform token's hash.
+pub async fn insert_platform_token(
+    conn: &mut PgConnection,
+    name: &str,
+    prefix: &str,
+    hash: &[u8],
+    account: AccountId,
+    expires_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<PlatformToken> {
+    let row: PlatformTokenRow = sqlx::query_as(&format!(
+        "insert into control.platform_token (platform_token_id, name, prefix, token_hash, created_by, expires_at) \
+         values ($1, $2, $3, $4, $5, $6) returning {PLATFORM_TOKEN_COLUMNS}"
+    ))
+    .bind(PlatformTokenId::new())
+    .bind(name)
+    .bind(prefix)
+    .bind(hash)
+    .bind(account)
+    .bind(expires_at)
+    .fetch_one(conn)
+    .await?;
+    Ok(platform_token(row))
+}
+
+/// Every platform token, newest first.
+pub async fn list_platform_tokens(conn: &mut PgConnection) -> sqlx::Result<Vec<PlatformToken>> {
+    let sql = format!("select {PLATFORM_TOKEN_COLUMNS} from control.platform_token order by platform_token_id desc");
+    Ok(sqlx::query_as::<_, PlatformTokenRow>(&sql).fetch_all(conn).await?.into_iter().map(platform_token).collect())
+}
+
+/// Marks a token revoked (keeping an earlier revocation's time).
+pub async fn revoke_platform_token(
+    conn: &mut PgConnection,
+    id: PlatformTokenId,
+) -> sqlx::Result<Option<PlatformToken>> {
+    let sql = format!(
+        "update control.platform_token set revoked_at = coalesce(revoked_at, now()) \
+         where platform_token_id = $1 returning {PLATFORM_TOKEN_COLUMNS}"
+    );
+    Ok(sqlx::query_as::<_, PlatformTokenRow>(&sql).bind(id).fetch_optional(conn).await?.map(platform_token))
+}
+
+/// The token and the account it acts as, if the hash names a token that is
+/// neither revoked nor expired and whose minter is still a platform admin.
+pub async fn find_live_platform_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+) -> sqlx::Result<Option<(PlatformTokenId, AccountId)>> {
+    let row: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "select t.platform_token_id, t.created_by from control.platform_token t \
+         join control.account a on a.account_id = t.created_by \
+         where t.token_hash = $1 and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()) \
+           and a.is_platform_admin",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, account)| (PlatformTokenId::from_uuid(id), AccountId::from_uuid(account))))
 }

@@ -19,9 +19,11 @@ use super::{
 use crate::{error::context_error, settings::ControlSettings};
 
 /// What identity's handlers need.
-#[derive(Clone)]
+#[derive(Clone, axum::extract::FromRef)]
 pub struct IdentityState {
     pub db: Db,
+    /// Verifies the bearer tokens of the platform-token routes.
+    pub keys: platform::auth::KeyRing,
     /// Pending OIDC logins.
     pub redis: redis::aio::ConnectionManager,
     pub tokens: Tokens,

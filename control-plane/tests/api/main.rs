@@ -7,6 +7,7 @@ mod helpers;
 mod identity;
 mod oidc;
 mod openapi;
+mod platform_tokens;
 mod provisioning;
 mod purge;
 mod signing_keys;

@@ -1,10 +1,10 @@
 //! Sign-in endpoints in the OpenAPI document; keep in step with [`super::router`]
 //! (which also mounts `identity::oidc`'s routes).
 
-use platform::openapi::{fragment, get, post};
+use platform::openapi::{delete, fragment, get, post};
 use utoipa::openapi::OpenApi;
 
-use super::{TokenRequest, TokenResponse};
+use super::{CreatePlatformTokenRequest, PlatformTokenResponse, TokenRequest, TokenResponse};
 
 /// Sign-in operations.
 pub(crate) fn doc() -> OpenApi {
@@ -43,5 +43,30 @@ pub(crate) fn doc() -> OpenApi {
                 (400, "Missing, unknown or reused `state`, or a refused code."),
                 (401, "The ID token does not verify or names no platform admin."),
             ]),
+        post("/v1/admin/platform-tokens", "Mint a platform API token (for automation such as Terraform)")
+            .tag("auth")
+            .bearer()
+            .describe(
+                "The token (`cpt_…`) acts with the platform-admin rights of the admin who minted it, until it is \
+                 revoked, expires (`expires_in_days`) or its minter stops being a platform admin. Send it as \
+                 `Authorization: Bearer cpt_…`. A platform token cannot mint another.",
+            )
+            .body::<CreatePlatformTokenRequest>()
+            .json::<PlatformTokenResponse>(201, "The token in `token`, shown this once.")
+            .problems(&[
+                (401, "No valid token."),
+                (403, "Not a platform admin, or the caller is itself a platform token."),
+                (422, "A field breaks a rule."),
+            ]),
+        get("/v1/admin/platform-tokens", "List platform API tokens (never the tokens themselves)")
+            .tag("auth")
+            .bearer()
+            .page::<PlatformTokenResponse>()
+            .problems(&[(401, "No valid token."), (403, "Not a platform admin.")]),
+        delete("/v1/admin/platform-tokens/{token_id}", "Revoke a platform API token")
+            .tag("auth")
+            .bearer()
+            .empty(204, "Revoked; it stops working at once.")
+            .problems(&[(401, "No valid token."), (403, "Not a platform admin."), (404, "No such token.")]),
     ])
 }
