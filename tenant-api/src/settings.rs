@@ -3,7 +3,7 @@
 //! notifications are delivered, where email and SMS go, and the optional NATS
 //! stream of domain events.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -96,6 +96,9 @@ pub struct CommerceSettings {
     pub nats_subject_prefix: String,
     /// `NATS_STREAM`: the JetStream stream, created if missing.
     pub nats_stream: String,
+    /// `WORKER_ADDR`: where `tenant-api worker` answers `/healthz`, `/readyz`
+    /// and `/metrics` (nothing else); port 0 picks a free one.
+    pub worker_addr: SocketAddr,
     /// Worker: pause between runs of the `nats-publish` job.
     pub worker_nats_every_ms: u64,
     /// Longest a connection to NATS, a stream look-up or one publish
@@ -137,6 +140,7 @@ impl Default for CommerceSettings {
             nats_subject_prefix: "commerce.events".into(),
             nats_stream: "COMMERCE_EVENTS".into(),
             worker_nats_every_ms: 1_000,
+            worker_addr: SocketAddr::from(([127, 0, 0, 1], 8001)),
             nats_timeout_ms: 2_000,
         }
     }

@@ -190,6 +190,35 @@ impl Application {
     }
 }
 
+/// `tenant-api worker`: the jobs of [`crate::worker::run`] until `stop`
+/// resolves, and meanwhile `/healthz`, `/readyz` and `/metrics` on `listener`
+/// (`WORKER_ADDR`) for the kubelet's probes and Prometheus: the worker's job
+/// metrics (`worker_job_duration_seconds`, `worker_job_failures_total`) live
+/// in its own process, so without this listener nothing could scrape them.
+/// It serves nothing else: no store is reachable through it.
+pub async fn run_worker(
+    state: AppState,
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "worker health listening");
+    let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() });
+    let (stopped_tx, mut stopped_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            // An error means the sender is gone: stop as well.
+            let _ = stopped_rx.wait_for(|stopped| *stopped).await;
+        };
+        axum::serve(listener, health).with_graceful_shutdown(stopped).await
+    });
+    // Probes keep answering while the jobs drain, so the pod stays ready
+    // until the process ends.
+    let result = crate::worker::run(state, stop).await;
+    stopped_tx.send_replace(true);
+    server.await.context("the worker health server panicked")?.context("the worker health server failed")?;
+    result
+}
+
 /// The whole HTTP surface: health endpoints and the OpenAPI document (any
 /// host, never limited by a store's plan), then every mounted context behind
 /// tenant resolution and the store's rate limit; in front of all of it, before

@@ -84,3 +84,43 @@ fn context_names_parse_and_unknown_ones_are_refused() {
     assert_eq!("orders".parse::<Context>(), Ok(Context::Orders));
     assert!("payroll".parse::<Context>().unwrap_err().contains("known: catalog"));
 }
+
+#[tokio::test]
+async fn the_worker_serves_probes_and_its_job_metrics_on_its_own_listener_until_stopped() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(tenant_api::startup::run_worker(app.state.clone(), listener, async {
+        stop_rx.await.ok();
+    }));
+
+    let health: serde_json::Value =
+        app.client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = app.client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["redis"], "ok");
+    // The jobs run at once on start; their durations reach this listener's /metrics.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = app.client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        if text
+            .lines()
+            .any(|l| l.starts_with("worker_job_duration_seconds_count{") && l.contains("job=\"reservation-expiry\""))
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no job metrics on the worker's listener: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Not a store endpoint: the listener serves probes and metrics only.
+    let store = app.create_store("alpha").await;
+    let response = app.client.get(format!("{base}/store/products")).header("host", &store.host).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    stop_tx.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+    assert!(app.client.get(format!("{base}/healthz")).send().await.is_err(), "still listening after the stop");
+}

@@ -1,7 +1,7 @@
 //! Product media: presigned uploads to S3 (a real S3-compatible server, moto),
 //! and the local backend's signed upload URLs.
 
-use platform::testkit::Moto;
+use platform::testkit::{Moto, PodIdentityAgent};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -31,18 +31,23 @@ async fn request_upload(
     .await
 }
 
-#[tokio::test]
-async fn an_s3_presigned_upload_lands_in_the_bucket_under_the_store_prefix() {
-    let moto = Moto::start().await;
-    let bucket = "commerce-media-test";
+/// Creates `bucket` on moto, readable by anyone: shoppers load images by URL
+/// (in AWS through the CDN, which alone may read the bucket).
+async fn readable_bucket(moto: &Moto, bucket: &str) {
     let created = reqwest::Client::new().put(format!("{}/{bucket}", moto.endpoint)).send().await.unwrap();
     assert!(created.status().is_success(), "create bucket: {}", created.status());
-    // Media buckets are publicly readable (or sit behind a CDN): shoppers load images by URL.
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
         "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
     let put_policy =
         reqwest::Client::new().put(format!("{}/{bucket}?policy", moto.endpoint)).json(&policy).send().await.unwrap();
     assert!(put_policy.status().is_success(), "bucket policy: {}", put_policy.status());
+}
+
+#[tokio::test]
+async fn an_s3_presigned_upload_lands_in_the_bucket_under_the_store_prefix() {
+    let moto = Moto::start().await;
+    let bucket = "commerce-media-test";
+    readable_bucket(&moto, bucket).await;
     let app = spawn_app_configured(|settings| moto.configure(settings, bucket)).await;
     let store = app.create_store("alpha").await;
     let (product, staff) = product_of(&app, &store).await;
@@ -78,6 +83,56 @@ async fn an_s3_presigned_upload_lands_in_the_bucket_under_the_store_prefix() {
     let shown = app.get_json(&store.host, &format!("/store/products/{product}"), StatusCode::OK).await;
     assert_eq!(shown["media"][0]["url"], format!("{}/{bucket}/{key}", moto.endpoint));
     assert_eq!(shown["media"][0]["alt"], "Front");
+}
+
+#[tokio::test]
+async fn on_eks_uploads_are_signed_with_the_pods_role_and_a_dead_identity_agent_costs_a_503() {
+    let moto = Moto::start().await;
+    let bucket = "commerce-media-pod-identity";
+    readable_bucket(&moto, bucket).await;
+    let agent = PodIdentityAgent::start().await;
+    let app = spawn_app_configured(|settings| {
+        moto.configure(settings, bucket);
+        agent.configure(settings);
+    })
+    .await;
+    let store = app.create_store("alpha").await;
+    let (product, staff) = product_of(&app, &store).await;
+    let bytes = b"\x89PNG pod identity".to_vec();
+
+    let media = request_upload(&app, &store, &staff, &product, bytes.len()).await;
+    let url = media["upload"]["url"].as_str().unwrap();
+    assert!(url.contains(&format!("X-Amz-Credential={}%2F", PodIdentityAgent::ACCESS_KEY_ID)), "{url}");
+    assert!(url.contains(&format!("X-Amz-Security-Token={}", PodIdentityAgent::SESSION_TOKEN)), "{url}");
+    let put = reqwest::Client::new().put(url).header("content-type", "image/png").body(bytes.clone()).send().await;
+    assert!(put.unwrap().status().is_success());
+    let key = media["key"].as_str().unwrap();
+    let stored = reqwest::Client::new().get(format!("{}/{bucket}/{key}", moto.endpoint)).send().await.unwrap();
+    assert_eq!(stored.bytes().await.unwrap().to_vec(), bytes);
+    assert_eq!(agent.authorizations(), vec!["pod-token-1".to_owned()]);
+
+    // The agent's address with nothing listening: no credentials, so no URL,
+    // and the client is told to come back rather than that we failed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = spawn_app_configured(|settings| {
+        moto.configure(settings, bucket);
+        agent.configure(settings);
+        settings.aws_container_credentials_full_uri = Some(format!("http://{closed}/v1/credentials"));
+    })
+    .await;
+    let store = dead.create_store("beta").await;
+    let (product, staff) = product_of(&dead, &store).await;
+    let problem = dead
+        .admin(
+            "POST",
+            &store,
+            &format!("/admin/products/{product}/media"),
+            &staff,
+            Some(json!({"content_type": "image/png", "byte_size": 3, "alt": "x"})),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
+    assert_eq!(problem["type"], "/problems/unavailable", "{problem}");
 }
 
 /// Sends a local upload to our app, whatever host the URL names.

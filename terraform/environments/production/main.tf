@@ -56,6 +56,8 @@ module "storage" {
   bucket_name          = "${local.name}-media-${data.aws_caller_identity.current.account_id}"
   cors_allowed_origins = concat(["https://*.${var.platform_domain}"], var.extra_cors_origins)
   force_destroy        = !var.deletion_protection
+  cdn_aliases          = var.media_cdn_aliases
+  cdn_certificate_arn  = var.media_cdn_certificate_arn
 }
 
 # The services' AWS identity: the Kubernetes service account commerce-app

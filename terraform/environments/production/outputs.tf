@@ -28,3 +28,8 @@ output "media_bucket" {
 output "app_role_arn" {
   value = aws_iam_role.app.arn
 }
+
+output "media_public_url" {
+  description = "MEDIA_PUBLIC_URL of the services (the media bucket's CloudFront distribution)."
+  value       = module.storage.media_public_url
+}

@@ -107,3 +107,15 @@ variable "k8s_namespace" {
   type        = string
   default     = "commerce"
 }
+
+variable "media_cdn_aliases" {
+  description = "Host names of the media CDN, e.g. [\"media.<platform_domain>\"]; empty: its cloudfront.net name."
+  type        = list(string)
+  default     = []
+}
+
+variable "media_cdn_certificate_arn" {
+  description = "ACM certificate (us-east-1) for media_cdn_aliases."
+  type        = string
+  default     = null
+}

@@ -25,6 +25,7 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 
 # Envelope encryption of Kubernetes Secrets (platform-secrets holds the master key).
 resource "aws_kms_key" "secrets" {
+  #checkov:skip=CKV2_AWS_64:the default key policy (the account's IAM decides) is what EKS needs; the cluster role is granted use through the cluster's encryption config
   description         = "EKS secrets encryption for ${var.name}"
   enable_key_rotation = true
   tags                = var.tags
@@ -59,7 +60,7 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
-  enabled_cluster_log_types = ["api", "audit", "authenticator"]
+  enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
   tags = var.tags
 
@@ -128,8 +129,11 @@ resource "aws_eks_node_group" "default" {
   depends_on = [aws_iam_role_policy_attachment.node]
 }
 
+# metrics-server (an EKS community add-on) serves the resource metrics API
+# the HorizontalPodAutoscalers of infra/k8s scale on; without it they sit at
+# <unknown> and never scale.
 resource "aws_eks_addon" "this" {
-  for_each = toset(["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"])
+  for_each = toset(["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server"])
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
@@ -139,4 +143,79 @@ resource "aws_eks_addon" "this" {
 
   # coredns only becomes healthy once there are nodes to run it.
   depends_on = [aws_eks_node_group.default]
+}
+
+# Cluster autoscaler: adds nodes when pods are unschedulable (the HPAs scale
+# out past the node group's room) and removes idle ones. It runs in
+# kube-system as the service account cluster-autoscaler
+# (infra/k8s/cluster/cluster-autoscaler.yaml) and finds the node group by the
+# tags EKS puts on a managed node group's Auto Scaling group
+# (k8s.io/cluster-autoscaler/enabled and k8s.io/cluster-autoscaler/<cluster>).
+# Its AWS identity comes through EKS Pod Identity, like the services'.
+data "aws_iam_policy_document" "autoscaler_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "autoscaler" {
+  name_prefix        = "${var.name}-autoscaler-"
+  assume_role_policy = data.aws_iam_policy_document.autoscaler_assume.json
+  tags               = var.tags
+}
+
+# The upstream recommended policy: describing is account-wide (the API has no
+# resource scoping for it); changing sizes only for groups tagged as this
+# cluster's.
+data "aws_iam_policy_document" "autoscaler" {
+  #checkov:skip=CKV_AWS_356:Describe* calls of autoscaling and EC2 support no resource-level permissions
+  statement {
+    sid = "Describe"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "autoscaling:DescribeTags",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+      "eks:DescribeNodegroup",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ScaleOwnGroups"
+    actions = [
+      "autoscaling:SetDesiredCapacity",
+      "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${aws_eks_cluster.this.name}"
+      values   = ["owned"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "autoscaler" {
+  name   = "cluster-autoscaler"
+  role   = aws_iam_role.autoscaler.id
+  policy = data.aws_iam_policy_document.autoscaler.json
+}
+
+resource "aws_eks_pod_identity_association" "autoscaler" {
+  cluster_name    = aws_eks_cluster.this.name
+  namespace       = "kube-system"
+  service_account = "cluster-autoscaler"
+  role_arn        = aws_iam_role.autoscaler.arn
+  tags            = var.tags
 }

@@ -18,3 +18,8 @@ output "cluster_security_group_id" {
 output "node_role_arn" {
   value = aws_iam_role.node.arn
 }
+
+output "autoscaler_role_arn" {
+  description = "IAM role of the cluster autoscaler (bound to kube-system/cluster-autoscaler by Pod Identity)."
+  value       = aws_iam_role.autoscaler.arn
+}

@@ -6,6 +6,10 @@
 # presigned GETs or a CDN with origin access control.
 
 resource "aws_s3_bucket" "media" {
+  #checkov:skip=CKV_AWS_18:server access logs need a log bucket per environment; CloudFront serves the reads and CloudTrail data events are the audit trail when wanted
+  #checkov:skip=CKV2_AWS_62:nothing consumes object events: uploads are recorded by the API that presigned them
+  #checkov:skip=CKV_AWS_144:versioning keeps replaced objects; a second-region replica is a disaster-recovery choice of the environment, not of this module
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256): with SSE-KMS every CloudFront read and presigned upload would need KMS permissions and pay per request, for public product images
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
@@ -94,7 +98,97 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
   depends_on = [aws_s3_bucket_versioning.media]
 }
 
+# Reads go through CloudFront, which signs its requests to the bucket with
+# origin access control (SigV4): the bucket stays private, and the services'
+# MEDIA_PUBLIC_URL is this distribution's URL (output media_public_url).
+resource "aws_cloudfront_origin_access_control" "media" {
+  name                              = var.bucket_name
+  description                       = "CloudFront reads of the media bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+# Managed policies: CachingOptimized, and CORS-S3Origin so the Origin header
+# reaches S3 and its CORS answer is cached per origin.
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+data "aws_cloudfront_origin_request_policy" "cors_s3" {
+  name = "Managed-CORS-S3Origin"
+}
+
+data "aws_cloudfront_response_headers_policy" "security" {
+  name = "Managed-SecurityHeadersPolicy"
+}
+
+resource "aws_cloudfront_distribution" "media" {
+  #checkov:skip=CKV_AWS_68:serves public, immutable product images from cache only; a WAF adds cost and no protection here (the APIs have their own entry)
+  #checkov:skip=CKV2_AWS_47:no WAF (CKV_AWS_68), so no Log4j rule set; the origin is S3, not a Java service
+  #checkov:skip=CKV_AWS_86:access logs need a log bucket per environment; CloudFront's standard metrics are on
+  #checkov:skip=CKV_AWS_310:one origin, S3 itself; failover needs a replica bucket in another region (CKV_AWS_144)
+  #checkov:skip=CKV_AWS_374:stores sell worldwide; no geo restriction by design
+  #checkov:skip=CKV_AWS_305:objects are read by key; there is no root document to serve
+  enabled         = true
+  comment         = "media of ${var.bucket_name}"
+  is_ipv6_enabled = true
+  price_class     = var.cdn_price_class
+  aliases         = var.cdn_aliases
+
+  origin {
+    origin_id                = "media"
+    domain_name              = aws_s3_bucket.media.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.media.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = "media"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD", "OPTIONS"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.cors_s3.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security.id
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  # With aliases, an ACM certificate in us-east-1 covering them; without, the
+  # distribution's own *.cloudfront.net name and certificate.
+  viewer_certificate {
+    cloudfront_default_certificate = var.cdn_certificate_arn == null
+    acm_certificate_arn            = var.cdn_certificate_arn
+    ssl_support_method             = var.cdn_certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = var.cdn_certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+  }
+
+  tags = var.tags
+}
+
 data "aws_iam_policy_document" "bucket" {
+  statement {
+    sid       = "CloudFrontReads"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.media.arn}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.media.arn]
+    }
+  }
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"

@@ -24,3 +24,21 @@ variable "tags" {
   type    = map(string)
   default = {}
 }
+
+variable "cdn_aliases" {
+  description = "Host names of the media CDN (e.g. media.shop.example.com); empty: the distribution's cloudfront.net name."
+  type        = list(string)
+  default     = []
+}
+
+variable "cdn_certificate_arn" {
+  description = "ACM certificate in us-east-1 covering cdn_aliases; required when cdn_aliases is set."
+  type        = string
+  default     = null
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class (edge locations served)."
+  type        = string
+  default     = "PriceClass_100"
+}

@@ -230,6 +230,9 @@ impl WorkerSpec {
         let logs = std::io::stderr().as_fd().try_clone_to_owned()?;
         Command::new(&self.binary)
             .arg("worker")
+            // Two workers run at once here: each takes a free port for its
+            // health listener instead of both wanting WORKER_ADDR's default.
+            .env("WORKER_ADDR", "127.0.0.1:0")
             .env("SMTP_URL", smtp_url)
             .env("WORKER_OUTBOX_EVERY_MS", self.outbox_every_ms.to_string())
             .env("WORKER_DELIVERY_EVERY_MS", self.delivery_every_ms.to_string())
