@@ -9,6 +9,8 @@
 #                              (which: postgres, redis or all; default all).
 #                              A server it did not start is never touched.
 #   services.sh status         what answers, and what is private
+#   services.sh browser        install Debian's chromium and chromium-driver
+#                              if chromedriver is missing (browser tests)
 #
 # Environment:
 #   DATABASE_URL   default postgres://postgres@127.0.0.1:5432/commerce
@@ -540,6 +542,16 @@ status() {
     return 0
 }
 
+# Chromium and ChromeDriver for the browser tests (tests/tests/browser.rs),
+# from the distribution's packages, when chromedriver is missing.
+ensure_browser() {
+    if command -v chromedriver >/dev/null 2>&1 && { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }; then
+        return 0
+    fi
+    apt_install chromium chromium-driver
+    command -v chromedriver >/dev/null 2>&1 || die "apt-get install chromium-driver did not provide chromedriver"
+}
+
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
     exit 2
@@ -561,6 +573,7 @@ stop)
     *) usage ;;
     esac
     ;;
+browser) ensure_browser ;;
 status) status ;;
 *) usage ;;
 esac

@@ -47,6 +47,9 @@ trap 'exit 143' TERM
 
 "$SCRIPT_DIR/services.sh" ensure
 
+# The browser tests drive a real headless Chromium through ChromeDriver.
+"$SCRIPT_DIR/services.sh" browser
+
 # The S3 media test runs against a real S3-compatible server, moto's, started
 # by the test itself. Installed once from PyPI if missing.
 if ! command -v moto_server >/dev/null 2>&1; then

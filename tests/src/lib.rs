@@ -2,6 +2,7 @@
 //! suite (`load/`, driven by `src/bin/load.rs` and, in quick mode, by
 //! `tests/tests/load_quick.rs`).
 
+pub mod browser;
 pub mod load;
 
 use std::sync::Arc;
