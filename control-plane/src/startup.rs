@@ -203,6 +203,7 @@ impl FromRef<AppState> for AdminPagesState {
         Self {
             api: platform::loopback::Loopback::new(anonymous_api(state).merge(api(state))),
             keys: state.keys.clone(),
+            db: state.db.clone(),
             templates: state.templates.clone(),
             page_key: state.page_key.clone(),
             cookies: platform::web::Cookies::for_env(state.settings.platform_env),

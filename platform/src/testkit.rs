@@ -417,6 +417,8 @@ impl Browser {
         }
         let body = response.text().await.unwrap_or_default();
         Answer { status, location, set_cookies, body }
+    }
+}
 
 /// A credentials endpoint as the EKS Pod Identity agent serves it, on
 /// loopback: role credentials (valid for hours) for a `GET` whose

@@ -49,7 +49,10 @@ impl Platform {
             dns.clone(),
         )
         .await?;
-        let ta = tenant_api::startup::Application::build(settings()?, tenant_api::contexts::Context::ALL).await?;
+        // The dashboard signs staff in through the control plane's token endpoint.
+        let mut data_settings = settings()?;
+        data_settings.control_plane_url = Some(format!("http://127.0.0.1:{}", cp.port()));
+        let ta = tenant_api::startup::Application::build(data_settings, tenant_api::contexts::Context::ALL).await?;
         let platform = Self {
             control_plane: format!("http://127.0.0.1:{}", cp.port()),
             tenant_api: format!("http://127.0.0.1:{}", ta.port()),

@@ -16,6 +16,7 @@ pub use routes::{router, sign_in_router};
 use axum::extract::FromRef;
 use platform::{
     auth::KeyRing,
+    db::Db,
     loopback::Loopback,
     templates::Templates,
     web::{Cookies, PageKey},
@@ -28,6 +29,8 @@ pub struct AdminPagesState {
     pub api: Loopback,
     /// Verifies the session's token (the API's `Principal` extractor).
     pub keys: KeyRing,
+    /// The `Principal` extractor looks platform API tokens up here.
+    pub db: Db,
     pub templates: Templates,
     /// Signs the forms' CSRF tokens.
     pub page_key: PageKey,
