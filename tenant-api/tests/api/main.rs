@@ -25,6 +25,7 @@ mod openapi;
 mod orders;
 mod races;
 mod rate_limits;
+mod read_model;
 mod recovery;
 mod refunds;
 mod resolution;
