@@ -142,6 +142,10 @@ pub struct Settings {
     /// together (default 5000, above every plan's rate; 0 is off). Sheds one
     /// store's flood at the price of a hash and a static `429`.
     pub edge_host_requests_per_second: u32,
+    /// `EDGE_REFUSAL_DELAY_MS`: how long the data plane holds a `429` (any
+    /// limit's) before sending it, so a closed-loop flood slows to one request
+    /// per connection per delay (default 100; 0 sends at once).
+    pub edge_refusal_delay_ms: u64,
     /// `EDGE_HOST_LOOKUPS_PER_SECOND`: registry lookups per second this replica
     /// spends on hosts it has not resolved before (default 100; 0 is unbounded).
     pub edge_host_lookups_per_second: u32,
@@ -202,6 +206,7 @@ struct Defaults {
     trusted_proxies: &'static str,
     edge_requests_per_second: u32,
     edge_host_requests_per_second: u32,
+    edge_refusal_delay_ms: u64,
     edge_host_lookups_per_second: u32,
 }
 
@@ -234,6 +239,7 @@ const DEFAULTS: Defaults = Defaults {
     trusted_proxies: "",
     edge_requests_per_second: 1000,
     edge_host_requests_per_second: 5000,
+    edge_refusal_delay_ms: 100,
     edge_host_lookups_per_second: 100,
 };
 
@@ -422,6 +428,7 @@ impl Settings {
             trusted_proxies: String::new(),
             edge_requests_per_second: 0,
             edge_host_requests_per_second: 0,
+            edge_refusal_delay_ms: 0,
             edge_host_lookups_per_second: 0,
             jwks_url: None,
         })

@@ -310,6 +310,28 @@ fn refusal(error: GovernorError) -> Response<Body> {
     }
 }
 
+/// Holds every `429` the wrapped router answers for `delay` before sending
+/// it (`EDGE_REFUSAL_DELAY_MS`; zero: unchanged).
+///
+/// A refusal costs little, but a client that floods in a closed loop (the
+/// usual script: send, read, send again) answers a fast `429` with the next
+/// request at once, so cheap refusals only make the flood faster and its CPU
+/// (ours and its own, on shared cores) what the other stores lose. Held back,
+/// each flooding connection sends at most `1 / delay` requests a second. The
+/// wait is a timer, no work; a client within its limits never sees it, and
+/// `Retry-After` still says when to come back.
+pub fn hold_refusals(router: axum::Router, delay: Duration) -> axum::Router {
+    if delay.is_zero() {
+        return router;
+    }
+    router.layer(axum::middleware::map_response(move |response: Response<Body>| async move {
+        if response.status() == http::StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(delay).await;
+        }
+        response
+    }))
+}
+
 /// As [`refusal`], for a host over its edge limit.
 fn host_refusal(error: GovernorError) -> Response<Body> {
     use axum::response::IntoResponse;
@@ -441,6 +463,26 @@ mod tests {
         assert!(refused.headers().contains_key(header::RETRY_AFTER));
         assert_eq!(router.oneshot(to("b.localhost")).await.unwrap().status(), StatusCode::OK);
         assert_eq!(limit.hosts(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_is_held_for_the_delay_and_other_answers_are_not() {
+        use tower::ServiceExt as _;
+        let delay = Duration::from_millis(100);
+        let router = hold_refusals(
+            axum::Router::new()
+                .route("/ok", axum::routing::get(|| async { "ok" }))
+                .route("/no", axum::routing::get(|| async { too_many_requests(1) })),
+            delay,
+        );
+        let get = |path: &str| Request::builder().uri(path).body(Body::empty()).unwrap();
+        // Paused time: nothing advances unless awaited timers let it.
+        let served = tokio::time::timeout(Duration::from_millis(1), router.clone().oneshot(get("/ok"))).await;
+        assert_eq!(served.expect("not held").unwrap().status(), StatusCode::OK);
+        let refused = tokio::time::timeout(delay / 2, router.clone().oneshot(get("/no"))).await;
+        assert!(refused.is_err(), "a 429 went out before its delay");
+        let refused = tokio::time::timeout(delay * 2, router.oneshot(get("/no"))).await;
+        assert_eq!(refused.expect("sent after the delay").unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     }
 
     #[test]

@@ -203,10 +203,11 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     if let Some(limit) = &state.edge_host {
         router = router.layer(limit.layer());
     }
-    match &state.edge {
-        Some(edge) => router.layer(edge.layer()),
-        None => router,
+    if let Some(edge) = &state.edge {
+        router = router.layer(edge.layer());
     }
+    // Around every limit, the edge's and the stores': a refusal is held back.
+    platform::edge::hold_refusals(router, Duration::from_millis(state.settings.edge_refusal_delay_ms))
 }
 
 // Each context's state, derived from the app's once when its router is
