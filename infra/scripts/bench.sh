@@ -10,12 +10,16 @@
 # anything that writes (pgbench tpcb, checkouts), after a CHECKPOINT, so
 # background writes do not land in the read figures.
 #
-#  1. set-up: fresh database, release builds, stores and catalogs (load setup)
+#  1. set-up: fresh database, release builds, stores and catalogs (load setup):
+#     the suite's own (one variant per product) and BENCH_APPAREL_STORES (10)
+#     stores x BENCH_APPAREL_PRODUCTS (1000) shaped like a real store's (a Size
+#     option, four variants, ten categories; `load setup --shape apparel`)
 #  2. HTTP ceilings: nginx with a 2-byte file and with a real product-list body
 #  3. warm reads (wrk, Host spread over every store): product list, hot product detail,
 #     and the storefront pages beside them: home page, hot product page (HTML)
 #  4. middleware priced layer by layer (tests/src/bin/layers.rs)
-#  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S
+#  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S,
+#     on both catalogs
 #  6. write ceilings: pgbench tpcb-like, redis-benchmark
 #  7. load tool scenarios: browse, cart, checkout, flash sale, probe, noisy neighbour
 #  7b. notification delivery (load run deliver): the load tool's SMTP sink and
@@ -26,6 +30,9 @@
 #  8. soak: BENCH_SOAK_SECONDS (600) of mixed traffic, RSS sampled every 10 s
 #  9. tenant scale: stores up to BENCH_SCALE_STORES (10,000); tenant-api
 #     restarted; each host resolved cold then warm; RSS per 1,000 stores
+# Smaller runs: BENCH_SCENARIOS (the load tool's, "browse pages cart checkout flash
+# probe noisy"), BENCH_LAYERS=0 skips step 4, BENCH_DELIVER_ORDERS=0 step 7b,
+# BENCH_SOAK_SECONDS=0 step 8, BENCH_SCALE_STORES=0 step 9.
 # Nothing here asserts speed; the load tool exits non-zero when an invariant
 # (no 5xx, exact sell-out, no cross-store answer, every host resolves) breaks.
 set -euo pipefail
@@ -46,6 +53,10 @@ REPEAT=${BENCH_REPEAT:-3}
 DELIVER_ORDERS=${BENCH_DELIVER_ORDERS:-2000}
 WORKER_OUTBOX_MS=${BENCH_WORKER_OUTBOX_MS:-100}
 WORKER_DELIVERY_MS=${BENCH_WORKER_DELIVERY_MS:-100}
+APPAREL_STORES=${BENCH_APPAREL_STORES:-10}
+APPAREL_PRODUCTS=${BENCH_APPAREL_PRODUCTS:-1000}
+SCENARIOS=${BENCH_SCENARIOS:-browse pages cart checkout flash probe noisy}
+LAYERS=${BENCH_LAYERS:-1}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/commerce-target}
 [[ -d $HOME/.cargo/bin && :$PATH: != *":$HOME/.cargo/bin:"* ]] && PATH=$HOME/.cargo/bin:$PATH
@@ -123,6 +134,11 @@ log "set-up: $STORES stores x $PRODUCTS products"
 "${LOAD[@]}" setup --stores "$STORES" --products "$PRODUCTS" --fixture "$WORK/stores.json" --hosts-file "$WORK/hosts.txt" | tee "$WORK/setup.md"
 # The hot set for warm detail reads: the first 10 products of every store.
 awk '{ if (++n[$1] <= 10) print }' "$WORK/hosts.txt" >"$WORK/hot.txt"
+if ((APPAREL_STORES > 0)); then
+    log "set-up: $APPAREL_STORES apparel stores x $APPAREL_PRODUCTS products (4 variants, 10 categories)"
+    "${LOAD[@]}" setup --shape apparel --stores "$APPAREL_STORES" --products "$APPAREL_PRODUCTS" \
+        --fixture "$WORK/apparel.json" --hosts-file "$WORK/apparel-hosts.txt" | grep '^| seed' | tee -a "$WORK/setup.md"
+fi
 checkpoint
 
 # --- wrk helpers ----------------------------------------------------------------
@@ -226,6 +242,7 @@ for port in 18100 18101 18102 18103 18104 18105; do
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
 for step in 0 1 2 3 4 5; do
+    ((LAYERS == 1)) || break
     URL=http://127.0.0.1:$((18100 + step))
     warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
     wrk_run "layer-$step" "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
@@ -241,6 +258,13 @@ URL=http://127.0.0.1:18001
 warm HOSTS_FILE="$WORK/hosts.txt" MODE=list
 wrk_run cold-list "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=list
 wrk_run cold-detail "$CONNS" "$URL" HOSTS_FILE="$WORK/hosts.txt" MODE=detail
+if ((APPAREL_STORES > 0)); then
+    warm HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=list
+    wrk_run cold-list-apparel "$CONNS" "$URL" HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=list
+    wrk_run cold-detail-apparel "$CONNS" "$URL" HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=detail
+    curl -fs -H "Host: $(head -n1 "$WORK/apparel-hosts.txt" | cut -d' ' -f1)" "$URL/store/products?limit=20" >"$WORK/apparel-list.json"
+    APPAREL_LIST_BYTES=$(wc -c <"$WORK/apparel-list.json")
+fi
 kill "$COLD_PID"; wait "$COLD_PID" 2>/dev/null || true
 "$PGBENCH" -i -q -s 10 "$DATABASE_URL" >/dev/null 2>&1
 checkpoint
@@ -267,41 +291,50 @@ checkpoint
 log "load tool scenarios"
 RUN=("${LOAD[@]}" run --fixture "$WORK/stores.json" --duration "$DURATION" --concurrency "$CONNS")
 : >"$WORK/suite.md"
-for scenario in browse pages cart checkout flash probe noisy; do
+for scenario in $SCENARIOS; do
     log "scenario $scenario"
     "${RUN[@]}" "$scenario" | tee "$WORK/$scenario.md"
 done
-log "scenario checkout with 8 buyers"
-"${RUN[@]}" --buyers 8 checkout | tee "$WORK/checkout8.md"
+if [[ " $SCENARIOS " == *" checkout "* ]]; then
+    log "scenario checkout with 8 buyers"
+    "${RUN[@]}" --buyers 8 checkout | tee "$WORK/checkout8.md"
+fi
 # No worker ran so far: the load tool starts its own (the first drains what
 # the scenarios above queued) with SMTP_URL pointing at its sink.
-log "scenario deliver: $DELIVER_ORDERS queued emails, 1 then 2 workers; paid -> email under checkout"
-"${RUN[@]}" --worker-bin "$BIN/tenant-api" --deliver-orders "$DELIVER_ORDERS" \
-    --outbox-every-ms "$WORKER_OUTBOX_MS" --delivery-every-ms "$WORKER_DELIVERY_MS" deliver | tee "$WORK/deliver.md"
-log "soak: ${SOAK}s"
-"${RUN[@]}" --soak-seconds "$SOAK" --watch tenant-api="$TA_PID" --watch control-plane="$CP_PID" soak | tee "$WORK/soak.md"
+if ((DELIVER_ORDERS > 0)); then
+    log "scenario deliver: $DELIVER_ORDERS queued emails, 1 then 2 workers; paid -> email under checkout"
+    "${RUN[@]}" --worker-bin "$BIN/tenant-api" --deliver-orders "$DELIVER_ORDERS" \
+        --outbox-every-ms "$WORKER_OUTBOX_MS" --delivery-every-ms "$WORKER_DELIVERY_MS" deliver | tee "$WORK/deliver.md"
+fi
+if ((SOAK > 0)); then
+    log "soak: ${SOAK}s"
+    "${RUN[@]}" --soak-seconds "$SOAK" --watch tenant-api="$TA_PID" --watch control-plane="$CP_PID" soak | tee "$WORK/soak.md"
+fi
 RSS_CP=$(rss "$CP_PID")
 
 # --- tenant scale -------------------------------------------------------------------------------
-log "tenant scale: $SCALE stores"
-cut -d' ' -f1 "$WORK/hosts.txt" | sort -u >"$WORK/scale-hosts.txt"
-have=$(wc -l <"$WORK/scale-hosts.txt")
-if ((SCALE > have)); then
-    "${LOAD[@]}" provision --count $((SCALE - have)) --concurrency 8 --prefix scale --hosts-file "$WORK/scale-hosts.txt" | tee "$WORK/provision.md"
+RSS_SCALE_IDLE=0 RSS_SCALE=0 STORES_TOTAL=0
+if ((SCALE > 0)); then
+    log "tenant scale: $SCALE stores"
+    cut -d' ' -f1 "$WORK/hosts.txt" | sort -u >"$WORK/scale-hosts.txt"
+    have=$(wc -l <"$WORK/scale-hosts.txt")
+    if ((SCALE > have)); then
+        "${LOAD[@]}" provision --count $((SCALE - have)) --concurrency 8 --prefix scale --hosts-file "$WORK/scale-hosts.txt" | tee "$WORK/provision.md"
+    fi
+    STORES_TOTAL=$(wc -l <"$WORK/scale-hosts.txt")
+    kill "$TA_PID"; wait "$TA_PID" 2>/dev/null || true
+    start_tenant_api 18000
+    RSS_SCALE_IDLE=$(rss "$TA_PID")
+    "${LOAD[@]}" resolve --hosts-file "$WORK/scale-hosts.txt" --concurrency "$CONNS" | tee "$WORK/resolve.md"
+    RSS_SCALE=$(rss "$TA_PID")
 fi
-STORES_TOTAL=$(wc -l <"$WORK/scale-hosts.txt")
-kill "$TA_PID"; wait "$TA_PID" 2>/dev/null || true
-start_tenant_api 18000
-RSS_SCALE_IDLE=$(rss "$TA_PID")
-"${LOAD[@]}" resolve --hosts-file "$WORK/scale-hosts.txt" --concurrency "$CONNS" | tee "$WORK/resolve.md"
-RSS_SCALE=$(rss "$TA_PID")
 
 # --- report ---------------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 get() { awk -v n="$1" '$1==n {print $'"$2"'}' "$WORK/wrk.txt"; }
 rate_of() { awk -F'|' -v n="$2" 'index($2, n) {gsub(/ /,"",$3); print $3; exit}' "$1"; }
 rows() { grep '^| [a-z]' "$1" | grep -v '^| scenario\|^| t (s)' || true; }
-per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL" 'BEGIN { printf "%.1f", (a - b) * 1000 / n }')
+per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL" 'BEGIN { if (n > 0) printf "%.1f", (a - b) * 1000 / n; else print "n/a" }')
 {
     echo "# Benchmarks (generated)"
     echo
@@ -329,6 +362,10 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo "| warm product page (HTML, 10 hot products per store) | $(get warm-page 2) | $(get warm-page 3) | $(get warm-page 4) | $(get warm-page 5) | $(ratio "$(get warm-page 2)" "$(get warm-detail 2)") × warm detail |"
     echo "| cold product list (cache off) | $(get cold-list 2) | $(get cold-list 3) | $(get cold-list 4) | $(get cold-list 5) | $(ratio "$(get cold-list 2)" "$PG_S") × pgbench -S |"
     echo "| cold product detail (cache off, every product) | $(get cold-detail 2) | $(get cold-detail 3) | $(get cold-detail 4) | $(get cold-detail 5) | $(ratio "$(get cold-detail 2)" "$PG_S") × pgbench -S |"
+    if ((APPAREL_STORES > 0)); then
+        echo "| cold product list, apparel catalog ($APPAREL_LIST_BYTES B pages) | $(get cold-list-apparel 2) | $(get cold-list-apparel 3) | $(get cold-list-apparel 4) | $(get cold-list-apparel 5) | $(ratio "$(get cold-list-apparel 2)" "$PG_S") × pgbench -S |"
+        echo "| cold product detail, apparel catalog | $(get cold-detail-apparel 2) | $(get cold-detail-apparel 3) | $(get cold-detail-apparel 4) | $(get cold-detail-apparel 5) | $(ratio "$(get cold-detail-apparel 2)" "$PG_S") × pgbench -S |"
+    fi
     echo
     echo "## Middleware, layer by layer (same bytes, wrk, $CONNS connections)"
     echo
@@ -337,6 +374,7 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     prev=""
     names=("bare handler (moka look-up of Host)" "+ request id" "+ request span" "+ failure log + metrics" "+ tenant resolution" "+ rate limit")
     for step in 0 1 2 3 4 5; do
+        ((LAYERS == 1)) || break
         r=$(get "layer-$step" 2)
         added=$([[ -n $prev ]] && awk -v a="$r" -v b="$prev" 'BEGIN { if (a > 0 && b > 0) printf "%+.1f", 2e6 / a - 2e6 / b; else print "n/a" }' || echo "")
         echo "| ${names[$step]} | $r | $(get "layer-$step" 3) | $(get "layer-$step" 4) | $(ratio "$r" "$(get nginx-list 2)") | $added |"
@@ -355,20 +393,20 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo
     echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB") with 16 buyers, $(ratio "$(rate_of "$WORK/checkout8.md" checkout)" "$PG_TPCB") with 8."
     echo
-    for f in probe noisy soak; do grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; done
+    for f in probe noisy soak; do [[ -f $WORK/$f.md ]] && { grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; }; done
     echo "## Notification delivery (load run deliver)"
     echo
     echo "Worker intervals: WORKER_OUTBOX_EVERY_MS=$WORKER_OUTBOX_MS, WORKER_DELIVERY_EVERY_MS=$WORKER_DELIVERY_MS; email through the load tool's SMTP sink (SMTP_URL)."
     echo
     echo "| phase | emails/s | p50 ms | p99 ms | p99.9 ms | statuses | notes |"
     echo "|---|---:|---:|---:|---:|---|---|"
-    rows "$WORK/deliver.md"
+    [[ -f $WORK/deliver.md ]] && rows "$WORK/deliver.md"
     echo
-    grep '^Delivery:' "$WORK/deliver.md" || true
+    grep -s '^Delivery:' "$WORK/deliver.md" || true
     echo
     echo "### Soak samples"
     echo
-    awk '/^Soak samples/ {on=1; next} on && /^\|/ {print} on && /^Soak trend/ {exit}' "$WORK/soak.md"
+    [[ -f $WORK/soak.md ]] && awk '/^Soak samples/ {on=1; next} on && /^\|/ {print} on && /^Soak trend/ {exit}' "$WORK/soak.md"
     echo
     echo "## Memory"
     echo

@@ -162,6 +162,15 @@ pub struct Settings {
     /// `EDGE_REQUESTS_PER_SECOND`: requests per second one client address may
     /// send the data plane, before Host resolution (default 1000; 0 is off).
     pub edge_requests_per_second: u32,
+    /// `EDGE_HOST_REQUESTS_PER_SECOND`: requests per second the data plane
+    /// takes for one `Host`, before Host resolution, from every client
+    /// together (default 5000, above every plan's rate; 0 is off). Sheds one
+    /// store's flood at the price of a hash and a static `429`.
+    pub edge_host_requests_per_second: u32,
+    /// `EDGE_REFUSAL_DELAY_MS`: how long the data plane holds a `429` (any
+    /// limit's) before sending it, so a closed-loop flood slows to one request
+    /// per connection per delay (default 100; 0 sends at once).
+    pub edge_refusal_delay_ms: u64,
     /// `EDGE_HOST_LOOKUPS_PER_SECOND`: registry lookups per second this replica
     /// spends on hosts it has not resolved before (default 100; 0 is unbounded).
     pub edge_host_lookups_per_second: u32,
@@ -228,6 +237,8 @@ struct Defaults {
     webhook_allow_private_targets: bool,
     trusted_proxies: &'static str,
     edge_requests_per_second: u32,
+    edge_host_requests_per_second: u32,
+    edge_refusal_delay_ms: u64,
     edge_host_lookups_per_second: u32,
     control_plane_timeout_ms: u64,
 }
@@ -260,6 +271,8 @@ const DEFAULTS: Defaults = Defaults {
     webhook_allow_private_targets: false,
     trusted_proxies: "",
     edge_requests_per_second: 1000,
+    edge_host_requests_per_second: 5000,
+    edge_refusal_delay_ms: 100,
     edge_host_lookups_per_second: 100,
     control_plane_timeout_ms: 2000,
 };
@@ -460,6 +473,8 @@ impl Settings {
             webhook_allow_private_targets: false,
             trusted_proxies: String::new(),
             edge_requests_per_second: 0,
+            edge_host_requests_per_second: 0,
+            edge_refusal_delay_ms: 0,
             edge_host_lookups_per_second: 0,
             jwks_url: None,
             control_plane_url: None,

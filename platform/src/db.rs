@@ -4,7 +4,9 @@
 //! is built from a resolved tenant and has switched to the restricted role and
 //! set the tenant before any query runs. Cross-tenant work names itself by using
 //! [`SystemTx`]. There is no third way: services take one of the two as the first
-//! argument of every repo function.
+//! argument of every repo function. [`Db::tenant_read`] is [`TenantTx`]'s
+//! one-statement form for hot storefront reads: the same role and tenant,
+//! set in the same message as the statement.
 
 use std::{
     collections::HashMap,
@@ -267,6 +269,42 @@ impl Db {
         while_alive(&cell, TenantTx::begin_generic(&cell.pool, tenant.id)).await
     }
 
+    /// Runs one read for a tenant in a single round trip: the tenant context
+    /// and the statement travel as one simple-protocol message, which
+    /// PostgreSQL runs as one implicit transaction (so the context, set with
+    /// `is_local`, ends with it and no `BEGIN`/`ROLLBACK` is sent). Returns
+    /// the statement's rows, every column in text format.
+    ///
+    /// The statement is planned after the context is set, so row-level
+    /// security applies to it exactly as in a [`TenantTx`]. It has no bind
+    /// parameters: values are inlined by [`TenantRead`], whose only way to
+    /// take client text is as an escaped literal.
+    pub async fn tenant_read(&self, tenant: &Tenant, read: TenantRead) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
+        use futures_util::TryStreamExt;
+        let cell = self.open(&tenant.cell_id).await?;
+        let sql = format!(
+            "SELECT set_config('role', 'app_tenant', true), set_config('app.tenant_id', '{}', true); {}",
+            tenant.id.as_uuid(),
+            read.sql
+        );
+        while_alive(&cell, async {
+            let mut conn = cell.pool.acquire().await.context("cannot acquire a connection for a tenant read")?;
+            let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+            // Statement 1 (the context) answers one row, then its result; the rest is the read's.
+            let mut statements_done = 0;
+            let mut rows = Vec::new();
+            while let Some(item) = results.try_next().await.context("tenant read failed")? {
+                match item {
+                    sqlx::Either::Left(_) => statements_done += 1,
+                    sqlx::Either::Right(row) if statements_done >= 1 => rows.push(row),
+                    sqlx::Either::Right(_) => {}
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
     /// function; every use is a place where isolation is the caller's job.
     pub async fn system_tx(&self, cell_id: &str) -> anyhow::Result<SystemTx> {
@@ -404,6 +442,79 @@ impl TenantTx {
     /// Commits; dropping the transaction instead rolls it back.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("cannot commit a tenant transaction")
+    }
+}
+
+/// One read-only statement for [`Db::tenant_read`], with its values inlined
+/// as SQL literals (the simple protocol has no parameters).
+///
+/// **Invariant:** SQL text comes only from `&'static str` (the program's own);
+/// everything else enters typed (integers, UUIDs) or through
+/// [`TenantRead::text`], which quotes it as an escape-string literal that no
+/// `standard_conforming_strings` setting can end early.
+#[derive(Debug, Default)]
+pub struct TenantRead {
+    sql: String,
+}
+
+impl TenantRead {
+    /// A statement beginning with `sql`.
+    pub fn new(sql: &'static str) -> Self {
+        Self { sql: sql.to_owned() }
+    }
+
+    /// Appends SQL text of the program's own.
+    pub fn sql(&mut self, sql: &'static str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends an integer literal.
+    pub fn int(&mut self, value: i64) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "({value})::bigint");
+        self
+    }
+
+    /// Appends a UUID literal.
+    pub fn uuid(&mut self, value: uuid::Uuid) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "'{value}'::uuid");
+        self
+    }
+
+    /// Appends a `uuid[]` literal.
+    pub fn uuids(&mut self, values: &[uuid::Uuid]) -> &mut Self {
+        use std::fmt::Write;
+        self.sql.push_str("array[");
+        for (n, value) in values.iter().enumerate() {
+            let _ = write!(self.sql, "{}'{value}'", if n > 0 { "," } else { "" });
+        }
+        self.sql.push_str("]::uuid[]");
+        self
+    }
+
+    /// Appends a text literal (`E'…'`, quotes and backslashes escaped).
+    /// Text with a NUL byte is refused: the simple protocol would cut the
+    /// statement there (the edge refuses such input before it gets here).
+    pub fn text(&mut self, value: &str) -> anyhow::Result<&mut Self> {
+        anyhow::ensure!(!value.contains('\0'), "a NUL byte cannot be a SQL literal");
+        self.sql.reserve(value.len() + 4);
+        self.sql.push_str("E'");
+        for c in value.chars() {
+            match c {
+                '\'' => self.sql.push_str("''"),
+                '\\' => self.sql.push_str("\\\\"),
+                c => self.sql.push(c),
+            }
+        }
+        self.sql.push('\'');
+        Ok(self)
+    }
+
+    /// The statement as it will be sent (for tests and logs).
+    pub fn as_str(&self) -> &str {
+        &self.sql
     }
 }
 

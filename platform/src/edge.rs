@@ -48,6 +48,35 @@ use crate::problem::Problem;
 /// `X-Forwarded-For`, appended to by every proxy on the way.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
+/// Inside a Tokio runtime, runs `clean` every minute until it answers
+/// false (its limiter is gone); outside one, never.
+fn every_minute(mut clean: impl FnMut() -> bool + Send + 'static) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if !clean() {
+                break;
+            }
+        }
+    });
+}
+
+/// Drops the state of keys not seen for a while, so a flood of distinct keys
+/// cannot keep memory; false once the limiter is gone.
+macro_rules! forget_idle_keys {
+    ($config:expr) => {{
+        let limiter = Arc::downgrade($config.limiter());
+        every_minute(move || {
+            let Some(limiter) = limiter.upgrade() else { return false };
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+            true
+        });
+    }};
+}
+
 /// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
 /// Cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -143,12 +172,85 @@ impl KeyExtractor for ClientIp {
     }
 }
 
+/// The `Host` a request names, as the key of an edge limit: a hash of its
+/// name, lower-cased and without the port (so neither buys a fresh
+/// allowance), taken before the store is resolved. Requests without one
+/// share one key. A hash rather than the name: no allocation per request,
+/// and two hosts sharing one of 2^64 values only share an allowance.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostKey;
+
+impl HostKey {
+    /// The key of `request`'s host.
+    pub fn of<B>(request: &Request<B>) -> u64 {
+        use std::hash::Hasher;
+        let host = request
+            .headers()
+            .get(axum::http::header::HOST)
+            .map(|h| h.as_bytes())
+            .or_else(|| request.uri().authority().map(|a| a.as_str().as_bytes()))
+            .unwrap_or_default();
+        // `[v6]:port` keeps its brackets; only a trailing `:digits` is a port.
+        let name = match host.iter().rposition(|b| *b == b':') {
+            Some(colon) if host[colon + 1..].iter().all(u8::is_ascii_digit) && !host.ends_with(b"]") => &host[..colon],
+            _ => host,
+        };
+        let mut hasher = std::hash::DefaultHasher::new();
+        for byte in name {
+            hasher.write_u8(byte.to_ascii_lowercase());
+        }
+        hasher.finish()
+    }
+}
+
+impl KeyExtractor for HostKey {
+    type Key = u64;
+
+    fn extract<T>(&self, request: &Request<T>) -> Result<u64, GovernorError> {
+        Ok(Self::of(request))
+    }
+}
+
 /// A per-client-IP request limit: a GCRA whose burst is one period's worth
 /// (`EDGE_REQUESTS_PER_SECOND` on the data plane, `EDGE_AUTH_PER_MINUTE` on
 /// the control plane's sign-in and sign-up routes). Cheap to clone.
 #[derive(Clone)]
 pub struct EdgeLimit {
     config: Arc<GovernorConfig<ClientIp, NoOpMiddleware>>,
+}
+
+/// A per-`Host` request limit (`EDGE_HOST_REQUESTS_PER_SECOND`): every
+/// client's requests naming one host share a GCRA whose burst is a second's
+/// worth, checked before the host is resolved. Cheap to clone.
+#[derive(Clone)]
+pub struct HostLimit {
+    config: Arc<GovernorConfig<HostKey, NoOpMiddleware>>,
+}
+
+impl HostLimit {
+    /// `count` requests per second per host; `None` when 0 (off). Hosts not
+    /// seen for a while are dropped every minute, as in [`EdgeLimit::new`].
+    pub fn per_second(count: u32) -> Option<Self> {
+        let count = NonZeroU32::new(count)?;
+        let config = GovernorConfigBuilder::default()
+            .period((Duration::from_secs(1) / count.get()).max(Duration::from_nanos(1)))
+            .burst_size(count.get())
+            .key_extractor(HostKey)
+            .finish()?;
+        let config = Arc::new(config);
+        forget_idle_keys!(config);
+        Some(Self { config })
+    }
+
+    /// The tower layer enforcing the limit; refusals are `429` problems.
+    pub fn layer(&self) -> GovernorLayer<HostKey, NoOpMiddleware, Body> {
+        GovernorLayer::new(self.config.clone()).error_handler(host_refusal)
+    }
+
+    /// Hosts the limiter currently keeps state for (after the last clean-up).
+    pub fn hosts(&self) -> usize {
+        self.config.limiter().len()
+    }
 }
 
 impl EdgeLimit {
@@ -167,19 +269,7 @@ impl EdgeLimit {
             .key_extractor(ClientIp::new(trusted))
             .finish()?;
         let config = Arc::new(config);
-        let limiter = Arc::downgrade(config.limiter());
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Some(Self { config });
-        };
-        runtime.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                let Some(limiter) = limiter.upgrade() else { break };
-                limiter.retain_recent();
-                limiter.shrink_to_fit();
-            }
-        });
+        forget_idle_keys!(config);
         Some(Self { config })
     }
 
@@ -216,6 +306,44 @@ fn refusal(error: GovernorError) -> Response<Body> {
         }
         GovernorError::UnableToExtractKey | GovernorError::Other { .. } => {
             Problem::internal(anyhow::anyhow!("edge limit: {error}")).into_response()
+        }
+    }
+}
+
+/// Holds every `429` the wrapped router answers for `delay` before sending
+/// it (`EDGE_REFUSAL_DELAY_MS`; zero: unchanged).
+///
+/// A refusal costs little, but a client that floods in a closed loop (the
+/// usual script: send, read, send again) answers a fast `429` with the next
+/// request at once, so cheap refusals only make the flood faster and its CPU
+/// (ours and its own, on shared cores) what the other stores lose. Held back,
+/// each flooding connection sends at most `1 / delay` requests a second. The
+/// wait is a timer, no work; a client within its limits never sees it, and
+/// `Retry-After` still says when to come back.
+pub fn hold_refusals(router: axum::Router, delay: Duration) -> axum::Router {
+    if delay.is_zero() {
+        return router;
+    }
+    router.layer(axum::middleware::map_response(move |response: Response<Body>| async move {
+        if response.status() == http::StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(delay).await;
+        }
+        response
+    }))
+}
+
+/// As [`refusal`], for a host over its edge limit.
+fn host_refusal(error: GovernorError) -> Response<Body> {
+    use axum::response::IntoResponse;
+    match error {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            metrics::counter!("edge_host_rate_limited_total").increment(1);
+            static BODY: OnceLock<Vec<u8>> = OnceLock::new();
+            let detail = "Too many requests to this store; retry after the seconds in Retry-After.";
+            crate::rate_limit::too_many_requests(&BODY, detail, wait_time.saturating_add(1))
+        }
+        GovernorError::UnableToExtractKey | GovernorError::Other { .. } => {
+            Problem::internal(anyhow::anyhow!("edge host limit: {error}")).into_response()
         }
     }
 }
@@ -308,6 +436,50 @@ mod tests {
         assert_eq!(problem["type"], "/problems/rate-limited");
         assert_eq!(problem["status"], 429);
         assert_eq!(limit.clients(), 1);
+    }
+
+    #[test]
+    fn a_hosts_key_ignores_case_and_port_and_nothing_else() {
+        let key = |host: &str| HostKey::of(&Request::builder().header(header::HOST, host).body(()).unwrap());
+        assert_eq!(key("alpha.localhost"), key("ALPHA.LocalHost:8000"));
+        assert_eq!(key("[::1]:80"), key("[::1]"));
+        assert_ne!(key("alpha.localhost"), key("bravo.localhost"));
+        assert_ne!(key("alpha.localhost"), key("alpha.localhost.evil"));
+        assert_ne!(key("[::1]"), key("[::2]"));
+    }
+
+    #[tokio::test]
+    async fn past_a_hosts_limit_is_a_429_problem_and_other_hosts_have_their_own() {
+        use tower::ServiceExt as _;
+        let limit = HostLimit::per_second(2).unwrap();
+        let router = axum::Router::new().fallback(|| async { "ok" }).layer(limit.layer());
+        let to = |host: &str| Request::builder().header(header::HOST, host).body(Body::empty()).unwrap();
+        for host in ["a.localhost", "A.localhost:1"] {
+            assert_eq!(router.clone().oneshot(to(host)).await.unwrap().status(), StatusCode::OK);
+        }
+        let refused = router.clone().oneshot(to("a.localhost")).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert!(refused.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(router.oneshot(to("b.localhost")).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(limit.hosts(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_is_held_for_the_delay_and_other_answers_are_not() {
+        use tower::ServiceExt as _;
+        let delay = Duration::from_millis(100);
+        // Fallbacks, not routes: the OpenAPI drift check reads `.route(` calls.
+        let serving = hold_refusals(axum::Router::new().fallback(|| async { "ok" }), delay);
+        let refusing = hold_refusals(axum::Router::new().fallback(|| async { too_many_requests(1) }), delay);
+        let get = || Request::builder().body(Body::empty()).unwrap();
+        // Paused time: nothing advances unless awaited timers let it.
+        let served = tokio::time::timeout(Duration::from_millis(1), serving.oneshot(get())).await;
+        assert_eq!(served.expect("not held").unwrap().status(), StatusCode::OK);
+        let refused = tokio::time::timeout(delay / 2, refusing.clone().oneshot(get())).await;
+        assert!(refused.is_err(), "a 429 went out before its delay");
+        let refused = tokio::time::timeout(delay * 2, refusing.oneshot(get())).await;
+        assert_eq!(refused.expect("sent after the delay").unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     }
 
     #[test]

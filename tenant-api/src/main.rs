@@ -57,7 +57,18 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { contexts } => {
             let contexts = contexts.unwrap_or_else(|| Context::ALL.to_vec());
-            Application::build(settings, &contexts).await?.run_until_stopped().await
+            let app = Application::build(settings, &contexts).await?;
+            // Products the storefront read model has not rendered (those that
+            // predate it, or a renderer change): served from their tables until done.
+            let db = app.state().db.clone();
+            tokio::spawn(async move {
+                match tenant_api::catalog::service::backfill_storefront(&db).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(products = n, "storefront read model backfilled"),
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "storefront read model backfill stopped"),
+                }
+            });
+            app.run_until_stopped().await
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;

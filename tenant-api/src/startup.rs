@@ -8,7 +8,7 @@ use platform::{
     auth::{Authenticator, KeyRing, Signer, STOREFRONT_AUDIENCE},
     config::{RateLimitMode, Settings},
     db::Db,
-    edge::EdgeLimit,
+    edge::{EdgeLimit, HostLimit},
     http::{health_router, shutdown_signal, with_common_layers, Health},
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
@@ -46,6 +46,7 @@ impl AppState {
             settings.edge_host_lookups_per_second,
         );
         let edge = EdgeLimit::per_second(settings.edge_requests_per_second, settings.trusted_proxies()?);
+        let edge_host = HostLimit::per_second(settings.edge_host_requests_per_second);
         // Staff tokens are only verified here: with the control plane's JWKS
         // when `JWKS_URL` is set, else from the control database.
         let keys = match &settings.jwks_url {
@@ -106,6 +107,7 @@ impl AppState {
             quotas,
             rate_limits,
             edge,
+            edge_host,
             settings: Arc::new(settings),
             storefront_cache,
             media,
@@ -241,13 +243,19 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     });
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
-    let router = with_common_layers(health.merge(stores));
-    match &state.edge {
-        // Outermost: a flood from one address is refused before request ids,
-        // spans, metrics or Host resolution cost anything.
-        Some(edge) => router.layer(edge.layer()),
-        None => router,
+    let mut router = with_common_layers(health.merge(stores));
+    // In front of everything else: one store's flood, from one address or
+    // many, is refused before request ids, spans, metrics or Host resolution
+    // cost anything. A request names a host after it comes from an address,
+    // so the address is checked first.
+    if let Some(limit) = &state.edge_host {
+        router = router.layer(limit.layer());
     }
+    if let Some(edge) = &state.edge {
+        router = router.layer(edge.layer());
+    }
+    // Around every limit, the edge's and the stores': a refusal is held back.
+    platform::edge::hold_refusals(router, Duration::from_millis(state.settings.edge_refusal_delay_ms))
 }
 
 // Each context's state, derived from the app's once when its router is

@@ -9,7 +9,7 @@ use platform::{
     config::Settings,
     crypto::MasterKeys,
     db::Db,
-    edge::EdgeLimit,
+    edge::{EdgeLimit, HostLimit},
     media::MediaStore,
     quotas::QuotaCache,
     rate_limit::RateLimits,
@@ -51,6 +51,8 @@ pub struct Parts {
     pub rate_limits: RateLimits,
     /// Requests per client address, before anything else (`None`: off).
     pub edge: Option<EdgeLimit>,
+    /// The per-`Host` edge limit (`EDGE_HOST_REQUESTS_PER_SECOND`); `None` when off.
+    pub edge_host: Option<HostLimit>,
     pub settings: Arc<Settings>,
     /// Cached storefront responses, dropped on catalog writes in every replica.
     pub storefront_cache: StorefrontCache,

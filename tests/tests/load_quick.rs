@@ -27,7 +27,7 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
 
     let (report, mut stores) = scenarios::provision(&api, "quick", 3, 2, "enterprise").await.unwrap();
     assert_eq!(report.requests, 3);
-    scenarios::seed_catalog(&api, &mut stores, 5, 4).await.unwrap();
+    scenarios::seed_catalog(&api, &mut stores, 5, 4, scenarios::CatalogShape::Apparel).await.unwrap();
     assert!(stores.iter().all(|s| s.variants.len() == 5));
 
     let (leaks, probes) = scenarios::isolation_probe(&api, &stores).await;
@@ -53,7 +53,7 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
     }
 
     let (_, mut sale) = scenarios::provision(&api, "quicksale", 1, 1, "enterprise").await.unwrap();
-    scenarios::seed_catalog(&api, &mut sale, 1, 1).await.unwrap();
+    scenarios::seed_catalog(&api, &mut sale, 1, 1, scenarios::CatalogShape::Simple).await.unwrap();
     let result = scenarios::flash_sale(&api, &sale[0], 200, 20).await.unwrap();
     assert_eq!(result.paid, 20, "{:?}", result.report.statuses);
     assert_eq!((result.on_hand, result.reserved), (0, 0));
@@ -70,7 +70,7 @@ async fn every_scenario_keeps_its_invariants_when_run_small() {
 
     // Noisy neighbour, small: a store on the smallest plan floods while the others browse.
     let (_, mut noisy) = scenarios::provision(&api, "quicknoisy", 1, 1, "starter").await.unwrap();
-    scenarios::seed_catalog(&api, &mut noisy, 2, 2).await.unwrap();
+    scenarios::seed_catalog(&api, &mut noisy, 2, 2, scenarios::CatalogShape::Simple).await.unwrap();
     let result = fleet::noisy_neighbour(&api, &stores, &noisy[0], short, 100.0, Flood::Unbounded(4)).await;
     for report in [&result.baseline, &result.contended, &result.flood] {
         assert!(report.requests > 0, "{} sent nothing", report.name);

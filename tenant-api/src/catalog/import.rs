@@ -464,6 +464,8 @@ async fn write_chunk(
     inventory::service::create_levels(tx, &levels)
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("creating stock levels: {e}")))?;
+    let ids: Vec<ProductId> = product_ids.into_iter().map(ProductId::from_uuid).collect();
+    super::service::refresh_storefront(tx, &ids).await?;
     Ok(variant_ids.len())
 }
 

@@ -1,13 +1,17 @@
 //! Catalog rules that are more than a query. Every function works in the
 //! caller's transaction; the caller commits (one transaction per write).
 
-use platform::{db::TenantTx, problem::FieldError};
+use platform::{
+    db::{Db, TenantTx},
+    problem::FieldError,
+    tenancy::Tenant,
+};
 
 use super::{
     model::{
-        Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, IdOrHandle, Media, MediaId, NewCategory,
-        NewCollection, NewProduct, NewVariant, Page, Product, ProductFilter, ProductId, ProductOption, ProductPage,
-        ProductPatch, SearchLanguage, Sort, Suggestion, VariantId, VariantPatch,
+        Category, CategoryId, CategoryPatch, Collection, CollectionId, Facets, IdOrHandle, Keyset, Media, MediaId,
+        NewCategory, NewCollection, NewProduct, NewVariant, Page, Product, ProductFilter, ProductId, ProductOption,
+        ProductPage, ProductPatch, SearchLanguage, Sort, Suggestion, VariantId, VariantPatch,
     },
     repo, Error, Result,
 };
@@ -51,6 +55,7 @@ pub async fn create_product(
     repo::touch_product(tx, id).await?;
     // Read back through the same query the storefront uses, so both see one shape.
     let created = product_any_status(tx, id).await?;
+    render_storefront(tx, std::slice::from_ref(&created)).await?;
     announce(tx, "product.created", &created).await?;
     Ok(created)
 }
@@ -89,6 +94,7 @@ pub async fn update_product(
         repo::replace_product_categories(tx, id, categories).await?;
     }
     let updated = product_any_status(tx, id).await?;
+    render_storefront(tx, std::slice::from_ref(&updated)).await?;
     announce(tx, "product.updated", &updated).await?;
     Ok(updated)
 }
@@ -112,7 +118,7 @@ pub async fn add_variant(tx: &mut TenantTx, product: ProductId, variant: NewVari
     repo::insert_variant(tx, product, id, position, &variant).await?;
     inventory::service::create_levels(tx, &[(id, variant.stock)]).await.map_err(inventory_error)?;
     repo::touch_product(tx, product).await?;
-    product_any_status(tx, product).await
+    rendered(tx, product).await
 }
 
 /// Changes a variant; the compare-at price stays at or above the price.
@@ -137,7 +143,7 @@ pub async fn update_variant(
     }
     repo::update_variant(tx, product, id, &patch).await?;
     repo::touch_product(tx, product).await?;
-    product_any_status(tx, product).await
+    rendered(tx, product).await
 }
 
 /// Deletes a variant; a product keeps at least one.
@@ -149,7 +155,7 @@ pub async fn delete_variant(tx: &mut TenantTx, product: ProductId, id: VariantId
         return Err(Error::LastVariant);
     }
     repo::touch_product(tx, product).await?;
-    Ok(())
+    rendered(tx, product).await.map(drop)
 }
 
 /// Every variant's option values must name the product's options, with allowed values.
@@ -200,15 +206,6 @@ pub async fn search_products(
     Ok(ProductPage { items, next })
 }
 
-/// One active product, by id or handle (an id-shaped handle is read as an id).
-pub async fn active_product(tx: &mut TenantTx, id_or_handle: &str) -> Result<Product> {
-    let product = match ProductId::parse(id_or_handle) {
-        Some(id) => repo::find_active_product_by_id(tx, id).await?,
-        None => repo::find_active_product_by_handle(tx, id_or_handle).await?,
-    };
-    product.ok_or(Error::ProductNotFound)
-}
-
 /// One collection with its active products' ids.
 pub async fn active_collection(tx: &mut TenantTx, collection: &IdOrHandle<CollectionId>) -> Result<Collection> {
     repo::find_collection(tx, collection, true).await?.ok_or(Error::CollectionNotFound)
@@ -231,6 +228,16 @@ pub async fn facets(tx: &mut TenantTx, language: SearchLanguage, filter: &Produc
         return Ok(Facets::default());
     };
     Ok(repo::facets(tx, language, filter, categories.as_deref(), collection).await?)
+}
+
+/// An active product by id or handle (storefront pages that need the model,
+/// not the JSON).
+pub async fn active_product(tx: &mut TenantTx, product: &IdOrHandle<ProductId>) -> Result<Product> {
+    let found = match product {
+        IdOrHandle::Id(id) => repo::find_active_product_by_id(tx, *id).await?,
+        IdOrHandle::Handle(handle) => repo::find_active_product_by_handle(tx, handle).await?,
+    };
+    found.ok_or(Error::ProductNotFound)
 }
 
 type Resolved = (Option<Vec<CategoryId>>, Option<CollectionId>);
@@ -283,8 +290,10 @@ pub async fn update_category(tx: &mut TenantTx, id: CategoryId, patch: CategoryP
 
 /// Deletes a category without children; products filed under it lose it.
 pub async fn delete_category(tx: &mut TenantTx, id: CategoryId) -> Result<()> {
+    // Its products' JSON lists its id: render them again once it is gone.
+    let filed = repo::products_in_category(tx, id).await?;
     match repo::delete_category(tx, id).await {
-        Ok(true) => Ok(()),
+        Ok(true) => refresh_storefront(tx, &filed).await,
         Ok(false) => Err(Error::CategoryNotFound),
         // Deleting a parent violates its children's foreign key.
         Err(e) if e.as_database_error().and_then(|d| d.constraint()) == Some("category_parent_fkey") => {
@@ -344,6 +353,7 @@ pub async fn add_media(
     }
     repo::insert_media(tx, id, product, key, content_type, byte_size, alt).await?;
     repo::touch_product(tx, product).await?;
+    rendered(tx, product).await?;
     repo::find_media(tx, product, id).await?.ok_or(Error::MediaNotFound)
 }
 
@@ -358,12 +368,16 @@ pub async fn mark_media_ready(tx: &mut TenantTx, product: ProductId, id: MediaId
         return Err(Error::MediaNotFound);
     }
     repo::touch_product(tx, product).await?;
+    rendered(tx, product).await?;
     media(tx, product, id).await
 }
 
 /// Marks the media object stored under `key` uploaded (local backend uploads).
 pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<bool> {
-    Ok(repo::mark_media_ready_by_key(tx, key).await?)
+    let Some(product) = repo::mark_media_ready_by_key(tx, key).await? else { return Ok(false) };
+    repo::touch_product(tx, product).await?;
+    rendered(tx, product).await?;
+    Ok(true)
 }
 
 /// Deletes a media object's record. The stored object is left to the bucket's
@@ -373,5 +387,118 @@ pub async fn delete_media(tx: &mut TenantTx, product: ProductId, id: MediaId) ->
         return Err(Error::MediaNotFound);
     }
     repo::touch_product(tx, product).await?;
+    rendered(tx, product).await.map(drop)
+}
+
+// ---------------------------------------------------------------- storefront read model
+
+/// A product as re-read after a write, with its storefront JSON rendered.
+async fn rendered(tx: &mut TenantTx, id: ProductId) -> Result<Product> {
+    let product = product_any_status(tx, id).await?;
+    render_storefront(tx, std::slice::from_ref(&product)).await?;
+    Ok(product)
+}
+
+/// Renders products' shopper JSON and stores it beside them, in the write's
+/// transaction: the read model never lags a committed write.
+async fn render_storefront(tx: &mut TenantTx, products: &[Product]) -> Result<()> {
+    store_rendered(tx, products, false).await
+}
+
+async fn store_rendered(tx: &mut TenantTx, products: &[Product], only_stale: bool) -> Result<()> {
+    let docs: Vec<_> = products.iter().map(|p| (p.id, super::routes::storefront_doc(p.clone()))).collect();
+    repo::store_storefront_docs(tx, super::routes::STOREFRONT_VERSION, &docs, only_stale).await?;
     Ok(())
+}
+
+/// Re-reads products and renders their storefront JSON (after writes that
+/// change many: a category's deletion, an import).
+pub async fn refresh_storefront(tx: &mut TenantTx, ids: &[ProductId]) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let products = repo::find_products_any_status(tx, chunk).await?;
+        render_storefront(tx, &products).await?;
+    }
+    Ok(())
+}
+
+/// A storefront product as the read model holds it, or from its tables.
+pub enum StorefrontDoc {
+    /// The stored JSON (media URLs marked; see the routes' `with_media_base`).
+    Stored(String),
+    /// Not rendered by this version yet: the product, to render now.
+    Live(Box<Product>),
+}
+
+/// A page of active products (no search phrase) from the read model: one
+/// round trip when every product on it is rendered, which after the
+/// start-up backfill is always.
+pub async fn storefront_page(
+    db: &Db,
+    tenant: &Tenant,
+    filter: &ProductFilter,
+    sort: Sort,
+    page: &Page,
+) -> Result<(Vec<StorefrontDoc>, Option<Keyset>)> {
+    let version = super::routes::STOREFRONT_VERSION;
+    let (stored, next) = repo::list_storefront_docs(db, tenant, version, filter, sort, page).await?;
+    Ok((with_live(db, tenant, stored).await?, next))
+}
+
+/// An active product from the read model, by id or handle.
+pub async fn storefront_product(db: &Db, tenant: &Tenant, product: &IdOrHandle<ProductId>) -> Result<StorefrontDoc> {
+    let version = super::routes::STOREFRONT_VERSION;
+    let stored = repo::find_storefront_doc(db, tenant, version, product).await?.ok_or(Error::ProductNotFound)?;
+    with_live(db, tenant, vec![stored]).await?.pop().ok_or(Error::ProductNotFound)
+}
+
+/// Stored JSON as is; products without it read from their tables.
+async fn with_live(db: &Db, tenant: &Tenant, stored: Vec<repo::StoredDoc>) -> Result<Vec<StorefrontDoc>> {
+    let missing: Vec<ProductId> = stored.iter().filter(|d| d.json.is_none()).map(|d| d.id).collect();
+    let mut live = if missing.is_empty() {
+        Vec::new()
+    } else {
+        let mut tx = db.tenant_tx(tenant).await?;
+        repo::find_products_any_status(&mut tx, &missing).await?
+    };
+    Ok(stored
+        .into_iter()
+        .filter_map(|doc| match doc.json {
+            Some(json) => Some(StorefrontDoc::Stored(json)),
+            // Absent: deleted between the two reads, as if before the first.
+            None => {
+                live.iter().position(|p| p.id == doc.id).map(|n| StorefrontDoc::Live(Box::new(live.swap_remove(n))))
+            }
+        })
+        .collect())
+}
+
+/// Renders every product of the cells open so far whose read model is
+/// missing or another version's; returns how many. Run by `serve` at start
+/// (the migration that added the model leaves existing products to it), by
+/// every replica at once harmlessly: a render is idempotent.
+pub async fn backfill_storefront(db: &Db) -> anyhow::Result<u64> {
+    let version = super::routes::STOREFRONT_VERSION;
+    let mut done = 0;
+    for (_, pool) in db.open_cells() {
+        loop {
+            let mut system = platform::db::SystemTx::begin(&pool).await?;
+            let stale = repo::stale_storefront_products(&mut system, version, 1000).await?;
+            drop(system);
+            if stale.is_empty() {
+                break;
+            }
+            let mut by_store: std::collections::BTreeMap<_, Vec<ProductId>> = std::collections::BTreeMap::new();
+            for (tenant, product) in stale {
+                by_store.entry(tenant).or_default().push(product);
+            }
+            for (tenant, ids) in by_store {
+                let mut tx = TenantTx::begin(&pool, tenant).await?;
+                let products = repo::find_products_any_status(&mut tx, &ids).await?;
+                store_rendered(&mut tx, &products, true).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                tx.commit().await?;
+                done += u64::try_from(products.len())?;
+            }
+        }
+    }
+    Ok(done)
 }

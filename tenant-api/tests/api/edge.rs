@@ -161,3 +161,33 @@ async fn known_and_announced_stores_are_served_throughout_a_random_host_flood() 
     assert!(count(&flood, StatusCode::SERVICE_UNAVAILABLE) > 0, "the flood never spent the budget");
     assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_flood_naming_one_host_is_refused_before_resolution_from_every_address_and_other_stores_are_served() {
+    let app = spawn_app_configured(|settings| settings.edge_host_requests_per_second = 5).await;
+    let store = app.create_store("alpha").await;
+
+    // One host, spelt three ways, from ten addresses: one allowance.
+    let spellings = ["ghost.localhost", "GHOST.localhost", "ghost.localhost:8000"];
+    let mut results = Vec::new();
+    for n in 1..=10 {
+        let client = client_from(&format!("127.0.0.{n}"));
+        let hosts = (0..12).map(|i| spellings[i % spellings.len()].to_owned()).collect();
+        results.extend(sweep(&app, &client, hosts, 4).await);
+    }
+    let refused = count(&results, StatusCode::TOO_MANY_REQUESTS);
+    let passed = results.len() - refused;
+    assert_eq!(count(&results, StatusCode::NOT_FOUND), passed, "only refusals and unknown-host answers");
+    // A second's worth at once, plus what refills while the sweep runs.
+    assert!((5..60).contains(&passed), "{passed} of {} passed", results.len());
+    // Refusals never reached resolution: at most one lookup per request that passed.
+    assert!(app.state.resolver.registry_lookups() <= passed as u64);
+    let (_, retry_after, problem) = results.iter().find(|(s, ..)| *s == StatusCode::TOO_MANY_REQUESTS).unwrap();
+    assert!(retry_after.is_some());
+    assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
+    assert_eq!(problem["status"], 429);
+
+    // Another host has its own allowance.
+    let served = sweep(&app, &client_from("127.0.0.1"), vec![store.host.clone(); 5], 1).await;
+    assert_eq!(count(&served, StatusCode::OK), 5, "{served:?}");
+}

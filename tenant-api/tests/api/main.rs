@@ -27,6 +27,7 @@ mod orders;
 mod pages;
 mod races;
 mod rate_limits;
+mod read_model;
 mod recovery;
 mod refunds;
 mod resolution;

@@ -23,7 +23,7 @@ use tests::load::{
     client::{Api, Store},
     deliver::{self, DeliverOptions, WorkerSpec},
     fleet::{self, Flood},
-    scenarios::{self, Skew, WarmRead},
+    scenarios::{self, CatalogShape, Skew, WarmRead},
     stats::Report,
 };
 
@@ -73,6 +73,10 @@ enum Command {
         /// Also write `host handle` lines (every product) for wrk.
         #[arg(long)]
         hosts_file: Option<PathBuf>,
+        /// What the products look like: `simple` (one variant) or `apparel`
+        /// (a Size option, four variants, ten categories per store).
+        #[arg(long, value_enum, default_value_t = CatalogShape::Simple)]
+        shape: CatalogShape,
     },
     /// One scenario over the stores of a fixture file.
     Run {
@@ -233,10 +237,10 @@ async fn main() -> anyhow::Result<()> {
                 append_lines(&path, stores.iter().map(|s| s.host.clone()))?;
             }
         }
-        Command::Setup { stores, products, plan, fixture, hosts_file } => {
+        Command::Setup { stores, products, plan, fixture, hosts_file, shape } => {
             let (report, mut opened) = scenarios::provision(&api, &run, stores, 4, &plan).await?;
             outcome.push(report);
-            outcome.push(scenarios::seed_catalog(&api, &mut opened, products, 16).await?);
+            outcome.push(scenarios::seed_catalog(&api, &mut opened, products, 16, shape).await?);
             std::fs::write(&fixture, serde_json::to_vec(&opened)?)
                 .with_context(|| format!("cannot write {}", fixture.display()))?;
             if let Some(path) = hosts_file {
@@ -266,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let (report, mut opened) = scenarios::provision(&api, &run, stores, 4, "enterprise").await?;
             outcome.push(report);
-            outcome.push(scenarios::seed_catalog(&api, &mut opened, products, 16).await?);
+            outcome.push(scenarios::seed_catalog(&api, &mut opened, products, 16, CatalogShape::Simple).await?);
             for scenario in [
                 Scenario::Probe,
                 Scenario::Browse,
@@ -349,7 +353,7 @@ async fn run_scenario(
         }
         Scenario::Flash => {
             let (_, mut sale_store) = scenarios::provision(api, &format!("{run}flash"), 1, 1, "enterprise").await?;
-            scenarios::seed_catalog(api, &mut sale_store, 1, 1).await?;
+            scenarios::seed_catalog(api, &mut sale_store, 1, 1, CatalogShape::Simple).await?;
             let started = Instant::now();
             let units = options.units;
             let sale = scenarios::flash_sale(api, &sale_store[0], options.sale_buyers, units).await?;
@@ -436,7 +440,7 @@ async fn run_scenario(
 async fn noisy(api: &Api, run: &str, stores: &[Store], options: &Options, outcome: &mut Outcome) -> anyhow::Result<()> {
     let quota = api.plan_quota(&options.noisy_plan).await?;
     let (_, mut noisy) = scenarios::provision(api, &format!("{run}noisy"), 1, 1, &options.noisy_plan).await?;
-    scenarios::seed_catalog(api, &mut noisy, 20, 4).await?;
+    scenarios::seed_catalog(api, &mut noisy, 20, 4, CatalogShape::Simple).await?;
     let duration = Duration::from_secs(options.duration);
     for flood in [Flood::Paced(10.0 * quota), Flood::Unbounded(options.flood_connections)] {
         let result = fleet::noisy_neighbour(api, stores, &noisy[0], duration, options.quiet_rate, flood).await;

@@ -163,6 +163,58 @@ impl Api {
         Ok(())
     }
 
+    /// Creates a product shaped like a real store's: one option (`Size`, four
+    /// values), four variants priced from `price` up, filed under `category`.
+    pub async fn create_apparel(
+        &self,
+        store: &mut Store,
+        title: &str,
+        price: i64,
+        stock: i64,
+        category: &str,
+    ) -> anyhow::Result<()> {
+        let sku = format!("SKU-{}", title.replace(' ', "-"));
+        let variants: Vec<Value> = ["S", "M", "L", "XL"]
+            .iter()
+            .enumerate()
+            .map(|(n, size)| {
+                json!({
+                    "sku": format!("{sku}-{size}"), "title": size, "options": {"Size": size},
+                    "price": {"amount": price + n as i64 * 100, "currency": "USD"}, "stock": stock,
+                })
+            })
+            .collect();
+        let outcome = self
+            .send(self.store(reqwest::Method::POST, &store.host, "/admin/products").bearer_auth(&store.token).json(
+                &json!({
+                    "title": title, "status": "active",
+                    "description": format!("{title}: a soft cotton shirt for load tests, in four sizes."),
+                    "attributes": {"material": "cotton"},
+                    "options": [{"name": "Size", "values": ["S", "M", "L", "XL"]}],
+                    "category_ids": [category],
+                    "variants": variants,
+                }),
+            ))
+            .await;
+        anyhow::ensure!(outcome.status == 201, "create product: {} {}", outcome.status, outcome.body);
+        store.handles.push(outcome.body["handle"].as_str().context("handle")?.to_owned());
+        store.variants.push(outcome.body["variants"][0]["id"].as_str().context("variant id")?.to_owned());
+        Ok(())
+    }
+
+    /// Creates a category; returns its id.
+    pub async fn create_category(&self, store: &Store, name: &str) -> anyhow::Result<String> {
+        let outcome = self
+            .send(
+                self.store(reqwest::Method::POST, &store.host, "/admin/categories")
+                    .bearer_auth(&store.token)
+                    .json(&json!({"name": name})),
+            )
+            .await;
+        anyhow::ensure!(outcome.status == 201, "create category: {} {}", outcome.status, outcome.body);
+        Ok(outcome.body["id"].as_str().context("category id")?.to_owned())
+    }
+
     /// Sets a variant's stock through `PUT /admin/inventory/{variant_id}`.
     pub async fn set_stock(&self, store: &Store, variant: &str, on_hand: i64) -> anyhow::Result<()> {
         let outcome = self

@@ -116,26 +116,56 @@ pub async fn provision(
     Ok((report, stores))
 }
 
-/// Gives every store `products` active products (one variant each, 1,000 in stock).
+/// What a seeded store's products look like.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CatalogShape {
+    /// One variant, no options, no categories: the suite's own catalog.
+    #[default]
+    Simple,
+    /// Shaped like a real store's (and Medusa's seed): a `Size` option, four
+    /// variants, filed under one of ten categories.
+    Apparel,
+}
+
+/// Categories per store of the apparel shape.
+const APPAREL_CATEGORIES: usize = 10;
+
+/// Gives every store `products` active products of `shape` (1,000 in stock per variant).
 pub async fn seed_catalog(
     api: &Api,
     stores: &mut [Store],
     products: usize,
     concurrency: usize,
+    shape: CatalogShape,
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut recorder = Recorder::default();
     for store in stores.iter_mut() {
+        let mut categories = Vec::new();
+        if shape == CatalogShape::Apparel {
+            for n in 0..APPAREL_CATEGORIES {
+                categories.push(api.create_category(store, &format!("{} department {n}", store.slug)).await?);
+            }
+        }
+        let categories = Arc::new(categories);
         // Products of one store are created concurrently; handles are unique per
         // store and across stores, so the isolation probe can spot a leak.
         let made: Vec<anyhow::Result<(Duration, Store)>> = stream::iter(0..products)
             .map(|n| {
                 let api = api.clone();
                 let mut one = Store { handles: Vec::new(), variants: Vec::new(), ..store.clone() };
+                let categories = categories.clone();
                 async move {
                     let started = Instant::now();
                     let title = format!("{} item {n:05}", one.slug);
-                    api.create_product(&mut one, &title, 500 + (n as i64 % 50) * 100, 1000).await?;
+                    let price = 500 + (n as i64 % 50) * 100;
+                    match shape {
+                        CatalogShape::Simple => api.create_product(&mut one, &title, price, 1000).await?,
+                        CatalogShape::Apparel => {
+                            let category = &categories[n % categories.len()];
+                            api.create_apparel(&mut one, &title, price, 1000, category).await?;
+                        }
+                    }
                     Ok((started.elapsed(), one))
                 }
             })
@@ -149,8 +179,15 @@ pub async fn seed_catalog(
             store.variants.extend(one.variants);
         }
     }
-    let mut report = recorder.report("seed catalog (POST /admin/products)", started.elapsed());
+    let name = match shape {
+        CatalogShape::Simple => "seed catalog (POST /admin/products)",
+        CatalogShape::Apparel => "seed apparel catalog (POST /admin/products, 4 variants)",
+    };
+    let mut report = recorder.report(name, started.elapsed());
     report.notes.push(format!("{} stores × {products} products", stores.len()));
+    if shape == CatalogShape::Apparel {
+        report.notes.push(format!("a Size option, 4 variants each, {APPAREL_CATEGORIES} categories per store"));
+    }
     Ok(report)
 }
 

@@ -2,7 +2,7 @@
 
 use platform::db::TenantTx;
 
-use crate::catalog::model::{Category, CategoryId, CategoryPatch, NewCategory};
+use crate::catalog::model::{Category, CategoryId, CategoryPatch, NewCategory, ProductId};
 use crate::statements::{one_row, write_one};
 
 #[derive(sqlx::FromRow)]
@@ -114,4 +114,13 @@ pub async fn update_category(tx: &mut TenantTx, id: CategoryId, patch: &Category
 /// `category_parent_fkey`.
 pub async fn delete_category(tx: &mut TenantTx, id: CategoryId) -> Result<bool, sqlx::Error> {
     write_one(tx, "delete from category where tenant_id = $1 and category_id = $2", (id,)).await
+}
+
+/// The products filed under a category (not its descendants).
+pub async fn products_in_category(tx: &mut TenantTx, id: CategoryId) -> anyhow::Result<Vec<ProductId>> {
+    Ok(sqlx::query_scalar("select product_id from product_category where tenant_id = $1 and category_id = $2")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?)
 }

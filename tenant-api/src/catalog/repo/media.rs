@@ -48,10 +48,16 @@ pub async fn find_media(tx: &mut TenantTx, product: ProductId, id: MediaId) -> a
     .transpose()
 }
 
-/// Marks a media object ready by its storage key (local uploads know only the key).
-pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<bool, sqlx::Error> {
-    let sql = "update product_media set status = 'ready' where tenant_id = $1 and storage_key = $2";
-    Ok(execute(tx, sql, (key,)).await? > 0)
+/// Marks a media object ready by its storage key (local uploads know only the
+/// key); its product, or `None` when no media object has that key.
+pub async fn mark_media_ready_by_key(tx: &mut TenantTx, key: &str) -> Result<Option<ProductId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update product_media set status = 'ready' where tenant_id = $1 and storage_key = $2 returning product_id",
+    )
+    .bind(tx.tenant_id())
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// Marks a media object ready.

@@ -155,6 +155,45 @@ pub async fn find_product_any_status(tx: &mut TenantTx, id: ProductId) -> anyhow
     row.map(Product::try_from).transpose()
 }
 
+/// Products by id in any status, in no particular order (missing ids are skipped).
+pub async fn find_products_any_status(tx: &mut TenantTx, ids: &[ProductId]) -> anyhow::Result<Vec<Product>> {
+    let sql = format!("select {PRODUCT_COLUMNS} from product p where p.tenant_id = $1 and p.product_id = any($2)");
+    let ids: Vec<Uuid> = ids.iter().map(ProductId::as_uuid).collect();
+    let rows: Vec<ProductRow> = sqlx::query_as(&sql).bind(tx.tenant_id()).bind(ids).fetch_all(&mut **tx).await?;
+    rows.into_iter().map(Product::try_from).collect()
+}
+
+/// Stores products' rendered storefront JSON (the read model) as `version`'s
+/// (`None`: the product cannot be stored rendered; reads render it).
+/// `only_stale`: leave a product alone whose model became current since it
+/// was read (a backfill must not overwrite a concurrent write's render).
+pub async fn store_storefront_docs(
+    tx: &mut TenantTx,
+    version: i32,
+    docs: &[(ProductId, Option<String>)],
+    only_stale: bool,
+) -> Result<(), sqlx::Error> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = docs.iter().map(|(id, _)| id.as_uuid()).collect();
+    let json: Vec<Option<&str>> = docs.iter().map(|(_, doc)| doc.as_deref()).collect();
+    sqlx::query(
+        "update product p set storefront_json = d.json, storefront_version = $2 \
+         from unnest($3::uuid[], $4::text[]) as d(id, json) \
+         where p.tenant_id = $1 and p.product_id = d.id \
+           and (not $5 or p.storefront_version is distinct from $2)",
+    )
+    .bind(tx.tenant_id())
+    .bind(version)
+    .bind(ids)
+    .bind(json)
+    .bind(only_stale)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Products in any status (optionally one status), newest first.
 #[tracing::instrument(skip_all)]
 pub async fn list_products_any_status(
@@ -236,7 +275,7 @@ pub async fn update_product(
            title = coalesce($3, title), handle = coalesce($4, handle), \
            description = case when $5 then $6 else description end, \
            status = coalesce($7, status), attributes = coalesce($8, attributes), \
-           search_config = $9::regconfig, updated_at = now() \
+           search_config = $9::regconfig, updated_at = now(), storefront_version = null \
          where tenant_id = $1 and product_id = $2",
     )
     .bind(tx.tenant_id())
@@ -254,7 +293,7 @@ pub async fn update_product(
 /// Marks a product changed (for changes to its variants, options, media).
 pub async fn touch_product(tx: &mut TenantTx, id: ProductId) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update product set updated_at = now(), \
+        "update product set updated_at = now(), storefront_version = null, \
            price_min = (select min(price_amount) from product_variant v \
                         where v.tenant_id = product.tenant_id and v.product_id = product.product_id) \
          where tenant_id = $1 and product_id = $2",

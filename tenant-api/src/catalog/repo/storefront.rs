@@ -1,8 +1,12 @@
 //! Storefront reads: active products by filter and sort (keyset pages),
 //! facet counts, autocomplete, and one active product.
 
-use platform::db::TenantTx;
-use sqlx::{types::Json, Postgres, QueryBuilder};
+use platform::{
+    db::{Db, SystemTx, TenantRead, TenantTx},
+    ids::TenantId,
+    tenancy::Tenant,
+};
+use sqlx::{types::Json, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::products::{ProductRow, PRODUCT_COLUMNS};
@@ -337,4 +341,182 @@ pub async fn find_active_product_by_handle(tx: &mut TenantTx, handle: &str) -> a
     let row: Option<ProductRow> =
         sqlx::query_as(&sql).bind(tx.tenant_id()).bind(handle).fetch_optional(&mut **tx).await?;
     row.map(Product::try_from).transpose()
+}
+
+// ---------------------------------------------------------------- read model
+
+/// A product's storefront JSON as stored, `None` when it is missing or from
+/// another renderer version (the caller renders it from the tables).
+pub struct StoredDoc {
+    pub id: ProductId,
+    pub json: Option<String>,
+}
+
+/// `<id column> = <id>` or `handle = <handle>`.
+fn push_id_or_handle(
+    read: &mut TenantRead,
+    column: &'static str,
+    id: Option<Uuid>,
+    handle: Option<&str>,
+) -> anyhow::Result<()> {
+    match (id, handle) {
+        (Some(id), _) => {
+            read.sql(column).sql(" = ").uuid(id);
+        }
+        (None, Some(handle)) => {
+            read.sql("handle = ").text(handle)?;
+        }
+        (None, None) => {
+            read.sql("false");
+        }
+    }
+    Ok(())
+}
+
+/// `select <id>, <price key>, <title>, <json if current>` for the read model.
+fn select_docs(version: i32) -> TenantRead {
+    let mut read = TenantRead::new(
+        "select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
+         case when p.storefront_version = ",
+    );
+    read.int(i64::from(version)).sql(
+        " then p.storefront_json end as doc from product p where p.tenant_id = current_setting('app.tenant_id')::uuid",
+    );
+    read
+}
+
+/// One page of active products' stored storefront JSON matching a filter
+/// without a search phrase, in one round trip (context and statement
+/// together, see [`Db::tenant_read`]). Category and collection are resolved
+/// inside the statement; one that names nothing matches nothing.
+#[tracing::instrument(skip_all, fields(limit = page.limit, sort = sort.as_str()))]
+pub async fn list_storefront_docs(
+    db: &Db,
+    tenant: &Tenant,
+    version: i32,
+    filter: &ProductFilter,
+    sort: Sort,
+    page: &Page,
+) -> anyhow::Result<(Vec<StoredDoc>, Option<Keyset>)> {
+    anyhow::ensure!(filter.query.is_none() && sort != Sort::Relevance, "a search is not a read-model list");
+    let mut read = select_docs(version);
+    read.sql(" and p.status = 'active'");
+    if let Some(category) = &filter.category {
+        read.sql(
+            " and exists (select 1 from product_category pc where pc.tenant_id = p.tenant_id \
+             and pc.product_id = p.product_id and pc.category_id = any(array(\
+             with recursive tree as ( \
+               select category_id from category where tenant_id = p.tenant_id and ",
+        );
+        push_id_or_handle(&mut read, "category_id", category.id().map(|id| id.as_uuid()), category.handle())?;
+        read.sql(
+            " union select c.category_id from category c join tree t on c.parent_id = t.category_id \
+               where c.tenant_id = p.tenant_id) \
+             select category_id from tree)))",
+        );
+    }
+    if let Some(collection) = &filter.collection {
+        read.sql(
+            " and exists (select 1 from collection_product cp join collection c \
+             on c.tenant_id = cp.tenant_id and c.collection_id = cp.collection_id \
+             where cp.tenant_id = p.tenant_id and cp.product_id = p.product_id and c.",
+        );
+        push_id_or_handle(&mut read, "collection_id", collection.id().map(|id| id.as_uuid()), collection.handle())?;
+        read.sql(")");
+    }
+    if let Some(min) = filter.price_min {
+        read.sql(" and p.price_min >= ").int(min);
+    }
+    if let Some(max) = filter.price_max {
+        read.sql(" and p.price_min <= ").int(max);
+    }
+    for values in filter.attributes.iter().map(|(name, values)| values.iter().map(move |v| (name, v))) {
+        read.sql(" and (");
+        for (n, (name, value)) in values.enumerate() {
+            if n > 0 {
+                read.sql(" or ");
+            }
+            read.sql("p.attributes @> ").text(&serde_json::json!({ name: value }).to_string())?.sql("::jsonb");
+        }
+        read.sql(")");
+    }
+    match &page.after {
+        None => {}
+        Some(Keyset::Newest(id)) => {
+            read.sql(" and p.product_id < ").uuid(id.as_uuid());
+        }
+        Some(Keyset::Price(price, id)) => {
+            read.sql(if sort == Sort::PriceDesc {
+                " and (coalesce(p.price_min, 0), p.product_id) < ("
+            } else {
+                " and (coalesce(p.price_min, 0), p.product_id) > ("
+            })
+            .int(*price)
+            .sql(", ")
+            .uuid(id.as_uuid())
+            .sql(")");
+        }
+        Some(Keyset::Title(title, id)) => {
+            read.sql(" and (p.title, p.product_id) > (").text(title)?.sql(", ").uuid(id.as_uuid()).sql(")");
+        }
+        Some(Keyset::Relevance(..)) => anyhow::bail!("a relevance cursor is not a read-model list's"),
+    }
+    read.sql(match sort {
+        Sort::Newest | Sort::Relevance => " order by p.product_id desc",
+        Sort::PriceAsc => " order by price_key asc, p.product_id asc",
+        Sort::PriceDesc => " order by price_key desc, p.product_id desc",
+        Sort::Title => " order by p.title asc, p.product_id asc",
+    });
+    read.sql(" limit ").int(page.limit);
+
+    let rows = db.tenant_read(tenant, read).await?;
+    let mut docs = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in &rows {
+        let id = ProductId::from_uuid(row.try_get::<Uuid, _>(0)?);
+        last = Some((id, row.try_get::<i64, _>(1)?, row.try_get::<String, _>(2)?));
+        docs.push(StoredDoc { id, json: row.try_get(3)? });
+    }
+    let next = match last {
+        Some((id, price, title)) if rows.len() as i64 == page.limit => Some(match sort {
+            Sort::Newest | Sort::Relevance => Keyset::Newest(id),
+            Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(price, id),
+            Sort::Title => Keyset::Title(title, id),
+        }),
+        _ => None,
+    };
+    Ok((docs, next))
+}
+
+/// An active product's stored storefront JSON by id or handle, in one round trip.
+#[tracing::instrument(skip_all)]
+pub async fn find_storefront_doc(
+    db: &Db,
+    tenant: &Tenant,
+    version: i32,
+    product: &IdOrHandle<ProductId>,
+) -> anyhow::Result<Option<StoredDoc>> {
+    let mut read = select_docs(version);
+    read.sql(" and p.status = 'active' and p.");
+    push_id_or_handle(&mut read, "product_id", product.id().map(|id| id.as_uuid()), product.handle())?;
+    let rows = db.tenant_read(tenant, read).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    Ok(Some(StoredDoc { id: ProductId::from_uuid(row.try_get::<Uuid, _>(0)?), json: row.try_get(3)? }))
+}
+
+/// Up to `limit` products, of any store in the cell, whose read model is not
+/// `version`'s: the start-up backfill's work list. Cross-tenant by design.
+pub async fn stale_storefront_products(
+    tx: &mut SystemTx,
+    version: i32,
+    limit: i64,
+) -> anyhow::Result<Vec<(TenantId, ProductId)>> {
+    Ok(sqlx::query_as(
+        "select tenant_id, product_id from product \
+         where storefront_version is distinct from $1 order by tenant_id limit $2",
+    )
+    .bind(version)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
 }

@@ -111,7 +111,7 @@ pub(super) async fn create_upload(
     Ok((
         StatusCode::CREATED,
         Json(CreateUploadResponse {
-            media: MediaResponse::new(media, &state.media),
+            media: MediaResponse::new(media, |key| state.media.public_url(key)),
             key: key.as_str().to_owned(),
             upload: UploadDto {
                 url: upload.url,
@@ -143,7 +143,7 @@ pub(super) async fn complete_upload(
             Ok(service::mark_media_ready(tx, product, media).await?)
         })
         .await?;
-    Ok(Json(MediaResponse::new(media, &state.media)))
+    Ok(Json(MediaResponse::new(media, |key| state.media.public_url(key))))
 }
 
 /// `DELETE /admin/products/{id}/media/{media_id}`.

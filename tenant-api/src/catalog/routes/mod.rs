@@ -103,10 +103,10 @@ struct MediaResponse {
 }
 
 impl MediaResponse {
-    fn new(media: Media, store: &platform::media::MediaStore) -> Self {
+    fn new(media: Media, url: impl Fn(&str) -> String) -> Self {
         Self {
             id: media.id.to_string(),
-            url: store.public_url(&media.storage_key),
+            url: url(&media.storage_key),
             content_type: media.content_type,
             byte_size: media.byte_size,
             alt: media.alt,
@@ -150,6 +150,10 @@ impl From<Variant> for VariantResponse {
 impl ProductResponse {
     /// `shopper`: only media that finished uploading.
     fn new(p: Product, media: &platform::media::MediaStore, shopper: bool) -> Self {
+        Self::with_media_urls(p, shopper, |key| media.public_url(key))
+    }
+
+    fn with_media_urls(p: Product, shopper: bool, url: impl Fn(&str) -> String) -> Self {
         Self {
             id: p.id.to_string(),
             handle: p.handle,
@@ -164,12 +168,48 @@ impl ProductResponse {
                 .media
                 .into_iter()
                 .filter(|m| !shopper || m.status == MediaStatus::Ready)
-                .map(|m| MediaResponse::new(m, media))
+                .map(|m| MediaResponse::new(m, &url))
                 .collect(),
             created_at: timestamp(p.created_at),
             updated_at: timestamp(p.updated_at),
         }
     }
+}
+
+/// The renderer of the storefront read model; stored JSON of another version
+/// is not served (it is rendered from the tables instead, and re-rendered by
+/// the start-up backfill). Bump it whenever a shopper's product JSON changes
+/// shape: a field of [`ProductResponse`] or of what it contains.
+pub(crate) const STOREFRONT_VERSION: i32 = 1;
+
+/// How a media URL starts in stored JSON: the replica's media base is not
+/// baked in (it is configuration, `MEDIA_PUBLIC_URL`), a NUL stands for it.
+/// No other text of a product can hold this sequence: inside a JSON string
+/// every `"` is escaped, and a NUL never gets past the edge.
+const MEDIA_URL_MARK: &str = "\"url\":\"\\u0000";
+
+/// A product's shopper JSON as the read model stores it: the bytes of its
+/// storefront answer, media URLs marked for [`with_media_base`]. `None` when
+/// the product's own text forged the mark (it is then rendered per read).
+pub(crate) fn storefront_doc(product: Product) -> Option<String> {
+    let ready = product.media.iter().filter(|m| m.status == MediaStatus::Ready).count();
+    let doc =
+        serde_json::to_string(&ProductResponse::with_media_urls(product, true, |key| format!("\0/{key}"))).ok()?;
+    (doc.matches(MEDIA_URL_MARK).count() == ready).then_some(doc)
+}
+
+/// Stored storefront JSON with this replica's media base in its URLs: the
+/// bytes [`ProductResponse::new`] gives for a shopper.
+fn with_media_base(doc: String, media: &platform::media::MediaStore) -> String {
+    if !doc.contains(MEDIA_URL_MARK) {
+        return doc;
+    }
+    let base = media.public_url("");
+    let base = base.strip_suffix('/').unwrap_or(&base);
+    // Escaped as serde escapes it; the quotes come off.
+    let escaped = serde_json::to_string(base).unwrap_or_default();
+    let escaped = escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default();
+    doc.replace(MEDIA_URL_MARK, &format!("\"url\":\"{escaped}"))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -17,12 +17,17 @@ use platform::{
 };
 use serde::Serialize;
 
+use platform::media::MediaStore;
+
 use super::{
-    decode_keyset, encode_keyset, id_page, json_bytes, json_response, CategoryResponse, CollectionResponse,
-    ProductResponse,
+    decode_keyset, encode_keyset, id_page, json_bytes, json_response, with_media_base, CategoryResponse,
+    CollectionResponse, ProductResponse,
 };
 use crate::catalog::{
-    model::{Category, CategoryId, CollectionId, Facets, IdOrHandle, Page, ProductFilter, SearchLanguage, Sort},
+    model::{
+        Category, CategoryId, CollectionId, Facets, IdOrHandle, Keyset, Page, ProductFilter, ProductId, SearchLanguage,
+        Sort,
+    },
     repo, service, CatalogState,
 };
 
@@ -275,6 +280,16 @@ pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> 
     let page = Page { limit, after };
     let language = SearchLanguage::for_locale(&tenant.locale);
 
+    if filter.query.is_none() && !with_facets {
+        // The read model: one round trip of ready JSON, concatenated.
+        let body = cache
+            .fill(slot, async {
+                let (docs, next) = service::storefront_page(&state.db, tenant, &filter, sort, &page).await?;
+                Ok::<_, Problem>(list_body(docs, next.as_ref(), &state.media).into())
+            })
+            .await?;
+        return Ok(json_response(body));
+    }
     let body = cache
         .fill(slot, async {
             // Without a phrase the list is an index scan whatever the values
@@ -298,13 +313,53 @@ pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> 
     Ok(json_response(body))
 }
 
-/// `GET /store/products/{id-or-handle}`: one active product.
+/// The bytes serde gives [`ProductListResponse`] without facets, from the
+/// products' storefront JSON: `{"items":[<doc>,…],"next_cursor":<cursor>}`.
+fn list_body(docs: Vec<service::StorefrontDoc>, next: Option<&Keyset>, media: &MediaStore) -> Vec<u8> {
+    let docs: Vec<String> = docs.into_iter().map(|doc| shopper_json(doc, media)).collect();
+    let mut body = Vec::with_capacity(docs.iter().map(|d| d.len() + 1).sum::<usize>() + 64);
+    body.extend_from_slice(b"{\"items\":[");
+    for (n, doc) in docs.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(doc.as_bytes());
+    }
+    body.extend_from_slice(b"],\"next_cursor\":");
+    match next {
+        // A cursor is base64url: nothing in it needs escaping.
+        Some(keyset) => {
+            body.push(b'"');
+            body.extend_from_slice(encode_keyset(keyset).as_bytes());
+            body.push(b'"');
+        }
+        None => body.extend_from_slice(b"null"),
+    }
+    body.push(b'}');
+    body
+}
+
+/// A product's storefront JSON with this replica's media URLs.
+fn shopper_json(doc: service::StorefrontDoc, media: &MediaStore) -> String {
+    match doc {
+        service::StorefrontDoc::Stored(json) => with_media_base(json, media),
+        service::StorefrontDoc::Live(product) => serde_json::to_string(&ProductResponse::new(*product, media, true))
+            .unwrap_or_else(|e| unreachable!("a product response always serializes: {e}")),
+    }
+}
+
+/// `GET /store/products/{id-or-handle}`: one active product, from the read model.
 pub(super) async fn get_product(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
-    let media = &read.state.media;
-    read.cached(move |mut tx| async move {
-        Ok(ProductResponse::new(service::active_product(&mut tx, &id_or_handle).await?, media, true))
-    })
-    .await
+    let (state, tenant) = (&read.state, &read.tenant);
+    let body = state
+        .storefront_cache
+        .get_or_load(tenant.id, read.cache_key(), async {
+            let product = IdOrHandle::parse(&id_or_handle, ProductId::parse);
+            let doc = service::storefront_product(&state.db, tenant, &product).await?;
+            Ok::<_, Problem>(shopper_json(doc, &state.media).into())
+        })
+        .await?;
+    Ok(json_response(body))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

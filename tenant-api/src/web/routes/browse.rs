@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{Error, Visit};
 use crate::{
     catalog::{
-        model::{CollectionId, IdOrHandle, MediaStatus, Page, Product, ProductFilter, SearchLanguage, Sort},
+        model::{CollectionId, IdOrHandle, MediaStatus, Page, Product, ProductFilter, ProductId, SearchLanguage, Sort},
         service,
     },
     web::render::{CSRF_SLOT, CSS, JS},
@@ -107,7 +107,7 @@ pub(super) async fn product(visit: Visit, Path(handle): Path<String>) -> Result<
     visit
         .cached(format!("web:/products/{handle}"), async {
             let mut tx = visit.state.catalog.db.tenant_tx(&visit.tenant).await?;
-            let product = service::active_product(&mut tx, &handle).await?;
+            let product = service::active_product(&mut tx, &IdOrHandle::parse(&handle, ProductId::parse)).await?;
             drop(tx);
             let first = product.variants.first();
             let page = serde_json::json!({

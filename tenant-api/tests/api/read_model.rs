@@ -1,0 +1,267 @@
+//! The storefront read model: stored JSON answers exactly the bytes the live
+//! render does, for lists (filters, sorts, pages) and details; stale rows are
+//! rendered from the tables; the backfill fills them; and one store's model is
+//! never another's.
+
+use platform::db::TenantRead;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tenant_api::catalog::{model::ProductStatus, service};
+
+use crate::helpers::{spawn_app, TestApp, TestStore};
+
+/// Every storefront product read of the shapes the read model serves.
+async fn paths(app: &TestApp, store: &TestStore, product: &Value, category: &str, collection: &str) -> Vec<String> {
+    let id = product["id"].as_str().unwrap();
+    let handle = product["handle"].as_str().unwrap();
+    let mut paths = vec![
+        "/store/products".to_owned(),
+        format!("/store/products/{id}"),
+        format!("/store/products/{handle}"),
+        format!("/store/products?category={category}"),
+        "/store/products?category=hats".to_owned(),
+        "/store/products?category=no-such-category".to_owned(),
+        format!("/store/products?collection={collection}&sort=title"),
+        "/store/products?price_min=1500&price_max=3000&sort=price_desc".to_owned(),
+        "/store/products?attr.color=red&attr.color=blue".to_owned(),
+    ];
+    // Every page of every sort, following the cursors.
+    for sort in ["newest", "price_asc", "price_desc", "title"] {
+        let mut path = format!("/store/products?sort={sort}&limit=2");
+        loop {
+            paths.push(path.clone());
+            let page = app.get_json(&store.host, &path, StatusCode::OK).await;
+            let Some(cursor) = page["next_cursor"].as_str() else { break };
+            path = format!("/store/products?sort={sort}&limit=2&cursor={cursor}");
+        }
+    }
+    paths
+}
+
+async fn bodies(app: &TestApp, store: &TestStore, paths: &[String]) -> Vec<(u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    for path in paths {
+        // Past the response cache: every read is the database's.
+        app.state.storefront_cache.forget(store.id());
+        let response = app.get(&store.host, path).await;
+        out.push((response.status().as_u16(), response.bytes().await.unwrap().to_vec()));
+    }
+    out
+}
+
+/// Marks every product of the store stale, as before the backfill.
+async fn forget_models(app: &TestApp, store: &TestStore) -> u64 {
+    let mut tx = app.tenant_tx(store).await;
+    let done = sqlx::query("update product set storefront_json = null, storefront_version = null")
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    tx.commit().await.unwrap();
+    done
+}
+
+async fn rendered_count(app: &TestApp, store: &TestStore) -> i64 {
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query_scalar(
+        "select count(*) from product where storefront_json is not null and storefront_version is not null",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap()
+}
+
+/// A catalog with options and variants, categories, a collection, attributes,
+/// text that needs escaping, a draft, and a product with a ready image.
+async fn catalog(app: &TestApp, store: &TestStore) -> (Value, String, String) {
+    let staff = app.staff(store).await;
+    let hats = app.seed_category(store, "Hats", None).await;
+    let caps = app.seed_category(store, "Caps", Some(&hats)).await;
+    let variants: Vec<Value> = ["S", "M", "L", "XL"]
+        .iter()
+        .enumerate()
+        .map(|(n, size)| {
+            json!({
+                "sku": format!("TEE-{size}"), "title": size, "options": {"Size": size},
+                "price": {"amount": 1500 + n as i64 * 100, "currency": "USD"}, "stock": 5,
+            })
+        })
+        .collect();
+    let tee = app
+        .admin(
+            "POST",
+            store,
+            "/admin/products",
+            &staff,
+            Some(json!({
+                "title": "Widget tee \"quoted\" \\ back ✓", "status": "active", "description": "Line\nbreak\t<b>",
+                "attributes": {"color": "red"},
+                "options": [{"name": "Size", "values": ["S", "M", "L", "XL"]}],
+                "category_ids": [caps],
+                "variants": variants,
+            })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let mut seeded = vec![tee.clone()];
+    for (n, (title, color)) in
+        [("Widget cap", "blue"), ("Widget mug", "green"), ("Widget bag", "red")].iter().enumerate()
+    {
+        let product = app
+            .seed_product_with(store, title, ProductStatus::Active, 1000 + n as i64 * 1000, &[("color", color)])
+            .await;
+        seeded.push(product);
+    }
+    app.file_under(store, &seeded[1], &[&hats]).await;
+    app.seed_product(store, "Widget draft", ProductStatus::Draft, 900).await;
+    // A ready image on the mug, through the local upload path.
+    let mug = seeded[2]["id"].as_str().unwrap();
+    let media = app
+        .admin(
+            "POST",
+            store,
+            &format!("/admin/products/{mug}/media"),
+            &staff,
+            Some(json!({"content_type": "image/png", "byte_size": 3, "alt": "Mug \"front\""})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let url = media["upload"]["url"].as_str().unwrap();
+    let path = &url[url.find("/media/").unwrap()..];
+    let put = app
+        .client
+        .put(format!("{}{path}", app.address))
+        .header("host", &store.host)
+        .header("content-type", "image/png")
+        .body(b"png".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let collection = app.seed_collection(store, "Summer", &[&seeded[1], &seeded[3]]).await;
+    (tee, caps, collection)
+}
+
+#[tokio::test]
+async fn stored_storefront_json_answers_the_bytes_of_the_live_render_and_the_backfill_restores_it() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let (tee, caps, collection) = catalog(&app, &store).await;
+    let paths = paths(&app, &store, &tee, &caps, &collection).await;
+    assert_eq!(rendered_count(&app, &store).await, 5, "every write rendered its product");
+
+    let from_model = bodies(&app, &store, &paths).await;
+    let shown: Value = serde_json::from_slice(&from_model[2].1).unwrap();
+    assert_eq!(shown["variants"].as_array().unwrap().len(), 4);
+    let list: Value = serde_json::from_slice(&from_model[0].1).unwrap();
+    let mug = list["items"].as_array().unwrap().iter().find(|p| p["title"] == "Widget mug").unwrap();
+    assert!(mug["media"][0]["url"].as_str().unwrap().starts_with("/media/"), "{mug}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 4, "the draft is not listed");
+
+    // The same reads rendered from the tables (the old path's serializer).
+    assert_eq!(forget_models(&app, &store).await, 5);
+    let live = bodies(&app, &store, &paths).await;
+    for ((path, a), b) in paths.iter().zip(&from_model).zip(&live) {
+        assert_eq!(a.0, b.0, "{path}");
+        assert_eq!(String::from_utf8_lossy(&a.1), String::from_utf8_lossy(&b.1), "{path}");
+    }
+
+    // A search (the query-built path, serde end to end) lists the same bytes.
+    for sort in ["newest", "price_asc", "title"] {
+        let searched = app.get(&store.host, &format!("/store/products?q=widget&sort={sort}&limit=2")).await;
+        let listed = app.get(&store.host, &format!("/store/products?sort={sort}&limit=2")).await;
+        assert_eq!(searched.bytes().await.unwrap(), listed.bytes().await.unwrap(), "sort {sort}");
+    }
+
+    let done = service::backfill_storefront(&app.state.db).await.unwrap();
+    assert!(done >= 5, "backfilled {done}");
+    assert_eq!(rendered_count(&app, &store).await, 5);
+    assert_eq!(bodies(&app, &store, &paths).await, from_model);
+}
+
+#[tokio::test]
+async fn a_write_behind_the_catalogs_back_is_never_hidden_by_the_stored_json() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let product = app.seed_product(&store, "Widget cap", ProductStatus::Active, 1000).await;
+    let path = format!("/store/products/{}", product["handle"].as_str().unwrap());
+    let mut tx = app.tenant_tx(&store).await;
+    sqlx::query("update product set title = 'Renamed'").execute(&mut *tx).await.unwrap();
+    sqlx::query("update product_variant set price_amount = 777").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    app.state.storefront_cache.forget(store.id());
+    let shown = app.get_json(&store.host, &path, StatusCode::OK).await;
+    assert_eq!(shown["title"], "Renamed");
+    assert_eq!(shown["variants"][0]["price"]["amount"], 777);
+    // A variant added through the API renders again at once.
+    let staff = app.staff(&store).await;
+    let id = product["id"].as_str().unwrap();
+    app.admin(
+        "POST",
+        &store,
+        &format!("/admin/products/{id}/variants"),
+        &staff,
+        Some(json!({"sku": "CAP-2", "price": {"amount": 1200, "currency": "USD"}})),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(rendered_count(&app, &store).await, 1);
+    let shown = app.get_json(&store.host, &path, StatusCode::OK).await;
+    assert_eq!(shown["variants"].as_array().unwrap().len(), 2);
+    // Deleting a category renders its products again without it.
+    let hats = app.seed_category(&store, "Hats", None).await;
+    app.file_under(&store, &product, &[&hats]).await;
+    app.state.storefront_cache.forget(store.id());
+    assert_eq!(app.get_json(&store.host, &path, StatusCode::OK).await["category_ids"], json!([hats]));
+    app.admin("DELETE", &store, &format!("/admin/categories/{hats}"), &staff, None, StatusCode::NO_CONTENT).await;
+    assert_eq!(rendered_count(&app, &store).await, 1);
+    assert_eq!(app.get_json(&store.host, &path, StatusCode::OK).await["category_ids"], json!([]));
+}
+
+#[tokio::test]
+async fn one_stores_read_model_is_never_anothers() {
+    let app = spawn_app().await;
+    let alpha = app.create_store("alpha").await;
+    let bravo = app.create_store("bravo").await;
+    let secret = app.seed_product(&alpha, "Secret widget", ProductStatus::Active, 4200).await;
+    app.seed_product(&bravo, "Bravo widget", ProductStatus::Active, 100).await;
+
+    // Over HTTP: by id, by handle, in lists, and with quotes meant to end the literal.
+    for path in [
+        format!("/store/products/{}", secret["id"].as_str().unwrap()),
+        format!("/store/products/{}", secret["handle"].as_str().unwrap()),
+        "/store/products/x'%20or%20true%20or%20'a".to_owned(),
+        "/store/products/x%5C'%20or%20true--".to_owned(),
+    ] {
+        let problem = app.get_json(&bravo.host, &path, StatusCode::NOT_FOUND).await;
+        assert!(!problem.to_string().contains("Secret"), "{path}: {problem}");
+    }
+    let list = app.get_json(&bravo.host, "/store/products?limit=100&category=x'%20or%20'1'='1", StatusCode::OK).await;
+    assert_eq!(list["items"], json!([]));
+    let list = app.get_json(&bravo.host, "/store/products?limit=100", StatusCode::OK).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("Secret"));
+
+    // In SQL: the one-round-trip read sees its own store's rows only, even
+    // when it asks for every row of the table.
+    let rows =
+        app.state.db.tenant_read(&bravo.tenant, TenantRead::new("select storefront_json from product")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let mut read = TenantRead::new("select count(*) from product where title = ");
+    read.text("Secret widget").unwrap();
+    let rows = app.state.db.tenant_read(&bravo.tenant, read).await.unwrap();
+    assert_eq!(sqlx::Row::try_get::<i64, _>(&rows[0], 0).unwrap(), 0);
+    // Writes are refused by the same policy: the statement is not the
+    // tenant's own, and the context ends with it.
+    let rows = app
+        .state
+        .db
+        .tenant_read(&alpha.tenant, TenantRead::new("select current_setting('app.tenant_id', true)"))
+        .await
+        .unwrap();
+    assert_eq!(sqlx::Row::try_get::<String, _>(&rows[0], 0).unwrap(), alpha.id().to_string());
+    let pool = app.state.db.cell("default").await.unwrap();
+    let left: Option<String> =
+        sqlx::query_scalar("select nullif(current_setting('app.tenant_id', true), '')").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, None, "the context does not outlive the read");
+}
