@@ -182,6 +182,7 @@ async fn a_shopper_buys_through_the_pages_and_the_merchant_fulfils_the_order_in_
     merchant.fill("#sku", "KETTLE-1").await.unwrap();
     merchant.fill("#price", "32.50").await.unwrap();
     merchant.fill("#stock", "5").await.unwrap();
+    merchant.find("#status").await.unwrap().select_by_value("active").await.unwrap();
     merchant.shot("new-product").await.unwrap();
     merchant.click("form[action='/dashboard/products'] button[type=submit]").await.unwrap();
     merchant.wait_for_text("Copper Kettle").await.unwrap();
@@ -192,7 +193,7 @@ async fn a_shopper_buys_through_the_pages_and_the_merchant_fulfils_the_order_in_
     merchant.find("#image").await.unwrap().send_keys(image.to_str().unwrap()).await.unwrap();
     merchant.fill("#alt", "A copper kettle").await.unwrap();
     merchant.click("form[enctype='multipart/form-data'] button[type=submit]").await.unwrap();
-    merchant.wait_for_text("A copper kettle").await.unwrap();
+    merchant.find("img[alt='A copper kettle']").await.unwrap();
     merchant.shot("image-uploaded").await.unwrap();
     let kettle: Value =
         platform.store_get("lamps.localhost", "/store/products/copper-kettle").await.unwrap().json().await.unwrap();
