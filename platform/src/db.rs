@@ -305,6 +305,36 @@ impl Db {
         .await
     }
 
+    /// Runs a tenant read through a function of the schema that sets the
+    /// tenant context itself, in one round trip on a prepared statement:
+    /// `select * from <function>($1, …)` with the tenant's id as `$1` and
+    /// [`TenantCall`]'s arguments after it.
+    ///
+    /// Such a function (`storefront_docs_*`, migrations) begins by switching to
+    /// `app_tenant` and setting `app.tenant_id` from its first argument, both
+    /// `is_local`, so row-level security applies to its statements exactly as
+    /// in a [`TenantTx`] and the context ends with the implicit transaction.
+    /// Unlike [`Db::tenant_read`], nothing is parsed or planned per call: the
+    /// call is a prepared statement of the connection and the function's
+    /// statements keep their plans, which is most of a point read's cost in
+    /// PostgreSQL (BENCHMARKS.md).
+    pub async fn tenant_call(&self, tenant: &Tenant, call: TenantCall) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
+        let cell = self.open(&tenant.cell_id).await?;
+        let TenantCall { function, mut args, count } = call;
+        // The tenant's id is bound last and passed first.
+        sqlx::Arguments::add(&mut args, tenant.id.as_uuid()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut sql = format!("select * from {function}(${}", count + 1);
+        for n in 1..=count {
+            use std::fmt::Write;
+            let _ = write!(sql, ", ${n}");
+        }
+        sql.push(')');
+        while_alive(&cell, async {
+            sqlx::query_with(&sql, args).fetch_all(&cell.pool).await.context("tenant call failed")
+        })
+        .await
+    }
+
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
     /// function; every use is a place where isolation is the caller's job.
     pub async fn system_tx(&self, cell_id: &str) -> anyhow::Result<SystemTx> {
@@ -442,6 +472,31 @@ impl TenantTx {
     /// Commits; dropping the transaction instead rolls it back.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("cannot commit a tenant transaction")
+    }
+}
+
+/// A call of a tenant-context function for [`Db::tenant_call`]: its name and
+/// its arguments after the tenant's id, bound as parameters.
+pub struct TenantCall {
+    function: &'static str,
+    args: sqlx::postgres::PgArguments,
+    count: usize,
+}
+
+impl TenantCall {
+    /// A call of `function` (a name of the program's own, never client text).
+    pub fn new(function: &'static str) -> Self {
+        Self { function, args: sqlx::postgres::PgArguments::default(), count: 0 }
+    }
+
+    /// Binds the next argument.
+    pub fn arg<T>(mut self, value: T) -> anyhow::Result<Self>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        sqlx::Arguments::add(&mut self.args, value).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.count += 1;
+        Ok(self)
     }
 }
 

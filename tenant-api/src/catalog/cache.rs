@@ -34,6 +34,13 @@ const TTL: Duration = Duration::from_secs(300);
 
 type Key = (TenantId, u64, String);
 
+/// What an entry costs beyond its path and body: moka's entry and its
+/// eviction bookkeeping, the key's fixed part, the `Bytes` handle and the
+/// allocator's rounding, measured as RSS over weighed bytes with the cache
+/// full (BENCHMARKS.md, memory). Weighed in, so `max_bytes` is what a full
+/// cache really holds.
+const ENTRY_OVERHEAD: usize = 320;
+
 /// Where a body loaded after a miss is kept (nothing when the cache is off).
 pub struct Slot(Option<Key>);
 
@@ -59,7 +66,9 @@ impl StorefrontCache {
     pub fn new(redis: redis::aio::ConnectionManager, max_bytes: u64) -> Self {
         let responses = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &Key, value: &Bytes| u32::try_from(key.2.len() + value.len()).unwrap_or(u32::MAX))
+            .weigher(|key: &Key, value: &Bytes| {
+                u32::try_from(key.2.capacity() + value.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
             .time_to_live(TTL)
             .build();
         Self {
@@ -121,8 +130,12 @@ impl StorefrontCache {
         load: impl std::future::Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
         let body = load.await?;
-        if let Some(key) = slot.0 {
-            self.responses.insert(key, body.clone()).await;
+        if let Some(mut key) = slot.0 {
+            // A body serialized into a growing buffer keeps that buffer's
+            // capacity, up to twice its length: what is kept is an exact copy,
+            // so the bytes weighed are the bytes held.
+            key.2.shrink_to_fit();
+            self.responses.insert(key, Bytes::copy_from_slice(&body)).await;
         }
         Ok(body)
     }

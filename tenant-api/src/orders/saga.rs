@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 
-use platform::{money::Money, problem::FieldError, tenancy::Tenant};
+use platform::{db::TenantTx, money::Money, problem::FieldError, tenancy::Tenant};
 
 use super::{
     model::{Order, OrderId, OrderLine, OrderStatus, PaymentAction, Placed},
@@ -298,10 +298,38 @@ async fn charge(
     order: Order,
     token: &str,
 ) -> Result<Placed, Error> {
+    if provider.ledger_in_cell() {
+        return charge_in_cell(state, tenant, provider, order, token).await;
+    }
     let merchant = Merchant { tenant_id: tenant.id, cell: state.db.cell(&tenant.cell_id).await? };
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
     let code = match provider.charge(&merchant, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
-        ChargeOutcome::Succeeded { .. } => return paid(state, tenant, provider, order).await,
+        ChargeOutcome::Succeeded { .. } => {
+            let mut tx = state.db.tenant_tx(tenant).await?;
+            if !provider.records_payments() {
+                let succeeded = ChargeOutcome::succeeded_unrecorded();
+                let amount = order.money(order.totals.total);
+                payments::repo::record_outcome(&mut tx, order.id, provider.kind(), amount, &succeeded).await?;
+            }
+            return match settle_paid(&mut tx, order).await? {
+                Settled::Paid(order) => {
+                    tx.commit().await?;
+                    Ok(Placed::Done(order))
+                }
+                Settled::Already(order) => Ok(Placed::Done(order)),
+                Settled::Stopped(order_id) => {
+                    // The money is given back: a pending refund recorded with the
+                    // order's state read under its lock, then asked for now (the
+                    // worker settles it if the provider gives no answer).
+                    let refund = refunds::give_back(&mut tx, order_id).await?;
+                    tx.commit().await?;
+                    if let Some(refund) = refund {
+                        refunds::settle_now(&state.payments, tenant, refund).await?;
+                    }
+                    Err(Error::CheckoutExpired { order_id })
+                }
+            };
+        }
         ChargeOutcome::Declined { code } => code,
         waiting @ (ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing) => {
             if !provider.records_payments() {
@@ -310,13 +338,7 @@ async fn charge(
                 payments::repo::record_outcome(&mut tx, order.id, provider.kind(), amount, &waiting).await?;
                 tx.commit().await?;
             }
-            let action = match waiting {
-                ChargeOutcome::RequiresAction { client_secret, next_action } => {
-                    Some(PaymentAction { client_secret, next_action })
-                }
-                _ => None,
-            };
-            return Ok(Placed::Waiting(order, action));
+            return Ok(waiting_for(order, waiting));
         }
     };
     let mut tx = state.db.tenant_tx(tenant).await?;
@@ -325,47 +347,83 @@ async fn charge(
         payments::repo::record_outcome(&mut tx, order.id, provider.kind(), order.money(order.totals.total), &declined)
             .await?;
     }
-    if service::mark_failed(&mut tx, order.id, &code).await?.is_none() {
-        tracing::warn!(order_id = %order.id, "declined order was no longer pending");
-    }
-    tx.commit().await?;
-    Err(Error::PaymentDeclined { order_id: order.id, code })
+    declined(tx, order.id, code).await
 }
 
-/// Step 3 of a successful charge: `paid`, or the charge goes back when the
-/// order stopped waiting for it.
-async fn paid(
+/// Steps 2 and 3 in one transaction, for a provider whose ledger is in the
+/// store's cell: the charge is written with the order's new state and
+/// commits with it, or neither does. An order that stopped waiting (its hold
+/// expired, or it was cancelled) is not charged at all: the transaction that
+/// wrote the charge rolls back, so no money moved and none goes back.
+async fn charge_in_cell(
     state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
-    mut order: Order,
+    order: Order,
+    token: &str,
 ) -> Result<Placed, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if !provider.records_payments() {
-        let succeeded = ChargeOutcome::succeeded_unrecorded();
-        payments::repo::record_outcome(&mut tx, order.id, provider.kind(), order.money(order.totals.total), &succeeded)
-            .await?;
+    let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
+    let code = match provider.charge_in(&mut tx, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
+        ChargeOutcome::Succeeded { .. } => {
+            return match settle_paid(&mut tx, order).await? {
+                Settled::Paid(order) => {
+                    tx.commit().await?;
+                    Ok(Placed::Done(order))
+                }
+                Settled::Already(order) => Ok(Placed::Done(order)),
+                Settled::Stopped(order_id) => Err(Error::CheckoutExpired { order_id }),
+            };
+        }
+        ChargeOutcome::Declined { code } => code,
+        waiting @ (ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing) => {
+            tx.commit().await?;
+            return Ok(waiting_for(order, waiting));
+        }
+    };
+    declined(tx, order.id, code).await
+}
+
+/// A charge that waits on the shopper or on the provider: the order keeps its hold.
+fn waiting_for(order: Order, waiting: ChargeOutcome) -> Placed {
+    let action = match waiting {
+        ChargeOutcome::RequiresAction { client_secret, next_action } => {
+            Some(PaymentAction { client_secret, next_action })
+        }
+        _ => None,
+    };
+    Placed::Waiting(order, action)
+}
+
+/// Step 3 of a declined charge: `payment_failed`, the hold and the discount use released.
+async fn declined(mut tx: TenantTx, order_id: OrderId, code: String) -> Result<Placed, Error> {
+    if service::mark_failed(&mut tx, order_id, &code).await?.is_none() {
+        tracing::warn!(%order_id, "declined order was no longer pending");
     }
-    if let Some(done) = service::mark_paid(&mut tx, order.id).await? {
-        tx.commit().await?;
+    tx.commit().await?;
+    Err(Error::PaymentDeclined { order_id, code })
+}
+
+/// What step 3 of a successful charge found.
+enum Settled {
+    /// `pending_payment → paid` in the caller's transaction (to commit).
+    Paid(Order),
+    /// Already paid (another attempt, the worker or a webhook): nothing to write.
+    Already(Order),
+    /// Expired or cancelled while the charge ran: the charge must not stand.
+    Stopped(OrderId),
+}
+
+/// Step 3 of a successful charge, in `tx`: `paid` if the order, read under
+/// its lock, still waits for payment.
+async fn settle_paid(tx: &mut TenantTx, mut order: Order) -> Result<Settled, Error> {
+    if let Some(done) = service::mark_paid(tx, order.id).await? {
         order.status = OrderStatus::Paid;
         order.paid_at = Some(done.at);
-        return Ok(Placed::Done(order));
+        return Ok(Settled::Paid(order));
     }
-    // Expired or cancelled while the charge ran (or finished by the worker).
-    let current = repo::find_order(&mut tx, order.id).await?.ok_or(Error::OrderNotFound)?;
-    if current.status == OrderStatus::Paid {
-        return Ok(Placed::Done(current));
-    }
-    // The money is given back: a pending refund recorded with the order's
-    // state read under its lock, then asked for now (the worker settles it
-    // if the provider gives no answer).
-    let refund = refunds::give_back(&mut tx, order.id).await?;
-    tx.commit().await?;
-    if let Some(refund) = refund {
-        refunds::settle_now(&state.payments, tenant, refund).await?;
-    }
-    Err(Error::CheckoutExpired { order_id: order.id })
+    let current = repo::find_order(tx, order.id).await?.ok_or(Error::OrderNotFound)?;
+    Ok(if current.status == OrderStatus::Paid { Settled::Already(current) } else { Settled::Stopped(order.id) })
 }
 
 /// An earlier attempt placed this order and died: finish it from where it is.

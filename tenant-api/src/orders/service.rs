@@ -64,20 +64,16 @@ pub async fn mark_expired(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Opti
 }
 
 /// `pending_payment → to` if the order, read under its lock, still awaits
-/// payment. The lock is what makes the read the truth: a transition that
-/// waited on a concurrent `mark_paid` reads `paid` and changes nothing.
+/// payment: [`repo::transition`]'s update takes the row lock and re-reads the
+/// status under it, so a transition that waited on a concurrent `mark_paid`
+/// finds `paid` and changes nothing (one statement, no separate `for update`).
 async fn from_pending(
     tx: &mut TenantTx,
     id: OrderId,
     to: OrderStatus,
     data: TransitionData,
 ) -> anyhow::Result<Option<Transitioned>> {
-    match repo::lock_order(tx, id).await? {
-        Some(Locked { status: OrderStatus::PendingPayment, .. }) => {
-            repo::transition(tx, id, OrderStatus::PendingPayment, to, data).await
-        }
-        _ => Ok(None),
-    }
+    repo::transition(tx, id, OrderStatus::PendingPayment, to, data).await
 }
 
 async fn release(tx: &mut TenantTx, id: OrderId, done: &Transitioned) -> anyhow::Result<()> {

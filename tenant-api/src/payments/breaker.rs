@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use platform::ids::TenantId;
+use platform::{db::TenantTx, ids::TenantId};
 
 use super::{
     model::ChargeOutcome,
@@ -238,6 +238,10 @@ impl PaymentProvider for Guarded {
 
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         self.call(self.inner.charge(merchant, charge))
+    }
+
+    fn charge_in<'a>(&'a self, tx: &'a mut TenantTx, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
+        self.call(self.inner.charge_in(tx, charge))
     }
 
     fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>> {

@@ -2,7 +2,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use platform::{ids::TenantId, money::Money};
+use platform::{db::TenantTx, ids::TenantId, money::Money};
 use sqlx::PgPool;
 
 use super::{
@@ -81,6 +81,15 @@ pub trait PaymentProvider: Send + Sync {
     /// Makes a charge. A second call for the same order returns the first
     /// outcome, never a new charge.
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome>;
+
+    /// Makes a charge inside the store's settling transaction `tx`, for a
+    /// provider whose ledger is in the cell (`ledger_in_cell`): the charge
+    /// commits with the order's new state, or neither does. The same
+    /// idempotency as [`PaymentProvider::charge`]. Any other provider refuses.
+    fn charge_in<'a>(&'a self, tx: &'a mut TenantTx, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
+        let _ = (tx, charge);
+        Box::pin(async move { anyhow::bail!("{} keeps no ledger in the store's cell", self.kind().as_str()) })
+    }
 
     /// The outcome of the charge made for `order`, if any (crash recovery).
     fn lookup<'a>(&'a self, merchant: &'a Merchant, order: OrderId) -> Answer<'a, Option<ChargeOutcome>>;

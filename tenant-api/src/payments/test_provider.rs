@@ -32,17 +32,23 @@ impl PaymentProvider for TestProvider {
 
     fn charge<'a>(&'a self, merchant: &'a Merchant, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
         Box::pin(async move {
+            // The settling transaction that follows every charge commits
+            // synchronously and flushes this one with it (see `ledger_in_cell`).
+            let mut tx = TenantTx::begin_deferred(&merchant.cell, merchant.tenant_id).await?;
+            let outcome = self.charge_in(&mut tx, charge).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
+    }
+
+    fn charge_in<'a>(&'a self, tx: &'a mut TenantTx, charge: Charge<'a>) -> Answer<'a, ChargeOutcome> {
+        Box::pin(async move {
             let decision = match charge.token {
                 "tok_success" => None,
                 "tok_decline" => Some("card_declined"),
                 _ => Some("invalid_token"),
             };
-            // The settling transaction that follows every charge commits
-            // synchronously and flushes this one with it (see `ledger_in_cell`).
-            let mut tx = TenantTx::begin_deferred(&merchant.cell, merchant.tenant_id).await?;
-            let outcome = repo::record_charge(&mut tx, &charge, PaymentId::new(), self.kind(), decision).await?;
-            tx.commit().await?;
-            Ok(outcome)
+            repo::record_charge(tx, &charge, PaymentId::new(), self.kind(), decision).await
         })
     }
 

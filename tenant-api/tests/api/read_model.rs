@@ -264,4 +264,32 @@ async fn one_stores_read_model_is_never_anothers() {
     let left: Option<String> =
         sqlx::query_scalar("select nullif(current_setting('app.tenant_id', true), '')").fetch_one(&pool).await.unwrap();
     assert_eq!(left, None, "the context does not outlive the read");
+
+    // The prepared calls (`Db::tenant_call`): another store's product by id
+    // is not found, a list holds the calling store's rows only, and on the
+    // very connection that ran a call, the role and the context are gone
+    // after it.
+    let version: i32 = {
+        let mut tx = app.tenant_tx(&alpha).await;
+        sqlx::query_scalar("select storefront_version from product").fetch_one(&mut *tx).await.unwrap()
+    };
+    let secret_id = uuid::Uuid::parse_str(secret["id"].as_str().unwrap()).unwrap();
+    let by_id = || platform::db::TenantCall::new("storefront_doc_by_id").arg(version).unwrap().arg(secret_id).unwrap();
+    assert!(app.state.db.tenant_call(&bravo.tenant, by_id()).await.unwrap().is_empty());
+    assert_eq!(app.state.db.tenant_call(&alpha.tenant, by_id()).await.unwrap().len(), 1);
+    let mut conn = pool.acquire().await.unwrap();
+    let titles: Vec<String> = sqlx::query_scalar("select title from storefront_docs_newest($1, $2, null, 100)")
+        .bind(bravo.id().as_uuid())
+        .bind(version)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["Bravo widget"], "bravo's call lists bravo's products only");
+    let (user, context): (String, Option<String>) =
+        sqlx::query_as("select current_user::text, nullif(current_setting('app.tenant_id', true), '')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_ne!(user, "app_tenant", "the role ends with the call");
+    assert_eq!(context, None, "the context ends with the call");
 }

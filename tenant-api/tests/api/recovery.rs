@@ -119,3 +119,76 @@ async fn a_retry_after_a_crash_resumes_the_same_order_and_charges_once() {
     let (status, replayed) = app.checkout(&store, &cart, None, Some("crash-key"), &body).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, resumed));
 }
+
+/// The built-in provider's charge is written in the transaction that settles
+/// the order. An order cancelled while that transaction waits for its lock is
+/// not charged at all: the charge rolls back with it, so no money moved and no
+/// refund is owed.
+#[tokio::test]
+async fn a_charge_racing_a_cancellation_is_rolled_back_with_it_and_no_money_moves() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", 1000, 10).await;
+    let cart = app.cart_with(&store, None, &variant, 2).await;
+    let body = checkout_body("ann@example.com", "tok_success");
+    // An earlier attempt placed the order and died before charging.
+    let order = crashed_checkout(&app, &store, &variant, 2, None, false).await;
+    let key = tenant_api::orders::idempotency::record_key(
+        store.id(),
+        &format!("POST /store/carts/{cart}/checkout"),
+        "guest",
+        "race-key",
+    );
+    let mut redis = app.state.redis.clone();
+    let hash = tenant_api::orders::idempotency::request_hash(&body);
+    tenant_api::orders::idempotency::claim(&mut redis, &key, &hash, order, 30).await.unwrap();
+    tenant_api::orders::idempotency::abandon(&mut redis, &key, &hash, order).await.unwrap();
+
+    // Staff hold the order's row lock; the retry's settling transaction queues behind it.
+    let mut staff = app.tenant_tx(&store).await;
+    sqlx::query("select 1 from sales_order where order_id = $1 for update")
+        .bind(order)
+        .execute(&mut *staff)
+        .await
+        .unwrap();
+    let retry = app.checkout(&store, &cart, None, Some("race-key"), &body);
+    let cancel = async {
+        let mut waited = 0;
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity \
+                 where datname = current_database() and wait_event_type = 'Lock'",
+            )
+            .fetch_one(app.state.db.control())
+            .await
+            .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            waited += 1;
+            assert!(waited < 200, "the retry never waited for the order's lock");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        // The order is cancelled (its hold released) and that commits first.
+        sqlx::query("update sales_order set status = 'cancelled', cancelled_at = now() where order_id = $1")
+            .bind(order)
+            .execute(&mut *staff)
+            .await
+            .unwrap();
+        tenant_api::inventory::reservations::release(&mut staff, order).await.unwrap();
+        staff.commit().await.unwrap();
+    };
+    let ((status, answer), ()) = tokio::join!(retry, cancel);
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(status_of(&app, &store, order).await, ("cancelled".into(), 0), "no charge stands");
+    let refunds: i64 = {
+        let mut tx = app.tenant_tx(&store).await;
+        sqlx::query_scalar("select count(*) from refund where order_id = $1")
+            .bind(order)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    assert_eq!(refunds, 0, "nothing was charged, so nothing goes back");
+    assert_eq!(app.stock(&store, &variant).await, (10, 0), "the hold came back once");
+}

@@ -2,7 +2,7 @@
 //! facet counts, autocomplete, and one active product.
 
 use platform::{
-    db::{Db, SystemTx, TenantRead, TenantTx},
+    db::{Db, SystemTx, TenantCall, TenantRead, TenantTx},
     ids::TenantId,
     tenancy::Tenant,
 };
@@ -399,6 +399,52 @@ pub async fn list_storefront_docs(
     page: &Page,
 ) -> anyhow::Result<(Vec<StoredDoc>, Option<Keyset>)> {
     anyhow::ensure!(filter.query.is_none() && sort != Sort::Relevance, "a search is not a read-model list");
+    let rows = match newest_unfiltered(filter, sort, page) {
+        // The default list: a prepared call (see `Db::tenant_call`).
+        Some(after) => {
+            let call = TenantCall::new("storefront_docs_newest").arg(version)?.arg(after)?.arg(page.limit)?;
+            db.tenant_call(tenant, call).await?
+        }
+        None => db.tenant_read(tenant, list_read(version, filter, sort, page)?).await?,
+    };
+    let mut docs = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in &rows {
+        let id = ProductId::from_uuid(row.try_get::<Uuid, _>(0)?);
+        last = Some((id, row.try_get::<i64, _>(1)?, row.try_get::<String, _>(2)?));
+        docs.push(StoredDoc { id, json: row.try_get(3)? });
+    }
+    let next = match last {
+        Some((id, price, title)) if rows.len() as i64 == page.limit => Some(match sort {
+            Sort::Newest | Sort::Relevance => Keyset::Newest(id),
+            Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(price, id),
+            Sort::Title => Keyset::Title(title, id),
+        }),
+        _ => None,
+    };
+    Ok((docs, next))
+}
+
+/// `Some(cursor)` when the list is the storefront's default (newest first,
+/// no filter), which `storefront_docs_newest` answers.
+fn newest_unfiltered(filter: &ProductFilter, sort: Sort, page: &Page) -> Option<Option<Uuid>> {
+    let unfiltered = filter.category.is_none()
+        && filter.collection.is_none()
+        && filter.price_min.is_none()
+        && filter.price_max.is_none()
+        && filter.attributes.is_empty();
+    if !unfiltered || sort != Sort::Newest {
+        return None;
+    }
+    match &page.after {
+        None => Some(None),
+        Some(Keyset::Newest(id)) => Some(Some(id.as_uuid())),
+        Some(_) => None,
+    }
+}
+
+/// Any other list as one statement with its values inlined (see `Db::tenant_read`).
+fn list_read(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> anyhow::Result<TenantRead> {
     let mut read = select_docs(version);
     read.sql(" and p.status = 'active'");
     if let Some(category) = &filter.category {
@@ -468,24 +514,7 @@ pub async fn list_storefront_docs(
         Sort::Title => " order by p.title asc, p.product_id asc",
     });
     read.sql(" limit ").int(page.limit);
-
-    let rows = db.tenant_read(tenant, read).await?;
-    let mut docs = Vec::with_capacity(rows.len());
-    let mut last = None;
-    for row in &rows {
-        let id = ProductId::from_uuid(row.try_get::<Uuid, _>(0)?);
-        last = Some((id, row.try_get::<i64, _>(1)?, row.try_get::<String, _>(2)?));
-        docs.push(StoredDoc { id, json: row.try_get(3)? });
-    }
-    let next = match last {
-        Some((id, price, title)) if rows.len() as i64 == page.limit => Some(match sort {
-            Sort::Newest | Sort::Relevance => Keyset::Newest(id),
-            Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(price, id),
-            Sort::Title => Keyset::Title(title, id),
-        }),
-        _ => None,
-    };
-    Ok((docs, next))
+    Ok(read)
 }
 
 /// An active product's stored storefront JSON by id or handle, in one round trip.
@@ -496,10 +525,12 @@ pub async fn find_storefront_doc(
     version: i32,
     product: &IdOrHandle<ProductId>,
 ) -> anyhow::Result<Option<StoredDoc>> {
-    let mut read = select_docs(version);
-    read.sql(" and p.status = 'active' and p.");
-    push_id_or_handle(&mut read, "product_id", product.id().map(|id| id.as_uuid()), product.handle())?;
-    let rows = db.tenant_read(tenant, read).await?;
+    let call = match (product.id(), product.handle()) {
+        (Some(id), _) => TenantCall::new("storefront_doc_by_id").arg(version)?.arg(id.as_uuid())?,
+        (None, Some(handle)) => TenantCall::new("storefront_doc_by_handle").arg(version)?.arg(handle.to_owned())?,
+        (None, None) => return Ok(None),
+    };
+    let rows = db.tenant_call(tenant, call).await?;
     let Some(row) = rows.first() else { return Ok(None) };
     Ok(Some(StoredDoc { id: ProductId::from_uuid(row.try_get::<Uuid, _>(0)?), json: row.try_get(3)? }))
 }
