@@ -136,6 +136,9 @@ impl StorefrontCache {
             // so the bytes weighed are the bytes held.
             key.2.shrink_to_fit();
             self.responses.insert(key, Bytes::copy_from_slice(&body)).await;
+            // What the cache holds, against `STOREFRONT_CACHE_BYTES` (moka's
+            // count, which trails its pending evictions by a little).
+            metrics::gauge!("storefront_cache_weighed_bytes").set(self.responses.weighted_size() as f64);
         }
         Ok(body)
     }
