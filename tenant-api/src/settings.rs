@@ -127,7 +127,7 @@ impl Default for CommerceSettings {
             worker_max_attempts: 8,
             breaker_failures: 5,
             breaker_cool_down_secs: 30,
-            storefront_cache_bytes: 32 * 1024 * 1024,
+            storefront_cache_bytes: 16 * 1024 * 1024,
             password_hash_permits: None,
             password_hash_wait_ms: 2000,
             smtp_url: String::new(),

@@ -34,11 +34,12 @@ const TTL: Duration = Duration::from_secs(300);
 
 type Key = (TenantId, u64, String);
 
-/// What an entry costs beyond its path and body: moka's entry and its
-/// eviction bookkeeping, the key's fixed part, the `Bytes` handle and the
-/// allocator's rounding, measured as RSS over weighed bytes with the cache
-/// full (BENCHMARKS.md, memory). Weighed in, so `max_bytes` is what a full
-/// cache really holds.
+/// What an entry costs beyond its path and body, estimated: moka's entry
+/// and its eviction bookkeeping, the key's fixed part and the `Bytes` handle.
+/// Weighed in, so many small entries cannot hold far more than `max_bytes`.
+/// (Under churn a full cache still costs about twice its weighed bytes in RSS:
+/// freed bodies leave partly used allocator pages, and evictions trail
+/// inserts; BENCHMARKS.md, round three.)
 const ENTRY_OVERHEAD: usize = 320;
 
 /// Where a body loaded after a miss is kept (nothing when the cache is off).
