@@ -285,6 +285,17 @@ async fn one_stores_read_model_is_never_anothers() {
         .await
         .unwrap();
     assert_eq!(titles, ["Bravo widget"], "bravo's call lists bravo's products only");
+    for sort in ["price_asc", "price_desc", "title"] {
+        let titles: Vec<String> =
+            sqlx::query_scalar("select title from storefront_docs_sorted($1, $2, $3, null, null, null, 100)")
+                .bind(bravo.id().as_uuid())
+                .bind(version)
+                .bind(sort)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(titles, ["Bravo widget"], "{sort}: bravo's call lists bravo's products only");
+    }
     let (user, context): (String, Option<String>) =
         sqlx::query_as("select current_user::text, nullif(current_setting('app.tenant_id', true), '')")
             .fetch_one(&mut *conn)

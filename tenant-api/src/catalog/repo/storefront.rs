@@ -399,12 +399,9 @@ pub async fn list_storefront_docs(
     page: &Page,
 ) -> anyhow::Result<(Vec<StoredDoc>, Option<Keyset>)> {
     anyhow::ensure!(filter.query.is_none() && sort != Sort::Relevance, "a search is not a read-model list");
-    let rows = match newest_unfiltered(filter, sort, page) {
-        // The default list: a prepared call (see `Db::tenant_call`).
-        Some(after) => {
-            let call = TenantCall::new("storefront_docs_newest").arg(version)?.arg(after)?.arg(page.limit)?;
-            db.tenant_call(tenant, call).await?
-        }
+    let rows = match unfiltered_call(version, filter, sort, page)? {
+        // An unfiltered list: a prepared call (see `Db::tenant_call`).
+        Some(call) => db.tenant_call(tenant, call).await?,
         None => db.tenant_read(tenant, list_read(version, filter, sort, page)?).await?,
     };
     let mut docs = Vec::with_capacity(rows.len());
@@ -425,22 +422,43 @@ pub async fn list_storefront_docs(
     Ok((docs, next))
 }
 
-/// `Some(cursor)` when the list is the storefront's default (newest first,
-/// no filter), which `storefront_docs_newest` answers.
-fn newest_unfiltered(filter: &ProductFilter, sort: Sort, page: &Page) -> Option<Option<Uuid>> {
+/// The call that answers an unfiltered list (any sort but relevance, with
+/// its cursor): `storefront_docs_newest` for the default order,
+/// `storefront_docs_sorted` for the others. `None` when a filter applies.
+fn unfiltered_call(
+    version: i32,
+    filter: &ProductFilter,
+    sort: Sort,
+    page: &Page,
+) -> anyhow::Result<Option<TenantCall>> {
     let unfiltered = filter.category.is_none()
         && filter.collection.is_none()
         && filter.price_min.is_none()
         && filter.price_max.is_none()
         && filter.attributes.is_empty();
-    if !unfiltered || sort != Sort::Newest {
-        return None;
+    if !unfiltered {
+        return Ok(None);
     }
-    match &page.after {
-        None => Some(None),
-        Some(Keyset::Newest(id)) => Some(Some(id.as_uuid())),
-        Some(_) => None,
-    }
+    // A cursor is decoded for its sort (the API refuses any other), so the
+    // pairs below are every list there is; anything else takes the statement.
+    let sorted = |id: Option<Uuid>, price: Option<i64>, title: Option<String>| -> anyhow::Result<TenantCall> {
+        let call = TenantCall::new("storefront_docs_sorted").arg(version)?.arg(sort.as_str())?;
+        call.arg(id)?.arg(price)?.arg(title)?.arg(page.limit)
+    };
+    Ok(Some(match (sort, &page.after) {
+        (Sort::Newest, None) => {
+            TenantCall::new("storefront_docs_newest").arg(version)?.arg(None::<Uuid>)?.arg(page.limit)?
+        }
+        (Sort::Newest, Some(Keyset::Newest(id))) => {
+            TenantCall::new("storefront_docs_newest").arg(version)?.arg(Some(id.as_uuid()))?.arg(page.limit)?
+        }
+        (Sort::PriceAsc | Sort::PriceDesc | Sort::Title, None) => sorted(None, None, None)?,
+        (Sort::PriceAsc | Sort::PriceDesc, Some(Keyset::Price(price, id))) => {
+            sorted(Some(id.as_uuid()), Some(*price), None)?
+        }
+        (Sort::Title, Some(Keyset::Title(title, id))) => sorted(Some(id.as_uuid()), None, Some(title.clone()))?,
+        _ => return Ok(None),
+    }))
 }
 
 /// Any other list as one statement with its values inlined (see `Db::tenant_read`).
