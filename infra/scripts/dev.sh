@@ -99,8 +99,10 @@ running_pid() {
     pid=$(<"$file")
     [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
     process_argv "$1"
-    # A substring match, as an interpreter or wrapper may precede the binary.
-    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"${ARGV[*]}"* ]] || return 1
+    # A substring match, as an interpreter or wrapper may precede the binary;
+    # on the binary's name and subcommand, not its directory, so `down` finds
+    # what `up` started under another CARGO_TARGET_DIR.
+    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"/${ARGV[0]##*/} ${ARGV[*]:1}"* ]] || return 1
     echo "$pid"
 }
 
