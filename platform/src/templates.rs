@@ -17,12 +17,15 @@ pub struct Templates(Arc<Environment<'static>>);
 impl Templates {
     /// Parses every `(name, source)`; a template that does not parse is an
     /// error at start-up, never at a request. `pages.css`, the pages' shared
-    /// stylesheet, is there too (`{% include "pages.css" %}` in a `<style>`).
+    /// stylesheet, is there too (`{% include "pages.css" %}` in a `<style>`),
+    /// and the staff pages' `sign_in_form.html` and `sign_out_form.html`.
     pub fn new(sources: &[(&'static str, &'static str)]) -> anyhow::Result<Self> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         env.add_filter("money", money);
         env.add_template("pages.css", include_str!("../templates/pages.css"))?;
+        env.add_template("sign_in_form.html", include_str!("../templates/sign_in_form.html"))?;
+        env.add_template("sign_out_form.html", include_str!("../templates/sign_out_form.html"))?;
         for (name, source) in sources {
             env.add_template(name, source)?;
         }
