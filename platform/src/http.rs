@@ -42,8 +42,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestIdHeader {
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps a service's router with the shared layers, outermost first:
-/// request id → span (with `request_id`, `tenant_id` filled in later) → error
-/// logging → metrics → problem+json for unmatched routes.
+/// request id → span (with `request_id`; `path` and `tenant_id` filled in
+/// later) → error logging → NUL refusal → problem+json for a bare 413 → the
+/// router, whose routes each count and time themselves (metrics), and
+/// problem+json for unmatched routes.
 pub fn with_common_layers(router: Router) -> Router {
     with_layers(router, Layers::ALL)
 }
@@ -71,27 +73,59 @@ impl Layers {
 }
 
 /// Wraps `router` with the chosen shared layers, in [`with_common_layers`]' order.
+///
+/// Only the metrics layer wraps each route (it labels by the matched route,
+/// known once the router matched). The others wrap the router as one service,
+/// once: `Router::layer` wraps every route in its own boxed service, and axum
+/// clones a route's whole chain of boxed layers each time it calls one, so a
+/// layer applied per route costs one more clone of every layer inside it on
+/// every request (quadratic in depth: ~90 boxed clones per storefront read
+/// with ten layers; BENCHMARKS.md, round four).
 pub fn with_layers(router: Router, layers: Layers) -> Router {
-    let mut router = router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(problem_for_too_large))
-        .layer(middleware::from_fn(refuse_nul));
+    let mut routes = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     if layers.metrics {
-        router = router.layer(middleware::from_fn(record_metrics));
+        // Installed before `record_metrics` keeps handles from it.
+        prometheus();
+        routes = routes.layer(middleware::from_fn(record_metrics));
     }
-    if layers.log_failures {
-        router = router.layer(middleware::from_fn(log_failures));
-    }
-    if layers.trace {
-        router = router.layer(TraceLayer::new_for_http().make_span_with(make_span));
-    }
-    if layers.request_id {
-        router = router
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, CountedRequestId));
-    }
-    router
+    let service = tower::ServiceBuilder::new()
+        .option_layer(layers.request_id.then(|| SetRequestIdLayer::new(REQUEST_ID, CountedRequestId)))
+        .option_layer(layers.request_id.then(|| PropagateRequestIdLayer::new(REQUEST_ID)))
+        .option_layer(layers.trace.then(|| {
+            // One response type on both sides of the option: trace's own body, boxed.
+            tower::ServiceBuilder::new()
+                .map_response(IntoResponse::into_response)
+                .layer(TraceLayer::new_for_http().make_span_with(make_span))
+                .into_inner()
+        }))
+        .option_layer(layers.log_failures.then(|| middleware::from_fn(log_failures)))
+        .layer(middleware::from_fn(refuse_nul))
+        .layer(middleware::from_fn(problem_for_too_large))
+        .service(routes);
+    around_all(service)
+}
+
+/// `service` (a router wrapped in layers) as a router, called as one service:
+/// the fallback of a router with no routes of its own.
+pub fn around_all<S>(service: S) -> Router
+where
+    S: tower::Service<Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    S::Response: IntoResponse + 'static,
+    S::Future: Send + 'static,
+{
+    Router::new().fallback_service(service)
+}
+
+/// `router` wrapped in `layer` as a whole, once per request (see
+/// [`with_layers`] for why not `Router::layer`).
+pub fn around<L>(router: Router, layer: L) -> Router
+where
+    L: tower::Layer<Router>,
+    L::Service: tower::Service<Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as tower::Service<Request>>::Future: Send + 'static,
+{
+    around_all(layer.layer(router))
 }
 
 /// A NUL (`%00`) in the path or the query is a `400` problem before any
@@ -142,11 +176,12 @@ impl MakeRequestId for CountedRequestId {
 fn make_span(request: &Request) -> tracing::Span {
     let request_id =
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or_default();
-    let path = request.extensions().get::<MatchedPath>().map_or_else(|| request.uri().path(), |p| p.as_str());
+    // The span begins before routing: the matched route is recorded by
+    // `record_metrics` once the router found it.
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path,
+        path = tracing::field::Empty,
         request_id,
         tenant_id = tracing::field::Empty,
     )
@@ -193,16 +228,77 @@ async fn log_failures(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts requests and times them by method, matched route and status.
+/// Counts requests and times them by method, matched route and status, and
+/// records the matched route on the request span.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let path = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = request.method().clone();
+    let path = request.extensions().get::<MatchedPath>().cloned();
+    if let Some(path) = &path {
+        tracing::Span::current().record("path", path.as_str());
+    }
     let response = next.run(request).await;
-    let labels = [("method", method), ("path", path), ("status", response.status().as_u16().to_string())];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    let route = path.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (requests, duration) = route_metrics(&method, route, response.status());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// One route's request counter and latency histogram for a method and status.
+struct RouteMetrics {
+    method: &'static str,
+    status: StatusCode,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// The handles of `http_requests_total` and `http_request_duration_seconds`
+/// for a method, route and status, registered once and kept: registering
+/// per request built the labels' strings and a key and looked it up in the
+/// recorder's registry, twice, on every request (~3,000 instructions of a
+/// warm read). Routes are the router's (a bounded set); a method outside the
+/// standard ones is labelled `OTHER`, so a client cannot grow the set.
+fn route_metrics(method: &http::Method, route: &str, status: StatusCode) -> (metrics::Counter, metrics::Histogram) {
+    type Routes = std::collections::HashMap<Box<str>, Vec<RouteMetrics>>;
+    static ROUTES: OnceLock<std::sync::RwLock<Routes>> = OnceLock::new();
+    let method = match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    };
+    let routes = ROUTES.get_or_init(Default::default);
+    let found = |routes: &Routes| {
+        routes.get(route).and_then(|known| {
+            known
+                .iter()
+                .find(|m| m.method == method && m.status == status)
+                .map(|m| (m.requests.clone(), m.duration.clone()))
+        })
+    };
+    // A poisoned lock only means a panic elsewhere mid-insert; the map is still whole.
+    if let Some(handles) = found(&routes.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+        return handles;
+    }
+    let mut routes = routes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(handles) = found(&routes) {
+        return handles;
+    }
+    let labels = [("method", method.to_owned()), ("path", route.to_owned()), ("status", status.as_u16().to_string())];
+    let requests = metrics::counter!("http_requests_total", &labels);
+    let duration = metrics::histogram!("http_request_duration_seconds", &labels);
+    routes.entry(route.into()).or_default().push(RouteMetrics {
+        method,
+        status,
+        requests: requests.clone(),
+        duration: duration.clone(),
+    });
+    (requests, duration)
 }
 
 /// How often the recorder folds pending histogram samples into its buckets.

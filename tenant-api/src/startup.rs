@@ -227,14 +227,16 @@ pub async fn run_worker(
 /// any other layer, the per-client edge limit (`EDGE_REQUESTS_PER_SECOND`).
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let stores = contexts.iter().fold(Router::new(), |router, context| {
-        let mut routes = context.router(&state);
-        // Inside tenant resolution (a route layer added later runs first): it
-        // keys on the resolved store, so an unknown host is a 404, never a 429.
-        if state.settings.rate_limits == RateLimitMode::On {
-            routes = routes.route_layer(state.rate_limits.layer());
-        }
+        // Tenant resolution, then (inside it: it keys on the resolved store, so
+        // an unknown host is a 404, never a 429) the store's rate limit, as
+        // one route layer: each route layer is one more boxed service that
+        // axum clones, with everything inside it, on every call.
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
-        routes = routes.route_layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant));
+        let limit = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.layer());
+        let gate = tower::ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant))
+            .option_layer(limit);
+        let mut routes = context.router(&state).route_layer(gate);
         if *context == Context::Pages {
             // Outside resolution and the limit: their refusals (404, 423, 429, 503) become pages.
             routes = routes.route_layer(middleware::from_fn(platform::web::html_problems));
@@ -248,11 +250,12 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     // many, is refused before request ids, spans, metrics or Host resolution
     // cost anything. A request names a host after it comes from an address,
     // so the address is checked first.
+    // Each wraps the whole router once (`platform::http::around`).
     if let Some(limit) = &state.edge_host {
-        router = router.layer(limit.layer());
+        router = platform::http::around(router, limit.layer());
     }
     if let Some(edge) = &state.edge {
-        router = router.layer(edge.layer());
+        router = platform::http::around(router, edge.layer());
     }
     // Around every limit, the edge's and the stores': a refusal is held back.
     platform::edge::hold_refusals(router, Duration::from_millis(state.settings.edge_refusal_delay_ms))

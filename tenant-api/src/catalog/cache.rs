@@ -59,6 +59,10 @@ pub struct StorefrontCache {
     /// This cache's id in its announcements (`<store> <origin>`), so it skips
     /// the echo of its own.
     origin: Arc<str>,
+    /// `storefront_cache_hits_total` and `_misses_total`, registered once
+    /// (a registry look-up per read otherwise).
+    hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 impl StorefrontCache {
@@ -81,6 +85,11 @@ impl StorefrontCache {
             resets: Arc::new(AtomicU64::new(0)),
             enabled: max_bytes > 0,
             origin: uuid::Uuid::now_v7().simple().to_string().into(),
+            hits: {
+                platform::http::prometheus();
+                metrics::counter!("storefront_cache_hits_total")
+            },
+            misses: metrics::counter!("storefront_cache_misses_total"),
         }
     }
 
@@ -117,10 +126,10 @@ impl StorefrontCache {
         // Taken before loading: see the module docs.
         let key = (tenant, self.generation(tenant), path.into());
         if let Some(body) = self.responses.get(&key).await {
-            metrics::counter!("storefront_cache_hits_total").increment(1);
+            self.hits.increment(1);
             return Ok(body);
         }
-        metrics::counter!("storefront_cache_misses_total").increment(1);
+        self.misses.increment(1);
         Err(Slot(Some(key)))
     }
 

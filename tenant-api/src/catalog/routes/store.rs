@@ -65,9 +65,13 @@ fn accepted(route: &str) -> (&'static [&'static str], bool) {
 /// name (repeated values in the order sent). Unknown parameters are a `400`,
 /// never part of a key, so `?junk=N` can neither bypass the cache nor fill
 /// it; `q` and the number of attribute filters are bounded.
+///
+/// Every storefront read, hit or miss, builds its key, so the pairs are
+/// decoded with `form_urlencoded` (what axum's `Query` decodes with, through
+/// serde_urlencoded), borrowing from the query unless a pair is escaped.
 fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
     let Some(query) = uri.query().filter(|q| !q.is_empty()) else { return Ok(uri.path().to_owned()) };
-    let Query(pairs) = Query::<Pairs>::try_from_uri(uri).map_err(|e| Problem::bad_request(e.body_text()))?;
+    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
     let (names, attributes) = accepted(route);
     let mut filters = 0;
     for (name, value) in &pairs {
@@ -79,14 +83,14 @@ fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
                     format!("at most {MAX_ATTRIBUTE_FILTERS} attribute filters per request"),
                 ));
             }
-        } else if !names.contains(&name.as_str()) {
+        } else if !names.contains(&name.as_ref()) {
             return Err(Problem::invalid_parameter(name, "is not a parameter of this read"));
         }
         if value.chars().count() > MAX_Q_CHARS {
             return Err(Problem::invalid_parameter(name, format!("must be at most {MAX_Q_CHARS} characters")));
         }
     }
-    let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
+    let mut sorted: Vec<_> = pairs.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut key = String::with_capacity(uri.path().len() + query.len() + 8);
     key.push_str(uri.path());
@@ -113,24 +117,26 @@ impl FromRequestParts<CatalogState> for StoreRead {
 }
 
 impl StoreRead {
-    fn cache_key(&self) -> String {
-        self.key.clone()
+    /// The cache key, taken: each read looks it up once.
+    fn take_key(&mut self) -> String {
+        std::mem::take(&mut self.key)
     }
 
     /// The store's cached body for this request, or the value `read` produces
     /// in a transaction of its own (rolled back when `read` is done with it),
     /// serialized once for the cache and the wire. A hit neither opens a
     /// transaction nor allocates beyond the cache key.
-    async fn cached<T, F, Fut>(&self, read: F) -> Result<Response, Problem>
+    async fn cached<T, F, Fut>(mut self, read: F) -> Result<Response, Problem>
     where
         T: Serialize,
         F: FnOnce(TenantTx) -> Fut,
         Fut: std::future::Future<Output = Result<T, Problem>>,
     {
+        let key = self.take_key();
         let body = self
             .state
             .storefront_cache
-            .get_or_load(self.tenant.id, self.cache_key(), async {
+            .get_or_load(self.tenant.id, key, async {
                 let value = read(self.state.db.tenant_tx(&self.tenant).await?).await?;
                 json_bytes(&value)
             })
@@ -240,11 +246,12 @@ impl From<Facets> for FacetsResponse {
 /// (repeatable: any of the values), `sort` (`newest`, `price_asc`, `price_desc`,
 /// `title`, `relevance`; relevance by default with `q`, newest otherwise),
 /// `limit`, `cursor`, and `facets=true` for counts over the whole filtered set.
-pub(super) async fn list_products(read: StoreRead) -> Result<Response, Problem> {
+pub(super) async fn list_products(mut read: StoreRead) -> Result<Response, Problem> {
     // A hit skips parsing: only requests that passed it were cached.
+    let key = read.take_key();
     let (state, tenant) = (&read.state, &read.tenant);
     let cache = &state.storefront_cache;
-    let slot = match cache.lookup(tenant.id, read.cache_key()).await {
+    let slot = match cache.lookup(tenant.id, key).await {
         Ok(body) => return Ok(json_response(body)),
         Err(slot) => slot,
     };
@@ -349,11 +356,12 @@ fn shopper_json(doc: service::StorefrontDoc, media: &MediaStore) -> String {
 }
 
 /// `GET /store/products/{id-or-handle}`: one active product, from the read model.
-pub(super) async fn get_product(read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+pub(super) async fn get_product(mut read: StoreRead, Path(id_or_handle): Path<String>) -> Result<Response, Problem> {
+    let key = read.take_key();
     let (state, tenant) = (&read.state, &read.tenant);
     let body = state
         .storefront_cache
-        .get_or_load(tenant.id, read.cache_key(), async {
+        .get_or_load(tenant.id, key, async {
             let product = IdOrHandle::parse(&id_or_handle, ProductId::parse);
             let doc = service::storefront_product(&state.db, tenant, &product).await?;
             Ok::<_, Problem>(shopper_json(doc, &state.media).into())
