@@ -210,6 +210,11 @@ impl Db {
         if let Some(cell) = self.cells.read().expect("cell map poisoned").get(cell_id) {
             return Ok(cell.clone());
         }
+        // Rare, and a large future: boxed, so the future of every read stays small.
+        Box::pin(self.open_new(cell_id)).await
+    }
+
+    async fn open_new(&self, cell_id: &str) -> anyhow::Result<Cell> {
         let options = remote_cells(&self.control)
             .await?
             .into_iter()
@@ -252,21 +257,21 @@ impl Db {
     /// Begins a unit of work for one tenant in its cell.
     pub async fn tenant_tx(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
         let cell = self.open(&tenant.cell_id).await?;
-        while_alive(&cell, TenantTx::begin(&cell.pool, tenant.id)).await
+        while_alive(&cell, Box::pin(TenantTx::begin(&cell.pool, tenant.id))).await
     }
 
     /// Begins a unit of work for one tenant whose commit does not wait for an
     /// fsync; see [`TenantTx::begin_deferred`] for when that is sound.
     pub async fn tenant_tx_deferred(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
         let cell = self.open(&tenant.cell_id).await?;
-        while_alive(&cell, TenantTx::begin_deferred(&cell.pool, tenant.id)).await
+        while_alive(&cell, Box::pin(TenantTx::begin_deferred(&cell.pool, tenant.id))).await
     }
 
     /// Begins a tenant-scoped read whose statements run on their generic plan;
     /// see [`TenantTx::begin_generic`] for which reads that suits.
     pub async fn tenant_tx_generic(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
         let cell = self.open(&tenant.cell_id).await?;
-        while_alive(&cell, TenantTx::begin_generic(&cell.pool, tenant.id)).await
+        while_alive(&cell, Box::pin(TenantTx::begin_generic(&cell.pool, tenant.id))).await
     }
 
     /// Runs one read for a tenant in a single round trip: the tenant context
@@ -287,21 +292,24 @@ impl Db {
             tenant.id.as_uuid(),
             read.sql
         );
-        while_alive(&cell, async {
-            let mut conn = cell.pool.acquire().await.context("cannot acquire a connection for a tenant read")?;
-            let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
-            // Statement 1 (the context) answers one row, then its result; the rest is the read's.
-            let mut statements_done = 0;
-            let mut rows = Vec::new();
-            while let Some(item) = results.try_next().await.context("tenant read failed")? {
-                match item {
-                    sqlx::Either::Left(_) => statements_done += 1,
-                    sqlx::Either::Right(row) if statements_done >= 1 => rows.push(row),
-                    sqlx::Either::Right(_) => {}
+        while_alive(
+            &cell,
+            Box::pin(async {
+                let mut conn = cell.pool.acquire().await.context("cannot acquire a connection for a tenant read")?;
+                let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+                // Statement 1 (the context) answers one row, then its result; the rest is the read's.
+                let mut statements_done = 0;
+                let mut rows = Vec::new();
+                while let Some(item) = results.try_next().await.context("tenant read failed")? {
+                    match item {
+                        sqlx::Either::Left(_) => statements_done += 1,
+                        sqlx::Either::Right(row) if statements_done >= 1 => rows.push(row),
+                        sqlx::Either::Right(_) => {}
+                    }
                 }
-            }
-            Ok(rows)
-        })
+                Ok(rows)
+            }),
+        )
         .await
     }
 
@@ -329,9 +337,10 @@ impl Db {
             let _ = write!(sql, ", ${n}");
         }
         sql.push(')');
-        while_alive(&cell, async {
-            sqlx::query_with(&sql, args).fetch_all(&cell.pool).await.context("tenant call failed")
-        })
+        while_alive(
+            &cell,
+            Box::pin(async { sqlx::query_with(&sql, args).fetch_all(&cell.pool).await.context("tenant call failed") }),
+        )
         .await
     }
 
@@ -339,7 +348,7 @@ impl Db {
     /// function; every use is a place where isolation is the caller's job.
     pub async fn system_tx(&self, cell_id: &str) -> anyhow::Result<SystemTx> {
         let cell = self.open(cell_id).await?;
-        while_alive(&cell, SystemTx::begin(&cell.pool)).await
+        while_alive(&cell, Box::pin(SystemTx::begin(&cell.pool))).await
     }
 
     /// Closes every pool, waiting for connections to be returned.
@@ -352,6 +361,10 @@ impl Db {
 
 /// Runs `begin` unless the cell is down, and gives up on it (dropping the
 /// half-begun transaction) as soon as the probe sees the cell go down.
+///
+/// Callers pass sqlx's futures boxed: they are large, and held inline they
+/// made every handler's future large, which is copied each time it moves
+/// (into axum's boxes): ~40,000 instructions of memcpy per cold product read.
 async fn while_alive<T>(cell: &Cell, begin: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     let mut alive = cell.alive.clone();
     if !*alive.borrow_and_update() {
