@@ -170,11 +170,80 @@ pub struct Db {
     limits: PoolLimits,
 }
 
-/// One cell's pool and what its probe last saw.
+/// One cell's pool, its call lanes and what its probe last saw.
 #[derive(Clone)]
 struct Cell {
     pool: PgPool,
+    lanes: Arc<Lanes>,
     alive: watch::Receiver<bool>,
+}
+
+impl Cell {
+    fn new(pool: PgPool, alive: watch::Receiver<bool>, limits: &PoolLimits) -> Self {
+        Self { pool, lanes: Arc::new(Lanes::new(limits.max_connections)), alive }
+    }
+}
+
+/// Connections of a cell's pool kept for [`Db::tenant_call`], taken from the
+/// pool when first needed and then held, never returned.
+///
+/// sqlx 0.8 pings every connection returned to its pool (a `Sync` round trip,
+/// on a task it spawns) before another request may take it, and that cannot
+/// be turned off: for a one-round-trip read it doubled the messages PostgreSQL
+/// answers. A call here takes a lane's connection, runs its one statement and
+/// puts the connection back with no ping. A call that fails or is dropped
+/// midway (its client went away) drops the connection instead, into the
+/// pool's own return path, which drains or closes it.
+///
+/// At most half the pool's connections become lanes, so transactions keep
+/// the other half, and the pool's size stays the cell's bound.
+struct Lanes {
+    permits: tokio::sync::Semaphore,
+    /// Idle lane connections; `None` once closed (see [`Lanes::close`]).
+    free: std::sync::Mutex<Option<Vec<sqlx::pool::PoolConnection<Postgres>>>>,
+}
+
+impl Lanes {
+    fn new(pool_size: u32) -> Self {
+        let lanes = (pool_size / 2).max(1) as usize;
+        Self {
+            permits: tokio::sync::Semaphore::new(lanes),
+            free: std::sync::Mutex::new(Some(Vec::with_capacity(lanes))),
+        }
+    }
+
+    fn free(&self) -> std::sync::MutexGuard<'_, Option<Vec<sqlx::pool::PoolConnection<Postgres>>>> {
+        // A poisoned lock means a panic between a pop and a push: the list itself is whole.
+        self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Gives every lane's connection back to the pool, so the pool can close:
+    /// later calls fail, and a call in flight drops its connection at the end.
+    fn close(&self) {
+        self.permits.close();
+        drop(self.free().take());
+    }
+
+    /// Runs `sql` with `args` on a lane's connection (taken from `pool` if
+    /// no lane has one yet).
+    async fn fetch_all(
+        &self,
+        pool: &PgPool,
+        sql: &str,
+        args: sqlx::postgres::PgArguments,
+    ) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
+        let _lane = self.permits.acquire().await.context("the cell's call lanes are closed")?;
+        let idle = self.free().as_mut().and_then(Vec::pop);
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => pool.acquire().await.context("cannot acquire a connection for a tenant call")?,
+        };
+        let rows = sqlx::query_with(sql, args).fetch_all(&mut *conn).await.context("tenant call failed")?;
+        if let Some(free) = self.free().as_mut() {
+            free.push(conn);
+        }
+        Ok(rows)
+    }
 }
 
 /// How often each pool's liveness probe asks.
@@ -191,7 +260,7 @@ impl Db {
         let control = connect_pool_with(options, &limits).await?;
         let alive = spawn_probe(options.clone(), limits.answer_timeout);
         let mut cells = HashMap::new();
-        cells.insert(DEFAULT_CELL.to_owned(), Cell { pool: control.clone(), alive });
+        cells.insert(DEFAULT_CELL.to_owned(), Cell::new(control.clone(), alive, &limits));
         Ok(Self { control, cells: Arc::new(RwLock::new(cells)), limits })
     }
 
@@ -223,7 +292,7 @@ impl Db {
         let pool = connect_pool_with(&options, &self.limits).await?;
         let alive = spawn_probe(options, self.limits.answer_timeout);
         let mut cells = self.cells.write().expect("cell map poisoned");
-        Ok(cells.entry(cell_id.to_owned()).or_insert(Cell { pool, alive }).clone())
+        Ok(cells.entry(cell_id.to_owned()).or_insert_with(|| Cell::new(pool, alive, &self.limits)).clone())
     }
 
     /// Every open pool with its cell id, for readiness checks and metrics.
@@ -325,7 +394,8 @@ impl Db {
     /// Unlike [`Db::tenant_read`], nothing is parsed or planned per call: the
     /// call is a prepared statement of the connection and the function's
     /// statements keep their plans, which is most of a point read's cost in
-    /// PostgreSQL (BENCHMARKS.md).
+    /// PostgreSQL (BENCHMARKS.md). It runs on one of the cell's call lanes
+    /// (connections held out of the pool), so no release ping follows it.
     pub async fn tenant_call(&self, tenant: &Tenant, call: TenantCall) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
         let cell = self.open(&tenant.cell_id).await?;
         let TenantCall { function, mut args, count } = call;
@@ -337,11 +407,7 @@ impl Db {
             let _ = write!(sql, ", ${n}");
         }
         sql.push(')');
-        while_alive(
-            &cell,
-            Box::pin(async { sqlx::query_with(&sql, args).fetch_all(&cell.pool).await.context("tenant call failed") }),
-        )
-        .await
+        while_alive(&cell, Box::pin(cell.lanes.fetch_all(&cell.pool, &sql, args))).await
     }
 
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
@@ -353,8 +419,11 @@ impl Db {
 
     /// Closes every pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        for (_, pool) in self.open_cells() {
-            pool.close().await;
+        let cells: Vec<Cell> = self.cells.read().expect("cell map poisoned").values().cloned().collect();
+        for cell in cells {
+            // The lanes first: the pool waits for every connection to come back.
+            cell.lanes.close();
+            cell.pool.close().await;
         }
     }
 }

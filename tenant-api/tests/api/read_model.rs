@@ -304,3 +304,42 @@ async fn one_stores_read_model_is_never_anothers() {
     assert_ne!(user, "app_tenant", "the role ends with the call");
     assert_eq!(context, None, "the context ends with the call");
 }
+
+/// Prepared calls run on connections held out of the pool (`Db::tenant_call`'s
+/// lanes, no release ping): one killed under a lane is dropped by the call
+/// that finds it broken and replaced by the next, and closing the database
+/// gives every lane's connection back (a pool waits for all of them).
+#[tokio::test]
+async fn a_call_lane_whose_connection_dies_is_replaced_and_closing_returns_the_lanes() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let call = || {
+        platform::db::TenantCall::new("storefront_docs_newest")
+            .arg(1_i32)
+            .unwrap()
+            .arg(None::<uuid::Uuid>)
+            .unwrap()
+            .arg(10_i64)
+            .unwrap()
+    };
+    assert!(app.state.db.tenant_call(&store.tenant, call()).await.unwrap().is_empty());
+    let pool = app.state.db.cell("default").await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = current_database() and pid <> pg_backend_pid() and query like '%storefront_docs_newest%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "the lane's one connection ran the call");
+    // The first call after may meet the dead connection (and drop it); the next one is served.
+    let mut failures = 0;
+    while let Err(e) = app.state.db.tenant_call(&store.tenant, call()).await {
+        failures += 1;
+        assert!(failures < 2, "a dead lane connection must be replaced, not kept: {e:#}");
+    }
+    assert!(app.state.db.tenant_call(&store.tenant, call()).await.unwrap().is_empty());
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.state.db.close())
+        .await
+        .expect("closing waits for every connection, the lanes' included");
+}
