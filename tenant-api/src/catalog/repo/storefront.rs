@@ -404,18 +404,19 @@ pub async fn list_storefront_docs(
         Some(call) => db.tenant_call(tenant, call).await?,
         None => db.tenant_read(tenant, list_read(version, filter, sort, page)?).await?,
     };
+    // The columns are ours (uuid, bigint, text, text: the functions' and the
+    // statement's), so they are decoded without sqlx's per-column type check,
+    // and the sort keys only from the last row, the one a cursor names.
     let mut docs = Vec::with_capacity(rows.len());
-    let mut last = None;
     for row in &rows {
-        let id = ProductId::from_uuid(row.try_get::<Uuid, _>(0)?);
-        last = Some((id, row.try_get::<i64, _>(1)?, row.try_get::<String, _>(2)?));
-        docs.push(StoredDoc { id, json: row.try_get(3)? });
+        let id = ProductId::from_uuid(row.try_get_unchecked::<Uuid, _>(0)?);
+        docs.push(StoredDoc { id, json: row.try_get_unchecked(3)? });
     }
-    let next = match last {
-        Some((id, price, title)) if rows.len() as i64 == page.limit => Some(match sort {
-            Sort::Newest | Sort::Relevance => Keyset::Newest(id),
-            Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(price, id),
-            Sort::Title => Keyset::Title(title, id),
+    let next = match (rows.last(), docs.last()) {
+        (Some(row), Some(last)) if rows.len() as i64 == page.limit => Some(match sort {
+            Sort::Newest | Sort::Relevance => Keyset::Newest(last.id),
+            Sort::PriceAsc | Sort::PriceDesc => Keyset::Price(row.try_get_unchecked::<i64, _>(1)?, last.id),
+            Sort::Title => Keyset::Title(row.try_get_unchecked::<String, _>(2)?, last.id),
         }),
         _ => None,
     };

@@ -201,7 +201,11 @@ pub(crate) fn storefront_doc(product: Product) -> Option<String> {
 /// Stored storefront JSON with this replica's media base in its URLs: the
 /// bytes [`ProductResponse::new`] gives for a shopper.
 fn with_media_base(doc: String, media: &platform::media::MediaStore) -> String {
-    if !doc.contains(MEDIA_URL_MARK) {
+    // Every product of a cold list passes here: memchr's prebuilt searcher
+    // is several times quicker than `str::contains` over a whole document.
+    static MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MEDIA_URL_MARK));
+    if MARK.find(doc.as_bytes()).is_none() {
         return doc;
     }
     let base = media.public_url("");
