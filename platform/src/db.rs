@@ -184,8 +184,9 @@ impl Cell {
     }
 }
 
-/// Connections of a cell's pool kept for [`Db::tenant_call`], taken from the
-/// pool when first needed and then held, never returned.
+/// Connections of a cell's pool kept for the one-round-trip reads
+/// ([`Db::tenant_call`], [`Db::tenant_read`]), taken from the pool when first
+/// needed and then held, never returned.
 ///
 /// sqlx 0.8 pings every connection returned to its pool (a `Sync` round trip,
 /// on a task it spawns) before another request may take it, and that cannot
@@ -224,25 +225,39 @@ impl Lanes {
         drop(self.free().take());
     }
 
-    /// Runs `sql` with `args` on a lane's connection (taken from `pool` if
-    /// no lane has one yet).
-    async fn fetch_all(
-        &self,
-        pool: &PgPool,
-        sql: &str,
-        args: sqlx::postgres::PgArguments,
-    ) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
-        let _lane = self.permits.acquire().await.context("the cell's call lanes are closed")?;
+    /// A lane's connection (taken from `pool` if no lane has one yet), held
+    /// until the [`Lease`] is released or dropped.
+    async fn lease<'a>(&'a self, pool: &PgPool) -> anyhow::Result<Lease<'a>> {
+        let permit = self.permits.acquire().await.context("the cell's call lanes are closed")?;
         let idle = self.free().as_mut().and_then(Vec::pop);
-        let mut conn = match idle {
+        let conn = match idle {
             Some(conn) => conn,
-            None => pool.acquire().await.context("cannot acquire a connection for a tenant call")?,
+            None => pool.acquire().await.context("cannot acquire a connection for a tenant read")?,
         };
-        let rows = sqlx::query_with(sql, args).fetch_all(&mut *conn).await.context("tenant call failed")?;
-        if let Some(free) = self.free().as_mut() {
+        Ok(Lease { lanes: self, conn: Some(conn), _permit: permit })
+    }
+}
+
+/// A lane's connection while one read runs on it. [`Lease::release`] puts
+/// it back for the next read; dropped instead (the read failed, or its
+/// future was dropped midway), the connection goes to the pool's own return
+/// path, which drains or closes it, and the lane takes a fresh one next time.
+struct Lease<'a> {
+    lanes: &'a Lanes,
+    conn: Option<sqlx::pool::PoolConnection<Postgres>>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Lease<'_> {
+    fn conn(&mut self) -> &mut PgConnection {
+        self.conn.as_mut().expect("a lease holds its connection until released")
+    }
+
+    /// The read finished cleanly: the connection is the lane's again.
+    fn release(mut self) {
+        if let (Some(conn), Some(free)) = (self.conn.take(), self.lanes.free().as_mut()) {
             free.push(conn);
         }
-        Ok(rows)
     }
 }
 
@@ -353,6 +368,7 @@ impl Db {
     /// security applies to it exactly as in a [`TenantTx`]. It has no bind
     /// parameters: values are inlined by [`TenantRead`], whose only way to
     /// take client text is as an escaped literal.
+    /// It runs on one of the cell's call lanes, as [`Db::tenant_call`] does.
     pub async fn tenant_read(&self, tenant: &Tenant, read: TenantRead) -> anyhow::Result<Vec<sqlx::postgres::PgRow>> {
         use futures_util::TryStreamExt;
         let cell = self.open(&tenant.cell_id).await?;
@@ -364,8 +380,8 @@ impl Db {
         while_alive(
             &cell,
             Box::pin(async {
-                let mut conn = cell.pool.acquire().await.context("cannot acquire a connection for a tenant read")?;
-                let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+                let mut lease = cell.lanes.lease(&cell.pool).await?;
+                let mut results = sqlx::raw_sql(&sql).fetch_many(lease.conn());
                 // Statement 1 (the context) answers one row, then its result; the rest is the read's.
                 let mut statements_done = 0;
                 let mut rows = Vec::new();
@@ -376,6 +392,8 @@ impl Db {
                         sqlx::Either::Right(_) => {}
                     }
                 }
+                drop(results);
+                lease.release();
                 Ok(rows)
             }),
         )
@@ -407,7 +425,16 @@ impl Db {
             let _ = write!(sql, ", ${n}");
         }
         sql.push(')');
-        while_alive(&cell, Box::pin(cell.lanes.fetch_all(&cell.pool, &sql, args))).await
+        while_alive(
+            &cell,
+            Box::pin(async {
+                let mut lease = cell.lanes.lease(&cell.pool).await?;
+                let rows = sqlx::query_with(&sql, args).fetch_all(lease.conn()).await.context("tenant call failed")?;
+                lease.release();
+                Ok(rows)
+            }),
+        )
+        .await
     }
 
     /// Begins a cross-tenant unit of work in a cell. Callers name why in their own
