@@ -69,6 +69,8 @@ impl StorefrontCache {
     /// A cache of at most `max_bytes` of response bodies; 0 turns it off (every
     /// read loads).
     pub fn new(redis: redis::aio::ConnectionManager, max_bytes: u64) -> Self {
+        // The recorder is installed before handles are taken from it.
+        platform::http::prometheus();
         let responses = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|key: &Key, value: &Bytes| {
@@ -85,10 +87,7 @@ impl StorefrontCache {
             resets: Arc::new(AtomicU64::new(0)),
             enabled: max_bytes > 0,
             origin: uuid::Uuid::now_v7().simple().to_string().into(),
-            hits: {
-                platform::http::prometheus();
-                metrics::counter!("storefront_cache_hits_total")
-            },
+            hits: metrics::counter!("storefront_cache_hits_total"),
             misses: metrics::counter!("storefront_cache_misses_total"),
         }
     }
