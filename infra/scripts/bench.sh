@@ -19,7 +19,7 @@
 #     and the storefront pages beside them: home page, hot product page (HTML)
 #  4. middleware priced layer by layer (tests/src/bin/layers.rs)
 #  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S,
-#     on both catalogs
+#     on both catalogs, and the apparel stores' category pages
 #  6. write ceilings: pgbench tpcb-like, redis-benchmark
 #  7. load tool scenarios: browse, cart, checkout, flash sale, probe, noisy neighbour
 #  7b. notification delivery (load run deliver): the load tool's SMTP sink and
@@ -155,6 +155,11 @@ request = function()
   local e = entries[math.random(#entries)]
   local path = "/store/products?limit=20"
   if mode == "detail" then path = "/store/products/" .. e[2] end
+  -- A category page of an apparel store (`load setup --shape apparel` files
+  -- its products under "<slug> department <0-9>").
+  if mode == "category" then
+    path = "/store/products?limit=20&category=" .. e[1]:match("^[^.]+") .. "-department-" .. math.random(0, 9)
+  end
   -- Storefront pages (HTML): the same cache, plus rendering and a CSRF token per answer.
   if mode == "home" then path = "/" end
   if mode == "page" then path = "/products/" .. e[2] end
@@ -262,6 +267,10 @@ if ((APPAREL_STORES > 0)); then
     warm HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=list
     wrk_run cold-list-apparel "$CONNS" "$URL" HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=list
     wrk_run cold-detail-apparel "$CONNS" "$URL" HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=detail
+    wrk_run cold-category-apparel "$CONNS" "$URL" HOSTS_FILE="$WORK/apparel-hosts.txt" MODE=category
+    category_host=$(head -n1 "$WORK/apparel-hosts.txt" | cut -d' ' -f1)
+    category_items=$(curl -fs -H "Host: $category_host" "$URL/store/products?limit=20&category=${category_host%%.*}-department-0" | grep -o '"handle"' | wc -l)
+    ((category_items > 0)) || { log "a category page of $category_host lists nothing: the category figure would not be measuring pages"; exit 1; }
     curl -fs -H "Host: $(head -n1 "$WORK/apparel-hosts.txt" | cut -d' ' -f1)" "$URL/store/products?limit=20" >"$WORK/apparel-list.json"
     APPAREL_LIST_BYTES=$(wc -c <"$WORK/apparel-list.json")
 fi
@@ -365,6 +374,7 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     if ((APPAREL_STORES > 0)); then
         echo "| cold product list, apparel catalog ($APPAREL_LIST_BYTES B pages) | $(get cold-list-apparel 2) | $(get cold-list-apparel 3) | $(get cold-list-apparel 4) | $(get cold-list-apparel 5) | $(ratio "$(get cold-list-apparel 2)" "$PG_S") × pgbench -S |"
         echo "| cold product detail, apparel catalog | $(get cold-detail-apparel 2) | $(get cold-detail-apparel 3) | $(get cold-detail-apparel 4) | $(get cold-detail-apparel 5) | $(ratio "$(get cold-detail-apparel 2)" "$PG_S") × pgbench -S |"
+        echo "| cold category page, apparel catalog (a department and its products) | $(get cold-category-apparel 2) | $(get cold-category-apparel 3) | $(get cold-category-apparel 4) | $(get cold-category-apparel 5) | $(ratio "$(get cold-category-apparel 2)" "$PG_S") × pgbench -S |"
     fi
     echo
     echo "## Middleware, layer by layer (same bytes, wrk, $CONNS connections)"

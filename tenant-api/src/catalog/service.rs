@@ -423,8 +423,8 @@ pub async fn refresh_storefront(tx: &mut TenantTx, ids: &[ProductId]) -> Result<
 
 /// A storefront product as the read model holds it, or from its tables.
 pub enum StorefrontDoc {
-    /// The stored JSON (media URLs marked; see the routes' `with_media_base`).
-    Stored(String),
+    /// The stored JSON's bytes (media URLs marked; see the routes' `push_with_media_base`).
+    Stored(Vec<u8>),
     /// Not rendered by this version yet: the product, to render now.
     Live(Box<Product>),
 }

@@ -25,14 +25,18 @@ async fn paths(app: &TestApp, store: &TestStore, product: &Value, category: &str
         "/store/products?price_min=1500&price_max=3000&sort=price_desc".to_owned(),
         "/store/products?attr.color=red&attr.color=blue".to_owned(),
     ];
-    // Every page of every sort, following the cursors.
-    for sort in ["newest", "price_asc", "price_desc", "title"] {
-        let mut path = format!("/store/products?sort={sort}&limit=2");
-        loop {
-            paths.push(path.clone());
-            let page = app.get_json(&store.host, &path, StatusCode::OK).await;
-            let Some(cursor) = page["next_cursor"].as_str() else { break };
-            path = format!("/store/products?sort={sort}&limit=2&cursor={cursor}");
+    // Every page of every sort, unfiltered and filtered, following the cursors.
+    let filters =
+        ["".to_owned(), "category=hats&".to_owned(), format!("collection={collection}&"), "price_min=1100&".to_owned()];
+    for filter in &filters {
+        for sort in ["newest", "price_asc", "price_desc", "title"] {
+            let mut path = format!("/store/products?{filter}sort={sort}&limit=1");
+            loop {
+                paths.push(path.clone());
+                let page = app.get_json(&store.host, &path, StatusCode::OK).await;
+                let Some(cursor) = page["next_cursor"].as_str() else { break };
+                path = format!("/store/products?{filter}sort={sort}&limit=1&cursor={cursor}");
+            }
         }
     }
     paths
@@ -177,6 +181,71 @@ async fn stored_storefront_json_answers_the_bytes_of_the_live_render_and_the_bac
     assert!(done >= 5, "backfilled {done}");
     assert_eq!(rendered_count(&app, &store).await, 5);
     assert_eq!(bodies(&app, &store, &paths).await, from_model);
+}
+
+/// The short names of a filtered list's products, page by page (`limit=1`,
+/// following the cursors), from the database every time.
+async fn walk(app: &TestApp, store: &TestStore, query: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut path = format!("/store/products?{query}&limit=1");
+    loop {
+        app.state.storefront_cache.forget(store.id());
+        let page = app.get_json(&store.host, &path, StatusCode::OK).await;
+        for item in page["items"].as_array().unwrap() {
+            names.push(item["title"].as_str().unwrap().split(' ').nth(1).unwrap().to_owned());
+        }
+        let Some(cursor) = page["next_cursor"].as_str() else { break };
+        path = format!("/store/products?{query}&limit=1&cursor={cursor}");
+    }
+    names
+}
+
+#[tokio::test]
+async fn filtered_lists_page_through_exactly_their_products_in_every_order_and_never_anothers_stores() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let (_, caps, collection) = catalog(&app, &store).await;
+    // hats: the tee (under its child caps) and the cap; the collection: the
+    // cap and the bag; prices: cap 1000, tee 1500, mug 2000, bag 3000.
+    let expected: [(String, [&[&str]; 4]); 6] = [
+        ("category=hats".to_owned(), [&["cap", "tee"], &["cap", "tee"], &["tee", "cap"], &["cap", "tee"]]),
+        (format!("category={caps}"), [&["tee"], &["tee"], &["tee"], &["tee"]]),
+        (format!("collection={collection}"), [&["bag", "cap"], &["cap", "bag"], &["bag", "cap"], &["bag", "cap"]]),
+        (
+            "price_min=1100".to_owned(),
+            [&["bag", "mug", "tee"], &["tee", "mug", "bag"], &["bag", "mug", "tee"], &["bag", "mug", "tee"]],
+        ),
+        ("category=hats&price_max=1200".to_owned(), [&["cap"], &["cap"], &["cap"], &["cap"]]),
+        ("collection=summer&price_min=2000&price_max=3000".to_owned(), [&["bag"], &["bag"], &["bag"], &["bag"]]),
+    ];
+    for (filter, orders) in &expected {
+        for (sort, names) in ["newest", "price_asc", "price_desc", "title"].iter().zip(orders) {
+            assert_eq!(walk(&app, &store, &format!("{filter}&sort={sort}")).await, *names, "{filter}, {sort}");
+        }
+    }
+    for nothing in
+        ["category=no-such-category", "collection=no-such-collection", "category=hats&collection=summer&price_min=5000"]
+    {
+        assert!(walk(&app, &store, nothing).await.is_empty(), "{nothing}");
+    }
+
+    // Another store naming this store's category and collection, by id and
+    // by handle, lists nothing of this store's.
+    let bravo = app.create_store("bravo").await;
+    app.seed_category(&bravo, "Hats", None).await;
+    app.seed_product(&bravo, "Bravo widget", ProductStatus::Active, 100).await;
+    for filter in [
+        format!("category={caps}"),
+        "category=caps".to_owned(),
+        format!("collection={collection}"),
+        "collection=summer".to_owned(),
+    ] {
+        for sort in ["newest", "price_asc", "price_desc", "title"] {
+            let names = walk(&app, &bravo, &format!("{filter}&sort={sort}")).await;
+            assert!(names.is_empty(), "{filter}, {sort}: {names:?}");
+        }
+    }
+    assert_eq!(walk(&app, &bravo, "price_min=0&sort=title").await, ["widget"], "bravo's own product only");
 }
 
 #[tokio::test]

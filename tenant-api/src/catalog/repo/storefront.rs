@@ -349,7 +349,20 @@ pub async fn find_active_product_by_handle(tx: &mut TenantTx, handle: &str) -> a
 /// another renderer version (the caller renders it from the tables).
 pub struct StoredDoc {
     pub id: ProductId,
-    pub json: Option<String>,
+    /// The JSON's bytes as PostgreSQL sends them: UTF-8 (the database's
+    /// encoding), copied without a second validation.
+    pub json: Option<Vec<u8>>,
+}
+
+/// The stored JSON of a read-model row (its fourth column), as bytes: the
+/// column is text in either format, so its value is the text's bytes.
+fn doc_bytes(row: &sqlx::postgres::PgRow) -> anyhow::Result<Option<Vec<u8>>> {
+    use sqlx::ValueRef;
+    let value = row.try_get_raw(3)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(value.as_bytes().map_err(|e| anyhow::anyhow!("{e}"))?.to_vec()))
 }
 
 /// `<id column> = <id>` or `handle = <handle>`.
@@ -387,8 +400,9 @@ fn select_docs(version: i32) -> TenantRead {
 
 /// One page of active products' stored storefront JSON matching a filter
 /// without a search phrase, in one round trip (context and statement
-/// together, see [`Db::tenant_read`]). Category and collection are resolved
-/// inside the statement; one that names nothing matches nothing.
+/// together: a prepared call, see [`Db::tenant_call`], or for attribute
+/// filters a statement, see [`Db::tenant_read`]). Category and collection
+/// are resolved inside it; one that names nothing matches nothing.
 #[tracing::instrument(skip_all, fields(limit = page.limit, sort = sort.as_str()))]
 pub async fn list_storefront_docs(
     db: &Db,
@@ -399,18 +413,19 @@ pub async fn list_storefront_docs(
     page: &Page,
 ) -> anyhow::Result<(Vec<StoredDoc>, Option<Keyset>)> {
     anyhow::ensure!(filter.query.is_none() && sort != Sort::Relevance, "a search is not a read-model list");
-    let rows = match unfiltered_call(version, filter, sort, page)? {
-        // An unfiltered list: a prepared call (see `Db::tenant_call`).
+    let rows = match list_call(version, filter, sort, page)? {
+        // A prepared call (see `Db::tenant_call`).
         Some(call) => db.tenant_call(tenant, call).await?,
         None => db.tenant_read(tenant, list_read(version, filter, sort, page)?).await?,
     };
     // The columns are ours (uuid, bigint, text, text: the functions' and the
-    // statement's), so they are decoded without sqlx's per-column type check,
-    // and the sort keys only from the last row, the one a cursor names.
+    // statement's), so they are decoded without sqlx's per-column type check
+    // (the document as its bytes, see `doc_bytes`), and the sort keys only
+    // from the last row, the one a cursor names.
     let mut docs = Vec::with_capacity(rows.len());
     for row in &rows {
         let id = ProductId::from_uuid(row.try_get_unchecked::<Uuid, _>(0)?);
-        docs.push(StoredDoc { id, json: row.try_get_unchecked(3)? });
+        docs.push(StoredDoc { id, json: doc_bytes(row)? });
     }
     let next = match (rows.last(), docs.last()) {
         (Some(row), Some(last)) if rows.len() as i64 == page.limit => Some(match sort {
@@ -423,46 +438,58 @@ pub async fn list_storefront_docs(
     Ok((docs, next))
 }
 
-/// The call that answers an unfiltered list (any sort but relevance, with
-/// its cursor): `storefront_docs_newest` for the default order,
-/// `storefront_docs_sorted` for the others. `None` when a filter applies.
-fn unfiltered_call(
-    version: i32,
-    filter: &ProductFilter,
-    sort: Sort,
-    page: &Page,
-) -> anyhow::Result<Option<TenantCall>> {
-    let unfiltered = filter.category.is_none()
-        && filter.collection.is_none()
-        && filter.price_min.is_none()
-        && filter.price_max.is_none()
-        && filter.attributes.is_empty();
-    if !unfiltered {
+/// The prepared call that answers a list without a search phrase or an
+/// attribute filter, with its cursor: `storefront_docs_newest` for the
+/// default order, `storefront_docs_sorted` for the others, and
+/// `storefront_docs_filtered` for a category, a collection or a price range
+/// (in any of those orders). `None` when an attribute filter applies (the
+/// statement serves it).
+fn list_call(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> anyhow::Result<Option<TenantCall>> {
+    if !filter.attributes.is_empty() {
         return Ok(None);
     }
     // A cursor is decoded for its sort (the API refuses any other), so the
     // pairs below are every list there is; anything else takes the statement.
-    let sorted = |id: Option<Uuid>, price: Option<i64>, title: Option<String>| -> anyhow::Result<TenantCall> {
-        let call = TenantCall::new("storefront_docs_sorted").arg(version)?.arg(sort.as_str())?;
-        call.arg(id)?.arg(price)?.arg(title)?.arg(page.limit)
-    };
-    Ok(Some(match (sort, &page.after) {
-        (Sort::Newest, None) => {
-            TenantCall::new("storefront_docs_newest").arg(version)?.arg(None::<Uuid>)?.arg(page.limit)?
-        }
-        (Sort::Newest, Some(Keyset::Newest(id))) => {
-            TenantCall::new("storefront_docs_newest").arg(version)?.arg(Some(id.as_uuid()))?.arg(page.limit)?
-        }
-        (Sort::PriceAsc | Sort::PriceDesc | Sort::Title, None) => sorted(None, None, None)?,
-        (Sort::PriceAsc | Sort::PriceDesc, Some(Keyset::Price(price, id))) => {
-            sorted(Some(id.as_uuid()), Some(*price), None)?
-        }
-        (Sort::Title, Some(Keyset::Title(title, id))) => sorted(Some(id.as_uuid()), None, Some(title.clone()))?,
+    let (after, after_price, after_title) = match (sort, &page.after) {
+        (Sort::Relevance, _) => return Ok(None),
+        (_, None) => (None, None, None),
+        (Sort::Newest, Some(Keyset::Newest(id))) => (Some(id.as_uuid()), None, None),
+        (Sort::PriceAsc | Sort::PriceDesc, Some(Keyset::Price(price, id))) => (Some(id.as_uuid()), Some(*price), None),
+        (Sort::Title, Some(Keyset::Title(title, id))) => (Some(id.as_uuid()), None, Some(title.clone())),
         _ => return Ok(None),
+    };
+    let unfiltered = filter.category.is_none()
+        && filter.collection.is_none()
+        && filter.price_min.is_none()
+        && filter.price_max.is_none();
+    Ok(Some(if unfiltered && sort == Sort::Newest {
+        TenantCall::new("storefront_docs_newest").arg(version)?.arg(after)?.arg(page.limit)?
+    } else {
+        let call = TenantCall::new(if unfiltered { "storefront_docs_sorted" } else { "storefront_docs_filtered" })
+            .arg(version)?
+            .arg(sort.as_str())?
+            .arg(after)?
+            .arg(after_price)?
+            .arg(after_title)?
+            .arg(page.limit)?;
+        if unfiltered {
+            call
+        } else {
+            let category = filter.category.as_ref();
+            let collection = filter.collection.as_ref();
+            call.arg(category.and_then(|c| c.id()).map(|id| id.as_uuid()))?
+                .arg(category.and_then(|c| c.handle()).map(str::to_owned))?
+                .arg(collection.and_then(|c| c.id()).map(|id| id.as_uuid()))?
+                .arg(collection.and_then(|c| c.handle()).map(str::to_owned))?
+                .arg(filter.price_min)?
+                .arg(filter.price_max)?
+        }
     }))
 }
 
-/// Any other list as one statement with its values inlined (see `Db::tenant_read`).
+/// A list with an attribute filter as one statement with its values inlined
+/// (see `Db::tenant_read`). The category's subtree is not correlated with
+/// the scanned product, so PostgreSQL resolves it once per statement.
 fn list_read(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> anyhow::Result<TenantRead> {
     let mut read = select_docs(version);
     read.sql(" and p.status = 'active'");
@@ -471,12 +498,12 @@ fn list_read(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> a
             " and exists (select 1 from product_category pc where pc.tenant_id = p.tenant_id \
              and pc.product_id = p.product_id and pc.category_id = any(array(\
              with recursive tree as ( \
-               select category_id from category where tenant_id = p.tenant_id and ",
+               select category_id from category where tenant_id = current_setting('app.tenant_id')::uuid and ",
         );
         push_id_or_handle(&mut read, "category_id", category.id().map(|id| id.as_uuid()), category.handle())?;
         read.sql(
             " union select c.category_id from category c join tree t on c.parent_id = t.category_id \
-               where c.tenant_id = p.tenant_id) \
+               where c.tenant_id = current_setting('app.tenant_id')::uuid) \
              select category_id from tree)))",
         );
     }
@@ -551,7 +578,7 @@ pub async fn find_storefront_doc(
     };
     let rows = db.tenant_call(tenant, call).await?;
     let Some(row) = rows.first() else { return Ok(None) };
-    Ok(Some(StoredDoc { id: ProductId::from_uuid(row.try_get::<Uuid, _>(0)?), json: row.try_get(3)? }))
+    Ok(Some(StoredDoc { id: ProductId::from_uuid(row.try_get::<Uuid, _>(0)?), json: doc_bytes(row)? }))
 }
 
 /// Up to `limit` products, of any store in the cell, whose read model is not

@@ -189,7 +189,7 @@ pub(crate) const STOREFRONT_VERSION: i32 = 1;
 const MEDIA_URL_MARK: &str = "\"url\":\"\\u0000";
 
 /// A product's shopper JSON as the read model stores it: the bytes of its
-/// storefront answer, media URLs marked for [`with_media_base`]. `None` when
+/// storefront answer, media URLs marked for [`push_with_media_base`]. `None` when
 /// the product's own text forged the mark (it is then rendered per read).
 pub(crate) fn storefront_doc(product: Product) -> Option<String> {
     let ready = product.media.iter().filter(|m| m.status == MediaStatus::Ready).count();
@@ -198,22 +198,39 @@ pub(crate) fn storefront_doc(product: Product) -> Option<String> {
     (doc.matches(MEDIA_URL_MARK).count() == ready).then_some(doc)
 }
 
-/// Stored storefront JSON with this replica's media base in its URLs: the
-/// bytes [`ProductResponse::new`] gives for a shopper.
-fn with_media_base(doc: String, media: &platform::media::MediaStore) -> String {
+/// Where stored storefront JSON's next media mark is, if it has one.
+fn media_mark(doc: &[u8]) -> Option<usize> {
     // Every product of a cold list passes here: memchr's prebuilt searcher
     // is several times quicker than `str::contains` over a whole document.
     static MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MEDIA_URL_MARK));
-    if MARK.find(doc.as_bytes()).is_none() {
-        return doc;
-    }
+    MARK.find(doc)
+}
+
+/// Appends stored storefront JSON to `out` with this replica's media base in
+/// its URLs: the bytes [`ProductResponse::new`] gives for a shopper.
+fn push_with_media_base(out: &mut Vec<u8>, doc: &[u8], media: &platform::media::MediaStore) {
+    let Some(mut at) = media_mark(doc) else {
+        out.extend_from_slice(doc);
+        return;
+    };
     let base = media.public_url("");
     let base = base.strip_suffix('/').unwrap_or(&base);
     // Escaped as serde escapes it; the quotes come off.
     let escaped = serde_json::to_string(base).unwrap_or_default();
     let escaped = escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default();
-    doc.replace(MEDIA_URL_MARK, &format!("\"url\":\"{escaped}"))
+    let mut rest = doc;
+    loop {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"\"url\":\"");
+        out.extend_from_slice(escaped.as_bytes());
+        rest = &rest[at + MEDIA_URL_MARK.len()..];
+        match media_mark(rest) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    out.extend_from_slice(rest);
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -20,8 +20,8 @@ use serde::Serialize;
 use platform::media::MediaStore;
 
 use super::{
-    decode_keyset, encode_keyset, id_page, json_bytes, json_response, with_media_base, CategoryResponse,
-    CollectionResponse, ProductResponse,
+    decode_keyset, encode_keyset, id_page, json_bytes, json_response, media_mark, push_with_media_base,
+    CategoryResponse, CollectionResponse, ProductResponse,
 };
 use crate::catalog::{
     model::{
@@ -321,23 +321,31 @@ pub(super) async fn list_products(mut read: StoreRead) -> Result<Response, Probl
 }
 
 /// The bytes serde gives [`ProductListResponse`] without facets, from the
-/// products' storefront JSON: `{"items":[<doc>,…],"next_cursor":<cursor>}`.
+/// products' storefront JSON: `{"items":[<doc>,…],"next_cursor":<cursor>}`,
+/// written once into a buffer of the final size (with room for media URLs).
 fn list_body(docs: Vec<service::StorefrontDoc>, next: Option<&Keyset>, media: &MediaStore) -> Vec<u8> {
-    let docs: Vec<String> = docs.into_iter().map(|doc| shopper_json(doc, media)).collect();
-    let mut body = Vec::with_capacity(docs.iter().map(|d| d.len() + 1).sum::<usize>() + 64);
+    // A cursor is base64url: nothing in it needs escaping.
+    let cursor = next.map(encode_keyset);
+    let stored: usize = docs
+        .iter()
+        .map(|doc| match doc {
+            service::StorefrontDoc::Stored(json) => json.len() + 1,
+            service::StorefrontDoc::Live(_) => 2048,
+        })
+        .sum();
+    let mut body = Vec::with_capacity(stored + stored / 8 + cursor.as_ref().map_or(0, String::len) + 64);
     body.extend_from_slice(b"{\"items\":[");
-    for (n, doc) in docs.iter().enumerate() {
+    for (n, doc) in docs.into_iter().enumerate() {
         if n > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(doc.as_bytes());
+        push_shopper_json(&mut body, doc, media);
     }
     body.extend_from_slice(b"],\"next_cursor\":");
-    match next {
-        // A cursor is base64url: nothing in it needs escaping.
-        Some(keyset) => {
+    match cursor {
+        Some(cursor) => {
             body.push(b'"');
-            body.extend_from_slice(encode_keyset(keyset).as_bytes());
+            body.extend_from_slice(cursor.as_bytes());
             body.push(b'"');
         }
         None => body.extend_from_slice(b"null"),
@@ -347,11 +355,25 @@ fn list_body(docs: Vec<service::StorefrontDoc>, next: Option<&Keyset>, media: &M
 }
 
 /// A product's storefront JSON with this replica's media URLs.
-fn shopper_json(doc: service::StorefrontDoc, media: &MediaStore) -> String {
+fn shopper_json(doc: service::StorefrontDoc, media: &MediaStore) -> Vec<u8> {
     match doc {
-        service::StorefrontDoc::Stored(json) => with_media_base(json, media),
-        service::StorefrontDoc::Live(product) => serde_json::to_string(&ProductResponse::new(*product, media, true))
-            .unwrap_or_else(|e| unreachable!("a product response always serializes: {e}")),
+        service::StorefrontDoc::Stored(json) if media_mark(&json).is_none() => json,
+        doc => {
+            let mut out = Vec::new();
+            push_shopper_json(&mut out, doc, media);
+            out
+        }
+    }
+}
+
+/// Appends a product's storefront JSON with this replica's media URLs.
+fn push_shopper_json(out: &mut Vec<u8>, doc: service::StorefrontDoc, media: &MediaStore) {
+    match doc {
+        service::StorefrontDoc::Stored(json) => push_with_media_base(out, &json, media),
+        service::StorefrontDoc::Live(product) => {
+            serde_json::to_writer(out, &ProductResponse::new(*product, media, true))
+                .unwrap_or_else(|e| unreachable!("a product response always serializes: {e}"))
+        }
     }
 }
 
