@@ -207,7 +207,7 @@ async fn filtered_lists_page_through_exactly_their_products_in_every_order_and_n
     let (_, caps, collection) = catalog(&app, &store).await;
     // hats: the tee (under its child caps) and the cap; the collection: the
     // cap and the bag; prices: cap 1000, tee 1500, mug 2000, bag 3000.
-    let expected: [(String, [&[&str]; 4]); 6] = [
+    let expected: [(String, [&[&str]; 4]); 7] = [
         ("category=hats".to_owned(), [&["cap", "tee"], &["cap", "tee"], &["tee", "cap"], &["cap", "tee"]]),
         (format!("category={caps}"), [&["tee"], &["tee"], &["tee"], &["tee"]]),
         (format!("collection={collection}"), [&["bag", "cap"], &["cap", "bag"], &["bag", "cap"], &["bag", "cap"]]),
@@ -217,6 +217,8 @@ async fn filtered_lists_page_through_exactly_their_products_in_every_order_and_n
         ),
         ("category=hats&price_max=1200".to_owned(), [&["cap"], &["cap"], &["cap"], &["cap"]]),
         ("collection=summer&price_min=2000&price_max=3000".to_owned(), [&["bag"], &["bag"], &["bag"], &["bag"]]),
+        // An attribute filter takes the per-request statement, subtree and all.
+        ("category=hats&attr.color=red".to_owned(), [&["tee"], &["tee"], &["tee"], &["tee"]]),
     ];
     for (filter, orders) in &expected {
         for (sort, names) in ["newest", "price_asc", "price_desc", "title"].iter().zip(orders) {
