@@ -14,9 +14,10 @@
 -- index condition in the plan PostgreSQL keeps. Newest first within one
 -- category (no subcategories) reads the category's members from
 -- product_category's index in id order, so a page fetches only its own
--- products; the other shapes scan the store's active products in order and
--- test membership, which for a category of a tenth of the store reads about
--- ten products per one listed. Attribute filters stay on
+-- products; the price orders within one category sort its members only.
+-- The other shapes scan the store's active products in order and test
+-- membership, which for a category of a tenth of the store reads about ten
+-- products per one listed. Attribute filters stay on
 -- the per-request statement (`list_read` in the data plane): their shape
 -- varies with the number of attributes and values.
 
@@ -78,6 +79,31 @@ begin
                and (p_price_min is null or p.price_min >= p_price_min)
                and (p_price_max is null or p.price_min <= p_price_max)
              order by pc.product_id desc
+             limit p_limit;
+    elsif p_sort in ('price_asc', 'price_desc') and cardinality(v_categories) = 1 then
+        -- A price order sorts every matching product whatever the plan (its
+        -- key is an expression no index holds); within one category those
+        -- are the category's members, read from product_category's index,
+        -- rather than every active product of the store.
+        return query
+            select p.product_id, coalesce(p.price_min, 0), p.title,
+                   case when p.storefront_version = p_version then p.storefront_json end
+              from commerce.product_category pc
+              join commerce.product p on p.tenant_id = pc.tenant_id and p.product_id = pc.product_id
+             where pc.tenant_id = p_tenant and pc.category_id = v_categories[1] and p.status = 'active'
+               and (p_after is null
+                    or (p_sort = 'price_asc' and (coalesce(p.price_min, 0), p.product_id) > (p_after_price, p_after))
+                    or (p_sort = 'price_desc' and (coalesce(p.price_min, 0), p.product_id) < (p_after_price, p_after)))
+               and (v_collection is null or exists (
+                   select 1 from commerce.collection_product cp
+                    where cp.tenant_id = p_tenant and cp.product_id = p.product_id
+                      and cp.collection_id = v_collection))
+               and (p_price_min is null or p.price_min >= p_price_min)
+               and (p_price_max is null or p.price_min <= p_price_max)
+             order by case when p_sort = 'price_asc' then coalesce(p.price_min, 0) end asc,
+                      case when p_sort = 'price_asc' then p.product_id end asc,
+                      case when p_sort = 'price_desc' then coalesce(p.price_min, 0) end desc,
+                      case when p_sort = 'price_desc' then p.product_id end desc
              limit p_limit;
     elsif p_sort = 'newest' then
         v_after := coalesce(p_after, 'ffffffff-ffff-ffff-ffff-ffffffffffff');

@@ -225,6 +225,31 @@ async fn filtered_lists_page_through_exactly_their_products_in_every_order_and_n
             assert_eq!(walk(&app, &store, &format!("{filter}&sort={sort}")).await, *names, "{filter}, {sort}");
         }
     }
+    // One category of three (no subcategories): the newest and price orders
+    // read its members only (storefront_docs_filtered's member paths).
+    let tree = app.get_json(&store.host, "/store/categories", StatusCode::OK).await;
+    let hats = tree["items"].as_array().unwrap().iter().find(|c| c["handle"] == "hats").unwrap()["id"].clone();
+    let kitchen = app.seed_category(&store, "Kitchen", None).await;
+    let listed = app.get_json(&store.host, "/store/products?limit=100", StatusCode::OK).await;
+    for item in listed["items"].as_array().unwrap() {
+        match item["title"].as_str().unwrap() {
+            "Widget mug" | "Widget bag" => app.file_under(&store, item, &[&kitchen]).await,
+            "Widget cap" => app.file_under(&store, item, &[hats.as_str().unwrap(), &kitchen]).await,
+            _ => {}
+        }
+    }
+    let orders: [(&str, &[&str]); 5] = [
+        ("sort=newest", &["bag", "mug", "cap"]),
+        ("sort=price_asc", &["cap", "mug", "bag"]),
+        ("sort=price_desc", &["bag", "mug", "cap"]),
+        ("sort=title", &["bag", "cap", "mug"]),
+        ("sort=price_asc&price_min=1500", &["mug", "bag"]),
+    ];
+    for (order, names) in orders {
+        assert_eq!(walk(&app, &store, &format!("category=kitchen&{order}")).await, names, "kitchen, {order}");
+    }
+    assert_eq!(walk(&app, &store, "category=hats&sort=price_asc").await, ["cap", "tee"], "the cap is still a hat");
+
     for nothing in
         ["category=no-such-category", "collection=no-such-collection", "category=hats&collection=summer&price_min=5000"]
     {
