@@ -349,8 +349,8 @@ pub async fn find_active_product_by_handle(tx: &mut TenantTx, handle: &str) -> a
 /// another renderer version (the caller renders it from the tables).
 pub struct StoredDoc {
     pub id: ProductId,
-    /// The JSON's bytes as PostgreSQL sends them: UTF-8 (the database's
-    /// encoding), copied without a second validation.
+    /// The JSON's bytes as PostgreSQL sends them: UTF-8 (the connection's
+    /// client encoding, which sqlx sets), copied without a second validation.
     pub json: Option<Vec<u8>>,
 }
 
