@@ -9,9 +9,10 @@
 -- Here the subtree and the collection are resolved once per call, before the
 -- scan, and a category or collection that names nothing matches nothing.
 --
--- A cursor's absence is a sentinel below every key (or above, for the
--- descending orders), so each order is one statement whose keyset stays an
--- index condition in the plan PostgreSQL keeps. Newest first within one
+-- For newest and title order a cursor's absence is a sentinel below every
+-- key (or above, for newest), so each is one statement whose keyset stays an
+-- index condition in the plan PostgreSQL keeps; the price orders sort every
+-- match anyway (their key is in no index), so one statement serves both. Newest first within one
 -- category (no subcategories) reads the category's members from
 -- product_category's index in id order, so a page fetches only its own
 -- products; the price orders within one category sort its members only.
@@ -124,15 +125,17 @@ begin
                and (p_price_max is null or p.price_min <= p_price_max)
              order by p.product_id desc
              limit p_limit;
-    elsif p_sort = 'price_asc' then
-        v_after := coalesce(p_after, '00000000-0000-0000-0000-000000000000');
+    elsif p_sort in ('price_asc', 'price_desc') then
+        -- The key is an expression no index holds: every matching product is
+        -- sorted whatever the plan, so one statement serves both directions.
         return query
             select p.product_id, coalesce(p.price_min, 0), p.title,
                    case when p.storefront_version = p_version then p.storefront_json end
               from commerce.product p
              where p.tenant_id = p_tenant and p.status = 'active'
-               and (coalesce(p.price_min, 0), p.product_id)
-                   > (coalesce(p_after_price, -9223372036854775808), v_after)
+               and (p_after is null
+                    or (p_sort = 'price_asc' and (coalesce(p.price_min, 0), p.product_id) > (p_after_price, p_after))
+                    or (p_sort = 'price_desc' and (coalesce(p.price_min, 0), p.product_id) < (p_after_price, p_after)))
                and (v_categories is null or exists (
                    select 1 from commerce.product_category pc
                     where pc.tenant_id = p_tenant and pc.product_id = p.product_id
@@ -143,28 +146,10 @@ begin
                       and cp.collection_id = v_collection))
                and (p_price_min is null or p.price_min >= p_price_min)
                and (p_price_max is null or p.price_min <= p_price_max)
-             order by coalesce(p.price_min, 0) asc, p.product_id asc
-             limit p_limit;
-    elsif p_sort = 'price_desc' then
-        v_after := coalesce(p_after, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
-        return query
-            select p.product_id, coalesce(p.price_min, 0), p.title,
-                   case when p.storefront_version = p_version then p.storefront_json end
-              from commerce.product p
-             where p.tenant_id = p_tenant and p.status = 'active'
-               and (coalesce(p.price_min, 0), p.product_id)
-                   < (coalesce(p_after_price, 9223372036854775807), v_after)
-               and (v_categories is null or exists (
-                   select 1 from commerce.product_category pc
-                    where pc.tenant_id = p_tenant and pc.product_id = p.product_id
-                      and pc.category_id = any(v_categories)))
-               and (v_collection is null or exists (
-                   select 1 from commerce.collection_product cp
-                    where cp.tenant_id = p_tenant and cp.product_id = p.product_id
-                      and cp.collection_id = v_collection))
-               and (p_price_min is null or p.price_min >= p_price_min)
-               and (p_price_max is null or p.price_min <= p_price_max)
-             order by coalesce(p.price_min, 0) desc, p.product_id desc
+             order by case when p_sort = 'price_asc' then coalesce(p.price_min, 0) end asc,
+                      case when p_sort = 'price_asc' then p.product_id end asc,
+                      case when p_sort = 'price_desc' then coalesce(p.price_min, 0) end desc,
+                      case when p_sort = 'price_desc' then p.product_id end desc
              limit p_limit;
     elsif p_sort = 'title' then
         -- No title sorts before the empty one, and no id before the nil UUID.
