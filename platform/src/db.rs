@@ -344,18 +344,17 @@ impl Db {
         while_alive(&cell, Box::pin(TenantTx::begin(&cell.pool, tenant.id))).await
     }
 
-    /// Begins a unit of work for one tenant whose commit does not wait for an
-    /// fsync; see [`TenantTx::begin_deferred`] for when that is sound.
-    pub async fn tenant_tx_deferred(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
-        let cell = self.open(&tenant.cell_id).await?;
-        while_alive(&cell, Box::pin(TenantTx::begin_deferred(&cell.pool, tenant.id))).await
+    /// Begins a tenant-scoped read whose statements run on their generic plan;
+    /// see [`TxSettings::generic_plans`] for which reads that suits.
+    pub async fn tenant_tx_generic(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
+        self.tenant_tx_with(tenant, TxSettings { generic_plans: true, ..TxSettings::default() }).await
     }
 
-    /// Begins a tenant-scoped read whose statements run on their generic plan;
-    /// see [`TenantTx::begin_generic`] for which reads that suits.
-    pub async fn tenant_tx_generic(&self, tenant: &Tenant) -> anyhow::Result<TenantTx> {
+    /// Begins a unit of work for one tenant with transaction-local
+    /// [`TxSettings`], sent in the same round trip as its `BEGIN`.
+    pub async fn tenant_tx_with(&self, tenant: &Tenant, settings: TxSettings) -> anyhow::Result<TenantTx> {
         let cell = self.open(&tenant.cell_id).await?;
-        while_alive(&cell, Box::pin(TenantTx::begin_generic(&cell.pool, tenant.id))).await
+        while_alive(&cell, Box::pin(TenantTx::begin_with_settings(&cell.pool, tenant.id, settings))).await
     }
 
     /// Runs one read for a tenant in a single round trip: the tenant context
@@ -516,6 +515,34 @@ fn spawn_probe(options: PgConnectOptions, answer_timeout: Duration) -> watch::Re
     alive
 }
 
+/// Transaction-local settings a [`TenantTx`] begins with (`set_config(…, true)`
+/// in the same simple-protocol message as its `BEGIN`: no extra round trip).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxSettings {
+    /// `synchronous_commit = off`: the commit returns before its WAL reaches
+    /// disk, sparing an fsync and, more to the point, letting go of its row
+    /// locks without waiting for one.
+    ///
+    /// Only for a step whose durability a later synchronous commit of the same
+    /// flow guarantees — PostgreSQL flushes WAL in order, so that commit makes
+    /// this one durable too — and whose outcome no client is told before then.
+    /// A crash in between loses this step and everything after it, never this
+    /// step alone.
+    pub deferred_commit: bool,
+    /// `plan_cache_mode = force_generic_plan`: prepared statements run on
+    /// their generic plan, planned once per connection.
+    ///
+    /// PostgreSQL otherwise plans each execution again with its parameter
+    /// values whenever it estimates such a custom plan cheaper, as it does for
+    /// a statement that takes an array (a generic plan counts ten elements in
+    /// it, a custom plan the one or two it holds). For the
+    /// storefront's product list that re-planning was a third of the
+    /// database's CPU per request; for checkout's writes, about a fifth. Only
+    /// for statements whose best plan does not hinge on the values: lookups,
+    /// writes and keyset pages by tenant and id, not full-text search.
+    pub generic_plans: bool,
+}
+
 /// A transaction in which only one tenant's rows exist.
 ///
 /// Begun with the restricted role `app_tenant` (no BYPASSRLS, owns no table) and
@@ -534,32 +561,27 @@ impl TenantTx {
     }
 
     /// Begins a tenant-scoped transaction whose commit returns before its WAL
-    /// reaches disk (`synchronous_commit = off`, transaction-local), sparing an
-    /// fsync and, more to the point, letting go of its row locks without
-    /// waiting for one.
-    ///
-    /// Only for a step whose durability a later synchronous commit of the same
-    /// flow guarantees — PostgreSQL flushes WAL in order, so that commit makes
-    /// this one durable too — and whose outcome no client is told before then.
-    /// A crash in between loses this step and everything after it, never this
-    /// step alone.
+    /// reaches disk; see [`TxSettings::deferred_commit`] for when that is sound.
     pub async fn begin_deferred(pool: &PgPool, tenant_id: TenantId) -> anyhow::Result<Self> {
-        Self::begin_as(pool, tenant_id, ", set_config('synchronous_commit', 'off', true)").await
+        Self::begin_with_settings(pool, tenant_id, TxSettings { deferred_commit: true, ..TxSettings::default() }).await
     }
 
     /// Begins a tenant-scoped transaction whose prepared statements run on
-    /// their generic plan (`plan_cache_mode = force_generic_plan`,
-    /// transaction-local), planned once per connection.
-    ///
-    /// PostgreSQL otherwise plans each execution again with its parameter
-    /// values whenever it estimates such a custom plan cheaper; for the
-    /// storefront's product list (one row per product, sub-selects for
-    /// variants, options, categories and media) that re-planning was a third
-    /// of the database's CPU per request, and the generic plan is the same
-    /// index scan. Only for statements whose best plan does not hinge on the
-    /// values: lookups and keyset pages by tenant and id, not full-text search.
+    /// their generic plan; see [`TxSettings::generic_plans`].
     pub async fn begin_generic(pool: &PgPool, tenant_id: TenantId) -> anyhow::Result<Self> {
-        Self::begin_as(pool, tenant_id, ", set_config('plan_cache_mode', 'force_generic_plan', true)").await
+        Self::begin_with_settings(pool, tenant_id, TxSettings { generic_plans: true, ..TxSettings::default() }).await
+    }
+
+    /// Begins a tenant-scoped transaction with transaction-local [`TxSettings`].
+    pub async fn begin_with_settings(pool: &PgPool, tenant_id: TenantId, settings: TxSettings) -> anyhow::Result<Self> {
+        let mut extra = String::new();
+        if settings.deferred_commit {
+            extra.push_str(", set_config('synchronous_commit', 'off', true)");
+        }
+        if settings.generic_plans {
+            extra.push_str(", set_config('plan_cache_mode', 'force_generic_plan', true)");
+        }
+        Self::begin_as(pool, tenant_id, &extra).await
     }
 
     async fn begin_as(pool: &PgPool, tenant_id: TenantId, extra: &str) -> anyhow::Result<Self> {

@@ -31,7 +31,12 @@
 
 use std::collections::HashMap;
 
-use platform::{db::TenantTx, money::Money, problem::FieldError, tenancy::Tenant};
+use platform::{
+    db::{TenantTx, TxSettings},
+    money::Money,
+    problem::FieldError,
+    tenancy::Tenant,
+};
 
 use super::{
     model::{Order, OrderId, OrderLine, OrderStatus, PaymentAction, Placed},
@@ -50,6 +55,11 @@ use crate::{
     inventory::reservations,
     payments::{self, model::ChargeOutcome, provider::Charge, Merchant, PaymentProvider, ProviderKind},
 };
+
+/// How the saga's transactions begin: every statement in them is a lookup or
+/// a write by tenant and id (several take arrays of ids), whose generic plan
+/// is the plan, so none is planned again per checkout.
+const CHECKOUT_TX: TxSettings = TxSettings { deferred_commit: false, generic_plans: true };
 
 /// A parsed checkout request.
 #[derive(Debug)]
@@ -171,11 +181,8 @@ async fn place(
     // With the ledger in the cell, this commit lets go of the stock rows and
     // the store's order counter without waiting for an fsync; the settling
     // commit makes it durable before any client hears of the order.
-    let mut tx = if provider.ledger_in_cell() {
-        state.db.tenant_tx_deferred(tenant).await?
-    } else {
-        state.db.tenant_tx(tenant).await?
-    };
+    let settings = TxSettings { deferred_commit: provider.ledger_in_cell(), ..CHECKOUT_TX };
+    let mut tx = state.db.tenant_tx_with(tenant, settings).await?;
 
     let variants: HashMap<VariantId, pricing::SaleVariant> =
         pricing::variants_for_sale(&mut tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();
@@ -305,7 +312,7 @@ async fn charge(
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
     let code = match provider.charge(&merchant, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
         ChargeOutcome::Succeeded { .. } => {
-            let mut tx = state.db.tenant_tx(tenant).await?;
+            let mut tx = state.db.tenant_tx_with(tenant, CHECKOUT_TX).await?;
             if !provider.records_payments() {
                 let succeeded = ChargeOutcome::succeeded_unrecorded();
                 let amount = order.money(order.totals.total);
@@ -362,7 +369,7 @@ async fn charge_in_cell(
     order: Order,
     token: &str,
 ) -> Result<Placed, Error> {
-    let mut tx = state.db.tenant_tx(tenant).await?;
+    let mut tx = state.db.tenant_tx_with(tenant, CHECKOUT_TX).await?;
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
     let code = match provider.charge_in(&mut tx, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
         ChargeOutcome::Succeeded { .. } => {
