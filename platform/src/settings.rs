@@ -56,6 +56,8 @@ pub struct PaymentSettings {
     pub stripe_webhook_secret: Option<SecretString>,
     /// `acct_…` of a Connect account charged with the platform's key.
     pub stripe_account_id: Option<String>,
+    /// `pk_…`: what the storefront's checkout page gives Stripe.js (public).
+    pub stripe_publishable_key: Option<String>,
 }
 
 /// How an SMTP relay is spoken to.
@@ -138,20 +140,21 @@ pub async fn payment_settings(
     master: &MasterKeys,
     tenant: TenantId,
 ) -> anyhow::Result<PaymentSettings> {
-    type Row = (String, Option<String>, Option<String>, Option<String>);
+    type Row = (String, Option<String>, Option<String>, Option<String>, Option<String>);
     let row: Option<Row> = sqlx::query_as(
-        "select provider, stripe_secret_key, stripe_webhook_secret, stripe_account_id \
+        "select provider, stripe_secret_key, stripe_webhook_secret, stripe_account_id, stripe_publishable_key \
          from control.tenant_payment_settings where tenant_id = $1",
     )
     .bind(tenant)
     .fetch_optional(control)
     .await?;
-    let Some((provider, secret_key, webhook_secret, account_id)) = row else {
+    let Some((provider, secret_key, webhook_secret, account_id, publishable_key)) = row else {
         return Ok(PaymentSettings {
             provider: PaymentProvider::Test,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_account_id: None,
+            stripe_publishable_key: None,
         });
     };
     Ok(PaymentSettings {
@@ -159,6 +162,7 @@ pub async fn payment_settings(
         stripe_secret_key: open(master, secret_key, "Stripe secret key")?,
         stripe_webhook_secret: open(master, webhook_secret, "Stripe webhook secret")?,
         stripe_account_id: account_id,
+        stripe_publishable_key: publishable_key,
     })
 }
 

@@ -96,6 +96,19 @@ pub fn parse_stripe_account_id(value: &str) -> Result<String, &'static str> {
     }
 }
 
+/// A Stripe publishable key (`pk_test_…` or `pk_live_…`): public, shown to
+/// shoppers' browsers by the checkout page.
+pub fn parse_stripe_publishable_key(value: &str) -> Result<String, &'static str> {
+    let rest = value.strip_prefix("pk_test_").or_else(|| value.strip_prefix("pk_live_"));
+    let valid =
+        value.len() <= 255 && rest.is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("must be a Stripe publishable key starting with pk_test_ or pk_live_")
+    }
+}
+
 /// An SMTP server: a host name or an IP address.
 pub fn parse_smtp_host(value: &str) -> Result<String, &'static str> {
     let host = value.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -186,6 +199,8 @@ pub struct PaymentSettings {
     pub stripe_webhook_secret: Option<SealedSecret>,
     /// `acct_…`.
     pub stripe_account_id: Option<String>,
+    /// `pk_…`, for the storefront's Payment Element.
+    pub stripe_publishable_key: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -196,6 +211,7 @@ impl Default for PaymentSettings {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_account_id: None,
+            stripe_publishable_key: None,
             updated_at: None,
         }
     }
@@ -211,6 +227,8 @@ pub struct PaymentUpdate {
     pub stripe_webhook_secret: Change<PlainSecret>,
     /// `acct_…`.
     pub stripe_account_id: Change<String>,
+    /// `pk_…`.
+    pub stripe_publishable_key: Change<String>,
 }
 
 /// A store's SMTP relay as stored.
@@ -281,6 +299,12 @@ mod tests {
         assert!(PlainSecret::stripe_webhook_secret("whsec_abc").is_ok());
         assert!(PlainSecret::stripe_webhook_secret("sk_abc").is_err());
         assert!(parse_stripe_account_id("acct_1Abc").is_ok());
+        for good in ["pk_test_51Abc", "pk_live_9"] {
+            assert_eq!(parse_stripe_publishable_key(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "pk_test_", "pk_1Abc", "sk_test_1Abc", "pk_test_1 2", "pk_live_a-b"] {
+            assert!(parse_stripe_publishable_key(bad).is_err(), "{bad}");
+        }
         for bad in ["acct_", "acct_1 2", "act_1", "cus_1"] {
             assert!(parse_stripe_account_id(bad).is_err(), "{bad}");
         }

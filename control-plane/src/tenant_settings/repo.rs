@@ -27,21 +27,29 @@ fn secret(sealed: Option<String>, last4: Option<String>) -> Option<SealedSecret>
     sealed.map(|sealed| SealedSecret { sealed, last4: last4.unwrap_or_default() })
 }
 
-type PaymentRow =
-    (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, DateTime<Utc>);
+type PaymentRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+);
 
 impl Stored for PaymentSettings {
     async fn find(conn: &mut PgConnection, tenant: TenantId, lock: bool) -> anyhow::Result<Option<Self>> {
         let lock = if lock { " for update" } else { "" };
         let row: Option<PaymentRow> = sqlx::query_as(&format!(
             "select provider, stripe_secret_key, stripe_secret_key_last4, stripe_webhook_secret, \
-                    stripe_webhook_secret_last4, stripe_account_id, updated_at \
+                    stripe_webhook_secret_last4, stripe_account_id, stripe_publishable_key, updated_at \
              from control.tenant_payment_settings where tenant_id = $1{lock}"
         ))
         .bind(tenant)
         .fetch_optional(conn)
         .await?;
-        let Some((provider, key, key_last4, webhook, webhook_last4, account, updated_at)) = row else {
+        let Some((provider, key, key_last4, webhook, webhook_last4, account, publishable, updated_at)) = row else {
             return Ok(None);
         };
         Ok(Some(PaymentSettings {
@@ -50,6 +58,7 @@ impl Stored for PaymentSettings {
             stripe_secret_key: secret(key, key_last4),
             stripe_webhook_secret: secret(webhook, webhook_last4),
             stripe_account_id: account,
+            stripe_publishable_key: publishable,
             updated_at: Some(updated_at),
         }))
     }
@@ -59,14 +68,16 @@ impl Stored for PaymentSettings {
         let webhook = self.stripe_webhook_secret.as_ref();
         let updated_at = sqlx::query_scalar(
             "insert into control.tenant_payment_settings (tenant_id, provider, stripe_secret_key, \
-                 stripe_secret_key_last4, stripe_webhook_secret, stripe_webhook_secret_last4, stripe_account_id) \
-             values ($1, $2, $3, $4, $5, $6, $7) \
+                 stripe_secret_key_last4, stripe_webhook_secret, stripe_webhook_secret_last4, stripe_account_id, \
+                 stripe_publishable_key) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) \
              on conflict (tenant_id) do update set provider = excluded.provider, \
                  stripe_secret_key = excluded.stripe_secret_key, \
                  stripe_secret_key_last4 = excluded.stripe_secret_key_last4, \
                  stripe_webhook_secret = excluded.stripe_webhook_secret, \
                  stripe_webhook_secret_last4 = excluded.stripe_webhook_secret_last4, \
-                 stripe_account_id = excluded.stripe_account_id, updated_at = now() \
+                 stripe_account_id = excluded.stripe_account_id, \
+                 stripe_publishable_key = excluded.stripe_publishable_key, updated_at = now() \
              returning updated_at",
         )
         .bind(tenant)
@@ -76,6 +87,7 @@ impl Stored for PaymentSettings {
         .bind(webhook.map(|s| &s.sealed))
         .bind(webhook.map(|s| &s.last4))
         .bind(&self.stripe_account_id)
+        .bind(&self.stripe_publishable_key)
         .fetch_one(conn)
         .await?;
         self.updated_at = Some(updated_at);

@@ -10,9 +10,9 @@ use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
 
 use super::{
     model::{
-        parse_account_sid, parse_port, parse_sms_from, parse_smtp_host, parse_stripe_account_id, parse_username,
-        Change, NotificationSettings, NotificationUpdate, PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret,
-        SealedSecret, SmsUpdate, SmtpTls, SmtpUpdate,
+        parse_account_sid, parse_port, parse_sms_from, parse_smtp_host, parse_stripe_account_id,
+        parse_stripe_publishable_key, parse_username, Change, NotificationSettings, NotificationUpdate,
+        PaymentProvider, PaymentSettings, PaymentUpdate, PlainSecret, SealedSecret, SmsUpdate, SmtpTls, SmtpUpdate,
     },
     service::{self, Kind},
     TenantSettingsState,
@@ -51,6 +51,10 @@ struct PaymentSettingsRequest {
     stripe_webhook_secret: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     stripe_account_id: Option<Option<String>>,
+    /// `pk_test_…` or `pk_live_…`: what the storefront's checkout page gives
+    /// Stripe.js to show the card form.
+    #[serde(default, deserialize_with = "present")]
+    stripe_publishable_key: Option<Option<String>>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -102,6 +106,7 @@ struct PaymentSettingsResponse {
     stripe_secret_key: Option<SecretResponse>,
     stripe_webhook_secret: Option<SecretResponse>,
     stripe_account_id: Option<String>,
+    stripe_publishable_key: Option<String>,
     /// Whether the store's checkout can take payments with these settings.
     checkout_ready: bool,
     /// What stops (or weakens) checkout, for the merchant; `null` when nothing.
@@ -133,6 +138,14 @@ fn checkout_readiness(s: &PaymentSettings, env: PlatformEnv) -> (bool, Option<St
                     .into(),
             ),
         ),
+        PaymentProvider::Stripe if s.stripe_publishable_key.is_none() => (
+            true,
+            Some(
+                "No Stripe publishable key is set: the storefront's checkout page cannot show Stripe's card form \
+                  (checkout through the API, with a payment method made by your own client, works)."
+                    .into(),
+            ),
+        ),
         PaymentProvider::Stripe => (true, None),
     }
 }
@@ -147,6 +160,7 @@ impl Respond for PaymentSettings {
             stripe_secret_key: secret(self.stripe_secret_key.as_ref()),
             stripe_webhook_secret: secret(self.stripe_webhook_secret.as_ref()),
             stripe_account_id: self.stripe_account_id,
+            stripe_publishable_key: self.stripe_publishable_key,
             checkout_ready,
             checkout_message,
             updated_at: self.updated_at.map(rfc3339),
@@ -258,6 +272,12 @@ impl Wire for PaymentSettings {
                 "stripe_account_id",
                 Change::from_field(request.stripe_account_id),
                 |v| parse_stripe_account_id(&v),
+            ),
+            stripe_publishable_key: check(
+                &mut errors,
+                "stripe_publishable_key",
+                Change::from_field(request.stripe_publishable_key),
+                |v| parse_stripe_publishable_key(&v),
             ),
         };
         if errors.is_empty() {

@@ -6,6 +6,7 @@ use platform::{
     ids::TenantId,
     problem::FieldError,
 };
+use secrecy::ExposeSecret;
 
 use super::{
     error::{Error, Result},
@@ -23,6 +24,18 @@ use crate::{
 
 fn seal(master: &MasterKeys, secret: &PlainSecret) -> anyhow::Result<SealedSecret> {
     Ok(SealedSecret { sealed: master.seal(secret.expose())?, last4: last4(secret.expose()) })
+}
+
+/// `test` or `live`, from a Stripe key's prefix (`sk_test_…`, `pk_live_…`).
+fn stripe_mode(key: &str, kind: &str) -> Option<&'static str> {
+    let rest = key.strip_prefix(kind)?;
+    if rest.starts_with("test_") {
+        Some("test")
+    } else if rest.starts_with("live_") {
+        Some("live")
+    } else {
+        None
+    }
 }
 
 /// Applies a change to a stored secret, sealing a new one.
@@ -83,6 +96,15 @@ impl Kind for PaymentSettings {
     const ACTION: Action = Action::PaymentSettingsUpdate;
 
     fn merge(before: &Self, update: PaymentUpdate, master: &MasterKeys) -> Result<Self> {
+        // The secret key's mode, read before it is sealed (or opened if kept).
+        let secret_mode = match &update.stripe_secret_key {
+            Change::Set(plain) => stripe_mode(plain.expose(), "sk_"),
+            Change::Clear => None,
+            Change::Keep => match &before.stripe_secret_key {
+                Some(stored) => stripe_mode(master.open(&stored.sealed)?.expose_secret(), "sk_"),
+                None => None,
+            },
+        };
         let after = PaymentSettings {
             provider: update.provider,
             stripe_secret_key: apply_secret(master, update.stripe_secret_key, before.stripe_secret_key.clone())?,
@@ -92,8 +114,20 @@ impl Kind for PaymentSettings {
                 before.stripe_webhook_secret.clone(),
             )?,
             stripe_account_id: update.stripe_account_id.apply(before.stripe_account_id.clone()),
+            stripe_publishable_key: update.stripe_publishable_key.apply(before.stripe_publishable_key.clone()),
             updated_at: None,
         };
+        // A test-mode card form in front of a live-mode charge (or the other
+        // way round) fails every payment: the two keys must be of one mode.
+        let publishable_mode = after.stripe_publishable_key.as_deref().and_then(|k| stripe_mode(k, "pk_"));
+        if let (Some(secret), Some(publishable)) = (secret_mode, publishable_mode) {
+            if secret != publishable {
+                return Err(Error::Invalid(vec![FieldError::new(
+                    "stripe_publishable_key",
+                    format!("is a {publishable}-mode key but the secret key is a {secret}-mode key"),
+                )]));
+            }
+        }
         if after.provider == PaymentProvider::Stripe
             && after.stripe_secret_key.is_none()
             && after.stripe_account_id.is_none()
@@ -112,6 +146,7 @@ impl Kind for PaymentSettings {
             "stripe_secret_key": SealedSecret::summary(self.stripe_secret_key.as_ref()),
             "stripe_webhook_secret": SealedSecret::summary(self.stripe_webhook_secret.as_ref()),
             "stripe_account_id": self.stripe_account_id,
+            "stripe_publishable_key": self.stripe_publishable_key,
         })
     }
 }

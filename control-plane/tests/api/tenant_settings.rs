@@ -13,6 +13,7 @@ use crate::helpers::{spawn_app, spawn_app_configured, Store, TestApp};
 
 const SECRET_KEY: &str = "sk_test_51HzYabcdefghijkl4242";
 const WEBHOOK_SECRET: &str = "whsec_Zx9yW8vU7tS6rQ5p9876";
+const PUBLISHABLE_KEY: &str = "pk_test_51HzYabcdefghijklPub";
 const SMTP_PASSWORD: &str = "smtp-pass-word-7731";
 const SMS_TOKEN: &str = "Zq7tw9Q4kX2aa55bb66cc";
 
@@ -375,6 +376,58 @@ async fn merchants_are_told_whether_checkout_can_take_payments() {
     assert_eq!(ready["checkout_ready"], true);
     assert!(ready["checkout_message"].as_str().unwrap().contains("webhook secret"), "{ready}");
     let body = json!({"provider": "stripe", "stripe_webhook_secret": WEBHOOK_SECRET});
+    let formless = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    assert_eq!(formless["checkout_ready"], true);
+    assert!(formless["checkout_message"].as_str().unwrap().contains("publishable key"), "{formless}");
+    let body = json!({"provider": "stripe", "stripe_publishable_key": PUBLISHABLE_KEY});
     let complete = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
     assert_eq!((complete["checkout_ready"].clone(), complete["checkout_message"].clone()), (json!(true), Value::Null));
+}
+
+#[tokio::test]
+async fn the_publishable_key_is_plain_checked_and_of_the_secret_keys_mode() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let path = payment_path(&store);
+    let body =
+        json!({"provider": "stripe", "stripe_secret_key": SECRET_KEY, "stripe_publishable_key": PUBLISHABLE_KEY});
+    let saved = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    // Public by design (Stripe.js shows it to every shopper): returned whole.
+    assert_eq!(saved["stripe_publishable_key"], PUBLISHABLE_KEY);
+    let tenant = TenantId::parse(&store.id).unwrap();
+    let opened = payment_settings(app.state.db.control(), &app.state.master, tenant).await.unwrap();
+    assert_eq!(opened.stripe_publishable_key.as_deref(), Some(PUBLISHABLE_KEY));
+    let log = app.expect("GET", "/v1/audit-log", Some(&store.owner_token), None, StatusCode::OK).await;
+    assert_eq!(log["items"][0]["after"]["stripe_publishable_key"], PUBLISHABLE_KEY);
+
+    // Not a publishable key (a secret one, above all, is refused, not stored).
+    for bad in [json!("sk_test_51HzYabc"), json!("pk_test_"), json!("pk_test_1 2"), json!(7)] {
+        let body = json!({"provider": "stripe", "stripe_publishable_key": bad});
+        let problem = put(&app, &path, &store.owner_token, body, StatusCode::UNPROCESSABLE_ENTITY).await;
+        if bad.is_string() {
+            assert_eq!(problem["errors"][0]["field"], "stripe_publishable_key", "{problem}");
+        }
+    }
+    // A live card form in front of a test-mode secret key fails every payment.
+    let body = json!({"provider": "stripe", "stripe_publishable_key": "pk_live_51HzYabc"});
+    let problem = put(&app, &path, &store.owner_token, body, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["errors"][0]["field"], "stripe_publishable_key");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("live-mode"), "{problem}");
+    let body = json!({"provider": "stripe", "stripe_secret_key": "sk_live_51HzYabcdefghijkl1111",
+                      "stripe_publishable_key": "pk_test_51HzYabc"});
+    put(&app, &path, &store.owner_token, body, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let read = app.expect("GET", &path, Some(&store.owner_token), None, StatusCode::OK).await;
+    assert_eq!(
+        (read["stripe_publishable_key"].as_str(), read["stripe_secret_key"]["last4"].as_str()),
+        (Some(PUBLISHABLE_KEY), Some("4242")),
+        "a refused PUT changed nothing"
+    );
+    // Both keys switched to live mode together are one consistent change.
+    let body = json!({"provider": "stripe", "stripe_secret_key": "sk_live_51HzYabcdefghijkl1111",
+                      "stripe_publishable_key": "pk_live_51HzYabc"});
+    put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    // Null clears it.
+    let body = json!({"provider": "stripe", "stripe_publishable_key": null});
+    let cleared = put(&app, &path, &store.owner_token, body, StatusCode::OK).await;
+    assert_eq!(cleared["stripe_publishable_key"], Value::Null);
 }

@@ -30,7 +30,10 @@
   // form's payment_token before it posts (the server confirms the charge).
   var form = document.getElementById("checkout-form");
   if (form && form.dataset.stripeKey && window.Stripe) {
-    var stripe = window.Stripe(form.dataset.stripeKey);
+    // A Connect store's card form belongs to its connected account.
+    var stripe = form.dataset.stripeAccount
+      ? window.Stripe(form.dataset.stripeKey, { stripeAccount: form.dataset.stripeAccount })
+      : window.Stripe(form.dataset.stripeKey);
     var elements = stripe.elements({
       mode: "payment",
       amount: parseInt(form.dataset.stripeAmount, 10),

@@ -590,7 +590,7 @@ async fn pages_wear_the_store_name_and_theme_and_follow_their_changes() {
 }
 
 #[tokio::test]
-async fn a_stripe_store_checkout_page_carries_the_payment_element_and_no_token_field() {
+async fn a_stripe_store_checkout_page_carries_the_payment_element_with_its_own_key_and_no_token_field() {
     let app = spawn_app().await;
     let store = app.create_store("pages-stripe").await;
     app.product_with_stock(&store, "Shirt", 1000, 5).await;
@@ -601,15 +601,52 @@ async fn a_stripe_store_checkout_page_carries_the_payment_element_and_no_token_f
         .unwrap();
     let mut browser = Browser::new(&app, &store);
     assert_eq!(browser.add_to_cart("shirt", "1").await.status, StatusCode::SEE_OTHER);
+    // No publishable key yet: the page says so instead of an empty card form.
+    let keyless = browser.get("/checkout").await;
+    assert_eq!(keyless.status, StatusCode::OK, "{}", keyless.body);
+    assert!(keyless.body.contains("Card payments are not set up for this store yet"), "{}", keyless.body);
+    assert!(!keyless.body.contains("id=\"payment-element\""), "{}", keyless.body);
+
+    sqlx::query(
+        "update control.tenant_payment_settings set stripe_publishable_key = 'pk_test_51Alpha', \
+         stripe_account_id = 'acct_1Alpha' where tenant_id = $1",
+    )
+    .bind(store.id())
+    .execute(app.state.db.control())
+    .await
+    .unwrap();
+    // Another Stripe store with its own key: neither page shows the other's.
+    let other_stripe = app.create_store("pages-stripe-two").await;
+    app.product_with_stock(&other_stripe, "Shirt", 1000, 5).await;
+    sqlx::query(
+        "insert into control.tenant_payment_settings (tenant_id, provider, stripe_publishable_key) \
+         values ($1, 'stripe', 'pk_test_51Beta')",
+    )
+    .bind(other_stripe.id())
+    .execute(app.state.db.control())
+    .await
+    .unwrap();
     let page = browser.get("/checkout").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<script src=\"https://js.stripe.com/v3/\" defer></script>"), "{}", page.body);
     assert!(page.body.contains("id=\"payment-element\""));
+    assert!(
+        page.body.contains("data-stripe-key=\"pk_test_51Alpha\" data-stripe-account=\"acct_1Alpha\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("data-stripe-amount=\"1000\" data-stripe-currency=\"usd\""), "{}", page.body);
+    assert!(!page.body.contains("pk_test_51Beta"));
     // The token is filled by Stripe.js; without it the form still posts and is refused by field.
     assert!(page.body.contains("type=\"hidden\" name=\"payment_token\""));
     let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("script-src 'self' https://js.stripe.com") && csp.contains("frame-ancestors 'none'"));
+    let mut second = Browser::new(&app, &other_stripe);
+    second.add_to_cart("shirt", "1").await;
+    let second_page = second.get("/checkout").await.body;
+    assert!(second_page.contains("data-stripe-key=\"pk_test_51Beta\" data-stripe-amount"), "{second_page}");
+    assert!(!second_page.contains("pk_test_51Alpha") && !second_page.contains("acct_1Alpha"));
+
     let test_store = app.create_store("pages-stripe-not").await;
     app.product_with_stock(&test_store, "Shirt", 1000, 5).await;
     let mut other = Browser::new(&app, &test_store);

@@ -46,6 +46,9 @@ pub struct PaymentState {
     stripe_secret_key: Value<String>,
     stripe_webhook_secret: Value<String>,
     stripe_account_id: Value<String>,
+    /// Added after the first release: a state written before it has none.
+    #[serde(default)]
+    stripe_publishable_key: Value<String>,
     checkout_ready: Value<bool>,
 }
 
@@ -55,6 +58,7 @@ fn payment_from_api(mut state: PaymentState, body: &Json) -> PaymentState {
     state.stripe_secret_key = secret_read(&state.stripe_secret_key, &body["stripe_secret_key"]);
     state.stripe_webhook_secret = secret_read(&state.stripe_webhook_secret, &body["stripe_webhook_secret"]);
     state.stripe_account_id = json_string(&body["stripe_account_id"]);
+    state.stripe_publishable_key = json_string(&body["stripe_publishable_key"]);
     state.checkout_ready = Value::Value(body["checkout_ready"].as_bool().unwrap_or(false));
     state
 }
@@ -65,6 +69,7 @@ async fn put_payment(api: &Api, state: PaymentState) -> Result<PaymentState, Str
         "stripe_secret_key": text(&state.stripe_secret_key),
         "stripe_webhook_secret": text(&state.stripe_webhook_secret),
         "stripe_account_id": text(&state.stripe_account_id),
+        "stripe_publishable_key": text(&state.stripe_publishable_key),
     });
     let path = path(&state.store_id, "payment");
     let answer = api.control(Method::PUT, &path, Some(&body)).await?.expect("put payment settings", &[200])?;
@@ -85,6 +90,13 @@ impl Crud for PaymentSettings {
                 ("stripe_secret_key", secret(Optional, "Stripe secret key (sk_…).")),
                 ("stripe_webhook_secret", secret(Optional, "Stripe webhook signing secret (whsec_…).")),
                 ("stripe_account_id", string(Optional, "A Connect account id (acct_…).")),
+                (
+                    "stripe_publishable_key",
+                    string(
+                        Optional,
+                        "Stripe publishable key (pk_test_… or pk_live_…) for the checkout page's card form.",
+                    ),
+                ),
                 (
                     "checkout_ready",
                     attr(AttributeType::Bool, Computed, "Whether checkout can charge on this platform."),
@@ -122,7 +134,7 @@ impl Crud for PaymentSettings {
 
     async fn delete(api: &Api, state: PaymentState) -> Result<(), String> {
         let body = json!({"provider": "test", "stripe_secret_key": null, "stripe_webhook_secret": null,
-                          "stripe_account_id": null});
+                          "stripe_account_id": null, "stripe_publishable_key": null});
         let answer = api.control(Method::PUT, &path(&state.store_id, "payment"), Some(&body)).await?;
         if !answer.is_not_found() {
             answer.expect("reset payment settings", &[200])?;
@@ -138,6 +150,7 @@ impl Crud for PaymentSettings {
             stripe_secret_key: Value::Null,
             stripe_webhook_secret: Value::Null,
             stripe_account_id: Value::Null,
+            stripe_publishable_key: Value::Null,
             checkout_ready: Value::Null,
         })
     }

@@ -12,7 +12,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use platform::{
     money::Money,
     problem::{FieldError, Problem},
-    settings::payment_settings,
+    settings::{payment_settings, PaymentSettings},
     web::{Caching, Form},
 };
 use rand_core::{OsRng, RngCore};
@@ -250,12 +250,10 @@ fn nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The store's payment provider, for the form's payment part.
-async fn provider(visit: &Visit) -> Result<ProviderKind, Error> {
+/// The store's payment settings, for the form's payment part.
+async fn payments_of(visit: &Visit) -> Result<PaymentSettings, Error> {
     let payments = &visit.state.payments;
-    let settings =
-        payments.db.on_control(payment_settings(payments.db.control(), &payments.master, visit.tenant.id)).await?;
-    Ok(settings.provider)
+    Ok(payments.db.on_control(payment_settings(payments.db.control(), &payments.master, visit.tenant.id)).await?)
 }
 
 impl Visit {
@@ -274,11 +272,14 @@ impl Visit {
         };
         let summary = CartPage::new(&view, self);
         let nav = self.nav(&session, summary.count).await?;
-        let stripe = (provider(self).await? == ProviderKind::Stripe).then(|| {
-            // Structure only: the publishable key is not among the store's
-            // payment settings yet, so the element mounts once it is.
+        let payments = payments_of(self).await?;
+        // Stripe.js mounts its Payment Element with the store's publishable
+        // key (and, for a Connect store, its account); without a key the page
+        // says card payments are not set up instead of showing an empty form.
+        let stripe = (payments.provider == ProviderKind::Stripe).then(|| {
             serde_json::json!({
-                "publishable_key": "",
+                "publishable_key": payments.stripe_publishable_key,
+                "account": payments.stripe_account_id,
                 "amount": summary.total_amount,
                 "currency": self.tenant.currency.as_str().to_ascii_lowercase(),
             })
@@ -335,7 +336,7 @@ pub(super) async fn place_order(visit: Visit, form: Form) -> Result<Response, Er
         return visit.checkout_page(session, StatusCode::UNPROCESSABLE_ENTITY, typed, &missing, None).await;
     }
     let Some(cart_id) = visit.cart_id() else { return Ok(see_other("/cart", session.cookies)) };
-    let provider = provider(&visit).await?;
+    let provider = payments_of(&visit).await?.provider;
     let body = serde_json::json!({
         "email": typed.email,
         "shipping_address": {
