@@ -396,3 +396,116 @@ async fn an_expired_session_is_renewed_with_the_refresh_cookie() {
     assert_eq!(page.location.as_deref(), Some("/dashboard/sign-in"));
     assert_eq!(browser.cookie("dashboard_session"), None);
 }
+
+/// The store's payment settings as the control plane's API answers them.
+async fn payment_settings(app: &TestApp, control_plane: &str, store: &TestStore, token: &str) -> Value {
+    let response = app
+        .client
+        .get(format!("{control_plane}/v1/tenants/{}/payment-settings", store.id()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn admins_set_payment_settings_from_the_dashboard_and_secrets_are_kept_unless_changed() {
+    let (app, control_plane) = spawn().await;
+    let (store, owner_token) = open_store(&app, &control_plane, "alpha").await;
+    let browser = signed_in(&app, &store, &owner("alpha")).await;
+    let csrf = browser.get("/dashboard/settings").await.csrf();
+    let stripe = [
+        ("csrf_token", csrf.as_str()),
+        ("provider", "stripe"),
+        ("stripe_publishable_key", "pk_test_51DashAlpha"),
+        ("stripe_secret_key", "sk_test_51DashAlphaSecret4242"),
+        ("stripe_webhook_secret", "whsec_DashAlpha9876"),
+        ("stripe_account_id", ""),
+    ];
+    let saved = browser.post_form("/dashboard/settings/payments", &stripe).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let settings = payment_settings(&app, &control_plane, &store, &owner_token).await;
+    assert_eq!(settings["provider"], "stripe");
+    assert_eq!(settings["stripe_publishable_key"], "pk_test_51DashAlpha");
+    assert_eq!(settings["stripe_secret_key"]["last4"], "4242");
+    assert_eq!(settings["stripe_webhook_secret"]["last4"], "9876");
+    let page = browser.get("/dashboard/settings").await;
+    assert!(page.body.contains("value=\"pk_test_51DashAlpha\""), "{}", page.body);
+    assert!(page.body.contains("…4242") && !page.body.contains("sk_test_51DashAlphaSecret4242"), "{}", page.body);
+
+    // Blank secrets keep what is stored; the shown values are sent back as they are.
+    let csrf = page.csrf();
+    let keep = [
+        ("csrf_token", csrf.as_str()),
+        ("provider", "stripe"),
+        ("stripe_publishable_key", "pk_test_51DashAlphaTwo"),
+        ("stripe_secret_key", ""),
+        ("stripe_webhook_secret", ""),
+    ];
+    assert_eq!(browser.post_form("/dashboard/settings/payments", &keep).await.status, StatusCode::SEE_OTHER);
+    let settings = payment_settings(&app, &control_plane, &store, &owner_token).await;
+    assert_eq!(settings["stripe_publishable_key"], "pk_test_51DashAlphaTwo");
+    assert_eq!(settings["stripe_secret_key"]["last4"], "4242");
+
+    // A live card form in front of a test-mode key: the API's 422, named, and nothing changes.
+    let live = [("csrf_token", csrf.as_str()), ("provider", "stripe"), ("stripe_publishable_key", "pk_live_51X")];
+    let refused = browser.post_form("/dashboard/settings/payments", &live).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("<strong>stripe_publishable_key</strong>"), "{}", refused.body);
+    let settings = payment_settings(&app, &control_plane, &store, &owner_token).await;
+    assert_eq!(settings["stripe_publishable_key"], "pk_test_51DashAlphaTwo");
+
+    // A ticked box removes the webhook secret.
+    let clear = [
+        ("csrf_token", csrf.as_str()),
+        ("provider", "stripe"),
+        ("stripe_publishable_key", "pk_test_51DashAlphaTwo"),
+        ("clear_stripe_webhook_secret", "1"),
+    ];
+    assert_eq!(browser.post_form("/dashboard/settings/payments", &clear).await.status, StatusCode::SEE_OTHER);
+    let settings = payment_settings(&app, &control_plane, &store, &owner_token).await;
+    assert_eq!(
+        (settings["stripe_webhook_secret"].clone(), settings["stripe_secret_key"]["last4"].clone()),
+        (Value::Null, json!("4242"))
+    );
+
+    // Without its form token: 403, nothing written.
+    let forged = [("provider", "test")];
+    assert_eq!(browser.post_form("/dashboard/settings/payments", &forged).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(payment_settings(&app, &control_plane, &store, &owner_token).await["provider"], "stripe");
+}
+
+#[tokio::test]
+async fn staff_cannot_change_payment_settings_and_another_stores_session_reaches_nothing() {
+    let (app, control_plane) = spawn().await;
+    let (alpha, alpha_owner) = open_store(&app, &control_plane, "alpha").await;
+    let (beta, beta_owner) = open_store(&app, &control_plane, "beta").await;
+    add_member(&app, &control_plane, &alpha, &alpha_owner, "clerk@alpha.test", "staff").await;
+    let clerk = signed_in(&app, &alpha, "clerk@alpha.test").await;
+    let csrf = clerk.get("/dashboard/settings").await.csrf();
+    let switch = [("csrf_token", csrf.as_str()), ("provider", "stripe"), ("stripe_secret_key", "sk_test_51Clerk0000")];
+    let refused = clerk.post_form("/dashboard/settings/payments", &switch).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(payment_settings(&app, &control_plane, &alpha, &alpha_owner).await["provider"], "test");
+
+    // Alpha's owner session, carried to beta's host, changes nothing there.
+    let alpha_browser = signed_in(&app, &alpha, &owner("alpha")).await;
+    let csrf = alpha_browser.get("/dashboard/settings").await.csrf();
+    let thief = Browser::new(&app.address, Some(&beta.host));
+    for name in ["dashboard_session", "dashboard_refresh", "csrf"] {
+        if let Some(value) = alpha_browser.cookie(name) {
+            thief.set_cookie(name, &value);
+        }
+    }
+    let answer = thief
+        .post_form(
+            "/dashboard/settings/payments",
+            &[("csrf_token", csrf.as_str()), ("provider", "stripe"), ("stripe_secret_key", "sk_test_51Thief0000")],
+        )
+        .await;
+    let to_sign_in = answer.status == StatusCode::SEE_OTHER && answer.location.as_deref() == Some("/dashboard/sign-in");
+    assert!(to_sign_in || answer.status == StatusCode::FORBIDDEN, "{} {:?}", answer.status, answer.location);
+    assert_eq!(payment_settings(&app, &control_plane, &beta, &beta_owner).await["provider"], "test");
+}

@@ -55,6 +55,7 @@ pub fn router() -> Router<DashboardState> {
         .route("/dashboard/settings/staff", post(settings::add_staff))
         .route("/dashboard/settings/api-keys", post(settings::create_api_key))
         .route("/dashboard/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
+        .route("/dashboard/settings/payments", post(settings::update_payments))
         .route("/dashboard/settings/domains", post(settings::add_domain))
         .route("/dashboard/settings/domains/{host}/verify", post(settings::verify_domain))
 }

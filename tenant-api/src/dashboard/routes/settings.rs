@@ -140,6 +140,37 @@ pub(super) async fn verify_domain(desk: Desk, Path(host): Path<String>, fields: 
     }
 }
 
+/// `POST /dashboard/settings/payments` with `provider`, the Stripe values
+/// shown on the page (`stripe_publishable_key`, `stripe_account_id`: blank
+/// clears them) and the secrets (`stripe_secret_key`,
+/// `stripe_webhook_secret`: blank keeps what is stored, a ticked
+/// `clear_<name>` removes it). The control plane checks every value and the
+/// rules between them; its 422 is the page's.
+pub(super) async fn update_payments(desk: Desk, fields: Form) -> Response {
+    let fields = match form(&desk, fields) {
+        Ok(fields) => fields,
+        Err(refused) => return refused.into_response(),
+    };
+    let mut body = json!({
+        "provider": fields.get("provider").unwrap_or_default(),
+        "stripe_publishable_key": fields.get("stripe_publishable_key"),
+        "stripe_account_id": fields.get("stripe_account_id"),
+    });
+    for secret in ["stripe_secret_key", "stripe_webhook_secret"] {
+        // Secrets are never shown, so a blank field means "keep it".
+        if fields.get(&format!("clear_{secret}")).is_some() {
+            body[secret] = serde_json::Value::Null;
+        } else if let Some(value) = fields.get(secret) {
+            body[secret] = value.into();
+        }
+    }
+    let path = format!("/v1/tenants/{}/payment-settings", desk.tenant.id);
+    match desk.control(Method::PUT, &path, Some(&body)).await {
+        Ok(_) => back(),
+        Err(page) => page,
+    }
+}
+
 fn back() -> Response {
     web::see_other("/dashboard/settings")
 }
