@@ -271,7 +271,7 @@ pub fn router(state: AppState) -> Router {
     if let Some(limit) = &state.auth_limit {
         anonymous = anonymous.route_layer(limit.layer());
     }
-    let routes = anonymous.merge(api(&state)).merge(crate::admin_pages::router().with_state(pages).layer(html));
+    let routes = anonymous.merge(api(&state)).merge(crate::admin_pages::router(pages).layer(html));
     with_common_layers(health.merge(routes))
 }
 

@@ -203,6 +203,37 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim_matches('"'))
 }
 
+/// Whether a JWT's `exp` is less than a minute away (or unreadable: `false`,
+/// and the API it is given refuses it). Read unverified, only to decide
+/// whether a page renews its session before it runs: the API verifies every
+/// token it is given.
+pub fn token_expiring(token: &str) -> bool {
+    let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
+    let exp = payload
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_i64));
+    exp.is_some_and(|exp| exp - 60 <= chrono::Utc::now().timestamp())
+}
+
+/// Rewrites a request's `Cookie` header with `set` (name, value) in place of
+/// the cookies of those names, every other cookie kept as it was: a page that
+/// renewed its session runs with the new tokens.
+pub fn replace_request_cookies(headers: &mut HeaderMap, set: &[(&str, &str)]) {
+    let mut jar: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && !set.iter().any(|(name, _)| pair.starts_with(&format!("{name}="))))
+        .map(str::to_owned)
+        .collect();
+    jar.extend(set.iter().map(|(name, value)| format!("{name}={value}")));
+    if let Ok(value) = HeaderValue::from_str(&jar.join("; ")) {
+        headers.insert(header::COOKIE, value);
+    }
+}
+
 /// Builds `Set-Cookie` values with the platform's flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cookies {
@@ -555,6 +586,33 @@ fn theme_errors(branding: &serde_json::Value) -> Vec<FieldError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn token(exp: i64) -> String {
+        format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}")))
+    }
+
+    #[test]
+    fn only_tokens_expiring_within_a_minute_are_renewed() {
+        let now = chrono::Utc::now().timestamp();
+        assert!(token_expiring(&token(now - 5)));
+        assert!(token_expiring(&token(now + 30)));
+        assert!(!token_expiring(&token(now + 600)));
+        assert!(!token_expiring("not-a-token"));
+    }
+
+    #[test]
+    fn renewed_cookies_replace_their_names_and_keep_every_other() {
+        let mut headers = with_cookie("csrf=abc; session=old; sessionx=keep");
+        headers.append(header::COOKIE, HeaderValue::from_static("refresh=old2; theme=dark"));
+        replace_request_cookies(&mut headers, &[("session", "new"), ("refresh", "new2")]);
+        assert_eq!(headers.get_all(header::COOKIE).iter().count(), 1);
+        assert_eq!(cookie(&headers, "session"), Some("new"));
+        assert_eq!(cookie(&headers, "refresh"), Some("new2"));
+        assert_eq!(
+            (cookie(&headers, "csrf"), cookie(&headers, "sessionx"), cookie(&headers, "theme")),
+            (Some("abc"), Some("keep"), Some("dark"))
+        );
+    }
 
     fn with_cookie(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -2,8 +2,10 @@
 //! page with the API's status; no session is a redirect to sign-in.
 
 use axum::{
+    body::Body,
     extract::{FromRequestParts, Path, Query, State},
     http::{header, request::Parts, HeaderMap, HeaderValue, Method, Request, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
@@ -22,6 +24,8 @@ use crate::identity::Principal;
 
 /// The cookie holding the admin's access token.
 const SESSION_COOKIE: &str = "admin_session";
+/// The cookie holding the admin's refresh token (single use, rotated).
+const REFRESH_COOKIE: &str = "admin_refresh";
 /// The CSRF tokens' scope: the admin pages.
 const CSRF_SCOPE: &str = "platform-admin";
 const SIGN_IN: &str = "/admin/sign-in";
@@ -32,8 +36,8 @@ pub fn sign_in_router() -> Router<AdminPagesState> {
     Router::new().route("/admin/sign-in", get(sign_in_page).post(sign_in))
 }
 
-/// Every other admin page.
-pub fn router() -> Router<AdminPagesState> {
+/// Every other admin page, each renewing an expiring session first ([`renew`]).
+pub fn router(state: AdminPagesState) -> Router {
     Router::new()
         .route("/admin", get(|| async { web::see_other("/admin/stores") }))
         .route("/admin/sign-out", post(sign_out))
@@ -43,6 +47,46 @@ pub fn router() -> Router<AdminPagesState> {
         .route("/admin/stores/{id}/resume", post(resume))
         .route("/admin/stores/{id}/plan", post(change_plan))
         .route("/admin/audit", get(audit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), renew))
+        .with_state(state)
+}
+
+/// Middleware of every admin page but sign-in: renews a session whose access
+/// token has expired (or will within a minute) with the refresh cookie,
+/// through the API's refresh grant, before the page runs; the page then runs
+/// with the new token and the browser gets the new cookies. A refused
+/// refresh token (used before, revoked, expired) signs the admin out.
+async fn renew(State(state): State<AdminPagesState>, mut request: Request<Body>, next: Next) -> Response {
+    let headers = request.headers();
+    let (Some(access), Some(refresh)) = (web::cookie(headers, SESSION_COOKIE), web::cookie(headers, REFRESH_COOKIE))
+    else {
+        return next.run(request).await;
+    };
+    if !web::token_expiring(access) {
+        return next.run(request).await;
+    }
+    let body = json!({"grant_type": "refresh_token", "refresh_token": refresh});
+    let mut call = Call::post("/v1/auth/token", &body);
+    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        call = call.header(REQUEST_ID, id);
+    }
+    let answer = match state.api.send(call).await {
+        Ok(answer) => answer,
+        Err(problem) => return problem.into_response(),
+    };
+    if answer.status.is_server_error() || answer.status == StatusCode::TOO_MANY_REQUESTS {
+        return web::error_page(answer.status, "Unavailable", &answer.detail());
+    }
+    let text = |name: &str| answer.body.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let (Some(access), Some(refresh)) = (text("access_token"), text("refresh_token")) else {
+        return signed_out(&state);
+    };
+    web::replace_request_cookies(request.headers_mut(), &[(SESSION_COOKIE, &access), (REFRESH_COOKIE, &refresh)]);
+    let mut response = next.run(request).await;
+    for (name, value) in [(SESSION_COOKIE, &access), (REFRESH_COOKIE, &refresh)] {
+        response.headers_mut().append(header::SET_COOKIE, state.cookies.set(name, value, None));
+    }
+    response
 }
 
 /// A signed-in platform admin: the session's token passed the API's own
@@ -138,10 +182,12 @@ fn render(state: &AdminPagesState, headers: &HeaderMap, status: StatusCode, name
     }
 }
 
-/// A redirect to sign-in that drops the session cookie.
+/// A redirect to sign-in that drops the session's cookies.
 fn signed_out(state: &AdminPagesState) -> Response {
     let mut response = web::see_other(SIGN_IN);
-    response.headers_mut().append(header::SET_COOKIE, state.cookies.clear(SESSION_COOKIE));
+    for name in [SESSION_COOKIE, REFRESH_COOKIE] {
+        response.headers_mut().append(header::SET_COOKIE, state.cookies.clear(name));
+    }
     response
 }
 
@@ -187,6 +233,9 @@ async fn sign_in(State(state): State<AdminPagesState>, headers: HeaderMap, form:
         Some(token) if answer.is_success() => {
             let mut response = web::see_other("/admin/stores");
             response.headers_mut().append(header::SET_COOKIE, state.cookies.set(SESSION_COOKIE, token, None));
+            if let Some(refresh) = answer.body.get("refresh_token").and_then(serde_json::Value::as_str) {
+                response.headers_mut().append(header::SET_COOKIE, state.cookies.set(REFRESH_COOKIE, refresh, None));
+            }
             response
         }
         _ if answer.status.is_server_error() || answer.status == StatusCode::TOO_MANY_REQUESTS => {

@@ -161,3 +161,38 @@ async fn a_wrong_password_or_no_session_never_reaches_the_pages() {
     }
     assert_eq!(browser.get("/admin/stores").await.location.as_deref(), Some("/admin/sign-in"));
 }
+
+/// A token whose `exp` is long past (its signature is nothing: the renewal
+/// reads `exp` only, and the API would refuse it).
+fn expired_token() -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    format!("e30.{}.x", URL_SAFE_NO_PAD.encode(r#"{"exp":1}"#))
+}
+
+#[tokio::test]
+async fn an_expired_admin_session_is_renewed_with_the_refresh_cookie_and_a_used_one_signs_out() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first_refresh = browser.cookie("admin_refresh").expect("refresh cookie");
+
+    browser.set_cookie("admin_session", &expired_token());
+    let page = browser.get("/admin/stores").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for name in ["admin_session=", "admin_refresh="] {
+        let set = page.set_cookies.iter().find(|c| c.starts_with(name)).expect("renewed cookie");
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    }
+    assert_ne!(browser.cookie("admin_session").unwrap(), expired_token());
+    assert_ne!(browser.cookie("admin_refresh").unwrap(), first_refresh);
+    // The renewed session works without renewing again.
+    let again = browser.get("/admin/audit").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.set_cookies.iter().all(|c| !c.starts_with("admin_session=")), "{:?}", again.set_cookies);
+
+    // A refresh token already used is refused: signed out, both cookies dropped.
+    browser.set_cookie("admin_session", &expired_token());
+    browser.set_cookie("admin_refresh", &first_refresh);
+    let page = browser.get("/admin/stores").await;
+    assert_eq!(page.location.as_deref(), Some("/admin/sign-in"));
+    assert_eq!((browser.cookie("admin_session"), browser.cookie("admin_refresh")), (None, None));
+}

@@ -258,7 +258,7 @@ pub async fn renew(State(state): State<DashboardState>, mut request: Request, ne
     else {
         return next.run(request).await;
     };
-    if !expiring(access) {
+    if !web::token_expiring(access) {
         return next.run(request).await;
     }
     let tokens = match state.control.refresh(refresh).await {
@@ -268,55 +268,12 @@ pub async fn renew(State(state): State<DashboardState>, mut request: Request, ne
     };
     let refresh = tokens.refresh.as_deref().unwrap_or(refresh).to_owned();
     // The page's own request carries the new pair (and every other cookie as it was).
-    let others: Vec<String> = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| {
-            !pair.starts_with(&format!("{SESSION_COOKIE}=")) && !pair.starts_with(&format!("{REFRESH_COOKIE}="))
-        })
-        .map(str::to_owned)
-        .collect();
-    let mut jar = others;
-    jar.push(format!("{SESSION_COOKIE}={}", tokens.access));
-    jar.push(format!("{REFRESH_COOKIE}={refresh}"));
-    if let Ok(value) = HeaderValue::from_str(&jar.join("; ")) {
-        request.headers_mut().insert(header::COOKIE, value);
-    }
+    web::replace_request_cookies(
+        request.headers_mut(),
+        &[(SESSION_COOKIE, tokens.access.as_str()), (REFRESH_COOKIE, refresh.as_str())],
+    );
     let mut response = next.run(request).await;
     set_cookie(&mut response, &state, SESSION_COOKIE, &tokens.access);
     set_cookie(&mut response, &state, REFRESH_COOKIE, &refresh);
     response
-}
-
-/// Whether a JWT's `exp` is less than a minute away (or unreadable: `false`,
-/// and the API refuses it).
-fn expiring(token: &str) -> bool {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
-    let exp = payload
-        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
-        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_i64));
-    exp.is_some_and(|exp| exp - 60 <= chrono::Utc::now().timestamp())
-}
-
-#[cfg(test)]
-mod tests {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-
-    fn token(exp: i64) -> String {
-        format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}")))
-    }
-
-    #[test]
-    fn only_tokens_expiring_within_a_minute_are_renewed() {
-        let now = chrono::Utc::now().timestamp();
-        assert!(super::expiring(&token(now - 5)));
-        assert!(super::expiring(&token(now + 30)));
-        assert!(!super::expiring(&token(now + 600)));
-        assert!(!super::expiring("not-a-token"));
-    }
 }
