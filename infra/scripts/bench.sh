@@ -21,7 +21,8 @@
 #  5. cold reads: a second tenant-api with STOREFRONT_CACHE_BYTES=0 vs pgbench -S,
 #     on both catalogs, and the apparel stores' category pages
 #  6. write ceilings: pgbench tpcb-like, redis-benchmark
-#  7. load tool scenarios: browse, cart, checkout, flash sale, probe, noisy neighbour
+#  7. load tool scenarios: browse, cart, checkout (a first pass on empty order
+#     tables, reported apart, then the measured one), flash sale, probe, noisy neighbour
 #  7b. notification delivery (load run deliver): the load tool's SMTP sink and
 #     `tenant-api worker` processes it starts; BENCH_DELIVER_ORDERS (2000)
 #     confirmations queued with no worker, then emptied by one worker and by
@@ -301,6 +302,18 @@ log "load tool scenarios"
 RUN=("${LOAD[@]}" run --fixture "$WORK/stores.json" --duration "$DURATION" --concurrency "$CONNS")
 : >"$WORK/suite.md"
 for scenario in $SCENARIOS; do
+    if [[ $scenario == checkout ]]; then
+        # The order tables are empty here, as a running platform's never are:
+        # every order is then an insert into a handful of index pages that
+        # all buyers share, and the statistics of the ANALYZE above say
+        # "empty". A first pass is measured and reported as such; the
+        # checkout figure is the second pass, on tables that hold its orders,
+        # analyzed again.
+        log "scenario checkout, first pass (empty order tables)"
+        "${RUN[@]}" checkout | sed 's/^| checkout (\([0-9]*\) buyers)/| checkout, first pass on empty order tables (\1 buyers)/' \
+            | tee "$WORK/checkout-first.md"
+        checkpoint
+    fi
     log "scenario $scenario"
     "${RUN[@]}" "$scenario" | tee "$WORK/$scenario.md"
 done
@@ -399,9 +412,9 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo
     echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | statuses | notes |"
     echo "|---|---:|---:|---:|---:|---|---|"
-    for f in setup browse cart checkout checkout8 flash noisy soak provision resolve; do [[ -f $WORK/$f.md ]] && rows "$WORK/$f.md"; done
+    for f in setup browse cart checkout-first checkout checkout8 flash noisy soak provision resolve; do [[ -f $WORK/$f.md ]] && rows "$WORK/$f.md"; done
     echo
-    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB") with 16 buyers, $(ratio "$(rate_of "$WORK/checkout8.md" checkout)" "$PG_TPCB") with 8."
+    echo "Checkout ratio: orders/s ÷ pgbench tpcb-like tps = $(ratio "$(rate_of "$WORK/checkout.md" checkout)" "$PG_TPCB") with 16 buyers, $(ratio "$(rate_of "$WORK/checkout8.md" checkout)" "$PG_TPCB") with 8 (first pass on empty order tables: $(ratio "$(rate_of "$WORK/checkout-first.md" checkout)" "$PG_TPCB"))."
     echo
     for f in probe noisy soak; do [[ -f $WORK/$f.md ]] && { grep -v '^|' "$WORK/$f.md" | sed '/^$/d' || true; echo; }; done
     echo "## Notification delivery (load run deliver)"
