@@ -215,6 +215,15 @@ pub fn token_expiring(token: &str) -> bool {
     exp.is_some_and(|exp| exp - 60 <= chrono::Utc::now().timestamp())
 }
 
+/// The refresh token of a session due for renewal: both cookies present and
+/// the access token in `session` expiring ([`token_expiring`]); `None` when
+/// the page should run as it is.
+pub fn refresh_due<'a>(headers: &'a HeaderMap, session: &str, refresh: &str) -> Option<&'a str> {
+    let access = cookie(headers, session)?;
+    let refresh = cookie(headers, refresh)?;
+    token_expiring(access).then_some(refresh)
+}
+
 /// Rewrites a request's `Cookie` header with `set` (name, value) in place of
 /// the cookies of those names, every other cookie kept as it was: a page that
 /// renewed its session runs with the new tokens.
@@ -598,6 +607,17 @@ mod tests {
         assert!(token_expiring(&token(now + 30)));
         assert!(!token_expiring(&token(now + 600)));
         assert!(!token_expiring("not-a-token"));
+    }
+
+    #[test]
+    fn a_session_is_due_for_renewal_only_with_both_cookies_and_an_expiring_token() {
+        let now = chrono::Utc::now().timestamp();
+        let due = with_cookie(&format!("s={}; r=refresh-1", token(now - 5)));
+        assert_eq!(refresh_due(&due, "s", "r"), Some("refresh-1"));
+        let fresh = with_cookie(&format!("s={}; r=refresh-1", token(now + 600)));
+        assert_eq!(refresh_due(&fresh, "s", "r"), None);
+        let no_refresh = with_cookie(&format!("s={}", token(now - 5)));
+        assert_eq!(refresh_due(&no_refresh, "s", "r"), None);
     }
 
     #[test]

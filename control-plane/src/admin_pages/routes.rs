@@ -57,25 +57,16 @@ pub fn router(state: AdminPagesState) -> Router {
 /// with the new token and the browser gets the new cookies. A refused
 /// refresh token (used before, revoked, expired) signs the admin out.
 async fn renew(State(state): State<AdminPagesState>, mut request: Request<Body>, next: Next) -> Response {
-    let headers = request.headers();
-    let (Some(access), Some(refresh)) = (web::cookie(headers, SESSION_COOKIE), web::cookie(headers, REFRESH_COOKIE))
-    else {
+    let Some(refresh) = web::refresh_due(request.headers(), SESSION_COOKIE, REFRESH_COOKIE) else {
         return next.run(request).await;
     };
-    if !web::token_expiring(access) {
-        return next.run(request).await;
-    }
     let body = json!({"grant_type": "refresh_token", "refresh_token": refresh});
-    let mut call = Call::post("/v1/auth/token", &body);
-    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        call = call.header(REQUEST_ID, id);
-    }
-    let answer = match state.api.send(call).await {
+    let answer = match token_grant(&state, request.headers(), &body).await {
         Ok(answer) => answer,
-        Err(problem) => return problem.into_response(),
+        Err(page) => return page,
     };
-    if answer.status.is_server_error() || answer.status == StatusCode::TOO_MANY_REQUESTS {
-        return web::error_page(answer.status, "Unavailable", &answer.detail());
+    if unavailable(&answer) {
+        return unavailable_page(&answer);
     }
     let text = |name: &str| answer.body.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
     let (Some(access), Some(refresh)) = (text("access_token"), text("refresh_token")) else {
@@ -221,13 +212,9 @@ async fn sign_in(State(state): State<AdminPagesState>, headers: HeaderMap, form:
     }
     let email = form.text("email").unwrap_or_default();
     let body = json!({"grant_type": "password", "email": email, "password": form.get("password").unwrap_or_default()});
-    let mut call = Call::post("/v1/auth/token", &body);
-    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        call = call.header(REQUEST_ID, id);
-    }
-    let answer = match state.api.send(call).await {
+    let answer = match token_grant(&state, &headers, &body).await {
         Ok(answer) => answer,
-        Err(problem) => return problem.into_response(),
+        Err(page) => return page,
     };
     match answer.body.get("access_token").and_then(serde_json::Value::as_str) {
         Some(token) if answer.is_success() => {
@@ -238,13 +225,7 @@ async fn sign_in(State(state): State<AdminPagesState>, headers: HeaderMap, form:
             }
             response
         }
-        _ if answer.status.is_server_error() || answer.status == StatusCode::TOO_MANY_REQUESTS => {
-            let mut page = web::error_page(answer.status, "Unavailable", &answer.detail());
-            if let Some(retry) = answer.body.get("retry_after").and_then(serde_json::Value::as_u64) {
-                page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
-            }
-            page
-        }
+        _ if unavailable(&answer) => unavailable_page(&answer),
         _ => sign_in_form(
             &state,
             &headers,
@@ -253,6 +234,34 @@ async fn sign_in(State(state): State<AdminPagesState>, headers: HeaderMap, form:
             Some("That email and password do not sign in."),
         ),
     }
+}
+
+/// `POST /v1/auth/token` in process with `body` (a password or refresh
+/// grant), under the page request's id.
+async fn token_grant(
+    state: &AdminPagesState,
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+) -> Result<Answer, Response> {
+    let mut call = Call::post("/v1/auth/token", body);
+    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        call = call.header(REQUEST_ID, id);
+    }
+    state.api.send(call).await.map_err(IntoResponse::into_response)
+}
+
+/// A grant the API could not decide now (down, or over its sign-in limit).
+fn unavailable(answer: &Answer) -> bool {
+    answer.status.is_server_error() || answer.status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The page of an [`unavailable`] grant, with the API's `Retry-After`.
+fn unavailable_page(answer: &Answer) -> Response {
+    let mut page = web::error_page(answer.status, "Unavailable", &answer.detail());
+    if let Some(retry) = answer.body.get("retry_after").and_then(serde_json::Value::as_u64) {
+        page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
+    page
 }
 
 /// `POST /admin/sign-out`.

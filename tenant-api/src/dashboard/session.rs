@@ -253,14 +253,9 @@ pub fn set_cookie(response: &mut Response, state: &DashboardState, name: &str, v
 /// is a 503 page. The token's `exp` is read unverified, only to decide whether
 /// to renew: the API verifies every token it is given.
 pub async fn renew(State(state): State<DashboardState>, mut request: Request, next: Next) -> Response {
-    let cookies = request.headers();
-    let (Some(access), Some(refresh)) = (web::cookie(cookies, SESSION_COOKIE), web::cookie(cookies, REFRESH_COOKIE))
-    else {
+    let Some(refresh) = web::refresh_due(request.headers(), SESSION_COOKIE, REFRESH_COOKIE) else {
         return next.run(request).await;
     };
-    if !web::token_expiring(access) {
-        return next.run(request).await;
-    }
     let tokens = match state.control.refresh(refresh).await {
         Ok(Some(tokens)) => tokens,
         Ok(None) => return signed_out(&state),
