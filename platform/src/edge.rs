@@ -316,7 +316,7 @@ fn refusal(error: GovernorError) -> Response<Body> {
     }
 }
 
-/// Holds every `429` the wrapped router answers for `delay` before sending
+/// Holds every `429` the wrapped service answers for `delay` before sending
 /// it (`EDGE_REFUSAL_DELAY_MS`; zero: unchanged).
 ///
 /// A refusal costs little, but a client that floods in a closed loop (the
@@ -326,19 +326,94 @@ fn refusal(error: GovernorError) -> Response<Body> {
 /// each flooding connection sends at most `1 / delay` requests a second. The
 /// wait is a timer, no work; a client within its limits never sees it, and
 /// `Retry-After` still says when to come back.
-pub fn hold_refusals(router: axum::Router, delay: Duration) -> axum::Router {
-    if delay.is_zero() {
-        return router;
+#[derive(Clone, Copy, Debug)]
+pub struct HoldRefusalsLayer(Duration);
+
+impl HoldRefusalsLayer {
+    /// Holds every `429` back for `delay`.
+    pub fn new(delay: Duration) -> Self {
+        Self(delay)
     }
-    crate::http::around(
-        router,
-        axum::middleware::map_response(move |response: Response<Body>| async move {
-            if response.status() == http::StatusCode::TOO_MANY_REQUESTS {
-                tokio::time::sleep(delay).await;
+}
+
+impl<S> tower::Layer<S> for HoldRefusalsLayer {
+    type Service = HoldRefusals<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HoldRefusals { inner, delay: self.0 }
+    }
+}
+
+/// The service of [`HoldRefusalsLayer`]: a plain service (not
+/// `middleware::map_response`, which boxes a future per request), so an answer
+/// that is not a `429` passes through at the cost of one comparison.
+#[derive(Clone, Debug)]
+pub struct HoldRefusals<S> {
+    inner: S,
+    delay: Duration,
+}
+
+impl<S, B> tower::Service<Request<B>> for HoldRefusals<S>
+where
+    S: tower::Service<Request<B>, Response = Response<Body>>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = HoldFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        HoldFuture { state: HoldState::Answering { inner: self.inner.call(request), delay: self.delay } }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`HoldRefusals`]: the inner answer, then, for a `429`, the wait.
+    pub struct HoldFuture<F> {
+        #[pin]
+        state: HoldState<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = HoldProjection]
+    enum HoldState<F> {
+        // Waiting for the inner service's answer.
+        Answering { #[pin] inner: F, delay: Duration },
+        // Holding a refusal back.
+        Holding { #[pin] sleep: tokio::time::Sleep, response: Option<Response<Body>> },
+    }
+}
+
+impl<F, E> std::future::Future for HoldFuture<F>
+where
+    F: std::future::Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        use std::task::{ready, Poll};
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                HoldProjection::Answering { inner, delay } => {
+                    let response = ready!(inner.poll(cx))?;
+                    if response.status() != http::StatusCode::TOO_MANY_REQUESTS || delay.is_zero() {
+                        return Poll::Ready(Ok(response));
+                    }
+                    let sleep = tokio::time::sleep(*delay);
+                    state.set(HoldState::Holding { sleep, response: Some(response) });
+                }
+                HoldProjection::Holding { sleep, response } => {
+                    ready!(sleep.poll(cx));
+                    return Poll::Ready(Ok(response.take().expect("HoldFuture polled after it completed")));
+                }
             }
-            response
-        }),
-    )
+        }
+    }
 }
 
 /// As [`refusal`], for a host over its edge limit.
@@ -479,8 +554,9 @@ mod tests {
         use tower::ServiceExt as _;
         let delay = Duration::from_millis(100);
         // Fallbacks, not routes: the OpenAPI drift check reads `.route(` calls.
-        let serving = hold_refusals(axum::Router::new().fallback(|| async { "ok" }), delay);
-        let refusing = hold_refusals(axum::Router::new().fallback(|| async { too_many_requests(1) }), delay);
+        let hold = |router| crate::http::around(router, HoldRefusalsLayer::new(delay));
+        let serving = hold(axum::Router::new().fallback(|| async { "ok" }));
+        let refusing = hold(axum::Router::new().fallback(|| async { too_many_requests(1) }));
         let get = || Request::builder().body(Body::empty()).unwrap();
         // Paused time: nothing advances unless awaited timers let it.
         let served = tokio::time::timeout(Duration::from_millis(1), serving.oneshot(get())).await;

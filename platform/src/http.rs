@@ -12,7 +12,6 @@ use std::{
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, StatusCode},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -72,23 +71,53 @@ impl Layers {
     pub const NONE: Self = Self { request_id: false, trace: false, log_failures: false, metrics: false };
 }
 
+/// What stands in front of a service's shared layers: its edge limits
+/// ([`crate::edge`]), in the same single wrapping as the layers.
+#[derive(Clone, Default)]
+pub struct Front {
+    /// The per-client-address limit, checked first (a request names a host
+    /// after it comes from an address).
+    pub edge: Option<crate::edge::EdgeLimit>,
+    /// The per-`Host` limit.
+    pub edge_host: Option<crate::edge::HostLimit>,
+    /// How long a `429` is held back ([`crate::edge::HoldRefusalsLayer`]),
+    /// around every limit, the edge's and the routes' own; zero: not held.
+    pub refusal_delay: Duration,
+}
+
 /// Wraps `router` with the chosen shared layers, in [`with_common_layers`]' order.
+pub fn with_layers(router: Router, layers: Layers) -> Router {
+    with_front(router, layers, &Front::default())
+}
+
+/// [`with_layers`] with `front` outside the shared layers: outermost first,
+/// the hold on refusals, the address limit, the host limit, then request id,
+/// span, and the guards (error logging, NUL refusal, problem+json for 413).
 ///
 /// Only the metrics layer wraps each route (it labels by the matched route,
-/// known once the router matched). The others wrap the router as one service,
-/// once: `Router::layer` wraps every route in its own boxed service, and axum
-/// clones a route's whole chain of boxed layers each time it calls one, so a
-/// layer applied per route costs one more clone of every layer inside it on
-/// every request (quadratic in depth: ~90 boxed clones per storefront read
-/// with ten layers; BENCHMARKS.md, round four).
-pub fn with_layers(router: Router, layers: Layers) -> Router {
+/// known once the router matched). Everything else wraps the router as one
+/// service, once: `Router::layer` wraps every route in its own boxed service,
+/// and axum clones a route's whole chain of boxed layers each time it calls
+/// one, so a layer applied per route costs one more clone of every layer
+/// inside it on every request (quadratic in depth: ~90 boxed clones per
+/// storefront read with ten layers; BENCHMARKS.md, round four). And the
+/// whole stack is one router hop: each router a request passes costs a
+/// route match, the fallback's path parameter and a boxed clone (about 2,000
+/// instructions; round seven). The services here are plain ones whose
+/// futures are named types, not `middleware::from_fn`, which boxes a future
+/// and clones the rest of the stack into its `Next` on every request.
+pub fn with_front(router: Router, layers: Layers, front: &Front) -> Router {
     let mut routes = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     if layers.metrics {
-        // Installed before `record_metrics` keeps handles from it.
+        // Installed before `RecordMetrics` keeps handles from it.
         prometheus();
-        routes = routes.layer(middleware::from_fn(record_metrics));
+        routes = routes.layer(tower::layer::layer_fn(|inner| RecordMetrics { inner }));
     }
+    let delay = front.refusal_delay;
     let service = tower::ServiceBuilder::new()
+        .option_layer((!delay.is_zero()).then(|| crate::edge::HoldRefusalsLayer::new(delay)))
+        .option_layer(front.edge.as_ref().map(crate::edge::EdgeLimit::layer))
+        .option_layer(front.edge_host.as_ref().map(crate::edge::HostLimit::layer))
         .option_layer(layers.request_id.then(|| SetRequestIdLayer::new(REQUEST_ID, CountedRequestId)))
         .option_layer(layers.request_id.then(|| PropagateRequestIdLayer::new(REQUEST_ID)))
         .option_layer(layers.trace.then(|| {
@@ -98,9 +127,7 @@ pub fn with_layers(router: Router, layers: Layers) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(make_span))
                 .into_inner()
         }))
-        .option_layer(layers.log_failures.then(|| middleware::from_fn(log_failures)))
-        .layer(middleware::from_fn(refuse_nul))
-        .layer(middleware::from_fn(problem_for_too_large))
+        .layer(tower::layer::layer_fn(move |inner| Guards { inner, log_failures: layers.log_failures }))
         .service(routes);
     around_all(service)
 }
@@ -128,24 +155,85 @@ where
     around_all(layer.layer(router))
 }
 
-/// A NUL (`%00`) in the path or the query is a `400` problem before any
-/// routing, tenant resolution or handler sees it: nothing downstream (a
-/// PostgreSQL text, a cache key, a file name) can hold one safely.
-async fn refuse_nul(request: Request, next: Next) -> Response {
+/// Where a request's URI holds a NUL (`%00`): `path`, `query` or nowhere.
+fn nul_field(uri: &http::Uri) -> Option<&'static str> {
     fn has_nul(text: &str) -> bool {
         text.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
     }
-    let uri = request.uri();
-    let field = if has_nul(uri.path()) {
+    if has_nul(uri.path()) {
         Some("path")
     } else if uri.query().is_some_and(has_nul) {
         Some("query")
     } else {
         None
-    };
-    match field {
-        Some(field) => Problem::invalid_parameter(field, "must not contain a NUL character (%00)").into_response(),
-        None => next.run(request).await,
+    }
+}
+
+/// The guards inside the request span, as one plain service:
+///
+/// - a NUL (`%00`) in the path or the query is a `400` problem before any
+///   routing, tenant resolution or handler sees it: nothing downstream (a
+///   PostgreSQL text, a cache key, a file name) can hold one safely;
+/// - axum's own body-limit rejection (a handler taking `Bytes`, `String` or
+///   `Json` past `DefaultBodyLimit`) is `text/plain`; every error we send is
+///   a problem, so a bare 413 becomes one;
+/// - 5xx answers are logged with their cause chain (when `log_failures`).
+///
+/// Only the status is looked at on the way out, so other answers cost a
+/// comparison or two.
+#[derive(Clone)]
+struct Guards<S> {
+    inner: S,
+    log_failures: bool,
+}
+
+impl<S> tower::Service<Request> for Guards<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = GuardsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(field) = nul_field(request.uri()) {
+            let refusal = Problem::invalid_parameter(field, "must not contain a NUL character (%00)").into_response();
+            return GuardsFuture::Refused { response: Some(refusal) };
+        }
+        GuardsFuture::Answering { inner: self.inner.call(request), log_failures: self.log_failures }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = GuardsProjection]
+    enum GuardsFuture<F> {
+        Answering { #[pin] inner: F, log_failures: bool },
+        Refused { response: Option<Response> },
+    }
+}
+
+impl<F> std::future::Future for GuardsFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let response = match self.project() {
+            GuardsProjection::Refused { response } => response.take().expect("GuardsFuture polled after it completed"),
+            GuardsProjection::Answering { inner, log_failures } => {
+                let response = std::task::ready!(inner.poll(cx))?;
+                if *log_failures {
+                    log_failure(&response);
+                }
+                problem_for_too_large(response)
+            }
+        };
+        std::task::Poll::Ready(Ok(response))
     }
 }
 
@@ -187,12 +275,8 @@ fn make_span(request: &Request) -> tracing::Span {
     )
 }
 
-/// axum's own body-limit rejection (a handler taking `Bytes`, `String` or
-/// `Json` past `DefaultBodyLimit`) is `text/plain`; every error we send is a
-/// problem, so a bare 413 becomes one. Only the status is looked at on the way
-/// out, so other responses cost one comparison.
-async fn problem_for_too_large(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// A bare 413 (axum's body-limit rejection, `text/plain`) as a problem.
+fn problem_for_too_large(response: Response) -> Response {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE
         && response.headers().get(http::header::CONTENT_TYPE).is_none_or(|v| v != crate::problem::PROBLEM_JSON)
     {
@@ -214,9 +298,8 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
-/// Logs 5xx responses with their cause chain, inside the request span.
-async fn log_failures(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// Logs a 5xx response with its cause chain, inside the request span.
+fn log_failure(response: &Response) {
     if response.status().is_server_error() {
         match response.extensions().get::<ProblemCause>() {
             Some(ProblemCause(cause)) => {
@@ -225,24 +308,64 @@ async fn log_failures(request: Request, next: Next) -> Response {
             None => tracing::error!(status = response.status().as_u16(), "request failed"),
         }
     }
-    response
 }
 
 /// Counts requests and times them by method, matched route and status, and
-/// records the matched route on the request span.
-async fn record_metrics(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.extensions().get::<MatchedPath>().cloned();
-    if let Some(path) = &path {
-        tracing::Span::current().record("path", path.as_str());
+/// records the matched route on the request span. A plain service around each
+/// route (see [`with_front`]).
+#[derive(Clone)]
+struct RecordMetrics<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for RecordMetrics<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = MetricsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
     }
-    let response = next.run(request).await;
-    let route = path.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let (requests, duration) = route_metrics(&method, route, response.status());
-    requests.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
-    response
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.extensions().get::<MatchedPath>().cloned();
+        if let Some(path) = &path {
+            tracing::Span::current().record("path", path.as_str());
+        }
+        MetricsFuture { inner: self.inner.call(request), started, method, path }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct MetricsFuture<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        method: http::Method,
+        path: Option<MatchedPath>,
+    }
+}
+
+impl<F> std::future::Future for MetricsFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let route = this.path.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let (requests, duration) = route_metrics(this.method, route, response.status());
+        requests.increment(1);
+        duration.record(this.started.elapsed().as_secs_f64());
+        std::task::Poll::Ready(Ok(response))
+    }
 }
 
 /// One route's request counter and latency histogram for a method and status.
@@ -260,7 +383,7 @@ struct RouteMetrics {
 /// warm read). Routes are the router's (a bounded set); a method outside the
 /// standard ones is labelled `OTHER`, so a client cannot grow the set.
 fn route_metrics(method: &http::Method, route: &str, status: StatusCode) -> (metrics::Counter, metrics::Histogram) {
-    type Routes = std::collections::HashMap<Box<str>, Vec<RouteMetrics>>;
+    type Routes = std::collections::HashMap<Box<str>, Vec<RouteMetrics>, crate::CacheHasher>;
     static ROUTES: OnceLock<std::sync::RwLock<Routes>> = OnceLock::new();
     let method = match *method {
         http::Method::GET => "GET",

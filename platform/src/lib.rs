@@ -58,3 +58,11 @@ pub mod web;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
+
+/// The hasher of the in-process caches a request looks up on its way
+/// (tenant by host, rate limiter, storefront responses): foldhash, seeded per
+/// process. moka's default is SipHash, which cost about 1,800 instructions of
+/// a warm storefront read's 46,000 over its four look-ups (BENCHMARKS.md,
+/// round seven). Keys a client chooses (hosts, paths) stay unpredictable to
+/// it: the seed is random.
+pub type CacheHasher = foldhash::fast::RandomState;

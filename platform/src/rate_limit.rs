@@ -101,7 +101,7 @@ pub struct RateLimits(Arc<Inner>);
 
 struct Inner {
     quotas: QuotaCache,
-    limiters: Cache<TenantId, Entry>,
+    limiters: Cache<TenantId, Entry, crate::CacheHasher>,
     replicas: NonZeroU32,
 }
 
@@ -111,7 +111,10 @@ impl RateLimits {
         // An open entry lives as long as a limiter: while the control database
         // is down, each lookup waits for the pool's acquire timeout, so an
         // outage costs each store one slow request per TTL.
-        let limiters = Cache::builder().max_capacity(1_000_000).time_to_live(QUOTA_CACHE_TTL).build();
+        let limiters = Cache::builder()
+            .max_capacity(1_000_000)
+            .time_to_live(QUOTA_CACHE_TTL)
+            .build_with_hasher(crate::CacheHasher::default());
         Self(Arc::new(Inner { quotas, limiters, replicas }))
     }
 

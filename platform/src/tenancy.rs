@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::{ids::TenantId, money::Currency, problem::Problem};
+use crate::{ids::TenantId, money::Currency, problem::Problem, CacheHasher};
 
 /// Redis channel on which the control plane announces tenant changes.
 pub const TENANT_CHANGES_CHANNEL: &str = "platform:tenant-changes";
@@ -108,6 +108,13 @@ pub async fn announce_change(redis: &mut redis::aio::ConnectionManager, change: 
 /// of 1 to 63 letters, digits and inner dashes, a top-level label that is not
 /// all digits (`10.0.0.1` is an address, never a store).
 pub fn normalize_host(raw: &str) -> Option<String> {
+    normalized_host(raw).map(std::borrow::Cow::into_owned)
+}
+
+/// [`normalize_host`], borrowing `raw` when it is already normal (lower case,
+/// no port, no trailing dot), as nearly every request's `Host` is: a look-up
+/// by host then copies nothing.
+fn normalized_host(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
     let raw = raw.trim();
     if raw.starts_with('[') {
         // IPv6 literal: never a store.
@@ -124,7 +131,14 @@ pub fn normalize_host(raw: &str) -> Option<String> {
         },
     );
     let host = host.strip_suffix('.').unwrap_or(host);
-    is_dns_name(host).then(|| host.to_ascii_lowercase())
+    if !is_dns_name(host) {
+        return None;
+    }
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    })
 }
 
 fn is_dns_name(host: &str) -> bool {
@@ -194,17 +208,21 @@ const KNOWN_HOST_TTL: Duration = Duration::from_secs(24 * 3600);
 pub struct TenantResolver(Arc<Resolver>);
 
 struct Resolver {
-    cache: Cache<String, Entry>,
+    cache: Cache<String, Entry, CacheHasher>,
     control: PgPool,
     platform_suffix: String,
     subscribed: watch::Sender<bool>,
     hooks: std::sync::RwLock<Vec<ChangeHook>>,
     /// Hosts that resolved to a store lately, or were announced: exempt from `budget`.
-    known: moka::sync::Cache<String, ()>,
+    known: moka::sync::Cache<String, (), CacheHasher>,
     /// Registry lookups per second for other hosts; `None` is unbounded.
     budget: Option<DefaultDirectRateLimiter>,
     /// Registry lookups made, for tests and `tenant_registry_lookups_total`.
     lookups: AtomicU64,
+    /// `tenant_cache_hits_total` and `_misses_total`, registered once (a
+    /// registry look-up with the name hashed on every request otherwise).
+    hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 /// Called with every announced tenant change (after the host cache dropped it),
@@ -225,17 +243,24 @@ impl TenantResolver {
             .max_capacity(1_000_000)
             .expire_after(EntryExpiry { known: ttl, unknown: ttl.min(Duration::from_secs(5)) })
             .support_invalidation_closures()
-            .build();
+            .build_with_hasher(CacheHasher::default());
+        // The recorder is installed before handles are taken from it.
+        crate::http::prometheus();
         Self(Arc::new(Resolver {
             cache,
             control,
             platform_suffix: format!(".{}", platform_domain.to_ascii_lowercase()),
             subscribed: watch::channel(false).0,
             hooks: std::sync::RwLock::default(),
-            known: moka::sync::Cache::builder().max_capacity(1_000_000).time_to_idle(KNOWN_HOST_TTL).build(),
+            known: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(KNOWN_HOST_TTL)
+                .build_with_hasher(CacheHasher::default()),
             budget: std::num::NonZeroU32::new(lookups_per_second)
                 .map(|rate| DefaultDirectRateLimiter::direct(Quota::per_second(rate))),
             lookups: AtomicU64::new(0),
+            hits: metrics::counter!("tenant_cache_hits_total"),
+            misses: metrics::counter!("tenant_cache_misses_total"),
         }))
     }
 
@@ -256,14 +281,15 @@ impl TenantResolver {
 
     /// The tenant a `Host` header names, if any, in any status.
     pub async fn resolve(&self, raw_host: &str) -> anyhow::Result<Option<Arc<Tenant>>> {
-        let Some(host) = normalize_host(raw_host).filter(|host| self.could_name_a_store(host)) else {
+        let Some(host) = normalized_host(raw_host).filter(|host| self.could_name_a_store(host)) else {
             return Ok(None);
         };
-        if let Some(entry) = self.0.cache.get(&host).await {
-            metrics::counter!("tenant_cache_hits_total").increment(1);
+        if let Some(entry) = self.0.cache.get(host.as_ref()).await {
+            self.0.hits.increment(1);
             return Ok(entry);
         }
-        metrics::counter!("tenant_cache_misses_total").increment(1);
+        self.0.misses.increment(1);
+        let host = host.into_owned();
         // Concurrent misses for one host share a single registry lookup.
         self.0.cache.try_get_with(host.clone(), self.lookup(host)).await.map_err(|e| {
             match e.downcast_ref::<HostLookupsBusy>() {

@@ -9,7 +9,7 @@ use platform::{
     config::{RateLimitMode, Settings},
     db::Db,
     edge::{EdgeLimit, HostLimit},
-    http::{health_router, shutdown_signal, with_common_layers, Health},
+    http::{health_router, shutdown_signal, with_front, Front, Health, Layers},
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     rate_limit::RateLimits,
@@ -245,20 +245,16 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     });
     let health = health_router(Health { db: state.db.clone(), redis: state.redis.clone() })
         .merge(platform::openapi::router(&crate::openapi::document(contexts)));
-    let mut router = with_common_layers(health.merge(stores));
     // In front of everything else: one store's flood, from one address or
     // many, is refused before request ids, spans, metrics or Host resolution
-    // cost anything. A request names a host after it comes from an address,
-    // so the address is checked first.
-    // Each wraps the whole router once (`platform::http::around`).
-    if let Some(limit) = &state.edge_host {
-        router = platform::http::around(router, limit.layer());
-    }
-    if let Some(edge) = &state.edge {
-        router = platform::http::around(router, edge.layer());
-    }
-    // Around every limit, the edge's and the stores': a refusal is held back.
-    platform::edge::hold_refusals(router, Duration::from_millis(state.settings.edge_refusal_delay_ms))
+    // cost anything; and around every limit, the edge's and the stores', a
+    // refusal is held back. One wrapping with the shared layers.
+    let front = Front {
+        edge: state.edge.clone(),
+        edge_host: state.edge_host.clone(),
+        refusal_delay: Duration::from_millis(state.settings.edge_refusal_delay_ms),
+    };
+    with_front(health.merge(stores), Layers::ALL, &front)
 }
 
 // Each context's state, derived from the app's once when its router is

@@ -22,7 +22,7 @@ use std::{
 
 use axum::body::Bytes;
 use moka::future::Cache;
-use platform::ids::TenantId;
+use platform::{ids::TenantId, CacheHasher};
 use tokio::sync::watch;
 
 /// Redis channel on which replicas announce catalog writes (payload: the store id,
@@ -48,9 +48,9 @@ pub struct Slot(Option<Key>);
 /// Cached storefront responses of every store. Cheap to clone.
 #[derive(Clone)]
 pub struct StorefrontCache {
-    responses: Cache<Key, Bytes>,
+    responses: Cache<Key, Bytes, CacheHasher>,
     /// Sync: its operations never wait, and a look-up per read is cheaper without a future.
-    generations: moka::sync::Cache<TenantId, u64>,
+    generations: moka::sync::Cache<TenantId, u64, CacheHasher>,
     counter: Arc<AtomicU64>,
     redis: redis::aio::ConnectionManager,
     subscribed: watch::Sender<bool>,
@@ -77,10 +77,10 @@ impl StorefrontCache {
                 u32::try_from(key.2.capacity() + value.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
             })
             .time_to_live(TTL)
-            .build();
+            .build_with_hasher(CacheHasher::default());
         Self {
             responses,
-            generations: moka::sync::Cache::builder().max_capacity(1_000_000).build(),
+            generations: moka::sync::Cache::builder().max_capacity(1_000_000).build_with_hasher(CacheHasher::default()),
             counter: Arc::new(AtomicU64::new(1)),
             redis,
             subscribed: watch::channel(false).0,
