@@ -10,7 +10,8 @@
 //! synchronous cache lookup and one atomic compare-and-swap: no Redis, no
 //! database, no allocation. Only the first request of a store (or the first
 //! after its limiter expired or its change was announced) awaits the quota,
-//! through [`QuotaCache`].
+//! through [`QuotaCache`]. Enforced by [`crate::tenancy::TenantGate`], right
+//! after the store is resolved.
 //!
 //! **Per replica.** The state is in-process, so each replica enforces
 //! `requests_per_second / replicas` (at least 1): with the gateway spreading a
@@ -23,20 +24,16 @@
 //! turn a control-plane outage into a data-plane one.
 
 use std::{
-    convert::Infallible,
     num::NonZeroU32,
     sync::{Arc, OnceLock},
-    task::{Context, Poll},
     time::Duration,
 };
 
 use axum::{
     body::Body,
-    extract::Request,
     http::{header, HeaderName, HeaderValue, StatusCode},
     response::Response,
 };
-use futures_util::future::{BoxFuture, Either, Ready};
 use governor::{clock::Clock, DefaultDirectRateLimiter, Quota};
 use moka::sync::Cache;
 
@@ -44,7 +41,7 @@ use crate::{
     ids::TenantId,
     problem::{Problem, PROBLEM_JSON},
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
-    tenancy::{TenantCtx, TenantResolver},
+    tenancy::TenantResolver,
 };
 
 /// `RateLimit-Limit`: the requests per second this replica allows the store.
@@ -160,12 +157,6 @@ impl RateLimits {
         // Whoever inserts first wins, so racing first requests draw from one allowance.
         check(&self.0.limiters.get_with(tenant, || loaded))
     }
-
-    /// A route layer enforcing these limits. Mount it inside tenant
-    /// resolution: it reads the resolved [`TenantCtx`].
-    pub fn layer(&self) -> RateLimitLayer {
-        RateLimitLayer(self.clone())
-    }
 }
 
 fn check(entry: &Entry) -> Result<(), RateLimited> {
@@ -182,68 +173,6 @@ fn check(entry: &Entry) -> Result<(), RateLimited> {
 /// divided evenly, at least 1.
 pub fn per_replica(requests_per_second: u32, replicas: NonZeroU32) -> NonZeroU32 {
     NonZeroU32::new(requests_per_second / replicas).unwrap_or(NonZeroU32::MIN)
-}
-
-/// Tower layer of [`RateLimits`]; see [`RateLimits::layer`].
-#[derive(Clone)]
-pub struct RateLimitLayer(RateLimits);
-
-impl<S> tower::Layer<S> for RateLimitLayer {
-    type Service = RateLimitService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimitService { inner, limits: self.0.clone() }
-    }
-}
-
-/// The service [`RateLimitLayer`] wraps routes in. A plain service rather than
-/// `middleware::from_fn`, which boxes a future and a `Next` per request: with a
-/// cached limiter a request passes straight to the route's own future.
-#[derive(Clone)]
-pub struct RateLimitService<S> {
-    inner: S,
-    limits: RateLimits,
-}
-
-type Refused = Ready<Result<Response, Infallible>>;
-
-impl<S> tower::Service<Request> for RateLimitService<S>
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<S::Future, Either<Refused, BoxFuture<'static, Result<Response, Infallible>>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        use axum::response::IntoResponse;
-        // Without a resolved store there is nothing to key on; tenant
-        // resolution has already refused such a request.
-        let Some(tenant) = request.extensions().get::<TenantCtx>().map(|ctx| ctx.0.id) else {
-            return Either::Left(self.inner.call(request));
-        };
-        match self.limits.check_cached(tenant) {
-            Some(Ok(())) => Either::Left(self.inner.call(request)),
-            Some(Err(limited)) => Either::Right(Either::Left(futures_util::future::ok(limited.into_response()))),
-            None => {
-                // The clone that was polled ready goes into the future.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let limits = self.limits.clone();
-                Either::Right(Either::Right(Box::pin(async move {
-                    match limits.check(tenant).await {
-                        Ok(()) => inner.call(request).await,
-                        Err(limited) => Ok(limited.into_response()),
-                    }
-                })))
-            }
-        }
-    }
 }
 
 /// A `429` `/problems/rate-limited` with `detail` and `Retry-After`, its body

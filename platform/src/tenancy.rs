@@ -16,9 +16,8 @@ use std::{
 
 use anyhow::Context;
 use axum::{
-    extract::{FromRequestParts, Request, State},
+    extract::{FromRequestParts, Request},
     http::request::Parts,
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -408,7 +407,7 @@ impl crate::announce::Follower for TenantResolver {
 }
 
 /// The store a request was resolved to. Put in request extensions by
-/// [`resolve_tenant`]; handlers take it as an extractor.
+/// [`TenantGate`]; handlers take it as an extractor.
 #[derive(Clone, Debug)]
 pub struct TenantCtx(pub Arc<Tenant>);
 
@@ -424,38 +423,110 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantCtx {
     }
 }
 
-/// Middleware: resolve the request's store from `Host` or refuse the request.
+/// Tenant resolution and, inside it, the store's rate limit, as one route
+/// layer: resolve the request's store from `Host` or refuse the request, then
+/// take one request from the store's allowance (when `limits` is set).
 ///
 /// Unknown (or deleted) store → 404; suspended → 423; a new host past the
-/// lookup budget ([`HostLookupsBusy`]) → 503 `overloaded` with `Retry-After: 1`.
+/// lookup budget ([`HostLookupsBusy`]) → 503 `overloaded` with `Retry-After: 1`;
+/// over the plan's rate → 429 ([`crate::rate_limit::RateLimited`]). The limit
+/// keys on the resolved store, so an unknown host is a 404, never a 429.
 /// Records `tenant_id` on the request span.
-pub async fn resolve_tenant(State(resolver): State<TenantResolver>, mut request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
+///
+/// A plain service with one boxed future per request, rather than
+/// `middleware::from_fn` plus a limit layer: `from_fn` splits and rebuilds
+/// the request for its extractors, boxes a `Next` and the rest of the stack,
+/// and each route layer is one more boxed service axum clones per call.
+#[derive(Clone)]
+pub struct TenantGateLayer {
+    resolver: TenantResolver,
+    limits: Option<crate::rate_limit::RateLimits>,
+}
+
+impl TenantGateLayer {
+    /// Resolves through `resolver`, then applies `limits` (none: unlimited).
+    pub fn new(resolver: TenantResolver, limits: Option<crate::rate_limit::RateLimits>) -> Self {
+        Self { resolver, limits }
+    }
+}
+
+impl<S> tower::Layer<S> for TenantGateLayer {
+    type Service = TenantGate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TenantGate { inner, resolver: self.resolver.clone(), limits: self.limits.clone() }
+    }
+}
+
+/// The service [`TenantGateLayer`] wraps routes in.
+#[derive(Clone)]
+pub struct TenantGate<S> {
+    inner: S,
+    resolver: TenantResolver,
+    limits: Option<crate::rate_limit::RateLimits>,
+}
+
+impl<S> tower::Service<Request> for TenantGate<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The clone that was polled ready goes into the future.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let (resolver, limits) = (self.resolver.clone(), self.limits.clone());
+        Box::pin(async move {
+            let tenant = match admit(&resolver, limits.as_ref(), request.headers(), request.uri()).await {
+                Ok(tenant) => tenant,
+                Err(refusal) => return Ok(refusal),
+            };
+            request.extensions_mut().insert(TenantCtx(tenant));
+            inner.call(request).await
+        })
+    }
+}
+
+/// The store a request (its `headers` and `uri`) names, if it is open and
+/// within its rate; else the refusal.
+async fn admit(
+    resolver: &TenantResolver,
+    limits: Option<&crate::rate_limit::RateLimits>,
+    headers: &http::HeaderMap,
+    uri: &http::Uri,
+) -> Result<Arc<Tenant>, Response> {
+    let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or_default();
     let tenant = match resolver.resolve(host).await {
         Ok(Some(tenant)) if matches!(tenant.status, TenantStatus::Active | TenantStatus::Suspended) => tenant,
-        Ok(_) => return Problem::not_found("store-not-found", "No store answers on this host.").into_response(),
+        Ok(_) => return Err(Problem::not_found("store-not-found", "No store answers on this host.").into_response()),
         Err(e) if e.is::<HostLookupsBusy>() => {
-            return Problem::overloaded("Too many new hosts are being looked up; retry in a second.", 1).into_response()
+            let detail = "Too many new hosts are being looked up; retry in a second.";
+            return Err(Problem::overloaded(detail, 1).into_response());
         }
-        Err(e) => return Problem::internal(e).into_response(),
+        Err(e) => return Err(Problem::internal(e).into_response()),
     };
     tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
     if tenant.status == TenantStatus::Suspended {
-        return Problem::new(
-            http::StatusCode::LOCKED,
-            "store-suspended",
-            "Store suspended",
-            "This store is suspended.",
-        )
-        .into_response();
+        let locked =
+            Problem::new(http::StatusCode::LOCKED, "store-suspended", "Store suspended", "This store is suspended.");
+        return Err(locked.into_response());
     }
-    request.extensions_mut().insert(TenantCtx(tenant));
-    next.run(request).await
+    if let Some(limits) = limits {
+        limits.check(tenant.id).await.map_err(IntoResponse::into_response)?;
+    }
+    Ok(tenant)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use platform::{
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     rate_limit::RateLimits,
-    tenancy::{resolve_tenant, TenantResolver},
+    tenancy::{TenantGateLayer, TenantResolver},
 };
 use tokio::net::TcpListener;
 
@@ -227,15 +227,12 @@ pub async fn run_worker(
 /// any other layer, the per-client edge limit (`EDGE_REQUESTS_PER_SECOND`).
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
     let stores = contexts.iter().fold(Router::new(), |router, context| {
-        // Tenant resolution, then (inside it: it keys on the resolved store, so
-        // an unknown host is a 404, never a 429) the store's rate limit, as
-        // one route layer: each route layer is one more boxed service that
+        // Tenant resolution, then the store's rate limit, as one route layer
+        // (`TenantGate`): each route layer is one more boxed service that
         // axum clones, with everything inside it, on every call.
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
-        let limit = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.layer());
-        let gate = tower::ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(state.resolver.clone(), resolve_tenant))
-            .option_layer(limit);
+        let limits = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.clone());
+        let gate = TenantGateLayer::new(state.resolver.clone(), limits);
         let mut routes = context.router(&state).route_layer(gate);
         if *context == Context::Pages {
             // Outside resolution and the limit: their refusals (404, 423, 429, 503) become pages.

@@ -24,7 +24,6 @@ use axum::{
     body::Bytes,
     extract::State,
     http::{header, HeaderMap, StatusCode},
-    middleware,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -39,7 +38,7 @@ use platform::{
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     rate_limit::RateLimits,
     telemetry,
-    tenancy::{resolve_tenant, TenantCtx, TenantResolver},
+    tenancy::{TenantCtx, TenantGateLayer, TenantResolver},
 };
 
 /// Same allocator as the services, so the steps compare with them.
@@ -98,12 +97,9 @@ async fn main() -> anyhow::Result<()> {
     let limits = RateLimits::new(quotas, std::num::NonZeroU32::MIN);
     let by_tenant_cache = ByTenant(Cache::new(1_000_000), body);
     let resolved = |limited: bool| {
-        let mut router = Router::new().route("/store/products", get(by_tenant));
-        if limited {
-            router = router.route_layer(limits.layer());
-        }
-        router
-            .route_layer(middleware::from_fn_with_state(resolver.clone(), resolve_tenant))
+        Router::new()
+            .route("/store/products", get(by_tenant))
+            .route_layer(TenantGateLayer::new(resolver.clone(), limited.then(|| limits.clone())))
             .with_state(by_tenant_cache.clone())
     };
     let steps = [
