@@ -401,6 +401,45 @@ async fn one_stores_read_model_is_never_anothers() {
     assert_eq!(context, None, "the context ends with the call");
 }
 
+/// The point reads and the default list run on generic plans (with custom
+/// plans, a store of a few hundred products made PostgreSQL plan the list
+/// again on every call: BENCHMARKS.md, round seven), and the setting is the
+/// function's own: the connection that ran a call is left as it was.
+#[tokio::test]
+async fn storefront_reads_keep_generic_plans_and_leave_the_connection_as_it_was() {
+    let app = spawn_app().await;
+    let store = app.create_store("plans").await;
+    app.seed_product(&store, "Planned widget", ProductStatus::Active, 1500).await;
+    let pool = app.state.db.cell("default").await.unwrap();
+    for function in ["storefront_docs_newest", "storefront_doc_by_id", "storefront_doc_by_handle"] {
+        let config: Vec<String> = sqlx::query_scalar(
+            "select unnest(proconfig) from pg_proc where proname = $1 and pronamespace = 'commerce'::regnamespace",
+        )
+        .bind(function)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(config, ["plan_cache_mode=force_generic_plan"], "{function}");
+    }
+    let mut conn = pool.acquire().await.unwrap();
+    let before: String =
+        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
+    let version: i32 = {
+        let mut tx = app.tenant_tx(&store).await;
+        sqlx::query_scalar("select storefront_version from product").fetch_one(&mut *tx).await.unwrap()
+    };
+    let titles: Vec<String> = sqlx::query_scalar("select title from storefront_docs_newest($1, $2, null, 100)")
+        .bind(store.id().as_uuid())
+        .bind(version)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["Planned widget"]);
+    let after: String =
+        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(after, before, "the plan setting ends with the call");
+}
+
 /// Prepared calls run on connections held out of the pool (`Db::tenant_call`'s
 /// lanes, no release ping): one killed under a lane is dropped by the call
 /// that finds it broken and replaced by the next, and closing the database
