@@ -3,7 +3,7 @@
 //! rendered from the tables; the backfill fills them; and one store's model is
 //! never another's.
 
-use platform::db::TenantRead;
+use platform::db::{TenantCall, TenantRead};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tenant_api::catalog::{model::ProductStatus, service};
@@ -362,25 +362,31 @@ async fn one_stores_read_model_is_never_anothers() {
     assert_eq!(left, None, "the context does not outlive the read");
 
     // The prepared calls (`Db::tenant_call`): another store's product by id
-    // is not found, a list holds the calling store's rows only, and on the
-    // very connection that ran a call, the role and the context are gone
-    // after it.
+    // is not found; a statement that forgets its tenant, or names another
+    // store's, still reads the calling store's rows only (the lane is
+    // app_tenant and row-level security is forced); a function lists the
+    // calling store's rows only; and on a pool connection, the role and the
+    // context are not the calls'.
     let version: i32 = {
         let mut tx = app.tenant_tx(&alpha).await;
         sqlx::query_scalar("select storefront_version from product").fetch_one(&mut *tx).await.unwrap()
     };
     let secret_id = uuid::Uuid::parse_str(secret["id"].as_str().unwrap()).unwrap();
-    let by_id = || platform::db::TenantCall::new("storefront_doc_by_id").arg(version).unwrap().arg(secret_id).unwrap();
+    let by_id = || {
+        TenantCall::statement("select p.title from product p where p.tenant_id = ctx.tenant_id and p.product_id = $1")
+            .arg(secret_id)
+            .unwrap()
+    };
     assert!(app.state.db.tenant_call(&bravo.tenant, by_id()).await.unwrap().is_empty());
     assert_eq!(app.state.db.tenant_call(&alpha.tenant, by_id()).await.unwrap().len(), 1);
+    let titles = |rows: Vec<sqlx::postgres::PgRow>| -> Vec<String> {
+        rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 0).unwrap()).collect()
+    };
+    let careless = TenantCall::statement("select title from product order by title");
+    assert_eq!(titles(app.state.db.tenant_call(&bravo.tenant, careless).await.unwrap()), ["Bravo widget"]);
+    let trespassing = TenantCall::statement("select title from product where tenant_id = $1").arg(alpha.id().as_uuid());
+    assert!(app.state.db.tenant_call(&bravo.tenant, trespassing.unwrap()).await.unwrap().is_empty());
     let mut conn = pool.acquire().await.unwrap();
-    let titles: Vec<String> = sqlx::query_scalar("select title from storefront_docs_newest($1, $2, null, 100)")
-        .bind(bravo.id().as_uuid())
-        .bind(version)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(titles, ["Bravo widget"], "bravo's call lists bravo's products only");
     for sort in ["price_asc", "price_desc", "title"] {
         let titles: Vec<String> =
             sqlx::query_scalar("select title from storefront_docs_sorted($1, $2, $3, null, null, null, 100)")
@@ -401,43 +407,47 @@ async fn one_stores_read_model_is_never_anothers() {
     assert_eq!(context, None, "the context ends with the call");
 }
 
-/// The point reads and the default list run on generic plans (with custom
-/// plans, a store of a few hundred products made PostgreSQL plan the list
-/// again on every call: BENCHMARKS.md, round seven), and the setting is the
-/// function's own: the connection that ran a call is left as it was.
+/// A call lane's connection is app_tenant on generic plans for its life
+/// (with custom plans, a store of a few hundred products made PostgreSQL
+/// plan the list again on every call: BENCHMARKS.md, round seven), the
+/// context is the call's own, and a lane whose call fails is closed rather
+/// than handed back to the pool, whose connections keep the login role.
 #[tokio::test]
-async fn storefront_reads_keep_generic_plans_and_leave_the_connection_as_it_was() {
+async fn call_lanes_are_the_tenant_role_on_generic_plans_and_never_go_back_to_the_pool() {
     let app = spawn_app().await;
     let store = app.create_store("plans").await;
-    app.seed_product(&store, "Planned widget", ProductStatus::Active, 1500).await;
-    let pool = app.state.db.cell("default").await.unwrap();
-    for function in ["storefront_docs_newest", "storefront_doc_by_id", "storefront_doc_by_handle"] {
-        let config: Vec<String> = sqlx::query_scalar(
-            "select unnest(proconfig) from pg_proc where proname = $1 and pronamespace = 'commerce'::regnamespace",
-        )
-        .bind(function)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        assert_eq!(config, ["plan_cache_mode=force_generic_plan"], "{function}");
+    let db = &app.state.db;
+    let session = TenantCall::statement(
+        "select current_user::text, current_setting('plan_cache_mode'), current_setting('app.tenant_id'), \
+         pg_backend_pid()",
+    );
+    let rows = db.tenant_call(&store.tenant, session).await.unwrap();
+    let (user, plans, tenant, lane): (String, String, String, i32) = sqlx::FromRow::from_row(&rows[0]).unwrap();
+    assert_eq!((user.as_str(), plans.as_str()), ("app_tenant", "force_generic_plan"));
+    assert_eq!(tenant, store.id().to_string());
+
+    let failing = TenantCall::statement("select 1 / (ctx.tenant_id is null)::int");
+    assert!(db.tenant_call(&store.tenant, failing).await.is_err());
+    let pool = db.cell("default").await.unwrap();
+    let mut gone = false;
+    for _ in 0..50 {
+        let alive: bool = sqlx::query_scalar("select exists (select 1 from pg_stat_activity where pid = $1)")
+            .bind(lane)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if !alive {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let mut conn = pool.acquire().await.unwrap();
-    let before: String =
-        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
-    let version: i32 = {
-        let mut tx = app.tenant_tx(&store).await;
-        sqlx::query_scalar("select storefront_version from product").fetch_one(&mut *tx).await.unwrap()
-    };
-    let titles: Vec<String> = sqlx::query_scalar("select title from storefront_docs_newest($1, $2, null, 100)")
-        .bind(store.id().as_uuid())
-        .bind(version)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(titles, ["Planned widget"]);
-    let after: String =
-        sqlx::query_scalar("select current_setting('plan_cache_mode')").fetch_one(&mut *conn).await.unwrap();
-    assert_eq!(after, before, "the plan setting ends with the call");
+    assert!(gone, "the failed lane's connection is closed");
+    let user: String = sqlx::query_scalar("select current_user::text").fetch_one(&pool).await.unwrap();
+    assert_ne!(user, "app_tenant", "the pool's connections keep the login role");
+    // The next call takes a fresh lane, set up the same way.
+    let rows = db.tenant_call(&store.tenant, TenantCall::statement("select current_user::text")).await.unwrap();
+    assert_eq!(sqlx::Row::try_get::<String, _>(&rows[0], 0).unwrap(), "app_tenant");
 }
 
 /// Prepared calls run on connections held out of the pool (`Db::tenant_call`'s
@@ -449,11 +459,7 @@ async fn a_call_lane_whose_connection_dies_is_replaced_and_closing_returns_the_l
     let app = spawn_app().await;
     let store = app.create_store("alpha").await;
     let call = || {
-        platform::db::TenantCall::new("storefront_docs_newest")
-            .arg(1_i32)
-            .unwrap()
-            .arg(None::<uuid::Uuid>)
-            .unwrap()
+        TenantCall::statement("select p.title from product p where p.tenant_id = ctx.tenant_id limit $1")
             .arg(10_i64)
             .unwrap()
     };
@@ -461,7 +467,7 @@ async fn a_call_lane_whose_connection_dies_is_replaced_and_closing_returns_the_l
     let pool = app.state.db.cell("default").await.unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(
         "select pg_terminate_backend(pid) from pg_stat_activity \
-         where datname = current_database() and pid <> pg_backend_pid() and query like '%storefront_docs_newest%'",
+         where datname = current_database() and pid <> pg_backend_pid() and query like '%ctx cross join lateral%'",
     )
     .fetch_all(&pool)
     .await

@@ -438,9 +438,32 @@ pub async fn list_storefront_docs(
     Ok((docs, next))
 }
 
+/// The read model's columns for [`TenantCall::statement`]s, whose `$1` is
+/// the renderer version: id, price key, title, and the stored JSON if it is
+/// that version's.
+macro_rules! docs_of_tenant {
+    ($($rest:literal),*) => {
+        concat!(
+            "select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
+             case when p.storefront_version = $1 then p.storefront_json end as doc \
+             from product p where p.tenant_id = ctx.tenant_id and p.status = 'active'",
+            $($rest),*
+        )
+    };
+}
+
+/// Active products newest first (the storefront's default list): version, limit.
+const NEWEST: &str = docs_of_tenant!(" order by p.product_id desc limit $2");
+/// The same after the cursor's product: version, limit, cursor.
+const NEWEST_AFTER: &str = docs_of_tenant!(" and p.product_id < $3 order by p.product_id desc limit $2");
+/// One active product by id: version, id.
+const BY_ID: &str = docs_of_tenant!(" and p.product_id = $2");
+/// One active product by handle: version, handle.
+const BY_HANDLE: &str = docs_of_tenant!(" and p.handle = $2");
+
 /// The prepared call that answers a list without a search phrase or an
-/// attribute filter, with its cursor: `storefront_docs_newest` for the
-/// default order, `storefront_docs_sorted` for the others, and
+/// attribute filter, with its cursor: a statement for the default order
+/// ([`NEWEST`]), `storefront_docs_sorted` for the others, and
 /// `storefront_docs_filtered` for a category, a collection or a price range
 /// (in any of those orders). `None` when an attribute filter applies (the
 /// statement serves it).
@@ -463,9 +486,12 @@ fn list_call(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> a
         && filter.price_min.is_none()
         && filter.price_max.is_none();
     Ok(Some(if unfiltered && sort == Sort::Newest {
-        TenantCall::new("storefront_docs_newest").arg(version)?.arg(after)?.arg(page.limit)?
+        match after {
+            None => TenantCall::statement(NEWEST).arg(version)?.arg(page.limit)?,
+            Some(after) => TenantCall::statement(NEWEST_AFTER).arg(version)?.arg(page.limit)?.arg(after)?,
+        }
     } else {
-        let call = TenantCall::new(if unfiltered { "storefront_docs_sorted" } else { "storefront_docs_filtered" })
+        let call = TenantCall::function(if unfiltered { "storefront_docs_sorted" } else { "storefront_docs_filtered" })
             .arg(version)?
             .arg(sort.as_str())?
             .arg(after)?
@@ -572,8 +598,8 @@ pub async fn find_storefront_doc(
     product: &IdOrHandle<ProductId>,
 ) -> anyhow::Result<Option<StoredDoc>> {
     let call = match (product.id(), product.handle()) {
-        (Some(id), _) => TenantCall::new("storefront_doc_by_id").arg(version)?.arg(id.as_uuid())?,
-        (None, Some(handle)) => TenantCall::new("storefront_doc_by_handle").arg(version)?.arg(handle.to_owned())?,
+        (Some(id), _) => TenantCall::statement(BY_ID).arg(version)?.arg(id.as_uuid())?,
+        (None, Some(handle)) => TenantCall::statement(BY_HANDLE).arg(version)?.arg(handle.to_owned())?,
         (None, None) => return Ok(None),
     };
     let rows = db.tenant_call(tenant, call).await?;
