@@ -456,14 +456,33 @@ macro_rules! docs_of_tenant {
 const NEWEST: &str = docs_of_tenant!(" order by p.product_id desc limit $2");
 /// The same after the cursor's product: version, limit, cursor.
 const NEWEST_AFTER: &str = docs_of_tenant!(" and p.product_id < $3 order by p.product_id desc limit $2");
+/// By lowest price, then id: version, limit.
+const PRICE_ASC: &str = docs_of_tenant!(" order by coalesce(p.price_min, 0) asc, p.product_id asc limit $2");
+/// The same after the cursor's price and product: version, limit, price, cursor.
+const PRICE_ASC_AFTER: &str = docs_of_tenant!(
+    " and (coalesce(p.price_min, 0), p.product_id) > ($3, $4) \
+     order by coalesce(p.price_min, 0) asc, p.product_id asc limit $2"
+);
+/// By highest price, then id descending: version, limit.
+const PRICE_DESC: &str = docs_of_tenant!(" order by coalesce(p.price_min, 0) desc, p.product_id desc limit $2");
+/// The same after the cursor's price and product: version, limit, price, cursor.
+const PRICE_DESC_AFTER: &str = docs_of_tenant!(
+    " and (coalesce(p.price_min, 0), p.product_id) < ($3, $4) \
+     order by coalesce(p.price_min, 0) desc, p.product_id desc limit $2"
+);
+/// By title, then id: version, limit.
+const TITLE: &str = docs_of_tenant!(" order by p.title asc, p.product_id asc limit $2");
+/// The same after the cursor's title and product: version, limit, title, cursor.
+const TITLE_AFTER: &str =
+    docs_of_tenant!(" and (p.title, p.product_id) > ($3, $4) order by p.title asc, p.product_id asc limit $2");
 /// One active product by id: version, id.
 const BY_ID: &str = docs_of_tenant!(" and p.product_id = $2");
 /// One active product by handle: version, handle.
 const BY_HANDLE: &str = docs_of_tenant!(" and p.handle = $2");
 
 /// The prepared call that answers a list without a search phrase or an
-/// attribute filter, with its cursor: a statement for the default order
-/// ([`NEWEST`]), `storefront_docs_sorted` for the others, and
+/// attribute filter, with its cursor: a statement for each order and
+/// cursor (see [`unfiltered_call`]), and
 /// `storefront_docs_filtered` for a category, a collection or a price range
 /// (in any of those orders). `None` when an attribute filter applies (the
 /// statement serves it).
@@ -485,32 +504,49 @@ fn list_call(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> a
         && filter.collection.is_none()
         && filter.price_min.is_none()
         && filter.price_max.is_none();
-    Ok(Some(if unfiltered && sort == Sort::Newest {
-        match after {
-            None => TenantCall::statement(NEWEST).arg(version)?.arg(page.limit)?,
-            Some(after) => TenantCall::statement(NEWEST_AFTER).arg(version)?.arg(page.limit)?.arg(after)?,
-        }
-    } else {
-        let call = TenantCall::function(if unfiltered { "storefront_docs_sorted" } else { "storefront_docs_filtered" })
+    if unfiltered {
+        return Ok(Some(unfiltered_call(version, sort, page.limit, after, after_price, after_title)?));
+    }
+    Ok(Some({
+        let category = filter.category.as_ref();
+        let collection = filter.collection.as_ref();
+        TenantCall::function("storefront_docs_filtered")
             .arg(version)?
             .arg(sort.as_str())?
             .arg(after)?
             .arg(after_price)?
             .arg(after_title)?
-            .arg(page.limit)?;
-        if unfiltered {
-            call
-        } else {
-            let category = filter.category.as_ref();
-            let collection = filter.collection.as_ref();
-            call.arg(category.and_then(|c| c.id()).map(|id| id.as_uuid()))?
-                .arg(category.and_then(|c| c.handle()).map(str::to_owned))?
-                .arg(collection.and_then(|c| c.id()).map(|id| id.as_uuid()))?
-                .arg(collection.and_then(|c| c.handle()).map(str::to_owned))?
-                .arg(filter.price_min)?
-                .arg(filter.price_max)?
-        }
+            .arg(page.limit)?
+            .arg(category.and_then(|c| c.id()).map(|id| id.as_uuid()))?
+            .arg(category.and_then(|c| c.handle()).map(str::to_owned))?
+            .arg(collection.and_then(|c| c.id()).map(|id| id.as_uuid()))?
+            .arg(collection.and_then(|c| c.handle()).map(str::to_owned))?
+            .arg(filter.price_min)?
+            .arg(filter.price_max)?
     }))
+}
+
+/// The statement of an unfiltered list in `sort` after its cursor's keys
+/// (none on the first page): version, limit, then the keys it compares.
+fn unfiltered_call(
+    version: i32,
+    sort: Sort,
+    limit: i64,
+    after: Option<Uuid>,
+    after_price: Option<i64>,
+    after_title: Option<String>,
+) -> anyhow::Result<TenantCall> {
+    let call = |statement| TenantCall::statement(statement).arg(version)?.arg(limit);
+    Ok(match (sort, after, after_price, after_title) {
+        (Sort::Newest | Sort::Relevance, None, ..) => call(NEWEST)?,
+        (Sort::Newest | Sort::Relevance, Some(after), ..) => call(NEWEST_AFTER)?.arg(after)?,
+        (Sort::PriceAsc, Some(after), Some(price), _) => call(PRICE_ASC_AFTER)?.arg(price)?.arg(after)?,
+        (Sort::PriceAsc, ..) => call(PRICE_ASC)?,
+        (Sort::PriceDesc, Some(after), Some(price), _) => call(PRICE_DESC_AFTER)?.arg(price)?.arg(after)?,
+        (Sort::PriceDesc, ..) => call(PRICE_DESC)?,
+        (Sort::Title, Some(after), _, Some(title)) => call(TITLE_AFTER)?.arg(title)?.arg(after)?,
+        (Sort::Title, ..) => call(TITLE)?,
+    })
 }
 
 /// A list with an attribute filter as one statement with its values inlined
