@@ -86,6 +86,15 @@ if ((${#need[@]})); then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n1)
+# pgbench reaches PostgreSQL as the platform does (`Settings::connect_options`):
+# a server on this machine's loopback without TLS unless the URL or PGSSLMODE
+# chooses, so the ceilings and the platform pay for the same transport.
+PGBENCH_ENV=()
+if [[ -z ${PGSSLMODE:-} && $DATABASE_URL != *sslmode=* ]]; then
+    pg_host=${DATABASE_URL#*://}; pg_host=${pg_host#*@}; pg_host=${pg_host%%/*}
+    case $pg_host in 127.* | localhost | localhost:* | "[::1]"*) PGBENCH_ENV=(PGSSLMODE=disable) ;; esac
+fi
+pgbench() { env "${PGBENCH_ENV[@]}" "$PGBENCH" "$@"; }
 
 "$SCRIPT_DIR/services.sh" ensure
 
@@ -276,9 +285,9 @@ if ((APPAREL_STORES > 0)); then
     APPAREL_LIST_BYTES=$(wc -c <"$WORK/apparel-list.json")
 fi
 kill "$COLD_PID"; wait "$COLD_PID" 2>/dev/null || true
-"$PGBENCH" -i -q -s 10 "$DATABASE_URL" >/dev/null 2>&1
+pgbench -i -q -s 10 "$DATABASE_URL" >/dev/null 2>&1
 checkpoint
-PG_S=$("$PGBENCH" -S -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+PG_S=$(pgbench -S -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 # The shape of a tenant-scoped read, priced in the database alone: the same
 # point select as -S, wrapped as the data plane wraps every read (BEGIN and the
 # tenant context in one round trip, the select, ROLLBACK): three round trips.
@@ -288,11 +297,11 @@ BEGIN \; SELECT set_config('app.tenant_id', '01900000-0000-7000-8000-00000000000
 SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
 ROLLBACK;
 SQL
-PG_TX=$("$PGBENCH" -n -c 32 -j 2 -T "$DURATION" -f "$WORK/tenant-read.sql" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+PG_TX=$(pgbench -n -c 32 -j 2 -T "$DURATION" -f "$WORK/tenant-read.sql" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 
 # --- write ceilings ----------------------------------------------------------------------
 log "write ceilings (pgbench tpcb-like, redis-benchmark)"
-PG_TPCB=$("$PGBENCH" -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+PG_TPCB=$(pgbench -n -c 32 -j 2 -T "$DURATION" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 redis_host=${REDIS_URL#redis://}; redis_host=${redis_host%%/*}
 REDIS_GET=$(redis-benchmark -h "${redis_host%:*}" -p "${redis_host##*:}" -n 200000 -c 50 -t get --csv | awk -F'"' '$2=="GET" {print $4; exit}')
 checkpoint

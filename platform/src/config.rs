@@ -12,7 +12,13 @@ use figment::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+/// Whether `host` names this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
 
 /// How logs are written.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -366,9 +372,18 @@ impl Settings {
     }
 
     /// Connection options of the control database.
+    ///
+    /// A database on this machine (a loopback address or `localhost`) is
+    /// reached without TLS unless the URL or `PGSSLMODE` asks for it: the
+    /// bytes never leave the host, and encrypting them cost about a fifth of
+    /// a cold storefront read's instructions (sqlx's default, `prefer`, uses
+    /// TLS whenever the server offers it). Any other host keeps what the URL
+    /// says, `prefer` by default.
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
-        PgConnectOptions::from_str(self.database_url.expose_secret())
-            .context("DATABASE_URL is not a valid PostgreSQL URL")
+        let url = self.database_url.expose_secret();
+        let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        let chosen = url.contains("sslmode=") || url.contains("ssl-mode=") || std::env::var_os("PGSSLMODE").is_some();
+        Ok(if !chosen && is_loopback(options.get_host()) { options.ssl_mode(PgSslMode::Disable) } else { options })
     }
 
     /// A Redis client for `REDIS_URL` (connections are made by its users).
@@ -507,6 +522,21 @@ mod tests {
         assert!(refusal.contains("TRUSTED_PROXIES"), "{refusal}");
         settings.trusted_proxies = "10.0.0.0/8, 192.168.1.7".into();
         settings.validate().unwrap();
+    }
+
+    #[test]
+    fn a_database_on_this_machine_is_reached_without_tls_unless_the_url_asks() {
+        use sqlx::postgres::PgSslMode;
+        let mode = |url: &str| Settings::for_tests(url).unwrap().connect_options().unwrap().get_ssl_mode();
+        if std::env::var_os("PGSSLMODE").is_none() {
+            assert!(matches!(mode("postgres://postgres@127.0.0.1:5432/commerce"), PgSslMode::Disable));
+            assert!(matches!(mode("postgres://postgres@localhost/commerce"), PgSslMode::Disable));
+            assert!(matches!(mode("postgres://postgres@[::1]:5432/commerce"), PgSslMode::Disable));
+            assert!(matches!(mode("postgres://postgres@db.internal:5432/commerce"), PgSslMode::Prefer));
+            assert!(matches!(mode("postgres://postgres@10.0.0.7/commerce"), PgSslMode::Prefer));
+        }
+        assert!(matches!(mode("postgres://postgres@127.0.0.1/commerce?sslmode=require"), PgSslMode::Require));
+        assert!(matches!(mode("postgres://postgres@db.internal/commerce?sslmode=verify-full"), PgSslMode::VerifyFull));
     }
 
     #[test]

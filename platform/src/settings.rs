@@ -4,18 +4,33 @@
 //! The control plane writes them (`control.tenant_payment_settings`,
 //! `control.tenant_notification_settings`), sealing every secret with the master
 //! key ([`crate::crypto::MasterKeys`]) and keeping only its last four characters
-//! in clear. These functions read them uncached: they run once per checkout,
-//! webhook or message, and a cache would keep a rotated key alive. The control
-//! plane still announces every change, so a future cache can follow it.
+//! in clear. [`payment_settings`] and [`notification_settings`] read them
+//! uncached. A checkout reads the payment settings on its path, so the data
+//! plane keeps them in a [`PaymentSettingsCache`]: per store, dropped as soon
+//! as the control plane announces a change of the store (every settings change
+//! is announced), and kept at most [`PAYMENT_SETTINGS_TTL`] if an announcement
+//! is missed, which bounds how long a rotated key can stay in use.
 //!
 //! **Invariant:** opened secrets are [`SecretString`]s: never logged, never
 //! serialized; expose them only at the call to the provider.
 
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
 use anyhow::Context;
+use moka::future::Cache;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::{crypto::MasterKeys, ids::TenantId};
+use crate::{crypto::MasterKeys, db::Db, ids::TenantId, tenancy::TenantResolver};
+
+/// How long the data plane keeps a store's payment settings without an announcement.
+pub const PAYMENT_SETTINGS_TTL: Duration = Duration::from_secs(30);
 
 /// Who charges a store's shoppers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +179,55 @@ pub async fn payment_settings(
         stripe_account_id: account_id,
         stripe_publishable_key: publishable_key,
     })
+}
+
+/// Payment settings per store, secrets opened, cached in-process for a TTL
+/// and dropped when the store's change is announced. Cheap to clone.
+#[derive(Clone)]
+pub struct PaymentSettingsCache {
+    db: Db,
+    master: Arc<MasterKeys>,
+    cache: Cache<TenantId, Arc<PaymentSettings>>,
+    /// Bumped by every [`Self::forget`], before the entry goes: a read that
+    /// began before an announcement is not cached after it.
+    forgotten: Arc<AtomicU64>,
+}
+
+impl PaymentSettingsCache {
+    /// A cache reading the control database of `db`, keeping entries for `ttl`.
+    pub fn new(db: Db, master: Arc<MasterKeys>, ttl: Duration) -> Self {
+        let cache = Cache::builder().max_capacity(1_000_000).time_to_live(ttl).support_invalidation_closures().build();
+        Self { db, master, cache, forgotten: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Drops a store's entry whenever `resolver` receives an announcement for it.
+    pub fn follow(&self, resolver: &TenantResolver) {
+        let cache = self.clone();
+        resolver.on_change(Arc::new(move |change| cache.forget(TenantId::from_uuid(change.tenant_id))));
+    }
+
+    /// The store's payment settings. A miss reads the control database under
+    /// [`Db::on_control`], so a database that is down costs a `503`.
+    pub async fn get(&self, tenant: TenantId) -> anyhow::Result<Arc<PaymentSettings>> {
+        if let Some(found) = self.cache.get(&tenant).await {
+            return Ok(found);
+        }
+        let generation = self.forgotten.load(Ordering::Acquire);
+        let read = Arc::new(self.db.on_control(payment_settings(self.db.control(), &self.master, tenant)).await?);
+        if self.forgotten.load(Ordering::Acquire) == generation {
+            self.cache.insert(tenant, read.clone()).await;
+        }
+        Ok(read)
+    }
+
+    /// Drops a store's entry; the next [`Self::get`] reads the database.
+    pub fn forget(&self, tenant: TenantId) {
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        // A predicate rather than `invalidate`: the hook that calls this is synchronous.
+        if self.cache.invalidate_entries_if(move |id, _| *id == tenant).is_err() {
+            self.cache.invalidate_all();
+        }
+    }
 }
 
 type NotificationRow = (

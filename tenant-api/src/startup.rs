@@ -13,6 +13,7 @@ use platform::{
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     rate_limit::RateLimits,
+    settings::{PaymentSettingsCache, PAYMENT_SETTINGS_TTL},
     tenancy::{TenantGateLayer, TenantResolver},
 };
 use tokio::net::TcpListener;
@@ -99,6 +100,9 @@ impl AppState {
             auth: auth.clone(),
         });
         let dashboard = crate::dashboard::DashboardParts::new(&settings)?;
+        let master = Arc::new(master);
+        let payment_settings = PaymentSettingsCache::new(db.clone(), master.clone(), PAYMENT_SETTINGS_TTL);
+        payment_settings.follow(&resolver);
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -113,10 +117,11 @@ impl AppState {
             media,
             commerce: Arc::new(commerce.clone()),
             signer,
-            master: Arc::new(master),
+            master,
             hasher: commerce.hasher(),
             payments: built_in,
             breakers,
+            payment_settings,
             catalog,
             senders,
             dashboard,
@@ -267,6 +272,7 @@ impl FromRef<AppState> for crate::payments::PaymentsState {
             test_provider: state.payments.clone(),
             settings: state.settings.clone(),
             breakers: state.breakers.clone(),
+            payment_settings: state.payment_settings.clone(),
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct Parts {
     /// The circuit of every store's provider account, shared by every request
     /// and job of this process.
     pub breakers: Breakers,
+    /// Each store's payment settings, read on every checkout.
+    pub payment_settings: platform::settings::PaymentSettingsCache,
     /// The catalog's part, built once so that a request clones one `Arc`.
     pub catalog: CatalogState,
     /// Email and SMS senders (relay, cached store transports, HTTP client).

@@ -71,8 +71,8 @@ pub(super) async fn read<K: Kind>(state: &TenantSettingsState, tenant: TenantId)
 
 /// Replaces the store's settings of one kind with `update` merged into them
 /// (secrets it leaves out are kept), records the change, commits it and
-/// announces it. Nothing on the data plane caches settings today; announcing
-/// keeps that true for whoever adds a cache later.
+/// announces it: the data plane drops its cached payment settings of the
+/// store on the announcement (`platform::settings::PaymentSettingsCache`).
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub(super) async fn put<K: Kind>(
     state: &TenantSettingsState,

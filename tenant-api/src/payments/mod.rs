@@ -33,6 +33,7 @@ use platform::{
     crypto::MasterKeys,
     db::Db,
     ids::TenantId,
+    settings::{PaymentSettings, PaymentSettingsCache},
     tenancy::Tenant,
 };
 
@@ -52,6 +53,9 @@ pub struct PaymentsState {
     pub settings: Arc<Settings>,
     /// The circuit of every store's provider account (this process's).
     pub breakers: breaker::Breakers,
+    /// Each store's payment settings, secrets opened (cached; see
+    /// [`PaymentSettingsCache`]).
+    pub payment_settings: PaymentSettingsCache,
 }
 
 impl PaymentsState {
@@ -67,13 +71,12 @@ impl PaymentsState {
 
     /// [`Self::for_store`] by id (the worker's jobs know stores by id only).
     pub async fn for_tenant(&self, tenant: TenantId) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
-        let settings =
-            self.db.on_control(platform::settings::payment_settings(self.db.control(), &self.master, tenant)).await?;
+        let settings = self.payment_settings.get(tenant).await?;
         // Real shoppers are never "charged" through the test provider.
         if settings.provider == ProviderKind::Test && self.settings.platform_env == PlatformEnv::Production {
             return Ok(Err("the built-in test provider, which is refused in production (configure Stripe)".to_owned()));
         }
-        self.provider(tenant, settings.provider, settings)
+        self.provider(tenant, settings.provider, &settings)
     }
 
     /// The provider `kind` of a store, whatever it charges through today: a
@@ -88,25 +91,24 @@ impl PaymentsState {
         if kind == ProviderKind::Test {
             return Ok(Ok(self.test_provider.clone()));
         }
-        let settings =
-            self.db.on_control(platform::settings::payment_settings(self.db.control(), &self.master, tenant)).await?;
-        self.provider(tenant, kind, settings)
+        let settings = self.payment_settings.get(tenant).await?;
+        self.provider(tenant, kind, &settings)
     }
 
     fn provider(
         &self,
         tenant: TenantId,
         kind: ProviderKind,
-        settings: platform::settings::PaymentSettings,
+        settings: &PaymentSettings,
     ) -> anyhow::Result<Result<Arc<dyn PaymentProvider>, String>> {
-        Ok(match (kind, settings.stripe_secret_key) {
+        Ok(match (kind, &settings.stripe_secret_key) {
             (ProviderKind::Test, _) => Ok(self.test_provider.clone()),
             (ProviderKind::Stripe, Some(key)) => Ok(self.breakers.guard(
                 tenant,
                 Arc::new(stripe::StripeProvider::new(
                     &self.settings.stripe_api_base,
-                    &key,
-                    settings.stripe_account_id,
+                    key,
+                    settings.stripe_account_id.clone(),
                     Duration::from_secs(self.settings.stripe_timeout_secs),
                 )?),
             )),

@@ -24,9 +24,8 @@ pub async fn verify_stripe_signature(
     header: Option<&str>,
     payload: &[u8],
 ) -> Result<(), Error> {
-    let settings =
-        state.db.on_control(platform::settings::payment_settings(state.db.control(), &state.master, tenant.id)).await?;
-    let (Some(secret), Some(header)) = (settings.stripe_webhook_secret, header) else {
+    let settings = state.payment_settings.get(tenant.id).await?;
+    let (Some(secret), Some(header)) = (settings.stripe_webhook_secret.as_ref(), header) else {
         return Err(Error::BadSignature);
     };
     let now = chrono::Utc::now().timestamp();

@@ -567,6 +567,7 @@ async fn a_store_is_charged_only_through_its_own_provider() {
         .execute(app.state.db.control())
         .await
         .unwrap();
+    app.state.payment_settings.forget(store.id());
     let (status, problem) =
         app.checkout(&store, &cart, None, None, &checkout_body("ann@example.com", "tok_success")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");

@@ -410,11 +410,33 @@ async fn payment_settings(app: &TestApp, control_plane: &str, store: &TestStore,
     response.json().await.unwrap()
 }
 
+/// The publishable key the data plane's cached payment settings hold, once
+/// it is `expected` (the control plane's announcement reached the cache), or
+/// what it still holds after five seconds.
+async fn cached_publishable_key(app: &TestApp, store: &TestStore, expected: &str) -> Option<String> {
+    let tenant = store.id();
+    let mut held = None;
+    for _ in 0..100 {
+        held = app.state.payment_settings.get(tenant).await.unwrap().stripe_publishable_key.clone();
+        if held.as_deref() == Some(expected) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    held
+}
+
 #[tokio::test]
 async fn admins_set_payment_settings_from_the_dashboard_and_secrets_are_kept_unless_changed() {
     let (app, control_plane) = spawn().await;
     let (store, owner_token) = open_store(&app, &control_plane, "alpha").await;
     let browser = signed_in(&app, &store, &owner("alpha")).await;
+    // The data plane caches the settings it charges with (test provider so far).
+    let tenant = store.id();
+    assert_eq!(
+        app.state.payment_settings.get(tenant).await.unwrap().provider,
+        platform::settings::PaymentProvider::Test
+    );
     let csrf = browser.get("/dashboard/settings").await.csrf();
     let stripe = [
         ("csrf_token", csrf.as_str()),
@@ -434,6 +456,15 @@ async fn admins_set_payment_settings_from_the_dashboard_and_secrets_are_kept_unl
     let page = browser.get("/dashboard/settings").await;
     assert!(page.body.contains("value=\"pk_test_51DashAlpha\""), "{}", page.body);
     assert!(page.body.contains("…4242") && !page.body.contains("sk_test_51DashAlphaSecret4242"), "{}", page.body);
+    // The save was announced, and the data plane's cache let go of the test provider.
+    assert_eq!(
+        cached_publishable_key(&app, &store, "pk_test_51DashAlpha").await.as_deref(),
+        Some("pk_test_51DashAlpha")
+    );
+    assert_eq!(
+        app.state.payment_settings.get(tenant).await.unwrap().provider,
+        platform::settings::PaymentProvider::Stripe
+    );
 
     // Blank secrets keep what is stored; the shown values are sent back as they are.
     let csrf = page.csrf();
@@ -448,6 +479,10 @@ async fn admins_set_payment_settings_from_the_dashboard_and_secrets_are_kept_unl
     let settings = payment_settings(&app, &control_plane, &store, &owner_token).await;
     assert_eq!(settings["stripe_publishable_key"], "pk_test_51DashAlphaTwo");
     assert_eq!(settings["stripe_secret_key"]["last4"], "4242");
+    assert_eq!(
+        cached_publishable_key(&app, &store, "pk_test_51DashAlphaTwo").await.as_deref(),
+        Some("pk_test_51DashAlphaTwo")
+    );
 
     // A live card form in front of a test-mode key: the API's 422, named, and nothing changes.
     let live = [("csrf_token", csrf.as_str()), ("provider", "stripe"), ("stripe_publishable_key", "pk_live_51X")];

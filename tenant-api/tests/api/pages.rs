@@ -599,6 +599,7 @@ async fn a_stripe_store_checkout_page_carries_the_payment_element_with_its_own_k
         .execute(app.state.db.control())
         .await
         .unwrap();
+    app.state.payment_settings.forget(store.id());
     let mut browser = Browser::new(&app, &store);
     assert_eq!(browser.add_to_cart("shirt", "1").await.status, StatusCode::SEE_OTHER);
     // No publishable key yet: the page says so instead of an empty card form.
@@ -615,6 +616,7 @@ async fn a_stripe_store_checkout_page_carries_the_payment_element_with_its_own_k
     .execute(app.state.db.control())
     .await
     .unwrap();
+    app.state.payment_settings.forget(store.id());
     // Another Stripe store with its own key: neither page shows the other's.
     let other_stripe = app.create_store("pages-stripe-two").await;
     app.product_with_stock(&other_stripe, "Shirt", 1000, 5).await;
@@ -626,6 +628,7 @@ async fn a_stripe_store_checkout_page_carries_the_payment_element_with_its_own_k
     .execute(app.state.db.control())
     .await
     .unwrap();
+    app.state.payment_settings.forget(other_stripe.id());
     let page = browser.get("/checkout").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<script src=\"https://js.stripe.com/v3/\" defer></script>"), "{}", page.body);

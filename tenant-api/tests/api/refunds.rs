@@ -229,6 +229,7 @@ async fn a_store_that_moved_from_stripe_to_test_refunds_its_stripe_charges_at_st
         .execute(app.state.db.control())
         .await
         .unwrap();
+    app.state.payment_settings.forget(store.id());
 
     let (status, answer) = refund(&app, &store, &staff, &order, None, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -43,6 +43,8 @@ pub(crate) async fn use_stripe(app: &TestApp, store: &TestStore) {
     .execute(app.state.db.control())
     .await
     .unwrap();
+    // What the control plane's announcement of the change does.
+    app.state.payment_settings.forget(store.id());
 }
 
 pub(crate) fn secret_key(store: &TestStore) -> String {

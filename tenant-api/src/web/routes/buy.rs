@@ -1,7 +1,7 @@
 //! Buying: the cart page and its forms, checkout, the order's confirmation.
 //! Personal pages: never in the storefront cache.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{Path, Query},
@@ -12,7 +12,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use platform::{
     money::Money,
     problem::{FieldError, Problem},
-    settings::{payment_settings, PaymentSettings},
+    settings::PaymentSettings,
     web::{Caching, Form},
 };
 use rand_core::{OsRng, RngCore};
@@ -251,9 +251,8 @@ fn nonce() -> String {
 }
 
 /// The store's payment settings, for the form's payment part.
-async fn payments_of(visit: &Visit) -> Result<PaymentSettings, Error> {
-    let payments = &visit.state.payments;
-    Ok(payments.db.on_control(payment_settings(payments.db.control(), &payments.master, visit.tenant.id)).await?)
+async fn payments_of(visit: &Visit) -> Result<Arc<PaymentSettings>, Error> {
+    Ok(visit.state.payments.payment_settings.get(visit.tenant.id).await?)
 }
 
 impl Visit {
