@@ -249,6 +249,17 @@ async fn filtered_lists_page_through_exactly_their_products_in_every_order_and_n
         assert_eq!(walk(&app, &store, &format!("category=kitchen&{order}")).await, names, "kitchen, {order}");
     }
     assert_eq!(walk(&app, &store, "category=hats&sort=price_asc").await, ["cap", "tee"], "the cap is still a hat");
+    // A product filed under a category and under its subcategory is listed
+    // once, whether the page names the category by handle or by id.
+    let tee =
+        listed["items"].as_array().unwrap().iter().find(|i| i["title"].as_str().unwrap().starts_with("Widget tee"));
+    app.file_under(&store, tee.unwrap(), &[&caps, hats.as_str().unwrap()]).await;
+    for hats in ["hats", hats.as_str().unwrap()] {
+        for sort in ["newest", "price_asc", "title"] {
+            let names = walk(&app, &store, &format!("category={hats}&sort={sort}")).await;
+            assert_eq!(names, ["cap", "tee"], "{hats}, {sort}");
+        }
+    }
 
     for nothing in
         ["category=no-such-category", "collection=no-such-collection", "category=hats&collection=summer&price_min=5000"]

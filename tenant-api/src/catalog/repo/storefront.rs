@@ -480,12 +480,64 @@ const BY_ID: &str = docs_of_tenant!(" and p.product_id = $2");
 /// One active product by handle: version, handle.
 const BY_HANDLE: &str = docs_of_tenant!(" and p.handle = $2");
 
+/// A category page, newest first (as a shopper first sees it), for the
+/// category `$3` names by `$category` (`c.handle` or `c.category_id`):
+/// version, limit, category, cursor (the newest page's sentinel above every
+/// id when there is none). Two branches, one taken per call: a category
+/// without subcategories reads its members from `product_category`'s index
+/// in id order, so a page fetches its own products and no others; one with
+/// subcategories scans the store's active products in order and tests
+/// membership in its subtree (a product filed under two of them is listed
+/// once). A category that names nothing lists nothing.
+macro_rules! category_newest {
+    ($category:literal) => {
+        concat!(
+            "with cat as materialized ( \
+                 select c.category_id, exists (select 1 from category k \
+                                               where k.tenant_id = ctx.tenant_id and k.parent_id = c.category_id) as parent \
+                 from category c where c.tenant_id = ctx.tenant_id and ",
+            $category,
+            " = $3) \
+             (select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
+                     case when p.storefront_version = $1 then p.storefront_json end as doc \
+              from product_category pc \
+              join product p on p.tenant_id = pc.tenant_id and p.product_id = pc.product_id \
+              where pc.tenant_id = ctx.tenant_id and pc.category_id = (select category_id from cat where not parent) \
+                and pc.product_id < $4 and p.status = 'active' \
+              order by pc.product_id desc limit $2) \
+             union all \
+             (select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
+                     case when p.storefront_version = $1 then p.storefront_json end as doc \
+              from product p \
+              where p.tenant_id = ctx.tenant_id and p.status = 'active' and p.product_id < $4 \
+                and (select parent from cat) \
+                and exists (select 1 from product_category pc \
+                            where pc.tenant_id = ctx.tenant_id and pc.product_id = p.product_id \
+                              and pc.category_id in ( \
+                                  with recursive tree as ( \
+                                      select category_id from cat \
+                                    union \
+                                      select c.category_id from category c join tree t on c.parent_id = t.category_id \
+                                      where c.tenant_id = ctx.tenant_id) \
+                                  select category_id from tree)) \
+              order by p.product_id desc limit $2)"
+        )
+    };
+}
+
+/// A category page by the category's handle, newest first (see [`category_newest`]).
+const CATEGORY_NEWEST_BY_HANDLE: &str = category_newest!("c.handle");
+/// A category page by the category's id, newest first (see [`category_newest`]).
+const CATEGORY_NEWEST_BY_ID: &str = category_newest!("c.category_id");
+/// The newest page's cursor: above every product id.
+const ABOVE_EVERY_ID: Uuid = Uuid::max();
+
 /// The prepared call that answers a list without a search phrase or an
 /// attribute filter, with its cursor: a statement for each order and
-/// cursor (see [`unfiltered_call`]), and
-/// `storefront_docs_filtered` for a category, a collection or a price range
-/// (in any of those orders). `None` when an attribute filter applies (the
-/// statement serves it).
+/// cursor (see [`unfiltered_call`]), a statement for a category page newest
+/// first (see [`category_newest`]), and `storefront_docs_filtered` for the
+/// other lists by category, collection or price range (in any order).
+/// `None` when an attribute filter applies (the statement serves it).
 fn list_call(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> anyhow::Result<Option<TenantCall>> {
     if !filter.attributes.is_empty() {
         return Ok(None);
@@ -506,6 +558,18 @@ fn list_call(version: i32, filter: &ProductFilter, sort: Sort, page: &Page) -> a
         && filter.price_max.is_none();
     if unfiltered {
         return Ok(Some(unfiltered_call(version, sort, page.limit, after, after_price, after_title)?));
+    }
+    let category_only = filter.collection.is_none() && filter.price_min.is_none() && filter.price_max.is_none();
+    if let (true, Sort::Newest, Some(category)) = (category_only, sort, &filter.category) {
+        let call = match category {
+            IdOrHandle::Id(id) => {
+                TenantCall::statement(CATEGORY_NEWEST_BY_ID).arg(version)?.arg(page.limit)?.arg(id.as_uuid())?
+            }
+            IdOrHandle::Handle(handle) => {
+                TenantCall::statement(CATEGORY_NEWEST_BY_HANDLE).arg(version)?.arg(page.limit)?.arg(handle.clone())?
+            }
+        };
+        return Ok(Some(call.arg(after.unwrap_or(ABOVE_EVERY_ID))?));
     }
     Ok(Some({
         let category = filter.category.as_ref();
