@@ -438,15 +438,22 @@ pub async fn list_storefront_docs(
     Ok((docs, next))
 }
 
-/// The read model's columns for [`TenantCall::statement`]s, whose `$1` is
-/// the renderer version: id, price key, title, and the stored JSON if it is
-/// that version's.
+/// The read model's columns (of `product p`) for [`TenantCall::statement`]s,
+/// whose `$1` is the renderer version: id, price key, title, and the stored
+/// JSON if it is that version's (what `list_storefront_docs` decodes).
+macro_rules! doc_columns {
+    () => {
+        "select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
+         case when p.storefront_version = $1 then p.storefront_json end as doc "
+    };
+}
+
+/// The read model's columns of the store's active products, then `$rest`.
 macro_rules! docs_of_tenant {
     ($($rest:literal),*) => {
         concat!(
-            "select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
-             case when p.storefront_version = $1 then p.storefront_json end as doc \
-             from product p where p.tenant_id = ctx.tenant_id and p.status = 'active'",
+            doc_columns!(),
+            "from product p where p.tenant_id = ctx.tenant_id and p.status = 'active'",
             $($rest),*
         )
     };
@@ -498,17 +505,17 @@ macro_rules! category_newest {
                  from category c where c.tenant_id = ctx.tenant_id and ",
             $category,
             " = $3) \
-             (select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
-                     case when p.storefront_version = $1 then p.storefront_json end as doc \
-              from product_category pc \
+             (",
+            doc_columns!(),
+            "from product_category pc \
               join product p on p.tenant_id = pc.tenant_id and p.product_id = pc.product_id \
               where pc.tenant_id = ctx.tenant_id and pc.category_id = (select category_id from cat where not parent) \
                 and pc.product_id < $4 and p.status = 'active' \
               order by pc.product_id desc limit $2) \
              union all \
-             (select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
-                     case when p.storefront_version = $1 then p.storefront_json end as doc \
-              from product p \
+             (",
+            doc_columns!(),
+            "from product p \
               where p.tenant_id = ctx.tenant_id and p.status = 'active' and p.product_id < $4 \
                 and (select parent from cat) \
                 and exists (select 1 from product_category pc \
