@@ -54,7 +54,7 @@ pub async fn reserve(
 
 /// What happens to an order's units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Move {
+pub enum Move {
     /// Paid: held units leave `on_hand` and `reserved`.
     Commit,
     /// Failed, cancelled before payment, expired: held units leave `reserved`.
@@ -79,19 +79,26 @@ pub async fn restock(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
     apply(tx, order, Move::Restock).await
 }
 
-#[tracing::instrument(skip_all, fields(order_id = %order, ?step))]
-async fn apply(tx: &mut TenantTx, order: Uuid, step: Move) -> anyhow::Result<i64> {
+/// The common table expressions that make `step` for the order `$2` of the
+/// tenant `$1`, for a statement of their own ([`apply`]) or to follow the
+/// order's own change in one statement (`orders::repo::transition`).
+///
+/// The reservation rows change state in the same statement that moves the
+/// counters, so a second commit or release of one order finds nothing to
+/// move; `gate` is a condition every reservation row must also meet (an
+/// `exists` on an earlier expression: the units move only when the order's
+/// row changed). Stock rows are locked in variant order. The last
+/// expression, `moved`, returns the quantities moved.
+pub fn move_ctes(step: Move, gate: &str) -> String {
     let (from, to, change) = match step {
         Move::Commit => ("held", "committed", "on_hand = l.on_hand - r.quantity, reserved = l.reserved - r.quantity"),
         Move::Release => ("held", "released", "reserved = l.reserved - r.quantity"),
         Move::Restock => ("committed", "released", "on_hand = l.on_hand + r.quantity"),
     };
-    // The reservation rows change state in the same statement that moves the
-    // counters, so a second commit or release of one order finds nothing to move.
-    let moved: Option<i64> = sqlx::query_scalar(&format!(
-        "with r as ( \
+    format!(
+        "r as ( \
              update stock_reservation set status = '{to}', updated_at = now() \
-             where tenant_id = $1 and order_id = $2 and status = '{from}' \
+             where tenant_id = $1 and order_id = $2 and status = '{from}' and {gate} \
              returning variant_id, quantity), \
          locked as materialized ( \
              select l.variant_id from inventory_level l \
@@ -102,13 +109,18 @@ async fn apply(tx: &mut TenantTx, order: Uuid, step: Move) -> anyhow::Result<i64
              from r \
              where l.tenant_id = $1 and l.variant_id = r.variant_id \
                and l.variant_id in (select variant_id from locked) \
-             returning r.quantity) \
-         select sum(quantity)::bigint from moved"
-    ))
-    .bind(tx.tenant_id())
-    .bind(order)
-    .fetch_one(&mut **tx)
-    .await?;
+             returning r.quantity)"
+    )
+}
+
+#[tracing::instrument(skip_all, fields(order_id = %order, ?step))]
+async fn apply(tx: &mut TenantTx, order: Uuid, step: Move) -> anyhow::Result<i64> {
+    let moved: Option<i64> =
+        sqlx::query_scalar(&format!("with {} select sum(quantity)::bigint from moved", move_ctes(step, "true")))
+            .bind(tx.tenant_id())
+            .bind(order)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok(moved.unwrap_or(0))
 }
 

@@ -200,6 +200,9 @@ pub struct TransitionData {
     pub refund: i64,
     /// Extra members of the outbox event.
     pub event: serde_json::Map<String, serde_json::Value>,
+    /// The order's units to move in the same statement, only if the order's
+    /// row changed (`inventory::reservations::move_ctes`).
+    pub stock: Option<crate::inventory::reservations::Move>,
 }
 
 /// An order's row as read under its lock, before a transition.

@@ -16,6 +16,7 @@ use crate::{
     catalog::model::{ProductId, VariantId},
     checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
     customers::model::{Address, CustomerId},
+    inventory::reservations,
     statements::fetch_optional,
     wire::AddressDto,
 };
@@ -35,10 +36,14 @@ pub struct NewOrder<'a> {
     pub shipping: Option<(ShippingMethodId, &'a str)>,
     pub address: &'a Address,
     pub lines: &'a [OrderLine],
+    /// Charged already (in the same transaction): inserted `paid`, with
+    /// `order.paid` after `order.created`.
+    pub paid: bool,
 }
 
-/// Numbers and inserts an order with its lines and `order.created`, in one
-/// statement. The per-store counter row is locked until commit, so numbers
+/// Numbers and inserts an order with its lines and `order.created` (and,
+/// when it is already paid, `order.paid`, as [`transition`] writes it), in
+/// one statement. The per-store counter row is locked until commit, so numbers
 /// are gapless within committed orders of a store. Returns the number and
 /// creation time.
 #[tracing::instrument(skip_all, fields(order_id = %order.id))]
@@ -64,9 +69,9 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
              insert into sales_order (tenant_id, order_id, number, status, customer_id, email, currency, \
                                       subtotal, discount_total, shipping_total, tax_total, tax_inclusive, total, \
                                       discount_code_id, discount_code, shipping_method_id, shipping_method, \
-                                      shipping_address) \
-             select $1, $2, n.last_number, 'pending_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                    $12, $13, $14, $15, $16 from n \
+                                      shipping_address, paid_at) \
+             select $1, $2, n.last_number, case when $25 then 'paid' else 'pending_payment' end, $3, $4, $5, \
+                    $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, case when $25 then now() end from n \
              returning number, created_at), \
          l as ( \
              insert into sales_order_line (tenant_id, order_id, line_no, variant_id, product_id, sku, title, \
@@ -77,7 +82,10 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
                   with ordinality as u(variant_id, product_id, sku, title, quantity, price, ord)), \
          e as ( \
              insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
-             values ($1, $23, 'order.created', $2, $24)) \
+             values ($1, $23, 'order.created', $2, $24)), \
+         paid as ( \
+             insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
+             select $1, $26, 'order.paid', $2, $27 where $25) \
          select number, created_at from o",
     )
     .bind(tx.tenant_id())
@@ -104,6 +112,9 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
     .bind(&prices)
     .bind(Uuid::now_v7())
     .bind(event)
+    .bind(order.paid)
+    .bind(Uuid::now_v7())
+    .bind(serde_json::json!({ "order_id": order.id.to_string(), "status": "paid" }))
     .fetch_one(&mut **tx)
     .await?;
     Ok(row)
@@ -136,9 +147,10 @@ pub async fn lock_order(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option
 }
 
 /// Moves an order from `from` (as read by [`lock_order`]) to `to`, and
-/// writes the event, in one statement: a compare-and-set on the status, so
-/// it updates and writes nothing when the order is not in `from`, when `from`
-/// is not a legal source of `to`, or when the refund would pass the total.
+/// writes the event and moves its units (`data.stock`), in one statement: a
+/// compare-and-set on the status, so it updates, writes and moves nothing
+/// when the order is not in `from`, when `from` is not a legal source of
+/// `to`, or when the refund would pass the total.
 #[tracing::instrument(skip_all, fields(order_id = %id, from = from.as_str(), to = to.as_str()))]
 pub async fn transition(
     tx: &mut TenantTx,
@@ -157,7 +169,9 @@ pub async fn transition(
         event.insert("refund_amount".into(), data.refund.into());
     }
     type Row = (i64, i64, Option<DiscountCodeId>, DateTime<Utc>);
-    let row: Option<Row> = sqlx::query_as(
+    // The units move in this statement too, gated on the order's row having changed.
+    let stock = data.stock.map(|step| format!(", {}", reservations::move_ctes(step, "exists (select 1 from o)")));
+    let row: Option<Row> = sqlx::query_as(&format!(
         "with o as ( \
              update sales_order set status = $3, updated_at = now(), \
                  paid_at = case when $3 = 'paid' then now() else paid_at end, \
@@ -172,9 +186,10 @@ pub async fn transition(
              returning total, refunded_total, discount_code_id, updated_at), \
          e as ( \
              insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
-             select $1, $9, $10, $2, $11 from o) \
+             select $1, $9, $10, $2, $11 from o){} \
          select total, refunded_total, discount_code_id, updated_at from o",
-    )
+        stock.unwrap_or_default()
+    ))
     .bind(tx.tenant_id())
     .bind(id)
     .bind(to.as_str())

@@ -14,6 +14,14 @@
 //!    waits, and a webhook, the worker or the hold's expiry settles it.
 //! 4. Delete the cart (paid, or waiting on the payment).
 //!
+//! A provider whose ledger is in the store's cell (the built-in test
+//! provider) charges by writing a row there, so 1 to 3 are one transaction:
+//! the order is placed, charged and settled, or nothing is, and the cart
+//! notes the order before that transaction starts. The charge is written
+//! before the order is numbered, so a paid order is inserted `paid` and the
+//! store's order counter is held only for that insert and the commit, which
+//! lets go of its locks before its flush (see [`place_in`], [`IN_CELL_TX`]).
+//!
 //! The cart notes the order placed from it (between 1 and 2), so a later
 //! checkout of the same cart — with another key, or after its idempotency
 //! record is gone — is refused while that order waits for its charge and once
@@ -60,6 +68,13 @@ use crate::{
 /// a write by tenant and id (several take arrays of ids), whose generic plan
 /// is the plan, so none is planned again per checkout.
 const CHECKOUT_TX: TxSettings = TxSettings { deferred_commit: false, generic_plans: true };
+
+/// The transaction that charges through a provider whose ledger is in the
+/// store's cell, and settles the order: committed without waiting for its
+/// flush, then flushed before anyone hears of it
+/// ([`TenantTx::commit_then_flush`]), so its locks on the stock rows and the
+/// store's order counter are not held through an `fsync`.
+const IN_CELL_TX: TxSettings = TxSettings { deferred_commit: true, generic_plans: true };
 
 /// A parsed checkout request.
 #[derive(Debug)]
@@ -126,7 +141,14 @@ pub async fn run(
     if let Some(previous) = cart.placed_order.filter(|p| *p != order_id) {
         refuse_if_bought(state, tenant, &cart, previous).await?;
     }
-    let order = place(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
+    if provider.ledger_in_cell() {
+        // The cart names the order before its one transaction can commit it paid.
+        cart::service::note_placed_order(&state.cart, tenant, &cart, order_id).await?;
+        let order = place_and_charge(state, tenant, provider.as_ref(), order_id, &request, &cart).await?;
+        cart::service::clear(&state.cart, tenant, &cart).await?;
+        return Ok(order);
+    }
+    let order = place(state, tenant, order_id, &request, &cart).await?;
     cart::service::note_placed_order(&state.cart, tenant, &cart, order_id).await?;
     let order = match charge(state, tenant, provider.as_ref(), order, &request.payment_token).await {
         Err(refused @ Error::ProviderFailing { .. }) => {
@@ -168,24 +190,70 @@ async fn refuse_if_bought(
     }
 }
 
-/// Step 1: validate, hold stock, redeem the discount, insert the order.
+/// Step 1 in a transaction of its own, committed before an external
+/// provider is asked to charge.
 async fn place(
+    state: &OrdersState,
+    tenant: &Tenant,
+    order_id: OrderId,
+    request: &Checkout,
+    cart: &cart::model::Cart,
+) -> Result<Order, Error> {
+    let mut tx = state.db.tenant_tx_with(tenant, CHECKOUT_TX).await?;
+    let (order, _) = place_in(&mut tx, state, tenant, order_id, request, cart, None).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Steps 1 to 3 in one transaction, for a provider whose ledger is in the
+/// store's cell (its charge is a row beside the order): the order is placed,
+/// charged and settled, or nothing is. Nothing outside the cell is called
+/// while its locks are held, so there is no reason for a second transaction;
+/// one commit makes the order, its stock and its charge durable together.
+async fn place_and_charge(
     state: &OrdersState,
     tenant: &Tenant,
     provider: &dyn PaymentProvider,
     order_id: OrderId,
     request: &Checkout,
     cart: &cart::model::Cart,
-) -> Result<Order, Error> {
+) -> Result<Placed, Error> {
+    let mut tx = state.db.tenant_tx_with(tenant, IN_CELL_TX).await?;
+    let charge = Some((provider, request.payment_token.as_str()));
+    let placed = match place_in(&mut tx, state, tenant, order_id, request, cart, charge).await? {
+        (order, Some(ChargeOutcome::Succeeded { .. })) => Ok(Placed::Done(order)),
+        (order, Some(ChargeOutcome::Declined { code })) => {
+            mark_declined(&mut tx, order.id, &code).await?;
+            Err(Error::PaymentDeclined { order_id: order.id, code })
+        }
+        (order, Some(waiting)) => Ok(waiting_for(order, waiting)),
+        (_, None) => return Err(Error::Internal(anyhow::anyhow!("a placed order's charge has no outcome"))),
+    };
+    tx.commit_then_flush().await?;
+    placed
+}
+
+/// Step 1, in `tx`: validate, hold stock, redeem the discount, insert the order.
+///
+/// With `charge` (a provider whose ledger is in the cell, and the token),
+/// the order is charged in `tx` before it is numbered, and its outcome is
+/// returned beside it: a successful charge commits the held stock and
+/// inserts the order `paid`, so the store's order counter is the last lock
+/// taken and is held for nothing but the insert and the commit; any other
+/// outcome inserts it `pending_payment` for the caller to settle.
+async fn place_in(
+    tx: &mut TenantTx,
+    state: &OrdersState,
+    tenant: &Tenant,
+    order_id: OrderId,
+    request: &Checkout,
+    cart: &cart::model::Cart,
+    charge: Option<(&dyn PaymentProvider, &str)>,
+) -> Result<(Order, Option<ChargeOutcome>), Error> {
     let ids: Vec<VariantId> = cart.lines.iter().map(|(v, _)| *v).collect();
-    // With the ledger in the cell, this commit lets go of the stock rows and
-    // the store's order counter without waiting for an fsync; the settling
-    // commit makes it durable before any client hears of the order.
-    let settings = TxSettings { deferred_commit: provider.ledger_in_cell(), ..CHECKOUT_TX };
-    let mut tx = state.db.tenant_tx_with(tenant, settings).await?;
 
     let variants: HashMap<VariantId, pricing::SaleVariant> =
-        pricing::variants_for_sale(&mut tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();
+        pricing::variants_for_sale(tx, &ids).await?.into_iter().map(|v| (v.variant_id, v)).collect();
     let unavailable: Vec<VariantId> = ids
         .iter()
         .copied()
@@ -219,7 +287,7 @@ async fn place(
     let email = match (&request.email, &cart.email, request.customer) {
         (Some(email), _, _) => email.as_ref().to_owned(),
         (None, Some(email), _) => email.clone(),
-        (None, None, Some(customer)) => match crate::customers::service::customer(&mut tx, customer).await {
+        (None, None, Some(customer)) => match crate::customers::service::customer(tx, customer).await {
             Ok(found) => found.email,
             Err(crate::customers::Error::NotFound) => {
                 return Err(Error::Invalid(vec![FieldError::new("email", "is required")]))
@@ -230,13 +298,12 @@ async fn place(
     };
 
     let (methods, tax) =
-        checkout::service::options_for(&mut tx, Some(&request.address.country), request.address.region.as_deref())
-            .await?;
+        checkout::service::options_for(tx, Some(&request.address.country), request.address.region.as_deref()).await?;
 
     // Stock first: most refusals under contention happen here, before any other lock.
     let held: Vec<(VariantId, i32)> = cart.lines.clone();
     let expires_at = chrono::Utc::now() + chrono::Duration::seconds(state.reservation_ttl_secs as i64);
-    let short = reservations::reserve(&mut tx, order_id.as_uuid(), &held, expires_at).await?;
+    let short = reservations::reserve(tx, order_id.as_uuid(), &held, expires_at).await?;
     if !short.is_empty() {
         return Err(Error::OutOfStock(short));
     }
@@ -245,7 +312,7 @@ async fn place(
         request.discount_code.clone().or_else(|| cart.discount_code.as_deref().and_then(|c| Code::parse(c).ok()));
     let discount = match &code {
         Some(code) => {
-            Some(checkout::service::redeem(&mut tx, code, subtotal, tenant.currency).await?.map_err(Error::Discount)?)
+            Some(checkout::service::redeem(tx, code, subtotal, tenant.currency).await?.map_err(Error::Discount)?)
         }
         None => None,
     };
@@ -258,6 +325,17 @@ async fn place(
     };
     let totals = totals(subtotal, discount.as_ref(), shipping, tax.as_ref()).map_err(too_large)?;
 
+    let outcome = match charge {
+        Some((provider, token)) => {
+            let charge = Charge { order: order_id, amount: Money::new(totals.total, tenant.currency), token };
+            Some(provider.charge_in(tx, charge).await.map_err(|e| Error::from_provider(order_id, e))?)
+        }
+        None => None,
+    };
+    let paid = matches!(outcome, Some(ChargeOutcome::Succeeded { .. }));
+    if paid {
+        reservations::commit(tx, order_id.as_uuid()).await?;
+    }
     let new = NewOrder {
         id: order_id,
         customer_id: request.customer,
@@ -268,14 +346,14 @@ async fn place(
         shipping: shipping.map(|m| (m.id, m.name.as_str())),
         address: &request.address,
         lines: &lines,
+        paid,
     };
-    let (number, created_at) = repo::insert_order(&mut tx, &new).await?;
-    tx.commit().await?;
+    let (number, created_at) = repo::insert_order(tx, &new).await?;
 
-    Ok(Order {
+    let order = Order {
         id: order_id,
         number,
-        status: OrderStatus::PendingPayment,
+        status: if paid { OrderStatus::Paid } else { OrderStatus::PendingPayment },
         customer_id: request.customer,
         email,
         totals,
@@ -290,11 +368,12 @@ async fn place(
         cancel_reason: None,
         lines,
         created_at,
-        paid_at: None,
+        paid_at: paid.then_some(created_at),
         fulfilled_at: None,
         delivered_at: None,
         cancelled_at: None,
-    })
+    };
+    Ok((order, outcome))
 }
 
 /// Steps 2 and 3: charge, then mark paid or failed (or leave it waiting).
@@ -369,26 +448,34 @@ async fn charge_in_cell(
     order: Order,
     token: &str,
 ) -> Result<Placed, Error> {
-    let mut tx = state.db.tenant_tx_with(tenant, CHECKOUT_TX).await?;
+    let tx = state.db.tenant_tx_with(tenant, IN_CELL_TX).await?;
+    charge_and_settle(tx, provider, order, token).await
+}
+
+/// Steps 2 and 3 in `tx` (begun with [`IN_CELL_TX`]), for a provider whose
+/// ledger is in the store's cell. The commit lets go of the locks before its
+/// flush and the answer waits for the flush ([`TenantTx::commit_then_flush`]).
+async fn charge_and_settle(
+    mut tx: TenantTx,
+    provider: &dyn PaymentProvider,
+    order: Order,
+    token: &str,
+) -> Result<Placed, Error> {
     let charge = Charge { order: order.id, amount: order.money(order.totals.total), token };
-    let code = match provider.charge_in(&mut tx, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
-        ChargeOutcome::Succeeded { .. } => {
-            return match settle_paid(&mut tx, order).await? {
-                Settled::Paid(order) => {
-                    tx.commit().await?;
-                    Ok(Placed::Done(order))
-                }
-                Settled::Already(order) => Ok(Placed::Done(order)),
-                Settled::Stopped(order_id) => Err(Error::CheckoutExpired { order_id }),
-            };
+    let placed = match provider.charge_in(&mut tx, charge).await.map_err(|e| Error::from_provider(order.id, e))? {
+        ChargeOutcome::Succeeded { .. } => match settle_paid(&mut tx, order).await? {
+            Settled::Paid(order) => Ok(Placed::Done(order)),
+            Settled::Already(order) => return Ok(Placed::Done(order)),
+            Settled::Stopped(order_id) => return Err(Error::CheckoutExpired { order_id }),
+        },
+        ChargeOutcome::Declined { code } => {
+            mark_declined(&mut tx, order.id, &code).await?;
+            Err(Error::PaymentDeclined { order_id: order.id, code })
         }
-        ChargeOutcome::Declined { code } => code,
-        waiting @ (ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing) => {
-            tx.commit().await?;
-            return Ok(waiting_for(order, waiting));
-        }
+        waiting @ (ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Processing) => Ok(waiting_for(order, waiting)),
     };
-    declined(tx, order.id, code).await
+    tx.commit_then_flush().await?;
+    placed
 }
 
 /// A charge that waits on the shopper or on the provider: the order keeps its hold.
@@ -404,11 +491,17 @@ fn waiting_for(order: Order, waiting: ChargeOutcome) -> Placed {
 
 /// Step 3 of a declined charge: `payment_failed`, the hold and the discount use released.
 async fn declined(mut tx: TenantTx, order_id: OrderId, code: String) -> Result<Placed, Error> {
-    if service::mark_failed(&mut tx, order_id, &code).await?.is_none() {
-        tracing::warn!(%order_id, "declined order was no longer pending");
-    }
+    mark_declined(&mut tx, order_id, &code).await?;
     tx.commit().await?;
     Err(Error::PaymentDeclined { order_id, code })
+}
+
+/// [`declined`]'s writes, in the caller's transaction.
+async fn mark_declined(tx: &mut TenantTx, order_id: OrderId, code: &str) -> Result<(), Error> {
+    if service::mark_failed(tx, order_id, code).await?.is_none() {
+        tracing::warn!(%order_id, "declined order was no longer pending");
+    }
+    Ok(())
 }
 
 /// What step 3 of a successful charge found.

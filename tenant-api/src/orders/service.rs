@@ -3,8 +3,9 @@
 //!
 //! **Invariant:** every status change is decided on the order's row read
 //! under its lock ([`repo::lock_order`]), then made by [`repo::transition`], a
-//! compare-and-set on that status that writes its outbox event in the same
-//! statement; stock moves in the same transaction. A change that waited on a
+//! compare-and-set on that status that writes its outbox event and moves the
+//! order's stock in the same statement; a discount use comes back in the
+//! same transaction. A change that waited on a
 //! concurrent one sees its result, so an illegal change updates nothing.
 
 use platform::{db::TenantTx, extract::Page, tenancy::Tenant};
@@ -14,28 +15,25 @@ use super::{
     refunds::{self, model::RefundKind},
     repo, Error, OrdersState,
 };
-use crate::{checkout, inventory::reservations, payments::model::ChargeOutcome};
+use crate::{checkout, inventory::reservations::Move, payments::model::ChargeOutcome};
 
-/// The charge succeeded: `pending_payment → paid`, held stock committed.
-/// `None` when the order was no longer waiting (expired, cancelled, or
-/// already finished by another path).
+/// The charge succeeded: `pending_payment → paid`, held stock committed (in
+/// the transition's statement). `None` when the order was no longer waiting
+/// (expired, cancelled, or already finished by another path).
 pub async fn mark_paid(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Transitioned>> {
-    let Some(done) = from_pending(tx, id, OrderStatus::Paid, TransitionData::default()).await? else {
-        return Ok(None);
-    };
-    reservations::commit(tx, id.as_uuid()).await?;
-    Ok(Some(done))
+    let data = TransitionData { stock: Some(Move::Commit), ..TransitionData::default() };
+    from_pending(tx, id, OrderStatus::Paid, data).await
 }
 
 /// The charge was declined: `pending_payment → payment_failed`, held stock
 /// released, the discount use given back.
 pub async fn mark_failed(tx: &mut TenantTx, id: OrderId, code: &str) -> anyhow::Result<Option<Transitioned>> {
-    let mut data = TransitionData::default();
+    let mut data = TransitionData { stock: Some(Move::Release), ..TransitionData::default() };
     data.event.insert("decline_code".into(), code.into());
     let Some(done) = from_pending(tx, id, OrderStatus::PaymentFailed, data).await? else {
         return Ok(None);
     };
-    release(tx, id, &done).await?;
+    give_back_discount(tx, &done).await?;
     Ok(Some(done))
 }
 
@@ -51,15 +49,20 @@ pub async fn settle(tx: &mut TenantTx, id: OrderId, outcome: ChargeOutcome) -> a
     })
 }
 
-/// Nobody paid before the hold expired: `pending_payment → cancelled`.
-/// `None` when the order was no longer waiting: a charge settled first
-/// keeps it paid (expiry never cancels from `paid`).
+/// Nobody paid before the hold expired: `pending_payment → cancelled`, held
+/// stock released, the discount use given back. `None` when the order was no
+/// longer waiting: a charge settled first keeps it paid (expiry never
+/// cancels from `paid`).
 pub async fn mark_expired(tx: &mut TenantTx, id: OrderId) -> anyhow::Result<Option<Transitioned>> {
-    let data = TransitionData { cancel_reason: Some("expired".into()), ..TransitionData::default() };
+    let data = TransitionData {
+        cancel_reason: Some("expired".into()),
+        stock: Some(Move::Release),
+        ..TransitionData::default()
+    };
     let Some(done) = from_pending(tx, id, OrderStatus::Cancelled, data).await? else {
         return Ok(None);
     };
-    release(tx, id, &done).await?;
+    give_back_discount(tx, &done).await?;
     Ok(Some(done))
 }
 
@@ -76,8 +79,8 @@ async fn from_pending(
     repo::transition(tx, id, OrderStatus::PendingPayment, to, data).await
 }
 
-async fn release(tx: &mut TenantTx, id: OrderId, done: &Transitioned) -> anyhow::Result<()> {
-    reservations::release(tx, id.as_uuid()).await?;
+/// An order that was never paid gives its discount use back.
+async fn give_back_discount(tx: &mut TenantTx, done: &Transitioned) -> anyhow::Result<()> {
     if let Some(discount) = done.discount_code_id {
         checkout::service::unredeem(tx, discount).await?;
     }
@@ -171,18 +174,18 @@ pub async fn cancel(
 ) -> Result<Order, Error> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let locked = lock_for(&mut tx, id, OrderStatus::Cancelled).await?;
+    let unpaid = locked.status == OrderStatus::PendingPayment;
     let data = TransitionData {
         cancel_reason: reason.clone().or_else(|| Some("cancelled by staff".into())),
+        // Held units are released; sold ones come back on the shelf if asked.
+        stock: if unpaid { Some(Move::Release) } else { restock.then_some(Move::Restock) },
         ..Default::default()
     };
     let done = transition_locked(&mut tx, id, &locked, OrderStatus::Cancelled, data).await?;
     let mut refund = None;
-    if done.from == OrderStatus::PendingPayment {
-        release(&mut tx, id, &done).await?;
+    if unpaid {
+        give_back_discount(&mut tx, &done).await?;
     } else {
-        if restock {
-            reservations::restock(&mut tx, id.as_uuid()).await?;
-        }
         if locked.total - locked.refunded_total - refunds::repo::pending_total(&mut tx, id).await? > 0 {
             let start = refunds::Start {
                 amount: None,

@@ -163,3 +163,26 @@ async fn end_state(app: &TestApp, store: &TestStore, order: Uuid) -> EndState {
         .unwrap();
     EndState { status, paid, refunded_total, payment: amount.zip(refunded) }
 }
+
+/// The stock moves in the transition's own statement, gated on the order's
+/// row having changed: a settlement that finds the order no longer waiting
+/// (here its status moved on without its hold, so only the gate stands
+/// between the hold and a second move) changes neither.
+#[tokio::test]
+async fn a_settlement_that_finds_the_order_moved_on_moves_no_stock() {
+    let app = spawn_app().await;
+    let store = app.create_store("alpha").await;
+    let variant = app.product_with_stock(&store, "Hat", PRICE, 10).await;
+    let order = crashed_checkout(&app, &store, &variant, QUANTITY, None, false).await;
+    let mut tx = app.tenant_tx(&store).await;
+    sqlx::query("update sales_order set status = 'payment_failed' where order_id = $1")
+        .bind(order)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let id = OrderId::from_uuid(order);
+    assert!(service::mark_paid(&mut tx, id).await.unwrap().is_none(), "not waiting: not paid");
+    assert!(service::mark_expired(&mut tx, id).await.unwrap().is_none(), "not waiting: not expired");
+    tx.commit().await.unwrap();
+    assert_eq!(app.stock(&store, &variant).await, (10, QUANTITY), "the hold neither sold nor released");
+}
