@@ -63,25 +63,16 @@ pub enum Move {
     Restock,
 }
 
-/// Payment succeeded: the held units are sold. Returns the units moved.
-pub async fn commit(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
-    apply(tx, order, Move::Commit).await
-}
-
 /// Payment failed, the order was cancelled before payment, or the hold expired:
 /// the held units are available again. Returns the units moved.
 pub async fn release(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
     apply(tx, order, Move::Release).await
 }
 
-/// A paid order was cancelled: its units go back on the shelf. Returns the units moved.
-pub async fn restock(tx: &mut TenantTx, order: Uuid) -> anyhow::Result<i64> {
-    apply(tx, order, Move::Restock).await
-}
-
 /// The common table expressions that make `step` for the order `$2` of the
-/// tenant `$1`, for a statement of their own ([`apply`]) or to follow the
-/// order's own change in one statement (`orders::repo::transition`).
+/// tenant `$1`, for a statement of their own ([`release`]) or to follow the
+/// order's own change in one statement (`orders::repo::transition` and
+/// `insert_order`: the order's row and its stock change together).
 ///
 /// The reservation rows change state in the same statement that moves the
 /// counters, so a second commit or release of one order finds nothing to

@@ -16,7 +16,7 @@ use crate::{
     catalog::model::{ProductId, VariantId},
     checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
     customers::model::{Address, CustomerId},
-    inventory::reservations,
+    inventory::reservations::{self, Move},
     statements::fetch_optional,
     wire::AddressDto,
 };
@@ -42,8 +42,8 @@ pub struct NewOrder<'a> {
 }
 
 /// Numbers and inserts an order with its lines and `order.created` (and,
-/// when it is already paid, `order.paid`, as [`transition`] writes it), in
-/// one statement. The per-store counter row is locked until commit, so numbers
+/// when it is already paid, `order.paid`, as [`transition`] writes it, and
+/// its held units sold), in one statement. The per-store counter row is locked until commit, so numbers
 /// are gapless within committed orders of a store. Returns the number and
 /// creation time.
 #[tracing::instrument(skip_all, fields(order_id = %order.id))]
@@ -60,7 +60,9 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
         "order_id": order.id.to_string(), "status": "pending_payment",
         "total": t.total, "currency": order.currency.as_str(), "email": order.email,
     });
-    let row: (i64, DateTime<Utc>) = sqlx::query_as(
+    // A paid order's held units are sold in this statement too.
+    let sold = reservations::move_ctes(Move::Commit, "$25");
+    let row: (i64, DateTime<Utc>) = sqlx::query_as(&format!(
         "with n as ( \
              insert into order_counter (tenant_id, last_number) values ($1, 1001) \
              on conflict (tenant_id) do update set last_number = order_counter.last_number + 1 \
@@ -85,9 +87,10 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
              values ($1, $23, 'order.created', $2, $24)), \
          paid as ( \
              insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
-             select $1, $26, 'order.paid', $2, $27 where $25) \
-         select number, created_at from o",
-    )
+             select $1, $26, 'order.paid', $2, $27 where $25), \
+         {sold} \
+         select number, created_at from o"
+    ))
     .bind(tx.tenant_id())
     .bind(order.id)
     .bind(order.customer_id)

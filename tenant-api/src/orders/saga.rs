@@ -237,8 +237,8 @@ async fn place_and_charge(
 ///
 /// With `charge` (a provider whose ledger is in the cell, and the token),
 /// the order is charged in `tx` before it is numbered, and its outcome is
-/// returned beside it: a successful charge commits the held stock and
-/// inserts the order `paid`, so the store's order counter is the last lock
+/// returned beside it: after a successful charge the order is inserted
+/// `paid`, its held stock sold in the same statement, so the store's order counter is the last lock
 /// taken and is held for nothing but the insert and the commit; any other
 /// outcome inserts it `pending_payment` for the caller to settle.
 async fn place_in(
@@ -333,9 +333,6 @@ async fn place_in(
         None => None,
     };
     let paid = matches!(outcome, Some(ChargeOutcome::Succeeded { .. }));
-    if paid {
-        reservations::commit(tx, order_id.as_uuid()).await?;
-    }
     let new = NewOrder {
         id: order_id,
         customer_id: request.customer,
