@@ -43,7 +43,8 @@ pub struct NewOrder<'a> {
 
 /// Numbers and inserts an order with its lines and `order.created` (and,
 /// when it is already paid, `order.paid`, as [`transition`] writes it, and
-/// its held units sold), in one statement. The per-store counter row is locked until commit, so numbers
+/// its held units sold), in one statement. The per-store counter row is
+/// locked until commit, so numbers
 /// are gapless within committed orders of a store. Returns the number and
 /// creation time.
 #[tracing::instrument(skip_all, fields(order_id = %order.id))]

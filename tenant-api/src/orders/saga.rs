@@ -238,9 +238,10 @@ async fn place_and_charge(
 /// With `charge` (a provider whose ledger is in the cell, and the token),
 /// the order is charged in `tx` before it is numbered, and its outcome is
 /// returned beside it: after a successful charge the order is inserted
-/// `paid`, its held stock sold in the same statement, so the store's order counter is the last lock
-/// taken and is held for nothing but the insert and the commit; any other
-/// outcome inserts it `pending_payment` for the caller to settle.
+/// `paid`, its held stock sold in the same statement, so the store's order
+/// counter is the last lock taken and is held for nothing but the insert and
+/// the commit; any other outcome inserts it `pending_payment` for the caller
+/// to settle.
 async fn place_in(
     tx: &mut TenantTx,
     state: &OrdersState,
