@@ -44,9 +44,8 @@ pub struct NewOrder<'a> {
 /// Numbers and inserts an order with its lines and `order.created` (and,
 /// when it is already paid, `order.paid`, as [`transition`] writes it, and
 /// its held units sold), in one statement. The per-store counter row is
-/// locked until commit, so numbers
-/// are gapless within committed orders of a store. Returns the number and
-/// creation time.
+/// locked until commit, so numbers are gapless within committed orders of a
+/// store. Returns the number and creation time.
 #[tracing::instrument(skip_all, fields(order_id = %order.id))]
 pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Result<(i64, DateTime<Utc>)> {
     let address = serde_json::to_value(AddressDto::from(order.address))?;
