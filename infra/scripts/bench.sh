@@ -30,7 +30,9 @@
 #     intervals BENCH_WORKER_OUTBOX_MS / BENCH_WORKER_DELIVERY_MS (100 / 100)
 #  8. soak: BENCH_SOAK_SECONDS (600) of mixed traffic, RSS sampled every 10 s
 #  9. tenant scale: stores up to BENCH_SCALE_STORES (10,000); tenant-api
-#     restarted; each host resolved cold then warm; RSS per 1,000 stores
+#     restarted; each host resolved cold then warm; RSS per 1,000 stores; then
+#     its storefront cache filled with distinct list pages and churned
+#     (`load fill`): RSS with 10,000 stores and a full cache
 # Smaller runs: BENCH_SCENARIOS (the load tool's, "browse pages cart checkout flash
 # probe noisy"), BENCH_LAYERS=0 skips step 4, BENCH_DELIVER_ORDERS=0 step 7b,
 # BENCH_SOAK_SECONDS=0 step 8, BENCH_SCALE_STORES=0 step 9.
@@ -360,6 +362,9 @@ if ((SCALE > 0)); then
     RSS_SCALE_IDLE=$(rss "$TA_PID")
     "${LOAD[@]}" resolve --hosts-file "$WORK/scale-hosts.txt" --concurrency "$CONNS" | tee "$WORK/resolve.md"
     RSS_SCALE=$(rss "$TA_PID")
+    log "tenant scale: the storefront cache filled with distinct list pages"
+    { cat "$WORK/hosts.txt"; cat "$WORK/apparel-hosts.txt" 2>/dev/null || true; } >"$WORK/fill-hosts.txt"
+    "${LOAD[@]}" fill --hosts-file "$WORK/fill-hosts.txt" --pid "$TA_PID" | tee "$WORK/fill.md"
 fi
 
 # --- report ---------------------------------------------------------------------------------------
@@ -451,6 +456,12 @@ per_thousand=$(awk -v a="$RSS_SCALE" -v b="$RSS_SCALE_IDLE" -v n="$STORES_TOTAL"
     echo "| tenant-api restarted, idle ($STORES_TOTAL stores exist) | ${RSS_SCALE_IDLE} MB |"
     echo "| tenant-api after resolving all $STORES_TOTAL stores twice | ${RSS_SCALE} MB ($per_thousand MB per 1,000 stores) |"
     echo "| control-plane after the run | ${RSS_CP} MB |"
+    if [[ -f $WORK/fill.md ]]; then
+        echo
+        echo "With those $STORES_TOTAL stores resolved, the storefront cache (default \`STOREFRONT_CACHE_BYTES\`) filled with distinct list pages, then churned:"
+        echo
+        grep '^| cache\|^|---|---:|$\|^| full\|^| highest\|^| after the churn' "$WORK/fill.md"
+    fi
 } >"$WORK/BENCHMARKS.generated.md"
 cp "$WORK/BENCHMARKS.generated.md" "$REPO_ROOT/BENCHMARKS.generated.md"
 log "wrote BENCHMARKS.generated.md (merge its figures into BENCHMARKS.md with the analysis)"

@@ -16,6 +16,7 @@
 //! - [`announce`]: Redis pub/sub between replicas, for cache invalidation.
 //! - [`loopback`]: pages calling their own service's JSON API in process.
 //! - [`media`]: object storage (local directory or S3) with presigned uploads.
+//! - [`memory`]: how the services' memory is paged (no transparent huge pages).
 //! - [`telemetry`]: JSON logs.
 //! - [`templates`]: the compiled-in templates of server-rendered pages.
 //! - [`settings`], [`quotas`]: what the control plane decides per store
@@ -44,6 +45,7 @@ pub mod http;
 pub mod ids;
 pub mod loopback;
 pub mod media;
+pub mod memory;
 pub mod money;
 pub mod openapi;
 pub mod password;

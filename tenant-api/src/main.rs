@@ -40,8 +40,14 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+fn main() -> anyhow::Result<()> {
+    // Before the runtime's threads touch their heaps.
+    platform::memory::no_transparent_huge_pages();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
     let service = if matches!(cli.command, Command::Worker) { "tenant-api-worker" } else { "tenant-api" };

@@ -97,6 +97,24 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         passes: usize,
     },
+    /// Fills the replica's storefront cache with distinct list pages of the
+    /// stores in a `host handle` file until it weighs `bytes`, keeps loading
+    /// new ones for `churn_seconds`, and reports `pid`'s RSS (the memory of a
+    /// replica with a full cache).
+    Fill {
+        #[arg(long)]
+        hosts_file: PathBuf,
+        /// The replica's `STOREFRONT_CACHE_BYTES` (its default: 16 MiB).
+        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        bytes: u64,
+        #[arg(long, default_value_t = 15)]
+        churn_seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// The replica's process id.
+        #[arg(long)]
+        pid: u32,
+    },
     /// Every scenario in order, with its invariants, on stores it opens.
     Suite {
         #[arg(long, default_value_t = 100)]
@@ -258,6 +276,25 @@ async fn main() -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&hosts_file)?;
             let hosts: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
             resolve(&api, &hosts, concurrency, passes, &mut outcome).await;
+        }
+        Command::Fill { hosts_file, bytes, churn_seconds, concurrency, pid } => {
+            let text = std::fs::read_to_string(&hosts_file)?;
+            let mut hosts: Vec<String> =
+                text.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect();
+            hosts.dedup();
+            anyhow::ensure!(!hosts.is_empty(), "{} lists no hosts", hosts_file.display());
+            let filled = fleet::fill(&api, &hosts, bytes, Duration::from_secs(churn_seconds), concurrency, pid).await;
+            outcome.extra.push(format!(
+                "| cache | RSS |\n|---|---:|\n| full ({:.1} MiB weighed) | {:.0} MB |\n| highest over {churn_seconds} s of churn | {:.0} MB |\n| after the churn | {:.0} MB |",
+                filled.weighed as f64 / 1_048_576.0,
+                filled.rss_full,
+                filled.rss_peak,
+                filled.rss_end
+            ));
+            if filled.rss_full == 0.0 {
+                outcome.failures.push(format!("fill: the cache never weighed {bytes} bytes"));
+            }
+            outcome.push(filled.report);
         }
         Command::Suite { mut stores, mut products, mut options, quick } => {
             if quick {

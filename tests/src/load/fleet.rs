@@ -326,6 +326,84 @@ pub async fn soak(
     Soak { report, samples, processes: processes.iter().map(|(name, _)| name.clone()).collect() }
 }
 
+/// The sorts a product list takes (besides `relevance`, which needs a phrase).
+const SORTS: [&str; 4] = ["newest", "price_asc", "price_desc", "title"];
+
+/// What [`fill`] saw.
+pub struct Filled {
+    /// The requests, as a report.
+    pub report: Report,
+    /// The cache's weight (`storefront_cache_weighed_bytes`) when the fill ended.
+    pub weighed: u64,
+    /// The watched process's RSS when the cache first weighed `bytes`, and the
+    /// highest and last after the churn (MB).
+    pub rss_full: f64,
+    pub rss_peak: f64,
+    pub rss_end: f64,
+}
+
+/// Fills the storefront cache with distinct product-list pages (a random
+/// store of `hosts`, `limit` 1–100, one of four sorts) until the replica's
+/// `/metrics` says it weighs `bytes`, then keeps loading new pages (evicting
+/// old ones) for `churn`, sampling `pid`'s RSS every 200 ms.
+pub async fn fill(api: &Api, hosts: &[String], bytes: u64, churn: Duration, concurrency: usize, pid: u32) -> Filled {
+    let hosts = Arc::new(hosts.to_vec());
+    let weighed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency.max(1))
+        .map(|worker| {
+            let (api, hosts, stop) = (api.clone(), hosts.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut rng = Rng::new(worker as u64 + 5003);
+                let mut recorder = Recorder::default();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let host = &hosts[rng.below(hosts.len())];
+                    let path =
+                        format!("/store/products?limit={}&sort={}", 1 + rng.below(100), SORTS[rng.below(SORTS.len())]);
+                    let outcome = api.send(api.store(Method::GET, host, &path)).await;
+                    recorder.record(outcome.status, outcome.latency);
+                }
+                recorder
+            })
+        })
+        .collect();
+    let (mut rss_full, mut rss_peak, mut full_at) = (0.0, 0.0_f64, None::<Instant>);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = cache_weight(api, &hosts[0]).await.unwrap_or(0);
+        weighed.store(now, std::sync::atomic::Ordering::Relaxed);
+        let rss = rss_mb(pid).unwrap_or(0.0);
+        match full_at {
+            None if now >= bytes - bytes / 50 => (rss_full, rss_peak, full_at) = (rss, rss, Some(Instant::now())),
+            Some(at) if at.elapsed() >= churn => break,
+            Some(_) => rss_peak = rss_peak.max(rss),
+            None if started.elapsed() > Duration::from_secs(300) => break,
+            None => {}
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let recorder = merge(tasks.into_iter()).await;
+    let mut report =
+        recorder.report("fill: distinct list pages until the cache is full, then churn", started.elapsed());
+    report.notes.push(format!("{} stores, {concurrency} conns, churn {} s", hosts.len(), churn.as_secs()));
+    let rss_end = rss_mb(pid).unwrap_or(0.0);
+    Filled {
+        report,
+        weighed: weighed.load(std::sync::atomic::Ordering::Relaxed),
+        rss_full,
+        rss_peak: rss_peak.max(rss_end),
+        rss_end,
+    }
+}
+
+/// `storefront_cache_weighed_bytes` from the replica's `/metrics`.
+async fn cache_weight(api: &Api, host: &str) -> Option<u64> {
+    let text = api.store(Method::GET, host, "/metrics").send().await.ok()?.text().await.ok()?;
+    let line = text.lines().find(|l| l.starts_with("storefront_cache_weighed_bytes "))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|v| v as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
