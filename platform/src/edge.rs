@@ -197,7 +197,10 @@ impl HostKey {
         };
         // Lower-cased in a buffer and hashed in one write (a write per byte
         // cost ~1,400 instructions a request); a longer name names no store.
-        let mut hasher = std::hash::DefaultHasher::new();
+        // foldhash, seeded once per process like the caches' (SipHash cost
+        // ~400 instructions here).
+        static SEED: std::sync::LazyLock<crate::CacheHasher> = std::sync::LazyLock::new(Default::default);
+        let mut hasher = std::hash::BuildHasher::build_hasher(&*SEED);
         let mut buffer = [0u8; 256];
         for chunk in name.chunks(buffer.len()) {
             let lower = &mut buffer[..chunk.len()];

@@ -13,9 +13,10 @@
 //! was evicted gets a number never used before, not a reused one.
 
 use std::{
+    collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, PoisonError, RwLock,
     },
     time::Duration,
 };
@@ -42,6 +43,9 @@ type Key = (TenantId, u64, String);
 /// inserts; BENCHMARKS.md, round three.)
 const ENTRY_OVERHEAD: usize = 320;
 
+/// The most stores whose generation a replica keeps (about 40 bytes each).
+const MAX_GENERATIONS: usize = 1_000_000;
+
 /// Where a body loaded after a miss is kept (nothing when the cache is off).
 pub struct Slot(Option<Key>);
 
@@ -49,8 +53,13 @@ pub struct Slot(Option<Key>);
 #[derive(Clone)]
 pub struct StorefrontCache {
     responses: Cache<Key, Bytes, CacheHasher>,
-    /// Sync: its operations never wait, and a look-up per read is cheaper without a future.
-    generations: moka::sync::Cache<TenantId, u64, CacheHasher>,
+    /// Each store's generation, once it has one. A map under a read-write
+    /// lock, not a moka cache: every read looks its store up here, and moka's
+    /// look-up (its eviction policy's bookkeeping) cost about 700 instructions
+    /// of a warm read where a read lock and a hash cost about 100. Its size is
+    /// the number of stores this replica served, and it is emptied (every
+    /// store moved on) past [`MAX_GENERATIONS`].
+    generations: Arc<RwLock<HashMap<TenantId, u64, CacheHasher>>>,
     counter: Arc<AtomicU64>,
     redis: redis::aio::ConnectionManager,
     subscribed: watch::Sender<bool>,
@@ -80,7 +89,7 @@ impl StorefrontCache {
             .build_with_hasher(CacheHasher::default());
         Self {
             responses,
-            generations: moka::sync::Cache::builder().max_capacity(1_000_000).build_with_hasher(CacheHasher::default()),
+            generations: Arc::default(),
             counter: Arc::new(AtomicU64::new(1)),
             redis,
             subscribed: watch::channel(false).0,
@@ -93,10 +102,15 @@ impl StorefrontCache {
     }
 
     fn generation(&self, tenant: TenantId) -> u64 {
-        // The common case (the store has a generation) takes no init closure.
-        self.generations
-            .get(&tenant)
-            .unwrap_or_else(|| self.generations.get_with(tenant, || self.counter.fetch_add(1, Ordering::Relaxed)))
+        if let Some(generation) = self.generations.read().unwrap_or_else(PoisonError::into_inner).get(&tenant) {
+            return *generation;
+        }
+        let mut generations = self.generations.write().unwrap_or_else(PoisonError::into_inner);
+        if generations.len() >= MAX_GENERATIONS {
+            // Every store gets a new generation: a flush, never a stale read.
+            generations.clear();
+        }
+        *generations.entry(tenant).or_insert_with(|| self.counter.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The cached body for `path` (path and query) of the store, or the one `load`
@@ -154,7 +168,8 @@ impl StorefrontCache {
 
     /// Drops the store's cached responses in this replica only.
     pub fn forget(&self, tenant: TenantId) {
-        self.generations.insert(tenant, self.counter.fetch_add(1, Ordering::Relaxed));
+        let next = self.counter.fetch_add(1, Ordering::Relaxed);
+        self.generations.write().unwrap_or_else(PoisonError::into_inner).insert(tenant, next);
     }
 
     /// Drops the store's cached responses here and announces it to every replica.
@@ -204,7 +219,7 @@ impl platform::announce::Follower for StorefrontCache {
     fn reset(&self) {
         // New generations for everyone: every entry cached so far is unreachable.
         self.resets.fetch_add(1, Ordering::Relaxed);
-        self.generations.invalidate_all();
+        self.generations.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.responses.invalidate_all();
     }
 }

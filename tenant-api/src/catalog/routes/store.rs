@@ -68,40 +68,53 @@ fn accepted(route: &str) -> (&'static [&'static str], bool) {
 ///
 /// Every storefront read, hit or miss, builds its key, so the pairs are
 /// decoded with `form_urlencoded` (what axum's `Query` decodes with, through
-/// serde_urlencoded), borrowing from the query unless a pair is escaped.
+/// serde_urlencoded), borrowing from the query unless a pair is escaped, and
+/// collected and sorted only when they arrive out of order (a query of one
+/// parameter, or in name order, goes into the key as it is read).
 fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
     let Some(query) = uri.query().filter(|q| !q.is_empty()) else { return Ok(uri.path().to_owned()) };
-    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    let pairs = || form_urlencoded::parse(query.as_bytes());
     let (names, attributes) = accepted(route);
-    let mut filters = 0;
-    for (name, value) in &pairs {
+    let mut key = String::with_capacity(uri.path().len() + query.len() + 8);
+    key.push_str(uri.path());
+    let (mut filters, mut in_order, mut previous) = (0, true, None);
+    for (name, value) in pairs() {
         if name.starts_with("attr.") && attributes && name.len() > "attr.".len() {
             filters += 1;
             if filters > MAX_ATTRIBUTE_FILTERS {
                 return Err(Problem::invalid_parameter(
-                    name,
+                    &name,
                     format!("at most {MAX_ATTRIBUTE_FILTERS} attribute filters per request"),
                 ));
             }
         } else if !names.contains(&name.as_ref()) {
-            return Err(Problem::invalid_parameter(name, "is not a parameter of this read"));
+            return Err(Problem::invalid_parameter(&name, "is not a parameter of this read"));
         }
         if value.chars().count() > MAX_Q_CHARS {
-            return Err(Problem::invalid_parameter(name, format!("must be at most {MAX_Q_CHARS} characters")));
+            return Err(Problem::invalid_parameter(&name, format!("must be at most {MAX_Q_CHARS} characters")));
         }
+        in_order &= previous.as_ref().is_none_or(|p| *p <= name);
+        if in_order {
+            push_pair(&mut key, &name, &value);
+        }
+        previous = Some(name);
     }
-    let mut sorted: Vec<_> = pairs.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut key = String::with_capacity(uri.path().len() + query.len() + 8);
-    key.push_str(uri.path());
-    for (name, value) in sorted {
-        // No NUL reaches here (refused at the edge): a safe separator.
-        key.push('\0');
-        key.push_str(name);
-        key.push('=');
-        key.push_str(value);
+    if !in_order {
+        key.truncate(uri.path().len());
+        // Stable: repeated names keep the order their values were sent in.
+        let mut sorted: Vec<_> = pairs().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        sorted.iter().for_each(|(name, value)| push_pair(&mut key, name, value));
     }
     Ok(key)
+}
+
+fn push_pair(key: &mut String, name: &str, value: &str) {
+    // No NUL reaches here (refused at the edge): a safe separator.
+    key.push('\0');
+    key.push_str(name);
+    key.push('=');
+    key.push_str(value);
 }
 
 impl FromRequestParts<CatalogState> for StoreRead {
@@ -474,4 +487,34 @@ pub(super) async fn get_collection(read: StoreRead, Path(id_or_handle): Path<Str
         Ok(CollectionResponse::from(service::active_collection(&mut tx, &collection).await?))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_key;
+
+    fn key(query: &str) -> String {
+        let uri: axum::http::Uri = format!("/store/products?{query}").parse().unwrap();
+        cache_key("/store/products", &uri).unwrap().replace('\0', "&")
+    }
+
+    #[test]
+    fn a_key_sorts_parameters_by_name_and_keeps_repeated_values_in_order() {
+        assert_eq!(key("limit=20"), "/store/products&limit=20");
+        assert_eq!(key("sort=title&limit=5"), key("limit=5&sort=title"));
+        assert_eq!(
+            key("sort=title&attr.size=M&limit=5&attr.size=S"),
+            "/store/products&attr.size=M&attr.size=S&limit=5&sort=title"
+        );
+        assert_eq!(key("q=red%20shirt&limit=5"), "/store/products&limit=5&q=red shirt");
+        assert_ne!(key("attr.size=M&attr.size=S"), key("attr.size=S&attr.size=M"));
+    }
+
+    #[test]
+    fn a_key_refuses_unknown_parameters_in_any_position() {
+        for query in ["junk=1", "limit=5&junk=1", "zzz=1&limit=5"] {
+            let uri: axum::http::Uri = format!("/store/products?{query}").parse().unwrap();
+            assert!(cache_key("/store/products", &uri).is_err(), "{query}");
+        }
+    }
 }
