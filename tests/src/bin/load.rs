@@ -164,6 +164,10 @@ struct Options {
     /// Units in the flash sale.
     #[arg(long, default_value_t = 100)]
     units: i64,
+    /// The flash sale store's plan: its quota decides how many buyers reach
+    /// the stock before 429s turn the rest away.
+    #[arg(long, default_value = "enterprise")]
+    sale_plan: String,
     /// Noisy neighbour: the quiet stores' total request rate.
     #[arg(long, default_value_t = 2000.0)]
     quiet_rate: f64,
@@ -389,7 +393,8 @@ async fn run_scenario(
             outcome.push(scenarios::checkout(api, stores, duration, options.buyers, options.carts).await)
         }
         Scenario::Flash => {
-            let (_, mut sale_store) = scenarios::provision(api, &format!("{run}flash"), 1, 1, "enterprise").await?;
+            let (_, mut sale_store) =
+                scenarios::provision(api, &format!("{run}flash"), 1, 1, &options.sale_plan).await?;
             scenarios::seed_catalog(api, &mut sale_store, 1, 1, CatalogShape::Simple).await?;
             let started = Instant::now();
             let units = options.units;
