@@ -335,10 +335,11 @@ pub struct Filled {
     pub report: Report,
     /// The cache's weight (`storefront_cache_weighed_bytes`) when the fill ended.
     pub weighed: u64,
-    /// The watched process's RSS when the cache first weighed `bytes`, and the
-    /// highest and last after the churn (MB).
+    /// The watched process's RSS when the cache first weighed `bytes` (MB).
     pub rss_full: f64,
+    /// The highest RSS sampled from then to the end of the churn (MB).
     pub rss_peak: f64,
+    /// RSS after the churn (MB).
     pub rss_end: f64,
 }
 
@@ -348,7 +349,6 @@ pub struct Filled {
 /// old ones) for `churn`, sampling `pid`'s RSS every 200 ms.
 pub async fn fill(api: &Api, hosts: &[String], bytes: u64, churn: Duration, concurrency: usize, pid: u32) -> Filled {
     let hosts = Arc::new(hosts.to_vec());
-    let weighed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency.max(1))
@@ -369,32 +369,25 @@ pub async fn fill(api: &Api, hosts: &[String], bytes: u64, churn: Duration, conc
         })
         .collect();
     let (mut rss_full, mut rss_peak, mut full_at) = (0.0, 0.0_f64, None::<Instant>);
-    loop {
+    let weighed = loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let now = cache_weight(api, &hosts[0]).await.unwrap_or(0);
-        weighed.store(now, std::sync::atomic::Ordering::Relaxed);
         let rss = rss_mb(pid).unwrap_or(0.0);
         match full_at {
             None if now >= bytes - bytes / 50 => (rss_full, rss_peak, full_at) = (rss, rss, Some(Instant::now())),
-            Some(at) if at.elapsed() >= churn => break,
+            Some(at) if at.elapsed() >= churn => break now,
             Some(_) => rss_peak = rss_peak.max(rss),
-            None if started.elapsed() > Duration::from_secs(300) => break,
+            None if started.elapsed() > Duration::from_secs(300) => break now,
             None => {}
         }
-    }
+    };
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let recorder = merge(tasks.into_iter()).await;
     let mut report =
         recorder.report("fill: distinct list pages until the cache is full, then churn", started.elapsed());
     report.notes.push(format!("{} stores, {concurrency} conns, churn {} s", hosts.len(), churn.as_secs()));
     let rss_end = rss_mb(pid).unwrap_or(0.0);
-    Filled {
-        report,
-        weighed: weighed.load(std::sync::atomic::Ordering::Relaxed),
-        rss_full,
-        rss_peak: rss_peak.max(rss_end),
-        rss_end,
-    }
+    Filled { report, weighed, rss_full, rss_peak: rss_peak.max(rss_end), rss_end }
 }
 
 /// `storefront_cache_weighed_bytes` from the replica's `/metrics`.
