@@ -421,12 +421,39 @@ pub async fn refresh_storefront(tx: &mut TenantTx, ids: &[ProductId]) -> Result<
     Ok(())
 }
 
-/// A storefront product as the read model holds it, or from its tables.
-pub enum StorefrontDoc {
+/// Products as the read model holds them: the stored rows as read, and the
+/// products among them without current JSON, read from their tables.
+pub struct StorefrontPage {
+    stored: repo::StoredPage,
+    live: Vec<Product>,
+    stored_bytes: usize,
+}
+
+/// A product of a [`StorefrontPage`].
+pub enum StorefrontDoc<'a> {
     /// The stored JSON's bytes (media URLs marked; see the routes' `push_with_media_base`).
-    Stored(Vec<u8>),
+    Stored(&'a [u8]),
     /// Not rendered by this version yet: the product, to render now.
-    Live(Box<Product>),
+    Live(&'a Product),
+}
+
+impl StorefrontPage {
+    /// The products in order. One without current JSON that its tables no
+    /// longer hold was deleted between the two reads: it is left out, as if
+    /// deleted before the first.
+    pub fn docs(&self) -> impl Iterator<Item = Result<StorefrontDoc<'_>>> + '_ {
+        self.stored.docs().filter_map(|doc| match doc {
+            Err(e) => Some(Err(e.into())),
+            Ok(repo::StoredDoc::Current(json)) => Some(Ok(StorefrontDoc::Stored(json))),
+            Ok(repo::StoredDoc::Stale(id)) => self.live.iter().find(|p| p.id == id).map(|p| Ok(StorefrontDoc::Live(p))),
+        })
+    }
+
+    /// How many bytes of stored JSON the page holds, and how many products
+    /// it renders from their tables.
+    pub fn size(&self) -> (usize, usize) {
+        (self.stored_bytes, self.live.len())
+    }
 }
 
 /// A page of active products (no search phrase) from the read model: one
@@ -438,38 +465,39 @@ pub async fn storefront_page(
     filter: &ProductFilter,
     sort: Sort,
     page: &Page,
-) -> Result<(Vec<StorefrontDoc>, Option<Keyset>)> {
+) -> Result<(StorefrontPage, Option<Keyset>)> {
     let version = super::routes::STOREFRONT_VERSION;
     let (stored, next) = repo::list_storefront_docs(db, tenant, version, filter, sort, page).await?;
     Ok((with_live(db, tenant, stored).await?, next))
 }
 
-/// An active product from the read model, by id or handle.
-pub async fn storefront_product(db: &Db, tenant: &Tenant, product: &IdOrHandle<ProductId>) -> Result<StorefrontDoc> {
+/// An active product from the read model, by id or handle: a page of one.
+pub async fn storefront_product(db: &Db, tenant: &Tenant, product: &IdOrHandle<ProductId>) -> Result<StorefrontPage> {
     let version = super::routes::STOREFRONT_VERSION;
-    let stored = repo::find_storefront_doc(db, tenant, version, product).await?.ok_or(Error::ProductNotFound)?;
-    with_live(db, tenant, vec![stored]).await?.pop().ok_or(Error::ProductNotFound)
+    let stored = repo::find_storefront_doc(db, tenant, version, product).await?;
+    let page = with_live(db, tenant, stored).await?;
+    match page.size() {
+        (0, 0) => Err(Error::ProductNotFound),
+        _ => Ok(page),
+    }
 }
 
 /// Stored JSON as is; products without it read from their tables.
-async fn with_live(db: &Db, tenant: &Tenant, stored: Vec<repo::StoredDoc>) -> Result<Vec<StorefrontDoc>> {
-    let missing: Vec<ProductId> = stored.iter().filter(|d| d.json.is_none()).map(|d| d.id).collect();
-    let mut live = if missing.is_empty() {
+async fn with_live(db: &Db, tenant: &Tenant, stored: repo::StoredPage) -> Result<StorefrontPage> {
+    let (mut missing, mut stored_bytes) = (Vec::new(), 0);
+    for doc in stored.docs() {
+        match doc? {
+            repo::StoredDoc::Current(json) => stored_bytes += json.len(),
+            repo::StoredDoc::Stale(id) => missing.push(id),
+        }
+    }
+    let live = if missing.is_empty() {
         Vec::new()
     } else {
         let mut tx = db.tenant_tx(tenant).await?;
         repo::find_products_any_status(&mut tx, &missing).await?
     };
-    Ok(stored
-        .into_iter()
-        .filter_map(|doc| match doc.json {
-            Some(json) => Some(StorefrontDoc::Stored(json)),
-            // Absent: deleted between the two reads, as if before the first.
-            None => {
-                live.iter().position(|p| p.id == doc.id).map(|n| StorefrontDoc::Live(Box::new(live.swap_remove(n))))
-            }
-        })
-        .collect())
+    Ok(StorefrontPage { stored, live, stored_bytes })
 }
 
 /// Renders every product of the cells open so far whose read model is

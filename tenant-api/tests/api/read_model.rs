@@ -65,6 +65,21 @@ async fn forget_models(app: &TestApp, store: &TestStore) -> u64 {
     done
 }
 
+/// Marks one product stale: its pages mix stored JSON with a live render.
+async fn forget_model(app: &TestApp, store: &TestStore, product: &Value) {
+    let id: uuid::Uuid = product["id"].as_str().unwrap().parse().unwrap();
+    let mut tx = app.tenant_tx(store).await;
+    let done =
+        sqlx::query("update product set storefront_json = null, storefront_version = null where product_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected();
+    tx.commit().await.unwrap();
+    assert_eq!(done, 1);
+}
+
 async fn rendered_count(app: &TestApp, store: &TestStore) -> i64 {
     let mut tx = app.tenant_tx(store).await;
     sqlx::query_scalar(
@@ -161,6 +176,12 @@ async fn stored_storefront_json_answers_the_bytes_of_the_live_render_and_the_bac
     let mug = list["items"].as_array().unwrap().iter().find(|p| p["title"] == "Widget mug").unwrap();
     assert!(mug["media"][0]["url"].as_str().unwrap().starts_with("/media/"), "{mug}");
     assert_eq!(list["items"].as_array().unwrap().len(), 4, "the draft is not listed");
+
+    // One product rendered from its tables among stored ones, in its place:
+    // the second of the newest four, between two stored documents.
+    forget_model(&app, &store, &list["items"][1]).await;
+    assert_eq!(rendered_count(&app, &store).await, 4);
+    assert_eq!(bodies(&app, &store, &paths).await, from_model, "a page of stored and live products");
 
     // The same reads rendered from the tables (the old path's serializer).
     assert_eq!(forget_models(&app, &store).await, 5);

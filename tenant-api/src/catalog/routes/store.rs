@@ -20,8 +20,8 @@ use serde::Serialize;
 use platform::media::MediaStore;
 
 use super::{
-    decode_keyset, encode_keyset, id_page, json_bytes, json_response, media_mark, push_with_media_base,
-    CategoryResponse, CollectionResponse, ProductResponse,
+    decode_keyset, encode_keyset, id_page, json_bytes, json_response, push_with_media_base, CategoryResponse,
+    CollectionResponse, ProductResponse,
 };
 use crate::catalog::{
     model::{
@@ -305,7 +305,7 @@ pub(super) async fn list_products(mut read: StoreRead) -> Result<Response, Probl
         let body = cache
             .fill(slot, async {
                 let (docs, next) = service::storefront_page(&state.db, tenant, &filter, sort, &page).await?;
-                Ok::<_, Problem>(list_body(docs, next.as_ref(), &state.media).into())
+                Ok::<_, Problem>(list_body(&docs, next.as_ref(), &state.media)?.into())
             })
             .await?;
         return Ok(json_response(body));
@@ -336,23 +336,18 @@ pub(super) async fn list_products(mut read: StoreRead) -> Result<Response, Probl
 /// The bytes serde gives [`ProductListResponse`] without facets, from the
 /// products' storefront JSON: `{"items":[<doc>,…],"next_cursor":<cursor>}`,
 /// written once into a buffer of the final size (with room for media URLs).
-fn list_body(docs: Vec<service::StorefrontDoc>, next: Option<&Keyset>, media: &MediaStore) -> Vec<u8> {
+fn list_body(page: &service::StorefrontPage, next: Option<&Keyset>, media: &MediaStore) -> Result<Vec<u8>, Problem> {
     // A cursor is base64url: nothing in it needs escaping.
     let cursor = next.map(encode_keyset);
-    let stored: usize = docs
-        .iter()
-        .map(|doc| match doc {
-            service::StorefrontDoc::Stored(json) => json.len() + 1,
-            service::StorefrontDoc::Live(_) => 2048,
-        })
-        .sum();
+    let (stored, live) = page.size();
+    let stored = stored + live * 2048;
     let mut body = Vec::with_capacity(stored + stored / 8 + cursor.as_ref().map_or(0, String::len) + 64);
     body.extend_from_slice(b"{\"items\":[");
-    for (n, doc) in docs.into_iter().enumerate() {
+    for (n, doc) in page.docs().enumerate() {
         if n > 0 {
             body.push(b',');
         }
-        push_shopper_json(&mut body, doc, media);
+        push_shopper_json(&mut body, doc?, media);
     }
     body.extend_from_slice(b"],\"next_cursor\":");
     match cursor {
@@ -364,27 +359,15 @@ fn list_body(docs: Vec<service::StorefrontDoc>, next: Option<&Keyset>, media: &M
         None => body.extend_from_slice(b"null"),
     }
     body.push(b'}');
-    body
-}
-
-/// A product's storefront JSON with this replica's media URLs.
-fn shopper_json(doc: service::StorefrontDoc, media: &MediaStore) -> Vec<u8> {
-    match doc {
-        service::StorefrontDoc::Stored(json) if media_mark(&json).is_none() => json,
-        doc => {
-            let mut out = Vec::new();
-            push_shopper_json(&mut out, doc, media);
-            out
-        }
-    }
+    Ok(body)
 }
 
 /// Appends a product's storefront JSON with this replica's media URLs.
 fn push_shopper_json(out: &mut Vec<u8>, doc: service::StorefrontDoc, media: &MediaStore) {
     match doc {
-        service::StorefrontDoc::Stored(json) => push_with_media_base(out, &json, media),
+        service::StorefrontDoc::Stored(json) => push_with_media_base(out, json, media),
         service::StorefrontDoc::Live(product) => {
-            serde_json::to_writer(out, &ProductResponse::new(*product, media, true))
+            serde_json::to_writer(out, &ProductResponse::new(product.clone(), media, true))
                 .unwrap_or_else(|e| unreachable!("a product response always serializes: {e}"))
         }
     }
@@ -398,8 +381,12 @@ pub(super) async fn get_product(mut read: StoreRead, Path(id_or_handle): Path<St
         .storefront_cache
         .get_or_load(tenant.id, key, async {
             let product = IdOrHandle::parse(&id_or_handle, ProductId::parse);
-            let doc = service::storefront_product(&state.db, tenant, &product).await?;
-            Ok::<_, Problem>(shopper_json(doc, &state.media).into())
+            let found = service::storefront_product(&state.db, tenant, &product).await?;
+            let mut body = Vec::new();
+            for doc in found.docs() {
+                push_shopper_json(&mut body, doc?, &state.media);
+            }
+            Ok::<_, Problem>(body.into())
         })
         .await?;
     Ok(json_response(body))
