@@ -453,19 +453,37 @@ pub async fn list_storefront_docs(
 
 /// The read model's columns (of `product p`) for [`TenantCall::statement`]s,
 /// whose `$1` is the renderer version: id, price key, title, and the stored
-/// JSON if it is that version's (what `list_storefront_docs` decodes).
+/// JSON if it is that version's (what `list_storefront_docs` decodes). A
+/// statement sends only the keys its cursor takes (`id`: none; `price`; or
+/// `title`) and a typed NULL for the others: a key costs PostgreSQL a send
+/// function per row, and a cursor reads it from the last row only.
 macro_rules! doc_columns {
-    () => {
-        "select p.product_id, coalesce(p.price_min, 0) as price_key, p.title, \
-         case when p.storefront_version = $1 then p.storefront_json end as doc "
+    (id) => {
+        doc_columns!("null::int8", "null::text")
+    };
+    (price) => {
+        doc_columns!("coalesce(p.price_min, 0)", "null::text")
+    };
+    (title) => {
+        doc_columns!("null::int8", "p.title")
+    };
+    ($price:literal, $title:literal) => {
+        concat!(
+            "select p.product_id, ",
+            $price,
+            " as price_key, ",
+            $title,
+            " as title, case when p.storefront_version = $1 then p.storefront_json end as doc "
+        )
     };
 }
 
-/// The read model's columns of the store's active products, then `$rest`.
+/// The read model's columns with `$keys` (see [`doc_columns`]) of the
+/// store's active products, then `$rest`.
 macro_rules! docs_of_tenant {
-    ($($rest:literal),*) => {
+    ($keys:ident, $($rest:literal),*) => {
         concat!(
-            doc_columns!(),
+            doc_columns!($keys),
             "from product p where p.tenant_id = ctx.tenant_id and p.status = 'active'",
             $($rest),*
         )
@@ -473,32 +491,34 @@ macro_rules! docs_of_tenant {
 }
 
 /// Active products newest first (the storefront's default list): version, limit.
-const NEWEST: &str = docs_of_tenant!(" order by p.product_id desc limit $2");
+const NEWEST: &str = docs_of_tenant!(id, " order by p.product_id desc limit $2");
 /// The same after the cursor's product: version, limit, cursor.
-const NEWEST_AFTER: &str = docs_of_tenant!(" and p.product_id < $3 order by p.product_id desc limit $2");
+const NEWEST_AFTER: &str = docs_of_tenant!(id, " and p.product_id < $3 order by p.product_id desc limit $2");
 /// By lowest price, then id: version, limit.
-const PRICE_ASC: &str = docs_of_tenant!(" order by coalesce(p.price_min, 0) asc, p.product_id asc limit $2");
+const PRICE_ASC: &str = docs_of_tenant!(price, " order by coalesce(p.price_min, 0) asc, p.product_id asc limit $2");
 /// The same after the cursor's price and product: version, limit, price, cursor.
 const PRICE_ASC_AFTER: &str = docs_of_tenant!(
+    price,
     " and (coalesce(p.price_min, 0), p.product_id) > ($3, $4) \
      order by coalesce(p.price_min, 0) asc, p.product_id asc limit $2"
 );
 /// By highest price, then id descending: version, limit.
-const PRICE_DESC: &str = docs_of_tenant!(" order by coalesce(p.price_min, 0) desc, p.product_id desc limit $2");
+const PRICE_DESC: &str = docs_of_tenant!(price, " order by coalesce(p.price_min, 0) desc, p.product_id desc limit $2");
 /// The same after the cursor's price and product: version, limit, price, cursor.
 const PRICE_DESC_AFTER: &str = docs_of_tenant!(
+    price,
     " and (coalesce(p.price_min, 0), p.product_id) < ($3, $4) \
      order by coalesce(p.price_min, 0) desc, p.product_id desc limit $2"
 );
 /// By title, then id: version, limit.
-const TITLE: &str = docs_of_tenant!(" order by p.title asc, p.product_id asc limit $2");
+const TITLE: &str = docs_of_tenant!(title, " order by p.title asc, p.product_id asc limit $2");
 /// The same after the cursor's title and product: version, limit, title, cursor.
 const TITLE_AFTER: &str =
-    docs_of_tenant!(" and (p.title, p.product_id) > ($3, $4) order by p.title asc, p.product_id asc limit $2");
+    docs_of_tenant!(title, " and (p.title, p.product_id) > ($3, $4) order by p.title asc, p.product_id asc limit $2");
 /// One active product by id: version, id.
-const BY_ID: &str = docs_of_tenant!(" and p.product_id = $2");
+const BY_ID: &str = docs_of_tenant!(id, " and p.product_id = $2");
 /// One active product by handle: version, handle.
-const BY_HANDLE: &str = docs_of_tenant!(" and p.handle = $2");
+const BY_HANDLE: &str = docs_of_tenant!(id, " and p.handle = $2");
 
 /// A category page, newest first (as a shopper first sees it), for the
 /// category `$3` names by `$category` (`c.handle` or `c.category_id`):
@@ -519,7 +539,7 @@ macro_rules! category_newest {
             $category,
             " = $3) \
              (",
-            doc_columns!(),
+            doc_columns!(id),
             "from product_category pc \
               join product p on p.tenant_id = pc.tenant_id and p.product_id = pc.product_id \
               where pc.tenant_id = ctx.tenant_id and pc.category_id = (select category_id from cat where not parent) \
@@ -527,7 +547,7 @@ macro_rules! category_newest {
               order by pc.product_id desc limit $2) \
              union all \
              (",
-            doc_columns!(),
+            doc_columns!(id),
             "from product p \
               where p.tenant_id = ctx.tenant_id and p.status = 'active' and p.product_id < $4 \
                 and (select parent from cat) \
