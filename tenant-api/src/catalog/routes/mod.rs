@@ -211,17 +211,40 @@ fn media_mark(doc: &[u8]) -> Option<usize> {
     })
 }
 
+/// Whether stored storefront JSON shows an empty media list, read from its
+/// end: [`ProductResponse`] writes `media` after every other list, and only
+/// two timestamps follow it, so the document's last `[` is the media list's
+/// own. It is then media-free when that `[` closes at once and follows the
+/// key itself: inside a JSON string a quote is escaped, so no text of a
+/// product forges `"media":[` (nor does a media entry, whose keys are fixed).
+/// Most products of a catalog have no media, and this looks at ~70 bytes
+/// where [`media_mark`]'s scan reads all of them (~4,700 instructions per
+/// 27 KB page). `false` only costs that scan.
+fn without_media(doc: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"media\":";
+    memchr::memrchr(b'[', doc).is_some_and(|at| doc[..at].ends_with(KEY) && doc.get(at + 1) == Some(&b']'))
+}
+
 /// Where [`MEDIA_URL_MARK`]'s one backslash stands in it.
 const MEDIA_URL_MARK_BACKSLASH: usize = "\"url\":\"".len();
 
 /// Appends stored storefront JSON to `out` with this replica's media base in
 /// its URLs: the bytes [`ProductResponse::new`] gives for a shopper.
 fn push_with_media_base(out: &mut Vec<u8>, doc: &[u8], media: &platform::media::MediaStore) {
+    push_with_base(out, doc, || media.public_url(""));
+}
+
+/// [`push_with_media_base`] with the base asked for only when a mark is found.
+fn push_with_base(out: &mut Vec<u8>, doc: &[u8], base: impl FnOnce() -> String) {
+    if without_media(doc) {
+        out.extend_from_slice(doc);
+        return;
+    }
     let Some(mut at) = media_mark(doc) else {
         out.extend_from_slice(doc);
         return;
     };
-    let base = media.public_url("");
+    let base = base();
     let base = base.strip_suffix('/').unwrap_or(&base);
     // Escaped as serde escapes it; the quotes come off.
     let escaped = serde_json::to_string(base).unwrap_or_default();
@@ -366,6 +389,32 @@ mod tests {
         assert_eq!(media_mark(&rest[second + MEDIA_URL_MARK.len()..]), None);
         for without in [&br#"{"d":"a \"q\" \\u0000 \n"}"#[..], br#"\u0000"#, br#""url":"u0000"#, b""] {
             assert_eq!(media_mark(without), None, "{}", String::from_utf8_lossy(without));
+        }
+    }
+
+    #[test]
+    fn a_media_free_document_is_told_from_its_end_and_nothing_else_passes_for_one() {
+        use super::without_media;
+        let tail = r#","created_at":"2026-12-04T19:00:00Z","updated_at":"2026-12-04T19:00:00.5Z"}"#;
+        let free =
+            format!(r#"{{"title":"[\"media\":[]","attributes":{{"media":"[]"}},"category_ids":[],"media":[]{tail}"#);
+        assert!(without_media(free.as_bytes()), "{free}");
+        for with in [
+            format!(r#"{{"category_ids":[],"media":[{{"url":"\u0000/k","alt":"[]"}}]{tail}"#),
+            format!(r#"{{"category_ids":[],"media":[{{"url":"\u0000/k","alt":"\"media\":[]"}}]{tail}"#),
+            format!(r#"{{"category_ids":[],"media":[{{"url":"\u0000/k"}}]{tail}"#),
+            format!(r#"{{"media":[]{tail}"#).replace("media", "xmedia"),
+            String::new(),
+            "[]".into(),
+        ] {
+            assert!(!without_media(with.as_bytes()), "{with}");
+        }
+        // Whatever the answer, the bytes written are the document's own with
+        // this replica's base in its marks.
+        for doc in [free.clone(), format!(r#"{{"media":[{{"url":"\u0000/k","alt":"[]"}}]{tail}"#)] {
+            let mut out = Vec::new();
+            super::push_with_base(&mut out, doc.as_bytes(), || "http://cdn.test/m/".into());
+            assert_eq!(String::from_utf8(out).unwrap(), doc.replace("\\u0000", "http://cdn.test/m"));
         }
     }
 
