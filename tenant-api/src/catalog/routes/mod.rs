@@ -236,11 +236,8 @@ fn push_with_media_base(out: &mut Vec<u8>, doc: &[u8], media: &platform::media::
 
 /// [`push_with_media_base`] with the base asked for only when a mark is found.
 fn push_with_base(out: &mut Vec<u8>, doc: &[u8], base: impl FnOnce() -> String) {
-    if without_media(doc) {
-        out.extend_from_slice(doc);
-        return;
-    }
-    let Some(mut at) = media_mark(doc) else {
+    let mark = if without_media(doc) { None } else { media_mark(doc) };
+    let Some(mut at) = mark else {
         out.extend_from_slice(doc);
         return;
     };
