@@ -26,8 +26,11 @@
 #     tables, reported apart, then the measured one), flash sale, probe, noisy neighbour
 #  7b. notification delivery (load run deliver): the load tool's SMTP sink and
 #     `tenant-api worker` processes it starts; BENCH_DELIVER_ORDERS (2000)
-#     confirmations queued with no worker, then emptied by one worker and by
-#     two; then order paid → email accepted with checkout at full rate. Worker
+#     confirmations queued with no worker, then emptied by one, two and four
+#     workers sharing 32 database connections (DB_MAX_CONNECTIONS 32, 16, 8
+#     each: with the platform's two pools of 32 they fit the server's
+#     max_connections of 100); then order paid → email accepted with checkout
+#     at full rate. Worker
 #     intervals BENCH_WORKER_OUTBOX_MS / BENCH_WORKER_DELIVERY_MS (100 / 100)
 #  8. soak: BENCH_SOAK_SECONDS (600) of mixed traffic, RSS sampled every 10 s
 #  9. tenant scale: stores up to BENCH_SCALE_STORES (10,000); tenant-api
@@ -368,7 +371,7 @@ fi
 # No worker ran so far: the load tool starts its own (the first drains what
 # the scenarios above queued) with SMTP_URL pointing at its sink.
 if ((DELIVER_ORDERS > 0)); then
-    log "scenario deliver: $DELIVER_ORDERS queued emails, 1 then 2 workers; paid -> email under checkout"
+    log "scenario deliver: $DELIVER_ORDERS queued emails, 1, 2 and 4 workers; paid -> email under checkout"
     "${RUN[@]}" --worker-bin "$BIN/tenant-api" --deliver-orders "$DELIVER_ORDERS" \
         --outbox-every-ms "$WORKER_OUTBOX_MS" --delivery-every-ms "$WORKER_DELIVERY_MS" deliver | tee "$WORK/deliver.md"
 fi

@@ -15,7 +15,7 @@ pub mod fanout;
 pub mod guard;
 pub mod messages;
 pub mod model;
-mod repo;
+pub mod repo;
 mod routes;
 pub mod service;
 pub mod signature;

@@ -215,3 +215,73 @@ fn worker_state(app: &crate::helpers::TestApp) -> WorkerState {
     use axum::extract::FromRef;
     WorkerState::from_ref(&app.state)
 }
+
+/// Queues one pending webhook delivery of `store`, due `due_in_secs` from now
+/// (negative: overdue), leased for `leased_secs` when given.
+async fn queue(
+    app: &crate::helpers::TestApp,
+    store: &crate::helpers::TestStore,
+    due_in_secs: f64,
+    leased_secs: Option<f64>,
+) -> String {
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into commerce.notification_delivery \
+             (tenant_id, delivery_id, event_id, channel, target, topic, payload, next_attempt_at, leased_until) \
+         values ($1, $2, $3, 'webhook', 'x', 'order.paid', '{}', now() + make_interval(secs => $4), \
+                 now() + make_interval(secs => $5))",
+    )
+    .bind(store.id())
+    .bind(id)
+    .bind(uuid::Uuid::now_v7())
+    .bind(due_in_secs)
+    .bind(leased_secs)
+    .execute(app.state.db.control())
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+#[tokio::test]
+async fn a_claim_takes_each_stores_longest_due_within_its_room_and_nothing_leased_or_not_yet_due() {
+    use tenant_api::notifications::repo::{claim, Room};
+    let app = app_with_local_targets().await;
+    let (big, small, later) =
+        (app.create_store("backlog").await, app.create_store("few").await, app.create_store("later").await);
+    // The big store's backlog, oldest first; the small store's two, the
+    // first of them leased by another worker; the third store's not due yet.
+    let mut backlog = Vec::new();
+    for n in 0..10 {
+        backlog.push(queue(&app, &big, -100.0 + f64::from(n), None).await);
+    }
+    let leased = queue(&app, &small, -50.0, Some(60.0)).await;
+    let (few_1, few_2) = (queue(&app, &small, -40.0, None).await, queue(&app, &small, -30.0, None).await);
+    queue(&app, &later, 60.0, None).await;
+
+    let claim_ids = |busy: Vec<Room>, batch: i64| {
+        let db = app.state.db.clone();
+        async move {
+            let tx = db.system_tx(platform::db::DEFAULT_CELL).await.unwrap();
+            let claimed = claim(tx, 4, &busy, batch, Duration::from_secs(60)).await.unwrap();
+            claimed.iter().map(|c| c.id.to_string()).collect::<std::collections::BTreeSet<_>>()
+        }
+    };
+    // Four at most of a store, one of the small store (it has one send in
+    // flight here already), none leased or not yet due.
+    let first = claim_ids(vec![Room { tenant_id: small.id(), free: 1 }], 200).await;
+    let expected: std::collections::BTreeSet<_> = backlog[..4].iter().cloned().chain([few_1.clone()]).collect();
+    assert_eq!(first, expected);
+    // Within a round the longest-due goes first, whatever the store's id:
+    // the newest store's long-overdue delivery before the oldest store's next.
+    let overdue = queue(&app, &later, -500.0, None).await;
+    assert_eq!(claim_ids(Vec::new(), 1).await, [overdue].into_iter().collect());
+    // Round-robin before depth: every store's longest-due comes before any
+    // store's second when the batch is short.
+    let second = claim_ids(Vec::new(), 4).await;
+    let expected: std::collections::BTreeSet<_> = backlog[4..7].iter().cloned().chain([few_2]).collect();
+    assert_eq!(second, expected);
+    // What another worker leased stays with it; the backlog's rest comes next, then nothing.
+    let rest = claim_ids(Vec::new(), 200).await;
+    assert_eq!(rest, backlog[7..].iter().cloned().collect(), "{leased} stays leased");
+    assert!(claim_ids(Vec::new(), 200).await.is_empty());
+}

@@ -197,6 +197,12 @@ struct Options {
     outbox_every_ms: u64,
     #[arg(long, default_value_t = 100)]
     delivery_every_ms: u64,
+    /// Deliver: database connections the workers of a throughput run share
+    /// (each of n workers gets `DB_MAX_CONNECTIONS` = this / n), so 1, 2 and
+    /// 4 workers are compared on one budget that fits beside the platform's
+    /// own pools under the server's `max_connections`.
+    #[arg(long, default_value_t = 32)]
+    worker_connections: u32,
     /// Deliver: the longest wait for a phase's emails (and the backlog's drain).
     #[arg(long, default_value_t = 600)]
     deliver_timeout_secs: u64,
@@ -429,6 +435,7 @@ async fn run_scenario(
                     binary,
                     outbox_every_ms: options.outbox_every_ms,
                     delivery_every_ms: options.delivery_every_ms,
+                    connections: options.worker_connections.max(1),
                 },
             };
             let delivery = deliver::deliver(api, stores, run, &deliver_options).await?;

@@ -222,20 +222,29 @@ pub struct WorkerSpec {
     pub outbox_every_ms: u64,
     /// `WORKER_DELIVERY_EVERY_MS`: pause between delivery runs.
     pub delivery_every_ms: u64,
+    /// Database connections the workers running at once share: each of `n`
+    /// gets `DB_MAX_CONNECTIONS` = this / `n`. Every process opens up to its
+    /// `DB_MAX_CONNECTIONS`; workers that each took the platform's 32 would
+    /// pass the server's `max_connections` beside the control plane and the
+    /// data plane, and their sends would wait on refused connections instead
+    /// of on the database.
+    pub connections: u32,
 }
 
 impl WorkerSpec {
-    fn spawn(&self, smtp_url: &str) -> anyhow::Result<Child> {
+    /// Starts one of `of` workers running at once.
+    fn spawn(&self, smtp_url: &str, of: u32) -> anyhow::Result<Child> {
         // The worker logs to stdout; this tool's stdout is its Markdown.
         let logs = std::io::stderr().as_fd().try_clone_to_owned()?;
         Command::new(&self.binary)
             .arg("worker")
-            // Two workers run at once here: each takes a free port for its
+            // Several workers run at once here: each takes a free port for its
             // health listener instead of both wanting WORKER_ADDR's default.
             .env("WORKER_ADDR", "127.0.0.1:0")
             .env("SMTP_URL", smtp_url)
             .env("WORKER_OUTBOX_EVERY_MS", self.outbox_every_ms.to_string())
             .env("WORKER_DELIVERY_EVERY_MS", self.delivery_every_ms.to_string())
+            .env("DB_MAX_CONNECTIONS", (self.connections / of.max(1)).max(1).to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::from(logs))
             .kill_on_drop(true)
@@ -275,7 +284,7 @@ pub struct DeliverOptions {
 
 /// What the deliver scenario measured.
 pub struct Delivery {
-    /// Rows for the scenario table: the queue emptied by 1 and by 2 workers,
+    /// Rows for the scenario table: the queue emptied by 1, 2 and 4 workers,
     /// the checkout beside one worker, and the paid → accepted latency.
     pub reports: Vec<Report>,
     /// One sentence per phase.
@@ -285,8 +294,8 @@ pub struct Delivery {
 }
 
 /// Runs the phases: drain what earlier scenarios queued, then the queue of
-/// `orders` confirmations emptied by one worker and by two, then checkout at
-/// full rate beside one worker.
+/// `orders` confirmations emptied by one, two and four workers sharing one
+/// connection budget, then checkout at full rate beside one worker.
 pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOptions) -> anyhow::Result<Delivery> {
     let sink = SmtpSink::start().await?;
     let url = sink.url();
@@ -296,14 +305,14 @@ pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOp
     // one worker relays and sends them until a fresh order's confirmation
     // (behind all of them in the outbox) arrives and the sink falls quiet.
     let started = Instant::now();
-    let worker = options.workers.spawn(&url)?;
+    let worker = options.workers.spawn(&url, 1)?;
     let drained = canary(api, stores, &format!("{run}drain"), &sink, options.timeout).await;
     sink.wait_quiet(Duration::from_secs(2), options.timeout).await;
     stop(worker).await?;
     drained?;
     delivery.notes.push(format!("Backlog of earlier scenarios drained in {:.1} s.", started.elapsed().as_secs_f64()));
 
-    for workers in [1, 2] {
+    for workers in [1u32, 2, 4] {
         let prefix = format!("{run}q{workers}");
         let (checkout, paid) =
             scenarios::checkout_orders(api, stores, Duration::from_secs(3600), options.buyers, options.orders, &prefix)
@@ -311,7 +320,7 @@ pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOp
         let started = Instant::now();
         let mut children = Vec::new();
         for _ in 0..workers {
-            children.push(options.workers.spawn(&url)?);
+            children.push(options.workers.spawn(&url, workers)?);
         }
         let emails: Vec<String> = paid.iter().map(|p| p.email.clone()).collect();
         let got = sink.wait_for(&emails, options.timeout).await;
@@ -351,7 +360,7 @@ pub async fn deliver(api: &Api, stores: &[Store], run: &str, options: &DeliverOp
     }
 
     // Latency: one worker running (known to be, by a canary), checkout at full rate.
-    let worker = options.workers.spawn(&url)?;
+    let worker = options.workers.spawn(&url, 1)?;
     let ready = canary(api, stores, &format!("{run}ready"), &sink, options.timeout).await;
     let phase = async {
         ready?;
@@ -414,7 +423,7 @@ async fn canary(api: &Api, stores: &[Store], prefix: &str, sink: &SmtpSink, time
     Ok(())
 }
 
-fn plural(n: usize) -> &'static str {
+fn plural(n: u32) -> &'static str {
     if n == 1 {
         ""
     } else {
