@@ -1,10 +1,14 @@
 //! Stock reservations of checkout: hold, commit, release, return to stock.
 //!
 //! **Invariant:** every change to `inventory_level` here is one conditional
-//! `UPDATE` — never a read followed by a write — and rows are locked in
-//! variant order, so concurrent checkouts of overlapping carts cannot deadlock.
-//! Held units move to `reserved`; paying moves them out of both `on_hand` and
-//! `reserved`; failure, cancellation or expiry give them back.
+//! `UPDATE` — never a read followed by a write, except under the row locks of
+//! [`lock_available`], held until the transaction ends — and rows are locked
+//! in variant order, so concurrent checkouts of overlapping carts cannot
+//! deadlock. Held units move to `reserved`; paying moves them out of both
+//! `on_hand` and `reserved`; failure, cancellation or expiry give them back.
+//! A checkout charged in the same transaction holds nothing: it locks the
+//! rows, and the paid order's insert sells the units straight from `on_hand`
+//! (`orders::repo::insert_order`).
 
 use std::collections::HashMap;
 
@@ -53,6 +57,26 @@ pub async fn reserve(
 }
 
 /// What happens to an order's units.
+/// Locks the stock rows of `lines` in variant order (`for update`, held
+/// until the transaction ends) and writes nothing: the variants that have
+/// fewer than their quantity free (or no stock row). With an empty answer the
+/// units stay free for this transaction whatever it does next, so it may sell
+/// them without holding them first.
+#[tracing::instrument(skip_all, fields(lines = lines.len()))]
+pub async fn lock_available(tx: &mut TenantTx, lines: &[(VariantId, i32)]) -> anyhow::Result<Vec<VariantId>> {
+    let variants: Vec<VariantId> = lines.iter().map(|(v, _)| *v).collect();
+    let free: Vec<(VariantId, i32)> = sqlx::query_as(
+        "select variant_id, on_hand - reserved from inventory_level \
+         where tenant_id = $1 and variant_id = any($2) order by variant_id for update",
+    )
+    .bind(tx.tenant_id())
+    .bind(&variants)
+    .fetch_all(&mut **tx)
+    .await?;
+    let free: HashMap<VariantId, i32> = free.into_iter().collect();
+    Ok(lines.iter().filter(|(v, q)| free.get(v).is_none_or(|f| f < q)).map(|(v, _)| *v).collect())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Move {
     /// Paid: held units leave `on_hand` and `reserved`.

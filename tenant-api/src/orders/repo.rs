@@ -16,7 +16,7 @@ use crate::{
     catalog::model::{ProductId, VariantId},
     checkout::model::{Country, DiscountCodeId, ShippingMethodId, Totals},
     customers::model::{Address, CustomerId},
-    inventory::reservations::{self, Move},
+    inventory::reservations,
     statements::fetch_optional,
     wire::AddressDto,
 };
@@ -36,14 +36,16 @@ pub struct NewOrder<'a> {
     pub shipping: Option<(ShippingMethodId, &'a str)>,
     pub address: &'a Address,
     pub lines: &'a [OrderLine],
-    /// Charged already (in the same transaction): inserted `paid`, with
-    /// `order.paid` after `order.created`.
+    /// Charged already (in the same transaction, which locked the lines'
+    /// stock rows and held nothing): inserted `paid`, with `order.paid` after
+    /// `order.created`, its units sold.
     pub paid: bool,
 }
 
 /// Numbers and inserts an order with its lines and `order.created` (and,
 /// when it is already paid, `order.paid`, as [`transition`] writes it, and
-/// its held units sold), in one statement. The per-store counter row is
+/// its units sold: it holds none, see `reservations::lock_available`), in
+/// one statement. The per-store counter row is
 /// locked until commit, so numbers are gapless within committed orders of a
 /// store. Returns the number and creation time.
 #[tracing::instrument(skip_all, fields(order_id = %order.id))]
@@ -60,9 +62,12 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
         "order_id": order.id.to_string(), "status": "pending_payment",
         "total": t.total, "currency": order.currency.as_str(), "email": order.email,
     });
-    // A paid order's held units are sold in this statement too.
-    let sold = reservations::move_ctes(Move::Commit, "$25");
-    let row: (i64, DateTime<Utc>) = sqlx::query_as(&format!(
+    // A paid order's units are sold in this statement too, straight from
+    // `on_hand`: it was charged in this transaction, which locked their rows
+    // (`reservations::lock_available`) and held nothing. The update keeps its
+    // condition, and a paid order whose every line was not sold is an error
+    // (the transaction rolls back).
+    let (number, created_at, sold): (i64, DateTime<Utc>, i64) = sqlx::query_as(
         "with n as ( \
              insert into order_counter (tenant_id, last_number) values ($1, 1001) \
              on conflict (tenant_id) do update set last_number = order_counter.last_number + 1 \
@@ -88,9 +93,17 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
          paid as ( \
              insert into outbox_event (tenant_id, event_id, topic, aggregate_id, payload) \
              select $1, $26, 'order.paid', $2, $27 where $25), \
-         {sold} \
-         select number, created_at from o"
-    ))
+         sold as ( \
+             update inventory_level s set on_hand = s.on_hand - u.quantity, updated_at = now() \
+             from unnest($17::uuid[], $21::int[]) as u(variant_id, quantity) \
+             where $25 and s.tenant_id = $1 and s.variant_id = u.variant_id \
+               and s.on_hand - s.reserved >= u.quantity \
+             returning s.variant_id, u.quantity), \
+         kept as ( \
+             insert into stock_reservation (tenant_id, order_id, variant_id, quantity, status, expires_at) \
+             select $1, $2, variant_id, quantity, 'committed', now() from sold) \
+         select number, created_at, (select count(*) from sold) from o",
+    )
     .bind(tx.tenant_id())
     .bind(order.id)
     .bind(order.customer_id)
@@ -120,7 +133,10 @@ pub async fn insert_order(tx: &mut TenantTx, order: &NewOrder<'_>) -> anyhow::Re
     .bind(serde_json::json!({ "order_id": order.id.to_string(), "status": "paid" }))
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row)
+    if order.paid && usize::try_from(sold).ok() != Some(order.lines.len()) {
+        anyhow::bail!("a paid order sold {sold} of its {} lines' stock", order.lines.len());
+    }
+    Ok((number, created_at))
 }
 
 /// The order's status and money, read under its row lock (`for update`):

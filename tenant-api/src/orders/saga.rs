@@ -301,10 +301,18 @@ async fn place_in(
     let (methods, tax) =
         checkout::service::options_for(tx, Some(&request.address.country), request.address.region.as_deref()).await?;
 
-    // Stock first: most refusals under contention happen here, before any other lock.
+    // Stock first: most refusals under contention happen here, before any
+    // other lock. Charged in this transaction, the order holds nothing: its
+    // stock rows stay locked until the commit, and a paid order's insert
+    // sells the units (one write a row, not a hold and then a sale); an
+    // order left unpaid holds them after its charge. Charged later, by a
+    // provider outside the cell, the hold commits before the call.
     let held: Vec<(VariantId, i32)> = cart.lines.clone();
     let expires_at = chrono::Utc::now() + chrono::Duration::seconds(state.reservation_ttl_secs as i64);
-    let short = reservations::reserve(tx, order_id.as_uuid(), &held, expires_at).await?;
+    let short = match charge {
+        Some(_) => reservations::lock_available(tx, &held).await?,
+        None => reservations::reserve(tx, order_id.as_uuid(), &held, expires_at).await?,
+    };
     if !short.is_empty() {
         return Err(Error::OutOfStock(short));
     }
@@ -334,6 +342,15 @@ async fn place_in(
         None => None,
     };
     let paid = matches!(outcome, Some(ChargeOutcome::Succeeded { .. }));
+    if outcome.is_some() && !paid {
+        // Declined or waiting: held like any unpaid order, for the decline's
+        // release or the settlement's sale to move. The rows are still
+        // locked and were free, so nothing can be short here.
+        let short = reservations::reserve(tx, order_id.as_uuid(), &held, expires_at).await?;
+        if !short.is_empty() {
+            return Err(Error::Internal(anyhow::anyhow!("locked free stock could not be held: {short:?}")));
+        }
+    }
     let new = NewOrder {
         id: order_id,
         customer_id: request.customer,
