@@ -199,8 +199,11 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Which dependency, if any, `cause` says did not answer.
-fn unavailable_dependency(cause: &anyhow::Error) -> Option<&'static str> {
+/// Which dependency, if any, `cause` says did not answer: the database
+/// (down, full, timed out, cancelled past `statement_timeout`), media storage,
+/// Redis, or a timeout. Such a failure is the platform's and passing: a
+/// request gets a `503`, and the delivery job does not count it as an attempt.
+pub fn unavailable_dependency(cause: &anyhow::Error) -> Option<&'static str> {
     cause.chain().find_map(|error| {
         if error.is::<crate::db::DatabaseUnavailable>() {
             return Some("The database");

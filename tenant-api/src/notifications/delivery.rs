@@ -106,6 +106,11 @@ enum Outcome {
     Failed { status: Option<i32>, error: String },
     /// No later attempt can succeed (the webhook was deleted): dead now.
     Undeliverable { error: String },
+    /// Nothing reached the target: the platform's own database or cache did
+    /// not answer first. Not an attempt (an outage of ours must not bring a
+    /// shopper's email closer to dead): due again after the schedule's first
+    /// wait, attempts unchanged.
+    Unsent { error: String },
 }
 
 impl Deliverer {
@@ -238,14 +243,20 @@ impl Sender {
     /// Sends one delivery and records the outcome.
     async fn deliver(&self, pool: &PgPool, delivery: Claimed) {
         let channel = delivery.channel.as_str();
+        // Whatever fails before a request is sent is ours: a dependency that
+        // did not answer sent nothing.
         let outcome = match self.send(pool, &delivery).await {
             Ok(outcome) => outcome,
+            Err(e) if platform::problem::unavailable_dependency(&e).is_some() => {
+                Outcome::Unsent { error: format!("{e:#}") }
+            }
             Err(e) => Outcome::Failed { status: None, error: format!("{e:#}") },
         };
         let label = match &outcome {
             Outcome::Delivered { .. } => "delivered",
             Outcome::Failed { .. } => "failed",
             Outcome::Undeliverable { .. } => "undeliverable",
+            Outcome::Unsent { .. } => "unsent",
         };
         metrics::counter!("notification_attempts_total", "channel" => channel, "outcome" => label).increment(1);
         if let Err(e) = self.record(pool, &delivery, outcome).await {
@@ -279,6 +290,7 @@ impl Sender {
         };
         match sent {
             Ok(info) => Outcome::Delivered { status: info.code.map(i32::from) },
+            Err(failure) if failure.unsent => Outcome::Unsent { error: failure.reason },
             Err(failure) if failure.retryable => {
                 Outcome::Failed { status: failure.code.map(i32::from), error: failure.reason }
             }
@@ -338,10 +350,14 @@ impl Sender {
     async fn record(&self, pool: &PgPool, delivery: &Claimed, outcome: Outcome) -> anyhow::Result<()> {
         let mut tx = platform::db::TenantTx::begin(pool, delivery.tenant_id).await?;
         let attempts = delivery.attempts + 1;
+        let jitter = f64::from(rand_core::OsRng.next_u32()) / (f64::from(u32::MAX) + 1.0);
         let held = match &outcome {
             Outcome::Delivered { status } => repo::record_success(&mut tx, delivery, *status).await?,
+            Outcome::Unsent { error } => {
+                let retry_in = self.settings.retry_in(1, jitter).unwrap_or(Duration::from_secs(5));
+                repo::record_unsent(&mut tx, delivery, error, retry_in).await?
+            }
             Outcome::Failed { status, error } => {
-                let jitter = f64::from(rand_core::OsRng.next_u32()) / (f64::from(u32::MAX) + 1.0);
                 let retry_in = self.settings.retry_in(attempts, jitter);
                 if retry_in.is_none() {
                     metrics::counter!("notification_dead_letters_total", "channel" => delivery.channel.as_str())
@@ -355,6 +371,9 @@ impl Sender {
         if !held {
             tracing::warn!(tenant_id = %delivery.tenant_id, delivery_id = %delivery.id,
                 "a delivery's lease ran out before its outcome was recorded; another run has it");
+        } else if let Outcome::Unsent { error } = &outcome {
+            tracing::warn!(tenant_id = %delivery.tenant_id, delivery_id = %delivery.id, error,
+                "a delivery was not sent (a dependency of ours did not answer); not counted as an attempt");
         } else if let Outcome::Failed { error, .. } | Outcome::Undeliverable { error } = &outcome {
             tracing::warn!(tenant_id = %delivery.tenant_id, delivery_id = %delivery.id, attempts, error,
                 "a delivery attempt failed");

@@ -319,6 +319,27 @@ pub async fn record_success(tx: &mut TenantTx, claimed: &Claimed, status: Option
     .await?)
 }
 
+/// Nothing reached the target: the platform's own database or cache did not
+/// answer while the delivery was prepared. Not an attempt: `attempts` stays,
+/// and it is due again after `retry_in`. Recorded only while `claimed` still
+/// holds its lease; whether it did.
+pub async fn record_unsent(
+    tx: &mut TenantTx,
+    claimed: &Claimed,
+    error: &str,
+    retry_in: Duration,
+) -> anyhow::Result<bool> {
+    let error: String = error.chars().take(1000).collect();
+    Ok(write_one(
+        tx,
+        "update notification_delivery set last_error = $4, leased_until = null, \
+             next_attempt_at = now() + make_interval(secs => $5) \
+         where tenant_id = $1 and delivery_id = $2 and leased_until = $3 and status = 'pending'",
+        (claimed.id, claimed.leased_until, error, retry_in.as_secs_f64()),
+    )
+    .await?)
+}
+
 /// The attempt failed: one more attempt, the next after `retry_in`, or dead
 /// when `retry_in` is `None` (the schedule is over). Recorded only while
 /// `claimed` still holds its lease; whether it did.

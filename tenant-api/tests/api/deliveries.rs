@@ -285,3 +285,51 @@ async fn a_claim_takes_each_stores_longest_due_within_its_room_and_nothing_lease
     assert_eq!(rest, backlog[7..].iter().cloned().collect(), "{leased} stays leased");
     assert!(claim_ids(Vec::new(), 200).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_delivery_our_database_could_not_prepare_is_not_an_attempt_and_goes_out_later() {
+    use sqlx::Connection as _;
+    let app = crate::helpers::spawn_app_configured(|s| {
+        s.webhook_allow_private_targets = true;
+        s.db_statement_timeout_ms = 300;
+    })
+    .await;
+    let store = app.create_store("dbdown").await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &store, &receiver.url, &["order.paid"]).await;
+    emit(&app, &store, "order.paid", 1).await;
+    tenant_api::outbox::relay_once(&app.state, 500).await.unwrap();
+
+    // The webhook's endpoint cannot be read: its read is cancelled past the
+    // statement timeout (the database's answer when it is swamped).
+    let mut locker = sqlx::PgConnection::connect(&app.db.url()).await.unwrap();
+    let mut lock = locker.begin().await.unwrap();
+    sqlx::query("lock table commerce.webhook_subscription in access exclusive mode").execute(&mut *lock).await.unwrap();
+    let deliverer = deliverer(&app, |s| s.schedule = vec![Duration::from_secs(5), Duration::ZERO]);
+    assert_eq!(deliverer.run_once().await.unwrap(), 1);
+    deliverer.drain().await;
+    let row = || async {
+        sqlx::query_as::<_, (String, i32, bool, bool, Option<String>)>(
+            "select status, attempts, leased_until is null, next_attempt_at > now(), last_error \
+             from commerce.notification_delivery where channel = 'webhook'",
+        )
+        .fetch_one(app.state.db.control())
+        .await
+        .unwrap()
+    };
+    let (status, attempts, released, later, error) = row().await;
+    assert_eq!((status.as_str(), attempts, released, later), ("pending", 0, true, true), "{error:?}");
+    assert!(error.as_deref().is_some_and(|e| e.contains("statement timeout")), "{error:?}");
+    assert!(receiver.answered().is_empty(), "nothing was sent");
+    lock.rollback().await.unwrap();
+
+    // Due again after the schedule's first wait (5 s here), then sent as the first attempt.
+    sqlx::query("update commerce.notification_delivery set next_attempt_at = now() where channel = 'webhook'")
+        .execute(app.state.db.control())
+        .await
+        .unwrap();
+    pump(&app, &deliverer, "the delivery sent", || receiver.accepted().len() == 1).await;
+    deliverer.drain().await;
+    let (status, attempts, ..) = row().await;
+    assert_eq!((status.as_str(), attempts), ("succeeded", 1));
+}

@@ -396,3 +396,33 @@ async fn a_paid_order_reaches_the_shoppers_inbox_through_the_workers_queue_and_o
     worker.deliverer.drain().await;
     assert_eq!(sink_a.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn a_mail_our_database_could_not_prepare_is_unsent_not_a_failed_attempt() {
+    use sqlx::Connection as _;
+    let app = crate::helpers::spawn_app_configured(|s| s.db_statement_timeout_ms = 300).await;
+    let store = app.create_store("stalled").await;
+    let sink = SmtpSink::start().await;
+    use_smtp(&app, &store, "shop@stalled.test", sink.port).await;
+    paid_order(&app, &store, "ann@example.com", None).await;
+    let (state, payload) = (notifications(&app), event(&app, &store, "order.paid").await);
+
+    // The store's templates cannot be read: past the statement timeout.
+    let mut locker = sqlx::PgConnection::connect(&app.db.url()).await.unwrap();
+    let mut lock = locker.begin().await.unwrap();
+    sqlx::query("lock table commerce.notification_template in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let failure = email::send(&state, store.id(), "order.paid", &payload, "ann@example.com").await.unwrap_err();
+    assert!(failure.unsent && failure.retryable, "{failure:?}");
+    assert!(sink.messages().is_empty());
+    lock.rollback().await.unwrap();
+
+    // Any other failure counts (here a recipient no relay would take), and
+    // with the table free again the mail goes out.
+    let refused = email::send(&state, store.id(), "order.paid", &payload, "not an address").await.unwrap_err();
+    assert!(!refused.unsent, "{refused:?}");
+    let sent = email::send(&state, store.id(), "order.paid", &payload, "ann@example.com").await.unwrap();
+    assert_eq!(sent.code, Some(250));
+}

@@ -117,17 +117,21 @@ pub struct SendFailure {
     /// What went wrong, for the delivery record: never a message body, a
     /// token or a credential.
     pub reason: String,
+    /// Nothing reached the provider: one of the platform's own dependencies
+    /// (the database, Redis) did not answer while the message was prepared.
+    /// Not an attempt: the queue tries again without counting it.
+    pub unsent: bool,
 }
 
 impl SendFailure {
     /// A failure worth retrying.
     pub fn transient(code: Option<u16>, reason: impl Into<String>) -> Self {
-        Self { retryable: true, code, reason: reason.into() }
+        Self { retryable: true, code, reason: reason.into(), unsent: false }
     }
 
     /// A failure no retry will fix.
     pub fn permanent(code: Option<u16>, reason: impl Into<String>) -> Self {
-        Self { retryable: false, code, reason: reason.into() }
+        Self { retryable: false, code, reason: reason.into(), unsent: false }
     }
 }
 
@@ -143,9 +147,11 @@ impl fmt::Display for SendFailure {
 
 impl std::error::Error for SendFailure {}
 
-/// Anything internal (a database down, a setting unreadable) is worth a retry.
+/// Anything internal (a database down, a setting unreadable) is worth a
+/// retry; a dependency that did not answer sent nothing (`unsent`).
 impl From<anyhow::Error> for SendFailure {
     fn from(error: anyhow::Error) -> Self {
-        Self::transient(None, format!("{error:#}"))
+        let unsent = platform::problem::unavailable_dependency(&error).is_some();
+        Self { unsent, ..Self::transient(None, format!("{error:#}")) }
     }
 }

@@ -83,7 +83,7 @@ impl SmsSender for Twilio {
                 answer.get("message").and_then(Value::as_str).unwrap_or_default()
             );
             let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
-            Err(SendFailure { retryable, code: Some(status.as_u16()), reason })
+            Err(SendFailure { retryable, code: Some(status.as_u16()), reason, unsent: false })
         })
     }
 }
