@@ -56,7 +56,6 @@ pub async fn reserve(
     Ok(variants.into_iter().filter(|v| !held.contains(v)).collect())
 }
 
-/// What happens to an order's units.
 /// Locks the stock rows of `lines` in variant order (`for update`, held
 /// until the transaction ends) and writes nothing: the variants that have
 /// fewer than their quantity free (or no stock row). With an empty answer the
@@ -77,6 +76,7 @@ pub async fn lock_available(tx: &mut TenantTx, lines: &[(VariantId, i32)]) -> an
     Ok(lines.iter().filter(|(v, q)| free.get(v).is_none_or(|f| f < q)).map(|(v, _)| *v).collect())
 }
 
+/// What happens to an order's units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Move {
     /// Paid: held units leave `on_hand` and `reserved`.
