@@ -319,6 +319,11 @@ pub async fn record_success(tx: &mut TenantTx, claimed: &Claimed, status: Option
     .await?)
 }
 
+/// `error` cut to what `last_error` holds (1,000 characters, its check).
+fn last_error(error: &str) -> String {
+    error.chars().take(1000).collect()
+}
+
 /// Nothing reached the target: the platform's own database or cache did not
 /// answer while the delivery was prepared. Not an attempt: `attempts` stays,
 /// and it is due again after `retry_in`. Recorded only while `claimed` still
@@ -329,7 +334,7 @@ pub async fn record_unsent(
     error: &str,
     retry_in: Duration,
 ) -> anyhow::Result<bool> {
-    let error: String = error.chars().take(1000).collect();
+    let error = last_error(error);
     Ok(write_one(
         tx,
         "update notification_delivery set last_error = $4, leased_until = null, \
@@ -350,7 +355,7 @@ pub async fn record_failure(
     error: &str,
     retry_in: Option<Duration>,
 ) -> anyhow::Result<bool> {
-    let error: String = error.chars().take(1000).collect();
+    let error = last_error(error);
     let n = execute(
         tx,
         "update notification_delivery set attempts = attempts + 1, last_status = $4, last_error = $5, \
