@@ -461,3 +461,52 @@ async fn refunds_racing_each_other_and_a_cancel_book_exactly_what_the_provider_p
     }
     assert!(seen[0] > 0 && seen[1] > 0, "cancelled / refunded: {seen:?}");
 }
+
+/// A pending refund of `store` written as the worker finds it, due `secs`
+/// from now (negative: overdue); its id.
+async fn pending_refund(app: &TestApp, store: &TestStore, secs: f64, flagged: bool) -> String {
+    let id = uuid::Uuid::now_v7();
+    let mut tx = app.tenant_tx(store).await;
+    sqlx::query(
+        "insert into refund (tenant_id, refund_id, order_id, amount, currency, status, provider, \
+             next_attempt_at, needs_attention) \
+         values ($1, $2, $3, 100, 'USD', 'pending', 'stripe', now() + make_interval(secs => $4), $5)",
+    )
+    .bind(store.id())
+    .bind(id)
+    .bind(uuid::Uuid::now_v7())
+    .bind(secs)
+    .bind(flagged)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id.to_string()
+}
+
+#[tokio::test]
+async fn the_settling_job_takes_each_stores_longest_due_refunds_first_and_leaves_flagged_and_later_ones() {
+    use tenant_api::orders::refunds::repo::due;
+    let app = spawn_app().await;
+    let (big, small) = (app.create_store("backlog").await, app.create_store("few").await);
+    let mut backlog = Vec::new();
+    for n in 0..6 {
+        backlog.push(pending_refund(&app, &big, -100.0 + f64::from(n), false).await);
+    }
+    let few = pending_refund(&app, &small, -10.0, false).await;
+    pending_refund(&app, &small, -500.0, true).await; // flagged: an admin's, not the job's
+    pending_refund(&app, &small, 60.0, false).await; // not due yet
+
+    let due_ids = |limit: i64, per_store: i64| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.system_tx(platform::db::DEFAULT_CELL).await.unwrap();
+            due(&mut tx, limit, per_store).await.unwrap().into_iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>()
+        }
+    };
+    // Every store's longest-due before any store's second, oldest first
+    // within a round; at most `per_store` of one store.
+    assert_eq!(due_ids(100, 3).await, [&backlog[0], &few, &backlog[1], &backlog[2]].map(String::clone));
+    assert_eq!(due_ids(2, 3).await, [&backlog[0], &few].map(String::clone), "a short batch takes every store's first");
+    assert_eq!(due_ids(100, 10).await.len(), 7, "the flagged and the not-yet-due are left out");
+}

@@ -238,14 +238,31 @@ pub async fn announce(tx: &mut TenantTx, refund: &RefundRecord, status: RefundSt
 }
 
 /// Worker: pending refunds due for an attempt, across every store of a cell,
-/// at most `per_store` of each store so one store's backlog cannot fill the batch.
+/// at most `per_store` of each store so one store's backlog cannot fill the
+/// batch: every store's longest-due first, then every store's second, and so
+/// on. A skip scan walks the stores with pending refunds (one probe each of
+/// `refund_store_due_idx`) and takes each store's first few from the same
+/// index, so the cost follows the stores waiting, not the backlog.
 pub async fn due(tx: &mut SystemTx, limit: i64, per_store: i64) -> anyhow::Result<Vec<(TenantId, RefundId)>> {
     Ok(sqlx::query_as(
-        "select tenant_id, refund_id from ( \
-             select tenant_id, refund_id, next_attempt_at, \
-                    row_number() over (partition by tenant_id order by next_attempt_at) as n \
-             from refund where status = 'pending' and not needs_attention and next_attempt_at <= now()) due \
-         where n <= $2 order by next_attempt_at limit $1",
+        "with recursive stores as ( \
+             (select tenant_id from refund where status = 'pending' and not needs_attention \
+              order by tenant_id limit 1) \
+             union all \
+             select (select r.tenant_id from refund r \
+                     where r.status = 'pending' and not r.needs_attention and r.tenant_id > s.tenant_id \
+                     order by r.tenant_id limit 1) \
+             from stores s where s.tenant_id is not null) \
+         select d.tenant_id, d.refund_id from stores s \
+         cross join lateral ( \
+             select r.tenant_id, r.refund_id, r.next_attempt_at, \
+                    row_number() over (order by r.next_attempt_at, r.refund_id) as n \
+             from refund r \
+             where r.tenant_id = s.tenant_id and r.status = 'pending' and not r.needs_attention \
+               and r.next_attempt_at <= now() \
+             order by r.next_attempt_at, r.refund_id limit $2) d \
+         where s.tenant_id is not null \
+         order by d.n, d.next_attempt_at, d.tenant_id limit $1",
     )
     .bind(limit)
     .bind(per_store)
