@@ -21,6 +21,8 @@
 //! - [`templates`]: the compiled-in templates of server-rendered pages.
 //! - [`settings`], [`quotas`]: what the control plane decides per store
 //!   (payment and notification settings, plan quotas), as the data plane reads it.
+//! - [`store_cache`]: per-store values from the control database, cached
+//!   in-process and dropped on the store's announcement.
 //! - [`rate_limit`]: per-store request rate limits from the plan's quota.
 //! - [`edge`]: the client address (`TRUSTED_PROXIES`) and per-client limits
 //!   in front of everything else.
@@ -53,6 +55,7 @@ pub mod problem;
 pub mod quotas;
 pub mod rate_limit;
 pub mod settings;
+pub mod store_cache;
 pub mod telemetry;
 pub mod templates;
 pub mod tenancy;

@@ -14,20 +14,13 @@
 //! **Invariant:** opened secrets are [`SecretString`]s: never logged, never
 //! serialized; expose them only at the call to the provider.
 
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use moka::future::Cache;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::{crypto::MasterKeys, db::Db, ids::TenantId, tenancy::TenantResolver};
+use crate::{crypto::MasterKeys, db::Db, ids::TenantId, store_cache::StoreCache, tenancy::TenantResolver};
 
 /// How long the data plane keeps a store's payment settings without an announcement.
 pub const PAYMENT_SETTINGS_TTL: Duration = Duration::from_secs(30);
@@ -187,46 +180,31 @@ pub async fn payment_settings(
 pub struct PaymentSettingsCache {
     db: Db,
     master: Arc<MasterKeys>,
-    cache: Cache<TenantId, Arc<PaymentSettings>>,
-    /// Bumped by every [`Self::forget`], before the entry goes: a read that
-    /// began before an announcement is not cached after it.
-    forgotten: Arc<AtomicU64>,
+    cache: StoreCache<PaymentSettings>,
 }
 
 impl PaymentSettingsCache {
     /// A cache reading the control database of `db`, keeping entries for `ttl`.
     pub fn new(db: Db, master: Arc<MasterKeys>, ttl: Duration) -> Self {
-        let cache = Cache::builder().max_capacity(1_000_000).time_to_live(ttl).support_invalidation_closures().build();
-        Self { db, master, cache, forgotten: Arc::new(AtomicU64::new(0)) }
+        Self { db, master, cache: StoreCache::new(1_000_000, ttl) }
     }
 
     /// Drops a store's entry whenever `resolver` receives an announcement for it.
     pub fn follow(&self, resolver: &TenantResolver) {
-        let cache = self.clone();
-        resolver.on_change(Arc::new(move |change| cache.forget(TenantId::from_uuid(change.tenant_id))));
+        self.cache.follow(resolver);
     }
 
     /// The store's payment settings. A miss reads the control database under
     /// [`Db::on_control`], so a database that is down costs a `503`.
     pub async fn get(&self, tenant: TenantId) -> anyhow::Result<Arc<PaymentSettings>> {
-        if let Some(found) = self.cache.get(&tenant).await {
-            return Ok(found);
-        }
-        let generation = self.forgotten.load(Ordering::Acquire);
-        let read = Arc::new(self.db.on_control(payment_settings(self.db.control(), &self.master, tenant)).await?);
-        if self.forgotten.load(Ordering::Acquire) == generation {
-            self.cache.insert(tenant, read.clone()).await;
-        }
-        Ok(read)
+        let read =
+            async { Ok(Some(self.db.on_control(payment_settings(self.db.control(), &self.master, tenant)).await?)) };
+        self.cache.get_or_read(tenant, read).await?.context("payment settings are always found")
     }
 
     /// Drops a store's entry; the next [`Self::get`] reads the database.
     pub fn forget(&self, tenant: TenantId) {
-        self.forgotten.fetch_add(1, Ordering::AcqRel);
-        // A predicate rather than `invalidate`: the hook that calls this is synchronous.
-        if self.cache.invalidate_entries_if(move |id, _| *id == tenant).is_err() {
-            self.cache.invalidate_all();
-        }
+        self.cache.forget(tenant);
     }
 }
 

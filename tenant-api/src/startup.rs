@@ -84,12 +84,10 @@ impl AppState {
         }
         // A store's name or branding is part of its cached pages: its
         // announcement drops them with the names cached for the pages.
-        let store_fronts = crate::web::store::StoreFronts::new(db.clone());
-        let (hook_cache, hook_fronts) = (storefront_cache.clone(), store_fronts.clone());
+        let store_fronts = crate::web::store::StoreFronts::new(db.clone(), &resolver);
+        let hook_cache = storefront_cache.clone();
         resolver.on_change(Arc::new(move |change| {
-            let tenant = platform::ids::TenantId::from_uuid(change.tenant_id);
-            hook_cache.forget(tenant);
-            hook_fronts.forget(tenant);
+            hook_cache.forget(platform::ids::TenantId::from_uuid(change.tenant_id));
         }));
         let page_key = platform::web::PageKey::from_master(&master, "storefront");
         let catalog = CatalogState::new(catalog::state::Parts {
@@ -103,6 +101,11 @@ impl AppState {
         let master = Arc::new(master);
         let payment_settings = PaymentSettingsCache::new(db.clone(), master.clone(), PAYMENT_SETTINGS_TTL);
         payment_settings.follow(&resolver);
+        let message_stores = crate::notifications::messages::service::Stores::new(
+            100_000,
+            crate::notifications::messages::service::STORES_TTL,
+        );
+        message_stores.follow(&resolver);
         Ok(Self(Arc::new(Parts {
             db,
             redis,
@@ -124,6 +127,7 @@ impl AppState {
             payment_settings,
             catalog,
             senders,
+            message_stores,
             dashboard,
             page_key,
             store_fronts,
@@ -336,6 +340,7 @@ impl FromRef<AppState> for crate::notifications::NotificationsState {
             master: state.master.clone(),
             allow_private_targets: state.settings.webhook_allow_private_targets,
             senders: state.senders.clone(),
+            stores: state.message_stores.clone(),
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct Parts {
     pub catalog: CatalogState,
     /// Email and SMS senders (relay, cached store transports, HTTP client).
     pub senders: crate::notifications::Senders,
+    /// Stores and their notification settings as messages need them, dropped on announcements.
+    pub message_stores: crate::notifications::messages::service::Stores,
     /// The dashboard's control plane client, templates and upload client.
     pub dashboard: crate::dashboard::DashboardParts,
     /// Signs the pages' CSRF tokens and order links (derived from the master key).

@@ -27,9 +27,9 @@ pub use messages::{email, sms, templates, Links, Senders};
 pub use routes::router;
 
 /// What the webhook, notification-log and template routes and the senders
-/// need: the store's database,
-/// the staff credentials' verifier, the master keys sealing webhook secrets,
-/// and whether webhooks may target private networks.
+/// need: the store's database, the staff credentials' verifier, the master
+/// keys sealing webhook secrets, whether webhooks may target private
+/// networks, the message senders and the stores they send for.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct NotificationsState {
     pub db: platform::db::Db,
@@ -40,6 +40,8 @@ pub struct NotificationsState {
     pub allow_private_targets: bool,
     /// How email and SMS leave this process.
     pub senders: Senders,
+    /// Stores and their notification settings, as messages need them.
+    pub stores: messages::service::Stores,
 }
 
 /// The context's operations in the OpenAPI document: webhooks and the

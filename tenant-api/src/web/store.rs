@@ -8,8 +8,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use moka::sync::Cache;
-use platform::{db::Db, ids::TenantId};
+use platform::{db::Db, ids::TenantId, store_cache::StoreCache, tenancy::TenantResolver};
 
 use super::model::{StoreFront, Theme};
 
@@ -20,37 +19,28 @@ const TTL: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct StoreFronts {
     db: Db,
-    cache: Cache<TenantId, Arc<StoreFront>>,
+    cache: StoreCache<StoreFront>,
 }
 
 impl StoreFronts {
-    /// An empty cache reading the registry through `db`'s control pool.
-    pub fn new(db: Db) -> Self {
-        Self { db, cache: Cache::builder().max_capacity(100_000).time_to_live(TTL).build() }
+    /// An empty cache reading the registry through `db`'s control pool,
+    /// dropping a store's entry on its announcement to `resolver`.
+    pub fn new(db: Db, resolver: &TenantResolver) -> Self {
+        let cache = StoreCache::new(100_000, TTL);
+        cache.follow(resolver);
+        Self { db, cache }
     }
 
     /// The store's name and theme; `None` when the registry has no such store.
     pub async fn get(&self, tenant: TenantId) -> anyhow::Result<Option<Arc<StoreFront>>> {
-        if let Some(found) = self.cache.get(&tenant) {
-            return Ok(Some(found));
-        }
-        let row: Option<(String, serde_json::Value)> = self
-            .db
-            .on_control(async {
-                Ok(sqlx::query_as("select name, branding from control.tenant where tenant_id = $1")
+        let read = self.db.on_control(async {
+            let row: Option<(String, serde_json::Value)> =
+                sqlx::query_as("select name, branding from control.tenant where tenant_id = $1")
                     .bind(tenant)
                     .fetch_optional(self.db.control())
-                    .await?)
-            })
-            .await?;
-        let Some((name, branding)) = row else { return Ok(None) };
-        let front = Arc::new(StoreFront { name, theme: Theme::from_branding(&branding) });
-        self.cache.insert(tenant, front.clone());
-        Ok(Some(front))
-    }
-
-    /// Drops what is cached of the store (its announcement).
-    pub fn forget(&self, tenant: TenantId) {
-        self.cache.invalidate(&tenant);
+                    .await?;
+            Ok(row.map(|(name, branding)| StoreFront { name, theme: Theme::from_branding(&branding) }))
+        });
+        self.cache.get_or_read(tenant, read).await
     }
 }

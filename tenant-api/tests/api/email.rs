@@ -16,7 +16,8 @@ use crate::{
     helpers::{checkout_body, spawn_app, Auth, TestApp, TestStore},
 };
 
-/// Points a store's notification settings at an SMTP server on this machine.
+/// Points a store's notification settings at an SMTP server on this machine,
+/// as the control plane would.
 pub async fn use_smtp(app: &TestApp, store: &TestStore, email_from: &str, port: u16) {
     sqlx::query(
         "insert into control.tenant_notification_settings (tenant_id, email_from, smtp_host, smtp_port, smtp_tls) \
@@ -30,6 +31,8 @@ pub async fn use_smtp(app: &TestApp, store: &TestStore, email_from: &str, port: 
     .execute(app.state.db.control())
     .await
     .unwrap();
+    // What the control plane's announcement of the change does.
+    app.state.message_stores.forget(store.id());
 }
 
 /// Places a paid order of one $19.99 item; returns the order.
@@ -97,6 +100,39 @@ async fn an_order_confirmation_goes_to_the_shopper_through_the_stores_own_smtp()
     }
     assert!(html.contains("<table") && !text.contains("<table"));
     assert!(sink_b.messages().is_empty(), "store B's relay carried store A's mail");
+}
+
+#[tokio::test]
+async fn a_stores_settings_are_read_once_and_a_relay_change_takes_effect_with_its_announcement() {
+    let app = spawn_app().await;
+    let a = app.create_store("alpha").await;
+    let (before, after) = (SmtpSink::start().await, SmtpSink::start().await);
+    use_smtp(&app, &a, "shop@alpha.test", before.port).await;
+    paid_order(&app, &a, "ann@example.com", None).await;
+    let state = notifications(&app);
+    let payload = event(&app, &a, "order.paid").await;
+    let send = || email::send(&state, a.id(), "order.paid", &payload, "ann@example.com");
+    send().await.unwrap();
+
+    // The control plane writes a new relay, then announces the change: until
+    // the announcement a process sends with the settings it read.
+    sqlx::query("update control.tenant_notification_settings set smtp_port = $2 where tenant_id = $1")
+        .bind(a.id())
+        .bind(i32::from(after.port))
+        .execute(app.state.db.control())
+        .await
+        .unwrap();
+    send().await.unwrap();
+    assert_eq!((before.messages().len(), after.messages().len()), (2, 0), "settings are not read per message");
+    app.announce(&a).await;
+    for _ in 0..100 {
+        send().await.unwrap();
+        if !after.messages().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(after.messages().len(), 1, "the announced relay carries the next mail");
 }
 
 #[tokio::test]

@@ -97,6 +97,8 @@ async fn use_twilio(app: &TestApp, store: &TestStore, sid: &str, token: &str) {
     .execute(app.state.db.control())
     .await
     .unwrap();
+    // What the control plane's announcement of the change does.
+    app.state.message_stores.forget(store.id());
 }
 
 fn state_for(app: &TestApp, twilio: &str) -> NotificationsState {

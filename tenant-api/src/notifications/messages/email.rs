@@ -126,7 +126,7 @@ pub async fn targets(
         anyhow::bail!("{topic} has no email");
     }
     let Some(store) = service::store(state, tenant).await? else { return Ok(Vec::new()) };
-    Ok(service::order(state, &store, payload).await?.map(|order| order.email).into_iter().collect())
+    Ok(service::order_of(state, &store, payload).await?.map(|order| order.email).into_iter().collect())
 }
 
 /// Renders and sends the email of an outbox event to `recipient`.
@@ -140,15 +140,16 @@ pub async fn send(
 ) -> Result<SentInfo, SendFailure> {
     let event =
         Event::for_topic(topic).ok_or_else(|| SendFailure::permanent(None, format!("{topic} sends no email")))?;
+    // The store and its settings come from the process's cache; what the
+    // message says (the order, the store's template) from one transaction.
     let store = service::store(state, tenant).await?.ok_or_else(|| SendFailure::permanent(None, "no such store"))?;
-    let settings = state
-        .db
-        .on_control(platform::settings::notification_settings(state.db.control(), &state.master, tenant))
-        .await?;
-    let context = service::context(state, &store, event, payload)
+    let settings = &store.settings;
+    let mut tx = service::tenant_tx(state, &store).await?;
+    let context = service::context(&mut tx, state, &store, event, payload)
         .await?
         .ok_or_else(|| SendFailure::permanent(None, "the order is gone"))?;
-    let template = service::email_template(state, &store, event).await?;
+    let template = service::email_template(&mut tx, event).await?;
+    tx.commit().await?;
     let rendered = templates::render_email(&template, &context)
         .map_err(|e| SendFailure::permanent(None, format!("template {}: {}", e.field, e.message)))?;
 

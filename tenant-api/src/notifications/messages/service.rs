@@ -4,16 +4,18 @@
 //! copying it into every outbox payload) gives the templates all of it (lines,
 //! totals, tracking) and keeps the payloads small.
 
+use std::{sync::Arc, time::Duration};
+
 use anyhow::Context as _;
-use platform::{db::TenantTx, ids::TenantId, money::Money};
+use platform::{db::TenantTx, ids::TenantId, money::Money, settings::NotificationSettings, store_cache::StoreCache};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use super::{model::Event, repo, NotificationsState};
 use crate::orders::model::{Order, OrderId};
 
-/// A store as its messages name it.
-#[derive(Clone, Debug)]
+/// A store as its messages name it, and how they are sent.
+#[derive(Debug)]
 pub struct Store {
     pub id: TenantId,
     /// Display name (`control.tenant.name`).
@@ -22,20 +24,34 @@ pub struct Store {
     pub cell_id: String,
     /// Its public address, for links: no trailing slash.
     pub url: String,
+    /// Its sender, relay and SMS account, secrets opened.
+    pub settings: NotificationSettings,
 }
 
-/// The store `tenant`, from the registry. `None` when it does not exist.
-pub async fn store(state: &NotificationsState, tenant: TenantId) -> anyhow::Result<Option<Store>> {
-    let row: Option<(String, String, String)> = state
-        .db
-        .on_control(async {
-            Ok(sqlx::query_as("select slug, name, cell_id from control.tenant where tenant_id = $1")
+/// Every store's [`Store`], cached per process: a send reads its store and
+/// settings once per TTL, not once per message. Dropped on the store's
+/// announcement (a rename and every settings change are announced), kept at
+/// most [`STORES_TTL`] if an announcement is lost, which bounds how long a
+/// rotated SMTP password or SMS token can stay in use.
+pub type Stores = StoreCache<Store>;
+
+/// How long a store's [`Store`] is kept without an announcement.
+pub const STORES_TTL: Duration = platform::settings::PAYMENT_SETTINGS_TTL;
+
+/// The store `tenant`, with its settings. `None` when it does not exist.
+pub async fn store(state: &NotificationsState, tenant: TenantId) -> anyhow::Result<Option<Arc<Store>>> {
+    let read = state.db.on_control(async {
+        let control = state.db.control();
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("select slug, name, cell_id from control.tenant where tenant_id = $1")
                 .bind(tenant)
-                .fetch_optional(state.db.control())
-                .await?)
-        })
-        .await?;
-    Ok(row.map(|(slug, name, cell_id)| Store { id: tenant, url: state.senders.links.store_url(&slug), name, cell_id }))
+                .fetch_optional(control)
+                .await?;
+        let Some((slug, name, cell_id)) = row else { return Ok(None) };
+        let settings = platform::settings::notification_settings(control, &state.master, tenant).await?;
+        Ok(Some(Store { id: tenant, url: state.senders.links.store_url(&slug), name, cell_id, settings }))
+    });
+    state.stores.get_or_read(tenant, read).await
 }
 
 /// A transaction of `store` in its cell.
@@ -44,17 +60,22 @@ pub async fn tenant_tx(state: &NotificationsState, store: &Store) -> anyhow::Res
     TenantTx::begin(&pool, store.id).await
 }
 
-/// The order an order event is about.
-pub async fn order(state: &NotificationsState, store: &Store, payload: &Value) -> anyhow::Result<Option<Order>> {
+/// The order an order event is about, `None` when it is gone.
+pub async fn order(tx: &mut TenantTx, payload: &Value) -> anyhow::Result<Option<Order>> {
     let Some(id) = payload.get("order_id").and_then(Value::as_str).and_then(OrderId::parse) else {
         anyhow::bail!("the event has no order_id");
     };
+    match crate::orders::service::order(tx, id).await {
+        Ok(order) => Ok(Some(order)),
+        Err(crate::orders::Error::OrderNotFound) => Ok(None),
+        Err(e) => Err(anyhow::anyhow!(e).context("reading the order")),
+    }
+}
+
+/// The order an order event is about, in a transaction of its own.
+pub async fn order_of(state: &NotificationsState, store: &Store, payload: &Value) -> anyhow::Result<Option<Order>> {
     let mut tx = tenant_tx(state, store).await?;
-    let found = match crate::orders::service::order(&mut tx, id).await {
-        Ok(order) => Some(order),
-        Err(crate::orders::Error::OrderNotFound) => None,
-        Err(e) => return Err(anyhow::anyhow!(e).context("reading the order")),
-    };
+    let found = order(&mut tx, payload).await?;
     tx.commit().await?;
     Ok(found)
 }
@@ -64,6 +85,7 @@ pub async fn order(state: &NotificationsState, store: &Store, payload: &Value) -
 /// `Ok(None)` when what the event is about is gone (an order deleted with
 /// its store): nothing to send.
 pub async fn context(
+    tx: &mut TenantTx,
     state: &NotificationsState,
     store: &Store,
     event: Event,
@@ -71,7 +93,7 @@ pub async fn context(
 ) -> anyhow::Result<Option<Value>> {
     let mut context = json!({"store": {"name": store.name, "url": store.url}});
     if event.is_order() {
-        let Some(order) = order(state, store, payload).await? else { return Ok(None) };
+        let Some(order) = order(tx, payload).await? else { return Ok(None) };
         let refund = payload.get("refund_amount").and_then(Value::as_i64).unwrap_or(order.refunded_total);
         context["refund"] = json!({"amount": order.money(refund).to_string()});
         context["order"] = order_facts(&order);
@@ -140,14 +162,8 @@ pub fn sample_context(event: Event) -> Value {
     context
 }
 
-/// The email template `store` uses for `event`: its override, else the default.
-pub async fn email_template(
-    state: &NotificationsState,
-    store: &Store,
-    event: Event,
-) -> anyhow::Result<super::model::EmailTemplate> {
-    let mut tx = tenant_tx(state, store).await?;
-    let found = repo::find(&mut tx, event).await?;
-    tx.commit().await?;
+/// The email template the store uses for `event`: its override, else the default.
+pub async fn email_template(tx: &mut TenantTx, event: Event) -> anyhow::Result<super::model::EmailTemplate> {
+    let found = repo::find(tx, event).await?;
     Ok(found.map_or_else(|| super::templates::default_email(event), |t| t.template))
 }

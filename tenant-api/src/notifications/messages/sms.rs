@@ -103,7 +103,7 @@ pub async fn targets(
     };
     debug_assert!(event.is_order());
     let Some(store) = service::store(state, tenant).await? else { return Ok(Vec::new()) };
-    let order = service::order(state, &store, payload).await?;
+    let order = service::order_of(state, &store, payload).await?;
     Ok(order.and_then(|o| o.shipping_address.phone).filter(|p| !p.trim().is_empty()).into_iter().collect())
 }
 
@@ -122,14 +122,13 @@ pub async fn send(
         .ok_or_else(|| SendFailure::permanent(None, format!("{topic} sends no SMS")))?;
     let (event, source) = source;
     let store = service::store(state, tenant).await?.ok_or_else(|| SendFailure::permanent(None, "no such store"))?;
-    let settings = state
-        .db
-        .on_control(platform::settings::notification_settings(state.db.control(), &state.master, tenant))
-        .await?;
-    let sms = settings.sms.ok_or_else(|| SendFailure::permanent(None, "the store has no SMS settings"))?;
-    let context = service::context(state, &store, event, payload)
+    let sms =
+        store.settings.sms.clone().ok_or_else(|| SendFailure::permanent(None, "the store has no SMS settings"))?;
+    let mut tx = service::tenant_tx(state, &store).await?;
+    let context = service::context(&mut tx, state, &store, event, payload)
         .await?
         .ok_or_else(|| SendFailure::permanent(None, "the order is gone"))?;
+    tx.commit().await?;
     let body = templates::render_sms(source, &context)
         .map_err(|e| SendFailure::permanent(None, format!("template {}: {}", e.field, e.message)))?;
     state.senders.sms.sender(sms).send(recipient, &body).await
