@@ -4,8 +4,9 @@
 //! `email::{targets, send}` and `sms::{targets, send}` are what a delivery
 //! queue calls for the `email` and `sms` channels of an outbox event: who gets
 //! it, then one send per recipient whose [`model::SendFailure`] says whether a
-//! retry can help. They read what they need (the store, its settings, the
-//! order) when called. Templates are compiled in (`templates/`); a store may
+//! retry can help. They read the order (and the store's template) when
+//! called, in one transaction; the store and its settings come from a
+//! per-process cache dropped on the store's announcement ([`service::Stores`]). Templates are compiled in (`templates/`); a store may
 //! override its email templates (`/admin/notifications/templates`).
 
 pub mod email;
