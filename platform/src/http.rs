@@ -107,6 +107,21 @@ pub fn with_layers(router: Router, layers: Layers) -> Router {
 /// futures are named types, not `middleware::from_fn`, which boxes a future
 /// and clones the rest of the stack into its `Next` on every request.
 pub fn with_front(router: Router, layers: Layers, front: &Front) -> Router {
+    with_front_and(router, layers, front, tower::layer::util::Identity::new())
+}
+
+/// [`with_front`] with `shortcut` between the guards and the router: a
+/// service that may answer a request itself (a warm cached read) without the
+/// route match, the route's boxed services and the handler's extractors, and
+/// hands on every other request. What it answers is counted and timed with
+/// [`record_route`], as a routed answer is by the router's metrics layer.
+pub fn with_front_and<L>(router: Router, layers: Layers, front: &Front, shortcut: L) -> Router
+where
+    L: tower::Layer<Router>,
+    L::Service:
+        tower::Service<Request, Response = Response, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<Request>>::Future: Send + 'static,
+{
     let mut routes = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     if layers.metrics {
         // Installed before `RecordMetrics` keeps handles from it.
@@ -128,6 +143,7 @@ pub fn with_front(router: Router, layers: Layers, front: &Front) -> Router {
                 .into_inner()
         }))
         .layer(tower::layer::layer_fn(move |inner| Guards { inner, log_failures: layers.log_failures }))
+        .layer(shortcut)
         .service(routes);
     around_all(service)
 }
@@ -366,6 +382,16 @@ where
         duration.record(this.started.elapsed().as_secs_f64());
         std::task::Poll::Ready(Ok(response))
     }
+}
+
+/// Counts and times a request answered in front of the router on `route` (a
+/// route pattern of the router, so the labels stay a bounded set), as the
+/// router's metrics layer does for the requests it routes. The caller records
+/// the route on the request span (`path`) when it starts.
+pub fn record_route(method: &http::Method, route: &'static str, status: StatusCode, started: Instant) {
+    let (requests, duration) = route_metrics(method, route, status);
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
 }
 
 /// One route's request counter and latency histogram for a method and status.

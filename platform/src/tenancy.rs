@@ -491,21 +491,48 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let (resolver, limits) = (self.resolver.clone(), self.limits.clone());
         Box::pin(async move {
-            let tenant = match admit(&resolver, limits.as_ref(), request.headers(), request.uri()).await {
-                Ok(tenant) => tenant,
-                Err(refusal) => return Ok(refusal),
+            // Resolved in front of the router already (a shortcut that found
+            // nothing to answer with, [`open_store`]): only the limit is left.
+            let resolved = request.extensions().get::<TenantCtx>().map(|ctx| ctx.0.clone());
+            let admitted = match resolved {
+                Some(tenant) => within_limit(limits.as_ref(), tenant).await,
+                None => match open_store(&resolver, request.headers(), request.uri()).await {
+                    Ok(tenant) => within_limit(limits.as_ref(), tenant).await,
+                    Err(refusal) => Err(refusal),
+                },
             };
-            request.extensions_mut().insert(TenantCtx(tenant));
-            inner.call(request).await
+            match admitted {
+                Ok(tenant) => {
+                    request.extensions_mut().insert(TenantCtx(tenant));
+                    inner.call(request).await
+                }
+                Err(refusal) => Ok(refusal),
+            }
         })
     }
 }
 
-/// The store a request (its `headers` and `uri`) names, if it is open and
-/// within its rate; else the refusal.
-async fn admit(
-    resolver: &TenantResolver,
+/// `tenant` if it is within its rate (one request taken from its allowance
+/// when `limits` is set); else the `429`.
+pub async fn within_limit(
     limits: Option<&crate::rate_limit::RateLimits>,
+    tenant: Arc<Tenant>,
+) -> Result<Arc<Tenant>, Response> {
+    if let Some(limits) = limits {
+        limits.check(tenant.id).await.map_err(IntoResponse::into_response)?;
+    }
+    Ok(tenant)
+}
+
+/// The store a request (its `headers` and `uri`) names, if it is active;
+/// else the refusal [`TenantGate`] answers with (no such store `404`,
+/// suspended `423`, host lookups busy `503`). Records `tenant_id` on the
+/// request span. A service in front of the
+/// router that resolves a request itself puts the store in the request's
+/// extensions as [`TenantCtx`] before handing it on, and the gate then only
+/// applies the limit.
+pub async fn open_store(
+    resolver: &TenantResolver,
     headers: &http::HeaderMap,
     uri: &http::Uri,
 ) -> Result<Arc<Tenant>, Response> {
@@ -528,9 +555,6 @@ async fn admit(
         let locked =
             Problem::new(http::StatusCode::LOCKED, "store-suspended", "Store suspended", "This store is suspended.");
         return Err(locked.into_response());
-    }
-    if let Some(limits) = limits {
-        limits.check(tenant.id).await.map_err(IntoResponse::into_response)?;
     }
     Ok(tenant)
 }

@@ -9,7 +9,7 @@ use platform::{
     config::{RateLimitMode, Settings},
     db::Db,
     edge::{EdgeLimit, HostLimit},
-    http::{health_router, shutdown_signal, with_front, Front, Health, Layers},
+    http::{health_router, shutdown_signal, with_front_and, Front, Health, Layers},
     media::MediaStore,
     quotas::{QuotaCache, QUOTA_CACHE_TTL},
     rate_limit::RateLimits,
@@ -260,7 +260,13 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
         edge_host: state.edge_host.clone(),
         refusal_delay: Duration::from_millis(state.settings.edge_refusal_delay_ms),
     };
-    with_front(health.merge(stores), Layers::ALL, &front)
+    // Between the guards and the router: warm storefront reads answered from
+    // the cache with the gate's own resolution and limit, without the route.
+    let limits = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.clone());
+    let warm = contexts
+        .contains(&Context::Catalog)
+        .then(|| crate::catalog::WarmReadsLayer::new(state.storefront_cache.clone(), state.resolver.clone(), limits));
+    with_front_and(health.merge(stores), Layers::ALL, &front, tower::util::option_layer(warm))
 }
 
 // Each context's state, derived from the app's once when its router is

@@ -146,6 +146,18 @@ impl StorefrontCache {
         Err(Slot(Some(key)))
     }
 
+    /// The cached body for `path` of the store, if there is one. A miss is not
+    /// counted: the caller hands the request on to its handler, whose
+    /// [`StorefrontCache::lookup`] counts it.
+    pub async fn peek(&self, tenant: TenantId, path: String) -> Option<Bytes> {
+        if !self.enabled {
+            return None;
+        }
+        let body = self.responses.get(&(tenant, self.generation(tenant), path)).await?;
+        self.hits.increment(1);
+        Some(body)
+    }
+
     /// Runs `load` and keeps its body, when it succeeds, in `slot`.
     pub async fn fill<E>(
         &self,

@@ -13,5 +13,5 @@ pub mod state;
 
 pub use error::{Error, Result};
 pub(crate) use routes::doc;
-pub use routes::router;
+pub use routes::{router, WarmReadsLayer};
 pub use state::CatalogState;

@@ -170,3 +170,61 @@ async fn unknown_parameters_are_refused_and_parameter_order_is_one_cache_entry()
     }
     panic!("the storefront cache was reset during every attempt");
 }
+
+/// The value of `http_requests_total` with exactly these labels (0 if absent).
+async fn requests_total(app: &TestApp, labels: &str) -> f64 {
+    let text = app.get("x", "/metrics").await.text().await.unwrap();
+    let prefix = format!("http_requests_total{{{labels}}} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn warm_reads_answer_each_store_with_its_own_body_and_take_one_request_of_its_rate() {
+    let app = spawn_app().await;
+    let alpha = app.create_store("alpha").await;
+    let beta = app.create_store("beta").await;
+    let mut ids = Vec::new();
+    for store in [&alpha, &beta] {
+        let staff = app.staff(store).await;
+        ids.push(app.create_product(store, &staff, "Tee", "TEE", 100).await["id"].as_str().unwrap().to_owned());
+    }
+    // The same paths in both stores, read twice: the second reads are warm
+    // (answered in front of the router) and each store gets its own product.
+    for _ in 0..2 {
+        for (store, id) in [(&beta, &ids[1]), (&alpha, &ids[0])] {
+            let detail = app.get_json(&store.host, "/store/products/tee", StatusCode::OK).await;
+            assert_eq!(detail["id"], id.as_str(), "{}", store.host);
+            let list = app.get_json(&store.host, "/store/products", StatusCode::OK).await;
+            assert_eq!(list["items"][0]["id"], id.as_str(), "{}", store.host);
+        }
+    }
+    // Alpha on 6 requests a second, from a full allowance (its limiter
+    // dropped, as an announced plan change does): 6 warm reads and 6 misses
+    // (new keys, handed on to the router after the store was resolved) at
+    // once. Each request is one of the rate, whichever way it was answered:
+    // about 6 pass (a refill or two while they run), not the 4 a second
+    // charge for a miss would leave.
+    app.set_rate(&alpha, 6).await;
+    app.state.quotas.forget(alpha.id());
+    app.state.rate_limits.forget(alpha.id());
+    let labels = r#"method="GET",path="/store/products/{id_or_handle}",status="200""#;
+    let counted = requests_total(&app, labels).await;
+    let paths: Vec<String> = (0..12)
+        .map(|i| match i % 2 {
+            0 => "/store/products/tee".to_owned(),
+            _ => format!("/store/products?limit={}", i + 1),
+        })
+        .collect();
+    let responses = futures_util::future::join_all(paths.iter().map(|path| app.get(&alpha.host, path))).await;
+    let passed = responses.iter().filter(|r| r.status() == StatusCode::OK).count();
+    let refused = responses.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(passed + refused, 12);
+    assert!((6..=8).contains(&passed), "{passed} of 12 passed");
+    // Warm answers are counted under their route, as routed ones are (other
+    // tests only add to the count).
+    let warm_passed =
+        responses.iter().zip(&paths).filter(|(r, path)| r.status() == StatusCode::OK && path.ends_with("/tee")).count();
+    assert!(requests_total(&app, labels).await - counted >= warm_passed as f64);
+    // The other store was never limited by alpha's requests.
+    app.get_json(&beta.host, "/store/products/tee", StatusCode::OK).await;
+}

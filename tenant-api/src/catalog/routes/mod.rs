@@ -6,8 +6,10 @@ mod admin;
 mod media;
 mod openapi;
 mod store;
+mod warm;
 
 pub(crate) use openapi::doc;
+pub use warm::WarmReadsLayer;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -37,6 +39,8 @@ pub(crate) const LOCAL_UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 pub fn router() -> Router<CatalogState> {
     use admin::{categories, collections, import, products, variants};
     Router::new()
+        // Literal patterns (the OpenAPI drift test reads them from here);
+        // `warm.rs` names the same six.
         .route("/store/products", get(store::list_products))
         .route("/store/products/{id_or_handle}", get(store::get_product))
         .route("/store/search/suggest", get(store::suggest))

@@ -20,7 +20,7 @@ use serde::Serialize;
 use platform::media::MediaStore;
 
 use super::{
-    decode_keyset, encode_keyset, id_page, json_bytes, json_response, push_with_media_base, CategoryResponse,
+    decode_keyset, encode_keyset, id_page, json_bytes, json_response, push_with_media_base, warm, CategoryResponse,
     CollectionResponse, ProductResponse,
 };
 use crate::catalog::{
@@ -52,11 +52,11 @@ const MAX_ATTRIBUTE_FILTERS: usize = 20;
 /// whether `attr.<name>` filters are among them. Any other is refused.
 fn accepted(route: &str) -> (&'static [&'static str], bool) {
     match route {
-        "/store/products" => {
+        warm::PRODUCTS => {
             (&["q", "category", "collection", "price_min", "price_max", "sort", "limit", "cursor", "facets"], true)
         }
-        "/store/search/suggest" => (&["q", "limit"], false),
-        "/store/collections" => (&["limit", "cursor"], false),
+        warm::SUGGEST => (&["q", "limit"], false),
+        warm::COLLECTIONS => (&["limit", "cursor"], false),
         _ => (&[], false),
     }
 }
@@ -71,7 +71,7 @@ fn accepted(route: &str) -> (&'static [&'static str], bool) {
 /// serde_urlencoded), borrowing from the query unless a pair is escaped, and
 /// collected and sorted only when they arrive out of order (a query of one
 /// parameter, or in name order, goes into the key as it is read).
-fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
+pub(super) fn cache_key(route: &str, uri: &axum::http::Uri) -> Result<String, Problem> {
     let Some(query) = uri.query().filter(|q| !q.is_empty()) else { return Ok(uri.path().to_owned()) };
     let pairs = || form_urlencoded::parse(query.as_bytes());
     let (names, attributes) = accepted(route);
