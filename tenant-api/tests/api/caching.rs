@@ -171,13 +171,6 @@ async fn unknown_parameters_are_refused_and_parameter_order_is_one_cache_entry()
     panic!("the storefront cache was reset during every attempt");
 }
 
-/// The value of `http_requests_total` with exactly these labels (0 if absent).
-async fn requests_total(app: &TestApp, labels: &str) -> f64 {
-    let text = app.get("x", "/metrics").await.text().await.unwrap();
-    let prefix = format!("http_requests_total{{{labels}}} ");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.parse().unwrap())
-}
-
 #[tokio::test]
 async fn warm_reads_answer_each_store_with_its_own_body_and_take_one_request_of_its_rate() {
     let app = spawn_app().await;
@@ -208,7 +201,7 @@ async fn warm_reads_answer_each_store_with_its_own_body_and_take_one_request_of_
     app.state.quotas.forget(alpha.id());
     app.state.rate_limits.forget(alpha.id());
     let labels = r#"method="GET",path="/store/products/{id_or_handle}",status="200""#;
-    let counted = requests_total(&app, labels).await;
+    let counted = app.requests_total(labels).await;
     let paths: Vec<String> = (0..12)
         .map(|i| match i % 2 {
             0 => "/store/products/tee".to_owned(),
@@ -224,7 +217,7 @@ async fn warm_reads_answer_each_store_with_its_own_body_and_take_one_request_of_
     // tests only add to the count).
     let warm_passed =
         responses.iter().zip(&paths).filter(|(r, path)| r.status() == StatusCode::OK && path.ends_with("/tee")).count();
-    assert!(requests_total(&app, labels).await - counted >= warm_passed as f64);
+    assert!(app.requests_total(labels).await - counted >= warm_passed as f64);
     // The other store was never limited by alpha's requests.
     app.get_json(&beta.host, "/store/products/tee", StatusCode::OK).await;
 }

@@ -30,25 +30,18 @@ async fn metrics_count_requests_by_route_in_prometheus_text() {
     assert!(text.contains("tenant_cache_misses_total"), "{text}");
 }
 
-/// The value of `http_requests_total` with exactly these labels (0 if absent).
-async fn requests_total(app: &crate::helpers::TestApp, labels: &str) -> f64 {
-    let text = app.get("x", "/metrics").await.text().await.unwrap();
-    let prefix = format!("http_requests_total{{{labels}}} ");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.parse().unwrap())
-}
-
 #[tokio::test]
 async fn each_request_is_counted_once_and_unknown_methods_share_one_label() {
     let app = spawn_app().await;
     // No other test sends such methods, so the count moves by these requests alone.
     let labels = r#"method="OTHER",path="/healthz",status="405""#;
-    let before = requests_total(&app, labels).await;
+    let before = app.requests_total(labels).await;
     for method in ["PURGE", "PURGE", "MKCOL"] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = app.client.request(method, format!("{}/healthz", app.address)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
-    assert_eq!(requests_total(&app, labels).await - before, 3.0);
+    assert_eq!(app.requests_total(labels).await - before, 3.0);
     let text = app.get("x", "/metrics").await.text().await.unwrap();
     assert!(!text.contains("method=\"PURGE\""), "a client's method must not become a label: {text}");
 }

@@ -492,6 +492,15 @@ impl TestApp {
         collection.id.to_string()
     }
 
+    /// The value of `http_requests_total` with exactly these labels (0 if
+    /// absent). The recorder is the process's: tests running beside this one
+    /// only add to a count.
+    pub async fn requests_total(&self, labels: &str) -> f64 {
+        let text = self.get("x", "/metrics").await.text().await.unwrap();
+        let prefix = format!("http_requests_total{{{labels}}} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.parse().unwrap())
+    }
+
     /// Titles of the items of a storefront list, in order.
     pub async fn titles(&self, store: &TestStore, path: &str) -> Vec<String> {
         let list = self.get_json(&store.host, path, StatusCode::OK).await;
