@@ -527,10 +527,9 @@ pub async fn within_limit(
 /// The store a request (its `headers` and `uri`) names, if it is active;
 /// else the refusal [`TenantGate`] answers with (no such store `404`,
 /// suspended `423`, host lookups busy `503`). Records `tenant_id` on the
-/// request span. A service in front of the
-/// router that resolves a request itself puts the store in the request's
-/// extensions as [`TenantCtx`] before handing it on, and the gate then only
-/// applies the limit.
+/// request span. A service in front of the router that resolves a request
+/// itself puts the store in the request's extensions as [`TenantCtx`] before
+/// handing it on, and the gate then only applies the limit.
 pub async fn open_store(
     resolver: &TenantResolver,
     headers: &http::HeaderMap,

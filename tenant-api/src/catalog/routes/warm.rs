@@ -3,7 +3,7 @@
 //! A storefront read whose body is in the storefront cache needs the store
 //! (resolved from `Host`), its cache key and one request from the store's
 //! allowance; the router's match, the route's boxed services and the
-//! handler's extractors add nothing to that answer and cost about a third of
+//! handler's extractors add nothing to that answer and cost about a fifth of
 //! a warm read's instructions (BENCHMARKS.md, round sixteen). [`WarmReads`]
 //! sits between the shared guards and the router
 //! ([`platform::http::with_front_and`]) and answers a `GET` of one of the
