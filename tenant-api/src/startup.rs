@@ -235,13 +235,14 @@ pub async fn run_worker(
 /// tenant resolution and the store's rate limit; in front of all of it, before
 /// any other layer, the per-client edge limit (`EDGE_REQUESTS_PER_SECOND`).
 pub fn router(state: AppState, contexts: &[Context]) -> Router {
+    // The stores' limits, applied by the gate and by the warm reads in front of it.
+    let limits = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.clone());
     let stores = contexts.iter().fold(Router::new(), |router, context| {
         // Tenant resolution, then the store's rate limit, as one route layer
         // (`TenantGate`): each route layer is one more boxed service that
         // axum clones, with everything inside it, on every call.
         // route_layer: only matched routes resolve a store; unknown paths stay plain 404s.
-        let limits = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.clone());
-        let gate = TenantGateLayer::new(state.resolver.clone(), limits);
+        let gate = TenantGateLayer::new(state.resolver.clone(), limits.clone());
         let mut routes = context.router(&state).route_layer(gate);
         if *context == Context::Pages {
             // Outside resolution and the limit: their refusals (404, 423, 429, 503) become pages.
@@ -262,7 +263,6 @@ pub fn router(state: AppState, contexts: &[Context]) -> Router {
     };
     // Between the guards and the router: warm storefront reads answered from
     // the cache with the gate's own resolution and limit, without the route.
-    let limits = (state.settings.rate_limits == RateLimitMode::On).then(|| state.rate_limits.clone());
     let warm = contexts
         .contains(&Context::Catalog)
         .then(|| crate::catalog::WarmReadsLayer::new(state.storefront_cache.clone(), state.resolver.clone(), limits));
